@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import type { Deps } from './deps.js';
+import type { AppEnv } from './http/env.js';
+import { ClientClosedError, GatewayError } from './http/errors.js';
+import { requestId } from './pipeline/request-id.js';
+import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { healthRoutes } from './routes/health.js';
+import { modelsRoute } from './routes/models.js';
+
+/** Builds the HTTP app from its dependencies. Reads no environment. */
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.use('*', requestId(deps));
+  app.route('/', healthRoutes(deps));
+  app.route('/v1', chatCompletionsRoute(deps));
+  app.route('/v1', modelsRoute(deps));
+
+  app.notFound((c) => {
+    const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);
+    return c.json(err.body(), err.status);
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) {
+      for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
+      if (err.status >= 500) {
+        deps.logger.warn(
+          { requestId: c.get('requestId'), status: err.status, code: err.code },
+          err.message,
+        );
+      }
+      return c.json(err.body(), err.status);
+    }
+    if (err instanceof ClientClosedError) return c.body(null, 400);
+    deps.logger.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    const internal = GatewayError.internal();
+    return c.json(internal.body(), internal.status);
+  });
+  return app;
+}

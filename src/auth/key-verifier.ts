@@ -1,0 +1,122 @@
+import { LRUCache } from 'lru-cache';
+import { parseApiKey, secretMatches } from '../crypto/api-key-format.js';
+import type { Clock } from '../server/clock.js';
+import type { Database } from '../storage/db.js';
+import type { ApiKeyRow } from '../storage/queries/api-keys.js';
+import { findApiKeyByPublicId, touchApiKeys } from '../storage/queries/api-keys.js';
+
+/** The facts about a verified key that the pipeline needs; never the secret or its hash. */
+export interface VerifiedKey {
+  id: string;
+  publicId: string;
+  tenantId: string;
+  name: string;
+  scopes: readonly string[];
+  rpm: number | null;
+  tpm: number | null;
+  maxConcurrency: number | null;
+  /** null = every model; [] = none. */
+  allowedModels: readonly string[] | null;
+}
+
+/** Why a presented key was refused. */
+export type KeyRejection = 'malformed' | 'unknown' | 'wrong_secret' | 'revoked' | 'expired';
+
+/** The outcome of verifying a presented key: a value, not an exception. */
+export type KeyCheck = { ok: true; key: VerifiedKey } | { ok: false; reason: KeyRejection };
+
+interface CacheEntry {
+  row: ApiKeyRow | null;
+  fetchedAt: number;
+}
+
+/** Verifies presented API keys against the database through a short-lived in-process cache. */
+export interface KeyVerifier {
+  verify(presented: string): Promise<KeyCheck>;
+  /** Drops a cached key so the next request reads it fresh (after an admin change here). */
+  invalidate(publicId: string): void;
+  /** Writes pending last_used_at updates. */
+  flushUsage(): Promise<void>;
+}
+
+/**
+ * A cache of key rows by public id. An entry younger than half the TTL is used as is; an older one
+ * is used while a refresh runs in the background; one past the TTL is re-read before answering, so
+ * a revocation anywhere takes effect within the TTL (at most 5 s) without a database round-trip on
+ * the hot path of a busy key. Unknown ids are cached too, so guessing costs no queries.
+ */
+export function createKeyVerifier(options: {
+  db: Database;
+  clock: Clock;
+  ttlMs: number;
+  maxEntries?: number;
+  onError?: (err: unknown) => void;
+}): KeyVerifier {
+  const { db, clock, ttlMs } = options;
+  const cache = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 10_000 });
+  const inFlight = new Map<string, Promise<CacheEntry>>();
+  const used = new Set<string>();
+
+  function load(publicId: string): Promise<CacheEntry> {
+    const running = inFlight.get(publicId);
+    if (running) return running;
+    const p = findApiKeyByPublicId(db, publicId)
+      .then((row) => {
+        const entry = { row: row ?? null, fetchedAt: clock.now() };
+        cache.set(publicId, entry);
+        return entry;
+      })
+      .finally(() => inFlight.delete(publicId));
+    inFlight.set(publicId, p);
+    return p;
+  }
+
+  async function entryFor(publicId: string): Promise<CacheEntry> {
+    const cached = cache.get(publicId);
+    if (!cached) return load(publicId);
+    const age = clock.now() - cached.fetchedAt;
+    if (age >= ttlMs) return load(publicId);
+    if (age >= ttlMs / 2 && !inFlight.has(publicId)) {
+      load(publicId).catch((err: unknown) => options.onError?.(err));
+    }
+    return cached;
+  }
+
+  return {
+    async verify(presented) {
+      const parsed = parseApiKey(presented);
+      if (!parsed) return { ok: false, reason: 'malformed' };
+      const { row } = await entryFor(parsed.publicId);
+      if (!row) return { ok: false, reason: 'unknown' };
+      if (!secretMatches(parsed.secret, row.secretHash))
+        return { ok: false, reason: 'wrong_secret' };
+      const now = clock.now();
+      if (row.revokedAt && row.revokedAt.getTime() <= now) return { ok: false, reason: 'revoked' };
+      if (row.expiresAt && row.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
+      used.add(row.id);
+      return {
+        ok: true,
+        key: {
+          id: row.id,
+          publicId: row.publicId,
+          tenantId: row.tenantId,
+          name: row.name,
+          scopes: row.scopes,
+          rpm: row.rpm,
+          tpm: row.tpm,
+          maxConcurrency: row.maxConcurrency,
+          allowedModels: row.allowedModels,
+        },
+      };
+    },
+    invalidate(publicId) {
+      cache.delete(publicId);
+    },
+    async flushUsage() {
+      if (used.size === 0) return;
+      const ids = [...used];
+      used.clear();
+      await touchApiKeys(db, ids, new Date(clock.now()));
+    },
+  };
+}

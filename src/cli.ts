@@ -1,0 +1,240 @@
+import { parseArgs } from 'node:util';
+import type { KeySpec } from './admin/key-admin.js';
+import {
+  createKey,
+  KeyAdminError,
+  keyView,
+  parseDuration,
+  validatePatch,
+} from './admin/key-admin.js';
+import { ConfigError, loadConfig } from './config.js';
+import { main } from './main.js';
+import { DataDirBusyError } from './storage/data-dir-lock.js';
+import type { DatabaseHandle } from './storage/db.js';
+import { openDatabase } from './storage/db.js';
+import type { ApiKeyPatch } from './storage/queries/api-keys.js';
+import { findApiKey, listApiKeys, revokeApiKey, updateApiKey } from './storage/queries/api-keys.js';
+import { findTenant, insertTenant, listTenants } from './storage/queries/tenants.js';
+
+const USAGE = `usage: tollgate <command>
+  serve                         run the gateway (PORT, HOST, DATABASE_URL, ... from the environment)
+  migrate                       apply database migrations
+  keys create --name N [--tenant T] [--scopes chat,analytics:read,analytics:content,admin]
+              [--rpm N] [--tpm N] [--concurrency N] [--models a,b] [--expires-in 30d] [--json]
+  keys list [--tenant T] [--json]
+  keys update <id> [--name N] [--scopes ...] [--rpm N|none] [--tpm N|none] [--concurrency N|none]
+              [--models a,b|all] [--expires-in 30d|never] [--json]
+  keys revoke <id>
+  tenants create <name> [--json]
+  tenants list [--json]`;
+
+/** A bad command line: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+function positiveInt(value: string | undefined, flag: string): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'none') return null;
+  if (!/^\d+$/.test(value) || Number(value) <= 0)
+    throw new UsageError(`--${flag} must be a positive integer or 'none'`);
+  return Number(value);
+}
+
+function list(value: string | undefined): string[] | undefined {
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+}
+
+const KEY_FLAGS = {
+  name: { type: 'string' },
+  tenant: { type: 'string' },
+  scopes: { type: 'string' },
+  rpm: { type: 'string' },
+  tpm: { type: 'string' },
+  concurrency: { type: 'string' },
+  models: { type: 'string' },
+  'expires-in': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+async function withDatabase<T>(fn: (db: DatabaseHandle) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env);
+  const handle = await openDatabase(config.database);
+  try {
+    await handle.migrate();
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function keysCommand(sub: string | undefined, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: KEY_FLAGS,
+    allowPositionals: true,
+    strict: true,
+  });
+  const now = Date.now();
+  const expiresIn = values['expires-in'];
+  const expiresAt =
+    expiresIn === undefined
+      ? undefined
+      : expiresIn === 'never'
+        ? null
+        : new Date(now + parseDuration(expiresIn));
+  switch (sub) {
+    case 'create': {
+      if (!values.name) throw new UsageError('keys create needs --name');
+      const spec: KeySpec = {
+        name: values.name,
+        tenant: values.tenant,
+        scopes: list(values.scopes),
+        rpm: positiveInt(values.rpm, 'rpm'),
+        tpm: positiveInt(values.tpm, 'tpm'),
+        maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
+        allowedModels: values.models === 'all' ? null : list(values.models),
+        expiresAt,
+      };
+      const { key, row } = await withDatabase(({ db }) => createKey(db, spec));
+      if (values.json) process.stdout.write(`${JSON.stringify({ key, ...keyView(row) })}\n`);
+      else {
+        process.stdout.write(`${key}\n`);
+        process.stderr.write(
+          `Created ${row.id} for tenant ${row.tenantId}. The key is shown once: store it now.\n`,
+        );
+      }
+      return;
+    }
+    case 'list': {
+      const rows = await withDatabase(async ({ db }) => {
+        const tenant = values.tenant ? await findTenant(db, values.tenant) : undefined;
+        if (values.tenant && !tenant) throw new UsageError(`unknown tenant '${values.tenant}'`);
+        return listApiKeys(db, tenant?.id);
+      });
+      const views = rows.map(keyView);
+      if (values.json) process.stdout.write(`${JSON.stringify(views)}\n`);
+      else
+        for (const k of views) {
+          const status = k.revokedAt
+            ? 'revoked'
+            : k.expiresAt && Date.parse(k.expiresAt) <= now
+              ? 'expired'
+              : 'active';
+          process.stdout.write(
+            `${k.id}\t${k.prefix}…\t${k.tenantId}\t${k.name}\t${k.scopes.join(',')}\t${status}\trpm=${k.rpm ?? '-'} tpm=${k.tpm ?? '-'} concurrency=${k.maxConcurrency ?? '-'}\n`,
+          );
+        }
+      return;
+    }
+    case 'revoke':
+    case 'update': {
+      const id = positionals[0];
+      if (!id) throw new UsageError(`keys ${sub} needs a key id`);
+      const row = await withDatabase(async ({ db }) => {
+        const existing = await findApiKey(db, id);
+        if (!existing) throw new UsageError(`unknown key '${id}'`);
+        if (sub === 'revoke') return revokeApiKey(db, existing.id, new Date(now));
+        const patch: ApiKeyPatch = validatePatch({
+          name: values.name,
+          scopes: list(values.scopes),
+          rpm: positiveInt(values.rpm, 'rpm'),
+          tpm: positiveInt(values.tpm, 'tpm'),
+          maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
+          allowedModels: values.models === 'all' ? null : list(values.models),
+          expiresAt,
+        });
+        return updateApiKey(db, existing.id, patch);
+      });
+      if (!row) throw new UsageError(`unknown key '${id}'`);
+      if (values.json) process.stdout.write(`${JSON.stringify(keyView(row))}\n`);
+      else process.stderr.write(`${sub === 'revoke' ? 'Revoked' : 'Updated'} ${row.id}.\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown keys command '${sub ?? ''}' (create, list, update, revoke)`);
+  }
+}
+
+async function tenantsCommand(sub: string | undefined, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { json: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (sub === 'create') {
+    const name = positionals[0];
+    if (!name) throw new UsageError('tenants create needs a name');
+    const row = await withDatabase(async ({ db }) => {
+      if (await findTenant(db, name)) throw new UsageError(`tenant '${name}' already exists`);
+      return insertTenant(db, name);
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify({ id: row.id, name: row.name })}\n`);
+    else process.stdout.write(`${row.id}\n`);
+    return;
+  }
+  if (sub === 'list') {
+    const rows = await withDatabase(({ db }) => listTenants(db));
+    const views = rows.map((t) => ({
+      id: t.id,
+      name: t.name,
+      createdAt: t.createdAt.toISOString(),
+      forgottenAt: t.forgottenAt?.toISOString() ?? null,
+    }));
+    if (values.json) process.stdout.write(`${JSON.stringify(views)}\n`);
+    else
+      for (const t of views)
+        process.stdout.write(`${t.id}\t${t.name}\t${t.forgottenAt ? 'forgotten' : 'active'}\n`);
+    return;
+  }
+  throw new UsageError(`unknown tenants command '${sub ?? ''}' (create, list)`);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return main(process.env);
+    case 'migrate':
+      await withDatabase(async () => {});
+      process.stderr.write('Migrations applied.\n');
+      return;
+    case 'keys':
+      return keysCommand(sub, rest);
+    case 'tenants':
+      return tenantsCommand(sub, rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof KeyAdminError) {
+    process.stderr.write(`tollgate: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError || err instanceof DataDirBusyError) {
+    process.stderr.write(`tollgate: ${err.message}\n`);
+    process.exit(1);
+  }
+  const code = (err as { code?: string }).code;
+  if (
+    code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+    code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+    code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
+  ) {
+    process.stderr.write(`tollgate: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`tollgate: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

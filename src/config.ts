@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+const port = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be between 0 and 65535')
+  .max(65535, 'must be between 0 and 65535');
+
+const positiveInt = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .positive('must be positive')
+    .default(fallback);
+
+const nonNegativeInt = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be zero or more')
+    .default(fallback);
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .refine((v) => v === 'memory://' || /^postgres(ql)?:\/\/.+/.test(v), {
+    message: 'must be memory:// or a postgres:// URL',
+  })
+  .optional();
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
+
+const envSchema = z.object({
+  PORT: port.default(8787),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.preprocess((v) => (v === '' ? undefined : v), databaseUrl),
+  TOLLGATE_DATA_DIR: z.string().trim().min(1).default('./data'),
+  UPSTREAM_BASE_URL: httpUrl.default('https://api.openai.com/v1'),
+  UPSTREAM_API_KEY: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  TOLLGATE_CONFIG: z.string().trim().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(5_000),
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: positiveInt(60_000),
+  UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
+  UPSTREAM_MAX_RETRIES: nonNegativeInt(2),
+  UPSTREAM_RETRY_BASE_MS: positiveInt(250),
+  UPSTREAM_RETRY_MAX_MS: positiveInt(8_000),
+  UPSTREAM_POOL_CONNECTIONS: positiveInt(128),
+  KEY_CACHE_TTL_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be zero or more')
+    .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
+    .default(2_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+});
+
+/** Where interactions, keys and tenants are stored. */
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string | null }
+  | { kind: 'postgres'; url: string };
+
+/** The gateway's whole configuration, parsed from the environment. */
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseTarget;
+  dataDir: string;
+  upstream: { baseURL: string; apiKey: string | undefined };
+  routingFile: string | undefined;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  maxBodyBytes: number;
+  timeouts: { connectMs: number; firstTokenMs: number; totalMs: number };
+  retry: { maxRetries: number; baseMs: number; maxMs: number };
+  poolConnections: number;
+  keyCacheTtlMs: number;
+  shutdownTimeoutMs: number;
+}
+
+/** Thrown when the environment is invalid; lists every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into a Config; pure, throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      const value = env[name];
+      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value.slice(0, 60))})`;
+      return `${name} ${issue.message}${shown}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const database: DatabaseTarget =
+    e.DATABASE_URL === undefined
+      ? { kind: 'pglite', dataDir: e.TOLLGATE_DATA_DIR }
+      : e.DATABASE_URL === 'memory://'
+        ? { kind: 'pglite', dataDir: null }
+        : { kind: 'postgres', url: e.DATABASE_URL };
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    database,
+    dataDir: e.TOLLGATE_DATA_DIR,
+    upstream: {
+      baseURL: e.UPSTREAM_BASE_URL.replace(/\/+$/, ''),
+      apiKey: e.UPSTREAM_API_KEY || e.OPENAI_API_KEY || undefined,
+    },
+    routingFile: e.TOLLGATE_CONFIG,
+    logLevel: e.LOG_LEVEL,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    timeouts: {
+      connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstTokenMs: e.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+      totalMs: e.UPSTREAM_TIMEOUT_MS,
+    },
+    retry: {
+      maxRetries: e.UPSTREAM_MAX_RETRIES,
+      baseMs: e.UPSTREAM_RETRY_BASE_MS,
+      maxMs: e.UPSTREAM_RETRY_MAX_MS,
+    },
+    poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
+    keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,149 @@
+import { GatewayError } from './errors.js';
+
+/** A parsed chat request: the client's body as sent, plus the fields the gateway reads. */
+export interface ChatRequest {
+  /** The body exactly as the client sent it (unknown fields included). */
+  body: Record<string, unknown>;
+  model: string;
+  messages: readonly Record<string, unknown>[];
+  stream: boolean;
+  /** The client asked for the usage chunk (stream_options.include_usage). */
+  includeUsage: boolean;
+  user: string | null;
+  /** Completion token cap the client set (max_completion_tokens or max_tokens), if any. */
+  maxTokens: number | null;
+  n: number;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optionalType(
+  body: Record<string, unknown>,
+  field: string,
+  check: (v: unknown) => boolean,
+  expected: string,
+): void {
+  const v = body[field];
+  if (v !== undefined && v !== null && !check(v)) {
+    throw GatewayError.invalidRequest(
+      `Invalid type for '${field}': expected ${expected}, but got ${describe(v)}.`,
+      field,
+      'invalid_type',
+    );
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
+}
+
+const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Validates what the gateway itself relies on and leaves everything else to the provider, so a
+ * new OpenAI field passes through without a gateway release. Errors name the offending `param`.
+ */
+export function parseChatRequest(text: string): ChatRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw GatewayError.invalidRequest(
+      'We could not parse the JSON body of your request. The body must be valid JSON.',
+      null,
+      'invalid_json',
+    );
+  }
+  if (!isObject(json)) {
+    throw GatewayError.invalidRequest(
+      'The request body must be a JSON object.',
+      null,
+      'invalid_type',
+    );
+  }
+  const body = json;
+  if (body.model === undefined) {
+    throw GatewayError.invalidRequest(
+      "Missing required parameter: 'model'.",
+      'model',
+      'missing_required_parameter',
+    );
+  }
+  if (typeof body.model !== 'string' || body.model.trim() === '') {
+    throw GatewayError.invalidRequest(
+      `Invalid type for 'model': expected a non-empty string, but got ${describe(body.model)}.`,
+      'model',
+      'invalid_type',
+    );
+  }
+  if (body.messages === undefined) {
+    throw GatewayError.invalidRequest(
+      "Missing required parameter: 'messages'.",
+      'messages',
+      'missing_required_parameter',
+    );
+  }
+  if (!Array.isArray(body.messages)) {
+    throw GatewayError.invalidRequest(
+      `Invalid type for 'messages': expected an array, but got ${describe(body.messages)}.`,
+      'messages',
+      'invalid_type',
+    );
+  }
+  if (body.messages.length === 0) {
+    throw GatewayError.invalidRequest(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1.",
+      'messages',
+      'empty_array',
+    );
+  }
+  body.messages.forEach((m: unknown, i: number) => {
+    if (!isObject(m)) {
+      throw GatewayError.invalidRequest(
+        `Invalid type for 'messages[${i}]': expected an object.`,
+        `messages[${i}]`,
+        'invalid_type',
+      );
+    }
+    if (typeof m.role !== 'string') {
+      throw GatewayError.invalidRequest(
+        `Invalid type for 'messages[${i}].role': expected a string, but got ${describe(m.role)}.`,
+        `messages[${i}].role`,
+        m.role === undefined ? 'missing_required_parameter' : 'invalid_type',
+      );
+    }
+    const c = m.content;
+    if (c !== undefined && c !== null && typeof c !== 'string' && !Array.isArray(c)) {
+      throw GatewayError.invalidRequest(
+        `Invalid type for 'messages[${i}].content': expected a string or an array, but got ${describe(c)}.`,
+        `messages[${i}].content`,
+        'invalid_type',
+      );
+    }
+  });
+  optionalType(body, 'stream', (v) => typeof v === 'boolean', 'a boolean');
+  optionalType(body, 'stream_options', isObject, 'an object');
+  optionalType(body, 'user', (v) => typeof v === 'string', 'a string');
+  optionalType(body, 'n', isPositiveInt, 'a positive integer');
+  optionalType(body, 'max_tokens', isPositiveInt, 'a positive integer');
+  optionalType(body, 'max_completion_tokens', isPositiveInt, 'a positive integer');
+  optionalType(body, 'temperature', isNumber, 'a number');
+  optionalType(body, 'top_p', isNumber, 'a number');
+  const streamOptions = isObject(body.stream_options) ? body.stream_options : null;
+  const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;
+  return {
+    body,
+    model: body.model,
+    messages: body.messages as Record<string, unknown>[],
+    stream: body.stream === true,
+    includeUsage: streamOptions?.include_usage === true,
+    user: typeof body.user === 'string' ? body.user : null,
+    maxTokens,
+    n: typeof body.n === 'number' ? body.n : 1,
+  };
+}

@@ -1,0 +1,35 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { VerifiedKey } from '../auth/key-verifier.js';
+import type { UpstreamAnswer } from '../upstream/upstream.js';
+import type { ChatRequest } from './chat-request.js';
+
+/** How a chat request ended, known once the last byte was sent (or the client left). */
+export interface ChatOutcome {
+  /** HTTP status the client saw; 499 when it disconnected first. */
+  status: number;
+  errorCode: string | null;
+  /** The answer as one completion (streams assembled), if any part of one arrived. */
+  completion: ChatCompletion | null;
+  provider: string | null;
+  upstreamModel: string | null;
+  /** Milliseconds from the request's arrival to its first streamed chunk. */
+  ttftMs: number | null;
+  /** Milliseconds spent waiting on the upstream, retries included. */
+  upstreamMs: number | null;
+  /** Milliseconds from arrival to the last byte. */
+  latencyMs: number;
+}
+
+/** The typed context every middleware shares. Data only: no functions, no `any`. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** Monotonic time the request arrived. */
+    startedAt: number;
+    apiKey: VerifiedKey;
+    chatRequest: ChatRequest;
+    answer: UpstreamAnswer;
+    /** Settles when the response is complete; later stages record and settle from it. */
+    outcome: Promise<ChatOutcome>;
+  };
+}

@@ -1,0 +1,76 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import type { Deps } from './deps.js';
+import { openDeps } from './deps.js';
+
+/** A running gateway: its address and a graceful stop. */
+export interface RunningServer {
+  port: number;
+  deps: Deps;
+  /** Stops accepting, lets in-flight requests finish (bounded), drains background work, closes. */
+  stop(): Promise<void>;
+}
+
+/** Starts the HTTP server on already-built dependencies. */
+export function startServer(deps: Deps): Promise<RunningServer> {
+  const app = createApp(deps);
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      { fetch: app.fetch, port: deps.config.port, hostname: deps.config.host },
+      (info: AddressInfo) => {
+        let stopping: Promise<void> | null = null;
+        resolve({
+          port: info.port,
+          deps,
+          stop() {
+            stopping ??= (async () => {
+              deps.readiness.ready = false;
+              await new Promise<void>((done) => {
+                const timer = setTimeout(() => {
+                  if ('closeAllConnections' in server) server.closeAllConnections();
+                  done();
+                }, deps.config.shutdownTimeoutMs);
+                server.close(() => {
+                  clearTimeout(timer);
+                  done();
+                });
+                if ('closeIdleConnections' in server) server.closeIdleConnections();
+              });
+              await deps.close();
+            })();
+            return stopping;
+          },
+        });
+      },
+    );
+    server.once('error', reject);
+  });
+}
+
+/** loadConfig → openDeps → createApp → serve; SIGTERM and SIGINT drain and exit. */
+export async function main(env: Record<string, string | undefined>): Promise<void> {
+  const config = loadConfig(env);
+  const deps = await openDeps(config, env);
+  const running = await startServer(deps).catch(async (err: unknown) => {
+    await deps.close();
+    throw err;
+  });
+  deps.logger.info(
+    { port: running.port, host: config.host, database: deps.database.kind },
+    `Tollgate listening on http://${config.host}:${running.port}`,
+  );
+  const shutdown = (signal: string) => {
+    deps.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    running.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        deps.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,32 @@
+import type { MiddlewareHandler } from 'hono';
+import type { KeyVerifier } from '../auth/key-verifier.js';
+import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+
+const REJECTION_MESSAGES = {
+  malformed: 'Incorrect API key provided. Tollgate keys look like tg_<id>_<secret>.',
+  unknown: 'Incorrect API key provided.',
+  wrong_secret: 'Incorrect API key provided.',
+  revoked: 'This API key has been revoked.',
+  expired: 'This API key has expired.',
+} as const;
+
+/** Authenticates the bearer key and requires one of the given scopes. */
+export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
+  return async function auth(c, next) {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) {
+      throw GatewayError.invalidApiKey(
+        "You didn't provide an API key. Provide it in the Authorization header as 'Bearer tg_…'.",
+      );
+    }
+    const check = await deps.keys.verify(match[1]);
+    if (!check.ok) throw GatewayError.invalidApiKey(REJECTION_MESSAGES[check.reason]);
+    if (scopes.length > 0 && !scopes.some((s) => check.key.scopes.includes(s))) {
+      throw GatewayError.insufficientScope(scopes.join(' or '));
+    }
+    c.set('apiKey', check.key);
+    await next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}

@@ -1,0 +1,19 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../http/env.js';
+import { isUuid, uuidv7 } from '../ids/uuidv7.js';
+import type { Clock } from '../server/clock.js';
+
+/**
+ * Gives every request an id (a client's own x-request-id is kept when it is a UUID, since the id
+ * is also the interaction row's primary key) and notes its arrival time.
+ */
+export function requestId(deps: { clock: Clock }) {
+  return async function requestId(c, next) {
+    c.set('startedAt', deps.clock.monotonic());
+    const sent = c.req.header('x-request-id');
+    const id = sent && isUuid(sent) ? sent.toLowerCase() : uuidv7(deps.clock.now());
+    c.set('requestId', id);
+    c.header('x-request-id', id);
+    await next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}

@@ -1,0 +1,30 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../http/env.js';
+import type { Upstream } from '../upstream/upstream.js';
+
+/**
+ * Sends the request upstream and puts the answer in the context. Streams always ask for the usage
+ * chunk so usage is known; the responder hides it from clients that did not ask.
+ */
+export function upstream(deps: { upstream: Upstream }) {
+  return async function upstream(c, next) {
+    const req = c.get('chatRequest');
+    const body = req.stream
+      ? {
+          ...req.body,
+          stream_options: {
+            ...(req.body.stream_options as Record<string, unknown> | undefined),
+            include_usage: true,
+          },
+        }
+      : req.body;
+    const answer = await deps.upstream.chat({
+      body,
+      model: req.model,
+      stream: req.stream,
+      signal: c.req.raw.signal,
+    });
+    c.set('answer', answer);
+    await next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}

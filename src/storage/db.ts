@@ -1,0 +1,116 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import type { DatabaseTarget } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
+import * as schema from './schema.js';
+
+/** The Drizzle database, whichever driver is behind it. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** An open database connection with its lifecycle. */
+export interface DatabaseHandle {
+  db: Database;
+  kind: 'pglite' | 'postgres';
+  /** Applies the committed migrations (idempotent). */
+  migrate(): Promise<void>;
+  /** True when the pgvector extension is installed in this database. */
+  hasVector(): Promise<boolean>;
+  /** Cheap liveness probe. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The committed migrations folder, resolved from this file (works from src/ and dist/). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../drizzle', import.meta.url));
+
+/** Opens the configured database: embedded PGlite (file or memory) or PostgreSQL via postgres.js. */
+export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
+  if (target.kind === 'postgres') return openPostgres(target.url);
+  return openPglite(target.dataDir);
+}
+
+async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
+  let release = () => {};
+  let client: PGlite;
+  if (dataDir === null) {
+    client = await PGlite.create({ extensions: { vector } });
+  } else {
+    release = lockDataDir(dataDir);
+    const pgdata = join(dataDir, 'pgdata');
+    mkdirSync(pgdata, { recursive: true });
+    try {
+      client = await PGlite.create(pgdata, { extensions: { vector } });
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+  const db = drizzlePglite({ client, schema }) as unknown as Database;
+  let closed = false;
+  return {
+    db,
+    kind: 'pglite',
+    migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder: MIGRATIONS_DIR }),
+    hasVector: () => hasVectorExtension(db),
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      // PGlite must be closed to flush its files; a killed process may leave the data dir dirty.
+      await client.close();
+      release();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const client = postgres(url, {
+    max: 10,
+    onnotice: () => {},
+    connect_timeout: 10,
+    idle_timeout: 60,
+  });
+  const db = drizzlePostgres({ client, schema }) as unknown as Database;
+  return {
+    db,
+    kind: 'postgres',
+    migrate: async () => {
+      // Several gateway processes may start together: one migrates at a time.
+      const reserved = await client.reserve();
+      try {
+        await reserved`select pg_advisory_lock(7242011)`;
+        await migratePostgres(drizzlePostgres({ client: reserved }), {
+          migrationsFolder: MIGRATIONS_DIR,
+        });
+      } finally {
+        await reserved`select pg_advisory_unlock(7242011)`.catch(() => {});
+        reserved.release();
+      }
+    },
+    hasVector: () => hasVectorExtension(db),
+    ping: async () => {
+      await client`select 1`;
+    },
+    close: async () => {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+async function hasVectorExtension(db: Database): Promise<boolean> {
+  const result = await db.execute(sql`select 1 from pg_extension where extname = 'vector'`);
+  const rows = (result as unknown as { rows?: unknown[] }).rows ?? (result as unknown as unknown[]);
+  return Array.isArray(rows) && rows.length > 0;
+}

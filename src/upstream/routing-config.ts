@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+const upstreamSchema = z.strictObject({
+  baseURL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+  apiKey: z.string().optional(),
+  apiKeyEnv: z.string().optional(),
+});
+
+const targetSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ upstream: z.string().min(1), model: z.string().min(1).optional() }),
+]);
+
+const fileSchema = z.strictObject({
+  upstreams: z.record(z.string().min(1), upstreamSchema),
+  models: z.record(z.string().min(1), z.array(targetSchema).min(1)).optional(),
+});
+
+/** One configured upstream provider. */
+export interface UpstreamSpec {
+  name: string;
+  baseURL: string;
+  apiKey: string | undefined;
+}
+
+/** Where a model is sent: an upstream and the model name it knows it by. */
+export interface RouteTarget {
+  upstream: string;
+  /** null = the model name the client asked for. */
+  model: string | null;
+}
+
+/** The routing table: upstreams, and per model the ordered targets (first = primary). */
+export interface RoutingTable {
+  upstreams: UpstreamSpec[];
+  /** Explicit model routes; the key `*` matches every other model. Empty = all models, all upstreams. */
+  models: Map<string, RouteTarget[]>;
+}
+
+/** The routing table when no TOLLGATE_CONFIG is given: one upstream serving every model. */
+export function defaultRouting(baseURL: string, apiKey: string | undefined): RoutingTable {
+  return { upstreams: [{ name: 'default', baseURL, apiKey }], models: new Map() };
+}
+
+/**
+ * Parses a TOLLGATE_CONFIG file's text. `apiKeyEnv` names an environment variable holding the
+ * upstream's key, so the file itself need not contain secrets.
+ */
+export function parseRoutingConfig(
+  text: string,
+  env: Record<string, string | undefined>,
+): RoutingTable {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`TOLLGATE_CONFIG is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
+    );
+    throw new Error(`TOLLGATE_CONFIG is invalid: ${problems.join('; ')}`);
+  }
+  const upstreams: UpstreamSpec[] = Object.entries(parsed.data.upstreams).map(([name, u]) => ({
+    name,
+    baseURL: u.baseURL.replace(/\/+$/, ''),
+    apiKey: u.apiKey ?? (u.apiKeyEnv ? env[u.apiKeyEnv] : undefined),
+  }));
+  if (upstreams.length === 0) throw new Error('TOLLGATE_CONFIG is invalid: no upstreams');
+  const names = new Set(upstreams.map((u) => u.name));
+  const models = new Map<string, RouteTarget[]>();
+  for (const [model, targets] of Object.entries(parsed.data.models ?? {})) {
+    models.set(
+      model,
+      targets.map((t) => {
+        const target =
+          typeof t === 'string'
+            ? { upstream: t, model: null }
+            : { upstream: t.upstream, model: t.model ?? null };
+        if (!names.has(target.upstream)) {
+          throw new Error(
+            `TOLLGATE_CONFIG is invalid: models.${model} names unknown upstream '${target.upstream}'`,
+          );
+        }
+        return target;
+      }),
+    );
+  }
+  return { upstreams, models };
+}
+
+/** The ordered targets for a model, or null when the routing table does not serve it. */
+export function routeModel(table: RoutingTable, model: string): RouteTarget[] | null {
+  const explicit = table.models.get(model) ?? table.models.get('*');
+  if (explicit) return explicit;
+  if (table.models.size > 0) return null;
+  return table.upstreams.map((u) => ({ upstream: u.name, model: null }));
+}
+
+/** The model names the table routes explicitly (for /v1/models), or null when it serves any model. */
+export function listedModels(table: RoutingTable): string[] | null {
+  if (table.models.size === 0 || table.models.has('*')) return null;
+  return [...table.models.keys()];
+}

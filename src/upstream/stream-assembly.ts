@@ -1,0 +1,137 @@
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+
+type ToolCall = NonNullable<ChatCompletion.Choice['message']['tool_calls']>[number];
+
+interface ChoiceState {
+  index: number;
+  content: string;
+  refusal: string;
+  hasContent: boolean;
+  hasRefusal: boolean;
+  role: string;
+  finishReason: ChatCompletion.Choice['finish_reason'] | null;
+  toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>;
+  logprobs: ChatCompletion.Choice['logprobs'];
+}
+
+/** Builds the whole answer out of streamed chunks, so later stages see one completion. */
+export class StreamAssembler {
+  private id = '';
+  private model = '';
+  private created = 0;
+  private systemFingerprint: string | undefined;
+  private serviceTier: ChatCompletion['service_tier'] | undefined;
+  private usage: ChatCompletion['usage'] | undefined;
+  private readonly choices = new Map<number, ChoiceState>();
+  /** Number of chunks seen. */
+  chunks = 0;
+
+  add(chunk: ChatCompletionChunk): void {
+    this.chunks++;
+    if (chunk.id) this.id = chunk.id;
+    if (chunk.model) this.model = chunk.model;
+    if (chunk.created) this.created = chunk.created;
+    if (chunk.system_fingerprint) this.systemFingerprint = chunk.system_fingerprint;
+    if (chunk.service_tier) this.serviceTier = chunk.service_tier;
+    if (chunk.usage) this.usage = chunk.usage;
+    for (const choice of chunk.choices ?? []) {
+      let state = this.choices.get(choice.index);
+      if (!state) {
+        state = {
+          index: choice.index,
+          content: '',
+          refusal: '',
+          hasContent: false,
+          hasRefusal: false,
+          role: 'assistant',
+          finishReason: null,
+          toolCalls: new Map(),
+          logprobs: null,
+        };
+        this.choices.set(choice.index, state);
+      }
+      const delta = choice.delta ?? {};
+      if (delta.role) state.role = delta.role;
+      if (typeof delta.content === 'string') {
+        state.content += delta.content;
+        state.hasContent = true;
+      }
+      if (typeof delta.refusal === 'string') {
+        state.refusal += delta.refusal;
+        state.hasRefusal = true;
+      }
+      for (const tc of delta.tool_calls ?? []) {
+        const call = state.toolCalls.get(tc.index) ?? {
+          id: '',
+          type: 'function' as const,
+          name: '',
+          arguments: '',
+        };
+        if (tc.id) call.id = tc.id;
+        if (tc.function?.name) call.name += tc.function.name;
+        if (tc.function?.arguments) call.arguments += tc.function.arguments;
+        state.toolCalls.set(tc.index, call);
+      }
+      if (choice.logprobs) {
+        const prev = state.logprobs ?? { content: null, refusal: null };
+        state.logprobs = {
+          content: choice.logprobs.content
+            ? [...(prev.content ?? []), ...choice.logprobs.content]
+            : prev.content,
+          refusal: choice.logprobs.refusal
+            ? [...(prev.refusal ?? []), ...choice.logprobs.refusal]
+            : prev.refusal,
+        };
+      }
+      if (choice.finish_reason) state.finishReason = choice.finish_reason;
+    }
+  }
+
+  /** The usage reported by the upstream's usage chunk, if one arrived. */
+  get reportedUsage(): ChatCompletion['usage'] | undefined {
+    return this.usage;
+  }
+
+  /** The completion as a non-streaming call would have returned it. */
+  result(): ChatCompletion {
+    const choices = [...this.choices.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((s): ChatCompletion.Choice => {
+        const toolCalls: ToolCall[] = [...s.toolCalls.entries()]
+          .sort(([a], [b]) => a - b)
+          .map(([, c]) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.arguments },
+          }));
+        return {
+          index: s.index,
+          message: {
+            role: 'assistant',
+            content: s.hasContent ? s.content : null,
+            refusal: s.hasRefusal ? s.refusal : null,
+            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          },
+          logprobs: s.logprobs,
+          finish_reason: s.finishReason ?? 'stop',
+        };
+      });
+    return {
+      id: this.id,
+      object: 'chat.completion',
+      created: this.created,
+      model: this.model,
+      choices,
+      ...(this.usage ? { usage: this.usage } : {}),
+      ...(this.systemFingerprint ? { system_fingerprint: this.systemFingerprint } : {}),
+      ...(this.serviceTier ? { service_tier: this.serviceTier } : {}),
+    };
+  }
+
+  /** True when every choice ended with a finish_reason (the stream was complete). */
+  get finished(): boolean {
+    if (this.choices.size === 0) return false;
+    for (const s of this.choices.values()) if (!s.finishReason) return false;
+    return true;
+  }
+}

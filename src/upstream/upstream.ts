@@ -1,0 +1,47 @@
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+
+/** A chat request on its way upstream: the client's body, untouched but for routing fields. */
+export interface UpstreamRequest {
+  body: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** Who answered and what it cost to get the first byte. */
+export interface UpstreamMeta {
+  provider: string;
+  upstreamModel: string;
+  attempts: number;
+  /** Monotonic time the first attempt started. */
+  startedAt: number;
+  /** Monotonic time the answer (JSON) or its first chunk (stream) arrived. */
+  firstByteAt: number;
+}
+
+/** A live stream from upstream whose first chunk has already arrived. */
+export interface UpstreamStream {
+  first: ChatCompletionChunk;
+  /** The chunks after the first; throws a classified error if the upstream fails mid-stream. */
+  rest: AsyncIterator<ChatCompletionChunk>;
+  /** Stops the upstream request (client gone); idempotent. */
+  abort(): void;
+  /** Releases timers and listeners once the stream is finished; idempotent. */
+  finish(): void;
+}
+
+/** What the upstream answered. */
+export type UpstreamAnswer =
+  | { kind: 'json'; completion: ChatCompletion; meta: UpstreamMeta }
+  | { kind: 'stream'; stream: UpstreamStream; meta: UpstreamMeta };
+
+/** The upstream service: routes, retries and falls back across providers. */
+export interface Upstream {
+  chat(request: UpstreamRequest): Promise<UpstreamAnswer>;
+  /** Model ids the default upstream offers (for /v1/models when no model list is configured). */
+  listModels(signal: AbortSignal): Promise<string[]>;
+  /** True when some configured route serves this model. */
+  serves(model: string): boolean;
+  close(): Promise<void>;
+}

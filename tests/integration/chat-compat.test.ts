@@ -1,0 +1,214 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url });
+  const { key } = await gateway.createKey();
+  client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+});
+
+describe('non-streaming chat completions', () => {
+  it('returns exactly what the upstream sent, tool calls and usage included', async () => {
+    const upstreamBody = {
+      id: 'chatcmpl-abc',
+      object: 'chat.completion',
+      created: 1_712_345_678,
+      model: 'gpt-4o-mini-2024-07-18',
+      system_fingerprint: 'fp_44709d6fcb',
+      service_tier: 'default',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [
+              {
+                id: 'call_1',
+                type: 'function',
+                function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+              },
+            ],
+          },
+          logprobs: null,
+          finish_reason: 'tool_calls',
+        },
+      ],
+      usage: {
+        prompt_tokens: 82,
+        completion_tokens: 17,
+        total_tokens: 99,
+        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 },
+      },
+    };
+    upstream.enqueue(json(200, upstreamBody));
+    const res = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+    });
+    expect(res).toEqual(upstreamBody);
+  });
+
+  it('passes tools, response_format, seed, logprobs, n, stop and unknown fields through unchanged', async () => {
+    const sent = {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Say hi' },
+      ],
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'lookup',
+            description: 'Look up',
+            parameters: { type: 'object', properties: { q: { type: 'string' } } },
+          },
+        },
+      ],
+      tool_choice: 'auto',
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'x', schema: { type: 'object' }, strict: true },
+      },
+      seed: 42,
+      logprobs: true,
+      top_logprobs: 2,
+      n: 2,
+      stop: ['\n\n', 'END'],
+      temperature: 0.3,
+      x_custom_field: { nested: [1, 2, { deep: 'yes' }] },
+    };
+    const res = await fetch(`${gateway.baseURL}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(sent),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.body).toEqual(sent);
+    expect(upstream.requests[0]?.headers.authorization).toBe(
+      'Bearer sk-test-upstream-secret-0123456789',
+    );
+  });
+
+  it('answers with x-request-id and x-tollgate-overhead-ms headers', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    expect(data.choices[0]?.message.content).toBe('Hello from upstream');
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(Number(response.headers.get('x-tollgate-overhead-ms'))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps a client x-request-id that is a UUID', async () => {
+    const id = '0192f3a4-5b6c-7d8e-9f00-112233445566';
+    const { response } = await client.chat.completions
+      .create(
+        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+        { headers: { 'x-request-id': id } },
+      )
+      .withResponse();
+    expect(response.headers.get('x-request-id')).toBe(id);
+  });
+});
+
+describe('streaming chat completions', () => {
+  it('delivers the chunks in order and hides the usage chunk the client did not ask for', async () => {
+    upstream.enqueue(sse(['Hel', 'lo', ' wor', 'ld']));
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+    expect(text).toBe('Hello world');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(
+      chunks.every((c) => !('usage' in c)),
+      JSON.stringify(chunks),
+    ).toBe(true);
+    expect(upstream.requests[0]?.body.stream_options).toEqual({ include_usage: true });
+  });
+
+  it('forwards the usage chunk when the client asked for it', async () => {
+    upstream.enqueue(sse(['a', 'b']));
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.at(-1)?.usage).toEqual({
+      prompt_tokens: 9,
+      completion_tokens: 2,
+      total_tokens: 11,
+    });
+    expect(chunks.at(-1)?.choices).toEqual([]);
+  });
+
+  it('sends the first chunk to the client before the upstream has finished', async () => {
+    let release: () => void = () => {};
+    const pause = new Promise<void>((r) => (release = r));
+    upstream.enqueue(sse(['first', 'second'], { pauseBefore: 2, pause }));
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const it = stream[Symbol.asyncIterator]();
+    const role = await it.next();
+    const first = await it.next();
+    // The upstream is still paused here: these chunks cannot have been buffered until its end.
+    expect(role.value?.choices[0]?.delta.role).toBe('assistant');
+    expect(first.value?.choices[0]?.delta.content).toBe('first');
+    release();
+    const rest = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
+    expect(rest.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('second');
+  });
+
+  it('closes the upstream connection within a second when the client disconnects', async () => {
+    let release: () => void = () => {};
+    const pause = new Promise<void>((r) => (release = r));
+    upstream.enqueue(sse(['one', 'two', 'three'], { pauseBefore: 2, pause }));
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      { signal: controller.signal },
+    );
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    await it.next();
+    const abortedAt = Date.now();
+    controller.abort();
+    const closedAt = await upstream.requests[0]?.closedEarly;
+    release();
+    expect(closedAt, 'upstream never saw its connection close').toBeDefined();
+    expect((closedAt ?? Number.POSITIVE_INFINITY) - abortedAt).toBeLessThan(1000);
+  });
+});
