@@ -6,6 +6,7 @@ import {
   keyView,
   parseDuration,
   validatePatch,
+  validateScopes,
 } from './admin/key-admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { main } from './main.js';
@@ -92,7 +93,7 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
       const spec: KeySpec = {
         name: values.name,
         tenant: values.tenant,
-        scopes: list(values.scopes),
+        scopes: values.scopes === undefined ? undefined : validateScopes(list(values.scopes) ?? []),
         rpm: positiveInt(values.rpm, 'rpm'),
         tpm: positiveInt(values.tpm, 'tpm'),
         maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
@@ -227,12 +228,8 @@ run(process.argv.slice(2)).catch((err: unknown) => {
     process.exit(1);
   }
   const code = (err as { code?: string }).code;
-  if (
-    code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-    code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
-    code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL'
-  ) {
-    process.stderr.write(`tollgate: ${(err as Error).message}\n`);
+  if (code?.startsWith('ERR_PARSE_ARGS_')) {
+    process.stderr.write(`tollgate: ${(err as Error).message.split('\n')[0]}\n`);
     process.exit(2);
   }
   process.stderr.write(`tollgate: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { bootstrapFirstKey } from './admin/bootstrap-key.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
@@ -53,6 +54,20 @@ export function startServer(deps: Deps): Promise<RunningServer> {
 export async function main(env: Record<string, string | undefined>): Promise<void> {
   const config = loadConfig(env);
   const deps = await openDeps(config, env);
+  if (config.database.kind === 'pglite' && config.database.dataDir !== null) {
+    const file = await bootstrapFirstKey(deps.database.db, config.database.dataDir);
+    if (file) {
+      deps.logger.warn(
+        { file },
+        `First start: created a key with every scope and wrote it to ${file} (readable by you only). Use it as the Bearer token; create narrower keys with 'tollgate keys create' (the embedded database is single-process: stop the server first).`,
+      );
+    }
+  }
+  if (!config.upstream.apiKey && !config.routingFile) {
+    deps.logger.warn(
+      'No UPSTREAM_API_KEY or OPENAI_API_KEY is set: upstream calls will be refused by the provider.',
+    );
+  }
   const running = await startServer(deps).catch(async (err: unknown) => {
     await deps.close();
     throw err;

@@ -87,16 +87,15 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
     db,
     kind: 'postgres',
     migrate: async () => {
-      // Several gateway processes may start together: one migrates at a time.
-      const reserved = await client.reserve();
+      // Several gateway processes may start together: one migrates at a time, on one session.
+      const single = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
       try {
-        await reserved`select pg_advisory_lock(7242011)`;
-        await migratePostgres(drizzlePostgres({ client: reserved }), {
+        await single`select pg_advisory_lock(7242011)`;
+        await migratePostgres(drizzlePostgres({ client: single }), {
           migrationsFolder: MIGRATIONS_DIR,
         });
       } finally {
-        await reserved`select pg_advisory_unlock(7242011)`.catch(() => {});
-        reserved.release();
+        await single.end({ timeout: 5 });
       }
     },
     hasVector: () => hasVectorExtension(db),

@@ -59,7 +59,7 @@ export async function revokeApiKey(
 ): Promise<ApiKeyRow | undefined> {
   const [row] = await db
     .update(apiKeys)
-    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${at})` })
+    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${at.toISOString()}::timestamptz)` })
     .where(eq(apiKeys.id, id))
     .returning();
   return row;

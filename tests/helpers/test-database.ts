@@ -1,0 +1,47 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import type { DatabaseTarget } from '../../src/config.js';
+
+/** A database a test suite owns: created for it, dropped afterwards. */
+export interface TestDatabaseTarget {
+  name: string;
+  target: DatabaseTarget;
+  drop(): Promise<void>;
+}
+
+/** A fresh PostgreSQL database on the server named by TEST_DATABASE_URL. */
+export async function createPostgresDatabase(serverUrl: string): Promise<TestDatabaseTarget> {
+  const name = `tollgate_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    target: { kind: 'postgres', url: url.toString() },
+    async drop() {
+      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** The drivers a storage suite runs on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export function storageDrivers(): { name: string; create(): Promise<TestDatabaseTarget> }[] {
+  const drivers = [
+    {
+      name: 'pglite',
+      create: async (): Promise<TestDatabaseTarget> => ({
+        name: 'memory',
+        target: { kind: 'pglite', dataDir: null },
+        drop: async () => {},
+      }),
+    },
+  ];
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (serverUrl)
+    drivers.push({ name: 'postgres', create: () => createPostgresDatabase(serverUrl) });
+  return drivers;
+}

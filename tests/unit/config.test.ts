@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to the embedded database in ./data on 127.0.0.1:8787', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8787);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.database).toEqual({ kind: 'pglite', dataDir: './data' });
+    expect(c.upstream.baseURL).toBe('https://api.openai.com/v1');
+  });
+
+  it('chooses in-memory PGlite or PostgreSQL from DATABASE_URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'memory://' }).database).toEqual({
+      kind: 'pglite',
+      dataDir: null,
+    });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@h/db',
+    });
+  });
+
+  it('falls back to OPENAI_API_KEY for the upstream key', () => {
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-a' }).upstream.apiKey).toBe('sk-a');
+    expect(loadConfig({ OPENAI_API_KEY: 'sk-a', UPSTREAM_API_KEY: 'sk-b' }).upstream.apiKey).toBe(
+      'sk-b',
+    );
+  });
+
+  it('names every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'nonsense',
+        KEY_CACHE_TTL_MS: '60000',
+        UPSTREAM_BASE_URL: 'ftp://x',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'KEY_CACHE_TTL_MS', 'UPSTREAM_BASE_URL'])
+      expect(problems).toContain(name);
+  });
+});

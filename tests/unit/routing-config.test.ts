@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import {
+  defaultRouting,
+  listedModels,
+  parseRoutingConfig,
+  routeModel,
+} from '../../src/upstream/routing-config.js';
+
+const file = JSON.stringify({
+  upstreams: {
+    openai: { baseURL: 'https://api.openai.com/v1/', apiKeyEnv: 'OPENAI_API_KEY' },
+    azure: { baseURL: 'https://example.invalid/v1', apiKey: 'inline' },
+  },
+  models: {
+    'gpt-4o': ['openai', { upstream: 'azure', model: 'gpt-4o-2024-08-06' }],
+    fast: [{ upstream: 'openai', model: 'gpt-4o-mini' }],
+  },
+});
+
+describe('routing config', () => {
+  it('routes a model to its targets in order, with aliases', () => {
+    const t = parseRoutingConfig(file, { OPENAI_API_KEY: 'sk-env' });
+    expect(t.upstreams).toEqual([
+      { name: 'openai', baseURL: 'https://api.openai.com/v1', apiKey: 'sk-env' },
+      { name: 'azure', baseURL: 'https://example.invalid/v1', apiKey: 'inline' },
+    ]);
+    expect(routeModel(t, 'gpt-4o')).toEqual([
+      { upstream: 'openai', model: null },
+      { upstream: 'azure', model: 'gpt-4o-2024-08-06' },
+    ]);
+    expect(routeModel(t, 'fast')).toEqual([{ upstream: 'openai', model: 'gpt-4o-mini' }]);
+    expect(routeModel(t, 'other')).toBeNull();
+    expect(listedModels(t)).toEqual(['gpt-4o', 'fast']);
+  });
+
+  it('serves every model from the default upstream when no file is given', () => {
+    const t = defaultRouting('https://api.openai.com/v1', 'sk');
+    expect(routeModel(t, 'anything')).toEqual([{ upstream: 'default', model: null }]);
+    expect(listedModels(t)).toBeNull();
+  });
+
+  it('explains a broken file', () => {
+    expect(() => parseRoutingConfig('{', {})).toThrow(/not valid JSON/);
+    expect(() =>
+      parseRoutingConfig(JSON.stringify({ upstreams: { a: { baseURL: 'x' } } }), {}),
+    ).toThrow(/baseURL/);
+    expect(() =>
+      parseRoutingConfig(
+        JSON.stringify({ upstreams: { a: { baseURL: 'http://a' } }, models: { m: ['b'] } }),
+        {},
+      ),
+    ).toThrow(/unknown upstream 'b'/);
+  });
+});
