@@ -8,13 +8,17 @@ import {
   validatePatch,
   validateScopes,
 } from './admin/key-admin.js';
+import { forgetTenant, TenantAdminError } from './admin/tenant-admin.js';
 import { ConfigError, loadConfig } from './config.js';
+import { generateMasterKeyEntry, loadKeyRing, MasterKeyError } from './crypto/key-ring.js';
+import { rotateMasterKey, verifyKeyRing } from './crypto/tenant-keys.js';
 import { main } from './main.js';
 import { DataDirBusyError } from './storage/data-dir-lock.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
 import type { ApiKeyPatch } from './storage/queries/api-keys.js';
 import { findApiKey, listApiKeys, revokeApiKey, updateApiKey } from './storage/queries/api-keys.js';
+import { insertAudit } from './storage/queries/audit-log.js';
 import { findTenant, insertTenant, listTenants } from './storage/queries/tenants.js';
 
 const USAGE = `usage: tollgate <command>
@@ -26,8 +30,11 @@ const USAGE = `usage: tollgate <command>
   keys update <id> [--name N] [--scopes ...] [--rpm N|none] [--tpm N|none] [--concurrency N|none]
               [--models a,b|all] [--expires-in 30d|never] [--json]
   keys revoke <id>
+  keys new-master [--id ID]       print a new master key entry for TOLLGATE_MASTER_KEYS
+  keys rotate-master              re-wrap every tenant data key under the first master key
   tenants create <name> [--json]
-  tenants list [--json]`;
+  tenants list [--json]
+  tenants forget <id|name>        destroy the tenant's data key: its stored text becomes unreadable`;
 
 /** A bad command line: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -155,8 +162,37 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
       else process.stderr.write(`${sub === 'revoke' ? 'Revoked' : 'Updated'} ${row.id}.\n`);
       return;
     }
+    case 'new-master': {
+      process.stdout.write(`${generateMasterKeyEntry(positionals[0])}\n`);
+      process.stderr.write(
+        'Put it first in TOLLGATE_MASTER_KEYS (keep the old entries after it), restart, then run tollgate keys rotate-master.\n',
+      );
+      return;
+    }
+    case 'rotate-master': {
+      const config = loadConfig(process.env);
+      const { ring } = loadKeyRing({ masterKeys: config.masterKeys, database: config.database });
+      const count = await withDatabase(async ({ db }) => {
+        await verifyKeyRing(db, ring);
+        const n = await rotateMasterKey(db, ring);
+        await insertAudit(db, {
+          actor: 'cli',
+          action: 'master_key.rotate',
+          targetType: 'master_key',
+          targetId: ring.current.id,
+          details: { rewrapped: n },
+        });
+        return n;
+      });
+      process.stderr.write(
+        `Re-wrapped ${count} tenant data key(s) under master key '${ring.current.id}'.\n`,
+      );
+      return;
+    }
     default:
-      throw new UsageError(`unknown keys command '${sub ?? ''}' (create, list, update, revoke)`);
+      throw new UsageError(
+        `unknown keys command '${sub ?? ''}' (create, list, update, revoke, new-master, rotate-master)`,
+      );
   }
 }
 
@@ -192,7 +228,18 @@ async function tenantsCommand(sub: string | undefined, args: string[]): Promise<
         process.stdout.write(`${t.id}\t${t.name}\t${t.forgottenAt ? 'forgotten' : 'active'}\n`);
     return;
   }
-  throw new UsageError(`unknown tenants command '${sub ?? ''}' (create, list)`);
+  if (sub === 'forget') {
+    const ref = positionals[0];
+    if (!ref) throw new UsageError('tenants forget needs a tenant id or name');
+    const { tenant, revokedKeys } = await withDatabase(({ db }) =>
+      forgetTenant(db, ref, { actor: 'cli' }),
+    );
+    process.stderr.write(
+      `Forgot tenant ${tenant.id} (${tenant.name}): its data key is destroyed and ${revokedKeys} key(s) revoked.\n`,
+    );
+    return;
+  }
+  throw new UsageError(`unknown tenants command '${sub ?? ''}' (create, list, forget)`);
 }
 
 async function run(argv: string[]): Promise<void> {
@@ -219,11 +266,19 @@ async function run(argv: string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof KeyAdminError) {
+  if (
+    err instanceof UsageError ||
+    err instanceof KeyAdminError ||
+    err instanceof TenantAdminError
+  ) {
     process.stderr.write(`tollgate: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof ConfigError || err instanceof DataDirBusyError) {
+  if (
+    err instanceof ConfigError ||
+    err instanceof DataDirBusyError ||
+    err instanceof MasterKeyError
+  ) {
     process.stderr.write(`tollgate: ${err.message}\n`);
     process.exit(1);
   }

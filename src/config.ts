@@ -58,6 +58,11 @@ const envSchema = z.object({
     .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
     .default(2_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  TOLLGATE_MASTER_KEYS: z.string().optional(),
+  LOG_BATCH_SIZE: positiveInt(500),
+  LOG_FLUSH_INTERVAL_MS: positiveInt(100),
+  LOG_MAX_QUEUE: positiveInt(20_000),
+  LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -80,6 +85,9 @@ export interface Config {
   poolConnections: number;
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
+  /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
+  masterKeys: string | undefined;
+  log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
 }
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
@@ -134,5 +142,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    masterKeys: e.TOLLGATE_MASTER_KEYS,
+    log: {
+      batchSize: e.LOG_BATCH_SIZE,
+      flushIntervalMs: e.LOG_FLUSH_INTERVAL_MS,
+      maxQueue: e.LOG_MAX_QUEUE,
+      retryIntervalMs: e.LOG_RETRY_INTERVAL_MS,
+    },
   };
 }

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KeyVerifier } from './auth/key-verifier.js';
 import { createKeyVerifier } from './auth/key-verifier.js';
 import type { Config } from './config.js';
+import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
+import { loadKeyRing } from './crypto/key-ring.js';
+import type { TenantKeys } from './crypto/tenant-keys.js';
+import { createTenantKeys, verifyKeyRing } from './crypto/tenant-keys.js';
 import type { Background } from './server/background.js';
 import { createBackground } from './server/background.js';
 import type { Clock } from './server/clock.js';
@@ -10,6 +15,12 @@ import type { Logger } from './server/logger.js';
 import { createLogger } from './server/logger.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
+import type { InteractionRecorder } from './storage/interaction-recorder.js';
+import { createInteractionRecorder } from './storage/interaction-recorder.js';
+import type { InteractionWriter } from './storage/interaction-writer.js';
+import { createInteractionWriter } from './storage/interaction-writer.js';
+import { openOutbox } from './storage/outbox.js';
+import { insertInteractions } from './storage/queries/interactions.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
@@ -27,6 +38,10 @@ export interface Deps {
   clock: Clock;
   logger: Logger;
   background: Background;
+  keyRing: KeyRing;
+  tenantKeys: TenantKeys;
+  writer: InteractionWriter;
+  recorder: InteractionRecorder;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -67,13 +82,34 @@ export async function openDeps(
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const routing = loadRouting(config, env);
+  const { ring: keyRing, source } = loadKeyRing({
+    masterKeys: config.masterKeys,
+    database: config.database,
+  });
+  announceKeySource(logger, source);
   const database = overrides.database ?? (await openDatabase(config.database));
   try {
     await database.migrate();
+    await verifyKeyRing(database.db, keyRing);
   } catch (err) {
     await database.close();
     throw err;
   }
+  const outbox = await openOutbox(join(config.dataDir, 'outbox'), (file, line) =>
+    logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
+  );
+  const writer = createInteractionWriter({
+    insert: (rows) => insertInteractions(database.db, rows),
+    outbox,
+    logger,
+    ...config.log,
+  });
+  if (outbox.pendingRows > 0) {
+    logger.info({ rows: outbox.pendingRows }, 'replaying interaction rows left in the outbox');
+    void writer.replayOutbox();
+  }
+  const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
+  const recorder = createInteractionRecorder({ tenantKeys, writer, logger });
   const background = createBackground((err) => logger.error({ err }, 'background task failed'));
   const agent = createUpstreamAgent({
     connections: config.poolConnections,
@@ -106,6 +142,10 @@ export async function openDeps(
     clock,
     logger,
     background,
+    keyRing,
+    tenantKeys,
+    writer,
+    recorder,
     secrets: routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
     readiness: { ready: true },
     async close() {
@@ -119,4 +159,17 @@ export async function openDeps(
       await database.close();
     },
   };
+}
+
+function announceKeySource(logger: Logger, source: KeyRingSource): void {
+  if (source.kind === 'file' && source.created) {
+    logger.warn(
+      { file: source.path },
+      `GENERATED A NEW MASTER KEY at ${source.path}. Every stored prompt and response is encrypted under it: BACK IT UP NOW. Losing it makes the stored text unreadable; for production set TOLLGATE_MASTER_KEYS instead.`,
+    );
+  } else if (source.kind === 'ephemeral') {
+    logger.warn(
+      'Using a throw-away master key for the in-memory database: stored text lives only as long as this process.',
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { parseApiKey, secretMatches } from '../crypto/api-key-format.js';
 import type { Clock } from '../server/clock.js';
+import { withTimeout } from '../server/with-timeout.js';
 import type { Database } from '../storage/db.js';
 import type { ApiKeyRow } from '../storage/queries/api-keys.js';
 import { findApiKeyByPublicId, touchApiKeys } from '../storage/queries/api-keys.js';
@@ -24,6 +25,17 @@ export type KeyRejection = 'malformed' | 'unknown' | 'wrong_secret' | 'revoked' 
 
 /** The outcome of verifying a presented key: a value, not an exception. */
 export type KeyCheck = { ok: true; key: VerifiedKey } | { ok: false; reason: KeyRejection };
+
+/** Raised when a key cannot be checked because the database does not answer. */
+export class KeyStoreUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the key store is unavailable', { cause });
+    this.name = 'KeyStoreUnavailable';
+  }
+}
+
+const LOOKUP_TIMEOUT_MS = 1_000;
+const DOWN_BACKOFF_MS = 1_000;
 
 interface CacheEntry {
   row: ApiKeyRow | null;
@@ -71,15 +83,41 @@ export function createKeyVerifier(options: {
     return p;
   }
 
+  let databaseDownUntil = 0;
+
+  function refreshInBackground(publicId: string): void {
+    if (inFlight.has(publicId)) return;
+    load(publicId).catch((err: unknown) => {
+      databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
+      options.onError?.(err);
+    });
+  }
+
   async function entryFor(publicId: string): Promise<CacheEntry> {
     const cached = cache.get(publicId);
-    if (!cached) return load(publicId);
-    const age = clock.now() - cached.fetchedAt;
-    if (age >= ttlMs) return load(publicId);
-    if (age >= ttlMs / 2 && !inFlight.has(publicId)) {
-      load(publicId).catch((err: unknown) => options.onError?.(err));
+    if (!cached) {
+      try {
+        return await withTimeout(load(publicId), LOOKUP_TIMEOUT_MS, 'key lookup timed out');
+      } catch (err) {
+        databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
+        throw new KeyStoreUnavailable(err);
+      }
     }
-    return cached;
+    const age = clock.now() - cached.fetchedAt;
+    if (age < ttlMs / 2) return cached;
+    // While the database is known to be down, a key seen before keeps working (availability over
+    // a revocation nobody could have written anyway); the refresh keeps trying behind it.
+    if (age < ttlMs || clock.now() < databaseDownUntil) {
+      refreshInBackground(publicId);
+      return cached;
+    }
+    try {
+      return await withTimeout(load(publicId), LOOKUP_TIMEOUT_MS, 'key lookup timed out');
+    } catch (err) {
+      databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
+      options.onError?.(err);
+      return cached;
+    }
   }
 
   return {

@@ -26,6 +26,8 @@ export interface AppEnv {
     requestId: string;
     /** Monotonic time the request arrived. */
     startedAt: number;
+    /** Wall-clock time (ms) the request arrived. */
+    receivedAt: number;
     apiKey: VerifiedKey;
     chatRequest: ChatRequest;
     answer: UpstreamAnswer;

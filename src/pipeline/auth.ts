@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { KeyVerifier } from '../auth/key-verifier.js';
+import { KeyStoreUnavailable } from '../auth/key-verifier.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 
@@ -21,7 +22,12 @@ export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
         "You didn't provide an API key. Provide it in the Authorization header as 'Bearer tg_…'.",
       );
     }
-    const check = await deps.keys.verify(match[1]);
+    const check = await deps.keys.verify(match[1]).catch((err: unknown) => {
+      if (err instanceof KeyStoreUnavailable) {
+        throw GatewayError.notReady('API keys cannot be checked right now; try again shortly.');
+      }
+      throw err;
+    });
     if (!check.ok) throw GatewayError.invalidApiKey(REJECTION_MESSAGES[check.reason]);
     if (scopes.length > 0 && !scopes.some((s) => check.key.scopes.includes(s))) {
       throw GatewayError.insufficientScope(scopes.join(' or '));

@@ -10,6 +10,7 @@ import type { Clock } from '../server/clock.js';
 export function requestId(deps: { clock: Clock }) {
   return async function requestId(c, next) {
     c.set('startedAt', deps.clock.monotonic());
+    c.set('receivedAt', deps.clock.now());
     const sent = c.req.header('x-request-id');
     const id = sent && isUuid(sent) ? sent.toLowerCase() : uuidv7(deps.clock.now());
     c.set('requestId', id);

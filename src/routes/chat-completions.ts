@@ -4,16 +4,22 @@ import type { AppEnv } from '../http/env.js';
 import { respondChat } from '../http/respond-chat.js';
 import { auth } from '../pipeline/auth.js';
 import { parse } from '../pipeline/parse.js';
+import { record } from '../pipeline/record.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * auth → parse → (rate limit → compress → cache) → upstream → respond.
+ * auth → record (after the response) → parse → (rate limit → compress → cache) → upstream → respond.
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
-  app.post('/chat/completions', auth(deps, 'chat'), parse(deps), upstream(deps), (c) =>
-    respondChat(c, deps.clock, deps.secrets),
+  app.post(
+    '/chat/completions',
+    auth(deps, 'chat'),
+    record(deps),
+    parse(deps),
+    upstream(deps),
+    (c) => respondChat(c, deps.clock, deps.secrets),
   );
   return app;
 }

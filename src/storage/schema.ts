@@ -1,12 +1,16 @@
 import { sql } from 'drizzle-orm';
 import {
+  boolean,
   customType,
   index,
   integer,
+  jsonb,
   pgTable,
+  real,
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from 'drizzle-orm/pg-core';
 
 /** PostgreSQL bytea; PGlite returns Uint8Array and postgres.js Buffer, so both are normalised. */
@@ -55,5 +59,61 @@ export const apiKeys = pgTable(
   (t) => [
     uniqueIndex('api_keys_public_id_key').on(t.publicId),
     index('api_keys_tenant_idx').on(t.tenantId),
+  ],
+);
+
+/**
+ * One row per request that passed authentication. Metadata is plaintext and indexed for analysts;
+ * the request and the response exist only as ciphertext under the tenant's data key.
+ */
+export const interactions = pgTable(
+  'interactions',
+  {
+    id: uuid('id').primaryKey(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    endUser: text('end_user'),
+    model: text('model'),
+    upstreamModel: text('upstream_model'),
+    provider: text('provider'),
+    status: integer('status').notNull(),
+    errorCode: text('error_code'),
+    cacheStatus: text('cache_status'),
+    cacheSimilarity: real('cache_similarity'),
+    stream: boolean('stream').notNull().default(false),
+    promptTokens: integer('prompt_tokens'),
+    completionTokens: integer('completion_tokens'),
+    tokensSavedCompression: integer('tokens_saved_compression'),
+    latencyMs: real('latency_ms').notNull(),
+    upstreamMs: real('upstream_ms'),
+    ttftMs: real('ttft_ms'),
+    requestEnc: bytea('request_enc'),
+    responseEnc: bytea('response_enc'),
+  },
+  (t) => [
+    index('interactions_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+    index('interactions_created_idx').on(t.createdAt),
+    index('interactions_key_created_idx').on(t.keyId, t.createdAt),
+  ],
+);
+
+/** Who did what to keys, tenants and encrypted content, and when. Never holds a secret. */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: uuid('id').primaryKey(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The key that acted, or `cli` for the command line. */
+    actor: text('actor').notNull(),
+    tenantId: text('tenant_id'),
+    action: text('action').notNull(),
+    targetType: text('target_type'),
+    targetId: text('target_id'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('audit_log_created_idx').on(t.createdAt),
+    index('audit_log_tenant_idx').on(t.tenantId),
   ],
 );

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { KeySpec } from '../../src/admin/key-admin.js';
 import { createKey } from '../../src/admin/key-admin.js';
@@ -25,6 +28,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const fullEnv: Record<string, string> = {
     PORT: '0',
+    TOLLGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'tollgate-test-')),
     DATABASE_URL: 'memory://',
     LOG_LEVEL: 'debug',
     UPSTREAM_API_KEY: 'sk-test-upstream-secret-0123456789',

@@ -1,5 +1,5 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db.js';
 import { apiKeys } from '../schema.js';
 
@@ -82,4 +82,14 @@ export async function touchApiKeys(db: Database, ids: readonly string[], at: Dat
     .update(apiKeys)
     .set({ lastUsedAt: at })
     .where(inArray(apiKeys.id, [...ids]));
+}
+
+/** Revokes every key of a tenant (when it is forgotten). */
+export async function revokeTenantKeys(db: Database, tenantId: string, at: Date): Promise<number> {
+  const rows = await db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.length;
 }

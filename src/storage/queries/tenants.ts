@@ -1,5 +1,5 @@
 import type { InferSelectModel } from 'drizzle-orm';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import { uuidv7 } from '../../ids/uuidv7.js';
 import type { Database } from '../db.js';
 import { tenants } from '../schema.js';
@@ -41,4 +41,48 @@ export async function ensureTenant(db: Database, name: string): Promise<Tenant> 
 /** Every tenant, oldest first. */
 export function listTenants(db: Database): Promise<Tenant[]> {
   return db.select().from(tenants).orderBy(asc(tenants.createdAt));
+}
+
+/** Stores a tenant's first wrapped data key unless another process already did; returns the row. */
+export async function setTenantDataKeyIfMissing(
+  db: Database,
+  tenantId: string,
+  wrapped: Buffer,
+  masterKeyId: string,
+): Promise<Tenant | undefined> {
+  await db
+    .update(tenants)
+    .set({ dataKeyWrapped: wrapped, masterKeyId })
+    .where(
+      and(eq(tenants.id, tenantId), isNull(tenants.dataKeyWrapped), isNull(tenants.forgottenAt)),
+    );
+  const rows = await db.select().from(tenants).where(eq(tenants.id, tenantId)).limit(1);
+  return rows[0];
+}
+
+/** Replaces a tenant's wrapped data key (master key rotation); rows are untouched. */
+export async function rewrapTenantDataKey(
+  db: Database,
+  tenantId: string,
+  wrapped: Buffer,
+  masterKeyId: string,
+): Promise<void> {
+  await db
+    .update(tenants)
+    .set({ dataKeyWrapped: wrapped, masterKeyId })
+    .where(eq(tenants.id, tenantId));
+}
+
+/** Destroys a tenant's data key (crypto-shredding) and marks it forgotten; metadata stays. */
+export async function forgetTenantRow(
+  db: Database,
+  tenantId: string,
+  at: Date,
+): Promise<Tenant | undefined> {
+  const [row] = await db
+    .update(tenants)
+    .set({ dataKeyWrapped: null, masterKeyId: null, forgottenAt: at })
+    .where(eq(tenants.id, tenantId))
+    .returning();
+  return row;
 }

@@ -1,0 +1,93 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw } from 'node:zlib';
+import type { MasterKey } from './key-ring.js';
+
+const deflate = promisify(deflateRaw);
+const inflate = promisify(inflateRaw);
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Format byte of a row ciphertext: v1 = deflate-raw(JSON) under AES-256-GCM. */
+const ROW_FORMAT_V1 = 1;
+
+/** Raised when a ciphertext cannot be opened: wrong key, wrong row, tampered, or shredded. */
+export class DecryptionError extends Error {
+  constructor(message = 'ciphertext could not be decrypted') {
+    super(message);
+    this.name = 'DecryptionError';
+  }
+}
+
+function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(aad);
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]);
+}
+
+function open(key: Buffer, sealed: Buffer, aad: Buffer): Buffer {
+  if (sealed.length < IV_BYTES + TAG_BYTES) throw new DecryptionError('ciphertext is truncated');
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+  try {
+    return Buffer.concat([
+      decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)),
+      decipher.final(),
+    ]);
+  } catch {
+    throw new DecryptionError();
+  }
+}
+
+function dataKeyAad(tenantId: string): Buffer {
+  return Buffer.from(`tollgate/data-key/v1/${tenantId}`);
+}
+
+function rowAad(rowId: string, tenantId: string, field: string): Buffer {
+  return Buffer.from(`tollgate/row/v1/${tenantId}/${rowId}/${field}`);
+}
+
+/** A fresh random 256-bit data key for a tenant. */
+export function generateDataKey(): Buffer {
+  return randomBytes(32);
+}
+
+/** Wraps a tenant's data key under a master key (bound to the tenant id). */
+export function wrapDataKey(master: MasterKey, dataKey: Buffer, tenantId: string): Buffer {
+  return seal(master.key, dataKey, dataKeyAad(tenantId));
+}
+
+/** Unwraps a tenant's data key; throws DecryptionError with the wrong master key or tenant. */
+export function unwrapDataKey(master: MasterKey, wrapped: Buffer, tenantId: string): Buffer {
+  return open(master.key, wrapped, dataKeyAad(tenantId));
+}
+
+/**
+ * Encrypts one field of an interaction row: JSON → deflate-raw → AES-256-GCM with a random IV and
+ * the row id, tenant id and field name as additional data, so it cannot be moved to another row.
+ */
+export async function encryptRowField(
+  dataKey: Buffer,
+  value: unknown,
+  ctx: { rowId: string; tenantId: string; field: string },
+): Promise<Buffer> {
+  const compressed = await deflate(Buffer.from(JSON.stringify(value), 'utf8'));
+  return Buffer.concat([
+    Buffer.of(ROW_FORMAT_V1),
+    seal(dataKey, compressed, rowAad(ctx.rowId, ctx.tenantId, ctx.field)),
+  ]);
+}
+
+/** Decrypts a field written by encryptRowField; throws DecryptionError if it was moved or altered. */
+export async function decryptRowField(
+  dataKey: Buffer,
+  sealed: Buffer,
+  ctx: { rowId: string; tenantId: string; field: string },
+): Promise<unknown> {
+  if (sealed[0] !== ROW_FORMAT_V1) throw new DecryptionError('unknown ciphertext format');
+  const compressed = open(dataKey, sealed.subarray(1), rowAad(ctx.rowId, ctx.tenantId, ctx.field));
+  return JSON.parse((await inflate(compressed)).toString('utf8'));
+}

@@ -1,0 +1,77 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv, ChatOutcome } from '../http/env.js';
+import { ClientClosedError, GatewayError } from '../http/errors.js';
+import type { Background } from '../server/background.js';
+import type { Clock } from '../server/clock.js';
+import type { InteractionRecorder } from '../storage/interaction-recorder.js';
+
+/** Resolves on the next turn of the event loop, after the response has been handed to the socket. */
+const afterResponse = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Records every authenticated request as an interaction row. It only schedules work: the row is
+ * built, encrypted and queued in the background once the last byte has gone out (for streams,
+ * when the stream ends or the client leaves), so nothing on the response path waits for it.
+ */
+export function record(deps: {
+  recorder: InteractionRecorder;
+  background: Background;
+  clock: Clock;
+}) {
+  return async function record(c, next) {
+    await next();
+    const key = c.get('apiKey');
+    const request = c.get('chatRequest');
+    const error = c.error;
+    const outcome: Promise<ChatOutcome> | undefined = error ? undefined : c.get('outcome');
+    const startedAt = c.get('startedAt');
+    const base = {
+      id: c.get('requestId'),
+      receivedAt: new Date(c.get('receivedAt')),
+      tenantId: key.tenantId,
+      keyId: key.id,
+      endUser: request?.user ?? null,
+      model: request?.model ?? null,
+      stream: request?.stream ?? false,
+      request: request?.body ?? null,
+      cacheStatus: null,
+      cacheSimilarity: null,
+      tokensSavedCompression: null,
+    };
+    deps.background.run(async () => {
+      await afterResponse();
+      if (outcome) {
+        const o = await outcome;
+        await deps.recorder.record({
+          ...base,
+          upstreamModel: o.upstreamModel,
+          provider: o.provider,
+          status: o.status,
+          errorCode: o.errorCode,
+          usage: o.completion?.usage ?? null,
+          latencyMs: o.latencyMs,
+          upstreamMs: o.upstreamMs,
+          ttftMs: o.ttftMs,
+          response: o.completion,
+        });
+        return;
+      }
+      const gatewayError = error instanceof GatewayError ? error : null;
+      await deps.recorder.record({
+        ...base,
+        upstreamModel: null,
+        provider: null,
+        status: error instanceof ClientClosedError ? 499 : (gatewayError?.status ?? 500),
+        errorCode:
+          error instanceof ClientClosedError
+            ? 'client_closed'
+            : (gatewayError?.code ?? 'internal_error'),
+        usage: null,
+        latencyMs: deps.clock.monotonic() - startedAt,
+        upstreamMs: null,
+        ttftMs: null,
+        response: gatewayError ? gatewayError.body() : null,
+      });
+    });
+  } satisfies MiddlewareHandler<AppEnv>;
+}

@@ -1,0 +1,99 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { encryptRowField } from '../crypto/envelope.js';
+import type { TenantKeys } from '../crypto/tenant-keys.js';
+import type { Logger } from '../server/logger.js';
+import type { InteractionWriter } from './interaction-writer.js';
+import type { NewInteraction } from './queries/interactions.js';
+
+/** Everything known about a finished request, before encryption. */
+export interface InteractionRecord {
+  id: string;
+  /** Wall-clock time the request arrived. */
+  receivedAt: Date;
+  tenantId: string;
+  keyId: string;
+  endUser: string | null;
+  model: string | null;
+  upstreamModel: string | null;
+  provider: string | null;
+  status: number;
+  errorCode: string | null;
+  cacheStatus: string | null;
+  cacheSimilarity: number | null;
+  stream: boolean;
+  usage: ChatCompletion['usage'] | null;
+  tokensSavedCompression: number | null;
+  latencyMs: number;
+  upstreamMs: number | null;
+  ttftMs: number | null;
+  /** The request body (messages and parameters); null when it could not be parsed. */
+  request: unknown;
+  /** The answer (completion, assembled stream, or error body); null when there was none. */
+  response: unknown;
+}
+
+/** Encrypts finished requests under their tenant's data key and hands them to the writer. */
+export interface InteractionRecorder {
+  record(r: InteractionRecord): Promise<void>;
+}
+
+/** Builds the recorder; it runs in the background, after the response. */
+export function createInteractionRecorder(deps: {
+  tenantKeys: TenantKeys;
+  writer: InteractionWriter;
+  logger: Logger;
+}): InteractionRecorder {
+  return {
+    async record(r) {
+      let dataKey: Buffer | null;
+      try {
+        dataKey = await deps.tenantKeys.forEncryption(r.tenantId);
+      } catch (err) {
+        // Never lose the row: without the tenant's key (database down on a cold start) the
+        // metadata is still recorded; the content cannot be, and that is counted and logged.
+        deps.logger.error(
+          { err: (err as Error).message, id: r.id },
+          'tenant key unavailable; row recorded without content',
+        );
+        deps.writer.metrics.contentDropped++;
+        dataKey = null;
+      }
+      const ctx = { rowId: r.id, tenantId: r.tenantId };
+      // A forgotten tenant keeps its metadata but no content can be stored for it any more.
+      const [requestEnc, responseEnc] = dataKey
+        ? await Promise.all([
+            r.request === null
+              ? null
+              : encryptRowField(dataKey, r.request, { ...ctx, field: 'request' }),
+            r.response === null
+              ? null
+              : encryptRowField(dataKey, r.response, { ...ctx, field: 'response' }),
+          ])
+        : [null, null];
+      const row: NewInteraction = {
+        id: r.id,
+        createdAt: r.receivedAt,
+        tenantId: r.tenantId,
+        keyId: r.keyId,
+        endUser: r.endUser,
+        model: r.model,
+        upstreamModel: r.upstreamModel,
+        provider: r.provider,
+        status: r.status,
+        errorCode: r.errorCode,
+        cacheStatus: r.cacheStatus,
+        cacheSimilarity: r.cacheSimilarity,
+        stream: r.stream,
+        promptTokens: r.usage?.prompt_tokens ?? null,
+        completionTokens: r.usage?.completion_tokens ?? null,
+        tokensSavedCompression: r.tokensSavedCompression,
+        latencyMs: r.latencyMs,
+        upstreamMs: r.upstreamMs,
+        ttftMs: r.ttftMs,
+        requestEnc,
+        responseEnc,
+      };
+      deps.writer.enqueue(row);
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { NewInteraction } from './queries/interactions.js';
+
+const SEGMENT_RE = /^segment-(\d{12})\.ndjson$/;
+
+/** Serialises a row for the outbox: Dates as ISO strings, ciphertext as base64. No plaintext. */
+export function encodeOutboxRow(row: NewInteraction): string {
+  return JSON.stringify(row, (key, value: unknown) => {
+    if (key === 'requestEnc' || key === 'responseEnc') {
+      return value === null || value === undefined
+        ? null
+        : { b64: Buffer.from(value as Buffer).toString('base64') };
+    }
+    return value;
+  });
+}
+
+/** The inverse of encodeOutboxRow. */
+export function decodeOutboxRow(line: string): NewInteraction {
+  const raw = JSON.parse(line) as Record<string, unknown>;
+  const bytes = (v: unknown) =>
+    v && typeof v === 'object' && 'b64' in v ? Buffer.from(String(v.b64), 'base64') : null;
+  return {
+    ...(raw as unknown as NewInteraction),
+    createdAt: new Date(String(raw.createdAt)),
+    requestEnc: bytes(raw.requestEnc),
+    responseEnc: bytes(raw.responseEnc),
+  };
+}
+
+/** An append-only file store for rows the database could not take yet. */
+export interface Outbox {
+  /** Rows waiting in the outbox. */
+  readonly pendingRows: number;
+  /** Appends rows durably (fsync) to the open segment. */
+  append(rows: readonly NewInteraction[]): Promise<void>;
+  /**
+   * Inserts every closed segment's rows in order, deleting each segment once all of its rows are
+   * in. Inserts skip ids already present, so a crash mid-replay never duplicates a row.
+   */
+  replay(insert: (rows: NewInteraction[]) => Promise<number>, batchSize: number): Promise<number>;
+}
+
+/** Opens (and counts) the outbox in `<dir>`. */
+export async function openOutbox(
+  dir: string,
+  onCorruptLine: (file: string, line: number) => void,
+): Promise<Outbox> {
+  await mkdir(dir, { recursive: true });
+  const segments = async () =>
+    (await readdir(dir))
+      .map((f) => SEGMENT_RE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ file: join(dir, m[0]), seq: Number(m[1]) }))
+      .sort((a, b) => a.seq - b.seq);
+
+  async function* lines(file: string) {
+    const rl = createInterface({
+      input: createReadStream(file, 'utf8'),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
+    let n = 0;
+    for await (const line of rl) {
+      n++;
+      if (line.trim() === '') continue;
+      try {
+        yield decodeOutboxRow(line);
+      } catch {
+        // Only a line cut short by a crash mid-append can fail to parse.
+        onCorruptLine(file, n);
+      }
+    }
+  }
+
+  let pending = 0;
+  const existing = await segments();
+  for (const s of existing) for await (const _ of lines(s.file)) pending++;
+  let nextSeq = (existing.at(-1)?.seq ?? 0) + 1;
+  let current: string | null = null;
+  let chain: Promise<unknown> = Promise.resolve();
+
+  return {
+    get pendingRows() {
+      return pending;
+    },
+    append(rows) {
+      const run = chain.then(async () => {
+        if (rows.length === 0) return;
+        current ??= join(dir, `segment-${String(nextSeq++).padStart(12, '0')}.ndjson`);
+        await appendFile(current, `${rows.map(encodeOutboxRow).join('\n')}\n`, { mode: 0o600 });
+        const fh = await open(current, 'r');
+        try {
+          await fh.datasync();
+        } finally {
+          await fh.close();
+        }
+        pending += rows.length;
+      });
+      chain = run.catch(() => {});
+      return run;
+    },
+    replay(insert, batchSize) {
+      const run = chain.then(async () => {
+        current = null; // later appends start a new segment, after everything replayed here
+        let replayed = 0;
+        for (const s of await segments()) {
+          let batch: NewInteraction[] = [];
+          let rowsInFile = 0;
+          for await (const row of lines(s.file)) {
+            batch.push(row);
+            rowsInFile++;
+            if (batch.length >= batchSize) {
+              replayed += await insert(batch);
+              batch = [];
+            }
+          }
+          if (batch.length > 0) replayed += await insert(batch);
+          await rm(s.file);
+          pending = Math.max(0, pending - rowsInFile);
+        }
+        return replayed;
+      });
+      chain = run.catch(() => {});
+      return run;
+    },
+  };
+}

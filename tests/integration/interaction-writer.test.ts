@@ -1,0 +1,166 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/ids/uuidv7.js';
+import { createLogger } from '../../src/server/logger.js';
+import type { DatabaseHandle } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { createInteractionWriter } from '../../src/storage/interaction-writer.js';
+import { openOutbox } from '../../src/storage/outbox.js';
+import type { NewInteraction } from '../../src/storage/queries/interactions.js';
+import { insertInteractions } from '../../src/storage/queries/interactions.js';
+import { interactions } from '../../src/storage/schema.js';
+
+function row(i: number): NewInteraction {
+  return {
+    id: uuidv7(Date.now() + i),
+    createdAt: new Date(),
+    tenantId: 'ten_test',
+    keyId: 'key_test',
+    status: 200,
+    stream: false,
+    latencyMs: 1,
+    requestEnc: Buffer.from([1, 2, 3, i % 256]),
+    responseEnc: null,
+  };
+}
+
+const logger = createLogger('silent');
+let handle: DatabaseHandle;
+
+beforeAll(async () => {
+  handle = await openDatabase({ kind: 'pglite', dataDir: null });
+  await handle.migrate();
+});
+
+afterAll(async () => {
+  await handle?.close();
+});
+
+async function count(ids: readonly string[]): Promise<{ total: number; distinct: number }> {
+  const [r] = await handle.db
+    .select({ total: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
+    .from(interactions)
+    .where(sql`${interactions.id} in ${ids}`);
+  return { total: r?.total ?? 0, distinct: r?.distinct ?? 0 };
+}
+
+describe('interaction writer', () => {
+  it('batches rows into multi-row inserts', async () => {
+    const sizes: number[] = [];
+    const outbox = await openOutbox(mkdtempSync(join(tmpdir(), 'tg-outbox-')), () => {});
+    const writer = createInteractionWriter({
+      insert: (rows) => {
+        sizes.push(rows.length);
+        return insertInteractions(handle.db, rows);
+      },
+      outbox,
+      logger,
+      batchSize: 100,
+      flushIntervalMs: 10_000,
+    });
+    const rows = Array.from({ length: 250 }, (_, i) => row(i));
+    for (const r of rows) writer.enqueue(r);
+    await writer.close();
+    expect(sizes).toEqual([100, 100, 50]);
+    expect(await count(rows.map((r) => r.id))).toEqual({ total: 250, distinct: 250 });
+    expect(writer.metrics.rowsWritten).toBe(250);
+  });
+
+  it('sends rows to the outbox while the database fails and replays them exactly once, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const outbox = await openOutbox(dir, () => {});
+    let down = false;
+    const inserted: string[] = [];
+    const writer = createInteractionWriter({
+      insert: async (rows) => {
+        if (down) throw new Error('connection refused');
+        const n = await insertInteractions(handle.db, rows);
+        inserted.push(...rows.map((r) => r.id));
+        return n;
+      },
+      outbox,
+      logger,
+      batchSize: 20,
+      flushIntervalMs: 10_000,
+      retryIntervalMs: 3_600_000,
+    });
+    const rows = Array.from({ length: 300 }, (_, i) => row(1000 + i));
+    for (const r of rows.slice(0, 100)) writer.enqueue(r);
+    await writer.flush();
+    down = true;
+    for (const r of rows.slice(100, 200)) writer.enqueue(r);
+    await writer.flush();
+    expect(writer.metrics.outboxRows).toBe(100);
+    expect(writer.metrics.writeFailures).toBeGreaterThan(0);
+    const onDisk = readdirSync(dir)
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('');
+    expect(onDisk.split('\n').filter(Boolean)).toHaveLength(100);
+
+    // Still down: the replay fails and keeps every row.
+    await writer.replayOutbox();
+    expect(writer.metrics.outboxRows).toBe(100);
+    // New rows queue behind the outbox rather than overtaking them.
+    down = false;
+    for (const r of rows.slice(200)) writer.enqueue(r);
+    await writer.flush();
+    await writer.replayOutbox();
+    await writer.flush();
+    await writer.replayOutbox();
+    expect(writer.metrics.outboxRows).toBe(0);
+    expect(await count(rows.map((r) => r.id))).toEqual({ total: 300, distinct: 300 });
+    expect(inserted).toEqual(rows.map((r) => r.id));
+    expect(readdirSync(dir)).toEqual([]);
+    await writer.close();
+  });
+
+  it('replays an outbox left by a previous process at start-up without duplicating rows already in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const first = await openOutbox(dir, () => {});
+    const rows = Array.from({ length: 50 }, (_, i) => row(5000 + i));
+    await first.append(rows);
+    // Half of them reached the database before the crash.
+    await insertInteractions(handle.db, rows.slice(0, 25));
+    const reopened = await openOutbox(dir, () => {});
+    expect(reopened.pendingRows).toBe(50);
+    const writer = createInteractionWriter({
+      insert: (r) => insertInteractions(handle.db, r),
+      outbox: reopened,
+      logger,
+    });
+    await writer.replayOutbox();
+    expect(await count(rows.map((r) => r.id))).toEqual({ total: 50, distinct: 50 });
+    expect(writer.metrics.rowsWritten).toBe(25);
+    await writer.close();
+  });
+
+  it('spills to the outbox instead of growing past its queue bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const outbox = await openOutbox(dir, () => {});
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const writer = createInteractionWriter({
+      insert: async (rows) => {
+        await gate;
+        return insertInteractions(handle.db, rows);
+      },
+      outbox,
+      logger,
+      batchSize: 10,
+      maxQueue: 30,
+      flushIntervalMs: 10_000,
+      retryIntervalMs: 3_600_000,
+    });
+    const rows = Array.from({ length: 100 }, (_, i) => row(9000 + i));
+    for (const r of rows) writer.enqueue(r);
+    expect(writer.metrics.queueDepth).toBeLessThanOrEqual(30);
+    release();
+    await writer.flush();
+    await writer.replayOutbox();
+    await writer.close();
+    expect(await count(rows.map((r) => r.id))).toEqual({ total: 100, distinct: 100 });
+  });
+});
