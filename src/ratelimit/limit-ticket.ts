@@ -48,9 +48,9 @@ export class LimitTicket implements Ticket {
   }
 
   /**
-   * Refunds unused tokens to the window they were reserved in, or charges extra usage to the
-   * current window. A refund after that window has ended is dropped: it could free nothing, and
-   * crediting the new window would let a client exceed its limit.
+   * Refunds unused tokens, or charges extra usage to the current window. A refund after the
+   * reservation's window has ended is dropped: the old window no longer limits anything, and
+   * crediting the new window would let a client exceed its limit there.
    */
   async settle(actualTokens: number): Promise<void> {
     if (this.#settled) return;
@@ -60,9 +60,10 @@ export class LimitTicket implements Ticket {
     if (delta === 0 || tokenScopes.length === 0) return;
     const currentWindow = windowIndex(this.#deps.clock());
     if (delta < 0 && currentWindow !== window) return;
-    const target = delta < 0 ? window : currentWindow;
     const results = await Promise.allSettled(
-      tokenScopes.map((scope) => this.#deps.store.add(tokenCounterKey(scope, target), delta)),
+      tokenScopes.map((scope) =>
+        this.#deps.store.add(tokenCounterKey(scope, currentWindow), delta),
+      ),
     );
     this.#reportFailures('settle', results);
   }

@@ -177,6 +177,15 @@ export function describeRateLimiterBehaviour(backend: string, factory: LimiterFa
       expect(next.state.remainingTokens).toBe(1_000);
     });
 
+    it('charges extra usage settled after the window rolled over to the new window', async () => {
+      const s = subject('key-1', { tpm: 1_000 });
+      const ticket = expectAdmitted(await limiter.admit(s, 100));
+      clock.advance(45_000);
+      await ticket.settle(400);
+      const next = await limiter.admit(s, 0);
+      expect(next.state.remainingTokens).toBe(700);
+    });
+
     it('does not consume a request slot for a request rejected on tokens', async () => {
       const s = subject('key-1', { rpm: 2, tpm: 100 });
       expectAdmitted(await limiter.admit(s, 100));
@@ -220,6 +229,15 @@ export function describeRateLimiterBehaviour(backend: string, factory: LimiterFa
       await full.settle(40);
       const after = await limiter.admit(s, 0);
       expect(after.state).toMatchObject({ remainingRequests: 2, remainingTokens: 60 });
+    });
+
+    it('admits a cache hit even when settled usage has pushed tokens past the limit', async () => {
+      const s = subject('key-1', { tpm: 100 });
+      await expectAdmitted(await limiter.admit(s, 50)).settle(500);
+      expect(await limiter.admit(s, 1)).toMatchObject({ ok: false, reason: 'tokens' });
+      const hit = await limiter.admit(s, 0);
+      expectAdmitted(hit);
+      expect(hit.state.remainingTokens).toBe(0);
     });
 
     it('admits maxConcurrency simultaneous requests and rejects exactly one more', async () => {
