@@ -1,0 +1,138 @@
+import { msUntilWindowReset } from './limit-window.js';
+import type { LimitScope, LimitSpec, LimitState, LimitSubject } from './rate-limiter.js';
+
+/** One windowed counter an admit adds to: a request (1 point) or a token reservation. */
+export interface CounterCheck {
+  kind: 'counter';
+  reason: 'requests' | 'tokens';
+  scope: LimitScope;
+  key: string;
+  points: number;
+  limit: number;
+  /** The reservation alone exceeds the whole limit: counted as 0 (to read state) and rejected. */
+  oversized: boolean;
+}
+
+/** One concurrency lease set an admit takes a slot in. */
+export interface LeaseCheck {
+  kind: 'lease';
+  scope: LimitScope;
+  key: string;
+  max: number;
+}
+
+/** Everything one admit checks, in the order a rejection reason is chosen. */
+export type AdmissionCheck = CounterCheck | LeaseCheck;
+
+/** What the backend answered for one check. */
+export type CheckOutcome =
+  | { kind: 'counter'; check: CounterCheck; total: number }
+  | { kind: 'lease'; check: LeaseCheck; acquired: boolean };
+
+/**
+ * A whole, non-negative token count. Fractions round up; negative, NaN and infinite counts are 0
+ * (an unbounded reservation is a caller bug, not a reason to lock a key out).
+ */
+export function toTokenCount(tokens: number): number {
+  return Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
+}
+
+/** A limit as a whole number, or null when unlimited (absent, null or not finite). */
+export function normalizeLimit(limit: number | null | undefined): number | null {
+  if (limit === null || limit === undefined || !Number.isFinite(limit)) return null;
+  return Math.max(0, Math.floor(limit));
+}
+
+/** The backend key of a scope's token counter in one window. */
+export function tokenCounterKey(scopeId: string, window: number): string {
+  return `${scopeId}:t:${window}`;
+}
+
+/** The backend key prefix of a scope: `k:<keyId>` or `t:<tenantId>`. */
+export function scopeId(subject: LimitSubject, scope: LimitScope): string {
+  return scope === 'key' ? `k:${subject.keyId}` : `t:${subject.tenantId}`;
+}
+
+/**
+ * Lists the checks for one admit: requests, then tokens, then concurrency, key before tenant.
+ * A 0-token reservation still adds 0 to the token counters, which reads them for the headers.
+ */
+export function planChecks(
+  subject: LimitSubject,
+  tokens: number,
+  window: number,
+): AdmissionCheck[] {
+  const scopes: Array<{ scope: LimitScope; spec: LimitSpec }> = [
+    { scope: 'key', spec: subject.key },
+  ];
+  if (subject.tenant) scopes.push({ scope: 'tenant', spec: subject.tenant });
+  const checks: AdmissionCheck[] = [];
+  for (const { scope, spec } of scopes) {
+    const limit = normalizeLimit(spec.rpm);
+    if (limit === null) continue;
+    const key = `${scopeId(subject, scope)}:r:${window}`;
+    checks.push({
+      kind: 'counter',
+      reason: 'requests',
+      scope,
+      key,
+      points: 1,
+      limit,
+      oversized: false,
+    });
+  }
+  for (const { scope, spec } of scopes) {
+    const limit = normalizeLimit(spec.tpm);
+    if (limit === null) continue;
+    const key = tokenCounterKey(scopeId(subject, scope), window);
+    const oversized = tokens > limit;
+    const points = oversized ? 0 : tokens;
+    checks.push({ kind: 'counter', reason: 'tokens', scope, key, points, limit, oversized });
+  }
+  for (const { scope, spec } of scopes) {
+    const max = normalizeLimit(spec.maxConcurrency);
+    if (max === null) continue;
+    checks.push({ kind: 'lease', scope, key: `${scopeId(subject, scope)}:c`, max });
+  }
+  return checks;
+}
+
+/** True when this outcome turns the request away. A 0-token reservation never fails on tokens. */
+export function isOverLimit(outcome: CheckOutcome): boolean {
+  if (outcome.kind === 'lease') return !outcome.acquired;
+  const { check, total } = outcome;
+  return check.oversized || (check.points > 0 && total > check.limit);
+}
+
+/**
+ * The headers' view of the counters: per dimension, the scope with the fewest remaining.
+ * `rolledBack` reports the counts as they are after a rejected admit gave its points back.
+ */
+export function stateFromOutcomes(
+  outcomes: readonly CheckOutcome[],
+  nowMs: number,
+  rolledBack: boolean,
+): LimitState {
+  const resetMs = msUntilWindowReset(nowMs);
+  let requests: { limit: number; remaining: number } | null = null;
+  let tokens: { limit: number; remaining: number } | null = null;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'counter') continue;
+    const { check, total } = outcome;
+    const used = rolledBack ? total - check.points : total;
+    const candidate = { limit: check.limit, remaining: Math.max(0, check.limit - used) };
+    if (check.reason === 'requests') {
+      if (requests === null || candidate.remaining < requests.remaining) requests = candidate;
+    } else if (tokens === null || candidate.remaining < tokens.remaining) {
+      tokens = candidate;
+    }
+  }
+  return {
+    limitRequests: requests?.limit ?? null,
+    remainingRequests: requests?.remaining ?? null,
+    resetRequestsMs: requests ? resetMs : null,
+    limitTokens: tokens?.limit ?? null,
+    remainingTokens: tokens?.remaining ?? null,
+    resetTokensMs: tokens ? resetMs : null,
+  };
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AdmissionCheck,
+  type CheckOutcome,
+  isOverLimit,
+  planChecks,
+  scopeId,
+  stateFromOutcomes,
+  toTokenCount,
+} from './admission-plan.js';
+import { BackendErrorReporter } from './backend-error-reporter.js';
+import type { LimitStore } from './limit-store.js';
+import { LimitTicket, UNCOUNTED_TICKET } from './limit-ticket.js';
+import { msUntilWindowReset, windowIndex } from './limit-window.js';
+import {
+  type AdmitResult,
+  type BackendErrorEvent,
+  type FailPolicy,
+  type LimitSubject,
+  type RateLimiter,
+  type RateLimiterLogger,
+  UNLIMITED_STATE,
+} from './rate-limiter.js';
+
+/** How long a concurrency slot lives if its ticket is never released (a crashed process). */
+export const DEFAULT_LEASE_MS = 5 * 60_000;
+
+/**
+ * The retry hint for a concurrency rejection: slots free when other requests finish, which no
+ * clock can predict, so the client is asked to come back soon.
+ */
+export const CONCURRENCY_RETRY_AFTER_MS = 1_000;
+
+/** Options for {@link WindowedRateLimiter}. */
+export interface WindowedRateLimiterOptions {
+  store: LimitStore;
+  clock: () => number;
+  failPolicy: FailPolicy;
+  logger: RateLimiterLogger;
+  leaseMs?: number | undefined;
+  onBackendError?: ((event: BackendErrorEvent) => void) | undefined;
+}
+
+/**
+ * The rate limiter shared by the memory and Redis backends (see `limit-window.ts` for the
+ * fixed-window choice).
+ *
+ * An admit sends all of its checks to the store at once (one round trip on Redis): +1 on the
+ * request counters, +N on the token counters and a lease in each concurrency set, for the key and
+ * the tenant. Each store operation is atomic; if any check comes back over its limit, every
+ * consumption of this admit — including the one over the limit — is given back before the
+ * rejection is returned, so a rejected request holds no request slot, tokens or concurrency slot.
+ * Counters are never over-admitted: the increment and its result are one atomic step, so N
+ * processes together admit at most the limit. The price is that, for the moment between an
+ * over-limit increment and its rollback, a concurrent request can see the counter too high and be
+ * rejected as well (never admitted wrongly).
+ *
+ * A reservation larger than the whole TPM limit can never fit; it is rejected as `tokens` with
+ * `retryAfterMs` until the window resets (the same answer as any other token rejection) without
+ * counting it.
+ *
+ * If the store fails or times out, whatever this admit consumed is given back in the background
+ * and the fail policy decides: `fail-open` admits with an uncounted ticket and no limit state,
+ * `fail-closed` answers `unavailable`.
+ */
+export class WindowedRateLimiter implements RateLimiter {
+  readonly #store: LimitStore;
+  readonly #clock: () => number;
+  readonly #failPolicy: FailPolicy;
+  readonly #leaseMs: number;
+  readonly #reporter: BackendErrorReporter;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(options: WindowedRateLimiterOptions) {
+    this.#store = options.store;
+    this.#clock = options.clock;
+    this.#failPolicy = options.failPolicy;
+    this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#reporter = new BackendErrorReporter(options);
+  }
+
+  async admit(subject: LimitSubject, reserveTokens: number): Promise<AdmitResult> {
+    const now = this.#clock();
+    const window = windowIndex(now);
+    const tokens = toTokenCount(reserveTokens);
+    const checks = planChecks(subject, tokens, window);
+    if (checks.length === 0) return { ok: true, state: UNLIMITED_STATE, ticket: UNCOUNTED_TICKET };
+
+    const leaseId = checks.some((check) => check.kind === 'lease') ? randomUUID() : '';
+    const results = await Promise.allSettled(
+      checks.map((check) => this.#apply(check, leaseId, now)),
+    );
+    const outcomes: CheckOutcome[] = [];
+    let backendError: { reason: unknown } | null = null;
+    for (const result of results) {
+      if (result.status === 'fulfilled') outcomes.push(result.value);
+      else backendError ??= { reason: result.reason };
+    }
+
+    if (backendError) {
+      this.#inBackground(this.#undo(outcomes, leaseId));
+      this.#reporter.report('admit', backendError.reason);
+      return this.#failPolicy === 'fail-open'
+        ? { ok: true, state: UNLIMITED_STATE, ticket: UNCOUNTED_TICKET }
+        : { ok: false, reason: 'unavailable', state: UNLIMITED_STATE };
+    }
+
+    const over = outcomes.filter(isOverLimit);
+    const first = over[0];
+    if (first) {
+      await this.#undo(outcomes, leaseId);
+      const windowRetryMs = msUntilWindowReset(now);
+      const retryAfterMs = Math.max(
+        ...over.map((o) => (o.kind === 'lease' ? CONCURRENCY_RETRY_AFTER_MS : windowRetryMs)),
+      );
+      return {
+        ok: false,
+        reason: first.kind === 'lease' ? 'concurrency' : first.check.reason,
+        scope: first.check.scope,
+        retryAfterMs,
+        state: stateFromOutcomes(outcomes, now, true),
+      };
+    }
+
+    const tokenScopes = checks
+      .filter((check) => check.kind === 'counter' && check.reason === 'tokens')
+      .map((check) => scopeId(subject, check.scope));
+    const ticket = new LimitTicket(
+      { store: this.#store, clock: this.#clock, reporter: this.#reporter },
+      {
+        window,
+        reservedTokens: tokenScopes.length > 0 ? tokens : 0,
+        tokenScopes,
+        leaseKeys: checks.filter((check) => check.kind === 'lease').map((check) => check.key),
+        leaseId,
+      },
+    );
+    return { ok: true, state: stateFromOutcomes(outcomes, now, false), ticket };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    await this.#store.close();
+  }
+
+  async #apply(check: AdmissionCheck, leaseId: string, now: number): Promise<CheckOutcome> {
+    if (check.kind === 'counter') {
+      return { kind: 'counter', check, total: await this.#store.add(check.key, check.points) };
+    }
+    const acquired = await this.#store.acquireLease(
+      check.key,
+      leaseId,
+      check.max,
+      now,
+      this.#leaseMs,
+    );
+    return { kind: 'lease', check, acquired };
+  }
+
+  /** Gives back everything an admit consumed. Failures are reported, never thrown. */
+  async #undo(outcomes: readonly CheckOutcome[], leaseId: string): Promise<void> {
+    const undos: Promise<unknown>[] = [];
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'counter' && outcome.check.points > 0) {
+        undos.push(this.#store.add(outcome.check.key, -outcome.check.points));
+      } else if (outcome.kind === 'lease' && outcome.acquired) {
+        undos.push(this.#store.releaseLease(outcome.check.key, leaseId));
+      }
+    }
+    for (const result of await Promise.allSettled(undos)) {
+      if (result.status === 'rejected') this.#reporter.report('rollback', result.reason);
+    }
+  }
+
+  #inBackground(work: Promise<void>): void {
+    this.#pending.add(work);
+    void work.finally(() => this.#pending.delete(work));
+  }
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { BACKEND_WARN_INTERVAL_MS } from '../../src/ratelimit/backend-error-reporter.js';
+import type { LimitStore } from '../../src/ratelimit/limit-store.js';
+import { MemoryLimitStore } from '../../src/ratelimit/memory-rate-limiter.js';
+import type { BackendErrorEvent, FailPolicy } from '../../src/ratelimit/rate-limiter.js';
+import { UNLIMITED_STATE } from '../../src/ratelimit/rate-limiter.js';
+import { WindowedRateLimiter } from '../../src/ratelimit/windowed-rate-limiter.js';
+import { ManualClock } from '../helpers/rate-limiter-suite.js';
+
+/** A memory store whose operations can be made to fail, like a Redis that went away. */
+class FlakyStore implements LimitStore {
+  readonly inner = new MemoryLimitStore();
+  failCounters = false;
+  failLeases = false;
+
+  add(key: string, points: number): Promise<number> {
+    if (this.failCounters) return Promise.reject(new Error('counter backend down'));
+    return this.inner.add(key, points);
+  }
+
+  acquireLease(key: string, id: string, max: number, now: number, leaseMs: number) {
+    if (this.failLeases) return Promise.reject(new Error('lease backend down'));
+    return this.inner.acquireLease(key, id, max, now, leaseMs);
+  }
+
+  releaseLease(key: string, id: string): Promise<void> {
+    if (this.failLeases) return Promise.reject(new Error('lease backend down'));
+    return this.inner.releaseLease(key, id);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+function setup(failPolicy: FailPolicy, onBackendError?: (event: BackendErrorEvent) => void) {
+  const clock = new ManualClock();
+  const store = new FlakyStore();
+  const events: BackendErrorEvent[] = [];
+  const warnings: Array<{ obj: object; msg: string }> = [];
+  const limiter = new WindowedRateLimiter({
+    store,
+    clock: clock.now,
+    failPolicy,
+    logger: { warn: (obj, msg) => warnings.push({ obj, msg }) },
+    onBackendError:
+      onBackendError ??
+      ((event) => {
+        events.push(event);
+      }),
+  });
+  return { clock, store, limiter, events, warnings };
+}
+
+const subject = { keyId: 'k', tenantId: 't', key: { rpm: 1, tpm: 100, maxConcurrency: 1 } };
+
+describe('rate limiter backend failures', () => {
+  it('admits unlimited under fail-open, reports the failure and warns once', async () => {
+    const { store, limiter, events, warnings } = setup('fail-open');
+    store.failCounters = true;
+    const result = await limiter.admit(subject, 10);
+    expect(result).toMatchObject({ ok: true, state: UNLIMITED_STATE });
+    expect(events.map((e) => e.operation)).toEqual(['admit']);
+    expect(warnings).toEqual([
+      expect.objectContaining({ msg: expect.stringContaining('fail-open') }),
+    ]);
+  });
+
+  it('answers unavailable under fail-closed', async () => {
+    const { store, limiter, events } = setup('fail-closed');
+    store.failLeases = true;
+    expect(await limiter.admit(subject, 10)).toEqual({
+      ok: false,
+      reason: 'unavailable',
+      state: UNLIMITED_STATE,
+    });
+    expect(events.map((e) => e.operation)).toEqual(['admit']);
+  });
+
+  it('gives back what a failed admit had already counted', async () => {
+    const { store, limiter } = setup('fail-closed');
+    store.failLeases = true;
+    expect((await limiter.admit(subject, 100)).ok).toBe(false);
+    await limiter.close();
+
+    store.failLeases = false;
+    const next = await limiter.admit(subject, 100);
+    expect(next, JSON.stringify(next)).toMatchObject({
+      ok: true,
+      state: { remainingRequests: 0, remainingTokens: 0 },
+    });
+  });
+
+  it('warns at most once per interval while every failure still reaches onBackendError', async () => {
+    const { clock, store, limiter, events, warnings } = setup('fail-open');
+    store.failCounters = true;
+    for (let i = 0; i < 5; i++) await limiter.admit(subject, 1);
+    expect(events).toHaveLength(5);
+    expect(warnings).toHaveLength(1);
+
+    clock.advance(BACKEND_WARN_INTERVAL_MS);
+    await limiter.admit(subject, 1);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]?.obj).toMatchObject({ suppressedSinceLastWarning: 4 });
+  });
+
+  it('reports settle and release failures without throwing', async () => {
+    const { store, limiter, events } = setup('fail-open');
+    const result = await limiter.admit(subject, 50);
+    if (!result.ok) throw new Error(JSON.stringify(result));
+    store.failCounters = true;
+    store.failLeases = true;
+    await expect(result.ticket.settle(10)).resolves.toBeUndefined();
+    await expect(result.ticket.release()).resolves.toBeUndefined();
+    expect(events.map((e) => e.operation)).toEqual(['settle', 'release']);
+  });
+
+  it('keeps limiting when the onBackendError callback itself throws', async () => {
+    const { store, limiter } = setup('fail-closed', () => {
+      throw new Error('metric registry broken');
+    });
+    store.failCounters = true;
+    expect(await limiter.admit(subject, 1)).toMatchObject({ ok: false, reason: 'unavailable' });
+  });
+});
