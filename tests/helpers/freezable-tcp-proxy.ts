@@ -8,6 +8,7 @@ export class FreezableTcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #pairs: Array<[net.Socket, net.Socket]> = [];
+  #refusing = false;
 
   private constructor(server: net.Server) {
     this.#server = server;
@@ -18,6 +19,10 @@ export class FreezableTcpProxy {
     const server = net.createServer();
     const proxy = new FreezableTcpProxy(server);
     server.on('connection', (client) => {
+      if (proxy.#refusing) {
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(target.port, target.host);
       for (const socket of [client, upstream]) {
         proxy.#sockets.add(socket);
@@ -47,6 +52,18 @@ export class FreezableTcpProxy {
       client.pause();
       upstream.pause();
     }
+  }
+
+  /** Drops every open connection and drops new ones at once (a database that went away). */
+  cut(): void {
+    this.#refusing = true;
+    for (const socket of this.#sockets) socket.destroy();
+    this.#pairs.length = 0;
+  }
+
+  /** Forwards new connections again after {@link cut}. */
+  restore(): void {
+    this.#refusing = false;
   }
 
   /** Closes every connection and the listener. */

@@ -1,0 +1,51 @@
+/** One request of a small load run: its status, request id and latency. */
+export interface LoadResult {
+  index: number;
+  status: number;
+  requestId: string | null;
+  latencyMs: number;
+  /** Set when the connection itself failed (refused, reset). */
+  error?: string;
+}
+
+/**
+ * Sends `total` chat requests with `concurrency` in flight, calling `onProgress` after each; bounded
+ * by count, loopback only.
+ */
+export async function runLoad(options: {
+  url: string;
+  key: string;
+  total: number;
+  concurrency: number;
+  onProgress?: (done: number) => void;
+}): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  let next = 0;
+  async function worker() {
+    while (next < options.total) {
+      const index = next++;
+      const started = performance.now();
+      try {
+        const res = await fetch(`${options.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `request ${index}` }] }),
+        });
+        await res.arrayBuffer();
+        results.push({ index, status: res.status, requestId: res.headers.get('x-request-id'), latencyMs: performance.now() - started });
+      } catch (err) {
+        results.push({ index, status: 0, requestId: null, latencyMs: performance.now() - started, error: (err as Error).message });
+      }
+      options.onProgress?.(results.length);
+    }
+  }
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  return results;
+}
+
+/** The p-th percentile (0–100) of some numbers. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
