@@ -1,0 +1,10 @@
+/**
+ * Turns texts into fixed-length, L2-normalised vectors (so cosine similarity is a dot product).
+ * `id` names the model and its version: vectors from different ids must never be compared, so
+ * the store keeps the id next to each vector.
+ */
+export interface Embedder {
+  readonly id: string;
+  readonly dimensions: number;
+  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+}
