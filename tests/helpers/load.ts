@@ -29,12 +29,26 @@ export async function runLoad(options: {
         const res = await fetch(`${options.url}/v1/chat/completions`, {
           method: 'POST',
           headers: { authorization: `Bearer ${options.key}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `request ${index}` }] }),
+          body: JSON.stringify({
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: `request ${index}` }],
+          }),
         });
         await res.arrayBuffer();
-        results.push({ index, status: res.status, requestId: res.headers.get('x-request-id'), latencyMs: performance.now() - started });
+        results.push({
+          index,
+          status: res.status,
+          requestId: res.headers.get('x-request-id'),
+          latencyMs: performance.now() - started,
+        });
       } catch (err) {
-        results.push({ index, status: 0, requestId: null, latencyMs: performance.now() - started, error: (err as Error).message });
+        results.push({
+          index,
+          status: 0,
+          requestId: null,
+          latencyMs: performance.now() - started,
+          error: (err as Error).message,
+        });
       }
       options.onProgress?.(results.length);
     }

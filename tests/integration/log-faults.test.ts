@@ -24,7 +24,10 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
     upstream = await startFakeUpstream();
     target = await createPostgresDatabase(serverUrl ?? '');
     const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-    proxy = await FreezableTcpProxy.start({ host: direct.hostname, port: Number(direct.port || 5432) });
+    proxy = await FreezableTcpProxy.start({
+      host: direct.hostname,
+      port: Number(direct.port || 5432),
+    });
     const viaProxy = new URL(direct);
     viaProxy.port = String(proxy.port);
     gateway = await startTestGateway({
@@ -58,8 +61,14 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
       },
     });
     const deps = gateway.server.deps;
-    expect(results.filter((r) => r.status !== 200), JSON.stringify(results.filter((r) => r.status !== 200).slice(0, 3))).toEqual([]);
-    expect(deps.writer.metrics.writeFailures, 'the database was never seen failing').toBeGreaterThan(0);
+    expect(
+      results.filter((r) => r.status !== 200),
+      JSON.stringify(results.filter((r) => r.status !== 200).slice(0, 3)),
+    ).toEqual([]);
+    expect(
+      deps.writer.metrics.writeFailures,
+      'the database was never seen failing',
+    ).toBeGreaterThan(0);
 
     await settleLog(deps);
     await deps.writer.replayOutbox();
@@ -77,11 +86,15 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
       .where(sql`${interactions.id} in ${ids}`);
     expect(matching?.n).toBe(total);
 
-    const byPhase = (p: string) => results.filter((r) => phase(r.index) === p).map((r) => r.latencyMs);
+    const byPhase = (p: string) =>
+      results.filter((r) => phase(r.index) === p).map((r) => r.latencyMs);
     const p50Before = percentile(byPhase('before'), 50);
     const p50Outage = percentile(byPhase('outage'), 50);
     // Recording never waits for the database: an outage must not show in the latency.
-    expect(p50Outage, `p50 before ${p50Before.toFixed(1)} ms, during outage ${p50Outage.toFixed(1)} ms`).toBeLessThan(p50Before * 2 + 20);
+    expect(
+      p50Outage,
+      `p50 before ${p50Before.toFixed(1)} ms, during outage ${p50Outage.toFixed(1)} ms`,
+    ).toBeLessThan(p50Before * 2 + 20);
     expect(Math.max(...byPhase('outage'))).toBeLessThan(1000);
   });
 });
