@@ -13,6 +13,7 @@ import type { Clock } from './server/clock.js';
 import { systemClock } from './server/clock.js';
 import type { Logger } from './server/logger.js';
 import { createLogger } from './server/logger.js';
+import { withTimeout } from './server/with-timeout.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
 import type { InteractionRecorder } from './storage/interaction-recorder.js';
@@ -129,7 +130,11 @@ export async function openDeps(
     db: database.db,
     clock,
     ttlMs: config.keyCacheTtlMs,
-    onError: (err) => logger.warn({ err }, 'key refresh failed'),
+    onError: (err) =>
+      logger.warn(
+        { reason: (err as Error).message.split('\n')[0] },
+        'API key refresh failed; serving cached keys',
+      ),
   });
   const usageTimer = setInterval(() => background.run(keys.flushUsage()), 30_000);
   usageTimer.unref();
@@ -151,9 +156,14 @@ export async function openDeps(
     async close() {
       clearInterval(usageTimer);
       await background.drain();
-      await keys
-        .flushUsage()
-        .catch((err: unknown) => logger.warn({ err }, 'last_used_at flush failed'));
+      await writer.close();
+      await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(
+        (err: unknown) =>
+          logger.warn(
+            { reason: (err as Error).message.split('\n')[0] },
+            'last_used_at flush failed',
+          ),
+      );
       await upstream.close();
       await agent.close();
       await database.close();

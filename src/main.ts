@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { bootstrapFirstKey } from './admin/bootstrap-key.js';
@@ -18,6 +19,7 @@ export interface RunningServer {
 export function startServer(deps: Deps): Promise<RunningServer> {
   const app = createApp(deps);
   return new Promise((resolve, reject) => {
+    // serve() without TLS or HTTP/2 options creates a node:http server.
     const server = serve(
       { fetch: app.fetch, port: deps.config.port, hostname: deps.config.host },
       (info: AddressInfo) => {
@@ -29,15 +31,20 @@ export function startServer(deps: Deps): Promise<RunningServer> {
             stopping ??= (async () => {
               deps.readiness.ready = false;
               await new Promise<void>((done) => {
+                // Keep-alive connections that finish their last request become idle later:
+                // close them as they do, so the server stops as soon as in-flight work is done.
+                const idle = setInterval(() => server.closeIdleConnections(), 50);
                 const timer = setTimeout(() => {
-                  if ('closeAllConnections' in server) server.closeAllConnections();
-                  done();
+                  server.closeAllConnections();
+                  finish();
                 }, deps.config.shutdownTimeoutMs);
-                server.close(() => {
+                function finish() {
+                  clearInterval(idle);
                   clearTimeout(timer);
                   done();
-                });
-                if ('closeIdleConnections' in server) server.closeIdleConnections();
+                }
+                server.close(() => finish());
+                server.closeIdleConnections();
               });
               await deps.close();
             })();
@@ -45,7 +52,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
           },
         });
       },
-    );
+    ) as Server;
     server.once('error', reject);
   });
 }
@@ -79,10 +86,13 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   const shutdown = (signal: string) => {
     deps.logger.info({ signal }, 'shutting down: draining in-flight requests');
     running.stop().then(
-      () => process.exit(0),
+      () => {
+        deps.logger.info('stopped');
+        deps.logger.flush(() => process.exit(0));
+      },
       (err: unknown) => {
         deps.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        deps.logger.flush(() => process.exit(1));
       },
     );
   };

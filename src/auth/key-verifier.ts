@@ -88,8 +88,9 @@ export function createKeyVerifier(options: {
   function refreshInBackground(publicId: string): void {
     if (inFlight.has(publicId)) return;
     load(publicId).catch((err: unknown) => {
+      const newlyDown = clock.now() >= databaseDownUntil;
       databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
-      options.onError?.(err);
+      if (newlyDown) options.onError?.(err);
     });
   }
 

@@ -33,14 +33,14 @@ function unwrapFor(ring: KeyRing, tenant: Tenant): Buffer | null {
   const master = ring.get(tenant.masterKeyId);
   if (!master) {
     throw new MasterKeyError(
-      `tenant ${tenant.id}'s data key is wrapped under master key '${tenant.masterKeyId}', which is not configured (configured: ${ring.ids.join(', ')})`,
+      `tenant ${tenant.id}'s data key is wrapped under master key '${tenant.masterKeyId}', which is not configured (configured: ${ring.ids.join(', ')}); restore that key in TOLLGATE_MASTER_KEYS or <data dir>/master.key`,
     );
   }
   try {
     return unwrapDataKey(master, tenant.dataKeyWrapped, tenant.id);
   } catch {
     throw new MasterKeyError(
-      `master key '${master.id}' cannot unwrap tenant ${tenant.id}'s data key: it is not the key that data was written with`,
+      `master key '${master.id}' cannot unwrap tenant ${tenant.id}'s data key: it is not the key that data was written with; restore the original key`,
     );
   }
 }

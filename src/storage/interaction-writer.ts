@@ -41,6 +41,13 @@ export interface WriterOptions {
   writeTimeoutMs?: number;
 }
 
+/** The short reason of a database failure (never the statement or its parameters). */
+function reason(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause instanceof Error) return cause.message;
+  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+}
+
 /**
  * Batches rows into multi-row INSERTs by size or a short interval. While the database fails, or
  * while older rows still wait in the outbox, batches go to the outbox (keeping their order) and
@@ -120,7 +127,7 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
       } catch (err) {
         metrics.writeFailures++;
         healthy = false;
-        logger.debug({ err: (err as Error).message }, 'database still unavailable; outbox kept');
+        logger.debug({ reason: reason(err) }, 'database still unavailable; outbox kept');
       } finally {
         metrics.outboxRows = outbox.pendingRows;
       }
@@ -162,7 +169,9 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
       clearInterval(flushTimer);
       clearInterval(retryTimer);
       await drainQueue().catch(() => {});
-      if (outbox.pendingRows > 0) await replayOutbox().catch(() => {});
+      // With the database failing, the outbox is already durable: the next start replays it,
+      // so shutdown does not wait on a database that is not there.
+      if (healthy && outbox.pendingRows > 0) await replayOutbox().catch(() => {});
       await chain;
     },
   };

@@ -1,0 +1,149 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../src/admin/key-admin.js';
+import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
+import type { DatabaseHandle } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { interactions } from '../../src/storage/schema.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import { startGatewayProcess } from '../helpers/gateway-process.js';
+import type { LoadResult } from '../helpers/load.js';
+import { runLoad } from '../helpers/load.js';
+import { createPostgresDatabase } from '../helpers/test-database.js';
+
+let upstream: FakeUpstream;
+const dirs: string[] = [];
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  // A little upstream latency keeps requests in flight when the signal arrives.
+  upstream.setFallback(async (req, res) => {
+    await new Promise((r) => setTimeout(r, 15));
+    json(200, completionFor(req.body))(req, res);
+  });
+});
+
+afterAll(async () => {
+  await upstream?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tollgate-term-'));
+  dirs.push(d);
+  return d;
+}
+
+async function countRows(handle: DatabaseHandle, answered: LoadResult[]) {
+  const ids = answered.map((r) => r.requestId ?? '');
+  const [all] = await handle.db
+    .select({ total: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
+    .from(interactions);
+  const [matching] = await handle.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(interactions)
+    .where(sql`${interactions.id} in ${ids}`);
+  return { total: all?.total, distinct: all?.distinct, matching: matching?.n };
+}
+
+describe('SIGTERM during load', { timeout: 180_000 }, () => {
+  it('answers what it accepted, exits 0, and every answered request has exactly one row (PGlite)', async () => {
+    const dir = tempDir();
+    const gw = await startGatewayProcess({
+      TOLLGATE_DATA_DIR: dir,
+      UPSTREAM_BASE_URL: upstream.url,
+    });
+    const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    let exit: Promise<number | null> | null = null;
+    const results = await runLoad({
+      url: gw.url,
+      key,
+      total: 400,
+      concurrency: 8,
+      onProgress: (done) => {
+        if (done === 120) exit = gw.terminate();
+      },
+    });
+    expect(await exit, gw.output()).toBe(0);
+    const answered = results.filter((r) => r.status !== 0);
+    expect(answered.length).toBeGreaterThanOrEqual(120);
+    expect(answered.every((r) => r.status === 200)).toBe(true);
+
+    const handle = await openDatabase({ kind: 'pglite', dataDir: dir });
+    try {
+      const counted = await countRows(handle, answered);
+      expect(counted).toEqual({
+        total: answered.length,
+        distinct: answered.length,
+        matching: answered.length,
+      });
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    'keeps rows in the outbox when the database is gone at shutdown and replays them after a restart (PostgreSQL)',
+    async () => {
+      const target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
+      const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
+      const proxy = await FreezableTcpProxy.start({
+        host: direct.hostname,
+        port: Number(direct.port || 5432),
+      });
+      const viaProxy = new URL(direct);
+      viaProxy.port = String(proxy.port);
+      const dir = tempDir();
+      const env = {
+        TOLLGATE_DATA_DIR: dir,
+        UPSTREAM_BASE_URL: upstream.url,
+        DATABASE_URL: viaProxy.toString(),
+        TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
+        LOG_RETRY_INTERVAL_MS: '200',
+      };
+      const handle = await openDatabase(target.target);
+      try {
+        await handle.migrate();
+        const { key } = await createKey(handle.db, { name: 'load' });
+        const gw = await startGatewayProcess(env);
+        let exit: Promise<number | null> | null = null;
+        const results = await runLoad({
+          url: gw.url,
+          key,
+          total: 400,
+          concurrency: 8,
+          onProgress: (done) => {
+            if (done === 100) proxy.cut();
+            if (done === 160) exit = gw.terminate();
+          },
+        });
+        expect(await exit, gw.output()).toBe(0);
+        const answered = results.filter((r) => r.status !== 0);
+        expect(answered.every((r) => r.status === 200)).toBe(true);
+        const before = await countRows(handle, answered);
+        expect(before.total).toBeLessThan(answered.length);
+
+        proxy.restore();
+        const again = await startGatewayProcess({ ...env, LOG_LEVEL: 'debug' });
+        // Start-up replays the outbox; a clean stop waits for it.
+        expect(await again.terminate(), again.output()).toBe(0);
+        const after = await countRows(handle, answered);
+        if (after.total !== answered.length) console.log(again.output());
+        expect(after).toEqual({
+          total: answered.length,
+          distinct: answered.length,
+          matching: answered.length,
+        });
+      } finally {
+        await handle.close();
+        await proxy.close();
+        await target.drop();
+      }
+    },
+  );
+});
