@@ -52,8 +52,10 @@ function capitalize(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
+// The sentence start is matched, not looked behind at: a variable-length look-behind is
+// re-run at every position and turns long runs of spaces into quadratic work.
 const openerPattern = new RegExp(
-  `(?<=^|[.!?]["')\\]]? +|\\n[ \\t]*(?:[-*•] +)?)(?:${SENTENCE_OPENERS.map(escapeRegExp).join('|')}) (\\p{Ll})`,
+  `(^|[.!?]["')\\]]? +|\\n[ \\t]*(?:[-*•] +)?)(?:${SENTENCE_OPENERS.map(escapeRegExp).join('|')}) (\\p{Ll})`,
   'gu',
 );
 
@@ -66,7 +68,7 @@ export const FILLER_RULES: readonly RewriteRule[] = [
   {
     name: 'sentence-openers',
     pattern: openerPattern,
-    replace: (_match, groups) => (groups[0] ?? '').toUpperCase(),
+    replace: (_match, groups) => (groups[0] ?? '') + (groups[1] ?? '').toUpperCase(),
   },
   {
     name: 'wordy-phrases',
