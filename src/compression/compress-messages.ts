@@ -111,7 +111,6 @@ class MessageCompressor {
     const next = (): string => slots[slotIndex++]?.final ?? '';
     if (typeof content === 'string') return this.rebuild(message, slots, next());
     if (!Array.isArray(content)) return message;
-    if (slots.every((slot) => slot.final === slot.original)) return message;
     const parts = content.map((part) => {
       if (!isTextPart(part)) return part;
       const text = next();
@@ -184,7 +183,8 @@ class MessageCompressor {
         candidate,
         this.encoding,
       );
-      if (candidateTokens <= slot.safeTokens) {
+      // A lossy edit has to pay for itself.
+      if (candidateTokens < slot.safeTokens) {
         slot.final = candidate;
         slot.finalTokens = candidateTokens;
       }

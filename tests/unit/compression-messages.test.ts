@@ -128,6 +128,27 @@ describe('compressMessages', () => {
     }
   });
 
+  it('counts texts that need no change, in string and array content alike', () => {
+    const clean = deepFreeze([
+      { role: 'system', content: 'Already clean.' },
+      { role: 'user', content: [{ type: 'text', text: 'Also clean.' }] },
+      { role: 'tool', content: '{"a":1}' },
+    ]);
+    const result = compressMessages(clean, { mode: 'safe', model: 'gpt-4o' });
+    const expected =
+      countTokens('Already clean.', 'gpt-4o') +
+      countTokens('Also clean.', 'gpt-4o') +
+      countTokens('{"a":1}', 'gpt-4o');
+    expect(result, JSON.stringify(result)).toMatchObject({
+      tokensBefore: expected,
+      tokensAfter: expected,
+      changed: false,
+    });
+    (result.messages as unknown[]).forEach((message, i) => {
+      expect(message, `#${i}`).toBe(clean[i]);
+    });
+  });
+
   it('passes unexpected shapes through untouched without throwing', () => {
     const odd = deepFreeze([
       null,
