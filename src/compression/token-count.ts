@@ -1,0 +1,117 @@
+import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import { isRecord } from './is-record.js';
+
+/** The byte-pair encodings Tollgate counts with. */
+export type TokenEncoding = 'o200k_base' | 'cl100k_base';
+
+/** OpenAI's fixed cost of every chat message (role and separators). */
+export const PER_MESSAGE_TOKENS = 3;
+/** Extra cost of a message that carries a `name`. */
+export const PER_NAME_TOKENS = 1;
+/** Tokens OpenAI adds to prime the assistant's reply. */
+export const REPLY_PRIMING_TOKENS = 3;
+/** Overhead of one assistant tool call besides its name and arguments (an estimate). */
+export const PER_TOOL_CALL_TOKENS = 3;
+/** An image part with `detail: "low"`: OpenAI's fixed base cost. */
+export const IMAGE_LOW_DETAIL_TOKENS = 85;
+/**
+ * Any other image part. The real cost depends on the image size, which is unknown without
+ * fetching it; this is the cost of a 1024×1024 image at high detail (85 + 4 tiles × 170).
+ */
+export const IMAGE_TOKENS_ESTIMATE = 765;
+
+// User text may contain strings such as "<|endoftext|>"; OpenAI reads them as plain text, so the
+// counter must too (the library's default is to throw on them).
+const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
+
+const CL100K_EXACT = new Set(['gpt-4', 'text-embedding-ada-002']);
+const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35-', 'text-embedding-3'];
+
+/**
+ * The encoding a model tokenizes with: cl100k_base for the GPT-4 / GPT-3.5 generation and
+ * their embedding models, o200k_base for everything else (current models, and the documented
+ * default for unknown names). Accepts provider prefixes (`openai/gpt-4o`) and fine-tune names
+ * (`ft:gpt-3.5-turbo:org::id`).
+ */
+export function encodingForModel(model: string): TokenEncoding {
+  let name = model.trim().toLowerCase();
+  const slash = name.lastIndexOf('/');
+  if (slash >= 0) name = name.slice(slash + 1);
+  if (name.startsWith('ft:')) name = name.slice(3);
+  if (CL100K_EXACT.has(name)) return 'cl100k_base';
+  for (const prefix of CL100K_PREFIXES) {
+    if (name.startsWith(prefix)) return 'cl100k_base';
+  }
+  return 'o200k_base';
+}
+
+/** Counts the tokens of `text` in the given encoding; special-token strings count as text. */
+export function countTokensWithEncoding(text: string, encoding: TokenEncoding): number {
+  if (text.length === 0) return 0;
+  return encoding === 'cl100k_base' ? countCl100k(text, PLAIN_TEXT) : countO200k(text, PLAIN_TEXT);
+}
+
+/** Counts the tokens of `text` as `model` would. */
+export function countTokens(text: string, model: string): number {
+  return countTokensWithEncoding(text, encodingForModel(model));
+}
+
+/**
+ * Estimates the prompt tokens of a chat request's `messages` the way OpenAI bills them:
+ * per message 3 tokens + role + content + name (+1), tool calls and tool-call ids, plus 3 for
+ * the reply priming. Text parts are counted exactly; image parts count as
+ * {@link IMAGE_LOW_DETAIL_TOKENS} or {@link IMAGE_TOKENS_ESTIMATE}; other parts (audio, files)
+ * and malformed entries count 0. Never throws.
+ */
+export function countPromptTokens(messages: readonly unknown[], model: string): number {
+  const encoding = encodingForModel(model);
+  let total = REPLY_PRIMING_TOKENS;
+  for (const message of messages) {
+    if (!isRecord(message)) continue;
+    total += PER_MESSAGE_TOKENS;
+    total += countField(message.role, encoding);
+    total += countContent(message.content, encoding);
+    total += countField(message.tool_call_id, encoding);
+    if (typeof message.name === 'string') {
+      total += PER_NAME_TOKENS + countTokensWithEncoding(message.name, encoding);
+    }
+    if (Array.isArray(message.tool_calls)) {
+      for (const call of message.tool_calls) total += countToolCall(call, encoding);
+    }
+    if (isRecord(message.function_call)) total += countToolCall(message, encoding);
+  }
+  return total;
+}
+
+function countContent(content: unknown, encoding: TokenEncoding): number {
+  if (typeof content === 'string') return countTokensWithEncoding(content, encoding);
+  if (!Array.isArray(content)) return 0;
+  let total = 0;
+  for (const part of content) {
+    if (!isRecord(part)) continue;
+    if (typeof part.text === 'string') total += countTokensWithEncoding(part.text, encoding);
+    else if (typeof part.refusal === 'string') {
+      total += countTokensWithEncoding(part.refusal, encoding);
+    } else if (part.type === 'image_url') total += imageTokens(part.image_url);
+  }
+  return total;
+}
+
+function imageTokens(imageUrl: unknown): number {
+  return isRecord(imageUrl) && imageUrl.detail === 'low'
+    ? IMAGE_LOW_DETAIL_TOKENS
+    : IMAGE_TOKENS_ESTIMATE;
+}
+
+/** Counts `{ function: { name, arguments } }` (a tool call) or `{ function_call: … }`. */
+function countToolCall(call: unknown, encoding: TokenEncoding): number {
+  if (!isRecord(call)) return 0;
+  const fn = isRecord(call.function) ? call.function : call.function_call;
+  if (!isRecord(fn)) return 0;
+  return PER_TOOL_CALL_TOKENS + countField(fn.name, encoding) + countField(fn.arguments, encoding);
+}
+
+function countField(value: unknown, encoding: TokenEncoding): number {
+  return typeof value === 'string' ? countTokensWithEncoding(value, encoding) : 0;
+}
