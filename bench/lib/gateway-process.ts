@@ -1,0 +1,30 @@
+import type { KeySpec } from '../../src/admin/key-admin.js';
+import { createKey } from '../../src/admin/key-admin.js';
+import { loadConfig } from '../../src/config.js';
+import { openDeps } from '../../src/deps.js';
+import { startServer } from '../../src/main.js';
+import { runService } from './service-process.js';
+
+/**
+ * Child process: Tollgate as `tollgate serve` builds it (openDeps + startServer), configured by
+ * the environment the orchestrator passes. Two knobs exist only here:
+ * BENCH_UPSTREAM_HTTP (`pooled` | `global`) picks the SDK's HTTP client, and BENCH_KEY_SPEC
+ * (JSON KeySpec) shapes the key the load uses (no limits by default).
+ */
+runService(async () => {
+  const env = process.env;
+  const config = loadConfig(env);
+  const deps = await openDeps(config, env, {
+    upstreamHttp: env.BENCH_UPSTREAM_HTTP === 'global' ? 'global' : 'pooled',
+  });
+  const spec: Partial<KeySpec> = env.BENCH_KEY_SPEC
+    ? (JSON.parse(env.BENCH_KEY_SPEC) as Partial<KeySpec>)
+    : {};
+  const { key } = await createKey(deps.database.db, { name: 'bench', ...spec });
+  const server = await startServer(deps);
+  return {
+    port: server.port,
+    headers: { authorization: `Bearer ${key}` },
+    close: () => server.stop(),
+  };
+});

@@ -1,0 +1,311 @@
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult } from './lib/load.js';
+import { runLoad } from './lib/load.js';
+import type { RowSummary } from './lib/report.js';
+import { formatComparison, formatTable } from './lib/report.js';
+import type { ServiceHandle } from './lib/service-process.js';
+import { forkService } from './lib/service-process.js';
+
+/**
+ * What the gateway costs on top of the network: the same request, under the same load, sent
+ * straight to a fake provider, through a bare undici proxy, and through Tollgate.
+ *
+ * Every server runs in its own process (fake upstream, proxy, each Tollgate variant); autocannon
+ * runs here. So no server shares an event loop with another or with the load generator, and the
+ * CPU each one burns can be read per process. Rows run in rounds whose order alternates, so slow
+ * drift on a shared machine hits every row alike; each row reports its best round.
+ *
+ * Before the first round every row is primed with the same number of requests, so JIT warm-up
+ * of a fresh process is not billed to whichever row happens to run first.
+ *
+ * Env: BENCH_DURATION_S (5), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2),
+ * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_CPU_PROF_DIR
+ * (V8 CPU profiles of the Tollgate processes, one folder per service; the largest file is the
+ * main thread, the small one tsx's loader thread).
+ *
+ * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
+ * and its request in SCENARIOS, with a `setup` hook for anything it needs first.
+ */
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+const DURATION_S = envNumber('BENCH_DURATION_S', 5);
+const WARMUP_S = envNumber('BENCH_WARMUP_S', 2);
+const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 32));
+const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 2));
+const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+
+/** A process the rows can load: started once, before the first round, in list order. */
+interface ServiceSpec {
+  name: string;
+  entry: URL;
+  /** Its environment, given the services started before it. */
+  env(started: ReadonlyMap<string, ServiceHandle>): Record<string, string>;
+  /** Profile it when BENCH_CPU_PROF_DIR is set. */
+  profiled?: boolean;
+}
+
+/** One row of the table. */
+interface Scenario {
+  name: string;
+  /** The service that receives the load (and whose CPU is measured). */
+  service: string;
+  /** Rows of a group share a request body and are compared with that group's baselines. */
+  group: 'json' | 'stream';
+  path?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  /** Runs once, after the request has been checked, before the first round (fill a cache, …). */
+  setup?(target: ServiceHandle, request: RowRequest): Promise<void>;
+}
+
+/** The exact request a row sends, repeated. */
+interface RowRequest {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+const MESSAGES = [
+  { role: 'system', content: 'You are a terse assistant. Answer in one sentence.' },
+  { role: 'user', content: 'Say something about foxes and dogs, and mention a gateway.' },
+];
+const BODIES: Record<Scenario['group'], string> = {
+  json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64 }),
+  // Asks for usage so every row (direct, proxy, gateway) carries the same bytes to the client.
+  stream: JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: MESSAGES,
+    max_tokens: 64,
+    stream: true,
+    stream_options: { include_usage: true },
+  }),
+};
+
+function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): string {
+  const service = started.get(name);
+  if (!service) throw new Error(`service ${name} must be listed before the services that use it`);
+  return service.origin;
+}
+
+/** A Tollgate process on an in-memory database, talking to the fake upstream. */
+function tollgate(name: string, env: Record<string, string>): ServiceSpec {
+  return {
+    name,
+    entry: new URL('./lib/gateway-process.ts', import.meta.url),
+    profiled: true,
+    env: (started) => ({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'memory://',
+      LOG_LEVEL: 'warn',
+      UPSTREAM_BASE_URL: `${originOf(started, 'upstream')}/v1`,
+      UPSTREAM_API_KEY: 'sk-bench-upstream-key',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+      ...env,
+    }),
+  };
+}
+
+const SERVICES: ServiceSpec[] = [
+  {
+    name: 'upstream',
+    entry: new URL('./lib/fake-upstream-server.ts', import.meta.url),
+    env: () => ({}),
+  },
+  {
+    name: 'proxy',
+    entry: new URL('./lib/bare-proxy.ts', import.meta.url),
+    env: (started) => ({ BENCH_TARGET_URL: originOf(started, 'upstream') }),
+  },
+  tollgate('tollgate', { BENCH_UPSTREAM_HTTP: 'pooled' }),
+  tollgate('tollgate-fetch', { BENCH_UPSTREAM_HTTP: 'global' }),
+];
+
+const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
+  { name: `${group} · direct to upstream`, service: 'upstream', group },
+  { name: `${group} · bare undici proxy`, service: 'proxy', group },
+  { name: `${group} · tollgate (pooled)`, service: 'tollgate', group },
+  { name: `${group} · tollgate (global fetch)`, service: 'tollgate-fetch', group },
+]);
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Sends the row's request once and refuses to measure anything but a complete, correct answer. */
+async function checkRequest(scenario: Scenario, request: RowRequest): Promise<void> {
+  const res = await fetch(request.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...request.headers },
+    body: request.body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  const complete =
+    scenario.group === 'stream'
+      ? text.trimEnd().endsWith('data: [DONE]')
+      : text.includes('"choices"');
+  if (res.status !== 200 || !complete) {
+    throw new Error(`${scenario.name}: check request got ${res.status}: ${text.slice(0, 300)}`);
+  }
+}
+
+interface Measurement extends LoadResult {
+  cpuMicrosPerRequest: number;
+}
+
+async function measure(target: ServiceHandle, request: RowRequest): Promise<Measurement> {
+  const load = { ...request, connections: CONNECTIONS };
+  await runLoad({ ...load, until: { durationS: WARMUP_S } });
+  const before = await target.cpuMicros();
+  const result = await runLoad({ ...load, until: { durationS: DURATION_S } });
+  const after = await target.cpuMicros();
+  return { ...result, cpuMicrosPerRequest: (after - before) / Math.max(1, result.requests) };
+}
+
+interface PreparedRow {
+  scenario: Scenario;
+  target: ServiceHandle;
+  request: RowRequest;
+  runs: Measurement[];
+}
+
+function summarize(scenario: Scenario, runs: readonly Measurement[]): RowSummary {
+  const best = runs.reduce((a, b) => (b.requestsPerS > a.requestsPerS ? b : a));
+  const worst = Math.min(...runs.map((r) => r.requestsPerS));
+  return {
+    name: scenario.name,
+    group: scenario.group,
+    service: scenario.service,
+    requestsPerS: best.requestsPerS,
+    p50Ms: best.p50Ms,
+    p99Ms: best.p99Ms,
+    cpuMicrosPerRequest: Math.min(...runs.map((r) => r.cpuMicrosPerRequest)),
+    spread: (best.requestsPerS - worst) / best.requestsPerS,
+    failures: runs.reduce((sum, r) => sum + r.failures, 0),
+  };
+}
+
+async function startServices(
+  scenarios: readonly Scenario[],
+  started: Map<string, ServiceHandle>,
+): Promise<void> {
+  const needed = new Set(['upstream', ...scenarios.map((s) => s.service)]);
+  for (const spec of SERVICES) {
+    if (!needed.has(spec.name)) continue;
+    const execArgv =
+      CPU_PROF_DIR && spec.profiled
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, spec.name)}`]
+        : [];
+    log(`starting ${spec.name}…`);
+    started.set(spec.name, await forkService(spec.name, spec.entry, spec.env(started), execArgv));
+  }
+}
+
+function printReport(rows: readonly RowSummary[]): void {
+  const cpu = cpus();
+  console.log(
+    `\nTollgate overhead — ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per row, ` +
+      `best of ${ROUNDS} alternating rounds; node ${process.version}, ${cpu.length}× ${cpu[0]?.model ?? 'cpu'}\n`,
+  );
+  console.log(formatTable(rows));
+  console.log(
+    [
+      '',
+      'req/s, p50, p99: from the round with the best req/s; latency is to the last byte of the response.',
+      '×direct, ×proxy: req/s relative to the same body sent straight to the fake upstream / through the bare proxy.',
+      'CPU µs/req: user+system CPU of the process receiving the load, lowest over the rounds',
+      '  (on direct rows that is the fake upstream itself).',
+      'spread: (best − worst) / best req/s over the rounds.',
+      '',
+      ...formatComparison(rows, 'tollgate', 'tollgate-fetch', 'pooled undici client gives'),
+    ].join('\n'),
+  );
+}
+
+async function run(started: Map<string, ServiceHandle>): Promise<void> {
+  const scenarios = SCENARIOS.filter((s) => !ONLY || ONLY.test(s.name));
+  if (scenarios.length === 0)
+    throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no row`);
+  await startServices(scenarios, started);
+
+  const prepared: PreparedRow[] = [];
+  for (const scenario of scenarios) {
+    const target = started.get(scenario.service);
+    if (!target) throw new Error(`${scenario.name}: unknown service ${scenario.service}`);
+    const request: RowRequest = {
+      url: `${target.origin}${scenario.path ?? '/v1/chat/completions'}`,
+      body: scenario.body ?? BODIES[scenario.group],
+      headers: { ...target.headers, ...scenario.headers },
+    };
+    await checkRequest(scenario, request);
+    await scenario.setup?.(target, request);
+    // A fresh gateway needs a few thousand requests before its CPU per request settles (it
+    // falls about threefold), far more than a short warm-up gives; every row gets the same.
+    log(`priming ${scenario.name} with ${PRIME_REQUESTS} requests…`);
+    await runLoad({ ...request, connections: CONNECTIONS, until: { amount: PRIME_REQUESTS } });
+    prepared.push({ scenario, target, request, runs: [] });
+  }
+
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? prepared : [...prepared].reverse();
+    for (const row of order) {
+      const m = await measure(row.target, row.request);
+      row.runs.push(m);
+      log(
+        `round ${round + 1}/${ROUNDS} ${row.scenario.name}: ${m.requestsPerS.toFixed(0)} req/s, ` +
+          `p50 ${m.p50Ms.toFixed(2)} ms, ${m.cpuMicrosPerRequest.toFixed(0)} µs CPU/req`,
+      );
+    }
+  }
+
+  const rows = prepared.map((p) => summarize(p.scenario, p.runs));
+  printReport(rows);
+  if (rows.some((r) => r.failures > 0)) {
+    throw new Error('some requests failed; the rows marked in the "failed" column are not valid');
+  }
+}
+
+async function main(): Promise<number> {
+  const started = new Map<string, ServiceHandle>();
+  // Front processes first, the fake upstream last, so nothing logs a dead upstream on the way out.
+  const stopAll = async () => {
+    for (const service of [...started.values()].reverse()) await service.stop();
+  };
+  // Rounds are fixed-length; priming is by count, so allow it a slow 100 requests per second.
+  const rowsUpperBound =
+    SCENARIOS.length * (ROUNDS * (WARMUP_S + DURATION_S + 15) + PRIME_REQUESTS / 100);
+  const watchdog = setTimeout(
+    () => {
+      log(`benchmark exceeded its ${Math.round(rowsUpperBound + 120)} s bound; stopping`);
+      void stopAll().finally(() => process.exit(1));
+    },
+    (rowsUpperBound + 120) * 1000,
+  );
+  watchdog.unref();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void stopAll().finally(() => process.exit(130)));
+  }
+  try {
+    await run(started);
+    return 0;
+  } catch (err) {
+    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    return 1;
+  } finally {
+    await stopAll();
+    clearTimeout(watchdog);
+  }
+}
+
+process.exitCode = await main();
