@@ -5,6 +5,7 @@ import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
 
 /** Builds the HTTP app from its dependencies. Reads no environment. */
@@ -12,6 +13,7 @@ export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('*', requestId(deps));
   app.route('/', healthRoutes(deps));
+  app.route('/', metricsRoute(deps));
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
 

@@ -63,6 +63,16 @@ const envSchema = z.object({
   LOG_FLUSH_INTERVAL_MS: positiveInt(100),
   LOG_MAX_QUEUE: positiveInt(20_000),
   LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
+  REDIS_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+  ),
+  RATE_LIMIT_FAIL_POLICY: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
+  RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
+  RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -88,6 +98,14 @@ export interface Config {
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
+  rateLimit: {
+    /** Redis URL for limits shared by every instance; unset = this process only. */
+    redisUrl: string | undefined;
+    failPolicy: 'fail-open' | 'fail-closed';
+    timeoutMs: number;
+    /** Completion tokens reserved when a request sets no max_tokens. */
+    defaultMaxTokens: number;
+  };
 }
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
@@ -148,6 +166,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       flushIntervalMs: e.LOG_FLUSH_INTERVAL_MS,
       maxQueue: e.LOG_MAX_QUEUE,
       retryIntervalMs: e.LOG_RETRY_INTERVAL_MS,
+    },
+    rateLimit: {
+      redisUrl: e.REDIS_URL,
+      failPolicy: e.RATE_LIMIT_FAIL_POLICY,
+      timeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
+      defaultMaxTokens: e.RATE_LIMIT_DEFAULT_MAX_TOKENS,
     },
   };
 }

@@ -7,12 +7,16 @@ import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
 import { createTenantKeys, verifyKeyRing } from './crypto/tenant-keys.js';
+import { openRateLimiter } from './ratelimit/create-rate-limiter.js';
+import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import type { Background } from './server/background.js';
 import { createBackground } from './server/background.js';
 import type { Clock } from './server/clock.js';
 import { systemClock } from './server/clock.js';
 import type { Logger } from './server/logger.js';
 import { createLogger } from './server/logger.js';
+import type { Metrics } from './server/metrics.js';
+import { createMetrics } from './server/metrics.js';
 import { withTimeout } from './server/with-timeout.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
@@ -43,6 +47,8 @@ export interface Deps {
   tenantKeys: TenantKeys;
   writer: InteractionWriter;
   recorder: InteractionRecorder;
+  rateLimiter: RateLimiter;
+  metrics: Metrics;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -58,6 +64,8 @@ export interface DepsOverrides {
   /** 'global' uses Node's fetch (for the overhead comparison); default is the pooled client. */
   upstreamHttp?: 'pooled' | 'global';
   random?: () => number;
+  /** A limiter to use instead of the configured one (benchmarks: 'none'). */
+  rateLimiter?: RateLimiter;
 }
 
 /** Reads the routing table named by TOLLGATE_CONFIG, or the single default upstream. */
@@ -111,6 +119,22 @@ export async function openDeps(
   }
   const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
   const recorder = createInteractionRecorder({ tenantKeys, writer, logger });
+  const metrics = createMetrics({ writer: () => writer.metrics });
+  const rateLimiter =
+    overrides.rateLimiter ??
+    (await openRateLimiter({
+      backend: config.rateLimit.redisUrl ? 'redis' : 'memory',
+      redisUrl: config.rateLimit.redisUrl,
+      failPolicy: config.rateLimit.failPolicy,
+      timeoutMs: config.rateLimit.timeoutMs,
+      clock: () => clock.now(),
+      logger,
+      onBackendError: (e) =>
+        metrics.rateLimitBackendErrors.inc({
+          operation: e.operation,
+          policy: config.rateLimit.failPolicy,
+        }),
+    }));
   const background = createBackground((err) => logger.error({ err }, 'background task failed'));
   const agent = createUpstreamAgent({
     connections: config.poolConnections,
@@ -151,12 +175,15 @@ export async function openDeps(
     tenantKeys,
     writer,
     recorder,
+    rateLimiter,
+    metrics,
     secrets: routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
     readiness: { ready: true },
     async close() {
       clearInterval(usageTimer);
       await background.drain();
       await writer.close();
+      await rateLimiter.close();
       await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(
         (err: unknown) =>
           logger.warn(

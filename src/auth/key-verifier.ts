@@ -3,8 +3,8 @@ import { parseApiKey, secretMatches } from '../crypto/api-key-format.js';
 import type { Clock } from '../server/clock.js';
 import { withTimeout } from '../server/with-timeout.js';
 import type { Database } from '../storage/db.js';
-import type { ApiKeyRow } from '../storage/queries/api-keys.js';
-import { findApiKeyByPublicId, touchApiKeys } from '../storage/queries/api-keys.js';
+import type { ApiKeyWithTenant } from '../storage/queries/api-keys.js';
+import { findApiKeyWithTenant, touchApiKeys } from '../storage/queries/api-keys.js';
 
 /** The facts about a verified key that the pipeline needs; never the secret or its hash. */
 export interface VerifiedKey {
@@ -18,6 +18,8 @@ export interface VerifiedKey {
   maxConcurrency: number | null;
   /** null = every model; [] = none. */
   allowedModels: readonly string[] | null;
+  /** The tenant's own limits, applied on top of the key's. */
+  tenantLimits: { rpm: number | null; tpm: number | null; maxConcurrency: number | null };
 }
 
 /** Why a presented key was refused. */
@@ -38,7 +40,7 @@ const LOOKUP_TIMEOUT_MS = 1_000;
 const DOWN_BACKOFF_MS = 1_000;
 
 interface CacheEntry {
-  row: ApiKeyRow | null;
+  row: ApiKeyWithTenant | null;
   fetchedAt: number;
 }
 
@@ -72,7 +74,7 @@ export function createKeyVerifier(options: {
   function load(publicId: string): Promise<CacheEntry> {
     const running = inFlight.get(publicId);
     if (running) return running;
-    const p = findApiKeyByPublicId(db, publicId)
+    const p = findApiKeyWithTenant(db, publicId)
       .then((row) => {
         const entry = { row: row ?? null, fetchedAt: clock.now() };
         cache.set(publicId, entry);
@@ -125,8 +127,9 @@ export function createKeyVerifier(options: {
     async verify(presented) {
       const parsed = parseApiKey(presented);
       if (!parsed) return { ok: false, reason: 'malformed' };
-      const { row } = await entryFor(parsed.publicId);
-      if (!row) return { ok: false, reason: 'unknown' };
+      const { row: found } = await entryFor(parsed.publicId);
+      if (!found) return { ok: false, reason: 'unknown' };
+      const row = found.key;
       if (!secretMatches(parsed.secret, row.secretHash))
         return { ok: false, reason: 'wrong_secret' };
       const now = clock.now();
@@ -145,6 +148,7 @@ export function createKeyVerifier(options: {
           tpm: row.tpm,
           maxConcurrency: row.maxConcurrency,
           allowedModels: row.allowedModels,
+          tenantLimits: found.tenantLimits,
         },
       };
     },

@@ -18,6 +18,8 @@ export interface ChatOutcome {
   upstreamMs: number | null;
   /** Milliseconds from arrival to the last byte. */
   latencyMs: number;
+  /** True when the answer was served from the cache (no upstream tokens were spent). */
+  fromCache: boolean;
 }
 
 /** The typed context every middleware shares. Data only: no functions, no `any`. */

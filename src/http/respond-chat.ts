@@ -53,6 +53,7 @@ export function respondChat(
         ttftMs: null,
         upstreamMs: upstreamWaitMs,
         latencyMs: now - startedAt,
+        fromCache: false,
       }),
     );
     return c.json(answer.completion);
@@ -74,6 +75,7 @@ export function respondChat(
         ttftMs: meta.firstByteAt - startedAt,
         upstreamMs: now - meta.startedAt,
         latencyMs: now - startedAt,
+        fromCache: false,
       });
     },
     secrets,

@@ -53,3 +53,31 @@ export function createRateLimiter(options: CreateRateLimiterOptions): RateLimite
     }
   }
 }
+
+/**
+ * Like {@link createRateLimiter}, but for `redis` waits (at most `readyTimeoutMs`) for the first
+ * connection, so a process does not start by admitting requests under the fail policy. If Redis
+ * is not there in time it starts anyway, with a warning, and the fail policy applies.
+ */
+export async function openRateLimiter(
+  options: CreateRateLimiterOptions,
+  readyTimeoutMs = 2_000,
+): Promise<RateLimiter> {
+  if (options.backend !== 'redis' || !options.redisUrl) return createRateLimiter(options);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
+  const client = createLimiterRedisClient(options.redisUrl, { timeoutMs, logger: options.logger });
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), readyTimeoutMs);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  if (!ready) {
+    options.logger.warn(
+      { policy: options.failPolicy ?? 'fail-open' },
+      'Redis for rate limits is not reachable yet; its fail policy applies until it is',
+    );
+  }
+  return createRedisRateLimiter({ ...options, client, ownsClient: true, timeoutMs });
+}

@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/env.js';
 import { respondChat } from '../http/respond-chat.js';
 import { auth } from '../pipeline/auth.js';
 import { parse } from '../pipeline/parse.js';
+import { rateLimit } from '../pipeline/rate-limit.js';
 import { record } from '../pipeline/record.js';
 import { upstream } from '../pipeline/upstream.js';
 
@@ -18,6 +19,7 @@ export function chatCompletionsRoute(deps: Deps) {
     auth(deps, 'chat'),
     record(deps),
     parse(deps),
+    rateLimit(deps),
     upstream(deps),
     (c) => respondChat(c, deps.clock, deps.secrets),
   );

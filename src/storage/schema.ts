@@ -31,6 +31,10 @@ export const tenants = pgTable('tenants', {
   name: text('name').notNull().unique(),
   dataKeyWrapped: bytea('data_key_wrapped'),
   masterKeyId: text('master_key_id'),
+  /** Optional limits shared by all of the tenant's keys, on top of each key's own. */
+  rpm: integer('rpm'),
+  tpm: integer('tpm'),
+  maxConcurrency: integer('max_concurrency'),
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   forgottenAt: timestamp('forgotten_at', { withTimezone: true, mode: 'date' }),
 });

@@ -1,7 +1,7 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db.js';
-import { apiKeys } from '../schema.js';
+import { apiKeys, tenants } from '../schema.js';
 
 /** An api_keys row (holds the secret's hash, never the secret). */
 export type ApiKeyRow = InferSelectModel<typeof apiKeys>;
@@ -92,4 +92,32 @@ export async function revokeTenantKeys(db: Database, tenantId: string, at: Date)
     .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
     .returning({ id: apiKeys.id });
   return rows.length;
+}
+
+/** A key row with its tenant's own limits, as the request path needs them. */
+export interface ApiKeyWithTenant {
+  key: ApiKeyRow;
+  tenantLimits: { rpm: number | null; tpm: number | null; maxConcurrency: number | null };
+}
+
+/** Looks a key up by public id together with its tenant's limits (one query). */
+export async function findApiKeyWithTenant(
+  db: Database,
+  publicId: string,
+): Promise<ApiKeyWithTenant | undefined> {
+  const rows = await db
+    .select({
+      key: apiKeys,
+      rpm: tenants.rpm,
+      tpm: tenants.tpm,
+      maxConcurrency: tenants.maxConcurrency,
+    })
+    .from(apiKeys)
+    .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
+    .where(eq(apiKeys.publicId, publicId))
+    .limit(1);
+  const r = rows[0];
+  return (
+    r && { key: r.key, tenantLimits: { rpm: r.rpm, tpm: r.tpm, maxConcurrency: r.maxConcurrency } }
+  );
 }

@@ -1,0 +1,273 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKey } from '../../src/admin/key-admin.js';
+import { insertApiKey } from '../../src/storage/queries/api-keys.js';
+import { tenants } from '../../src/storage/schema.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
+import { manualClock, minuteStart } from '../helpers/manual-clock.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+const redisUrl = process.env.TEST_REDIS_URL;
+let upstream: FakeUpstream;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+
+afterAll(async () => {
+  await upstream?.close();
+});
+
+function chat(gw: TestGateway, key: string, body: Record<string, unknown> = {}) {
+  return fetch(`${gw.baseURL}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      ...body,
+    }),
+  });
+}
+
+const backends = [{ name: 'memory', env: {} as Record<string, string> }];
+if (redisUrl) backends.push({ name: 'redis', env: { REDIS_URL: redisUrl } });
+
+describe.each(backends)('rate limits on the $name backend', ({ env }) => {
+  let gateway: TestGateway;
+  let clock: ManualClock;
+
+  beforeAll(async () => {
+    clock = manualClock(minuteStart(1_000));
+    gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, ...env }, { clock });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+  });
+
+  it('answers the (rpm+1)-th request of a window with 429, retry-after and OpenAI headers', async () => {
+    clock.set(minuteStart(61_000));
+    const { key } = await gateway.createKey({ rpm: 3 });
+    const remaining: (string | null)[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await chat(gateway, key);
+      expect(res.status, await res.text()).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('3');
+      remaining.push(res.headers.get('x-ratelimit-remaining-requests'));
+    }
+    expect(remaining).toEqual(['2', '1', '0']);
+    const limited = await chat(gateway, key);
+    const body = (await limited.json()) as {
+      error: { code: string; type: string; message: string };
+    };
+    expect(limited.status, JSON.stringify(body)).toBe(429);
+    expect(body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
+    expect(body.error.message).toContain('requests per minute');
+    expect(Number(limited.headers.get('retry-after'))).toBe(59);
+    expect(limited.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(limited.headers.get('x-ratelimit-reset-requests')).toBe('59s');
+    clock.advance(60_000);
+    expect((await chat(gateway, key)).status).toBe(200);
+  });
+
+  it('reserves max_tokens up front and refunds what the answer did not use', async () => {
+    clock.set(minuteStart(121_000));
+    const { key } = await gateway.createKey({ tpm: 300 });
+    // Each request reserves its prompt plus max_tokens (about 160); the answer uses 17.
+    const first = await chat(gateway, key, { max_tokens: 150 });
+    expect(first.status, await first.text()).toBe(200);
+    expect(Number(first.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(150);
+    await settleLog(gateway.server.deps);
+    const second = await chat(gateway, key, { max_tokens: 150 });
+    expect(second.status, await second.text()).toBe(200);
+    expect(Number(second.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThan(100);
+    await settleLog(gateway.server.deps);
+    const tooBig = await chat(gateway, key, { max_tokens: 290 });
+    expect(tooBig.status).toBe(429);
+    expect(((await tooBig.json()) as { error: { type: string } }).error.type).toBe('tokens');
+  });
+
+  it('lets max_concurrency streams run and answers one more with 429', async () => {
+    clock.set(minuteStart(181_000));
+    const { key } = await gateway.createKey({ maxConcurrency: 2 });
+    let release: () => void = () => {};
+    const pause = new Promise<void>((r) => (release = r));
+    upstream.enqueue(
+      sse(['a', 'b'], { pauseBefore: 2, pause }),
+      sse(['a', 'b'], { pauseBefore: 2, pause }),
+    );
+    const open = await Promise.all([
+      chat(gateway, key, { stream: true }),
+      chat(gateway, key, { stream: true }),
+    ]);
+    expect(open.map((r) => r.status)).toEqual([200, 200]);
+    const third = await chat(gateway, key, { stream: true });
+    expect(third.status, await third.text()).toBe(429);
+    release();
+    await Promise.all(open.map((r) => r.text()));
+    await settleLog(gateway.server.deps);
+    expect((await chat(gateway, key)).status).toBe(200);
+  });
+
+  it('applies tenant limits across the keys of one tenant', async () => {
+    clock.set(minuteStart(241_000));
+    const db = gateway.server.deps.database.db;
+    const [t] = await db
+      .insert(tenants)
+      .values({ id: `ten_limits_${Date.now()}`, name: `limited-${Date.now()}`, rpm: 2 })
+      .returning();
+    const a = await gateway.createKey({ tenant: t?.id });
+    const b = await gateway.createKey({ tenant: t?.id });
+    expect((await chat(gateway, a.key)).status).toBe(200);
+    expect((await chat(gateway, b.key)).status).toBe(200);
+    const third = await chat(gateway, a.key);
+    expect(third.status).toBe(429);
+    expect(((await third.json()) as { error: { message: string } }).error.message).toContain(
+      'tenant',
+    );
+  });
+});
+
+describe('the openai SDK and a 429', () => {
+  it('retries after retry-after and succeeds once the window resets', async () => {
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset, monotonic: () => performance.now() };
+    const gw = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url }, { clock });
+    try {
+      const { key } = await gw.createKey({ rpm: 1 });
+      // Put the gateway 600 ms before the end of a one-minute window.
+      offset = minuteStart(59_400) - Date.now();
+      const client = new OpenAI({ apiKey: key, baseURL: `${gw.baseURL}/v1`, maxRetries: 2 });
+      await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'first' }],
+      });
+      const started = Date.now();
+      const second = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'second' }] })
+        .withResponse();
+      expect(second.data.choices[0]?.message.content).toBe('Hello from upstream');
+      // The SDK waited out the window the gateway announced, then got through.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
+describe.skipIf(!redisUrl)('two gateways sharing one Redis', () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  let clock: ManualClock;
+
+  beforeAll(async () => {
+    clock = manualClock(minuteStart(1_000));
+    a = await startTestGateway(
+      { UPSTREAM_BASE_URL: upstream.url, REDIS_URL: redisUrl ?? '' },
+      { clock },
+    );
+    b = await startTestGateway(
+      { UPSTREAM_BASE_URL: upstream.url, REDIS_URL: redisUrl ?? '' },
+      { clock },
+    );
+  });
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  async function sharedKey(spec: { rpm?: number; tpm?: number }) {
+    const { key, row } = await createKey(a.server.deps.database.db, { name: 'shared', ...spec });
+    const dbB = b.server.deps.database.db;
+    await dbB
+      .insert(tenants)
+      .values({ id: row.tenantId, name: `shared-${row.tenantId}` })
+      .onConflictDoNothing();
+    await insertApiKey(dbB, row);
+    return key;
+  }
+
+  it('enforce one combined RPM: 2×limit requests over both give exactly limit successes', async () => {
+    clock.set(minuteStart(301_000));
+    const key = await sharedKey({ rpm: 10 });
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => chat(i % 2 ? a : b, key)),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(10);
+  });
+
+  it('enforce one combined TPM with settled usage', async () => {
+    clock.set(minuteStart(361_000));
+    // Each request reserves its prompt + 1 and is charged the 17 tokens the upstream reports.
+    const key = await sharedKey({ tpm: 85 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const gw = i % 2 ? a : b;
+      const res = await chat(gw, key, { max_tokens: 1 });
+      statuses.push(res.status);
+      await res.text();
+      await settleLog(gw.server.deps);
+    }
+    expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+  });
+});
+
+describe.skipIf(!redisUrl)('when Redis stops answering', () => {
+  it.each(['fail-open', 'fail-closed'])(
+    'follows the %s policy within the timeout',
+    async (policy) => {
+      const target = new URL(redisUrl ?? '');
+      const proxy = await FreezableTcpProxy.start({
+        host: target.hostname,
+        port: Number(target.port || 6379),
+      });
+      const gw = await startTestGateway({
+        UPSTREAM_BASE_URL: upstream.url,
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        RATE_LIMIT_FAIL_POLICY: policy,
+        RATE_LIMIT_TIMEOUT_MS: '200',
+      });
+      try {
+        const { key } = await gw.createKey({ rpm: 1000 });
+        // Wait for the limiter's connection, then a healthy request.
+        let ok = 0;
+        for (let i = 0; i < 50 && ok === 0; i++) {
+          const r = await chat(gw, key);
+          if (r.headers.get('x-ratelimit-limit-requests')) ok++;
+          await r.text();
+        }
+        expect(ok).toBe(1);
+        proxy.freeze();
+        const started = Date.now();
+        const res = await chat(gw, key);
+        const elapsed = Date.now() - started;
+        const text = await res.text();
+        expect(elapsed, 'a request waited on a dead Redis').toBeLessThan(1500);
+        if (policy === 'fail-open') {
+          expect(res.status, text).toBe(200);
+          expect(gw.logs.join('')).toContain('fail');
+        } else {
+          expect(res.status, text).toBe(503);
+        }
+        const metrics = await (await fetch(`${gw.baseURL}/metrics`)).text();
+        expect(metrics).toMatch(
+          new RegExp(
+            `tollgate_ratelimit_backend_errors_total\\{operation="admit",policy="${policy}"\\} [1-9]`,
+          ),
+        );
+      } finally {
+        await gw.stop();
+        await proxy.close();
+      }
+    },
+  );
+});
