@@ -73,6 +73,7 @@ const envSchema = z.object({
   RATE_LIMIT_FAIL_POLICY: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
   RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
+  COMPRESSION: z.enum(['off', 'safe', 'aggressive']).default('safe'),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -98,6 +99,8 @@ export interface Config {
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
+  /** Default prompt compression (per key and per request it can be changed). */
+  compression: 'off' | 'safe' | 'aggressive';
   rateLimit: {
     /** Redis URL for limits shared by every instance; unset = this process only. */
     redisUrl: string | undefined;
@@ -167,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxQueue: e.LOG_MAX_QUEUE,
       retryIntervalMs: e.LOG_RETRY_INTERVAL_MS,
     },
+    compression: e.COMPRESSION,
     rateLimit: {
       redisUrl: e.REDIS_URL,
       failPolicy: e.RATE_LIMIT_FAIL_POLICY,

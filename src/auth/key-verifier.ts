@@ -18,6 +18,8 @@ export interface VerifiedKey {
   maxConcurrency: number | null;
   /** null = every model; [] = none. */
   allowedModels: readonly string[] | null;
+  /** The key's default compression mode, or null for the gateway default. */
+  compression: string | null;
   /** The tenant's own limits, applied on top of the key's. */
   tenantLimits: { rpm: number | null; tpm: number | null; maxConcurrency: number | null };
 }
@@ -149,6 +151,7 @@ export function createKeyVerifier(options: {
           maxConcurrency: row.maxConcurrency,
           allowedModels: row.allowedModels,
           tenantLimits: found.tenantLimits,
+          compression: row.compression,
         },
       };
     },

@@ -27,6 +27,11 @@ export interface CompressionOptions {
   mode: CompressionMode;
   /** The requested model; chooses the token encoding. */
   model: string;
+  /**
+   * Count the tokens of text that safe mode leaves as it is (default true). The request path
+   * passes false: the saving stays exact, tokensBefore/After then cover only changed text.
+   */
+  countUnchanged?: boolean;
 }
 
 /** One compressible text (a string content or a `type: "text"` part) and its versions' counts. */
@@ -64,7 +69,11 @@ export function compressMessages(
   if (!Array.isArray(messages)) return untouched;
   if (options.mode !== 'safe' && options.mode !== 'aggressive') return untouched;
   try {
-    return new MessageCompressor(options.mode, encodingForModel(options.model)).run(messages);
+    return new MessageCompressor(
+      options.mode,
+      encodingForModel(options.model),
+      options.countUnchanged ?? true,
+    ).run(messages);
   } catch {
     return untouched;
   }
@@ -79,6 +88,7 @@ class MessageCompressor {
   constructor(
     private readonly mode: 'safe' | 'aggressive',
     private readonly encoding: TokenEncoding,
+    private readonly countUnchanged: boolean,
   ) {}
 
   run(messages: readonly unknown[]): CompressionResult {
@@ -159,6 +169,18 @@ class MessageCompressor {
 
   /** Keeps `candidate` only if it does not have more tokens than `original`. */
   private guarded(original: string, candidate: string): TextSlot {
+    // Safe mode needs no count for text it left alone (it saves nothing there), and counting is
+    // the dominant cost on the request path.
+    if (candidate === original && this.mode === 'safe' && !this.countUnchanged) {
+      return {
+        original,
+        originalTokens: 0,
+        safe: original,
+        safeTokens: 0,
+        final: original,
+        finalTokens: 0,
+      };
+    }
     const originalTokens = countTokensWithEncoding(original, this.encoding);
     const tokens = countEditedTokens(original, originalTokens, candidate, this.encoding);
     const safe = tokens <= originalTokens ? candidate : original;

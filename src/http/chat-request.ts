@@ -4,6 +4,8 @@ import { GatewayError } from './errors.js';
 export interface ChatRequest {
   /** The body exactly as the client sent it (unknown fields included). */
   body: Record<string, unknown>;
+  /** The client's bytes, while nothing has changed the body (sent upstream as they are). */
+  rawBody: string | null;
   model: string;
   messages: readonly Record<string, unknown>[];
   stream: boolean;
@@ -138,6 +140,7 @@ export function parseChatRequest(text: string): ChatRequest {
   const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;
   return {
     body,
+    rawBody: text,
     model: body.model,
     messages: body.messages as Record<string, unknown>[],
     stream: body.stream === true,

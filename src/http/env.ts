@@ -33,6 +33,8 @@ export interface AppEnv {
     apiKey: VerifiedKey;
     chatRequest: ChatRequest;
     answer: UpstreamAnswer;
+    /** What the compress stage did to the prompt. */
+    compression: { mode: 'off' | 'safe' | 'aggressive'; tokensSaved: number };
     /** Settles when the response is complete; later stages record and settle from it. */
     outcome: Promise<ChatOutcome>;
   };

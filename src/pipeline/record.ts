@@ -36,7 +36,7 @@ export function record(deps: {
       request: request?.body ?? null,
       cacheStatus: null,
       cacheSimilarity: null,
-      tokensSavedCompression: null,
+      compression: c.get('compression') ?? null,
     };
     deps.background.run(async () => {
       await afterResponse();

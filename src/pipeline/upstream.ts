@@ -9,7 +9,8 @@ import type { Upstream } from '../upstream/upstream.js';
 export function upstream(deps: { upstream: Upstream }) {
   return async function upstream(c, next) {
     const req = c.get('chatRequest');
-    const body = req.stream
+    const needsUsage = req.stream && !req.includeUsage;
+    const body = needsUsage
       ? {
           ...req.body,
           stream_options: {
@@ -20,6 +21,7 @@ export function upstream(deps: { upstream: Upstream }) {
       : req.body;
     const answer = await deps.upstream.chat({
       body,
+      rawBody: needsUsage || req.rawBody === null ? null : Buffer.from(req.rawBody),
       model: req.model,
       stream: req.stream,
       signal: c.req.raw.signal,

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { respondChat } from '../http/respond-chat.js';
 import { auth } from '../pipeline/auth.js';
+import { compress } from '../pipeline/compress.js';
 import { parse } from '../pipeline/parse.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { record } from '../pipeline/record.js';
@@ -10,7 +11,7 @@ import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * auth → record (after the response) → parse → (rate limit → compress → cache) → upstream → respond.
+ * auth → record (after the response) → parse → rate limit → compress → (cache) → upstream → respond.
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -20,6 +21,7 @@ export function chatCompletionsRoute(deps: Deps) {
     record(deps),
     parse(deps),
     rateLimit(deps),
+    compress(deps),
     upstream(deps),
     (c) => respondChat(c, deps.clock, deps.secrets),
   );

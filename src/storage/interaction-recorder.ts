@@ -22,7 +22,8 @@ export interface InteractionRecord {
   cacheSimilarity: number | null;
   stream: boolean;
   usage: ChatCompletion['usage'] | null;
-  tokensSavedCompression: number | null;
+  /** What prompt compression did, when the request got that far. */
+  compression: { mode: string; tokensSaved: number } | null;
   latencyMs: number;
   upstreamMs: number | null;
   ttftMs: number | null;
@@ -86,7 +87,10 @@ export function createInteractionRecorder(deps: {
         stream: r.stream,
         promptTokens: r.usage?.prompt_tokens ?? null,
         completionTokens: r.usage?.completion_tokens ?? null,
-        tokensSavedCompression: r.tokensSavedCompression,
+        tokensSavedCompression: r.compression?.tokensSaved ?? null,
+        compressionMode: r.compression?.mode ?? null,
+        promptTokensBeforeCompression:
+          r.usage && r.compression ? r.usage.prompt_tokens + r.compression.tokensSaved : null,
         latencyMs: r.latencyMs,
         upstreamMs: r.upstreamMs,
         ttftMs: r.ttftMs,

@@ -55,6 +55,8 @@ export const apiKeys = pgTable(
     tpm: integer('tpm'),
     maxConcurrency: integer('max_concurrency'),
     allowedModels: text('allowed_models').array(),
+    /** Default prompt compression for this key (`off`, `safe`, `aggressive`); null = gateway default. */
+    compression: text('compression'),
     expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
@@ -89,6 +91,9 @@ export const interactions = pgTable(
     promptTokens: integer('prompt_tokens'),
     completionTokens: integer('completion_tokens'),
     tokensSavedCompression: integer('tokens_saved_compression'),
+    compressionMode: text('compression_mode'),
+    /** Prompt tokens as the client sent them: prompt_tokens (after compression) + the saving. */
+    promptTokensBeforeCompression: integer('prompt_tokens_before_compression'),
     latencyMs: real('latency_ms').notNull(),
     upstreamMs: real('upstream_ms'),
     ttftMs: real('ttft_ms'),

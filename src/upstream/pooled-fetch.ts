@@ -54,8 +54,13 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
   return async function pooledFetch(input, init) {
     const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
     const body = init?.body;
-    if (body !== undefined && body !== null && typeof body !== 'string') {
-      throw new TypeError('pooledFetch only sends string bodies');
+    if (
+      body !== undefined &&
+      body !== null &&
+      typeof body !== 'string' &&
+      !(body instanceof Uint8Array)
+    ) {
+      throw new TypeError('pooledFetch only sends string or byte bodies');
     }
     const res = await agent.request({
       origin: url.origin,

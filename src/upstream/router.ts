@@ -92,6 +92,7 @@ export function createRouter(options: RouterOptions): Upstream {
   async function once(
     sdk: OpenAI,
     body: Record<string, unknown>,
+    rawBody: Uint8Array | null,
     stream: boolean,
     clientSignal: AbortSignal,
   ): Promise<{ completion: ChatCompletion } | { stream: UpstreamStream }> {
@@ -99,6 +100,10 @@ export function createRouter(options: RouterOptions): Upstream {
     const firstByteMs = stream ? timeouts.firstTokenMs : null;
     const attempt = startAttempt(clientSignal, firstByteMs, timeouts.totalMs);
     const signal = attempt.controller.signal;
+    // Unchanged requests go upstream as the exact bytes the client sent.
+    const options = rawBody
+      ? { signal, body: rawBody, headers: { 'content-type': 'application/json' } }
+      : { signal };
     const fail = (err: unknown): never => {
       attempt.detach();
       throw classifyFailure(err, {
@@ -111,7 +116,7 @@ export function createRouter(options: RouterOptions): Upstream {
       try {
         const completion = (await sdk.chat.completions.create(
           body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-          { signal },
+          options,
         )) as ChatCompletion;
         attempt.detach();
         return { completion };
@@ -124,7 +129,7 @@ export function createRouter(options: RouterOptions): Upstream {
     try {
       const s = await sdk.chat.completions.create(
         body as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
-        { signal },
+        options,
       );
       iterator = s[Symbol.asyncIterator]();
       first = await iterator.next();
@@ -164,10 +169,11 @@ export function createRouter(options: RouterOptions): Upstream {
         if (!client) continue;
         const upstreamModel = target.model ?? request.model;
         const body = target.model ? { ...request.body, model: target.model } : request.body;
+        const rawBody = target.model ? null : request.rawBody;
         for (let i = 0; i <= retry.maxRetries; i++) {
           attempts++;
           try {
-            const result = await once(client.sdk, body, request.stream, request.signal);
+            const result = await once(client.sdk, body, rawBody, request.stream, request.signal);
             const meta = {
               provider: client.spec.name,
               upstreamModel,

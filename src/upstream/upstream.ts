@@ -3,6 +3,8 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 /** A chat request on its way upstream: the client's body, untouched but for routing fields. */
 export interface UpstreamRequest {
   body: Record<string, unknown>;
+  /** The client's exact bytes when the body is unchanged; sent instead of re-serialising it. */
+  rawBody: Uint8Array | null;
   model: string;
   stream: boolean;
   /** Aborted when the client goes away. */

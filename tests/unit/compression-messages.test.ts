@@ -263,3 +263,22 @@ describe('compressMessages in aggressive mode', () => {
     expect((result.messages[1] as { content: string }).content.includes(repeated)).toBe(true);
   });
 });
+
+describe('compressMessages without counting unchanged text', () => {
+  it('reports the same saving as a full count while tokenizing only what changed', () => {
+    const messages = [
+      { role: 'system', content: 'Already clean.' },
+      { role: 'user', content: 'Too   many    spaces   here.\n\n\n\nAnd blank lines.   ' },
+    ];
+    const full = compressMessages(messages, { mode: 'safe', model: 'gpt-4o' });
+    const lean = compressMessages(messages, {
+      mode: 'safe',
+      model: 'gpt-4o',
+      countUnchanged: false,
+    });
+    expect(lean.messages).toEqual(full.messages);
+    expect(lean.tokensBefore - lean.tokensAfter).toBe(full.tokensBefore - full.tokensAfter);
+    expect(lean.tokensBefore).toBeLessThan(full.tokensBefore);
+    expect(full.tokensBefore - full.tokensAfter).toBeGreaterThan(0);
+  });
+});
