@@ -3,6 +3,7 @@ import type { Deps } from './deps.js';
 import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
+import { adminRoutes } from './routes/admin.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -16,6 +17,7 @@ export function createApp(deps: Deps) {
   app.route('/', metricsRoute(deps));
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
+  app.route('/admin', adminRoutes(deps));
 
   app.notFound((c) => {
     const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);

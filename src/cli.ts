@@ -5,10 +5,11 @@ import {
   KeyAdminError,
   keyView,
   parseDuration,
-  validatePatch,
+  revokeKey,
+  updateKey,
   validateScopes,
 } from './admin/key-admin.js';
-import { forgetTenant, TenantAdminError } from './admin/tenant-admin.js';
+import { createTenant, forgetTenant, TenantAdminError } from './admin/tenant-admin.js';
 import { ConfigError, loadConfig } from './config.js';
 import { generateMasterKeyEntry, loadKeyRing, MasterKeyError } from './crypto/key-ring.js';
 import { rotateMasterKey, verifyKeyRing } from './crypto/tenant-keys.js';
@@ -17,9 +18,9 @@ import { DataDirBusyError } from './storage/data-dir-lock.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
 import type { ApiKeyPatch } from './storage/queries/api-keys.js';
-import { findApiKey, listApiKeys, revokeApiKey, updateApiKey } from './storage/queries/api-keys.js';
+import { listApiKeys } from './storage/queries/api-keys.js';
 import { insertAudit } from './storage/queries/audit-log.js';
-import { findTenant, insertTenant, listTenants } from './storage/queries/tenants.js';
+import { findTenant, listTenants } from './storage/queries/tenants.js';
 
 const USAGE = `usage: tollgate <command>
   serve                         run the gateway (PORT, HOST, DATABASE_URL, ... from the environment)
@@ -55,6 +56,9 @@ function list(value: string | undefined): string[] | undefined {
         .map((s) => s.trim())
         .filter(Boolean);
 }
+
+/** The command line acts as `cli` in the audit log. */
+const CLI_ACTOR = 'cli';
 
 const KEY_FLAGS = {
   name: { type: 'string' },
@@ -107,7 +111,9 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
         allowedModels: values.models === 'all' ? null : list(values.models),
         expiresAt,
       };
-      const { key, row } = await withDatabase(({ db }) => createKey(db, spec));
+      const { key, row } = await withDatabase(({ db }) =>
+        createKey(db, spec, { actor: CLI_ACTOR }),
+      );
       if (values.json) process.stdout.write(`${JSON.stringify({ key, ...keyView(row) })}\n`);
       else {
         process.stdout.write(`${key}\n`);
@@ -142,11 +148,10 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
     case 'update': {
       const id = positionals[0];
       if (!id) throw new UsageError(`keys ${sub} needs a key id`);
-      const row = await withDatabase(async ({ db }) => {
-        const existing = await findApiKey(db, id);
-        if (!existing) throw new UsageError(`unknown key '${id}'`);
-        if (sub === 'revoke') return revokeApiKey(db, existing.id, new Date(now));
-        const patch: ApiKeyPatch = validatePatch({
+      const act = { actor: CLI_ACTOR, at: new Date(now) };
+      let patch: ApiKeyPatch = {};
+      if (sub === 'update') {
+        patch = {
           name: values.name,
           scopes: list(values.scopes),
           rpm: positiveInt(values.rpm, 'rpm'),
@@ -154,9 +159,15 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
           maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
           allowedModels: values.models === 'all' ? null : list(values.models),
           expiresAt,
-        });
-        return updateApiKey(db, existing.id, patch);
-      });
+        };
+        if (Object.values(patch).every((v) => v === undefined))
+          throw new UsageError(
+            'keys update needs at least one change (--name, --scopes, --rpm, …)',
+          );
+      }
+      const row = await withDatabase(({ db }) =>
+        sub === 'revoke' ? revokeKey(db, id, act) : updateKey(db, id, patch, act),
+      );
       if (!row) throw new UsageError(`unknown key '${id}'`);
       if (values.json) process.stdout.write(`${JSON.stringify(keyView(row))}\n`);
       else process.stderr.write(`${sub === 'revoke' ? 'Revoked' : 'Updated'} ${row.id}.\n`);
@@ -176,7 +187,7 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
         await verifyKeyRing(db, ring);
         const n = await rotateMasterKey(db, ring);
         await insertAudit(db, {
-          actor: 'cli',
+          actor: CLI_ACTOR,
           action: 'master_key.rotate',
           targetType: 'master_key',
           targetId: ring.current.id,
@@ -206,10 +217,7 @@ async function tenantsCommand(sub: string | undefined, args: string[]): Promise<
   if (sub === 'create') {
     const name = positionals[0];
     if (!name) throw new UsageError('tenants create needs a name');
-    const row = await withDatabase(async ({ db }) => {
-      if (await findTenant(db, name)) throw new UsageError(`tenant '${name}' already exists`);
-      return insertTenant(db, name);
-    });
+    const row = await withDatabase(({ db }) => createTenant(db, name, { actor: CLI_ACTOR }));
     if (values.json) process.stdout.write(`${JSON.stringify({ id: row.id, name: row.name })}\n`);
     else process.stdout.write(`${row.id}\n`);
     return;
@@ -232,7 +240,7 @@ async function tenantsCommand(sub: string | undefined, args: string[]): Promise<
     const ref = positionals[0];
     if (!ref) throw new UsageError('tenants forget needs a tenant id or name');
     const { tenant, revokedKeys } = await withDatabase(({ db }) =>
-      forgetTenant(db, ref, { actor: 'cli' }),
+      forgetTenant(db, ref, { actor: CLI_ACTOR }),
     );
     process.stderr.write(
       `Forgot tenant ${tenant.id} (${tenant.name}): its data key is destroyed and ${revokedKeys} key(s) revoked.\n`,

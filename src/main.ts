@@ -66,7 +66,7 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
     if (file) {
       deps.logger.warn(
         { file },
-        `First start: created a key with every scope and wrote it to ${file} (readable by you only). Use it as the Bearer token; create narrower keys with 'tollgate keys create' (the embedded database is single-process: stop the server first).`,
+        `First start: created a key with every scope and wrote it to ${file} (readable by you only). Use it as the Bearer token; create narrower keys with POST /admin/keys while the server runs, or with 'tollgate keys create' while it is stopped (the embedded database is single-process).`,
       );
     }
   }

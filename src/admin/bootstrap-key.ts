@@ -16,10 +16,11 @@ export async function bootstrapFirstKey(db: Database, dataDir: string): Promise<
   if ((row?.n ?? 0) > 0) return null;
   const file = join(dataDir, 'admin.key');
   if (existsSync(file)) return null;
-  const { key } = await createKey(db, {
-    name: 'bootstrap admin',
-    scopes: ['chat', 'admin', 'analytics:read', 'analytics:content'],
-  });
+  const { key } = await createKey(
+    db,
+    { name: 'bootstrap admin', scopes: ['chat', 'admin', 'analytics:read', 'analytics:content'] },
+    { actor: 'bootstrap' },
+  );
   writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
   return file;
 }

@@ -1,7 +1,13 @@
 import { generateApiKey } from '../crypto/api-key-format.js';
 import type { Database } from '../storage/db.js';
 import type { ApiKeyPatch, ApiKeyRow } from '../storage/queries/api-keys.js';
-import { insertApiKey } from '../storage/queries/api-keys.js';
+import {
+  findApiKey,
+  insertApiKey,
+  revokeApiKey,
+  updateApiKey,
+} from '../storage/queries/api-keys.js';
+import { insertAudit } from '../storage/queries/audit-log.js';
 import { ensureTenant, findTenant } from '../storage/queries/tenants.js';
 
 /** Every scope a key can carry. */
@@ -21,6 +27,12 @@ export interface KeySpec {
   /** null = every model. */
   allowedModels?: readonly string[] | null;
   expiresAt?: Date | null;
+}
+
+/** Who performs an administrative act (a key id, or `cli`), and when; written to the audit log. */
+export interface AdminAct {
+  actor: string;
+  at?: Date;
 }
 
 /** The public view of a key: everything but its secret hash. */
@@ -115,14 +127,21 @@ export function validatePatch(patch: ApiKeyPatch): ApiKeyPatch {
   return out;
 }
 
-/** Creates a key; the returned `key` is the only time the secret exists outside the client. */
+/**
+ * Creates a key; the returned `key` is the only time the secret exists outside the client. With an
+ * `act`, the creation is written to the audit log in the same transaction (without the secret).
+ */
 export async function createKey(
   db: Database,
   spec: KeySpec,
+  act?: AdminAct,
 ): Promise<{ key: string; row: ApiKeyRow }> {
   const name = spec.name.trim();
   if (name === '') throw new KeyAdminError('name must not be empty', 'name');
   const scopes = validateScopes(spec.scopes ?? ['chat']);
+  const rpm = checkLimit(spec.rpm, 'rpm');
+  const tpm = checkLimit(spec.tpm, 'tpm');
+  const maxConcurrency = checkLimit(spec.maxConcurrency, 'max_concurrency');
   const tenantRef = spec.tenant ?? 'default';
   const tenant =
     tenantRef === 'default' ? await ensureTenant(db, 'default') : await findTenant(db, tenantRef);
@@ -130,21 +149,119 @@ export async function createKey(
   if (tenant.forgottenAt)
     throw new KeyAdminError(`tenant '${tenantRef}' has been forgotten`, 'tenant');
   const generated = generateApiKey();
-  const row = await insertApiKey(db, {
-    id: `key_${generated.publicId}`,
-    publicId: generated.publicId,
-    secretHash: generated.secretHash,
-    tenantId: tenant.id,
-    name,
-    scopes,
-    rpm: checkLimit(spec.rpm, 'rpm'),
-    tpm: checkLimit(spec.tpm, 'tpm'),
-    maxConcurrency: checkLimit(spec.maxConcurrency, 'max_concurrency'),
-    allowedModels:
-      spec.allowedModels === undefined || spec.allowedModels === null
-        ? null
-        : [...spec.allowedModels],
-    expiresAt: spec.expiresAt ?? null,
+  const row = await db.transaction(async (tx) => {
+    const inserted = await insertApiKey(tx, {
+      id: `key_${generated.publicId}`,
+      publicId: generated.publicId,
+      secretHash: generated.secretHash,
+      tenantId: tenant.id,
+      name,
+      scopes,
+      rpm,
+      tpm,
+      maxConcurrency,
+      allowedModels:
+        spec.allowedModels === undefined || spec.allowedModels === null
+          ? null
+          : [...spec.allowedModels],
+      expiresAt: spec.expiresAt ?? null,
+    });
+    if (act) {
+      await insertAudit(
+        tx,
+        {
+          actor: act.actor,
+          tenantId: inserted.tenantId,
+          action: 'key.create',
+          targetType: 'api_key',
+          targetId: inserted.id,
+          details: {
+            name: inserted.name,
+            scopes: inserted.scopes,
+            rpm: inserted.rpm,
+            tpm: inserted.tpm,
+            maxConcurrency: inserted.maxConcurrency,
+            allowedModels: inserted.allowedModels,
+            expiresAt: inserted.expiresAt?.toISOString() ?? null,
+          },
+        },
+        act.at,
+      );
+    }
+    return inserted;
   });
   return { key: generated.key, row };
+}
+
+/** The patch's values as audit details (dates as ISO text). */
+function patchDetails(patch: ApiKeyPatch): Record<string, unknown> {
+  const changes: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(patch)) {
+    changes[field] = value instanceof Date ? value.toISOString() : value;
+  }
+  return changes;
+}
+
+/**
+ * Validates and applies a change to a key (by id or public id) and audits it with the changed
+ * values. Returns undefined for an unknown key; an empty change writes nothing.
+ */
+export async function updateKey(
+  db: Database,
+  idOrPublicId: string,
+  patch: ApiKeyPatch,
+  act: AdminAct,
+): Promise<ApiKeyRow | undefined> {
+  const changes = validatePatch(patch);
+  const existing = await findApiKey(db, idOrPublicId);
+  if (!existing) return undefined;
+  if (Object.keys(changes).length === 0) return existing;
+  return db.transaction(async (tx) => {
+    const row = await updateApiKey(tx, existing.id, changes);
+    if (!row) return undefined;
+    await insertAudit(
+      tx,
+      {
+        actor: act.actor,
+        tenantId: row.tenantId,
+        action: 'key.update',
+        targetType: 'api_key',
+        targetId: row.id,
+        details: { changes: patchDetails(changes) },
+      },
+      act.at,
+    );
+    return row;
+  });
+}
+
+/**
+ * Revokes a key (by id or public id; idempotent: the first revocation time is kept) and audits it.
+ * Returns undefined for an unknown key.
+ */
+export async function revokeKey(
+  db: Database,
+  idOrPublicId: string,
+  act: AdminAct,
+): Promise<ApiKeyRow | undefined> {
+  const existing = await findApiKey(db, idOrPublicId);
+  if (!existing) return undefined;
+  const at = act.at ?? new Date();
+  return db.transaction(async (tx) => {
+    const row = await revokeApiKey(tx, existing.id, at);
+    if (!row) return undefined;
+    await insertAudit(
+      tx,
+      {
+        actor: act.actor,
+        tenantId: row.tenantId,
+        action: 'key.revoke',
+        targetType: 'api_key',
+        targetId: row.id,
+        details: { name: row.name, alreadyRevoked: existing.revokedAt !== null },
+      },
+      at,
+    );
+    return row;
+  });
 }

@@ -71,6 +71,10 @@ export class GatewayError extends Error {
     return new GatewayError(404, message, 'invalid_request_error', 'not_found');
   }
 
+  static conflict(message: string, code: string, param: string | null = null) {
+    return new GatewayError(409, message, 'invalid_request_error', code, param);
+  }
+
   static payloadTooLarge(limitBytes: number) {
     return new GatewayError(
       413,

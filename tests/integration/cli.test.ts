@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/db.js';
+import { listAudit } from '../../src/storage/queries/audit-log.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli.ts');
 const dirs: string[] = [];
@@ -103,6 +105,44 @@ describe('tollgate keys', { timeout: 120_000 }, () => {
     expect(revoked.code, revoked.stderr).toBe(0);
     const after = await cli(['keys', 'list'], env);
     expect(after.stdout).toContain('revoked');
+  });
+
+  it('writes an audit row with actor cli for keys create, update and revoke and tenants create, without the secret', async () => {
+    const dataDir = tempDataDir();
+    const env = { TOLLGATE_DATA_DIR: dataDir };
+    const tenant = await cli(['tenants', 'create', 'audit-co'], env);
+    expect(tenant.code, tenant.stderr).toBe(0);
+    const created = await cli(
+      ['keys', 'create', '--name', 'audited', '--tenant', 'audit-co', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+    const updated = await cli(['keys', 'update', id, '--rpm', '30'], env);
+    expect(updated.code, updated.stderr).toBe(0);
+    const revoked = await cli(['keys', 'revoke', id], env);
+    expect(revoked.code, revoked.stderr).toBe(0);
+
+    const handle = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      const rows = await listAudit(handle.db);
+      const dump = JSON.stringify(rows);
+      const actions = rows.map((r) => `${r.actor} ${r.action} ${r.targetId}`);
+      expect(actions, dump).toEqual(
+        expect.arrayContaining([
+          `cli tenant.create ${tenant.stdout.trim()}`,
+          `cli key.create ${id}`,
+          `cli key.update ${id}`,
+          `cli key.revoke ${id}`,
+        ]),
+      );
+      expect(rows.find((r) => r.action === 'key.update')?.details, dump).toEqual({
+        changes: { rpm: 30 },
+      });
+      expect(dump).not.toContain(key.slice(16));
+    } finally {
+      await handle.close();
+    }
   });
 
   it('rejects a bad argument with one clear line and a non-zero exit', async () => {

@@ -91,14 +91,18 @@ export async function touchApiKeys(db: Database, ids: readonly string[], at: Dat
     .where(inArray(apiKeys.id, [...ids]));
 }
 
-/** Revokes every key of a tenant (when it is forgotten). */
-export async function revokeTenantKeys(db: Database, tenantId: string, at: Date): Promise<number> {
+/** Revokes every active key of a tenant (when it is forgotten); returns their public ids. */
+export async function revokeTenantKeys(
+  db: Database,
+  tenantId: string,
+  at: Date,
+): Promise<string[]> {
   const rows = await db
     .update(apiKeys)
     .set({ revokedAt: at })
     .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  return rows.length;
+    .returning({ publicId: apiKeys.publicId });
+  return rows.map((r) => r.publicId);
 }
 
 /** A key row with its tenant's own limits, as the request path needs them. */

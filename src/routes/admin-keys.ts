@@ -1,0 +1,117 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { AdminAct } from '../admin/key-admin.js';
+import { createKey, keyView, revokeKey, updateKey } from '../admin/key-admin.js';
+import type { Deps } from '../deps.js';
+import {
+  createKeyBody,
+  keyPatchFrom,
+  keySpecFrom,
+  parseAdminBody,
+  updateKeyBody,
+} from '../http/admin-bodies.js';
+import { asAdminRequest } from '../http/admin-errors.js';
+import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import { readBodyText } from '../http/read-body.js';
+import type { ApiKeyRow } from '../storage/queries/api-keys.js';
+import { findApiKey, listApiKeys } from '../storage/queries/api-keys.js';
+import { findTenant } from '../storage/queries/tenants.js';
+
+/** A key as the admin API shows it: snake_case, never the secret or its hash. */
+export function keyJson(row: ApiKeyRow) {
+  const view = keyView(row);
+  return {
+    id: view.id,
+    object: 'api_key',
+    public_id: view.publicId,
+    prefix: view.prefix,
+    tenant_id: view.tenantId,
+    name: view.name,
+    scopes: view.scopes,
+    rpm: view.rpm,
+    tpm: view.tpm,
+    max_concurrency: view.maxConcurrency,
+    models: view.allowedModels,
+    expires_at: view.expiresAt,
+    revoked_at: view.revokedAt,
+    created_at: view.createdAt,
+    last_used_at: view.lastUsedAt,
+  };
+}
+
+function unknownKey(id: string): GatewayError {
+  return GatewayError.notFound(`No API key with id '${id}'.`);
+}
+
+/** The acting admin key and the time, for the audit log. */
+export function actOf(c: Context<AppEnv>, deps: Deps): AdminAct {
+  return { actor: c.get('apiKey').id, at: new Date(deps.clock.now()) };
+}
+
+/**
+ * /admin/keys: create, list, read, change and revoke API keys. Every change is audited and drops
+ * the key from this process's verifier cache, so it applies here at once.
+ */
+export function adminKeyRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  const db = deps.database.db;
+  const body = (c: Context<AppEnv>) => readBodyText(c.req.raw, deps.config.maxBodyBytes);
+
+  app.post('/keys', async (c) => {
+    const input = parseAdminBody(createKeyBody, await body(c));
+    const act = actOf(c, deps);
+    const { key, row } = await asAdminRequest(async () =>
+      createKey(db, keySpecFrom(input, deps.clock.now()), act),
+    );
+    deps.keys.invalidate(row.publicId);
+    return c.json({ ...keyJson(row), key }, 201);
+  });
+
+  app.get('/keys', async (c) => {
+    const tenantRef = c.req.query('tenant');
+    let tenantId: string | undefined;
+    if (tenantRef !== undefined) {
+      const tenant = await findTenant(db, tenantRef);
+      if (!tenant) {
+        throw GatewayError.invalidRequest(
+          `Unknown tenant '${tenantRef}'.`,
+          'tenant',
+          'invalid_value',
+        );
+      }
+      tenantId = tenant.id;
+    }
+    const rows = await listApiKeys(db, tenantId);
+    return c.json({ object: 'list', data: rows.map(keyJson) });
+  });
+
+  app.get('/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    const row = await findApiKey(db, id);
+    if (!row) throw unknownKey(id);
+    return c.json(keyJson(row));
+  });
+
+  app.patch('/keys/:id', async (c) => {
+    const id = c.req.param('id');
+    const input = parseAdminBody(updateKeyBody, await body(c));
+    const act = actOf(c, deps);
+    const row = await asAdminRequest(async () =>
+      updateKey(db, id, keyPatchFrom(input, deps.clock.now()), act),
+    );
+    if (!row) throw unknownKey(id);
+    deps.keys.invalidate(row.publicId);
+    return c.json(keyJson(row));
+  });
+
+  app.post('/keys/:id/revoke', async (c) => {
+    const id = c.req.param('id');
+    const row = await revokeKey(db, id, actOf(c, deps));
+    if (!row) throw unknownKey(id);
+    deps.keys.invalidate(row.publicId);
+    return c.json(keyJson(row));
+  });
+
+  return app;
+}

@@ -1,0 +1,18 @@
+import { Hono } from 'hono';
+import type { Deps } from '../deps.js';
+import type { AppEnv } from '../http/env.js';
+import { auth } from '../pipeline/auth.js';
+import { adminKeyRoutes } from './admin-keys.js';
+import { adminTenantRoutes } from './admin-tenants.js';
+
+/**
+ * The admin API, mounted at /admin. Scope `admin` is the gateway administrator: it manages the
+ * keys and tenants of every tenant, not only its own.
+ */
+export function adminRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.use('*', auth(deps, 'admin'));
+  app.route('/', adminKeyRoutes(deps));
+  app.route('/', adminTenantRoutes(deps));
+  return app;
+}
