@@ -26,7 +26,7 @@ const USAGE = `usage: tollgate <command>
   serve                         run the gateway (PORT, HOST, DATABASE_URL, ... from the environment)
   migrate                       apply database migrations
   keys create --name N [--tenant T] [--scopes chat,analytics:read,analytics:content,admin]
-              [--rpm N] [--tpm N] [--concurrency N] [--models a,b] [--expires-in 30d] [--json]
+              [--rpm N] [--tpm N] [--concurrency N] [--compression off|safe|aggressive] [--models a,b] [--expires-in 30d] [--json]
   keys list [--tenant T] [--json]
   keys update <id> [--name N] [--scopes ...] [--rpm N|none] [--tpm N|none] [--concurrency N|none]
               [--models a,b|all] [--expires-in 30d|never] [--json]
@@ -67,6 +67,7 @@ const KEY_FLAGS = {
   rpm: { type: 'string' },
   tpm: { type: 'string' },
   concurrency: { type: 'string' },
+  compression: { type: 'string' },
   models: { type: 'string' },
   'expires-in': { type: 'string' },
   json: { type: 'boolean' },
@@ -108,6 +109,7 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
         rpm: positiveInt(values.rpm, 'rpm'),
         tpm: positiveInt(values.tpm, 'tpm'),
         maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
+        compression: values.compression === 'default' ? null : values.compression,
         allowedModels: values.models === 'all' ? null : list(values.models),
         expiresAt,
       };
@@ -157,6 +159,7 @@ async function keysCommand(sub: string | undefined, args: string[]): Promise<voi
           rpm: positiveInt(values.rpm, 'rpm'),
           tpm: positiveInt(values.tpm, 'tpm'),
           maxConcurrency: positiveInt(values.concurrency, 'concurrency'),
+          compression: values.compression === 'default' ? null : values.compression,
           allowedModels: values.models === 'all' ? null : list(values.models),
           expiresAt,
         };

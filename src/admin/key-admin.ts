@@ -24,6 +24,8 @@ export interface KeySpec {
   rpm?: number | null;
   tpm?: number | null;
   maxConcurrency?: number | null;
+  /** Default prompt compression (`off`, `safe`, `aggressive`); null = the gateway default. */
+  compression?: string | null;
   /** null = every model. */
   allowedModels?: readonly string[] | null;
   expiresAt?: Date | null;
@@ -46,6 +48,7 @@ export interface KeyView {
   rpm: number | null;
   tpm: number | null;
   maxConcurrency: number | null;
+  compression: string | null;
   allowedModels: string[] | null;
   expiresAt: string | null;
   revokedAt: string | null;
@@ -95,6 +98,7 @@ export function keyView(row: ApiKeyRow): KeyView {
     rpm: row.rpm,
     tpm: row.tpm,
     maxConcurrency: row.maxConcurrency,
+    compression: row.compression,
     allowedModels: row.allowedModels,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
@@ -120,11 +124,20 @@ export function validatePatch(patch: ApiKeyPatch): ApiKeyPatch {
   if (patch.scopes !== undefined) out.scopes = validateScopes(patch.scopes);
   if (patch.rpm !== undefined) out.rpm = checkLimit(patch.rpm, 'rpm');
   if (patch.tpm !== undefined) out.tpm = checkLimit(patch.tpm, 'tpm');
+  if (patch.compression !== undefined) out.compression = checkCompression(patch.compression);
   if (patch.maxConcurrency !== undefined)
     out.maxConcurrency = checkLimit(patch.maxConcurrency, 'max_concurrency');
   if (patch.allowedModels !== undefined) out.allowedModels = patch.allowedModels;
   if (patch.expiresAt !== undefined) out.expiresAt = patch.expiresAt;
   return out;
+}
+
+function checkCompression(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  if (!['off', 'safe', 'aggressive'].includes(value)) {
+    throw new KeyAdminError('compression must be off, safe or aggressive', 'compression');
+  }
+  return value;
 }
 
 /**
@@ -160,6 +173,7 @@ export async function createKey(
       rpm,
       tpm,
       maxConcurrency,
+      compression: checkCompression(spec.compression),
       allowedModels:
         spec.allowedModels === undefined || spec.allowedModels === null
           ? null

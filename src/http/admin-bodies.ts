@@ -56,6 +56,10 @@ export const createKeyBody = z.strictObject({
   rpm: limit('rpm'),
   tpm: limit('tpm'),
   max_concurrency: limit('max_concurrency'),
+  compression: z
+    .enum(['off', 'safe', 'aggressive'], { error: 'compression must be off, safe or aggressive' })
+    .nullable()
+    .optional(),
   models,
   expires_in: expiresIn,
   expires_at: expiresAt,
@@ -68,6 +72,10 @@ export const updateKeyBody = z.strictObject({
   rpm: limit('rpm'),
   tpm: limit('tpm'),
   max_concurrency: limit('max_concurrency'),
+  compression: z
+    .enum(['off', 'safe', 'aggressive'], { error: 'compression must be off, safe or aggressive' })
+    .nullable()
+    .optional(),
   models,
   expires_in: expiresIn,
   expires_at: expiresAt,
@@ -160,6 +168,7 @@ export function keySpecFrom(body: z.infer<typeof createKeyBody>, nowMs: number):
     rpm: body.rpm,
     tpm: body.tpm,
     maxConcurrency: body.max_concurrency,
+    compression: body.compression,
     allowedModels: body.models,
     expiresAt,
   };
@@ -173,12 +182,13 @@ export function keyPatchFrom(body: z.infer<typeof updateKeyBody>, nowMs: number)
   if (body.rpm !== undefined) patch.rpm = body.rpm;
   if (body.tpm !== undefined) patch.tpm = body.tpm;
   if (body.max_concurrency !== undefined) patch.maxConcurrency = body.max_concurrency;
+  if (body.compression !== undefined) patch.compression = body.compression;
   if (body.models !== undefined) patch.allowedModels = body.models;
   const expiresAt = expiryFrom(body, nowMs);
   if (expiresAt !== undefined) patch.expiresAt = expiresAt;
   if (Object.keys(patch).length === 0) {
     throw GatewayError.invalidRequest(
-      'Give at least one field to change: name, scopes, rpm, tpm, max_concurrency, models, expires_at or expires_in.',
+      'Give at least one field to change: name, scopes, rpm, tpm, max_concurrency, compression, models, expires_at or expires_in.',
       null,
       'missing_required_parameter',
     );

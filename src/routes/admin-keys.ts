@@ -32,6 +32,7 @@ export function keyJson(row: ApiKeyRow) {
     rpm: view.rpm,
     tpm: view.tpm,
     max_concurrency: view.maxConcurrency,
+    compression: view.compression,
     models: view.allowedModels,
     expires_at: view.expiresAt,
     revoked_at: view.revokedAt,
