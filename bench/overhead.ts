@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
 import type { RowSummary } from './lib/report.js';
-import { formatComparison, formatTable } from './lib/report.js';
+import { formatComparison, formatFeatureCost, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
 
@@ -116,6 +116,9 @@ function tollgate(name: string, env: Record<string, string>): ServiceSpec {
   };
 }
 
+/** Limits no load here reaches: the rows measure the cost of checking them, not of hitting them. */
+const HIGH_LIMITS = JSON.stringify({ rpm: 1e9, tpm: 1e12, maxConcurrency: 1e6 });
+
 const SERVICES: ServiceSpec[] = [
   {
     name: 'upstream',
@@ -129,6 +132,13 @@ const SERVICES: ServiceSpec[] = [
   },
   tollgate('tollgate', { BENCH_UPSTREAM_HTTP: 'pooled' }),
   tollgate('tollgate-fetch', { BENCH_UPSTREAM_HTTP: 'global' }),
+  tollgate('tollgate-no-record', { BENCH_RECORDING: 'off' }),
+  tollgate('tollgate-no-compress', { COMPRESSION: 'off' }),
+  tollgate('tollgate-limits-memory', { BENCH_KEY_SPEC: HIGH_LIMITS }),
+  tollgate('tollgate-limits-redis', {
+    BENCH_KEY_SPEC: HIGH_LIMITS,
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  }),
 ];
 
 const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
@@ -136,6 +146,10 @@ const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
   { name: `${group} · bare undici proxy`, service: 'proxy', group },
   { name: `${group} · tollgate (pooled)`, service: 'tollgate', group },
   { name: `${group} · tollgate (global fetch)`, service: 'tollgate-fetch', group },
+  { name: `${group} · tollgate, recording off`, service: 'tollgate-no-record', group },
+  { name: `${group} · tollgate, compression off`, service: 'tollgate-no-compress', group },
+  { name: `${group} · tollgate, limits (memory)`, service: 'tollgate-limits-memory', group },
+  { name: `${group} · tollgate, limits (redis)`, service: 'tollgate-limits-redis', group },
 ]);
 
 function log(line: string): void {
@@ -229,6 +243,22 @@ function printReport(rows: readonly RowSummary[]): void {
       'spread: (best − worst) / best req/s over the rounds.',
       '',
       ...formatComparison(rows, 'tollgate', 'tollgate-fetch', 'pooled undici client gives'),
+      '',
+      'Feature costs (on ÷ off, same run):',
+      ...formatFeatureCost(rows, 'tollgate', 'tollgate-no-record', 'recording on vs off'),
+      ...formatFeatureCost(rows, 'tollgate', 'tollgate-no-compress', 'safe compression vs off'),
+      ...formatFeatureCost(
+        rows,
+        'tollgate-limits-memory',
+        'tollgate',
+        'rate limits (memory) vs none',
+      ),
+      ...formatFeatureCost(
+        rows,
+        'tollgate-limits-redis',
+        'tollgate',
+        'rate limits (redis) vs none',
+      ),
     ].join('\n'),
   );
 }

@@ -64,8 +64,10 @@ export interface DepsOverrides {
   /** 'global' uses Node's fetch (for the overhead comparison); default is the pooled client. */
   upstreamHttp?: 'pooled' | 'global';
   random?: () => number;
-  /** A limiter to use instead of the configured one (benchmarks: 'none'). */
+  /** A limiter to use instead of the configured one. */
   rateLimiter?: RateLimiter;
+  /** A recorder to use instead of the encrypting one (the benchmark's recording-off row). */
+  recorder?: InteractionRecorder;
 }
 
 /** Reads the routing table named by TOLLGATE_CONFIG, or the single default upstream. */
@@ -118,7 +120,7 @@ export async function openDeps(
     void writer.replayOutbox();
   }
   const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
-  const recorder = createInteractionRecorder({ tenantKeys, writer, logger });
+  const recorder = overrides.recorder ?? createInteractionRecorder({ tenantKeys, writer, logger });
   const metrics = createMetrics({ writer: () => writer.metrics });
   const rateLimiter =
     overrides.rateLimiter ??

@@ -7,15 +7,17 @@ import { runService } from './service-process.js';
 
 /**
  * Child process: Tollgate as `tollgate serve` builds it (openDeps + startServer), configured by
- * the environment the orchestrator passes. Two knobs exist only here:
- * BENCH_UPSTREAM_HTTP (`pooled` | `global`) picks the SDK's HTTP client, and BENCH_KEY_SPEC
- * (JSON KeySpec) shapes the key the load uses (no limits by default).
+ * the environment the orchestrator passes. Three knobs exist only here:
+ * BENCH_UPSTREAM_HTTP (`pooled` | `global`) picks the SDK's HTTP client, BENCH_KEY_SPEC
+ * (JSON KeySpec) shapes the key the load uses (no limits by default), and BENCH_RECORDING=off
+ * replaces the interaction recorder with one that drops rows (to price recording).
  */
 runService(async () => {
   const env = process.env;
   const config = loadConfig(env);
   const deps = await openDeps(config, env, {
     upstreamHttp: env.BENCH_UPSTREAM_HTTP === 'global' ? 'global' : 'pooled',
+    ...(env.BENCH_RECORDING === 'off' ? { recorder: { record: async () => {} } } : {}),
   });
   const spec: Partial<KeySpec> = env.BENCH_KEY_SPEC
     ? (JSON.parse(env.BENCH_KEY_SPEC) as Partial<KeySpec>)

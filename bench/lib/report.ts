@@ -85,3 +85,29 @@ export function formatComparison(
   }
   return lines;
 }
+
+/**
+ * One line per group pricing a feature: req/s with it on as a ratio of req/s with it off, and
+ * the CPU it adds per request.
+ */
+export function formatFeatureCost(
+  rows: readonly RowSummary[],
+  on: string,
+  off: string,
+  feature: string,
+): string[] {
+  const lines: string[] = [];
+  for (const group of new Set(rows.map((r) => r.group))) {
+    const a = rows.find((r) => r.group === group && r.service === on);
+    const b = rows.find((r) => r.group === group && r.service === off);
+    if (!a || !b) continue;
+    const cpu =
+      a.cpuMicrosPerRequest !== null && b.cpuMicrosPerRequest !== null
+        ? `, ${a.cpuMicrosPerRequest - b.cpuMicrosPerRequest >= 0 ? '+' : ''}${(a.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(0)} µs CPU/req`
+        : '';
+    lines.push(
+      `${group}: ${feature}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s${cpu}`,
+    );
+  }
+  return lines;
+}
