@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { withTimeout } from '../server/with-timeout.js';
 import type { LimitStore } from './limit-store.js';
 import { COUNTER_TTL_S } from './limit-window.js';
 import type {
@@ -9,7 +10,6 @@ import type {
   RateLimiterLogger,
 } from './rate-limiter.js';
 import { WindowedRateLimiter } from './windowed-rate-limiter.js';
-import { withTimeout } from './with-timeout.js';
 
 /** How long one Redis operation may take before the fail policy applies. */
 export const DEFAULT_REDIS_TIMEOUT_MS = 250;
@@ -77,7 +77,11 @@ export class RedisLimitStore implements LimitStore {
   async add(key: string, points: number): Promise<number> {
     const op =
       points >= 0 ? this.#counters.consume(key, points) : this.#counters.reward(key, -points);
-    const res = await withTimeout(op, this.#timeoutMs, 'counter update');
+    const res = await withTimeout(
+      op,
+      this.#timeoutMs,
+      'rate limiter backend: counter update did not answer',
+    );
     return res.consumedPoints;
   }
 
@@ -101,7 +105,7 @@ export class RedisLimitStore implements LimitStore {
         2 * leaseMs,
       ),
       this.#timeoutMs,
-      'lease acquire',
+      'rate limiter backend: lease acquire did not answer',
     );
     return reply === 1;
   }
@@ -111,14 +115,18 @@ export class RedisLimitStore implements LimitStore {
     await withTimeout(
       this.#client.zrem(this.#redisKey(key), leaseId),
       this.#timeoutMs,
-      'lease release',
+      'rate limiter backend: lease release did not answer',
     );
   }
 
   async close(): Promise<void> {
     if (!this.#ownsClient) return;
     try {
-      await withTimeout(this.#client.quit(), this.#timeoutMs, 'quit');
+      await withTimeout(
+        this.#client.quit(),
+        this.#timeoutMs,
+        'rate limiter backend: quit did not answer',
+      );
     } catch {
       // Already gone or unreachable: disconnect below stops reconnecting either way.
     }

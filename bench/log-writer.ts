@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import type { DatabaseTarget } from '../src/config.js';
+import { encryptRowField, generateDataKey } from '../src/crypto/envelope.js';
+import { uuidv7 } from '../src/ids/uuidv7.js';
+import { createLogger } from '../src/server/logger.js';
+import { openDatabase } from '../src/storage/db.js';
+import { createInteractionWriter } from '../src/storage/interaction-writer.js';
+import { openOutbox } from '../src/storage/outbox.js';
+import type { NewInteraction } from '../src/storage/queries/interactions.js';
+import { insertInteractions } from '../src/storage/queries/interactions.js';
+
+/**
+ * Rows per second the interaction writer sustains into each database: realistic rows (metadata
+ * plus ~1 KB request and response ciphertext, encrypted beforehand so only the writer is timed),
+ * enqueued as fast as possible, timed until the last batch is in.
+ * Env: BENCH_ROWS (50000), BENCH_BATCH (500), BENCH_DATABASE_URL (PostgreSQL server; default the
+ * local one; a database is created for the run and dropped after).
+ */
+const ROWS = Number(process.env.BENCH_ROWS ?? 50_000);
+const BATCH = Number(process.env.BENCH_BATCH ?? 500);
+const SERVER = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini'];
+
+async function makeRows(n: number): Promise<NewInteraction[]> {
+  const key = generateDataKey();
+  const request = {
+    model: 'gpt-4o-mini',
+    messages: [
+      {
+        role: 'user',
+        content: 'Summarise the attached report in three bullet points. '.repeat(12),
+      },
+    ],
+  };
+  const response = {
+    choices: [{ message: { role: 'assistant', content: 'A short answer. '.repeat(40) } }],
+  };
+  const rows: NewInteraction[] = [];
+  const start = Date.now() - n;
+  for (let i = 0; i < n; i++) {
+    const id = uuidv7(start + i);
+    const ctx = { rowId: id, tenantId: 'ten_bench' };
+    rows.push({
+      id,
+      createdAt: new Date(start + i),
+      tenantId: 'ten_bench',
+      keyId: `key_${i % 20}`,
+      model: MODELS[i % MODELS.length] ?? 'gpt-4o-mini',
+      provider: 'default',
+      status: i % 50 === 0 ? 502 : 200,
+      stream: i % 3 === 0,
+      promptTokens: 120 + (i % 50),
+      completionTokens: 80 + (i % 30),
+      latencyMs: 300 + (i % 700),
+      upstreamMs: 290 + (i % 700),
+      requestEnc: await encryptRowField(key, request, { ...ctx, field: 'request' }),
+      responseEnc: await encryptRowField(key, response, { ...ctx, field: 'response' }),
+    });
+  }
+  return rows;
+}
+
+async function timeInto(target: DatabaseTarget, rows: readonly NewInteraction[]): Promise<number> {
+  const handle = await openDatabase(target);
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-outbox-'));
+  try {
+    await handle.migrate();
+    const writer = createInteractionWriter({
+      insert: (batch) => insertInteractions(handle.db, batch),
+      outbox: await openOutbox(dir, () => {}),
+      logger: createLogger('warn'),
+      batchSize: BATCH,
+    });
+    const started = performance.now();
+    for (const row of rows) writer.enqueue(row);
+    await writer.close();
+    const seconds = (performance.now() - started) / 1000;
+    if (writer.metrics.rowsWritten !== rows.length || writer.metrics.outboxRows !== 0) {
+      throw new Error(
+        `wrote ${writer.metrics.rowsWritten} of ${rows.length} rows (outbox ${writer.metrics.outboxRows})`,
+      );
+    }
+    return rows.length / seconds;
+  } finally {
+    await handle.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  process.stderr.write(`encrypting ${ROWS} rows…\n`);
+  const rows = await makeRows(ROWS);
+  const results: [string, number][] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pglite-'));
+  try {
+    results.push(['PGlite (in memory)', await timeInto({ kind: 'pglite', dataDir: null }, rows)]);
+    results.push(['PGlite (files)', await timeInto({ kind: 'pglite', dataDir }, rows)]);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const name = `tollgate_bench_${process.pid}`;
+  const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    const url = new URL(SERVER);
+    url.pathname = `/${name}`;
+    results.push(['PostgreSQL', await timeInto({ kind: 'postgres', url: url.toString() }, rows)]);
+  } catch (err) {
+    process.stderr.write(`PostgreSQL skipped: ${(err as Error).message}\n`);
+  } finally {
+    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+    await admin.end();
+  }
+  console.log(
+    `interaction writer, ${ROWS} rows of ~${Math.round((rows[0]?.requestEnc?.length ?? 0) + (rows[0]?.responseEnc?.length ?? 0))} bytes ciphertext, batches of ${BATCH}`,
+  );
+  for (const [db, perS] of results)
+    console.log(`${db.padEnd(20)} ${Math.round(perS).toLocaleString('en-US').padStart(9)} rows/s`);
+}
+
+await main();
