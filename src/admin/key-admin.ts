@@ -109,8 +109,9 @@ export function keyView(row: ApiKeyRow): KeyView {
 
 function checkLimit(value: number | null | undefined, field: string): number | null {
   if (value === undefined || value === null) return null;
-  if (!Number.isInteger(value) || value <= 0)
-    throw new KeyAdminError(`${field} must be a positive integer`, field);
+  // Limits are stored as PostgreSQL integers.
+  if (!Number.isInteger(value) || value <= 0 || value > 2_147_483_647)
+    throw new KeyAdminError(`${field} must be a positive integer of at most 2147483647`, field);
   return value;
 }
 
