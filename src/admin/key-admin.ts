@@ -21,6 +21,8 @@ export interface KeySpec {
   /** null = every model. */
   allowedModels?: readonly string[] | null;
   expiresAt?: Date | null;
+  /** false turns the response cache off for this key. Default: on. */
+  cacheEnabled?: boolean;
 }
 
 /** The public view of a key: everything but its secret hash. */
@@ -35,6 +37,7 @@ export interface KeyView {
   tpm: number | null;
   maxConcurrency: number | null;
   allowedModels: string[] | null;
+  cacheEnabled: boolean;
   expiresAt: string | null;
   revokedAt: string | null;
   createdAt: string;
@@ -84,6 +87,7 @@ export function keyView(row: ApiKeyRow): KeyView {
     tpm: row.tpm,
     maxConcurrency: row.maxConcurrency,
     allowedModels: row.allowedModels,
+    cacheEnabled: row.cacheEnabled !== false,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
@@ -112,6 +116,7 @@ export function validatePatch(patch: ApiKeyPatch): ApiKeyPatch {
     out.maxConcurrency = checkLimit(patch.maxConcurrency, 'max_concurrency');
   if (patch.allowedModels !== undefined) out.allowedModels = patch.allowedModels;
   if (patch.expiresAt !== undefined) out.expiresAt = patch.expiresAt;
+  if (patch.cacheEnabled !== undefined) out.cacheEnabled = patch.cacheEnabled;
   return out;
 }
 
@@ -145,6 +150,7 @@ export async function createKey(
         ? null
         : [...spec.allowedModels],
     expiresAt: spec.expiresAt ?? null,
+    cacheEnabled: spec.cacheEnabled ?? true,
   });
   return { key: generated.key, row };
 }

@@ -18,6 +18,8 @@ export interface VerifiedKey {
   maxConcurrency: number | null;
   /** null = every model; [] = none. */
   allowedModels: readonly string[] | null;
+  /** false when an administrator turned the response cache off for this key. */
+  cacheEnabled: boolean;
 }
 
 /** Why a presented key was refused. */
@@ -145,6 +147,7 @@ export function createKeyVerifier(options: {
           tpm: row.tpm,
           maxConcurrency: row.maxConcurrency,
           allowedModels: row.allowedModels,
+          cacheEnabled: row.cacheEnabled !== false,
         },
       };
     },

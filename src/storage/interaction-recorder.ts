@@ -23,6 +23,8 @@ export interface InteractionRecord {
   stream: boolean;
   usage: ChatCompletion['usage'] | null;
   tokensSavedCompression: number | null;
+  /** On a cache hit, the tokens the cached answer would have cost upstream. */
+  tokensSavedCache: number | null;
   latencyMs: number;
   upstreamMs: number | null;
   ttftMs: number | null;
@@ -87,6 +89,7 @@ export function createInteractionRecorder(deps: {
         promptTokens: r.usage?.prompt_tokens ?? null,
         completionTokens: r.usage?.completion_tokens ?? null,
         tokensSavedCompression: r.tokensSavedCompression,
+        tokensSavedCache: r.tokensSavedCache,
         latencyMs: r.latencyMs,
         upstreamMs: r.upstreamMs,
         ttftMs: r.ttftMs,

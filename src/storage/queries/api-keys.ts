@@ -11,7 +11,14 @@ export type NewApiKey = InferInsertModel<typeof apiKeys>;
 export type ApiKeyPatch = Partial<
   Pick<
     ApiKeyRow,
-    'name' | 'scopes' | 'rpm' | 'tpm' | 'maxConcurrency' | 'allowedModels' | 'expiresAt'
+    | 'name'
+    | 'scopes'
+    | 'rpm'
+    | 'tpm'
+    | 'maxConcurrency'
+    | 'allowedModels'
+    | 'expiresAt'
+    | 'cacheEnabled'
   >
 >;
 
