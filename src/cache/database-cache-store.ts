@@ -61,6 +61,8 @@ export function createDatabaseCacheStore(deps: {
     const known = entryCounts.get(tenantId);
     let count = known === undefined ? await countTenantCacheEntries(db, tenantId) : known + 1;
     if (count > config.maxEntriesPerTenant) {
+      // Hits served from memory decide what is least recently used: write them first.
+      await flushHits();
       const evicted = await evictCacheEntriesOverCap(db, tenantId, config.maxEntriesPerTenant);
       for (const exactHash of evicted) memory.delete(tenantId, exactHash);
       count = await countTenantCacheEntries(db, tenantId);
