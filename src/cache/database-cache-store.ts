@@ -6,6 +6,7 @@ import { uuidv7 } from '../ids/uuidv7.js';
 import type { Background } from '../server/background.js';
 import type { Clock } from '../server/clock.js';
 import type { Logger } from '../server/logger.js';
+import { withTimeout } from '../server/with-timeout.js';
 import type { Database } from '../storage/db.js';
 import {
   countTenantCacheEntries,
@@ -18,13 +19,20 @@ import {
   setCacheEntryEmbedding,
   upsertCacheEntry,
 } from '../storage/queries/cache-entries.js';
-import type { CacheHit, CacheLookup, CacheStore } from './cache-store.js';
+import type { CacheHit, CacheLookup, CacheStore, CacheWrite } from './cache-store.js';
 import type { Embedder } from './embedders/embedder.js';
 import { entryBytes, MemoryTier } from './memory-tier.js';
 import { decideSemanticHit } from './semantic-decision.js';
 
 const RESPONSE_FIELD = 'cache.response';
 const QUESTION_FIELD = 'cache.question';
+
+/** A database step of a lookup may cost a request at most this long; then it is a miss. */
+const LOOKUP_TIMEOUT_MS = 250;
+/** A background store or maintenance step gives up after this long. */
+const WRITE_TIMEOUT_MS = 2_000;
+/** After a failure the database is left alone this long: requests go on without the cache. */
+const DOWN_BACKOFF_MS = 1_000;
 
 interface PendingHits {
   tenantId: string;
@@ -51,6 +59,8 @@ export function createDatabaseCacheStore(deps: {
 }): CacheStore {
   const { db, clock, config } = deps;
   const memory = new MemoryTier(config.memoryBytes);
+  // An embedder that calls out has its own timeout; the budget must not blame the database for it.
+  const lookupTimeoutMs = LOOKUP_TIMEOUT_MS + (deps.embedder.id.startsWith('local-') ? 0 : 2_000);
   // Hits served from memory are counted here and written by `maintain`, off the hot path.
   const pendingHits = new Map<string, PendingHits>();
   // Entries per tenant as last counted plus stores since (an upper bound: a store may replace an
@@ -68,6 +78,23 @@ export function createDatabaseCacheStore(deps: {
       count = await countTenantCacheEntries(db, tenantId);
     }
     entryCounts.set(tenantId, count);
+  }
+
+  // The cache is an optimisation: while the database fails or hangs, requests skip it instead of
+  // waiting on it, and only one request per backoff window probes whether it is back.
+  let downUntil = 0;
+  const isDown = () => clock.monotonic() < downUntil;
+  function guarded<T>(work: () => Promise<T>, ms: number, what: string): Promise<T> {
+    return withTimeout(work(), ms, what).catch((err: unknown) => {
+      if (!isDown()) {
+        deps.logger.warn(
+          { reason: (err as Error).message.split('\n')[0] },
+          'cache database step failed; serving without the cache for a moment',
+        );
+      }
+      downUntil = clock.monotonic() + DOWN_BACKOFF_MS;
+      throw err;
+    });
   }
 
   const binding = (tenantId: string, exactHash: string, field: string) => ({
@@ -142,6 +169,22 @@ export function createDatabaseCacheStore(deps: {
       }
     } else if (inMemory) memory.delete(tenantId, keys.exactHash);
 
+    if (isDown()) return { hit: null, embedding: null };
+    return guarded(
+      () => lookupInDatabase(q, now, notBefore, exactChecked),
+      lookupTimeoutMs,
+      'cache lookup timed out',
+    ).catch(() => ({ hit: null, embedding: null }));
+  }
+
+  async function lookupInDatabase(
+    q: CacheLookup,
+    now: number,
+    notBefore: number | null,
+    exactChecked: boolean,
+  ): Promise<{ hit: CacheHit | null; embedding: Float32Array | null }> {
+    const { tenantId, keys } = q;
+    const fresh = (createdAt: number) => notBefore === null || createdAt >= notBefore;
     const dataKey = await deps.tenantKeys.forEncryption(tenantId);
     if (!dataKey) return { hit: null, embedding: null };
 
@@ -230,50 +273,8 @@ export function createDatabaseCacheStore(deps: {
     semantic: deps.semantic,
     lookup,
     async store(w) {
-      const dataKey = await deps.tenantKeys.forEncryption(w.tenantId);
-      if (!dataKey) return;
-      const { keys } = w;
-      const now = clock.now();
-      const embedding =
-        deps.semantic && keys.semanticText !== null
-          ? (w.embedding ?? (await embed(keys.semanticText)))
-          : null;
-      const json = JSON.stringify(w.completion);
-      const responseEnc = await encryptRowField(
-        dataKey,
-        w.completion,
-        binding(w.tenantId, keys.exactHash, RESPONSE_FIELD),
-      );
-      const questionEnc =
-        keys.semanticText === null
-          ? null
-          : await encryptRowField(
-              dataKey,
-              keys.semanticText,
-              binding(w.tenantId, keys.exactHash, QUESTION_FIELD),
-            );
-      const id = uuidv7(now);
-      const expiresAt = now + config.ttlMs;
-      await upsertCacheEntry(db, {
-        id,
-        tenantId: w.tenantId,
-        scopeHash: keys.scopeHash,
-        exactHash: keys.exactHash,
-        embedder: embedding ? deps.embedder.id : null,
-        responseEnc,
-        questionEnc,
-        createdAt: new Date(now),
-        expiresAt: new Date(expiresAt),
-        size: responseEnc.length + (questionEnc?.length ?? 0),
-      });
-      if (deps.semantic) await setCacheEntryEmbedding(db, id, embedding);
-      memory.set(w.tenantId, keys.exactHash, {
-        completion: w.completion,
-        createdAt: now,
-        expiresAt,
-        bytes: entryBytes(json),
-      });
-      await enforceCap(w.tenantId);
+      if (isDown()) return;
+      await guarded(() => storeEntry(w), WRITE_TIMEOUT_MS, 'cache store timed out').catch(() => {});
     },
     async flushTenant(tenantId) {
       memory.deleteTenant(tenantId);
@@ -282,12 +283,67 @@ export function createDatabaseCacheStore(deps: {
       return deleteTenantCacheEntries(db, tenantId);
     },
     async maintain() {
-      await flushHits();
-      entryCounts.clear();
-      return deleteExpiredCacheEntries(db, new Date(clock.now()));
+      if (isDown()) return 0;
+      return guarded(
+        async () => {
+          await flushHits();
+          entryCounts.clear();
+          return deleteExpiredCacheEntries(db, new Date(clock.now()));
+        },
+        WRITE_TIMEOUT_MS,
+        'cache maintenance timed out',
+      ).catch(() => 0);
     },
     async close() {
-      await flushHits();
+      if (isDown()) return;
+      await guarded(flushHits, WRITE_TIMEOUT_MS, 'cache hit counts not written').catch(() => {});
     },
   };
+
+  async function storeEntry(w: CacheWrite): Promise<void> {
+    const dataKey = await deps.tenantKeys.forEncryption(w.tenantId);
+    if (!dataKey) return;
+    const { keys } = w;
+    const now = clock.now();
+    const embedding =
+      deps.semantic && keys.semanticText !== null
+        ? (w.embedding ?? (await embed(keys.semanticText)))
+        : null;
+    const json = JSON.stringify(w.completion);
+    const responseEnc = await encryptRowField(
+      dataKey,
+      w.completion,
+      binding(w.tenantId, keys.exactHash, RESPONSE_FIELD),
+    );
+    const questionEnc =
+      keys.semanticText === null
+        ? null
+        : await encryptRowField(
+            dataKey,
+            keys.semanticText,
+            binding(w.tenantId, keys.exactHash, QUESTION_FIELD),
+          );
+    const id = uuidv7(now);
+    const expiresAt = now + config.ttlMs;
+    await upsertCacheEntry(db, {
+      id,
+      tenantId: w.tenantId,
+      scopeHash: keys.scopeHash,
+      exactHash: keys.exactHash,
+      embedder: embedding ? deps.embedder.id : null,
+      responseEnc,
+      questionEnc,
+      createdAt: new Date(now),
+      expiresAt: new Date(expiresAt),
+      size: responseEnc.length + (questionEnc?.length ?? 0),
+    });
+    if (deps.semantic) await setCacheEntryEmbedding(db, id, embedding);
+    memory.set(w.tenantId, keys.exactHash, {
+      completion: w.completion,
+      createdAt: now,
+      expiresAt,
+      bytes: entryBytes(json),
+    });
+    await enforceCap(w.tenantId);
+  }
 }
