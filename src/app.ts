@@ -4,6 +4,7 @@ import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminCacheRoute } from './routes/admin-cache.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -18,6 +19,7 @@ export function createApp(deps: Deps) {
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
   app.route('/admin', adminRoutes(deps));
+  app.route('/admin', adminCacheRoute(deps));
 
   app.notFound((c) => {
     const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);

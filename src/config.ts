@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SEMANTIC_THRESHOLD } from './cache/semantic-decision.js';
 
 const port = z.coerce
   .number({ error: 'must be a number' })
@@ -74,6 +75,22 @@ const envSchema = z.object({
   RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
   COMPRESSION: z.enum(['off', 'safe', 'aggressive']).default('safe'),
+  CACHE: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  CACHE_TTL_S: positiveInt(3_600),
+  CACHE_SEMANTIC_THRESHOLD: z.coerce
+    .number({ error: 'must be a number' })
+    .gt(0, 'must be above 0')
+    .max(1, 'must be at most 1')
+    .default(DEFAULT_SEMANTIC_THRESHOLD),
+  CACHE_MAX_ENTRIES_PER_TENANT: positiveInt(10_000),
+  CACHE_MEMORY_MB: positiveInt(64),
+  EMBEDDINGS: z
+    .enum(['local', 'upstream'], { error: 'must be local or upstream' })
+    .default('local'),
+  EMBEDDINGS_MODEL: z.string().trim().min(1).default('text-embedding-3-small'),
+  EMBEDDINGS_DIMENSIONS: positiveInt(1_536),
+  EMBEDDINGS_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional()),
+  EMBEDDINGS_API_KEY: z.string().optional(),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -109,7 +126,31 @@ export interface Config {
     /** Completion tokens reserved when a request sets no max_tokens. */
     defaultMaxTokens: number;
   };
+  cache: CacheConfig;
+  embeddings: EmbeddingsConfig;
 }
+
+/** The response cache's settings. */
+export interface CacheConfig {
+  enabled: boolean;
+  ttlMs: number;
+  /** Minimum cosine similarity for a semantic hit (the guards must pass too). */
+  semanticThreshold: number;
+  maxEntriesPerTenant: number;
+  /** Bound of the in-memory tier, in bytes of decrypted entries. */
+  memoryBytes: number;
+}
+
+/** Which embedder the semantic cache uses; base URL and key default to the upstream's. */
+export type EmbeddingsConfig =
+  | { kind: 'local' }
+  | {
+      kind: 'upstream';
+      model: string;
+      dimensions: number;
+      baseURL: string;
+      apiKey: string | undefined;
+    };
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
 export class ConfigError extends Error {
@@ -177,5 +218,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
       defaultMaxTokens: e.RATE_LIMIT_DEFAULT_MAX_TOKENS,
     },
+    cache: {
+      enabled: e.CACHE === 'on',
+      ttlMs: e.CACHE_TTL_S * 1_000,
+      semanticThreshold: e.CACHE_SEMANTIC_THRESHOLD,
+      maxEntriesPerTenant: e.CACHE_MAX_ENTRIES_PER_TENANT,
+      memoryBytes: e.CACHE_MEMORY_MB * 1024 * 1024,
+    },
+    embeddings:
+      e.EMBEDDINGS === 'local'
+        ? { kind: 'local' }
+        : {
+            kind: 'upstream',
+            model: e.EMBEDDINGS_MODEL,
+            dimensions: e.EMBEDDINGS_DIMENSIONS,
+            baseURL: (e.EMBEDDINGS_BASE_URL ?? e.UPSTREAM_BASE_URL).replace(/\/+$/, ''),
+            apiKey: e.EMBEDDINGS_API_KEY || e.UPSTREAM_API_KEY || e.OPENAI_API_KEY || undefined,
+          },
   };
 }

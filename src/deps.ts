@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyVerifier } from './auth/key-verifier.js';
 import { createKeyVerifier } from './auth/key-verifier.js';
-import type { Config } from './config.js';
+import type { CacheStore } from './cache/cache-store.js';
+import { noopCacheStore } from './cache/cache-store.js';
+import { createDatabaseCacheStore } from './cache/database-cache-store.js';
+import type { Embedder } from './cache/embedders/embedder.js';
+import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
+import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
+import type { Config, EmbeddingsConfig } from './config.js';
 import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
@@ -25,6 +31,7 @@ import { createInteractionRecorder } from './storage/interaction-recorder.js';
 import type { InteractionWriter } from './storage/interaction-writer.js';
 import { createInteractionWriter } from './storage/interaction-writer.js';
 import { openOutbox } from './storage/outbox.js';
+import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
 import { insertInteractions } from './storage/queries/interactions.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
@@ -49,6 +56,8 @@ export interface Deps {
   recorder: InteractionRecorder;
   rateLimiter: RateLimiter;
   metrics: Metrics;
+  /** The response cache (a no-op one when CACHE=off). */
+  cache: CacheStore;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -68,6 +77,27 @@ export interface DepsOverrides {
   rateLimiter?: RateLimiter;
   /** A recorder to use instead of the encrypting one (the benchmark's recording-off row). */
   recorder?: InteractionRecorder;
+  /** Replaces the configured embedder of the semantic cache. */
+  embedder?: Embedder;
+}
+
+/** How often expired cache entries are deleted and memory hit counts written. */
+const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
+/** The upstream embedder is on the request path of a cache miss: it must answer fast or not at all. */
+const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
+
+/** Builds the configured embedder of the semantic cache. */
+export function createEmbedder(config: EmbeddingsConfig, fetch?: FetchFn): Embedder {
+  if (config.kind === 'local') return createLocalEmbedder();
+  return createUpstreamEmbedder({
+    baseURL: config.baseURL,
+    apiKey: config.apiKey ?? '',
+    model: config.model,
+    dimensions: config.dimensions,
+    timeoutMs: UPSTREAM_EMBEDDING_TIMEOUT_MS,
+    maxRetries: 0,
+    ...(fetch === undefined ? {} : { fetch }),
+  });
 }
 
 /** Reads the routing table named by TOLLGATE_CONFIG, or the single default upstream. */
@@ -164,6 +194,30 @@ export async function openDeps(
   });
   const usageTimer = setInterval(() => background.run(keys.flushUsage()), 30_000);
   usageTimer.unref();
+  let cache: CacheStore = noopCacheStore;
+  if (config.cache.enabled) {
+    const semantic = (await database.hasVector()) && (await hasEmbeddingColumn(database.db));
+    if (!semantic) {
+      logger.warn(
+        'pgvector is not available in this database: semantic caching is off; exact caching still works.',
+      );
+    }
+    cache = createDatabaseCacheStore({
+      db: database.db,
+      tenantKeys,
+      embedder: overrides.embedder ?? createEmbedder(config.embeddings, fetch),
+      clock,
+      logger,
+      background,
+      semantic,
+      config: config.cache,
+    });
+  }
+  const cacheTimer = setInterval(
+    () => background.run(() => cache.maintain()),
+    CACHE_MAINTENANCE_INTERVAL_MS,
+  );
+  cacheTimer.unref();
   return {
     config,
     database,
@@ -179,11 +233,23 @@ export async function openDeps(
     recorder,
     rateLimiter,
     metrics,
-    secrets: routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
+    cache,
+    secrets: [
+      ...routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
+      ...(config.embeddings.kind === 'upstream' && config.embeddings.apiKey
+        ? [config.embeddings.apiKey]
+        : []),
+    ],
     readiness: { ready: true },
     async close() {
       clearInterval(usageTimer);
+      clearInterval(cacheTimer);
       await background.drain();
+      await cache
+        .close()
+        .catch((err: unknown) =>
+          logger.warn({ reason: (err as Error).message.split('\n')[0] }, 'cache close failed'),
+        );
       await writer.close();
       await rateLimiter.close();
       await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(

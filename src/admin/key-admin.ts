@@ -29,6 +29,8 @@ export interface KeySpec {
   /** null = every model. */
   allowedModels?: readonly string[] | null;
   expiresAt?: Date | null;
+  /** false turns the response cache off for this key. Default: on. */
+  cacheEnabled?: boolean;
 }
 
 /** Who performs an administrative act (a key id, or `cli`), and when; written to the audit log. */
@@ -50,6 +52,7 @@ export interface KeyView {
   maxConcurrency: number | null;
   compression: string | null;
   allowedModels: string[] | null;
+  cacheEnabled: boolean;
   expiresAt: string | null;
   revokedAt: string | null;
   createdAt: string;
@@ -100,6 +103,7 @@ export function keyView(row: ApiKeyRow): KeyView {
     maxConcurrency: row.maxConcurrency,
     compression: row.compression,
     allowedModels: row.allowedModels,
+    cacheEnabled: row.cacheEnabled !== false,
     expiresAt: row.expiresAt?.toISOString() ?? null,
     revokedAt: row.revokedAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),
@@ -130,6 +134,7 @@ export function validatePatch(patch: ApiKeyPatch): ApiKeyPatch {
     out.maxConcurrency = checkLimit(patch.maxConcurrency, 'max_concurrency');
   if (patch.allowedModels !== undefined) out.allowedModels = patch.allowedModels;
   if (patch.expiresAt !== undefined) out.expiresAt = patch.expiresAt;
+  if (patch.cacheEnabled !== undefined) out.cacheEnabled = patch.cacheEnabled;
   return out;
 }
 
@@ -180,6 +185,7 @@ export async function createKey(
           ? null
           : [...spec.allowedModels],
       expiresAt: spec.expiresAt ?? null,
+      cacheEnabled: spec.cacheEnabled ?? true,
     });
     if (act) {
       await insertAudit(

@@ -22,6 +22,8 @@ export interface VerifiedKey {
   compression: string | null;
   /** The tenant's own limits, applied on top of the key's. */
   tenantLimits: { rpm: number | null; tpm: number | null; maxConcurrency: number | null };
+  /** false when an administrator turned the response cache off for this key. */
+  cacheEnabled: boolean;
 }
 
 /** Why a presented key was refused. */
@@ -152,6 +154,7 @@ export function createKeyVerifier(options: {
           allowedModels: row.allowedModels,
           tenantLimits: found.tenantLimits,
           compression: row.compression,
+          cacheEnabled: row.cacheEnabled !== false,
         },
       };
     },

@@ -1,5 +1,6 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { VerifiedKey } from '../auth/key-verifier.js';
+import type { CacheHit } from '../cache/cache-store.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
 
@@ -18,9 +19,12 @@ export interface ChatOutcome {
   upstreamMs: number | null;
   /** Milliseconds from arrival to the last byte. */
   latencyMs: number;
-  /** True when the answer was served from the cache (no upstream tokens were spent). */
+  /** True when the answer came from the cache: nothing was spent upstream. */
   fromCache: boolean;
 }
+
+/** What the cache did for a request, as the `x-tollgate-cache` header says. */
+export type CacheStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
 /** The typed context every middleware shares. Data only: no functions, no `any`. */
 export interface AppEnv {
@@ -35,6 +39,10 @@ export interface AppEnv {
     answer: UpstreamAnswer;
     /** What the compress stage did to the prompt. */
     compression: { mode: 'off' | 'safe' | 'aggressive'; tokensSaved: number };
+    /** Set by the cache stage for every chat request it saw. */
+    cacheStatus: CacheStatus;
+    /** The cached answer, when the cache stage found one; the upstream stage then stands aside. */
+    cacheHit: CacheHit;
     /** Settles when the response is complete; later stages record and settle from it. */
     outcome: Promise<ChatOutcome>;
   };

@@ -1,10 +1,12 @@
 import type { Context } from 'hono';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { CacheHit } from '../cache/cache-store.js';
 import type { Clock } from '../server/clock.js';
 import { StreamAssembler } from '../upstream/stream-assembly.js';
 import type { UpstreamStream } from '../upstream/upstream.js';
 import type { UpstreamFailure } from '../upstream/upstream-errors.js';
 import { failureToError } from '../upstream/upstream-errors.js';
+import { replayChunks } from './cached-replay.js';
 import type { AppEnv, ChatOutcome } from './env.js';
 import { GatewayError } from './errors.js';
 import { SSE_DONE, SSE_HEADERS, sseData } from './sse.js';
@@ -33,6 +35,8 @@ export function respondChat(
   clock: Clock,
   secrets: readonly string[],
 ): Response {
+  const hit = c.get('cacheHit');
+  if (hit) return respondCached(c, clock, hit);
   const answer = c.get('answer');
   const req = c.get('chatRequest');
   const startedAt = c.get('startedAt');
@@ -80,6 +84,60 @@ export function respondChat(
     },
     secrets,
   );
+  return c.newResponse(body, 200, SSE_HEADERS);
+}
+
+/**
+ * The cached-answer variant: the stored completion as JSON, or replayed as an OpenAI stream when
+ * the request streams (usage chunk only if asked for, as for a live stream). The body is the
+ * original answer, its `id` and `created` included; `age` says how old it is.
+ */
+function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Response {
+  const req = c.get('chatRequest');
+  const startedAt = c.get('startedAt');
+  const { completion } = hit;
+  c.header('x-tollgate-cache-similarity', hit.similarity.toFixed(4));
+  c.header('age', String(Math.max(0, Math.floor((clock.now() - hit.createdAt) / 1_000))));
+  c.header('x-tollgate-overhead-ms', (clock.monotonic() - startedAt).toFixed(2));
+  const outcome = (status: number, errorCode: string | null): ChatOutcome => ({
+    status,
+    errorCode,
+    completion,
+    provider: null,
+    upstreamModel: completion.model,
+    ttftMs: req.stream ? clock.monotonic() - startedAt : null,
+    upstreamMs: null,
+    latencyMs: clock.monotonic() - startedAt,
+    fromCache: true,
+  });
+  if (!req.stream) {
+    c.set('outcome', Promise.resolve(outcome(200, null)));
+    return c.json(completion);
+  }
+  let settle: (o: ChatOutcome) => void = () => {};
+  c.set('outcome', new Promise<ChatOutcome>((resolve) => (settle = resolve)));
+  const frames = replayChunks(completion, req.includeUsage).map(sseData);
+  frames.push(SSE_DONE);
+  let next = 0;
+  let finished = false;
+  const finish = (status: number, errorCode: string | null) => {
+    if (finished) return;
+    finished = true;
+    settle(outcome(status, errorCode));
+  };
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const frame = frames[next++];
+      if (frame) controller.enqueue(frame);
+      if (next >= frames.length) {
+        controller.close();
+        finish(200, null);
+      }
+    },
+    cancel() {
+      finish(499, 'client_closed');
+    },
+  });
   return c.newResponse(body, 200, SSE_HEADERS);
 }
 

@@ -1,12 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, ChatOutcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
+import { afterResponse } from '../server/after-response.js';
 import type { Background } from '../server/background.js';
 import type { Clock } from '../server/clock.js';
 import type { InteractionRecorder } from '../storage/interaction-recorder.js';
-
-/** Resolves on the next turn of the event loop, after the response has been handed to the socket. */
-const afterResponse = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Records every authenticated request as an interaction row. It only schedules work: the row is
@@ -25,6 +23,7 @@ export function record(deps: {
     const error = c.error;
     const outcome: Promise<ChatOutcome> | undefined = error ? undefined : c.get('outcome');
     const startedAt = c.get('startedAt');
+    const hit = error ? undefined : c.get('cacheHit');
     const base = {
       id: c.get('requestId'),
       receivedAt: new Date(c.get('receivedAt')),
@@ -34,8 +33,10 @@ export function record(deps: {
       model: request?.model ?? null,
       stream: request?.stream ?? false,
       request: request?.body ?? null,
-      cacheStatus: null,
-      cacheSimilarity: null,
+      cacheStatus: c.get('cacheStatus') ?? null,
+      cacheSimilarity: hit?.similarity ?? null,
+      // What the upstream would have billed again: the cached answer's own total.
+      tokensSavedCache: hit ? (hit.completion.usage?.total_tokens ?? null) : null,
       compression: c.get('compression') ?? null,
     };
     deps.background.run(async () => {
@@ -48,7 +49,8 @@ export function record(deps: {
           provider: o.provider,
           status: o.status,
           errorCode: o.errorCode,
-          usage: o.completion?.usage ?? null,
+          // A cache hit spent no tokens; what it saved is in tokensSavedCache.
+          usage: o.fromCache ? null : (o.completion?.usage ?? null),
           latencyMs: o.latencyMs,
           upstreamMs: o.upstreamMs,
           ttftMs: o.ttftMs,

@@ -4,10 +4,15 @@ import type { Upstream } from '../upstream/upstream.js';
 
 /**
  * Sends the request upstream and puts the answer in the context. Streams always ask for the usage
- * chunk so usage is known; the responder hides it from clients that did not ask.
+ * chunk so usage is known; the responder hides it from clients that did not ask. Stands aside
+ * when the cache stage has already found the answer.
  */
 export function upstream(deps: { upstream: Upstream }) {
   return async function upstream(c, next) {
+    if (c.get('cacheHit')) {
+      await next();
+      return;
+    }
     const req = c.get('chatRequest');
     const needsUsage = req.stream && !req.includeUsage;
     const body = needsUsage

@@ -3,6 +3,7 @@ import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { respondChat } from '../http/respond-chat.js';
 import { auth } from '../pipeline/auth.js';
+import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
 import { parse } from '../pipeline/parse.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
@@ -11,7 +12,9 @@ import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * auth → record (after the response) → parse → rate limit → compress → (cache) → upstream → respond.
+ * auth → record (after the response) → parse → rate limit → compress → cache → upstream → respond.
+ * The cache stage sees the request as it will go upstream (after compression), and stores the
+ * answer after the response.
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -22,6 +25,7 @@ export function chatCompletionsRoute(deps: Deps) {
     parse(deps),
     rateLimit(deps),
     compress(deps),
+    cache(deps),
     upstream(deps),
     (c) => respondChat(c, deps.clock, deps.secrets),
   );

@@ -24,6 +24,8 @@ export interface InteractionRecord {
   usage: ChatCompletion['usage'] | null;
   /** What prompt compression did, when the request got that far. */
   compression: { mode: string; tokensSaved: number } | null;
+  /** On a cache hit, the tokens the cached answer would have cost upstream. */
+  tokensSavedCache: number | null;
   latencyMs: number;
   upstreamMs: number | null;
   ttftMs: number | null;
@@ -91,6 +93,7 @@ export function createInteractionRecorder(deps: {
         compressionMode: r.compression?.mode ?? null,
         promptTokensBeforeCompression:
           r.usage && r.compression ? r.usage.prompt_tokens + r.compression.tokensSaved : null,
+        tokensSavedCache: r.tokensSavedCache,
         latencyMs: r.latencyMs,
         upstreamMs: r.upstreamMs,
         ttftMs: r.ttftMs,

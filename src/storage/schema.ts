@@ -61,6 +61,8 @@ export const apiKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+    /** false turns the response cache off for this key's requests; null counts as true. */
+    cacheEnabled: boolean('cache_enabled').default(true),
   },
   (t) => [
     uniqueIndex('api_keys_public_id_key').on(t.publicId),
@@ -94,6 +96,8 @@ export const interactions = pgTable(
     compressionMode: text('compression_mode'),
     /** Prompt tokens as the client sent them: prompt_tokens (after compression) + the saving. */
     promptTokensBeforeCompression: integer('prompt_tokens_before_compression'),
+    /** On a cache hit, the cached answer's total tokens: what the upstream did not bill. */
+    tokensSavedCache: integer('tokens_saved_cache'),
     latencyMs: real('latency_ms').notNull(),
     upstreamMs: real('upstream_ms'),
     ttftMs: real('ttft_ms'),
@@ -124,5 +128,35 @@ export const auditLog = pgTable(
   (t) => [
     index('audit_log_created_idx').on(t.createdAt),
     index('audit_log_tenant_idx').on(t.tenantId),
+  ],
+);
+
+/**
+ * The response cache's durable copy. The answer and the question exist only as ciphertext under
+ * the tenant's data key. The `embedding vector` column is added by a migration only where pgvector
+ * exists, so it is deliberately absent here: every vector query is raw SQL behind `hasVector()`.
+ */
+export const cacheEntries = pgTable(
+  'cache_entries',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    scopeHash: text('scope_hash').notNull(),
+    exactHash: text('exact_hash').notNull(),
+    /** Which embedder made the vector; vectors of different embedders are never compared. */
+    embedder: text('embedder'),
+    responseEnc: bytea('response_enc').notNull(),
+    questionEnc: bytea('question_enc'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    hits: integer('hits').notNull().default(0),
+    lastHitAt: timestamp('last_hit_at', { withTimezone: true, mode: 'date' }),
+    /** Bytes of ciphertext, for capacity reports. */
+    size: integer('size').notNull(),
+  },
+  (t) => [
+    uniqueIndex('cache_entries_tenant_exact_key').on(t.tenantId, t.exactHash),
+    index('cache_entries_tenant_scope_idx').on(t.tenantId, t.scopeHash),
+    index('cache_entries_expires_idx').on(t.expiresAt),
   ],
 );

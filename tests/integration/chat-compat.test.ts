@@ -11,7 +11,8 @@ let client: OpenAI;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url });
+  // These tests check what passes through to the upstream and back: no answer may come from the cache.
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
   const { key } = await gateway.createKey();
   client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
 });

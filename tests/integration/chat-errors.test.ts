@@ -40,6 +40,8 @@ beforeAll(async () => {
     MAX_BODY_BYTES: '65536',
     UPSTREAM_TIMEOUT_MS: '1500',
     UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: '400',
+    // Every test sends the same question and expects the upstream's failure, not a cached answer.
+    CACHE: 'off',
   });
   key = (await gateway.createKey({ allowedModels: ['gpt-4o-mini'] })).key;
 });
@@ -296,7 +298,11 @@ describe('fallback across upstreams', () => {
         },
       }),
     );
-    const gw = await startTestGateway({ TOLLGATE_CONFIG: file, BACKUP_KEY: 'sk-backup-111111111' });
+    const gw = await startTestGateway({
+      TOLLGATE_CONFIG: file,
+      BACKUP_KEY: 'sk-backup-111111111',
+      CACHE: 'off',
+    });
     try {
       const k = (await gw.createKey()).key;
       const client = new OpenAI({ apiKey: k, baseURL: `${gw.baseURL}/v1`, maxRetries: 0 });

@@ -19,6 +19,7 @@ export type ApiKeyPatch = Partial<
     | 'allowedModels'
     | 'expiresAt'
     | 'compression'
+    | 'cacheEnabled'
   >
 >;
 

@@ -1,0 +1,67 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { CacheKeys } from './scope.js';
+
+/** A cached answer found for a request. */
+export interface CacheHit {
+  /** `hit` for the same question in the same scope, `semantic-hit` for a close paraphrase. */
+  kind: 'hit' | 'semantic-hit';
+  /** The answer as the upstream gave it the first time. */
+  completion: ChatCompletion;
+  /** Cosine similarity of the two questions; 1 for an exact hit. */
+  similarity: number;
+  /** Wall-clock time (ms) the entry was stored. */
+  createdAt: number;
+}
+
+/** One request's cache question. */
+export interface CacheLookup {
+  tenantId: string;
+  keys: CacheKeys;
+  /** Accept only entries at most this old (request `max-age`); null = any live entry. */
+  maxAgeMs: number | null;
+  signal?: AbortSignal;
+}
+
+/** The lookup's answer; the vector made on the way is kept so the store need not embed again. */
+export interface CacheLookupResult {
+  hit: CacheHit | null;
+  embedding: Float32Array | null;
+}
+
+/** An answer to store. */
+export interface CacheWrite {
+  tenantId: string;
+  keys: CacheKeys;
+  completion: ChatCompletion;
+  /** The question's vector if the lookup already made it. */
+  embedding: Float32Array | null;
+}
+
+/**
+ * The response cache: an in-memory tier over a durable, encrypted table, with semantic matching
+ * where the database has pgvector. Entries never cross tenants or scopes.
+ */
+export interface CacheStore {
+  /** False for the no-op store (CACHE=off). */
+  readonly enabled: boolean;
+  /** True when semantic matching is available (pgvector present). */
+  readonly semantic: boolean;
+  lookup(q: CacheLookup): Promise<CacheLookupResult>;
+  store(w: CacheWrite): Promise<void>;
+  /** Deletes every entry of a tenant, in memory and in the database; returns the rows deleted. */
+  flushTenant(tenantId: string): Promise<number>;
+  /** Writes pending hit counts and deletes expired entries; returns how many were deleted. */
+  maintain(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The cache when it is turned off: never hits, stores nothing. */
+export const noopCacheStore: CacheStore = {
+  enabled: false,
+  semantic: false,
+  lookup: async () => ({ hit: null, embedding: null }),
+  store: async () => {},
+  flushTenant: async () => 0,
+  maintain: async () => 0,
+  close: async () => {},
+};

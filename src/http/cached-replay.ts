@@ -1,0 +1,89 @@
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+
+/** Words per replayed content chunk: enough chunks to look like a stream, few enough to be cheap. */
+const WORDS_PER_CHUNK = 4;
+
+/** Splits text into pieces that concatenate back to exactly the text, a few words each. */
+export function splitForReplay(text: string): string[] {
+  if (text === '') return [];
+  const words = text.split(/(?<=\s)(?=\S)/);
+  const pieces: string[] = [];
+  for (let i = 0; i < words.length; i += WORDS_PER_CHUNK) {
+    pieces.push(words.slice(i, i + WORDS_PER_CHUNK).join(''));
+  }
+  return pieces;
+}
+
+type ChunkChoice = ChatCompletionChunk.Choice;
+
+/**
+ * Turns a stored completion back into the chunks OpenAI would have streamed: per choice the role
+ * first, then the content (or refusal) in several pieces, tool calls, and the finish reason; the
+ * usage chunk (empty choices) last. With `includeUsage`, every other chunk carries `usage: null`,
+ * as OpenAI's do; without it no chunk has a usage field.
+ */
+export function replayChunks(
+  completion: ChatCompletion,
+  includeUsage: boolean,
+): ChatCompletionChunk[] {
+  const base = {
+    id: completion.id,
+    object: 'chat.completion.chunk' as const,
+    created: completion.created,
+    model: completion.model,
+    ...(completion.service_tier ? { service_tier: completion.service_tier } : {}),
+    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
+  };
+  const chunk = (choice: ChunkChoice): ChatCompletionChunk => ({
+    ...base,
+    choices: [choice],
+    ...(includeUsage ? { usage: null } : {}),
+  });
+  const chunks: ChatCompletionChunk[] = [];
+  for (const choice of completion.choices) {
+    const { index, message } = choice;
+    const logprobs = choice.logprobs ?? null;
+    chunks.push(
+      chunk({
+        index,
+        delta: { role: 'assistant', content: '', refusal: null },
+        logprobs: null,
+        finish_reason: null,
+      }),
+    );
+    const content = message.content ?? '';
+    // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
+    const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
+    for (const piece of pieces) {
+      chunks.push(chunk({ index, delta: { content: piece }, logprobs, finish_reason: null }));
+    }
+    for (const piece of splitForReplay(message.refusal ?? '')) {
+      chunks.push(chunk({ index, delta: { refusal: piece }, logprobs: null, finish_reason: null }));
+    }
+    (message.tool_calls ?? []).forEach((call, i) => {
+      if (call.type !== 'function') return;
+      chunks.push(
+        chunk({
+          index,
+          delta: {
+            tool_calls: [
+              {
+                index: i,
+                id: call.id,
+                type: 'function',
+                function: { name: call.function.name, arguments: call.function.arguments },
+              },
+            ],
+          },
+          logprobs: null,
+          finish_reason: null,
+        }),
+      );
+    });
+    chunks.push(chunk({ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason }));
+  }
+  if (includeUsage && completion.usage) {
+    chunks.push({ ...base, choices: [], usage: completion.usage });
+  }
+  return chunks;
+}

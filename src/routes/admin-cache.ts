@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import type { Deps } from '../deps.js';
+import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import { auth } from '../pipeline/auth.js';
+import { insertAudit } from '../storage/queries/audit-log.js';
+import { findTenant } from '../storage/queries/tenants.js';
+
+/**
+ * DELETE /admin/cache: flushes the caller's tenant's cache (or `?tenant=` another, by id or
+ * name), in memory and in the database, and writes an audit entry.
+ */
+export function adminCacheRoute(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.delete('/cache', auth(deps, 'admin'), async (c) => {
+    const key = c.get('apiKey');
+    const asked = c.req.query('tenant');
+    let tenantId = key.tenantId;
+    if (asked !== undefined && asked !== '') {
+      const tenant = await findTenant(deps.database.db, asked);
+      if (!tenant) throw GatewayError.notFound(`Unknown tenant '${asked}'.`);
+      tenantId = tenant.id;
+    }
+    const deleted = await deps.cache.flushTenant(tenantId);
+    await insertAudit(
+      deps.database.db,
+      {
+        actor: key.id,
+        tenantId,
+        action: 'cache.flush',
+        targetType: 'tenant',
+        targetId: tenantId,
+        details: { deleted },
+      },
+      new Date(deps.clock.now()),
+    );
+    return c.json({ object: 'cache.flush', tenant: tenantId, deleted });
+  });
+  return app;
+}

@@ -1,0 +1,87 @@
+import { sql } from 'drizzle-orm';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestDatabaseTarget } from '../helpers/test-database.js';
+import { createPostgresDatabase } from '../helpers/test-database.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgvector', () => {
+  let upstream: FakeUpstream;
+  let gateway: TestGateway;
+  let target: TestDatabaseTarget;
+  let client: OpenAI;
+  let answerCount = 0;
+  const masterKeys = generateMasterKeyEntry('ci');
+  const envFor = () => ({
+    UPSTREAM_BASE_URL: upstream.url,
+    UPSTREAM_MAX_RETRIES: '0',
+    DATABASE_URL: target.target.kind === 'postgres' ? target.target.url : '',
+    TOLLGATE_MASTER_KEYS: masterKeys,
+  });
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    upstream.setFallback((req, res) =>
+      json(200, completionFor(req.body, `Answer ${++answerCount}`))(req, res),
+    );
+    target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
+    gateway = await startTestGateway(envFor());
+    const k = await gateway.createKey();
+    client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+    await target?.drop();
+  });
+
+  async function ask(content: string, c: OpenAI = client) {
+    const { data, response } = await c.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })
+      .withResponse();
+    await settleLog(gateway.server.deps);
+    return { body: data, cache: response.headers.get('x-tollgate-cache') };
+  }
+
+  it('says once at start-up that semantic caching is off and creates no vector column', async () => {
+    const notices = gateway.logs.filter((l) => l.includes('semantic caching is off'));
+    expect(notices, gateway.logs.join('')).toHaveLength(1);
+    expect(gateway.server.deps.cache.semantic).toBe(false);
+    const result = await gateway.server.deps.database.db.execute(
+      sql`select column_name from information_schema.columns where table_name = 'cache_entries'`,
+    );
+    const columns = (result as unknown as { column_name: string }[]).map((r) => r.column_name);
+    expect(columns).toContain('exact_hash');
+    expect(columns).not.toContain('embedding');
+  });
+
+  it('still answers a repeated question from the exact cache, in this process and in another one', async () => {
+    const first = await ask('How many moons has Mars?');
+    const second = await ask('How many moons has Mars?');
+    expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+    expect(second.cache, JSON.stringify(second.body)).toBe('hit');
+    const paraphrase = await ask('How many moons does Mars have?');
+    expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('miss');
+    // A second instance has an empty memory tier: its hit comes from the database row.
+    const other = await startTestGateway(envFor());
+    try {
+      const k = await other.createKey();
+      const otherClient = new OpenAI({
+        apiKey: k.key,
+        baseURL: `${other.baseURL}/v1`,
+        maxRetries: 0,
+      });
+      const fromDb = await ask('How many moons has Mars?', otherClient);
+      expect(fromDb.cache, JSON.stringify(fromDb.body)).toBe('hit');
+      expect(fromDb.body).toEqual(first.body);
+    } finally {
+      await other.stop();
+    }
+  });
+});
