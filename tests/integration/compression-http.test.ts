@@ -18,7 +18,8 @@ const SPACED = 'Please   summarise    this:\n\n\n\n\nThe  quick   brown fox.   \
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url });
+  // The same prompt is sent repeatedly to watch what reaches the upstream: no cache here.
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
   ({ key, id: keyId } = await gateway.createKey());
 });
 

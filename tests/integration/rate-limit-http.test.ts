@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKey } from '../../src/admin/key-admin.js';
+import { countPromptTokens } from '../../src/compression/token-count.js';
 import { insertApiKey } from '../../src/storage/queries/api-keys.js';
 import { tenants } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
@@ -44,7 +45,11 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
 
   beforeAll(async () => {
     clock = manualClock(minuteStart(1_000));
-    gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, ...env }, { clock });
+    // The same question is asked again and again here: the cache would answer it.
+    gateway = await startTestGateway(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', ...env },
+      { clock },
+    );
   });
 
   afterAll(async () => {
@@ -134,6 +139,37 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
   });
 });
 
+describe('cache hits and token limits', () => {
+  it('counts a cache hit as a request but not as tokens', async () => {
+    const clock = manualClock(minuteStart(1_000));
+    const gw = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url }, { clock });
+    try {
+      const { key } = await gw.createKey({ tpm: 1000, rpm: 100 });
+      const question = {
+        messages: [{ role: 'user', content: 'What is the capital of Norway?' }],
+        max_tokens: 50,
+      };
+      const miss = await chat(gw, key, question);
+      expect(miss.headers.get('x-tollgate-cache'), await miss.text()).toBe('miss');
+      await settleLog(gw.server.deps);
+      const hit = await chat(gw, key, question);
+      expect(hit.headers.get('x-tollgate-cache'), await hit.text()).toBe('hit');
+      await settleLog(gw.server.deps);
+      const probeMessages = [{ role: 'user', content: 'Something else entirely' }];
+      const probe = await chat(gw, key, { messages: probeMessages, max_tokens: 1 });
+      await probe.text();
+      // Only the miss was charged (its usage: 17 tokens); the hit's reservation was refunded.
+      const probeReserve = countPromptTokens(probeMessages, 'gpt-4o-mini') + 1;
+      expect(Number(probe.headers.get('x-ratelimit-remaining-tokens'))).toBe(
+        1000 - 17 - probeReserve,
+      );
+      expect(probe.headers.get('x-ratelimit-remaining-requests')).toBe('97');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe('the openai SDK and a 429', () => {
   it('retries after retry-after and succeeds once the window resets', async () => {
     let offset = 0;
@@ -169,14 +205,10 @@ describe.skipIf(!redisUrl)('two gateways sharing one Redis', () => {
 
   beforeAll(async () => {
     clock = manualClock(minuteStart(1_000));
-    a = await startTestGateway(
-      { UPSTREAM_BASE_URL: upstream.url, REDIS_URL: redisUrl ?? '' },
-      { clock },
-    );
-    b = await startTestGateway(
-      { UPSTREAM_BASE_URL: upstream.url, REDIS_URL: redisUrl ?? '' },
-      { clock },
-    );
+    // The same question goes to both again and again: no cache, so every answer costs tokens.
+    const env = { UPSTREAM_BASE_URL: upstream.url, REDIS_URL: redisUrl ?? '', CACHE: 'off' };
+    a = await startTestGateway(env, { clock });
+    b = await startTestGateway(env, { clock });
   });
 
   afterAll(async () => {
@@ -233,6 +265,7 @@ describe.skipIf(!redisUrl)('when Redis stops answering', () => {
       const gw = await startTestGateway({
         UPSTREAM_BASE_URL: upstream.url,
         REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        CACHE: 'off',
         RATE_LIMIT_FAIL_POLICY: policy,
         RATE_LIMIT_TIMEOUT_MS: '200',
       });
