@@ -3,6 +3,7 @@ import type { Deps } from './deps.js';
 import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoute } from './routes/models.js';
@@ -14,6 +15,7 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes(deps));
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
+  app.route('/analytics', analyticsRoutes(deps));
 
   app.notFound((c) => {
     const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);

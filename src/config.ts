@@ -63,6 +63,16 @@ const envSchema = z.object({
   LOG_FLUSH_INTERVAL_MS: positiveInt(100),
   LOG_MAX_QUEUE: positiveInt(20_000),
   LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
+  TOLLGATE_PRICES: z.string().trim().min(1).optional(),
+  RETENTION_CONTENT_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .positive('must be positive')
+    .optional(),
+  RETENTION_ROWS_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .positive('must be positive')
+    .optional(),
+  RETENTION_INTERVAL_MS: positiveInt(60 * 60 * 1000),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -88,6 +98,10 @@ export interface Config {
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
+  /** Optional JSON price table for cost estimates (TOLLGATE_PRICES); the built-in one otherwise. */
+  pricesFile: string | undefined;
+  /** Days after which stored text is erased / rows are deleted; unset keeps them forever. */
+  retention: { contentDays: number | undefined; rowsDays: number | undefined; intervalMs: number };
 }
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
@@ -148,6 +162,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       flushIntervalMs: e.LOG_FLUSH_INTERVAL_MS,
       maxQueue: e.LOG_MAX_QUEUE,
       retryIntervalMs: e.LOG_RETRY_INTERVAL_MS,
+    },
+    pricesFile: e.TOLLGATE_PRICES,
+    retention: {
+      contentDays: e.RETENTION_CONTENT_DAYS,
+      rowsDays: e.RETENTION_ROWS_DAYS,
+      intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PriceTable } from './analytics/prices.js';
+import { loadPriceTable } from './analytics/prices.js';
 import type { KeyVerifier } from './auth/key-verifier.js';
 import { createKeyVerifier } from './auth/key-verifier.js';
 import type { Config } from './config.js';
@@ -43,6 +45,8 @@ export interface Deps {
   tenantKeys: TenantKeys;
   writer: InteractionWriter;
   recorder: InteractionRecorder;
+  /** Prices for the analytics cost estimates. */
+  prices: PriceTable;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -83,6 +87,7 @@ export async function openDeps(
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const routing = loadRouting(config, env);
+  const prices = loadPriceTable(config.pricesFile);
   const { ring: keyRing, source } = loadKeyRing({
     masterKeys: config.masterKeys,
     database: config.database,
@@ -151,6 +156,7 @@ export async function openDeps(
     tenantKeys,
     writer,
     recorder,
+    prices,
     secrets: routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
     readiness: { ready: true },
     async close() {
