@@ -24,6 +24,8 @@ import type { InteractionWriter } from './storage/interaction-writer.js';
 import { createInteractionWriter } from './storage/interaction-writer.js';
 import { openOutbox } from './storage/outbox.js';
 import { insertInteractions } from './storage/queries/interactions.js';
+import type { Retention } from './storage/retention.js';
+import { createRetention } from './storage/retention.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
@@ -47,6 +49,8 @@ export interface Deps {
   recorder: InteractionRecorder;
   /** Prices for the analytics cost estimates. */
   prices: PriceTable;
+  /** Prunes old interaction text and rows (RETENTION_*_DAYS) on a timer. */
+  retention: Retention;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -143,6 +147,13 @@ export async function openDeps(
   });
   const usageTimer = setInterval(() => background.run(keys.flushUsage()), 30_000);
   usageTimer.unref();
+  const retention = createRetention({
+    db: database.db,
+    clock,
+    logger,
+    policy: config.retention,
+  });
+  retention.start(config.retention.intervalMs, (pass) => background.run(pass));
   return {
     config,
     database,
@@ -157,10 +168,12 @@ export async function openDeps(
     writer,
     recorder,
     prices,
+    retention,
     secrets: routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
     readiness: { ready: true },
     async close() {
       clearInterval(usageTimer);
+      retention.stop();
       await background.drain();
       await writer.close();
       await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(
