@@ -5,6 +5,7 @@ import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { modelsRoute } from './routes/models.js';
 
@@ -16,6 +17,7 @@ export function createApp(deps: Deps) {
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
   app.route('/analytics', analyticsRoutes(deps));
+  app.route('/dashboard', dashboardRoutes());
 
   app.notFound((c) => {
     const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);

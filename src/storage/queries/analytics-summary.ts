@@ -74,7 +74,6 @@ function priceValues(prices: readonly PriceRow[]): SQL {
 }
 
 interface RawSummaryRow {
-  is_total: number;
   grp: string | null;
   requests: number;
   errors: number;
@@ -114,7 +113,6 @@ function metrics(r: RawSummaryRow): SummaryMetrics {
 }
 
 const EMPTY: SummaryMetrics = metrics({
-  is_total: 1,
   grp: null,
   requests: 0,
   errors: 0,
@@ -133,37 +131,13 @@ const EMPTY: SummaryMetrics = metrics({
   unpriced_requests: 0,
 });
 
-/**
- * Aggregates the filtered interactions per group and in total, in one scan: counts, latency and
- * time-to-first-token percentiles, tokens, cache and compression savings, and money estimated from
- * `prices` (looked up by the upstream model, else the requested one). Cache savings are the prompt
- * and completion tokens of cache hits (`hit`, `semantic-hit`); cache hits cost nothing.
- */
-export async function summarizeInteractions(
-  db: Database,
-  filter: InteractionFilter,
-  group: SummaryGroup,
-  prices: readonly PriceRow[],
-): Promise<Summary> {
-  const g = groupExpression(group);
+function metricColumns(): SQL {
   const i = interactions;
   const hit = sql`${i.cacheStatus} in ('hit', 'semantic-hit')`;
   const prompt = sql`coalesce(${i.promptTokens}, 0)`;
   const completion = sql`coalesce(${i.completionTokens}, 0)`;
   const listPrice = sql`(${prompt} * price.input + ${completion} * price.output) / 1e6`;
-  const where = filterConditions(filter);
-  const groupText =
-    group === 'hour' || group === 'day'
-      ? sql`to_char(${g}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
-      : sql`${g}`;
-  const order =
-    group === 'hour' || group === 'day' ? sql`${g} asc` : sql`count(*) desc, ${g} asc nulls last`;
-  const rows = await selectRows<RawSummaryRow>(
-    db,
-    sql`select
-      grouping(${g}) as is_total,
-      ${groupText} as grp,
-      count(*)::float8 as requests,
+  return sql`count(*)::float8 as requests,
       (count(*) filter (where ${i.status} >= 400))::float8 as errors,
       (count(*) filter (where ${hit}))::float8 as cache_hits,
       percentile_cont(0.5) within group (order by ${i.latencyMs}) as latency_p50_ms,
@@ -177,19 +151,42 @@ export async function summarizeInteractions(
       coalesce(sum(${listPrice}) filter (where not coalesce(${hit}, false)), 0)::float8 as estimated_cost_usd,
       coalesce(sum(${listPrice}) filter (where ${hit}), 0)::float8 as savings_cache_usd,
       coalesce(sum(coalesce(${i.tokensSavedCompression}, 0) * price.input / 1e6), 0)::float8 as savings_compression_usd,
-      (count(*) filter (where price.name is null))::float8 as unpriced_requests
-    from ${i}
-    left join ${priceValues(prices)}
-      on price.name = coalesce(${i.upstreamModel}, ${i.model})
-    ${where ? sql`where ${where}` : sql``}
-    group by grouping sets ((${g}), ())
-    order by grouping(${g}) asc, ${order}`,
-  );
-  const totalRow = rows.find((r) => Number(r.is_total) === 1);
+      (count(*) filter (where price.name is null))::float8 as unpriced_requests`;
+}
+
+/**
+ * Aggregates the filtered interactions per group and in total: counts, latency and
+ * time-to-first-token percentiles, tokens, cache and compression savings, and money estimated from
+ * `prices` (looked up by the upstream model, else the requested one). Cache savings are the prompt
+ * and completion tokens of cache hits (`hit`, `semantic-hit`); cache hits cost nothing. The groups
+ * and the totals are two statements (run side by side on PostgreSQL): exact percentiles cannot be
+ * added up, and GROUPING SETS with ordered-set aggregates measured several times slower.
+ */
+export async function summarizeInteractions(
+  db: Database,
+  filter: InteractionFilter,
+  group: SummaryGroup,
+  prices: readonly PriceRow[],
+): Promise<Summary> {
+  const g = groupExpression(group);
+  const i = interactions;
+  const where = filterConditions(filter);
+  const from = sql`from ${i}
+    left join ${priceValues(prices)} on price.name = coalesce(${i.upstreamModel}, ${i.model})
+    ${where ? sql`where ${where}` : sql``}`;
+  const isTime = group === 'hour' || group === 'day';
+  const groupText = isTime ? sql`to_char(${g}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')` : g;
+  const order = isTime ? sql`${g} asc` : sql`count(*) desc, ${g} asc nulls last`;
+  const [groups, totals] = await Promise.all([
+    selectRows<RawSummaryRow>(
+      db,
+      sql`select ${groupText} as grp, ${metricColumns()} ${from} group by ${g} order by ${order}`,
+    ),
+    selectRows<RawSummaryRow>(db, sql`select null as grp, ${metricColumns()} ${from}`),
+  ]);
+  const total = totals[0];
   return {
-    groups: rows
-      .filter((r) => Number(r.is_total) === 0)
-      .map((r) => ({ group: r.grp, ...metrics(r) })),
-    totals: totalRow ? metrics(totalRow) : EMPTY,
+    groups: groups.map((r) => ({ group: r.grp, ...metrics(r) })),
+    totals: total ? metrics(total) : EMPTY,
   };
 }
