@@ -5,6 +5,8 @@ import type { InteractionFilter } from './analytics-filter.js';
 import { filterConditions } from './analytics-filter.js';
 import { selectRows } from './raw-rows.js';
 
+const SUMMARY_WORK_MEM = '64MB';
+
 /** What a summary can be grouped by. */
 export const SUMMARY_GROUPS = ['hour', 'day', 'model', 'key', 'end_user', 'cache_status'] as const;
 /** One grouping. */
@@ -159,8 +161,8 @@ function metricColumns(): SQL {
  * time-to-first-token percentiles, tokens, cache and compression savings, and money estimated from
  * `prices` (looked up by the upstream model, else the requested one). Cache savings are the prompt
  * and completion tokens of cache hits (`hit`, `semantic-hit`); cache hits cost nothing. The groups
- * and the totals are two statements (run side by side on PostgreSQL): exact percentiles cannot be
- * added up, and GROUPING SETS with ordered-set aggregates measured several times slower.
+ * and the totals are two statements: exact percentiles cannot be added up, and GROUPING SETS with
+ * ordered-set aggregates measured several times slower.
  */
 export async function summarizeInteractions(
   db: Database,
@@ -177,13 +179,21 @@ export async function summarizeInteractions(
   const isTime = group === 'hour' || group === 'day';
   const groupText = isTime ? sql`to_char(${g}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"')` : g;
   const order = isTime ? sql`${g} asc` : sql`count(*) desc, ${g} asc nulls last`;
-  const [groups, totals] = await Promise.all([
-    selectRows<RawSummaryRow>(
-      db,
+  // One transaction so its settings apply to both statements: sorts for the percentiles stay in
+  // memory, and JIT compilation (slower than these scans it would speed up) is skipped.
+  const { groups, totals } = await db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`set local work_mem = '${SUMMARY_WORK_MEM}'`));
+    await tx.execute(sql.raw('set local jit = off'));
+    const perGroup = await selectRows<RawSummaryRow>(
+      tx,
       sql`select ${groupText} as grp, ${metricColumns()} ${from} group by ${g} order by ${order}`,
-    ),
-    selectRows<RawSummaryRow>(db, sql`select null as grp, ${metricColumns()} ${from}`),
-  ]);
+    );
+    const all = await selectRows<RawSummaryRow>(
+      tx,
+      sql`select null as grp, ${metricColumns()} ${from}`,
+    );
+    return { groups: perGroup, totals: all };
+  });
   const total = totals[0];
   return {
     groups: groups.map((r) => ({ group: r.grp, ...metrics(r) })),
