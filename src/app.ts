@@ -5,7 +5,9 @@ import { ClientClosedError, GatewayError } from './http/errors.js';
 import { requestId } from './pipeline/request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminCacheRoute } from './routes/admin-cache.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
@@ -20,6 +22,8 @@ export function createApp(deps: Deps) {
   app.route('/v1', modelsRoute(deps));
   app.route('/admin', adminRoutes(deps));
   app.route('/admin', adminCacheRoute(deps));
+  app.route('/analytics', analyticsRoutes(deps));
+  app.route('/dashboard', dashboardRoutes());
 
   app.notFound((c) => {
     const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);

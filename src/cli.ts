@@ -17,6 +17,7 @@ import { main } from './main.js';
 import { DataDirBusyError } from './storage/data-dir-lock.js';
 import type { DatabaseHandle } from './storage/db.js';
 import { openDatabase } from './storage/db.js';
+import { AnalystRoleError, grantAnalystRole } from './storage/queries/analytics-views.js';
 import type { ApiKeyPatch } from './storage/queries/api-keys.js';
 import { listApiKeys } from './storage/queries/api-keys.js';
 import { insertAudit } from './storage/queries/audit-log.js';
@@ -35,7 +36,10 @@ const USAGE = `usage: tollgate <command>
   keys rotate-master              re-wrap every tenant data key under the first master key
   tenants create <name> [--json]
   tenants list [--json]
-  tenants forget <id|name>        destroy the tenant's data key: its stored text becomes unreadable`;
+  tenants forget <id|name>        destroy the tenant's data key: its stored text becomes unreadable
+  analysts grant <role> [--password P]
+                                PostgreSQL role that may SELECT the analytics views only
+                                (NOLOGIN unless --password is given)`;
 
 /** A bad command line: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -253,6 +257,38 @@ async function tenantsCommand(sub: string | undefined, args: string[]): Promise<
   throw new UsageError(`unknown tenants command '${sub ?? ''}' (create, list, forget)`);
 }
 
+async function analystsCommand(sub: string | undefined, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { password: { type: 'string' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (sub !== 'grant') throw new UsageError(`unknown analysts command '${sub ?? ''}' (grant)`);
+  const role = positionals[0];
+  if (!role) throw new UsageError('analysts grant needs a role name');
+  const config = loadConfig(process.env);
+  if (config.database.kind !== 'postgres') {
+    throw new UsageError(
+      'analysts grant needs PostgreSQL (set DATABASE_URL=postgres://…): the embedded database has no roles',
+    );
+  }
+  const { created } = await withDatabase(async ({ db }) => {
+    const result = await grantAnalystRole(db, role, { password: values.password });
+    await insertAudit(db, {
+      actor: 'cli',
+      action: 'analysts.grant',
+      targetType: 'role',
+      targetId: role,
+      details: { created: result.created, login: values.password !== undefined },
+    });
+    return result;
+  });
+  process.stderr.write(
+    `${created ? 'Created' : 'Updated'} role ${role}: SELECT on interaction_stats_daily and interaction_stats_hourly only${values.password === undefined ? ' (NOLOGIN)' : ' (LOGIN)'}.\n`,
+  );
+}
+
 async function run(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   switch (command) {
@@ -266,6 +302,8 @@ async function run(argv: string[]): Promise<void> {
       return keysCommand(sub, rest);
     case 'tenants':
       return tenantsCommand(sub, rest);
+    case 'analysts':
+      return analystsCommand(sub, rest);
     case undefined:
     case 'help':
     case '--help':
@@ -280,7 +318,8 @@ run(process.argv.slice(2)).catch((err: unknown) => {
   if (
     err instanceof UsageError ||
     err instanceof KeyAdminError ||
-    err instanceof TenantAdminError
+    err instanceof TenantAdminError ||
+    err instanceof AnalystRoleError
   ) {
     process.stderr.write(`tollgate: ${err.message}\n`);
     process.exit(2);

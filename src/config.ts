@@ -91,6 +91,16 @@ const envSchema = z.object({
   EMBEDDINGS_DIMENSIONS: positiveInt(1_536),
   EMBEDDINGS_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional()),
   EMBEDDINGS_API_KEY: z.string().optional(),
+  TOLLGATE_PRICES: z.string().trim().min(1).optional(),
+  RETENTION_CONTENT_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .positive('must be positive')
+    .optional(),
+  RETENTION_ROWS_DAYS: z.coerce
+    .number({ error: 'must be a number' })
+    .positive('must be positive')
+    .optional(),
+  RETENTION_INTERVAL_MS: positiveInt(60 * 60 * 1000),
 });
 
 /** Where interactions, keys and tenants are stored. */
@@ -128,6 +138,10 @@ export interface Config {
   };
   cache: CacheConfig;
   embeddings: EmbeddingsConfig;
+  /** Optional JSON price table for cost estimates (TOLLGATE_PRICES); the built-in one otherwise. */
+  pricesFile: string | undefined;
+  /** Days after which stored text is erased / rows are deleted; unset keeps them forever. */
+  retention: { contentDays: number | undefined; rowsDays: number | undefined; intervalMs: number };
 }
 
 /** The response cache's settings. */
@@ -235,5 +249,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             baseURL: (e.EMBEDDINGS_BASE_URL ?? e.UPSTREAM_BASE_URL).replace(/\/+$/, ''),
             apiKey: e.EMBEDDINGS_API_KEY || e.UPSTREAM_API_KEY || e.OPENAI_API_KEY || undefined,
           },
+    pricesFile: e.TOLLGATE_PRICES,
+    retention: {
+      contentDays: e.RETENTION_CONTENT_DAYS,
+      rowsDays: e.RETENTION_ROWS_DAYS,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+    },
   };
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { PriceTable } from './analytics/prices.js';
+import { loadPriceTable } from './analytics/prices.js';
 import type { KeyVerifier } from './auth/key-verifier.js';
 import { createKeyVerifier } from './auth/key-verifier.js';
 import type { CacheStore } from './cache/cache-store.js';
@@ -33,6 +35,8 @@ import { createInteractionWriter } from './storage/interaction-writer.js';
 import { openOutbox } from './storage/outbox.js';
 import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
 import { insertInteractions } from './storage/queries/interactions.js';
+import type { Retention } from './storage/retention.js';
+import { createRetention } from './storage/retention.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
@@ -58,6 +62,10 @@ export interface Deps {
   metrics: Metrics;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
+  /** Prices for the analytics cost estimates. */
+  prices: PriceTable;
+  /** Prunes old interaction text and rows (RETENTION_*_DAYS) on a timer. */
+  retention: Retention;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -123,6 +131,7 @@ export async function openDeps(
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const routing = loadRouting(config, env);
+  const prices = loadPriceTable(config.pricesFile);
   const { ring: keyRing, source } = loadKeyRing({
     masterKeys: config.masterKeys,
     database: config.database,
@@ -218,6 +227,13 @@ export async function openDeps(
     CACHE_MAINTENANCE_INTERVAL_MS,
   );
   cacheTimer.unref();
+  const retention = createRetention({
+    db: database.db,
+    clock,
+    logger,
+    policy: config.retention,
+  });
+  retention.start(config.retention.intervalMs, (pass) => background.run(pass));
   return {
     config,
     database,
@@ -240,10 +256,13 @@ export async function openDeps(
         ? [config.embeddings.apiKey]
         : []),
     ],
+    prices,
+    retention,
     readiness: { ready: true },
     async close() {
       clearInterval(usageTimer);
       clearInterval(cacheTimer);
+      retention.stop();
       await background.drain();
       await cache
         .close()

@@ -1,0 +1,48 @@
+import type { PriceTable } from '../analytics/prices.js';
+import type { Summary, SummaryMetrics } from '../storage/queries/analytics-summary.js';
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** One group's (or the totals') metrics as the summary route shows them. */
+export function metricsJson(m: SummaryMetrics) {
+  return {
+    requests: m.requests,
+    errors: m.errors,
+    error_rate: m.requests === 0 ? 0 : m.errors / m.requests,
+    cache_hits: m.cacheHits,
+    cache_hit_rate: m.requests === 0 ? 0 : m.cacheHits / m.requests,
+    latency_p50_ms: m.latencyP50Ms,
+    latency_p95_ms: m.latencyP95Ms,
+    ttft_p50_ms: m.ttftP50Ms,
+    ttft_p95_ms: m.ttftP95Ms,
+    prompt_tokens: m.promptTokens,
+    completion_tokens: m.completionTokens,
+    tokens_saved_cache: m.tokensSavedCache,
+    tokens_saved_compression: m.tokensSavedCompression,
+    estimated_cost_usd: round(m.estimatedCostUsd, 6),
+    estimated_savings_usd: round(m.savingsCacheUsd + m.savingsCompressionUsd, 6),
+    estimated_savings_cache_usd: round(m.savingsCacheUsd, 6),
+    estimated_savings_compression_usd: round(m.savingsCompressionUsd, 6),
+    unpriced_requests: m.unpricedRequests,
+  };
+}
+
+/** The summary route's body. */
+export function summaryJson(
+  summary: Summary,
+  groupBy: string,
+  filter: Record<string, unknown>,
+  prices: PriceTable,
+) {
+  return {
+    object: 'analytics.summary',
+    group_by: groupBy,
+    filter,
+    prices_as_of: prices.asOf,
+    data: summary.groups.map((g) => ({ group: g.group, ...metricsJson(g) })),
+    totals: metricsJson(summary.totals),
+  };
+}

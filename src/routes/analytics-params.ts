@@ -1,0 +1,95 @@
+import type { VerifiedKey } from '../auth/key-verifier.js';
+import { GatewayError } from '../http/errors.js';
+import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
+
+type Query = Record<string, string | undefined>;
+
+function time(query: Query, name: 'from' | 'to'): Date | undefined {
+  const value = query[name];
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw GatewayError.invalidRequest(
+      `'${name}' must be an ISO 8601 date or time, e.g. 2025-06-01T00:00:00Z.`,
+      name,
+    );
+  }
+  return new Date(ms);
+}
+
+function text(query: Query, name: string): string | undefined {
+  const value = query[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function status(query: Query): InteractionFilter['status'] {
+  const value = text(query, 'status');
+  if (value === undefined) return undefined;
+  if (value === 'error' || value === 'ok') return value;
+  if (/^[1-5]\d\d$/.test(value)) return Number(value);
+  throw GatewayError.invalidRequest(
+    "'status' must be an HTTP status (e.g. 429), 'error' (>= 400) or 'ok' (< 400).",
+    'status',
+  );
+}
+
+/**
+ * Turns the query string into a filter. A key sees its own tenant only; `tenant_id` chooses
+ * another tenant (or, absent, every tenant) only for a key with the `admin` scope.
+ */
+export function parseFilter(query: Query, key: VerifiedKey): InteractionFilter {
+  const requestedTenant = text(query, 'tenant_id');
+  const isAdmin = key.scopes.includes('admin');
+  if (requestedTenant !== undefined && !isAdmin && requestedTenant !== key.tenantId) {
+    throw GatewayError.insufficientScope('admin');
+  }
+  const filter: InteractionFilter = {
+    tenantId: isAdmin ? (requestedTenant ?? null) : key.tenantId,
+    from: time(query, 'from'),
+    to: time(query, 'to'),
+    keyId: text(query, 'key_id'),
+    model: text(query, 'model'),
+    status: status(query),
+    cacheStatus: text(query, 'cache_status'),
+    endUser: text(query, 'end_user'),
+  };
+  return filter;
+}
+
+/** The filter as it was asked for, for the audit log and the summary's echo. */
+export function filterDetails(filter: InteractionFilter): Record<string, string | number | null> {
+  const details: Record<string, string | number | null> = { tenant_id: filter.tenantId };
+  if (filter.from) details.from = filter.from.toISOString();
+  if (filter.to) details.to = filter.to.toISOString();
+  if (filter.keyId !== undefined) details.key_id = filter.keyId;
+  if (filter.model !== undefined) details.model = filter.model;
+  if (filter.status !== undefined) details.status = filter.status;
+  if (filter.cacheStatus !== undefined) details.cache_status = filter.cacheStatus;
+  if (filter.endUser !== undefined) details.end_user = filter.endUser;
+  return details;
+}
+
+/** Parses `limit`: 1 to 1000, default 100. */
+export function parseLimit(query: Query): number {
+  const value = text(query, 'limit');
+  if (value === undefined) return 100;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000) {
+    throw GatewayError.invalidRequest("'limit' must be an integer from 1 to 1000.", 'limit');
+  }
+  return Number(value);
+}
+
+/** Reads one of a fixed set of values, with a default. */
+export function parseChoice<T extends string>(
+  query: Query,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = text(query, name);
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw GatewayError.invalidRequest(`'${name}' must be one of: ${choices.join(', ')}.`, name);
+  }
+  return value as T;
+}

@@ -1,0 +1,97 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db.js';
+import { selectRows } from './raw-rows.js';
+
+/** The analysts' SQL views (migration 0003), and the only relations an analyst role may read. */
+export const ANALYTICS_VIEWS = ['interaction_stats_daily', 'interaction_stats_hourly'] as const;
+
+/** Raised when roles cannot be managed here (the embedded database has no server roles). */
+export class AnalystRoleError extends Error {}
+
+const ROLE_NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * Creates (if missing) a PostgreSQL role that may read the analytics views and nothing else:
+ * USAGE on the schema and SELECT on the views; the views run with their owner's rights, so the
+ * tables stay closed to it. NOLOGIN unless a password is given.
+ */
+export async function grantAnalystRole(
+  db: Database,
+  role: string,
+  options: { password?: string } = {},
+): Promise<{ created: boolean }> {
+  if (!ROLE_NAME_RE.test(role)) {
+    throw new AnalystRoleError(
+      `role name '${role}' must be lower-case letters, digits and underscores, starting with a letter`,
+    );
+  }
+  const existing = await selectRows<{ n: number }>(
+    db,
+    sql`select 1 as n from pg_roles where rolname = ${role}`,
+  );
+  const ident = `"${role}"`;
+  const login =
+    options.password === undefined ? 'NOLOGIN' : `LOGIN PASSWORD ${quoteLiteral(options.password)}`;
+  // Role DDL takes no bind parameters; the name is checked above and the password quoted.
+  if (existing.length === 0) await db.execute(sql.raw(`CREATE ROLE ${ident} ${login}`));
+  else if (options.password !== undefined)
+    await db.execute(sql.raw(`ALTER ROLE ${ident} ${login}`));
+  await db.execute(sql.raw(`GRANT USAGE ON SCHEMA public TO ${ident}`));
+  await db.execute(sql.raw(`GRANT SELECT ON ${ANALYTICS_VIEWS.join(', ')} TO ${ident}`));
+  return { created: existing.length === 0 };
+}
+
+/** One row of interaction_stats_daily or _hourly, numbers as numbers. */
+export interface ViewStatsRow {
+  tenantId: string;
+  bucket: string;
+  model: string | null;
+  requests: number;
+  errors: number;
+  cacheHits: number;
+  promptTokens: number;
+  completionTokens: number;
+  tokensSavedCache: number;
+  tokensSavedCompression: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+}
+
+/** Reads a tenant's rows of one analytics view, oldest bucket first (what a BI tool would see). */
+export async function readViewStats(
+  db: Database,
+  view: 'daily' | 'hourly',
+  tenantId: string,
+): Promise<ViewStatsRow[]> {
+  const bucket = view === 'daily' ? sql.raw('"day"') : sql.raw('"hour"');
+  const relation = sql.raw(`interaction_stats_${view}`);
+  return (
+    await selectRows<Record<string, string | number | null>>(
+      db,
+      sql`select tenant_id, to_char(${bucket}, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as bucket, model,
+        requests::float8 as requests, errors::float8 as errors, cache_hits::float8 as cache_hits,
+        prompt_tokens::float8 as prompt_tokens, completion_tokens::float8 as completion_tokens,
+        tokens_saved_cache::float8 as tokens_saved_cache,
+        tokens_saved_compression::float8 as tokens_saved_compression,
+        latency_p50_ms, latency_p95_ms
+      from ${relation} where tenant_id = ${tenantId} order by ${bucket}, model`,
+    )
+  ).map((r) => ({
+    tenantId: String(r.tenant_id),
+    bucket: String(r.bucket),
+    model: r.model === null ? null : String(r.model),
+    requests: Number(r.requests),
+    errors: Number(r.errors),
+    cacheHits: Number(r.cache_hits),
+    promptTokens: Number(r.prompt_tokens),
+    completionTokens: Number(r.completion_tokens),
+    tokensSavedCache: Number(r.tokens_saved_cache),
+    tokensSavedCompression: Number(r.tokens_saved_compression),
+    latencyP50Ms: r.latency_p50_ms === null ? null : Number(r.latency_p50_ms),
+    latencyP95Ms: r.latency_p95_ms === null ? null : Number(r.latency_p95_ms),
+  }));
+}

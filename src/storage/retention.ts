@@ -1,0 +1,87 @@
+import type { Clock } from '../server/clock.js';
+import type { Logger } from '../server/logger.js';
+import type { Database } from './db.js';
+import { deleteRowsBatch, eraseContentBatch } from './queries/retention.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** How long interactions keep their text and their rows; undefined keeps them forever. */
+export interface RetentionPolicy {
+  contentDays: number | undefined;
+  rowsDays: number | undefined;
+}
+
+/** What one pruning pass removed. */
+export interface PruneResult {
+  contentErased: number;
+  rowsDeleted: number;
+}
+
+/** Prunes old interactions on a timer; `run` does one full pass (tests call it directly). */
+export interface Retention {
+  run(): Promise<PruneResult>;
+  start(intervalMs: number, onRun: (pass: Promise<unknown>) => void): void;
+  stop(): void;
+}
+
+/**
+ * Builds the pruner. Each statement touches at most `batchRows` rows, so a large backlog is
+ * removed in short statements that never hold long locks or block the log writer.
+ */
+export function createRetention(options: {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  policy: RetentionPolicy;
+  batchRows?: number;
+}): Retention {
+  const batchRows = options.batchRows ?? 5_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PruneResult> | undefined;
+
+  async function drainBatches(step: (limit: number) => Promise<number>): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await step(batchRows);
+      total += n;
+      if (n < batchRows) return total;
+    }
+  }
+
+  async function pass(): Promise<PruneResult> {
+    const { contentDays, rowsDays } = options.policy;
+    const now = options.clock.now();
+    const result: PruneResult = { contentErased: 0, rowsDeleted: 0 };
+    if (rowsDays !== undefined) {
+      const cutoff = new Date(now - rowsDays * DAY_MS);
+      result.rowsDeleted = await drainBatches((n) => deleteRowsBatch(options.db, cutoff, n));
+    }
+    if (contentDays !== undefined) {
+      const cutoff = new Date(now - contentDays * DAY_MS);
+      result.contentErased = await drainBatches((n) => eraseContentBatch(options.db, cutoff, n));
+    }
+    if (result.contentErased > 0 || result.rowsDeleted > 0) {
+      options.logger.info({ ...result }, 'retention: pruned old interactions');
+    }
+    return result;
+  }
+
+  return {
+    run() {
+      // One pass at a time: a slow pass is not overlapped by the next tick.
+      running ??= pass().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    start(intervalMs, onRun) {
+      if (options.policy.contentDays === undefined && options.policy.rowsDays === undefined) return;
+      timer = setInterval(() => onRun(this.run()), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Deps } from '../../src/deps.js';
+import { openDatabase } from '../../src/storage/db.js';
+import type { TestDatabaseTarget } from './test-database.js';
+import type { TestGateway } from './test-gateway.js';
+import { startTestGateway } from './test-gateway.js';
+
+/** One interaction row as the API returns it. */
+export type RowJson = Record<string, string | number | boolean | null> & { id: string };
+
+/** The bodies the analytics routes answer with (as far as tests read them). */
+export interface AnalyticsBody {
+  object?: string;
+  data?: RowJson[];
+  has_more?: boolean;
+  next_cursor?: string | null;
+  content?: { request: unknown; response: unknown } | null;
+  content_status?: string;
+  error?: { message: string; code: string | null; type: string };
+  [field: string]: unknown;
+}
+
+/** A JSON answer from the gateway, with the raw text for assertion messages. */
+export interface JsonAnswer<T = AnalyticsBody> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+/** GETs a path with a bearer key and parses the JSON body. */
+export async function getJson<T = AnalyticsBody>(
+  gateway: TestGateway,
+  path: string,
+  key: string,
+): Promise<JsonAnswer<T>> {
+  const res = await fetch(`${gateway.baseURL}${path}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  const text = await res.text();
+  let body: unknown = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = {};
+  }
+  return { status: res.status, body: body as T, text };
+}
+
+/** Starts a gateway on a driver's database (PGlite in memory, or a fresh PostgreSQL database). */
+export async function startAnalyticsGateway(
+  target: TestDatabaseTarget,
+  env: Record<string, string> = {},
+  overrides: Parameters<typeof startTestGateway>[1] = {},
+): Promise<{ gateway: TestGateway; deps: Deps }> {
+  const database =
+    target.target.kind === 'postgres' ? await openDatabase(target.target) : undefined;
+  const gateway = await startTestGateway(env, { database, ...overrides });
+  return { gateway, deps: gateway.server.deps };
+}

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import { grantAnalystRole } from '../../src/storage/queries/analytics-views.js';
+import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { seedBulkRows } from '../helpers/analytics-seed.js';
+import type { TestDatabaseTarget } from '../helpers/test-database.js';
+import { createPostgresDatabase } from '../helpers/test-database.js';
+
+const CLI = join(import.meta.dirname, '../../src/cli.ts');
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+function cli(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('analysts grant on the embedded database', () => {
+  it('refuses with one clear line, because PGlite has no roles', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-analysts-'));
+    const run = await cli(['analysts', 'grant', 'bi_reader'], { TOLLGATE_DATA_DIR: dataDir });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/needs PostgreSQL.*no roles/);
+  });
+});
+
+describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
+  const role = `tollgate_analyst_${process.pid}`;
+  let target: TestDatabaseTarget;
+  let handle: DatabaseHandle;
+  let session: postgres.Sql;
+
+  beforeAll(async () => {
+    target = await createPostgresDatabase(serverUrl ?? '');
+    handle = await openDatabase(target.target);
+    await handle.migrate();
+    const tenant = await insertTenant(handle.db, 'acme');
+    await seedBulkRows(handle.db, tenant.id, 500, new Date('2025-05-01T00:00:00Z'));
+    if (target.target.kind !== 'postgres') throw new Error('expected a PostgreSQL target');
+    session = postgres(target.target.url, { max: 1, onnotice: () => {} });
+  });
+
+  afterAll(async () => {
+    await session?.end();
+    await handle?.close();
+    await target?.drop();
+    const admin = postgres(serverUrl ?? '', { max: 1, onnotice: () => {} });
+    await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`);
+    await admin.end();
+  });
+
+  it('creates a role that reads the views and is denied the tables', async () => {
+    expect(await grantAnalystRole(handle.db, role)).toEqual({ created: true });
+    expect(await grantAnalystRole(handle.db, role)).toEqual({ created: false });
+    const [login] = await session`select rolcanlogin from pg_roles where rolname = ${role}`;
+    expect(login?.rolcanlogin).toBe(false);
+    await session.unsafe(`SET ROLE "${role}"`);
+    try {
+      const [daily] = await session`select sum(requests)::int as n from interaction_stats_daily`;
+      expect(daily?.n).toBe(500);
+      const [hourly] = await session`select sum(requests)::int as n from interaction_stats_hourly`;
+      expect(hourly?.n).toBe(500);
+      for (const table of ['interactions', 'api_keys', 'tenants', 'audit_log']) {
+        await expect(session.unsafe(`select 1 from ${table} limit 1`), table).rejects.toThrow(
+          /permission denied/,
+        );
+      }
+    } finally {
+      await session.unsafe('RESET ROLE');
+    }
+  });
+
+  it('gives the role a login when a password is given', async () => {
+    await grantAnalystRole(handle.db, role, { password: "it's-a-secret" });
+    const [login] = await session`select rolcanlogin from pg_roles where rolname = ${role}`;
+    expect(login?.rolcanlogin).toBe(true);
+  });
+});

@@ -1,0 +1,215 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Deps } from '../../src/deps.js';
+import { readViewStats } from '../../src/storage/queries/analytics-views.js';
+import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
+import { seedBulkRows, seedRows } from '../helpers/analytics-seed.js';
+import type { TestDatabaseTarget } from '../helpers/test-database.js';
+import { storageDrivers } from '../helpers/test-database.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+
+interface Metrics {
+  requests: number;
+  errors: number;
+  cache_hits: number;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  ttft_p50_ms: number | null;
+  ttft_p95_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens_saved_cache: number;
+  tokens_saved_compression: number;
+  estimated_cost_usd: number;
+  estimated_savings_usd: number;
+  unpriced_requests: number;
+}
+interface SummaryBody {
+  group_by: string;
+  data: (Metrics & { group: string | null })[];
+  totals: Metrics;
+}
+
+describe.each(storageDrivers())('analytics summary on $name', (driver) => {
+  let target: TestDatabaseTarget;
+  let gateway: TestGateway;
+  let deps: Deps;
+  let reader: { key: string; id: string; tenantId: string };
+
+  beforeAll(async () => {
+    target = await driver.create();
+    ({ gateway, deps } = await startAnalyticsGateway(target));
+    await insertTenant(deps.database.db, 'acme');
+    reader = await gateway.createKey({ tenant: 'acme', scopes: ['analytics:read'] });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await target?.drop();
+  });
+
+  beforeEach(async () => {
+    await deps.database.db.execute(sql`truncate interactions, audit_log`);
+  });
+
+  const summary = (query: string) =>
+    getJson<SummaryBody>(gateway, `/analytics/summary?${query}`, reader.key);
+
+  async function seedFour() {
+    const t = reader.tenantId;
+    await seedRows(deps.database.db, [
+      {
+        tenantId: t,
+        createdAt: new Date('2025-05-01T00:10:00Z'),
+        model: 'gpt-4o',
+        keyId: 'key_a',
+        promptTokens: 1000,
+        completionTokens: 500,
+        latencyMs: 100,
+        ttftMs: 50,
+        tokensSavedCompression: 200,
+      },
+      {
+        tenantId: t,
+        createdAt: new Date('2025-05-01T00:20:00Z'),
+        model: 'gpt-4o',
+        keyId: 'key_a',
+        status: 500,
+        promptTokens: 100,
+        completionTokens: 0,
+        latencyMs: 300,
+      },
+      {
+        tenantId: t,
+        createdAt: new Date('2025-05-01T01:10:00Z'),
+        model: 'gpt-4o-mini',
+        upstreamModel: 'gpt-4o-mini-2024-07-18',
+        keyId: 'key_b',
+        cacheStatus: 'hit',
+        promptTokens: 2000,
+        completionTokens: 1000,
+        latencyMs: 10,
+        ttftMs: 5,
+      },
+      {
+        tenantId: t,
+        createdAt: new Date('2025-05-02T00:00:00Z'),
+        model: 'house-model',
+        keyId: 'key_b',
+        endUser: 'bob',
+        promptTokens: 10,
+        completionTokens: 10,
+        latencyMs: 200,
+      },
+    ]);
+  }
+
+  it('totals requests, errors, percentiles, tokens, savings and estimated cost', async () => {
+    await seedFour();
+    const res = await summary('group_by=day');
+    expect(res.status, res.text).toBe(200);
+    const totals = res.body.totals;
+    expect(totals).toMatchObject({
+      requests: 4,
+      errors: 1,
+      cache_hits: 1,
+      prompt_tokens: 3110,
+      completion_tokens: 1510,
+      tokens_saved_cache: 3000,
+      tokens_saved_compression: 200,
+      unpriced_requests: 1,
+    });
+    expect(totals.latency_p50_ms).toBeCloseTo(150, 6);
+    expect(totals.latency_p95_ms).toBeCloseTo(285, 6);
+    expect(totals.ttft_p50_ms).toBeCloseTo(27.5, 6);
+    expect(totals.ttft_p95_ms).toBeCloseTo(47.75, 6);
+    // gpt-4o: 1000 in + 500 out, then 100 in; the cache hit and the unpriced model cost nothing.
+    expect(totals.estimated_cost_usd).toBeCloseTo(0.00775, 9);
+    // The hit (dated gpt-4o-mini: 2000 in, 1000 out) plus 200 compressed gpt-4o input tokens.
+    expect(totals.estimated_savings_usd).toBeCloseTo(0.0009 + 0.0005, 9);
+  });
+
+  it('groups by hour, day, model, key, end user and cache status', async () => {
+    await seedFour();
+    const groups = async (by: string) =>
+      (await summary(`group_by=${by}`)).body.data.map((g) => [g.group, g.requests]);
+    expect(await groups('day')).toEqual([
+      ['2025-05-01T00:00:00Z', 3],
+      ['2025-05-02T00:00:00Z', 1],
+    ]);
+    expect(await groups('hour')).toEqual([
+      ['2025-05-01T00:00:00Z', 2],
+      ['2025-05-01T01:00:00Z', 1],
+      ['2025-05-02T00:00:00Z', 1],
+    ]);
+    expect(await groups('model')).toEqual([
+      ['gpt-4o', 2],
+      ['gpt-4o-mini', 1],
+      ['house-model', 1],
+    ]);
+    expect(await groups('key')).toEqual([
+      ['key_a', 2],
+      ['key_b', 2],
+    ]);
+    expect(await groups('end_user')).toEqual([
+      [null, 3],
+      ['bob', 1],
+    ]);
+    expect(await groups('cache_status')).toEqual([
+      ['miss', 3],
+      ['hit', 1],
+    ]);
+  });
+
+  it('applies the same filters as the log, and answers zeros when nothing matches', async () => {
+    await seedFour();
+    const errors = await summary('status=error&group_by=model');
+    expect(errors.body.totals.requests, errors.text).toBe(1);
+    expect(errors.body.data.map((g) => g.group)).toEqual(['gpt-4o']);
+    const none = await summary('from=2030-01-01T00:00:00Z');
+    expect(none.status, none.text).toBe(200);
+    expect(none.body.data).toEqual([]);
+    expect(none.body.totals).toMatchObject({ requests: 0, latency_p50_ms: null });
+    const bad = await summary('group_by=week');
+    expect(bad.status, bad.text).toBe(400);
+  });
+
+  it('gives in the SQL views the same numbers as the summary route', async () => {
+    await seedBulkRows(deps.database.db, reader.tenantId, 20_000, new Date('2025-05-01T20:00:00Z'));
+    const totals = (await summary('group_by=day')).body.totals;
+    for (const view of ['daily', 'hourly'] as const) {
+      const rows = await readViewStats(deps.database.db, view, reader.tenantId);
+      const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((a, r) => a + f(r), 0);
+      expect({
+        requests: sum((r) => r.requests),
+        errors: sum((r) => r.errors),
+        cache_hits: sum((r) => r.cacheHits),
+        prompt_tokens: sum((r) => r.promptTokens),
+        completion_tokens: sum((r) => r.completionTokens),
+        tokens_saved_cache: sum((r) => r.tokensSavedCache),
+        tokens_saved_compression: sum((r) => r.tokensSavedCompression),
+      }).toEqual({
+        requests: totals.requests,
+        errors: totals.errors,
+        cache_hits: totals.cache_hits,
+        prompt_tokens: totals.prompt_tokens,
+        completion_tokens: totals.completion_tokens,
+        tokens_saved_cache: totals.tokens_saved_cache,
+        tokens_saved_compression: totals.tokens_saved_compression,
+      });
+    }
+    const daily = await readViewStats(deps.database.db, 'daily', reader.tenantId);
+    const perDay = (await summary('group_by=day&model=o3')).body.data;
+    const viewO3 = daily.filter((r) => r.model === 'o3');
+    expect(viewO3.length).toBe(perDay.length);
+    expect(viewO3.length).toBeGreaterThan(0);
+    viewO3.forEach((r, i) => {
+      const g = perDay[i];
+      expect(r.bucket).toBe(g?.group);
+      expect(r.requests).toBe(g?.requests);
+      expect(r.latencyP50Ms).toBeCloseTo(g?.latency_p50_ms ?? Number.NaN, 6);
+      expect(r.latencyP95Ms).toBeCloseTo(g?.latency_p95_ms ?? Number.NaN, 6);
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { csvField, csvRecord } from '../../src/analytics/csv.js';
+import { decodeCursor, encodeCursor } from '../../src/analytics/cursor.js';
+import { DEFAULT_PRICES, loadPriceTable, priceRows } from '../../src/analytics/prices.js';
+import { createCsvReader } from '../helpers/csv-reader.js';
+
+describe('analytics formats', () => {
+  it('quotes CSV fields holding commas, quotes or line breaks, and only those (RFC 4180)', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(12.5)).toBe('12.5');
+    const line = csvRecord(['x', 'a,"b"\r\nc', null, true]);
+    expect(line.endsWith('\r\n')).toBe(true);
+    expect(createCsvReader().push(line)).toEqual([['x', 'a,"b"\r\nc', '', 'true']]);
+  });
+
+  it('round-trips a cursor with microseconds and rejects anything else', () => {
+    const position = {
+      createdAt: '2025-05-01 10:00:00.123456+00',
+      id: '01a2023b-28a3-7e82-99b7-d0b88c224f3d',
+    };
+    expect(decodeCursor(encodeCursor(position))).toEqual(position);
+    expect(decodeCursor('garbage')).toBeNull();
+    expect(decodeCursor(Buffer.from('["x","y"]').toString('base64url'))).toBeNull();
+    expect(
+      decodeCursor(
+        Buffer.from(`["2025-05-01'; drop table x","${position.id}"]`).toString('base64url'),
+      ),
+    ).toBeNull();
+  });
+
+  it('prices dated snapshots like their model, and reads a price file or names what is wrong in it', () => {
+    const rows = priceRows(DEFAULT_PRICES);
+    expect(rows.find((r) => r.name === 'gpt-4o-2024-08-06')).toEqual({
+      name: 'gpt-4o-2024-08-06',
+      input: 2.5,
+      output: 10,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-prices-'));
+    const good = join(dir, 'good.json');
+    writeFileSync(
+      good,
+      JSON.stringify({
+        as_of: '2030-01-01',
+        models: { house: { input_per_mtok_usd: 1, output_per_mtok_usd: 2 } },
+      }),
+    );
+    expect(loadPriceTable(good)).toEqual({
+      asOf: '2030-01-01',
+      models: [{ model: 'house', aliases: [], inputPerMTokUsd: 1, outputPerMTokUsd: 2 }],
+    });
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({ as_of: 'x', models: { house: { input_per_mtok_usd: -1 } } }),
+    );
+    expect(() => loadPriceTable(bad)).toThrow(/TOLLGATE_PRICES file .* is invalid: models\.house/);
+  });
+});
