@@ -139,8 +139,8 @@ function metricColumns(): SQL {
   const prompt = sql`coalesce(${i.promptTokens}, 0)`;
   const completion = sql`coalesce(${i.completionTokens}, 0)`;
   const listPrice = sql`(${prompt} * price.input + ${completion} * price.output) / 1e6`;
-  // A hit records the cached answer's total tokens (its prompt/completion split is not kept), so
-  // its saving is priced at the input rate: a lower bound, as output tokens cost more.
+  // A hit records the cached answer's total tokens; without its prompt/completion split the
+  // saving is priced at the input rate: a lower bound, as output tokens cost more.
   const savedByHit = sql`coalesce(${i.tokensSavedCache}, ${prompt} + ${completion})`;
   return sql`count(*)::float8 as requests,
       (count(*) filter (where ${i.status} >= 400))::float8 as errors,
@@ -154,7 +154,7 @@ function metricColumns(): SQL {
       coalesce(sum(${savedByHit}) filter (where ${hit}), 0)::float8 as tokens_saved_cache,
       coalesce(sum(${i.tokensSavedCompression}), 0)::float8 as tokens_saved_compression,
       coalesce(sum(${listPrice}) filter (where not coalesce(${hit}, false)), 0)::float8 as estimated_cost_usd,
-      coalesce(sum(${savedByHit} * price.input / 1e6) filter (where ${hit}), 0)::float8 as savings_cache_usd,
+      coalesce(sum(case when ${i.promptTokens} is null and ${i.completionTokens} is null then ${savedByHit} * price.input / 1e6 else ${listPrice} end) filter (where ${hit}), 0)::float8 as savings_cache_usd,
       coalesce(sum(coalesce(${i.tokensSavedCompression}, 0) * price.input / 1e6), 0)::float8 as savings_compression_usd,
       (count(*) filter (where price.name is null))::float8 as unpriced_requests`;
 }
