@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
 import type { RowSummary } from './lib/report.js';
-import { formatComparison, formatFeatureCost, formatTable } from './lib/report.js';
+import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
 
@@ -130,15 +130,18 @@ const SERVICES: ServiceSpec[] = [
     entry: new URL('./lib/bare-proxy.ts', import.meta.url),
     env: (started) => ({ BENCH_TARGET_URL: originOf(started, 'upstream') }),
   },
-  tollgate('tollgate', { BENCH_UPSTREAM_HTTP: 'pooled' }),
-  tollgate('tollgate-fetch', { BENCH_UPSTREAM_HTTP: 'global' }),
-  tollgate('tollgate-no-record', { BENCH_RECORDING: 'off' }),
-  tollgate('tollgate-no-compress', { COMPRESSION: 'off' }),
-  tollgate('tollgate-limits-memory', { BENCH_KEY_SPEC: HIGH_LIMITS }),
+  // Every row sends the same body again and again: the cache stays off except where it is priced.
+  tollgate('tollgate', { BENCH_UPSTREAM_HTTP: 'pooled', CACHE: 'off' }),
+  tollgate('tollgate-fetch', { BENCH_UPSTREAM_HTTP: 'global', CACHE: 'off' }),
+  tollgate('tollgate-no-record', { BENCH_RECORDING: 'off', CACHE: 'off' }),
+  tollgate('tollgate-no-compress', { COMPRESSION: 'off', CACHE: 'off' }),
+  tollgate('tollgate-limits-memory', { BENCH_KEY_SPEC: HIGH_LIMITS, CACHE: 'off' }),
   tollgate('tollgate-limits-redis', {
     BENCH_KEY_SPEC: HIGH_LIMITS,
+    CACHE: 'off',
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   }),
+  tollgate('tollgate-cache', { CACHE: 'on' }),
 ];
 
 const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
@@ -150,6 +153,14 @@ const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
   { name: `${group} · tollgate, compression off`, service: 'tollgate-no-compress', group },
   { name: `${group} · tollgate, limits (memory)`, service: 'tollgate-limits-memory', group },
   { name: `${group} · tollgate, limits (redis)`, service: 'tollgate-limits-redis', group },
+  // The miss path with the cache on: no-cache skips the lookup, the answer is still stored.
+  {
+    name: `${group} · tollgate, cache miss`,
+    service: 'tollgate-cache',
+    group,
+    headers: { 'cache-control': 'no-cache' },
+  },
+  { name: `${group} · tollgate, cache hit`, service: 'tollgate-cache', group },
 ]);
 
 function log(line: string): void {

@@ -111,3 +111,20 @@ export function formatFeatureCost(
   }
   return lines;
 }
+
+/** One line per group comparing two rows of the same service, by the end of their names. */
+export function formatRowRatio(
+  rows: readonly RowSummary[],
+  better: string,
+  worse: string,
+  label: string,
+): string[] {
+  const lines: string[] = [];
+  for (const group of new Set(rows.map((r) => r.group))) {
+    const a = rows.find((r) => r.group === group && r.name.endsWith(better));
+    const b = rows.find((r) => r.group === group && r.name.endsWith(worse));
+    if (!a || !b) continue;
+    lines.push(`${group}: ${label}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s`);
+  }
+  return lines;
+}

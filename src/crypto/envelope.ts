@@ -1,10 +1,16 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { deflateRaw, inflateRaw } from 'node:zlib';
+import { deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import type { MasterKey } from './key-ring.js';
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
+
+/**
+ * Below this size deflating inline is cheaper than a round trip through the thread pool; above it
+ * the thread pool keeps a large prompt from holding the event loop.
+ */
+const SYNC_DEFLATE_MAX_BYTES = 16 * 1024;
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -74,7 +80,9 @@ export async function encryptRowField(
   value: unknown,
   ctx: { rowId: string; tenantId: string; field: string },
 ): Promise<Buffer> {
-  const compressed = await deflate(Buffer.from(JSON.stringify(value), 'utf8'));
+  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  const compressed =
+    json.length <= SYNC_DEFLATE_MAX_BYTES ? deflateRawSync(json) : await deflate(json);
   return Buffer.concat([
     Buffer.of(ROW_FORMAT_V1),
     seal(dataKey, compressed, rowAad(ctx.rowId, ctx.tenantId, ctx.field)),

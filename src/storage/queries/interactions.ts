@@ -1,5 +1,5 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
-import { eq } from 'drizzle-orm';
+import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db.js';
 import { interactions } from '../schema.js';
 
@@ -8,21 +8,48 @@ export type InteractionRow = InferSelectModel<typeof interactions>;
 /** An interactions row ready to insert (text fields already encrypted). */
 export type NewInteraction = InferInsertModel<typeof interactions>;
 
+const COLUMNS = Object.entries(getTableColumns(interactions)).map(([key, column]) => ({
+  key: key as keyof NewInteraction,
+  name: column.name,
+  // json_populate_recordset fills a missing field with NULL, not with the column default.
+  fallback: column.default ?? null,
+}));
+
+function jsonValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  // bytea's text input form; PostgreSQL decodes it while reading the JSON.
+  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
+  return value ?? null;
+}
+
 /**
- * Inserts rows in one multi-row statement. Rows whose id already exists are skipped, which is what
- * makes replaying the outbox exactly-once. Returns how many rows were new.
+ * Inserts rows in one statement with a single JSON parameter expanded by the database
+ * (json_populate_recordset), instead of one bound parameter per field: on the embedded PGlite that
+ * runs on the server's own thread this costs a fraction of the CPU. Rows whose id already exists
+ * are skipped, which is what makes replaying the outbox exactly-once. Returns how many were new.
  */
 export async function insertInteractions(
   db: Database,
   rows: readonly NewInteraction[],
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  const inserted = await db
-    .insert(interactions)
-    .values([...rows])
-    .onConflictDoNothing({ target: interactions.id })
-    .returning({ id: interactions.id });
-  return inserted.length;
+  const records = rows.map((row) => {
+    const record: Record<string, unknown> = {};
+    for (const c of COLUMNS) record[c.name] = jsonValue(row[c.key] ?? c.fallback);
+    return record;
+  });
+  const result = await db.execute(sql`
+    with inserted as (
+      insert into ${interactions}
+      select * from json_populate_recordset(null::interactions, ${JSON.stringify(records)}::json)
+      on conflict (id) do nothing
+      returning 1
+    )
+    select count(*)::int as n from inserted`);
+  const resultRows =
+    (result as unknown as { rows?: { n: number }[] }).rows ??
+    (result as unknown as { n: number }[]);
+  return Number(resultRows[0]?.n ?? 0);
 }
 
 /** One interaction by id. */
