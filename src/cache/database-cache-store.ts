@@ -67,9 +67,13 @@ export function createDatabaseCacheStore(deps: {
   // entry), so the cap costs a sorted delete only when a tenant may be over it.
   const entryCounts = new Map<string, number>();
 
-  async function enforceCap(tenantId: string): Promise<void> {
+  async function enforceCap(tenantId: string, inserted: boolean): Promise<void> {
     const known = entryCounts.get(tenantId);
-    let count = known === undefined ? await countTenantCacheEntries(db, tenantId) : known + 1;
+    // Replacing an entry (same question again) does not change the count.
+    let count =
+      known === undefined
+        ? await countTenantCacheEntries(db, tenantId)
+        : known + (inserted ? 1 : 0);
     if (count > config.maxEntriesPerTenant) {
       // Hits served from memory decide what is least recently used: write them first.
       await flushHits();
@@ -325,7 +329,7 @@ export function createDatabaseCacheStore(deps: {
           );
     const id = uuidv7(now);
     const expiresAt = now + config.ttlMs;
-    await upsertCacheEntry(db, {
+    const inserted = await upsertCacheEntry(db, {
       id,
       tenantId: w.tenantId,
       scopeHash: keys.scopeHash,
@@ -344,6 +348,6 @@ export function createDatabaseCacheStore(deps: {
       expiresAt,
       bytes: entryBytes(json),
     });
-    await enforceCap(w.tenantId);
+    await enforceCap(w.tenantId, inserted);
   }
 }

@@ -109,8 +109,8 @@ export async function findNearestCacheEntry(
 }
 
 /** Writes an entry, replacing an older one with the same exact key (its hits start over). */
-export async function upsertCacheEntry(db: Database, entry: NewCacheEntry): Promise<void> {
-  await db
+export async function upsertCacheEntry(db: Database, entry: NewCacheEntry): Promise<boolean> {
+  const rows = await db
     .insert(cacheEntries)
     .values(entry)
     .onConflictDoUpdate({
@@ -127,7 +127,10 @@ export async function upsertCacheEntry(db: Database, entry: NewCacheEntry): Prom
         lastHitAt: null,
         size: entry.size,
       },
-    });
+    })
+    // xmax is 0 only on a row this statement inserted (not on one it updated).
+    .returning({ inserted: sql<boolean>`(xmax = 0)` });
+  return rows[0]?.inserted === true;
 }
 
 /** Sets an entry's vector (or clears it). Needs pgvector. */
