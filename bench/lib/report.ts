@@ -63,6 +63,26 @@ export function formatTable(rows: readonly RowSummary[]): string {
   return lines.join('\n');
 }
 
+/** Per group, the two rows matched by `pick`, for the comparison lines below. */
+function pairsByGroup(
+  rows: readonly RowSummary[],
+  pick: (row: RowSummary, side: 'a' | 'b') => boolean,
+): { group: string; a: RowSummary; b: RowSummary }[] {
+  const pairs: { group: string; a: RowSummary; b: RowSummary }[] = [];
+  for (const group of new Set(rows.map((r) => r.group))) {
+    const a = rows.find((r) => r.group === group && pick(r, 'a'));
+    const b = rows.find((r) => r.group === group && pick(r, 'b'));
+    if (a && b) pairs.push({ group, a, b });
+  }
+  return pairs;
+}
+
+function cpuOf(a: RowSummary, b: RowSummary, show: (a: number, b: number) => string): string {
+  return a.cpuMicrosPerRequest !== null && b.cpuMicrosPerRequest !== null
+    ? show(a.cpuMicrosPerRequest, b.cpuMicrosPerRequest)
+    : '';
+}
+
 /** One line per group comparing two services: throughput ratio and CPU-per-request ratio. */
 export function formatComparison(
   rows: readonly RowSummary[],
@@ -70,20 +90,10 @@ export function formatComparison(
   worse: string,
   label: string,
 ): string[] {
-  const lines: string[] = [];
-  for (const group of new Set(rows.map((r) => r.group))) {
-    const a = rows.find((r) => r.group === group && r.service === better);
-    const b = rows.find((r) => r.group === group && r.service === worse);
-    if (!a || !b) continue;
-    const cpu =
-      a.cpuMicrosPerRequest !== null && b.cpuMicrosPerRequest !== null
-        ? `, ${(b.cpuMicrosPerRequest / a.cpuMicrosPerRequest).toFixed(2)}× less CPU per request`
-        : '';
-    lines.push(
-      `${group}: ${label} ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s${cpu}`,
-    );
-  }
-  return lines;
+  return pairsByGroup(rows, (r, side) => r.service === (side === 'a' ? better : worse)).map(
+    ({ group, a, b }) =>
+      `${group}: ${label} ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s${cpuOf(a, b, (x, y) => `, ${(y / x).toFixed(2)}× less CPU per request`)}`,
+  );
 }
 
 /**
@@ -96,20 +106,10 @@ export function formatFeatureCost(
   off: string,
   feature: string,
 ): string[] {
-  const lines: string[] = [];
-  for (const group of new Set(rows.map((r) => r.group))) {
-    const a = rows.find((r) => r.group === group && r.service === on);
-    const b = rows.find((r) => r.group === group && r.service === off);
-    if (!a || !b) continue;
-    const cpu =
-      a.cpuMicrosPerRequest !== null && b.cpuMicrosPerRequest !== null
-        ? `, ${a.cpuMicrosPerRequest - b.cpuMicrosPerRequest >= 0 ? '+' : ''}${(a.cpuMicrosPerRequest - b.cpuMicrosPerRequest).toFixed(0)} µs CPU/req`
-        : '';
-    lines.push(
-      `${group}: ${feature}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s${cpu}`,
-    );
-  }
-  return lines;
+  return pairsByGroup(rows, (r, side) => r.service === (side === 'a' ? on : off)).map(
+    ({ group, a, b }) =>
+      `${group}: ${feature}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s${cpuOf(a, b, (x, y) => `, ${x - y >= 0 ? '+' : ''}${(x - y).toFixed(0)} µs CPU/req`)}`,
+  );
 }
 
 /** One line per group comparing two rows of the same service, by the end of their names. */
@@ -119,12 +119,8 @@ export function formatRowRatio(
   worse: string,
   label: string,
 ): string[] {
-  const lines: string[] = [];
-  for (const group of new Set(rows.map((r) => r.group))) {
-    const a = rows.find((r) => r.group === group && r.name.endsWith(better));
-    const b = rows.find((r) => r.group === group && r.name.endsWith(worse));
-    if (!a || !b) continue;
-    lines.push(`${group}: ${label}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s`);
-  }
-  return lines;
+  return pairsByGroup(rows, (r, side) => r.name.endsWith(side === 'a' ? better : worse)).map(
+    ({ group, a, b }) =>
+      `${group}: ${label}: ${(a.requestsPerS / b.requestsPerS).toFixed(2)}× the req/s`,
+  );
 }
