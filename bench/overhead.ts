@@ -270,6 +270,7 @@ function printReport(rows: readonly RowSummary[]): void {
         'tollgate',
         'rate limits (redis) vs none',
       ),
+      ...formatRowRatio(rows, 'cache hit', 'cache miss', 'cache hit vs miss path'),
     ].join('\n'),
   );
 }

@@ -46,6 +46,12 @@ function client(headers: Record<string, string> = {}) {
   });
 }
 
+/** The text of the first message the upstream received in request `index`. */
+function sentContent(index: number): string | undefined {
+  const messages = upstream.requests[index]?.body.messages as { content: string }[] | undefined;
+  return messages?.[0]?.content;
+}
+
 describe('prompt compression through the gateway', () => {
   it('compresses in safe mode by default, says how many tokens it saved, and records it', async () => {
     const { response } = await client()
@@ -56,7 +62,7 @@ describe('prompt compression through the gateway', () => {
       .withResponse();
     const saved = Number(response.headers.get('x-tollgate-tokens-saved'));
     expect(saved).toBeGreaterThan(0);
-    const sent = (upstream.requests[0]?.body.messages as { content: string }[])[0]?.content;
+    const sent = sentContent(0);
     expect(sent).toBe('Please summarise this:\n\nThe quick brown fox.\n\nThanks!');
     await settleLog(gateway.server.deps);
     const row = await findInteraction(
@@ -95,11 +101,9 @@ describe('prompt compression through the gateway', () => {
     gateway.server.deps.keys.invalidate(key.slice(3, 15));
     const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: SPACED }] };
     await client().chat.completions.create(body);
-    expect((upstream.requests[0]?.body.messages as { content: string }[])[0]?.content).toBe(SPACED);
+    expect(sentContent(0)).toBe(SPACED);
     await client({ 'x-tollgate-compression': 'safe' }).chat.completions.create(body);
-    expect((upstream.requests[1]?.body.messages as { content: string }[])[0]?.content).not.toBe(
-      SPACED,
-    );
+    expect(sentContent(1)).not.toBe(SPACED);
   });
 
   it('removes repeated paragraphs from long context only in aggressive mode', async () => {
@@ -119,7 +123,7 @@ describe('prompt compression through the gateway', () => {
       (await ask('aggressive')).response.headers.get('x-tollgate-tokens-saved'),
     );
     expect(aggressive, `safe saved ${safe}, aggressive ${aggressive}`).toBeGreaterThan(safe + 1000);
-    const sent = (upstream.requests[1]?.body.messages as { content: string }[])[0]?.content ?? '';
+    const sent = sentContent(1) ?? '';
     for (let i = 0; i < 40; i++) expect(sent).toContain(`Section ${i}:`);
   });
 
