@@ -28,8 +28,9 @@ export interface CompressionOptions {
   /** The requested model; chooses the token encoding. */
   model: string;
   /**
-   * Count the tokens of text that safe mode leaves as it is (default true). The request path
-   * passes false: the saving stays exact, tokensBefore/After then cover only changed text.
+   * Count whole texts (default true). The request path passes false: in safe mode only the
+   * changed blocks are tokenized, tokensBefore − tokensAfter is still the exact saving, but the
+   * two values are no longer the texts' full counts.
    */
   countUnchanged?: boolean;
 }
@@ -169,15 +170,19 @@ class MessageCompressor {
 
   /** Keeps `candidate` only if it does not have more tokens than `original`. */
   private guarded(original: string, candidate: string): TextSlot {
-    // Safe mode needs no count for text it left alone (it saves nothing there), and counting is
-    // the dominant cost on the request path.
-    if (candidate === original && this.mode === 'safe' && !this.countUnchanged) {
+    // On the request path only the saving matters: tokenize just the blocks safe mode changed
+    // (counting is the dominant cost there); unchanged text is not tokenized at all.
+    if (this.mode === 'safe' && !this.countUnchanged) {
+      const delta =
+        candidate === original ? 0 : countEditedTokens(original, 0, candidate, this.encoding);
+      const keep = delta <= 0 ? candidate : original;
+      const saved = delta <= 0 ? -delta : 0;
       return {
         original,
-        originalTokens: 0,
-        safe: original,
+        originalTokens: saved,
+        safe: keep,
         safeTokens: 0,
-        final: original,
+        final: keep,
         finalTokens: 0,
       };
     }
