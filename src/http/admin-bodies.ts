@@ -3,6 +3,7 @@ import type { KeySpec } from '../admin/key-admin.js';
 import { parseDuration, SCOPES } from '../admin/key-admin.js';
 import type { ApiKeyPatch } from '../storage/queries/api-keys.js';
 import { GatewayError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 
 /** The largest limit the database column holds (PostgreSQL integer). */
 const MAX_LIMIT = 2_147_483_647;
@@ -48,38 +49,30 @@ const expiresAt = z.iso
   .nullable()
   .optional();
 
+/** The settings a key's create and update bodies share. */
+const keySettings = {
+  scopes,
+  rpm: limit('rpm'),
+  tpm: limit('tpm'),
+  max_concurrency: limit('max_concurrency'),
+  compression: z
+    .enum(['off', 'safe', 'aggressive'], { error: 'compression must be off, safe or aggressive' })
+    .nullable()
+    .optional(),
+  models,
+  expires_in: expiresIn,
+  expires_at: expiresAt,
+};
+
 /** Body of `POST /admin/keys`. */
 export const createKeyBody = z.strictObject({
   name: name('name'),
   tenant: name('tenant').optional(),
-  scopes,
-  rpm: limit('rpm'),
-  tpm: limit('tpm'),
-  max_concurrency: limit('max_concurrency'),
-  compression: z
-    .enum(['off', 'safe', 'aggressive'], { error: 'compression must be off, safe or aggressive' })
-    .nullable()
-    .optional(),
-  models,
-  expires_in: expiresIn,
-  expires_at: expiresAt,
+  ...keySettings,
 });
 
 /** Body of `PATCH /admin/keys/:id`; `null` clears a limit, an expiry, or the model list (= all). */
-export const updateKeyBody = z.strictObject({
-  name: name('name').optional(),
-  scopes,
-  rpm: limit('rpm'),
-  tpm: limit('tpm'),
-  max_concurrency: limit('max_concurrency'),
-  compression: z
-    .enum(['off', 'safe', 'aggressive'], { error: 'compression must be off, safe or aggressive' })
-    .nullable()
-    .optional(),
-  models,
-  expires_in: expiresIn,
-  expires_at: expiresAt,
-});
+export const updateKeyBody = z.strictObject({ name: name('name').optional(), ...keySettings });
 
 /** Body of `POST /admin/tenants`. */
 export const createTenantBody = z.strictObject({ name: name('name') });
@@ -98,16 +91,7 @@ function paramOf(path: readonly PropertyKey[]): string | null {
  * offending field in `param`; unknown fields are refused, not ignored, so a typo is never silent.
  */
 export function parseAdminBody<T>(schema: z.ZodType<T>, text: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw GatewayError.invalidRequest(
-      'We could not parse the JSON body of your request. The body must be valid JSON.',
-      null,
-      'invalid_json',
-    );
-  }
+  const json = parseJsonBody(text);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw GatewayError.invalidRequest(
       'The request body must be a JSON object.',

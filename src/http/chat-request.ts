@@ -1,4 +1,5 @@
 import { GatewayError } from './errors.js';
+import { parseJsonBody } from './json-body.js';
 
 /** A parsed chat request: the client's body as sent, plus the fields the gateway reads. */
 export interface ChatRequest {
@@ -51,16 +52,7 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
  * new OpenAI field passes through without a gateway release. Errors name the offending `param`.
  */
 export function parseChatRequest(text: string): ChatRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw GatewayError.invalidRequest(
-      'We could not parse the JSON body of your request. The body must be valid JSON.',
-      null,
-      'invalid_json',
-    );
-  }
+  const json = parseJsonBody(text);
   if (!isObject(json)) {
     throw GatewayError.invalidRequest(
       'The request body must be a JSON object.',
