@@ -37,6 +37,7 @@ import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
 import { insertInteractions } from './storage/queries/interactions.js';
 import type { Retention } from './storage/retention.js';
 import { createRetention } from './storage/retention.js';
+import { startRollups } from './storage/rollup-timer.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
@@ -91,6 +92,8 @@ export interface DepsOverrides {
 
 /** How often expired cache entries are deleted and memory hit counts written. */
 const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
+/** How often pending log deltas are folded into the analytics rollups. */
+const ROLLUP_INTERVAL_MS = 5_000;
 /** The upstream embedder is on the request path of a cache miss: it must answer fast or not at all. */
 const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
 
@@ -234,6 +237,7 @@ export async function openDeps(
     policy: config.retention,
   });
   retention.start(config.retention.intervalMs, (pass) => background.run(pass));
+  const rollups = startRollups(database.db, logger, ROLLUP_INTERVAL_MS);
   return {
     config,
     database,
@@ -263,6 +267,7 @@ export async function openDeps(
       clearInterval(usageTimer);
       clearInterval(cacheTimer);
       retention.stop();
+      await rollups.stop();
       await background.drain();
       await cache
         .close()

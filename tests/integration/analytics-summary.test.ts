@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/deps.js';
+import { rollUpPending } from '../../src/storage/queries/analytics-rollups.js';
 import { readViewStats } from '../../src/storage/queries/analytics-views.js';
+import { selectRows } from '../../src/storage/queries/raw-rows.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
 import { seedBulkRows, seedRows } from '../helpers/analytics-seed.js';
@@ -29,6 +31,21 @@ interface SummaryBody {
   group_by: string;
   data: (Metrics & { group: string | null })[];
   totals: Metrics;
+}
+
+/** Histogram percentiles: every estimate lies within 2^(1/16) - 1 = 4.4% of the exact value. */
+/** The same totals; money may differ in its last digit, as sums are added in another order. */
+function expectSameTotals(actual: Metrics, expected: Metrics): void {
+  const { estimated_cost_usd: cost, estimated_savings_usd: savings, ...rest } = actual;
+  const { estimated_cost_usd: cost2, estimated_savings_usd: savings2, ...rest2 } = expected;
+  expect(rest).toEqual(rest2);
+  expect(cost).toBeCloseTo(cost2, 5);
+  expect(savings).toBeCloseTo(savings2, 5);
+}
+
+function expectWithin(actual: number | null, exact: number, relative = 0.044): void {
+  expect(actual).not.toBeNull();
+  expect(Math.abs((actual ?? 0) - exact) / exact).toBeLessThanOrEqual(relative);
 }
 
 describe.each(storageDrivers())('analytics summary on $name', (driver) => {
@@ -120,10 +137,11 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
       tokens_saved_compression: 200,
       unpriced_requests: 1,
     });
-    expect(totals.latency_p50_ms).toBeCloseTo(150, 6);
-    expect(totals.latency_p95_ms).toBeCloseTo(285, 6);
-    expect(totals.ttft_p50_ms).toBeCloseTo(27.5, 6);
-    expect(totals.ttft_p95_ms).toBeCloseTo(47.75, 6);
+    // Percentiles come from log-scale histograms: within 4.4% of percentile_cont's answer.
+    expectWithin(totals.latency_p50_ms, 150);
+    expectWithin(totals.latency_p95_ms, 285);
+    expectWithin(totals.ttft_p50_ms, 27.5);
+    expectWithin(totals.ttft_p95_ms, 47.75);
     // gpt-4o: 1000 in + 500 out, then 100 in; the cache hit and the unpriced model cost nothing.
     expect(totals.estimated_cost_usd).toBeCloseTo(0.00775, 9);
     // The hit (dated gpt-4o-mini: 2000 in, 1000 out) plus 200 compressed gpt-4o input tokens.
@@ -211,5 +229,68 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
       expect(r.latencyP50Ms).toBeCloseTo(g?.latency_p50_ms ?? Number.NaN, 6);
       expect(r.latencyP95Ms).toBeCloseTo(g?.latency_p95_ms ?? Number.NaN, 6);
     });
+  });
+  it('answers the same from the daily rollups, their pending deltas and the log', async () => {
+    const start = new Date('2025-05-01T20:00:00Z');
+    await seedBulkRows(deps.database.db, reader.tenantId, 20_000, start);
+    const totalsOf = async (query: string) => (await summary(query)).body.totals;
+    // group_by=hour always reads the log; group_by=day reads whole days from the rollups.
+    const fromLog = await totalsOf('group_by=hour');
+    const pending = await totalsOf('group_by=day');
+    expectSameTotals(pending, fromLog);
+    expect(await rollUpPending(deps.database.db, 3_000)).toBe(20_000);
+    const folded = await totalsOf('group_by=day');
+    expectSameTotals(folded, fromLog);
+    expect(folded.requests).toBe(20_000);
+    // A range that starts and ends inside a day: rollups for the whole day, the log for the ends.
+    const range = 'from=2025-05-01T22:30:00Z&to=2025-05-03T02:15:00Z';
+    expectSameTotals(
+      await totalsOf(`group_by=day&${range}`),
+      await totalsOf(`group_by=hour&${range}`),
+    );
+    expect((await totalsOf(`group_by=day&${range}`)).requests).toBe(11_000);
+    // Filters every source understands, and ones only the log has.
+    expectSameTotals(
+      await totalsOf('group_by=model&status=error&cache_status=hit'),
+      await totalsOf('group_by=key&status=error&cache_status=hit'),
+    );
+  });
+
+  it('estimates percentiles within 4.4% of the exact values', async () => {
+    await seedBulkRows(deps.database.db, reader.tenantId, 20_000, new Date('2025-05-01T20:00:00Z'));
+    await rollUpPending(deps.database.db);
+    const [exact] = await selectRows<Record<string, number>>(
+      deps.database.db,
+      sql`select percentile_cont(0.5) within group (order by latency_ms) as l50,
+        percentile_cont(0.95) within group (order by latency_ms) as l95,
+        percentile_cont(0.5) within group (order by ttft_ms) as t50,
+        percentile_cont(0.95) within group (order by ttft_ms) as t95
+      from interactions`,
+    );
+    const totals = (await summary('group_by=day')).body.totals;
+    expectWithin(totals.latency_p50_ms, Number(exact?.l50));
+    expectWithin(totals.latency_p95_ms, Number(exact?.l95));
+    expectWithin(totals.ttft_p50_ms, Number(exact?.t50));
+    expectWithin(totals.ttft_p95_ms, Number(exact?.t95));
+  });
+
+  it('keeps the rollups equal to the log when rows are deleted, and refuses metadata edits', async () => {
+    const start = new Date('2025-05-01T20:00:00Z');
+    await seedBulkRows(deps.database.db, reader.tenantId, 20_000, start);
+    await rollUpPending(deps.database.db);
+    await deps.database.db.execute(
+      sql`delete from interactions where created_at < ${'2025-05-02T00:00:00Z'}::timestamptz`,
+    );
+    const fromLog = (await summary('group_by=hour')).body.totals;
+    expect(fromLog.requests).toBe(20_000 - 4 * 3600);
+    expectSameTotals((await summary('group_by=day')).body.totals, fromLog);
+    await rollUpPending(deps.database.db);
+    const days = (await summary('group_by=day')).body;
+    expectSameTotals(days.totals, fromLog);
+    expect(days.data.map((g) => g.group)).toEqual(['2025-05-02T00:00:00Z']);
+    await expect(
+      deps.database.db.execute(sql`update interactions set status = 200 where status = 500`),
+    ).rejects.toThrow();
+    expectSameTotals((await summary('group_by=day')).body.totals, fromLog);
   });
 });
