@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import type { PriceTable } from './analytics/prices.js';
 import { loadPriceTable } from './analytics/prices.js';
 import type { KeyVerifier } from './auth/key-verifier.js';
@@ -94,6 +95,11 @@ export interface DepsOverrides {
 const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
 /** How often pending log deltas are folded into the analytics rollups. */
 const ROLLUP_INTERVAL_MS = 5_000;
+const EMBEDDED_VACUUM_INTERVAL_MS = 60_000;
+/** Tables whose rows are updated or deleted all the time (cache entries, rollups, their deltas). */
+const EMBEDDED_VACUUM = sql.raw(
+  'VACUUM cache_entries, interaction_rollup_pending, interaction_rollups_daily, interaction_histograms_daily',
+);
 /** The upstream embedder is on the request path of a cache miss: it must answer fast or not at all. */
 const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
 
@@ -238,6 +244,11 @@ export async function openDeps(
   });
   retention.start(config.retention.intervalMs, (pass) => background.run(pass));
   const rollups = startRollups(database.db, logger, ROLLUP_INTERVAL_MS);
+  // PGlite has no autovacuum: the tables rewritten all the time would only grow.
+  const vacuumTimer = setInterval(() => {
+    if (database.kind === 'pglite') background.run(() => database.db.execute(EMBEDDED_VACUUM));
+  }, EMBEDDED_VACUUM_INTERVAL_MS);
+  vacuumTimer.unref();
   return {
     config,
     database,
@@ -266,6 +277,7 @@ export async function openDeps(
     async close() {
       clearInterval(usageTimer);
       clearInterval(cacheTimer);
+      clearInterval(vacuumTimer);
       retention.stop();
       await rollups.stop();
       await background.drain();
