@@ -12,20 +12,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ms IS NULL THEN NULL WHEN ms <= 0.1 THEN 0
   ELSE least(floor(ln(ms / 0.1) * 16 / ln(2)) + 1, 1000)::smallint END;
 --> statement-breakpoint
--- The k-th smallest value (0-based) of a histogram whose buckets are sorted ascending: the bucket
--- holding it, then its place inside the bucket on the log scale.
+-- The k-th smallest value (0-based) of a histogram whose buckets are sorted ascending (a bucket may
+-- repeat; its counts add up): the bucket holding it, then its place inside the bucket on the log
+-- scale.
 CREATE FUNCTION tollgate_histogram_rank(buckets smallint[], counts bigint[], k float8) RETURNS float8
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
   seen bigint := 0;
-  i integer;
+  n integer := coalesce(cardinality(counts), 0);
+  i integer := 1;
+  b smallint;
+  c bigint;
 BEGIN
-  FOR i IN 1 .. coalesce(cardinality(counts), 0) LOOP
-    IF counts[i] > 0 AND seen + counts[i] > k THEN
-      IF buckets[i] = 0 THEN RETURN 0.1; END IF;
-      RETURN 0.1 * power(2, (buckets[i] - 1 + (k - seen + 0.5) / counts[i]) / 16.0);
+  WHILE i <= n LOOP
+    b := buckets[i];
+    c := 0;
+    WHILE i <= n AND buckets[i] = b LOOP
+      c := c + counts[i];
+      i := i + 1;
+    END LOOP;
+    IF c > 0 AND seen + c > k THEN
+      IF b = 0 THEN RETURN 0.1; END IF;
+      RETURN 0.1 * power(2, (b - 1 + (k - seen + 0.5) / c) / 16.0);
     END IF;
-    seen := seen + greatest(counts[i], 0);
+    seen := seen + greatest(c, 0);
   END LOOP;
   RETURN NULL;
 END $$;
@@ -41,7 +51,7 @@ DECLARE
   hi float8;
 BEGIN
   FOR i IN 1 .. coalesce(cardinality(counts), 0) LOOP
-    total := total + greatest(counts[i], 0);
+    total := total + counts[i];
   END LOOP;
   IF total = 0 THEN RETURN NULL; END IF;
   r := q * (total - 1);
@@ -238,73 +248,36 @@ WITH parts AS (
 		m.metric, tollgate_latency_bucket(CASE m.metric WHEN 0 THEN latency_ms ELSE ttft_ms END), sign, 0, 0, 0, 0
 	FROM interaction_rollup_pending CROSS JOIN (VALUES (0::smallint), (1::smallint)) AS m(metric)
 	WHERE CASE m.metric WHEN 0 THEN latency_ms ELSE ttft_ms END IS NOT NULL
-),
-buckets AS (
-	SELECT tenant_id, day, model, metric, bucket, sum(requests)::bigint AS n
-	FROM parts WHERE metric IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-),
-grouped AS (
-	SELECT tenant_id, day, model,
-		sum(requests) AS requests,
-		coalesce(sum(requests) FILTER (WHERE status >= 400), 0) AS errors,
-		coalesce(sum(requests) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')), 0) AS cache_hits,
-		sum(prompt_tokens) AS prompt_tokens,
-		sum(completion_tokens) AS completion_tokens,
-		coalesce(sum(tokens_saved_cache) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')), 0) AS tokens_saved_cache,
-		sum(tokens_saved_compression) AS tokens_saved_compression,
-		NULL::float8 AS latency_p50_ms, NULL::float8 AS latency_p95_ms,
-		NULL::float8 AS ttft_p50_ms, NULL::float8 AS ttft_p95_ms
-	FROM parts WHERE metric IS NULL GROUP BY 1, 2, 3
-	UNION ALL
-	SELECT tenant_id, day, model, 0, 0, 0, 0, 0, 0, 0,
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 0), 0.5),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 0), 0.95),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 1), 0.5),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 1), 0.95)
-	FROM buckets GROUP BY 1, 2, 3
 )
 SELECT tenant_id, day, model,
-	sum(requests)::bigint AS requests, sum(errors)::bigint AS errors, sum(cache_hits)::bigint AS cache_hits,
-	sum(prompt_tokens)::bigint AS prompt_tokens, sum(completion_tokens)::bigint AS completion_tokens,
-	sum(tokens_saved_cache)::bigint AS tokens_saved_cache,
+	sum(requests) FILTER (WHERE metric IS NULL)::bigint AS requests,
+	coalesce(sum(requests) FILTER (WHERE metric IS NULL AND status >= 400), 0)::bigint AS errors,
+	coalesce(sum(requests) FILTER (WHERE metric IS NULL AND cache_status IN ('hit', 'semantic-hit')), 0)::bigint AS cache_hits,
+	sum(prompt_tokens)::bigint AS prompt_tokens,
+	sum(completion_tokens)::bigint AS completion_tokens,
+	coalesce(sum(tokens_saved_cache) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')), 0)::bigint AS tokens_saved_cache,
 	sum(tokens_saved_compression)::bigint AS tokens_saved_compression,
-	max(latency_p50_ms) AS latency_p50_ms, max(latency_p95_ms) AS latency_p95_ms,
-	max(ttft_p50_ms) AS ttft_p50_ms, max(ttft_p95_ms) AS ttft_p95_ms
-FROM grouped GROUP BY 1, 2, 3 HAVING sum(requests) > 0;
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 0), 0.5) AS latency_p50_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 0), 0.95) AS latency_p95_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 1), 0.5) AS ttft_p50_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 1), 0.95) AS ttft_p95_ms
+FROM parts
+GROUP BY 1, 2, 3
+HAVING sum(requests) FILTER (WHERE metric IS NULL) > 0;
 --> statement-breakpoint
 CREATE VIEW "interaction_stats_hourly" AS
-WITH buckets AS (
-	SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour, model, m.metric,
-		tollgate_latency_bucket(CASE m.metric WHEN 0 THEN latency_ms ELSE ttft_ms END) AS bucket, count(*) AS n
-	FROM interactions CROSS JOIN (VALUES (0::smallint), (1::smallint)) AS m(metric)
-	WHERE CASE m.metric WHEN 0 THEN latency_ms ELSE ttft_ms END IS NOT NULL
-	GROUP BY 1, 2, 3, 4, 5
-),
-grouped AS (
-	SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour, model,
-		count(*) AS requests,
-		count(*) FILTER (WHERE status >= 400) AS errors,
-		count(*) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')) AS cache_hits,
-		coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
-		coalesce(sum(completion_tokens), 0) AS completion_tokens,
-		coalesce(sum(coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')), 0) AS tokens_saved_cache,
-		coalesce(sum(tokens_saved_compression), 0) AS tokens_saved_compression,
-		NULL::float8 AS latency_p50_ms, NULL::float8 AS latency_p95_ms,
-		NULL::float8 AS ttft_p50_ms, NULL::float8 AS ttft_p95_ms
-	FROM interactions GROUP BY 1, 2, 3
-	UNION ALL
-	SELECT tenant_id, hour, model, 0, 0, 0, 0, 0, 0, 0,
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 0), 0.5),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 0), 0.95),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 1), 0.5),
-		tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(n ORDER BY bucket) FILTER (WHERE metric = 1), 0.95)
-	FROM buckets GROUP BY 1, 2, 3
-)
-SELECT tenant_id, hour, model,
-	sum(requests)::bigint AS requests, sum(errors)::bigint AS errors, sum(cache_hits)::bigint AS cache_hits,
-	sum(prompt_tokens)::bigint AS prompt_tokens, sum(completion_tokens)::bigint AS completion_tokens,
-	sum(tokens_saved_cache)::bigint AS tokens_saved_cache,
-	sum(tokens_saved_compression)::bigint AS tokens_saved_compression,
-	max(latency_p50_ms) AS latency_p50_ms, max(latency_p95_ms) AS latency_p95_ms,
-	max(ttft_p50_ms) AS ttft_p50_ms, max(ttft_p95_ms) AS ttft_p95_ms
-FROM grouped GROUP BY 1, 2, 3;
+SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour, model,
+	count(*) AS requests,
+	count(*) FILTER (WHERE status >= 400) AS errors,
+	count(*) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')) AS cache_hits,
+	coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+	coalesce(sum(completion_tokens), 0) AS completion_tokens,
+	coalesce(sum(coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) FILTER (WHERE cache_status IN ('hit', 'semantic-hit')), 0) AS tokens_saved_cache,
+	coalesce(sum(tokens_saved_compression), 0) AS tokens_saved_compression,
+	-- One entry per row, in bucket order: the histogram function adds up repeated buckets.
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(latency_ms) ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), array_agg(1::bigint ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), 0.5) AS latency_p50_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(latency_ms) ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), array_agg(1::bigint ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), 0.95) AS latency_p95_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(ttft_ms) ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), array_agg(1::bigint ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), 0.5) AS ttft_p50_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(ttft_ms) ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), array_agg(1::bigint ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), 0.95) AS ttft_p95_ms
+FROM interactions
+GROUP BY 1, 2, 3;

@@ -217,19 +217,26 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
         tokens_saved_compression: totals.tokens_saved_compression,
       });
     }
-    const daily = await readViewStats(deps.database.db, 'daily', reader.tenantId);
-    const perDay = (await summary('group_by=day&model=o3')).body.data;
-    const viewO3 = daily.filter((r) => r.model === 'o3');
-    expect(viewO3.length).toBe(perDay.length);
-    expect(viewO3.length).toBeGreaterThan(0);
-    viewO3.forEach((r, i) => {
-      const g = perDay[i];
-      expect(r.bucket).toBe(g?.group);
-      expect(r.requests).toBe(g?.requests);
-      expect(r.latencyP50Ms).toBeCloseTo(g?.latency_p50_ms ?? Number.NaN, 6);
-      expect(r.latencyP95Ms).toBeCloseTo(g?.latency_p95_ms ?? Number.NaN, 6);
-    });
+    for (const [view, by] of [
+      ['daily', 'day'],
+      ['hourly', 'hour'],
+    ] as const) {
+      const perBucket = (await summary(`group_by=${by}&model=o3`)).body.data;
+      const viewO3 = (await readViewStats(deps.database.db, view, reader.tenantId)).filter(
+        (r) => r.model === 'o3',
+      );
+      expect(viewO3.length).toBe(perBucket.length);
+      expect(viewO3.length).toBeGreaterThan(0);
+      viewO3.forEach((r, i) => {
+        const g = perBucket[i];
+        expect(r.bucket).toBe(g?.group);
+        expect(r.requests).toBe(g?.requests);
+        expect(r.latencyP50Ms).toBe(g?.latency_p50_ms);
+        expect(r.latencyP95Ms).toBe(g?.latency_p95_ms);
+      });
+    }
   });
+
   it('answers the same from the daily rollups, their pending deltas and the log', async () => {
     const start = new Date('2025-05-01T20:00:00Z');
     await seedBulkRows(deps.database.db, reader.tenantId, 20_000, start);
