@@ -28,8 +28,8 @@ export interface CompressionOptions {
   /** The requested model; chooses the token encoding. */
   model: string;
   /**
-   * Count whole texts (default true). The request path passes false: in safe mode only the
-   * changed blocks are tokenized, tokensBefore − tokensAfter is still the exact saving, but the
+   * Count whole texts (default true). The request path passes false: in safe mode only the text
+   * around the edits is tokenized, tokensBefore − tokensAfter is still the exact saving, but the
    * two values are no longer the texts' full counts.
    */
   countUnchanged?: boolean;
@@ -170,8 +170,8 @@ class MessageCompressor {
 
   /** Keeps `candidate` only if it does not have more tokens than `original`. */
   private guarded(original: string, candidate: string): TextSlot {
-    // On the request path only the saving matters: tokenize just the blocks safe mode changed
-    // (counting is the dominant cost there); unchanged text is not tokenized at all.
+    // On the request path only the saving matters: tokenize just the text around safe mode's
+    // edits (counting is the dominant cost there); unchanged text is not tokenized at all.
     if (this.mode === 'safe' && !this.countUnchanged) {
       const delta =
         candidate === original ? 0 : countEditedTokens(original, 0, candidate, this.encoding);

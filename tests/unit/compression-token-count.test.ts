@@ -1,15 +1,11 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   countPromptTokens,
   countTokens,
-  countTokensWithEncoding,
   encodingForModel,
   IMAGE_LOW_DETAIL_TOKENS,
   IMAGE_TOKENS_ESTIMATE,
 } from '../../src/compression/token-count.js';
-import { countEditedTokens, splitBlocks } from '../../src/compression/token-delta.js';
-import { evaluationDataAvailable, samplePrompts } from '../helpers/evaluation-prompts.js';
 
 describe('encodingForModel', () => {
   const cases: [string, string][] = [
@@ -124,61 +120,4 @@ describe('countPromptTokens', () => {
     const messages: unknown[] = [null, 7, 'text', [], { role: 5, content: { nested: true } }];
     expect(countPromptTokens(messages, model)).toBe(3 + 3);
   });
-});
-
-describe('countEditedTokens', () => {
-  const encodings = ['o200k_base', 'cl100k_base'] as const;
-  const piece = fc.constantFrom(
-    'word',
-    ' ',
-    '  ',
-    '\n',
-    '\n\n',
-    '\t',
-    '/',
-    '//',
-    '.',
-    '!',
-    '\u00a0',
-    '\u200b',
-    'é',
-    '123',
-    '    indented',
-    '```',
-    ' the',
-    'Ünïcödé',
-    '\r\n',
-    '<|endoftext|>',
-  );
-  const text = fc.array(piece, { maxLength: 40 }).map((parts) => parts.join(''));
-
-  it('equals a full recount for any edit of any text, in both encodings', () => {
-    fc.assert(
-      fc.property(text, text, fc.constantFrom(...encodings), (before, after, encoding) => {
-        const known = countTokensWithEncoding(before, encoding);
-        const counted = countEditedTokens(before, known, after, encoding);
-        expect(counted, JSON.stringify({ before, after, encoding })).toBe(
-          countTokensWithEncoding(after, encoding),
-        );
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it.runIf(evaluationDataAvailable())(
-    'cuts real prompts into blocks whose counts add up to the whole',
-    () => {
-      for (const prompt of samplePrompts(40)) {
-        for (const encoding of encodings) {
-          const sum = splitBlocks(prompt.text).reduce(
-            (total, block) => total + countTokensWithEncoding(block, encoding),
-            0,
-          );
-          expect(sum, `${prompt.source} ${encoding}`).toBe(
-            countTokensWithEncoding(prompt.text, encoding),
-          );
-        }
-      }
-    },
-  );
 });
