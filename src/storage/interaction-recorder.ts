@@ -68,9 +68,9 @@ export function createInteractionRecorder(deps: {
         deps.writer.metrics.contentDropped++;
         dataKey = null;
       }
-      const request = jsonOf(r.request);
-      const response = jsonOf(r.response);
       // A forgotten tenant keeps its metadata but no content can be stored for it any more.
+      const request = dataKey ? jsonOf(r.request) : null;
+      const response = dataKey ? jsonOf(r.response) : null;
       const { requestEnc, responseEnc } =
         dataKey && (request !== null || response !== null)
           ? await deps.sealer.seal({
