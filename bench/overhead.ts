@@ -21,8 +21,11 @@ import { forkService } from './lib/service-process.js';
  *
  * Env: BENCH_DURATION_S (5), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2),
  * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_CPU_PROF_DIR
- * (V8 CPU profiles of the Tollgate processes, one folder per service; the largest file is the
- * main thread, the small one tsx's loader thread).
+ * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
+ * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
+ * each followed by a small one for its tsx loader). A profile samples wall time while its thread
+ * is busy, so on a loaded machine it counts time the thread waited for a core; per-thread CPU
+ * is in /proc/<pid>/task/<tid>/stat.
  *
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
  * and its request in SCENARIOS, with a `setup` hook for anything it needs first.

@@ -14,6 +14,8 @@ import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { Config, EmbeddingsConfig } from './config.js';
 import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
+import type { RowSealer } from './crypto/row-sealer.js';
+import { createThreadRowSealer } from './crypto/row-sealer.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
 import { createTenantKeys, verifyKeyRing } from './crypto/tenant-keys.js';
 import { openRateLimiter } from './ratelimit/create-rate-limiter.js';
@@ -168,7 +170,13 @@ export async function openDeps(
     void writer.replayOutbox();
   }
   const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
-  const recorder = overrides.recorder ?? createInteractionRecorder({ tenantKeys, writer, logger });
+  // The sealing thread exists only when rows are recorded by the real recorder.
+  let sealer: RowSealer | null = null;
+  let recorder = overrides.recorder;
+  if (!recorder) {
+    sealer = createThreadRowSealer({ logger });
+    recorder = createInteractionRecorder({ tenantKeys, sealer, writer, logger });
+  }
   const metrics = createMetrics({ writer: () => writer.metrics });
   const rateLimiter =
     overrides.rateLimiter ??
@@ -286,6 +294,7 @@ export async function openDeps(
         .catch((err: unknown) =>
           logger.warn({ reason: (err as Error).message.split('\n')[0] }, 'cache close failed'),
         );
+      await sealer?.close();
       await writer.close();
       await rateLimiter.close();
       await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(

@@ -25,8 +25,12 @@ export class DecryptionError extends Error {
   }
 }
 
-function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
-  const iv = randomBytes(IV_BYTES);
+function seal(
+  key: Uint8Array,
+  plaintext: Buffer,
+  aad: Buffer,
+  iv: Buffer = randomBytes(IV_BYTES),
+): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
@@ -71,6 +75,26 @@ export function unwrapDataKey(master: MasterKey, wrapped: Buffer, tenantId: stri
   return open(master.key, wrapped, dataKeyAad(tenantId));
 }
 
+/** Which row and field a ciphertext belongs to; bound into it as additional data. */
+export interface RowFieldContext {
+  rowId: string;
+  tenantId: string;
+  field: string;
+}
+
+/** The bytes of a row ciphertext: format byte, then IV, tag and body of AES-256-GCM. */
+function rowCiphertext(
+  dataKey: Uint8Array,
+  compressed: Buffer,
+  ctx: RowFieldContext,
+  iv?: Buffer,
+): Buffer {
+  return Buffer.concat([
+    Buffer.of(ROW_FORMAT_V1),
+    seal(dataKey, compressed, rowAad(ctx.rowId, ctx.tenantId, ctx.field), iv),
+  ]);
+}
+
 /**
  * Encrypts one field of an interaction row: JSON → deflate-raw → AES-256-GCM with a random IV and
  * the row id, tenant id and field name as additional data, so it cannot be moved to another row.
@@ -78,22 +102,37 @@ export function unwrapDataKey(master: MasterKey, wrapped: Buffer, tenantId: stri
 export async function encryptRowField(
   dataKey: Buffer,
   value: unknown,
-  ctx: { rowId: string; tenantId: string; field: string },
+  ctx: RowFieldContext,
 ): Promise<Buffer> {
   const json = Buffer.from(JSON.stringify(value), 'utf8');
   const compressed =
     json.length <= SYNC_DEFLATE_MAX_BYTES ? deflateRawSync(json) : await deflate(json);
-  return Buffer.concat([
-    Buffer.of(ROW_FORMAT_V1),
-    seal(dataKey, compressed, rowAad(ctx.rowId, ctx.tenantId, ctx.field)),
-  ]);
+  return rowCiphertext(dataKey, compressed, ctx);
 }
+
+/**
+ * encryptRowField for a value already serialised to JSON, all at once on the calling thread (the
+ * sealing thread, where blocking is what it is for). `iv` is the field's 12 random bytes; callers
+ * sealing many fields draw them in one call.
+ */
+export function sealRowJson(
+  dataKey: Uint8Array,
+  json: string,
+  ctx: RowFieldContext,
+  iv: Buffer = randomBytes(IV_BYTES),
+): Buffer {
+  if (iv.length !== IV_BYTES) throw new Error(`a row IV is ${IV_BYTES} bytes`);
+  return rowCiphertext(dataKey, deflateRawSync(Buffer.from(json, 'utf8')), ctx, iv);
+}
+
+/** Bytes of random IV each row field needs. */
+export const ROW_IV_BYTES = IV_BYTES;
 
 /** Decrypts a field written by encryptRowField; throws DecryptionError if it was moved or altered. */
 export async function decryptRowField(
   dataKey: Buffer,
   sealed: Buffer,
-  ctx: { rowId: string; tenantId: string; field: string },
+  ctx: RowFieldContext,
 ): Promise<unknown> {
   if (sealed[0] !== ROW_FORMAT_V1) throw new DecryptionError('unknown ciphertext format');
   const compressed = open(dataKey, sealed.subarray(1), rowAad(ctx.rowId, ctx.tenantId, ctx.field));

@@ -1,17 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import type { DatabaseTarget } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
+import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
+import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
 import * as schema from './schema.js';
 
 /** The Drizzle database, whichever driver is behind it. */
@@ -41,36 +41,42 @@ export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHand
 
 async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   let release = () => {};
-  let client: PGlite;
-  if (dataDir === null) {
-    client = await PGlite.create({ extensions: { vector } });
-  } else {
+  let pgdata: string | null = null;
+  if (dataDir !== null) {
     release = lockDataDir(dataDir);
-    const pgdata = join(dataDir, 'pgdata');
+    pgdata = join(dataDir, 'pgdata');
     mkdirSync(pgdata, { recursive: true });
-    try {
-      client = await PGlite.create(pgdata, { extensions: { vector } });
-    } catch (err) {
-      release();
-      throw err;
-    }
   }
-  const db = drizzlePglite({ client, schema }) as unknown as Database;
+  // PGlite is WebAssembly in process: on its own thread, its work is not the event loop's.
+  let thread: PgliteThread;
+  try {
+    thread = await startPgliteThread(pgdata);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  const db = drizzlePglite({
+    client: thread.client as unknown as PGlite,
+    schema,
+  }) as unknown as Database;
   let closed = false;
   return {
     db,
     kind: 'pglite',
-    migrate: () => migratePglite(drizzlePglite({ client }), { migrationsFolder: MIGRATIONS_DIR }),
+    migrate: () => thread.migrate(MIGRATIONS_DIR),
     hasVector: () => hasVectorExtension(db),
     ping: async () => {
-      await client.query('select 1');
+      await thread.client.query('select 1');
     },
     close: async () => {
       if (closed) return;
       closed = true;
       // PGlite must be closed to flush its files; a killed process may leave the data dir dirty.
-      await client.close();
-      release();
+      try {
+        await thread.close();
+      } finally {
+        release();
+      }
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { encryptRowField } from '../crypto/envelope.js';
+import type { RowSealer } from '../crypto/row-sealer.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
 import type { Logger } from '../server/logger.js';
 import type { InteractionWriter } from './interaction-writer.js';
@@ -35,6 +35,11 @@ export interface InteractionRecord {
   response: unknown;
 }
 
+/** JSON of a recorded value; null when there is nothing to store. */
+function jsonOf(value: unknown): string | null {
+  return value === null ? null : (JSON.stringify(value) ?? null);
+}
+
 /** Encrypts finished requests under their tenant's data key and hands them to the writer. */
 export interface InteractionRecorder {
   record(r: InteractionRecord): Promise<void>;
@@ -43,6 +48,8 @@ export interface InteractionRecorder {
 /** Builds the recorder; it runs in the background, after the response. */
 export function createInteractionRecorder(deps: {
   tenantKeys: TenantKeys;
+  /** Encrypts the text fields (on the sealing thread, in production). */
+  sealer: RowSealer;
   writer: InteractionWriter;
   logger: Logger;
 }): InteractionRecorder {
@@ -61,18 +68,19 @@ export function createInteractionRecorder(deps: {
         deps.writer.metrics.contentDropped++;
         dataKey = null;
       }
-      const ctx = { rowId: r.id, tenantId: r.tenantId };
       // A forgotten tenant keeps its metadata but no content can be stored for it any more.
-      const [requestEnc, responseEnc] = dataKey
-        ? await Promise.all([
-            r.request === null
-              ? null
-              : encryptRowField(dataKey, r.request, { ...ctx, field: 'request' }),
-            r.response === null
-              ? null
-              : encryptRowField(dataKey, r.response, { ...ctx, field: 'response' }),
-          ])
-        : [null, null];
+      const request = dataKey ? jsonOf(r.request) : null;
+      const response = dataKey ? jsonOf(r.response) : null;
+      const { requestEnc, responseEnc } =
+        dataKey && (request !== null || response !== null)
+          ? await deps.sealer.seal({
+              dataKey,
+              rowId: r.id,
+              tenantId: r.tenantId,
+              request,
+              response,
+            })
+          : { requestEnc: null, responseEnc: null };
       const row: NewInteraction = {
         id: r.id,
         createdAt: r.receivedAt,

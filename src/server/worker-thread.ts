@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import type { WorkerOptions } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Starts the worker entry `name` that sits next to the calling module (`fromUrl` is the caller's
+ * `import.meta.url`), in the caller's own language: compiled JavaScript (`node dist/cli.js`) runs
+ * the `.js` entry as is; TypeScript run through tsx or vitest runs the `.ts` entry through tsx.
+ *
+ * tsx is registered inside the worker rather than passed as `--import tsx` in its execArgv: on
+ * Node 20 a worker's entry module does not go through hooks imported that way.
+ */
+export function startWorkerThread(name: string, fromUrl: string, options: WorkerOptions): Worker {
+  const typescript = fileURLToPath(fromUrl).endsWith('.ts');
+  const entry = new URL(`./${name}${typescript ? '.ts' : '.js'}`, fromUrl);
+  if (!typescript) return new Worker(entry, options);
+  // Resolved here, from the project, not from wherever the process was started.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = [
+    `import(${JSON.stringify(tsxApi)})`,
+    '.then((tsx) => { tsx.register();',
+    ` return import(${JSON.stringify(entry.href)}); });`,
+  ].join('');
+  return new Worker(bootstrap, { ...options, eval: true });
+}

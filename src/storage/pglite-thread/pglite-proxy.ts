@@ -1,0 +1,195 @@
+import type { Worker } from 'node:worker_threads';
+import type { QueryOptions, Results } from '@electric-sql/pglite';
+import { startWorkerThread } from '../../server/worker-thread.js';
+import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
+import type { FailedStatement } from './wire-error.js';
+import { fromWireError } from './wire-error.js';
+
+/** Distributes `Omit` over a union, so each request keeps its own fields. */
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/** The part of PGlite's client that Drizzle's PGlite session uses, answered by the database thread. */
+export interface PgliteProxyClient {
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
+  exec(sql: string): Promise<Results[]>;
+  transaction<T>(fn: (tx: PgliteProxyTransaction) => Promise<T>): Promise<T>;
+}
+
+/** A transaction on the database thread; the statements sent through it run inside it. */
+export interface PgliteProxyTransaction {
+  query<T>(sql: string, params?: unknown[], options?: QueryOptions): Promise<Results<T>>;
+  exec(sql: string): Promise<Results[]>;
+}
+
+/** The embedded PGlite running on its own thread, and the client that talks to it. */
+export interface PgliteThread {
+  client: PgliteProxyClient;
+  /** Applies the migrations in `folder` on the database thread. */
+  migrate(folder: string): Promise<void>;
+  /** Closes PGlite (flushing its files) and ends the thread. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  resolve(value: DbReply & { ok: true }): void;
+  reject(err: Error): void;
+  statement: FailedStatement | null;
+}
+
+/**
+ * Runs the caller's parsers on the values the database thread left as text. Drizzle's are
+ * identities (timestamps stay strings for its own mapping), but any parser works.
+ */
+function applyParsers(result: Results, parsers: QueryOptions['parsers'], arrays: boolean): void {
+  if (!parsers) return;
+  result.fields.forEach((field, index) => {
+    const parse = parsers[field.dataTypeID];
+    if (!parse) return;
+    const key: string | number = arrays ? index : field.name;
+    for (const row of result.rows as Record<string | number, unknown>[]) {
+      const value = row[key];
+      if (typeof value === 'string') row[key] = parse(value);
+    }
+  });
+}
+
+/**
+ * Starts PGlite on a worker thread (in memory when `pgdata` is null) and resolves once it is
+ * open. Every statement, transaction, migration and the final close go to that thread by
+ * message, so the server's event loop never runs the database itself.
+ */
+export async function startPgliteThread(pgdata: string | null): Promise<PgliteThread> {
+  const worker: Worker = startWorkerThread('pglite-worker', import.meta.url, {
+    workerData: { pgdata } satisfies PgliteWorkerData,
+  });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let stopped: Error | null = null;
+
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number) =>
+      reject(new Error(`the database thread exited (code ${code}) before the database opened`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (message: DbStartup) => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (message.op === 'ready') resolve();
+      else reject(fromWireError(message.error, null));
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+
+  // The thread keeps the process alive only while it owes an answer, like a socket would.
+  worker.unref();
+
+  const fail = (err: Error) => {
+    stopped ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    worker.unref();
+  };
+  worker.on('message', (message: DbReply) => {
+    const p = pending.get(message.id);
+    if (!p) return;
+    pending.delete(message.id);
+    if (pending.size === 0) worker.unref();
+    if (message.ok) p.resolve(message);
+    else p.reject(fromWireError(message.error, p.statement));
+  });
+  worker.on('error', (err) => fail(new Error(`the database thread failed: ${err.message}`)));
+  worker.on('exit', (code) => fail(new Error(`the database thread has stopped (code ${code})`)));
+
+  function send(
+    request: WithoutId<DbRequest>,
+    statement: FailedStatement | null = null,
+  ): Promise<DbReply & { ok: true }> {
+    if (stopped) return Promise.reject(stopped);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve, reject, statement });
+      worker.postMessage({ ...request, id } as DbRequest);
+    });
+  }
+
+  async function query<T>(
+    tx: number | null,
+    sql: string,
+    params: unknown[] = [],
+    options?: QueryOptions,
+  ): Promise<Results<T>> {
+    if (options?.serializers || options?.blob || options?.onNotice) {
+      throw new Error('serializers, blob and onNotice are not supported across threads');
+    }
+    const parsers = options?.parsers;
+    const rowMode = options?.rowMode ?? 'object';
+    const reply = await send(
+      {
+        op: 'query',
+        sql,
+        params,
+        rowMode,
+        rawTypes: parsers ? Object.keys(parsers).map(Number) : [],
+        paramTypes: options?.paramTypes,
+        tx,
+      },
+      { query: sql, params, options },
+    );
+    const result = reply.value as Results<T>;
+    applyParsers(result as Results, parsers, rowMode === 'array');
+    return result;
+  }
+
+  async function exec(tx: number | null, sql: string): Promise<Results[]> {
+    const reply = await send(
+      { op: 'exec', sql, tx },
+      { query: sql, params: [], options: undefined },
+    );
+    return reply.value as Results[];
+  }
+
+  async function transaction<T>(fn: (tx: PgliteProxyTransaction) => Promise<T>): Promise<T> {
+    const tx = (await send({ op: 'begin' })).value as number;
+    let result: T;
+    try {
+      result = await fn({
+        query: (sql, params, options) => query(tx, sql, params, options),
+        exec: (sql) => exec(tx, sql),
+      });
+    } catch (err) {
+      // The caller's error is the one that matters; the rollback's own failure would hide it.
+      await send({ op: 'end', tx, commit: false }).catch(() => {});
+      throw err;
+    }
+    await send({ op: 'end', tx, commit: true });
+    return result;
+  }
+
+  const client: PgliteProxyClient = {
+    query: (sql, params, options) => query(null, sql, params, options),
+    exec: (sql) => exec(null, sql),
+    transaction,
+  };
+
+  let closing: Promise<void> | null = null;
+  return {
+    client,
+    async migrate(folder) {
+      await send({ op: 'migrate', migrationsFolder: folder });
+    },
+    close() {
+      closing ??= (async () => {
+        if (stopped) return;
+        const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+        await send({ op: 'close' });
+        // Until the thread has ended, the process must not: its files are being released.
+        worker.ref();
+        await exited;
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { QueryOptions } from '@electric-sql/pglite';
+import { messages } from '@electric-sql/pglite';
+import type { WireError } from './protocol.js';
+import { DATABASE_ERROR_FIELDS } from './protocol.js';
+
+/** Flattens an error thrown on the database thread so it can be posted to the main thread. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof messages.DatabaseError) {
+    const fields: Record<string, string | undefined> = {};
+    for (const field of DATABASE_ERROR_FIELDS) fields[field] = err[field];
+    return {
+      kind: 'database',
+      message: err.message,
+      length: err.length,
+      name: err.name,
+      fields,
+    };
+  }
+  if (err instanceof Error) {
+    return { kind: 'error', name: err.name, message: err.message, stack: err.stack };
+  }
+  return { kind: 'error', name: 'Error', message: String(err), stack: undefined };
+}
+
+/** The statement an error belongs to; PGlite attaches it to the errors it throws. */
+export interface FailedStatement {
+  query: string;
+  params: readonly unknown[];
+  options: QueryOptions | undefined;
+}
+
+/**
+ * Rebuilds on the main thread the error the database thread threw: a PostgreSQL error becomes
+ * PGlite's own DatabaseError with the same fields (and, like PGlite's, the statement attached),
+ * anything else an Error with the same name and message.
+ */
+export function fromWireError(wire: WireError, statement: FailedStatement | null): Error {
+  if (wire.kind === 'error') {
+    const err = new Error(wire.message);
+    err.name = wire.name;
+    if (wire.stack) err.stack = `${err.stack}\n    at (database thread)\n${wire.stack}`;
+    return err;
+  }
+  const err = new messages.DatabaseError(
+    wire.message,
+    wire.length,
+    wire.name as messages.MessageName,
+  );
+  Object.assign(err, wire.fields);
+  if (statement) {
+    Object.assign(err, {
+      query: statement.query,
+      params: statement.params,
+      queryOptions: statement.options,
+    });
+  }
+  return err;
+}

@@ -1,0 +1,238 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { messages, types } from '@electric-sql/pglite';
+import { count, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
+import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
+import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
+import { tenants } from '../../src/storage/schema.js';
+
+/** The error a rejected promise carries (fails the test if it resolves). */
+async function rejectionOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('PGlite on its own thread: the raw client', () => {
+  let thread: PgliteThread;
+
+  beforeAll(async () => {
+    thread = await startPgliteThread(null);
+  });
+
+  afterAll(async () => {
+    await thread?.close();
+  });
+
+  it('answers a statement with parameters, in object and in array row mode', async () => {
+    const q = 'select $1::int + 1 as n, $2::text as s';
+    const objects = await thread.client.query(q, [41, 'fox']);
+    expect(objects.rows).toEqual([{ n: 42, s: 'fox' }]);
+    expect(objects.fields.map((f) => [f.name, f.dataTypeID])).toEqual([
+      ['n', types.INT4],
+      ['s', types.TEXT],
+    ]);
+    const arrays = await thread.client.query(q, [1, 'dog'], { rowMode: 'array' });
+    expect(arrays.rows).toEqual([[2, 'dog']]);
+  });
+
+  it("runs the caller's parsers on the main thread, on PostgreSQL's text of the value", async () => {
+    const q = `select '2026-01-02 03:04:05+00'::timestamptz as t, null::timestamptz as z, 7 as n`;
+    const seen: string[] = [];
+    const parsed = await thread.client.query(q, [], {
+      parsers: {
+        [types.TIMESTAMPTZ]: (value: string) => {
+          seen.push(value);
+          return `parsed ${value}`;
+        },
+      },
+    });
+    expect(parsed.rows).toEqual([{ t: 'parsed 2026-01-02 03:04:05+00', z: null, n: 7 }]);
+    expect(seen).toEqual(['2026-01-02 03:04:05+00']);
+    const plain = await thread.client.query<{ t: Date }>(q);
+    expect(plain.rows[0]?.t).toBeInstanceOf(Date);
+    expect(plain.rows[0]?.t.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it('round-trips bytes and JSON values', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 255]);
+    const r = await thread.client.query<{ b: Uint8Array; j: unknown }>(
+      'select $1::bytea as b, $2::jsonb as j',
+      [bytes, JSON.stringify({ a: [1, 'two'] })],
+    );
+    expect(Buffer.from(r.rows[0]?.b ?? []).equals(bytes)).toBe(true);
+    expect(r.rows[0]?.j).toEqual({ a: [1, 'two'] });
+  });
+
+  it('rejects a failed statement with PGlite’s own DatabaseError, fields and statement', async () => {
+    const err = await rejectionOf(thread.client.query('selec 1', []));
+    expect(err).toBeInstanceOf(messages.DatabaseError);
+    const dbErr = err as messages.DatabaseError & { query?: string };
+    expect(dbErr.message).toBe('syntax error at or near "selec"');
+    expect(dbErr.code).toBe('42601');
+    expect(dbErr.severity).toBe('ERROR');
+    expect(dbErr.query).toBe('selec 1');
+    // The thread is still serving after a failure.
+    expect((await thread.client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it('runs several statements with exec', async () => {
+    const results = await thread.client.exec(
+      'create temp table t_exec (n int); insert into t_exec values (1), (2); select sum(n)::int as s from t_exec',
+    );
+    expect(results.at(-1)?.rows).toEqual([{ s: 3 }]);
+  });
+});
+
+describe('PGlite on its own thread: through Drizzle', () => {
+  let handle: DatabaseHandle;
+
+  beforeAll(async () => {
+    handle = await openDatabase({ kind: 'pglite', dataDir: null });
+    await handle.migrate();
+  });
+
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  const named = async (name: string) =>
+    handle.db.select().from(tenants).where(eq(tenants.name, name));
+
+  it('commits a transaction that returns, with everything it wrote', async () => {
+    const result = await handle.db.transaction(async (tx) => {
+      await tx.insert(tenants).values({ id: 'ten_commit_a', name: 'commit-a' });
+      await tx.insert(tenants).values({ id: 'ten_commit_b', name: 'commit-b' });
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect((await named('commit-a')).length + (await named('commit-b')).length).toBe(2);
+  });
+
+  it('rolls back a transaction that throws, and rethrows the same error', async () => {
+    const boom = new Error('caller failed');
+    const err = await rejectionOf(
+      handle.db.transaction(async (tx) => {
+        await tx.insert(tenants).values({ id: 'ten_rollback', name: 'rollback' });
+        throw boom;
+      }),
+    );
+    expect(err).toBe(boom);
+    expect(await named('rollback')).toEqual([]);
+  });
+
+  it("rolls back on Drizzle's tx.rollback() and keeps a nested savepoint's siblings", async () => {
+    await rejectionOf(
+      handle.db.transaction(async (tx) => {
+        await tx.insert(tenants).values({ id: 'ten_explicit', name: 'explicit' });
+        tx.rollback();
+      }),
+    );
+    expect(await named('explicit')).toEqual([]);
+
+    await handle.db.transaction(async (tx) => {
+      await tx.insert(tenants).values({ id: 'ten_outer', name: 'outer' });
+      await rejectionOf(
+        tx.transaction(async (inner) => {
+          await inner.insert(tenants).values({ id: 'ten_inner', name: 'inner' });
+          throw new Error('inner only');
+        }),
+      );
+    });
+    expect((await named('outer')).length).toBe(1);
+    expect(await named('inner')).toEqual([]);
+  });
+
+  it('holds a statement from outside an open transaction until it ends, as in process', async () => {
+    const order: string[] = [];
+    let outside: Promise<unknown> | undefined;
+    await handle.db.transaction(async (tx) => {
+      await tx.insert(tenants).values({ id: 'ten_held', name: 'held' });
+      outside = handle.db
+        .select({ n: count() })
+        .from(tenants)
+        .where(eq(tenants.name, 'held'))
+        .then((rows) => {
+          order.push('outside');
+          return rows;
+        });
+      // Sent after the outside statement: had that one not waited, it would have answered first.
+      await tx.execute(sql`select 1`);
+      order.push('inside');
+    });
+    const rows = await outside;
+    expect(order).toEqual(['inside', 'outside']);
+    expect(rows).toEqual([{ n: 1 }]);
+  });
+
+  it('rejects a constraint violation with the cause PGlite gives in process', async () => {
+    await handle.db.insert(tenants).values({ id: 'ten_unique', name: 'unique' });
+    const err = await rejectionOf(
+      handle.db.insert(tenants).values({ id: 'ten_unique_2', name: 'unique' }),
+    );
+    const cause = (err as Error & { cause?: unknown }).cause;
+    expect(cause).toBeInstanceOf(messages.DatabaseError);
+    const dbErr = cause as messages.DatabaseError;
+    expect(dbErr.code).toBe('23505');
+    expect(dbErr.constraint).toBe('tenants_name_unique');
+    expect(dbErr.message).toBe(
+      'duplicate key value violates unique constraint "tenants_name_unique"',
+    );
+    expect(err.message).toContain('Failed query: insert into "tenants"');
+  });
+
+  it('rolls back a whole transaction when one of its statements fails', async () => {
+    const err = await rejectionOf(
+      handle.db.transaction(async (tx) => {
+        await tx.insert(tenants).values({ id: 'ten_partial', name: 'partial' });
+        await tx.insert(tenants).values({ id: 'ten_partial', name: 'partial-again' });
+      }),
+    );
+    expect((err as Error & { cause?: { code?: string } }).cause?.code).toBe('23505');
+    expect(await named('partial')).toEqual([]);
+    const after = await handle.db.execute(sql`select 1 as ok`);
+    expect((after as unknown as { rows: unknown[] }).rows).toEqual([{ ok: 1 }]);
+  });
+});
+
+describe('PGlite on its own thread: lifecycle', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('flushes a file-backed database on close, releases its lock, and reopens with the data', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
+    dirs.push(dataDir);
+    const first = await openDatabase({ kind: 'pglite', dataDir });
+    await first.migrate();
+    await first.db.insert(tenants).values({ id: 'ten_kept', name: 'kept' });
+    expect(existsSync(join(dataDir, 'tollgate.pid'))).toBe(true);
+    await first.close();
+    await first.close();
+    expect(existsSync(join(dataDir, 'tollgate.pid'))).toBe(false);
+
+    const second = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      const rows = await second.db.select().from(tenants).where(eq(tenants.id, 'ten_kept'));
+      expect(rows.map((r) => r.name)).toEqual(['kept']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('rejects every statement once closed, with a message that says so', async () => {
+    const handle = await openDatabase({ kind: 'pglite', dataDir: null });
+    await handle.ping();
+    await handle.close();
+    const err = await rejectionOf(handle.ping());
+    expect(err.message).toMatch(/database thread has stopped/);
+  });
+});
