@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseTarget } from '../../src/config.js';
+import type { DatabaseHandle } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/db.js';
 
 /** A database a test suite owns: created for it, dropped afterwards. */
 export interface TestDatabaseTarget {
@@ -44,4 +47,23 @@ export function storageDrivers(): { name: string; create(): Promise<TestDatabase
   if (serverUrl)
     drivers.push({ name: 'postgres', create: () => createPostgresDatabase(serverUrl) });
   return drivers;
+}
+
+/**
+ * An in-memory PGlite, migrated before the calling suite's tests and closed after them; call the
+ * returned function inside a test to get it.
+ */
+export function migratedMemoryDatabase(): () => DatabaseHandle {
+  let handle: DatabaseHandle | undefined;
+  beforeAll(async () => {
+    handle = await openDatabase({ kind: 'pglite', dataDir: null });
+    await handle.migrate();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+  return () => {
+    if (!handle) throw new Error('the test database is opened in beforeAll');
+    return handle;
+  };
 }

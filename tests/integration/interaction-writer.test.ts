@@ -2,16 +2,15 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/ids/uuidv7.js';
 import { createLogger } from '../../src/server/logger.js';
-import type { DatabaseHandle } from '../../src/storage/db.js';
-import { openDatabase } from '../../src/storage/db.js';
 import { createInteractionWriter } from '../../src/storage/interaction-writer.js';
 import { openOutbox } from '../../src/storage/outbox.js';
 import type { NewInteraction } from '../../src/storage/queries/interactions.js';
 import { insertInteractions } from '../../src/storage/queries/interactions.js';
 import { interactions } from '../../src/storage/schema.js';
+import { migratedMemoryDatabase } from '../helpers/test-database.js';
 
 function row(i: number): NewInteraction {
   return {
@@ -28,20 +27,14 @@ function row(i: number): NewInteraction {
 }
 
 const logger = createLogger('silent');
-let handle: DatabaseHandle;
-
-beforeAll(async () => {
-  handle = await openDatabase({ kind: 'pglite', dataDir: null });
-  await handle.migrate();
-});
-
-afterAll(async () => {
-  await handle?.close();
-});
+const database = migratedMemoryDatabase();
 
 async function count(ids: readonly string[]): Promise<{ total: number; distinct: number }> {
-  const [r] = await handle.db
-    .select({ total: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
+  const [r] = await database()
+    .db.select({
+      total: sql<number>`count(*)::int`,
+      distinct: sql<number>`count(distinct id)::int`,
+    })
     .from(interactions)
     .where(sql`${interactions.id} in ${ids}`);
   return { total: r?.total ?? 0, distinct: r?.distinct ?? 0 };
@@ -54,7 +47,7 @@ describe('interaction writer', () => {
     const writer = createInteractionWriter({
       insert: (rows) => {
         sizes.push(rows.length);
-        return insertInteractions(handle.db, rows);
+        return insertInteractions(database().db, rows);
       },
       outbox,
       logger,
@@ -77,7 +70,7 @@ describe('interaction writer', () => {
     const writer = createInteractionWriter({
       insert: async (rows) => {
         if (down) throw new Error('connection refused');
-        const n = await insertInteractions(handle.db, rows);
+        const n = await insertInteractions(database().db, rows);
         inserted.push(...rows.map((r) => r.id));
         return n;
       },
@@ -123,11 +116,11 @@ describe('interaction writer', () => {
     const rows = Array.from({ length: 50 }, (_, i) => row(5000 + i));
     await first.append(rows);
     // Half of them reached the database before the crash.
-    await insertInteractions(handle.db, rows.slice(0, 25));
+    await insertInteractions(database().db, rows.slice(0, 25));
     const reopened = await openOutbox(dir, () => {});
     expect(reopened.pendingRows).toBe(50);
     const writer = createInteractionWriter({
-      insert: (r) => insertInteractions(handle.db, r),
+      insert: (r) => insertInteractions(database().db, r),
       outbox: reopened,
       logger,
     });
@@ -145,7 +138,7 @@ describe('interaction writer', () => {
     const writer = createInteractionWriter({
       insert: async (rows) => {
         await gate;
-        return insertInteractions(handle.db, rows);
+        return insertInteractions(database().db, rows);
       },
       outbox,
       logger,

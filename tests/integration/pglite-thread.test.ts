@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/storage/db.js';
 import { openDatabase } from '../../src/storage/db.js';
 import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { tenants } from '../../src/storage/schema.js';
+import { migratedMemoryDatabase } from '../helpers/test-database.js';
 
 /** The error a rejected promise carries (fails the test if it resolves). */
 async function rejectionOf(p: Promise<unknown>): Promise<Error> {
@@ -92,22 +92,13 @@ describe('PGlite on its own thread: the raw client', () => {
 });
 
 describe('PGlite on its own thread: through Drizzle', () => {
-  let handle: DatabaseHandle;
-
-  beforeAll(async () => {
-    handle = await openDatabase({ kind: 'pglite', dataDir: null });
-    await handle.migrate();
-  });
-
-  afterAll(async () => {
-    await handle?.close();
-  });
+  const database = migratedMemoryDatabase();
 
   const named = async (name: string) =>
-    handle.db.select().from(tenants).where(eq(tenants.name, name));
+    database().db.select().from(tenants).where(eq(tenants.name, name));
 
   it('commits a transaction that returns, with everything it wrote', async () => {
-    const result = await handle.db.transaction(async (tx) => {
+    const result = await database().db.transaction(async (tx) => {
       await tx.insert(tenants).values({ id: 'ten_commit_a', name: 'commit-a' });
       await tx.insert(tenants).values({ id: 'ten_commit_b', name: 'commit-b' });
       return 'done';
@@ -119,7 +110,7 @@ describe('PGlite on its own thread: through Drizzle', () => {
   it('rolls back a transaction that throws, and rethrows the same error', async () => {
     const boom = new Error('caller failed');
     const err = await rejectionOf(
-      handle.db.transaction(async (tx) => {
+      database().db.transaction(async (tx) => {
         await tx.insert(tenants).values({ id: 'ten_rollback', name: 'rollback' });
         throw boom;
       }),
@@ -130,14 +121,14 @@ describe('PGlite on its own thread: through Drizzle', () => {
 
   it("rolls back on Drizzle's tx.rollback() and keeps a nested savepoint's siblings", async () => {
     await rejectionOf(
-      handle.db.transaction(async (tx) => {
+      database().db.transaction(async (tx) => {
         await tx.insert(tenants).values({ id: 'ten_explicit', name: 'explicit' });
         tx.rollback();
       }),
     );
     expect(await named('explicit')).toEqual([]);
 
-    await handle.db.transaction(async (tx) => {
+    await database().db.transaction(async (tx) => {
       await tx.insert(tenants).values({ id: 'ten_outer', name: 'outer' });
       await rejectionOf(
         tx.transaction(async (inner) => {
@@ -153,10 +144,10 @@ describe('PGlite on its own thread: through Drizzle', () => {
   it('holds a statement from outside an open transaction until it ends, as in process', async () => {
     const order: string[] = [];
     let outside: Promise<unknown> | undefined;
-    await handle.db.transaction(async (tx) => {
+    await database().db.transaction(async (tx) => {
       await tx.insert(tenants).values({ id: 'ten_held', name: 'held' });
-      outside = handle.db
-        .select({ n: count() })
+      outside = database()
+        .db.select({ n: count() })
         .from(tenants)
         .where(eq(tenants.name, 'held'))
         .then((rows) => {
@@ -173,9 +164,9 @@ describe('PGlite on its own thread: through Drizzle', () => {
   });
 
   it('rejects a constraint violation with the cause PGlite gives in process', async () => {
-    await handle.db.insert(tenants).values({ id: 'ten_unique', name: 'unique' });
+    await database().db.insert(tenants).values({ id: 'ten_unique', name: 'unique' });
     const err = await rejectionOf(
-      handle.db.insert(tenants).values({ id: 'ten_unique_2', name: 'unique' }),
+      database().db.insert(tenants).values({ id: 'ten_unique_2', name: 'unique' }),
     );
     const cause = (err as Error & { cause?: unknown }).cause;
     expect(cause).toBeInstanceOf(messages.DatabaseError);
@@ -190,14 +181,14 @@ describe('PGlite on its own thread: through Drizzle', () => {
 
   it('rolls back a whole transaction when one of its statements fails', async () => {
     const err = await rejectionOf(
-      handle.db.transaction(async (tx) => {
+      database().db.transaction(async (tx) => {
         await tx.insert(tenants).values({ id: 'ten_partial', name: 'partial' });
         await tx.insert(tenants).values({ id: 'ten_partial', name: 'partial-again' });
       }),
     );
     expect((err as Error & { cause?: { code?: string } }).cause?.code).toBe('23505');
     expect(await named('partial')).toEqual([]);
-    const after = await handle.db.execute(sql`select 1 as ok`);
+    const after = await database().db.execute(sql`select 1 as ok`);
     expect((after as unknown as { rows: unknown[] }).rows).toEqual([{ ok: 1 }]);
   });
 });
