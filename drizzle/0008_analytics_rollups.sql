@@ -112,21 +112,14 @@ CREATE TABLE "interaction_rollup_pending" (
 	"ttft_ms" real
 );
 --> statement-breakpoint
-CREATE FUNCTION tollgate_rollup_log_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Appends the statement's inserted (+1) or deleted (-1) rows to the pending deltas.
+CREATE FUNCTION tollgate_rollup_log() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO interaction_rollup_pending
-  SELECT 1, created_at, tenant_id, model, upstream_model, status, cache_status, prompt_tokens,
-    completion_tokens, tokens_saved_cache, tokens_saved_compression, latency_ms, ttft_ms
-  FROM new_rows;
-  RETURN NULL;
-END $$;
---> statement-breakpoint
-CREATE FUNCTION tollgate_rollup_log_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO interaction_rollup_pending
-  SELECT -1, created_at, tenant_id, model, upstream_model, status, cache_status, prompt_tokens,
-    completion_tokens, tokens_saved_cache, tokens_saved_compression, latency_ms, ttft_ms
-  FROM old_rows;
+  EXECUTE format('INSERT INTO interaction_rollup_pending
+    SELECT %s, created_at, tenant_id, model, upstream_model, status, cache_status, prompt_tokens,
+      completion_tokens, tokens_saved_cache, tokens_saved_compression, latency_ms, ttft_ms
+    FROM %I', CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END,
+    CASE TG_OP WHEN 'INSERT' THEN 'new_rows' ELSE 'old_rows' END);
   RETURN NULL;
 END $$;
 --> statement-breakpoint
@@ -143,10 +136,10 @@ BEGIN
 END $$;
 --> statement-breakpoint
 CREATE TRIGGER "interactions_rollup_insert" AFTER INSERT ON "interactions"
-	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_rollup_log_insert();
+	REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_rollup_log();
 --> statement-breakpoint
 CREATE TRIGGER "interactions_rollup_delete" AFTER DELETE ON "interactions"
-	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_rollup_log_delete();
+	REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION tollgate_rollup_log();
 --> statement-breakpoint
 CREATE TRIGGER "interactions_rollup_truncate" AFTER TRUNCATE ON "interactions"
 	FOR EACH STATEMENT EXECUTE FUNCTION tollgate_rollup_truncate();
