@@ -1,4 +1,5 @@
-import { cpus } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
@@ -20,7 +21,8 @@ import { forkService } from './lib/service-process.js';
  * of a fresh process is not billed to whichever row happens to run first.
  *
  * Env: BENCH_DURATION_S (5), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2),
- * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_CPU_PROF_DIR
+ * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_EMBEDDED (memory, or files: a data
+ * directory per Tollgate process, as the quick start runs), BENCH_CPU_PROF_DIR
  * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
  * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
  * each followed by a small one for its tsx loader). A profile samples wall time while its thread
@@ -100,7 +102,16 @@ function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): st
   return service.origin;
 }
 
-/** A Tollgate process on an in-memory database, talking to the fake upstream. */
+/**
+ * Where each Tollgate process keeps its embedded database: in memory (default), or with
+ * BENCH_EMBEDDED=files in a fresh data directory, as the quick start runs it.
+ */
+function embeddedDatabase(name: string): Record<string, string> {
+  if (process.env.BENCH_EMBEDDED !== 'files') return { DATABASE_URL: 'memory://' };
+  return { TOLLGATE_DATA_DIR: mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`)) };
+}
+
+/** A Tollgate process on an embedded database, talking to the fake upstream. */
 function tollgate(name: string, env: Record<string, string>): ServiceSpec {
   return {
     name,
@@ -109,7 +120,7 @@ function tollgate(name: string, env: Record<string, string>): ServiceSpec {
     env: (started) => ({
       PORT: '0',
       HOST: '127.0.0.1',
-      DATABASE_URL: 'memory://',
+      ...embeddedDatabase(name),
       LOG_LEVEL: 'warn',
       UPSTREAM_BASE_URL: `${originOf(started, 'upstream')}/v1`,
       UPSTREAM_API_KEY: 'sk-bench-upstream-key',
