@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LoadResult } from './lib/load.js';
@@ -108,7 +108,9 @@ function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): st
  */
 function embeddedDatabase(name: string): Record<string, string> {
   if (process.env.BENCH_EMBEDDED !== 'files') return { DATABASE_URL: 'memory://' };
-  return { TOLLGATE_DATA_DIR: mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`)) };
+  const dir = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return { TOLLGATE_DATA_DIR: dir };
 }
 
 /** A Tollgate process on an embedded database, talking to the fake upstream. */
