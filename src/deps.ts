@@ -253,10 +253,13 @@ export async function openDeps(
   retention.start(config.retention.intervalMs, (pass) => background.run(pass));
   const rollups = startRollups(database.db, logger, ROLLUP_INTERVAL_MS);
   // PGlite has no autovacuum: the tables rewritten all the time would only grow.
-  const vacuumTimer = setInterval(() => {
-    if (database.kind === 'pglite') background.run(() => database.db.execute(EMBEDDED_VACUUM));
-  }, EMBEDDED_VACUUM_INTERVAL_MS);
-  vacuumTimer.unref();
+  const vacuumTimer =
+    database.kind === 'pglite'
+      ? setInterval(
+          () => background.run(() => database.db.execute(EMBEDDED_VACUUM)),
+          EMBEDDED_VACUUM_INTERVAL_MS,
+        ).unref()
+      : undefined;
   return {
     config,
     database,
