@@ -37,7 +37,6 @@ import type { InteractionWriter } from './storage/interaction-writer.js';
 import { createInteractionWriter } from './storage/interaction-writer.js';
 import { openOutbox } from './storage/outbox.js';
 import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
-import { insertInteractions } from './storage/queries/interactions.js';
 import type { Retention } from './storage/retention.js';
 import { createRetention } from './storage/retention.js';
 import { startRollups } from './storage/rollup-timer.js';
@@ -160,7 +159,7 @@ export async function openDeps(
     logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
   );
   const writer = createInteractionWriter({
-    insert: (rows) => insertInteractions(database.db, rows),
+    insert: (rows) => database.insertInteractions(rows),
     outbox,
     logger,
     ...config.log,

@@ -12,6 +12,9 @@ import type { DatabaseTarget } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
+import type { NewInteraction } from './queries/interactions.js';
+import { copyInteractions, insertInteractions } from './queries/interactions.js';
+import { COPY_INTERACTIONS_FROM_BLOB } from './queries/interactions-copy.js';
 import * as schema from './schema.js';
 
 /** The Drizzle database, whichever driver is behind it. */
@@ -25,6 +28,11 @@ export interface DatabaseHandle {
   migrate(): Promise<void>;
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
+  /**
+   * Stores interaction rows in one statement, skipping ids already stored (the writer's insert);
+   * returns how many were new.
+   */
+  insertInteractions(rows: readonly NewInteraction[]): Promise<number>;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +73,16 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
     kind: 'pglite',
     migrate: () => thread.migrate(MIGRATIONS_DIR),
     hasVector: () => hasVectorExtension(db),
+    // Binary COPY: the batch crosses to the database thread as one buffer, and PGlite parses
+    // no text to store it.
+    insertInteractions: (rows) =>
+      copyInteractions(
+        db,
+        async (data) => {
+          await thread.copyFrom(COPY_INTERACTIONS_FROM_BLOB, data);
+        },
+        rows,
+      ),
     ping: async () => {
       await thread.client.query('select 1');
     },
@@ -105,6 +123,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     hasVector: () => hasVectorExtension(db),
+    insertInteractions: (rows) => insertInteractions(db, rows),
     ping: async () => {
       await client`select 1`;
     },

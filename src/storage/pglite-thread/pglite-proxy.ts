@@ -24,6 +24,11 @@ export interface PgliteProxyTransaction {
 /** The embedded PGlite running on its own thread, and the client that talks to it. */
 export interface PgliteThread {
   client: PgliteProxyClient;
+  /**
+   * Runs a COPY … FROM '/dev/blob' statement outside any transaction, reading `data`. The buffer
+   * is transferred to the database thread: it is unusable here afterwards.
+   */
+  copyFrom(sql: string, data: Uint8Array<ArrayBuffer>): Promise<Results>;
   /** Applies the migrations in `folder` on the database thread. */
   migrate(folder: string): Promise<void>;
   /** Closes PGlite (flushing its files) and ends the thread. */
@@ -105,13 +110,14 @@ export async function startPgliteThread(pgdata: string | null): Promise<PgliteTh
   function send(
     request: WithoutId<DbRequest>,
     statement: FailedStatement | null = null,
+    transfer: readonly ArrayBuffer[] = [],
   ): Promise<DbReply & { ok: true }> {
     if (stopped) return Promise.reject(stopped);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject, statement });
-      worker.postMessage({ ...request, id } as DbRequest);
+      worker.postMessage({ ...request, id } as DbRequest, transfer);
     });
   }
 
@@ -177,6 +183,11 @@ export async function startPgliteThread(pgdata: string | null): Promise<PgliteTh
   let closing: Promise<void> | null = null;
   return {
     client,
+    async copyFrom(sql, data) {
+      const statement = { query: sql, params: [], options: undefined };
+      const reply = await send({ op: 'copy', sql, data }, statement, [data.buffer]);
+      return reply.value as Results;
+    },
     async migrate(folder) {
       await send({ op: 'migrate', migrationsFolder: folder });
     },

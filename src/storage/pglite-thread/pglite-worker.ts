@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
+import { growMemoryFilesGeometrically } from './memfs-growth.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import { toWireError } from './wire-error.js';
 
@@ -89,6 +90,8 @@ async function handle(
       });
     case 'exec':
       return target(client, request.tx).exec(request.sql);
+    case 'copy':
+      return client.query(request.sql, [], { blob: new Blob([request.data]) });
     case 'begin':
       begin(client, request.id);
       return null;
@@ -111,7 +114,10 @@ async function handle(
 
 async function start(): Promise<PGlite> {
   const options = { extensions: { vector } };
-  return pgdata === null ? PGlite.create(options) : PGlite.create(pgdata, options);
+  if (pgdata !== null) return PGlite.create(pgdata, options);
+  const pg = await PGlite.create(options);
+  growMemoryFilesGeometrically(pg);
+  return pg;
 }
 
 try {

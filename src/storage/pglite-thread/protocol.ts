@@ -24,6 +24,8 @@ export type DbRequest =
       tx: number | null;
     }
   | { id: number; op: 'exec'; sql: string; tx: number | null }
+  /** A COPY … FROM '/dev/blob' statement and the data it reads (transferred, not copied). */
+  | { id: number; op: 'copy'; sql: string; data: Uint8Array<ArrayBuffer> }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'migrate'; migrationsFolder: string }

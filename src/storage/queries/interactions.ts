@@ -2,6 +2,7 @@ import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db.js';
 import { interactions } from '../schema.js';
+import { encodeInteractionsCopy } from './interactions-copy.js';
 
 /** An interactions row as stored. */
 export type InteractionRow = InferSelectModel<typeof interactions>;
@@ -24,9 +25,9 @@ function jsonValue(value: unknown): unknown {
 
 /**
  * Inserts rows in one statement with a single JSON parameter expanded by the database
- * (json_populate_recordset), instead of one bound parameter per field: on the embedded PGlite that
- * runs on the server's own thread this costs a fraction of the CPU. Rows whose id already exists
- * are skipped, which is what makes replaying the outbox exactly-once. Returns how many were new.
+ * (json_populate_recordset), instead of one bound parameter per field, which costs the database a
+ * fraction of the CPU. Rows whose id already exists are skipped, which is what makes replaying the
+ * outbox exactly-once. Returns how many were new.
  */
 export async function insertInteractions(
   db: Database,
@@ -59,4 +60,34 @@ export async function findInteraction(
 ): Promise<InteractionRow | undefined> {
   const rows = await db.select().from(interactions).where(eq(interactions.id, id)).limit(1);
   return rows[0];
+}
+
+/** True for PostgreSQL's unique_violation, from either driver (or Drizzle's wrapper). */
+function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '23505') return true;
+  }
+  return false;
+}
+
+/**
+ * Stores rows with binary COPY (`copy` loads an encoded batch; see interactions-copy.ts), the
+ * cheapest way into the database. COPY cannot skip rows that exist, so a batch that meets an id
+ * already stored (a replay after a write whose outcome was unknown) fails whole, changing
+ * nothing, and is inserted again with insertInteractions, which skips them. Returns how many
+ * rows were new.
+ */
+export async function copyInteractions(
+  db: Database,
+  copy: (data: Uint8Array<ArrayBuffer>) => Promise<void>,
+  rows: readonly NewInteraction[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  try {
+    await copy(encodeInteractionsCopy(rows));
+    return rows.length;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    return insertInteractions(db, rows);
+  }
 }
