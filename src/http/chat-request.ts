@@ -44,6 +44,12 @@ function describe(v: unknown): string {
   return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
 
+/**
+ * Longest model name accepted. Provider model ids are a few dozen characters; the name is stored
+ * in plaintext, indexed analytics rollups, whose index entries must stay far below a page.
+ */
+export const MAX_MODEL_CHARS = 256;
+
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
@@ -73,6 +79,13 @@ export function parseChatRequest(text: string): ChatRequest {
       `Invalid type for 'model': expected a non-empty string, but got ${describe(body.model)}.`,
       'model',
       'invalid_type',
+    );
+  }
+  if (body.model.length > MAX_MODEL_CHARS) {
+    throw GatewayError.invalidRequest(
+      `Invalid 'model': string too long. Expected a string with maximum length ${MAX_MODEL_CHARS}, but got a string with length ${body.model.length} instead.`,
+      'model',
+      'string_above_max_length',
     );
   }
   if (body.messages === undefined) {

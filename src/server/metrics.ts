@@ -47,6 +47,11 @@ export function createMetrics(sources: { writer: () => WriterMetrics }): Metrics
     (m) => m.duplicateRows,
   );
   writerGauge(
+    'tollgate_log_rows_rejected',
+    'Rows the database refused for what they hold (kept in the outbox rejected file)',
+    (m) => m.rowsRejected,
+  );
+  writerGauge(
     'tollgate_log_content_dropped',
     'Rows stored without content (tenant key unavailable)',
     (m) => m.contentDropped,

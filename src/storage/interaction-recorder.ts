@@ -1,6 +1,7 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { RowSealer } from '../crypto/row-sealer.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
+import { MAX_MODEL_CHARS } from '../http/chat-request.js';
 import type { Logger } from '../server/logger.js';
 import type { InteractionWriter } from './interaction-writer.js';
 import type { NewInteraction } from './queries/interactions.js';
@@ -33,6 +34,28 @@ export interface InteractionRecord {
   request: unknown;
   /** The answer (completion, assembled stream, or error body); null when there was none. */
   response: unknown;
+}
+
+/**
+ * Text as a text column can hold it: PostgreSQL refuses NUL, which a client may send (in `user`,
+ * say), so it becomes U+FFFD. The exact text is in the encrypted request.
+ */
+function storableText(value: string | null): string | null {
+  return value?.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
+}
+
+/**
+ * A model name as the rollups can index it: the request's is already at most MAX_MODEL_CHARS, and
+ * one an upstream answers with is cut to that length.
+ */
+function storableModel(value: string | null): string | null {
+  return storableText(value === null ? null : value.slice(0, MAX_MODEL_CHARS));
+}
+
+/** A token count as an integer column can hold it; anything else an upstream sends is unknown. */
+function storableCount(value: unknown): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  return Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.round(value)));
 }
 
 /** JSON of a recorded value; null when there is nothing to store. */
@@ -81,27 +104,30 @@ export function createInteractionRecorder(deps: {
               response,
             })
           : { requestEnc: null, responseEnc: null };
+      const promptTokens = storableCount(r.usage?.prompt_tokens);
       const row: NewInteraction = {
         id: r.id,
         createdAt: r.receivedAt,
         tenantId: r.tenantId,
         keyId: r.keyId,
-        endUser: r.endUser,
-        model: r.model,
-        upstreamModel: r.upstreamModel,
-        provider: r.provider,
+        endUser: storableText(r.endUser),
+        model: storableModel(r.model),
+        upstreamModel: storableModel(r.upstreamModel),
+        provider: storableText(r.provider),
         status: r.status,
-        errorCode: r.errorCode,
+        errorCode: storableText(r.errorCode),
         cacheStatus: r.cacheStatus,
         cacheSimilarity: r.cacheSimilarity,
         stream: r.stream,
-        promptTokens: r.usage?.prompt_tokens ?? null,
-        completionTokens: r.usage?.completion_tokens ?? null,
-        tokensSavedCompression: r.compression?.tokensSaved ?? null,
+        promptTokens,
+        completionTokens: storableCount(r.usage?.completion_tokens),
+        tokensSavedCompression: storableCount(r.compression?.tokensSaved),
         compressionMode: r.compression?.mode ?? null,
         promptTokensBeforeCompression:
-          r.usage && r.compression ? r.usage.prompt_tokens + r.compression.tokensSaved : null,
-        tokensSavedCache: r.tokensSavedCache,
+          promptTokens !== null && r.compression
+            ? storableCount(promptTokens + r.compression.tokensSaved)
+            : null,
+        tokensSavedCache: storableCount(r.tokensSavedCache),
         latencyMs: r.latencyMs,
         upstreamMs: r.upstreamMs,
         ttftMs: r.ttftMs,

@@ -2,6 +2,7 @@ import type { Logger } from '../server/logger.js';
 import { withTimeout } from '../server/with-timeout.js';
 import type { Outbox } from './outbox.js';
 import type { NewInteraction } from './queries/interactions.js';
+import { UnstorableRowError } from './queries/interactions-copy.js';
 
 /** Counters and gauges of the log writer (exported on /metrics). */
 export interface WriterMetrics {
@@ -12,6 +13,8 @@ export interface WriterMetrics {
   duplicateRows: number;
   /** Rows recorded without their content because the tenant's key could not be loaded. */
   contentDropped: number;
+  /** Rows the database refused on their own (set aside in the outbox's rejected file). */
+  rowsRejected: number;
 }
 
 /** Takes finished interaction rows off the request path and gets them into the database. */
@@ -48,6 +51,24 @@ function reason(err: unknown): string {
   return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
 }
 
+/** SQLSTATE classes that blame the data, not the database: 22 data exception, 23 integrity, 54 limits. */
+const ROW_ERROR_CLASSES = new Set(['22', '23', '54']);
+
+/**
+ * True when a write failed because of what some row holds (a value its column cannot store), so
+ * retrying the same rows can never succeed; false for failures of the database or the connection.
+ */
+function blamesTheRows(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof UnstorableRowError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return ROW_ERROR_CLASSES.has(code.slice(0, 2));
+    }
+  }
+  return false;
+}
+
 /**
  * Batches rows into multi-row INSERTs by size or a short interval. While the database fails, or
  * while older rows still wait in the outbox, batches go to the outbox (keeping their order) and
@@ -67,6 +88,7 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
     writeFailures: 0,
     duplicateRows: 0,
     contentDropped: 0,
+    rowsRejected: 0,
   };
   let healthy = true;
   let chain: Promise<void> = Promise.resolve();
@@ -83,10 +105,37 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
     metrics.outboxRows = outbox.pendingRows;
   }
 
+  /**
+   * Inserts rows; when the database refuses them for what they hold, halves the batch until the
+   * refused rows stand alone and sets those aside, so one bad row never holds back the others.
+   * Returns how many rows were new.
+   */
+  async function insertSettingAside(rows: NewInteraction[]): Promise<number> {
+    try {
+      return await withTimeout(insert(rows), writeTimeoutMs, 'database write timed out');
+    } catch (err) {
+      if (!blamesTheRows(err)) throw err;
+      if (rows.length > 1) {
+        const half = rows.length >> 1;
+        return (
+          (await insertSettingAside(rows.slice(0, half))) +
+          (await insertSettingAside(rows.slice(half)))
+        );
+      }
+      await outbox.reject(rows, reason(err));
+      metrics.rowsRejected += rows.length;
+      logger.error(
+        { id: rows[0]?.id, reason: reason(err) },
+        'the database refused an interaction row; it is kept in the outbox rejected file',
+      );
+      return 0;
+    }
+  }
+
   async function writeBatch(batch: NewInteraction[]): Promise<void> {
     if (!healthy || outbox.pendingRows > 0) return toOutbox(batch);
     try {
-      const n = await withTimeout(insert(batch), writeTimeoutMs, 'database write timed out');
+      const n = await insertSettingAside(batch);
       metrics.rowsWritten += n;
       metrics.duplicateRows += batch.length - n;
     } catch (err) {
@@ -117,10 +166,7 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
         return;
       }
       try {
-        const n = await outbox.replay(
-          (rows) => withTimeout(insert(rows), writeTimeoutMs, 'database write timed out'),
-          batchSize,
-        );
+        const n = await outbox.replay(insertSettingAside, batchSize);
         metrics.rowsWritten += n;
         healthy = true;
         logger.info({ rows: n }, 'outbox replayed into the database');

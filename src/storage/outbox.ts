@@ -42,6 +42,25 @@ export interface Outbox {
    * in. Inserts skip ids already present, so a crash mid-replay never duplicates a row.
    */
   replay(insert: (rows: NewInteraction[]) => Promise<number>, batchSize: number): Promise<number>;
+  /**
+   * Keeps rows the database refused for what they hold in `rejected.ndjson` (still encrypted, one
+   * `{"reason", "row"}` per line), out of the replay, so they stay on disk for an operator.
+   */
+  reject(rows: readonly NewInteraction[], reason: string): Promise<void>;
+}
+
+/** Where rows the database refused are kept, beside the outbox segments. */
+export const REJECTED_FILE = 'rejected.ndjson';
+
+/** Appends `text` to `file` (created 0600) and waits until it is on disk. */
+async function appendDurably(file: string, text: string): Promise<void> {
+  await appendFile(file, text, { mode: 0o600 });
+  const fh = await open(file, 'r');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Opens (and counts) the outbox in `<dir>`. */
@@ -81,6 +100,7 @@ export async function openOutbox(
   let nextSeq = (existing.at(-1)?.seq ?? 0) + 1;
   let current: string | null = null;
   let chain: Promise<unknown> = Promise.resolve();
+  let rejecting: Promise<unknown> = Promise.resolve();
 
   return {
     get pendingRows() {
@@ -90,16 +110,23 @@ export async function openOutbox(
       const run = chain.then(async () => {
         if (rows.length === 0) return;
         current ??= join(dir, `segment-${String(nextSeq++).padStart(12, '0')}.ndjson`);
-        await appendFile(current, `${rows.map(encodeOutboxRow).join('\n')}\n`, { mode: 0o600 });
-        const fh = await open(current, 'r');
-        try {
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
+        await appendDurably(current, `${rows.map(encodeOutboxRow).join('\n')}\n`);
         pending += rows.length;
       });
       chain = run.catch(() => {});
+      return run;
+    },
+    reject(rows, reason) {
+      // Its own queue: replay calls this while it holds the segments' queue.
+      const run = rejecting.then(() =>
+        appendDurably(
+          join(dir, REJECTED_FILE),
+          rows
+            .map((row) => `{"reason":${JSON.stringify(reason)},"row":${encodeOutboxRow(row)}}\n`)
+            .join(''),
+        ),
+      );
+      rejecting = run.catch(() => {});
       return run;
     },
     replay(insert, batchSize) {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/ids/uuidv7.js';
 import { createLogger } from '../../src/server/logger.js';
 import { createInteractionWriter } from '../../src/storage/interaction-writer.js';
-import { openOutbox } from '../../src/storage/outbox.js';
+import { openOutbox, REJECTED_FILE } from '../../src/storage/outbox.js';
 import type { NewInteraction } from '../../src/storage/queries/interactions.js';
 import { insertInteractions } from '../../src/storage/queries/interactions.js';
 import { interactions } from '../../src/storage/schema.js';
@@ -155,5 +155,69 @@ describe('interaction writer', () => {
     await writer.replayOutbox();
     await writer.close();
     expect(await count(rows.map((r) => r.id))).toEqual({ total: 100, distinct: 100 });
+  });
+
+  it.each([
+    ['binary COPY', () => (rows: NewInteraction[]) => database().insertInteractions(rows)],
+    [
+      'the skipping insert',
+      () => (rows: NewInteraction[]) => insertInteractions(database().db, rows),
+    ],
+  ])('sets aside rows the database refuses (%s) and writes the rest', async (_name, makeInsert) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const outbox = await openOutbox(dir, () => {});
+    const writer = createInteractionWriter({
+      insert: makeInsert(),
+      outbox,
+      logger,
+      batchSize: 50,
+      flushIntervalMs: 10_000,
+      retryIntervalMs: 3_600_000,
+    });
+    const rows = Array.from({ length: 50 }, (_, i) => row(20_000 + i));
+    const bad = [rows[10], rows[37]].map((r) => {
+      if (!r) throw new Error('missing row');
+      r.endUser = 'nul \u0000 inside';
+      return r.id;
+    });
+    for (const r of rows) writer.enqueue(r);
+    await writer.flush();
+    const good = rows.filter((r) => !bad.includes(r.id)).map((r) => r.id);
+    expect(await count(good)).toEqual({ total: 48, distinct: 48 });
+    expect(await count(bad)).toEqual({ total: 0, distinct: 0 });
+    expect(writer.metrics).toMatchObject({ rowsWritten: 48, rowsRejected: 2, outboxRows: 0 });
+    const rejected = readFileSync(join(dir, REJECTED_FILE), 'utf8').trim().split('\n');
+    expect(rejected.map((line) => (JSON.parse(line) as { row: { id: string } }).row.id)).toEqual(
+      bad,
+    );
+
+    // The writer stays healthy: the next rows go straight to the database.
+    const next = Array.from({ length: 5 }, (_, i) => row(21_000 + i));
+    for (const r of next) writer.enqueue(r);
+    await writer.flush();
+    expect(await count(next.map((r) => r.id))).toEqual({ total: 5, distinct: 5 });
+    expect(writer.metrics.outboxRows).toBe(0);
+    await writer.close();
+  });
+
+  it('sets aside a refused row met while replaying the outbox, and replays the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const first = await openOutbox(dir, () => {});
+    const rows = Array.from({ length: 30 }, (_, i) => row(30_000 + i));
+    const poisoned = rows[12];
+    if (!poisoned) throw new Error('missing row');
+    poisoned.endUser = '\u0000';
+    await first.append(rows);
+    const writer = createInteractionWriter({
+      insert: (r) => database().insertInteractions(r),
+      outbox: await openOutbox(dir, () => {}),
+      logger,
+    });
+    await writer.replayOutbox();
+    const others = rows.filter((r) => r !== poisoned).map((r) => r.id);
+    expect(await count(others)).toEqual({ total: 29, distinct: 29 });
+    expect(writer.metrics).toMatchObject({ outboxRows: 0, rowsRejected: 1 });
+    expect(readdirSync(dir)).toEqual([REJECTED_FILE]);
+    await writer.close();
   });
 });

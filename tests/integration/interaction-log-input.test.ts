@@ -1,0 +1,91 @@
+import { inArray } from 'drizzle-orm';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rollUpPending } from '../../src/storage/queries/analytics-rollups.js';
+import { interactions } from '../../src/storage/schema.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+/** What clients and upstreams may send that a plaintext column or an index cannot take as is. */
+describe('interaction log with awkward input', () => {
+  let upstream: FakeUpstream;
+  let gateway: TestGateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    upstream.setFallback((req, res) => json(200, completionFor(req.body, 'fine'))(req, res));
+    gateway = await startTestGateway({
+      UPSTREAM_BASE_URL: upstream.url,
+      UPSTREAM_MAX_RETRIES: '0',
+    });
+    const k = await gateway.createKey();
+    client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await upstream?.close();
+  });
+
+  it('records every request, whatever its user, content or usage holds', async () => {
+    upstream.enqueue((req, res) =>
+      json(200, {
+        ...completionFor(req.body, 'odd usage'),
+        usage: { prompt_tokens: 12.6, completion_tokens: 'five', total_tokens: 17 },
+      })(req, res),
+    );
+    const odd = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'odd upstream' }] })
+      .withResponse();
+    const nul = await client.chat.completions
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'a NUL \u0000 in the prompt' }],
+        user: 'user\u0000with-nul',
+      })
+      .withResponse();
+    const long = await client.chat.completions
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'long user' }],
+        user: 'u'.repeat(10_000),
+      })
+      .withResponse();
+    await settleLog(gateway.server.deps);
+
+    const ids = [odd, nul, long].map((r) => r.response.headers.get('x-request-id') ?? '');
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(inArray(interactions.id, ids));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(rows).toHaveLength(3);
+    expect(byId.get(ids[0] ?? '')).toMatchObject({
+      promptTokens: 13,
+      completionTokens: null,
+    });
+    expect(byId.get(ids[1] ?? '')?.endUser).toBe('user\ufffdwith-nul');
+    expect(byId.get(ids[2] ?? '')?.endUser).toHaveLength(10_000);
+    expect(gateway.server.deps.writer.metrics).toMatchObject({ outboxRows: 0, rowsRejected: 0 });
+    // The rollups take every one of them.
+    await expect(rollUpPending(gateway.server.deps.database.db)).resolves.toBeGreaterThan(0);
+  });
+
+  it('refuses a model name longer than 256 characters with an OpenAI-style error', async () => {
+    const err = await client.chat.completions
+      .create({ model: 'm'.repeat(257), messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err).toMatchObject({
+      status: 400,
+      param: 'model',
+      code: 'string_above_max_length',
+      type: 'invalid_request_error',
+    });
+    expect((err as Error).message).toContain('maximum length 256');
+  });
+});
