@@ -61,7 +61,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
   TOLLGATE_MASTER_KEYS: z.string().optional(),
   LOG_BATCH_SIZE: positiveInt(500),
-  LOG_FLUSH_INTERVAL_MS: positiveInt(100),
+  LOG_FLUSH_INTERVAL_MS: positiveInt(200),
   LOG_MAX_QUEUE: positiveInt(20_000),
   LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
   REDIS_URL: z.preprocess(

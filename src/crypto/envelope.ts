@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import type { MasterKey } from './key-ring.js';
+import { createSmallDeflate } from './small-deflate.js';
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
@@ -110,6 +111,9 @@ export async function encryptRowField(
   return rowCiphertext(dataKey, compressed, ctx);
 }
 
+/** The sealing thread's compressor (sealRowJson runs there, one field at a time). */
+const deflateSmall = createSmallDeflate();
+
 /**
  * encryptRowField for a value already serialised to JSON, all at once on the calling thread (the
  * sealing thread, where blocking is what it is for). `iv` is the field's 12 random bytes; callers
@@ -122,7 +126,7 @@ export function sealRowJson(
   iv: Buffer = randomBytes(IV_BYTES),
 ): Buffer {
   if (iv.length !== IV_BYTES) throw new Error(`a row IV is ${IV_BYTES} bytes`);
-  return rowCiphertext(dataKey, deflateRawSync(Buffer.from(json, 'utf8')), ctx, iv);
+  return rowCiphertext(dataKey, deflateSmall(Buffer.from(json, 'utf8')), ctx, iv);
 }
 
 /** Bytes of random IV each row field needs. */

@@ -24,7 +24,7 @@ export interface RowSealer {
 }
 
 /** How long rows wait for company before their batch goes to the sealing thread. */
-const SEAL_WINDOW_MS = 20;
+const SEAL_WINDOW_MS = 50;
 /** A batch goes at once when it reaches this many rows. */
 const SEAL_MAX_BATCH = 256;
 

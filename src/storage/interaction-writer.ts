@@ -183,7 +183,7 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
   let flushScheduled = false;
   const flushTimer = setInterval(() => {
     if (queue.length > 0) void drainQueue();
-  }, options.flushIntervalMs ?? 100);
+  }, options.flushIntervalMs ?? 200);
   const retryTimer = setInterval(() => {
     if (!healthy || outbox.pendingRows > 0) void replayOutbox();
   }, options.retryIntervalMs ?? 1_000);
