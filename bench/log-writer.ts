@@ -14,8 +14,9 @@ import { insertInteractions } from '../src/storage/queries/interactions.js';
 
 /**
  * Rows per second the interaction writer sustains into each database: realistic rows (metadata
- * plus ~1 KB request and response ciphertext, encrypted beforehand so only the writer is timed),
- * enqueued as fast as possible, timed until the last batch is in.
+ * plus request and response of ~0.7 KB JSON each, encrypted beforehand so only the writer is timed),
+ * enqueued as fast as possible, timed until the last batch is in. Into PGlite, the gateway's binary
+ * COPY and the JSON insert it replaced run side by side (PostgreSQL takes the JSON insert).
  * Env: BENCH_ROWS (50000), BENCH_BATCH (500), BENCH_DATABASE_URL (PostgreSQL server; default the
  * local one; a database is created for the run and dropped after).
  */
@@ -63,13 +64,23 @@ async function makeRows(n: number): Promise<NewInteraction[]> {
   return rows;
 }
 
-async function timeInto(target: DatabaseTarget, rows: readonly NewInteraction[]): Promise<number> {
+/** How a batch reaches the database: the handle's own way (the gateway's), or the JSON insert. */
+type InsertPath = 'gateway' | 'json';
+
+async function timeInto(
+  target: DatabaseTarget,
+  rows: readonly NewInteraction[],
+  path: InsertPath = 'gateway',
+): Promise<number> {
   const handle = await openDatabase(target);
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-outbox-'));
   try {
     await handle.migrate();
     const writer = createInteractionWriter({
-      insert: (batch) => insertInteractions(handle.db, batch),
+      insert: (batch) =>
+        path === 'gateway'
+          ? handle.insertInteractions(batch)
+          : insertInteractions(handle.db, batch),
       outbox: await openOutbox(dir, () => {}),
       logger: createLogger('warn'),
       batchSize: BATCH,
@@ -94,12 +105,30 @@ async function main(): Promise<void> {
   process.stderr.write(`encrypting ${ROWS} rows…\n`);
   const rows = await makeRows(ROWS);
   const results: [string, number][] = [];
-  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pglite-'));
-  try {
-    results.push(['PGlite (in memory)', await timeInto({ kind: 'pglite', dataDir: null }, rows)]);
-    results.push(['PGlite (files)', await timeInto({ kind: 'pglite', dataDir }, rows)]);
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+  const ratios: string[] = [];
+  for (const where of ['in memory', 'files'] as const) {
+    const times: Record<InsertPath, number> = { gateway: 0, json: 0 };
+    // Side by side, alternating, each on a fresh database: binary COPY (what the gateway sends
+    // PGlite) and the JSON insert it replaced.
+    for (const path of ['gateway', 'json', 'gateway', 'json'] as const) {
+      const dataDir =
+        where === 'files' ? mkdtempSync(join(tmpdir(), 'tollgate-bench-pglite-')) : null;
+      try {
+        times[path] = Math.max(
+          times[path],
+          await timeInto({ kind: 'pglite', dataDir }, rows, path),
+        );
+      } finally {
+        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+    results.push(
+      [`PGlite (${where}), COPY`, times.gateway],
+      [`PGlite (${where}), JSON`, times.json],
+    );
+    ratios.push(
+      `PGlite (${where}): COPY ÷ JSON insert ${(times.gateway / times.json).toFixed(2)}×`,
+    );
   }
   const name = `tollgate_bench_${process.pid}`;
   const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
@@ -107,7 +136,10 @@ async function main(): Promise<void> {
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     const url = new URL(SERVER);
     url.pathname = `/${name}`;
-    results.push(['PostgreSQL', await timeInto({ kind: 'postgres', url: url.toString() }, rows)]);
+    results.push([
+      'PostgreSQL, JSON',
+      await timeInto({ kind: 'postgres', url: url.toString() }, rows),
+    ]);
   } catch (err) {
     process.stderr.write(`PostgreSQL skipped: ${(err as Error).message}\n`);
   } finally {
@@ -118,7 +150,8 @@ async function main(): Promise<void> {
     `interaction writer, ${ROWS} rows of ~${Math.round((rows[0]?.requestEnc?.length ?? 0) + (rows[0]?.responseEnc?.length ?? 0))} bytes ciphertext, batches of ${BATCH}`,
   );
   for (const [db, perS] of results)
-    console.log(`${db.padEnd(20)} ${Math.round(perS).toLocaleString('en-US').padStart(9)} rows/s`);
+    console.log(`${db.padEnd(28)} ${Math.round(perS).toLocaleString('en-US').padStart(9)} rows/s`);
+  console.log(`(best of two runs each)\n${ratios.join('\n')}`);
 }
 
 await main();

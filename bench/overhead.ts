@@ -21,8 +21,8 @@ import { forkService } from './lib/service-process.js';
  * of a fresh process is not billed to whichever row happens to run first.
  *
  * Env: BENCH_DURATION_S (5), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2),
- * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_EMBEDDED (memory, or files: a data
- * directory per Tollgate process, as the quick start runs), BENCH_CPU_PROF_DIR
+ * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_EMBEDDED (files:
+ * a data directory per Tollgate process, as the quick start runs; or memory), BENCH_CPU_PROF_DIR
  * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
  * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
  * each followed by a small one for its tsx loader). A profile samples wall time while its thread
@@ -102,12 +102,18 @@ function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): st
   return service.origin;
 }
 
+/** How the Tollgate processes keep their embedded database (BENCH_EMBEDDED). */
+const EMBEDDED = process.env.BENCH_EMBEDDED ?? 'files';
+if (EMBEDDED !== 'files' && EMBEDDED !== 'memory') {
+  throw new Error('BENCH_EMBEDDED must be files or memory');
+}
+
 /**
- * Where each Tollgate process keeps its embedded database: in memory (default), or with
- * BENCH_EMBEDDED=files in a fresh data directory, as the quick start runs it.
+ * Where each Tollgate process keeps its embedded database: by default in a fresh data directory,
+ * as the quick start runs it; with BENCH_EMBEDDED=memory, in memory (memory://).
  */
 function embeddedDatabase(name: string): Record<string, string> {
-  if (process.env.BENCH_EMBEDDED !== 'files') return { DATABASE_URL: 'memory://' };
+  if (EMBEDDED === 'memory') return { DATABASE_URL: 'memory://' };
   const dir = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return { TOLLGATE_DATA_DIR: dir };
@@ -257,7 +263,8 @@ function printReport(rows: readonly RowSummary[]): void {
   const cpu = cpus();
   console.log(
     `\nTollgate overhead — ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per row, ` +
-      `best of ${ROUNDS} alternating rounds; node ${process.version}, ${cpu.length}× ${cpu[0]?.model ?? 'cpu'}\n`,
+      `best of ${ROUNDS} alternating rounds; embedded database: ${EMBEDDED === 'files' ? 'data directory on disk' : 'in memory'}; ` +
+      `node ${process.version}, ${cpu.length}× ${cpu[0]?.model ?? 'cpu'}\n`,
   );
   console.log(formatTable(rows));
   console.log(
