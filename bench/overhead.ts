@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,9 @@ function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): st
   return service.origin;
 }
 
+/** A throw-away master key for this run's data directories. */
+const BENCH_MASTER_KEY = `bench:${randomBytes(32).toString('base64')}`;
+
 /** How the Tollgate processes keep their embedded database (BENCH_EMBEDDED). */
 const EMBEDDED = process.env.BENCH_EMBEDDED ?? 'files';
 if (EMBEDDED !== 'files' && EMBEDDED !== 'memory') {
@@ -116,7 +120,9 @@ function embeddedDatabase(name: string): Record<string, string> {
   if (EMBEDDED === 'memory') return { DATABASE_URL: 'memory://' };
   const dir = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return { TOLLGATE_DATA_DIR: dir };
+  // A master key as production sets one; without it every process would generate its own
+  // master.key and warn about backing it up.
+  return { TOLLGATE_DATA_DIR: dir, TOLLGATE_MASTER_KEYS: BENCH_MASTER_KEY };
 }
 
 /** A Tollgate process on an embedded database, talking to the fake upstream. */

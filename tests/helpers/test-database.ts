@@ -67,3 +67,27 @@ export function migratedMemoryDatabase(): () => DatabaseHandle {
     return handle;
   };
 }
+
+/**
+ * A database on `driver` (one of storageDrivers()), created and migrated before the calling
+ * suite's tests, closed and dropped after them; call the returned function inside a test.
+ */
+export function migratedDatabaseOn(driver: {
+  create(): Promise<TestDatabaseTarget>;
+}): () => DatabaseHandle {
+  let target: TestDatabaseTarget | undefined;
+  let handle: DatabaseHandle | undefined;
+  beforeAll(async () => {
+    target = await driver.create();
+    handle = await openDatabase(target.target);
+    await handle.migrate();
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await target?.drop();
+  });
+  return () => {
+    if (!handle) throw new Error('the test database is opened in beforeAll');
+    return handle;
+  };
+}

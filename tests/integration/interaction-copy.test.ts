@@ -1,8 +1,6 @@
 import { eq, inArray, sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/ids/uuidv7.js';
-import type { DatabaseHandle } from '../../src/storage/db.js';
-import { openDatabase } from '../../src/storage/db.js';
 import type { InteractionRow, NewInteraction } from '../../src/storage/queries/interactions.js';
 import { findInteraction, insertInteractions } from '../../src/storage/queries/interactions.js';
 import {
@@ -10,8 +8,7 @@ import {
   UnstorableRowError,
 } from '../../src/storage/queries/interactions-copy.js';
 import { interactions } from '../../src/storage/schema.js';
-import type { TestDatabaseTarget } from '../helpers/test-database.js';
-import { storageDrivers } from '../helpers/test-database.js';
+import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
 /** Every column set, with values that are easy to get wrong in a binary encoding. */
 function fullRow(overrides: Partial<NewInteraction> = {}): NewInteraction {
@@ -52,19 +49,7 @@ function stored(row: InteractionRow | undefined): Omit<InteractionRow, 'id'> {
 }
 
 describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
-  let target: TestDatabaseTarget;
-  let handle: DatabaseHandle;
-
-  beforeAll(async () => {
-    target = await driver.create();
-    handle = await openDatabase(target.target);
-    await handle.migrate();
-  });
-
-  afterAll(async () => {
-    await handle?.close();
-    await target?.drop();
-  });
+  const database = migratedDatabaseOn(driver);
 
   it('stores every column exactly as the JSON insert does', async () => {
     const cases: NewInteraction[] = [
@@ -82,10 +67,10 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
     ];
     for (const row of cases) {
       const viaJson = { ...row, id: uuidv7() };
-      expect(await handle.insertInteractions([row])).toBe(1);
-      expect(await insertInteractions(handle.db, [viaJson])).toBe(1);
-      const a = await findInteraction(handle.db, row.id);
-      const b = await findInteraction(handle.db, viaJson.id);
+      expect(await database().insertInteractions([row])).toBe(1);
+      expect(await insertInteractions(database().db, [viaJson])).toBe(1);
+      const a = await findInteraction(database().db, row.id);
+      const b = await findInteraction(database().db, viaJson.id);
       expect(stored(a)).toEqual(stored(b));
       expect(a?.createdAt.toISOString()).toBe(row.createdAt.toISOString());
       expect(a?.endUser).toBe(row.endUser ?? null);
@@ -95,12 +80,12 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
 
   it('adds each row once: a batch meeting stored ids keeps the stored rows and adds the rest', async () => {
     const first = Array.from({ length: 10 }, () => fullRow());
-    expect(await handle.insertInteractions(first)).toBe(10);
+    expect(await database().insertInteractions(first)).toBe(10);
     const again = [...first, ...Array.from({ length: 5 }, () => fullRow())];
-    expect(await handle.insertInteractions(again)).toBe(5);
+    expect(await database().insertInteractions(again)).toBe(5);
     const ids = again.map((r) => r.id);
-    const [count] = await handle.db
-      .select({ n: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
+    const [count] = await database()
+      .db.select({ n: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
       .from(interactions)
       .where(inArray(interactions.id, ids));
     expect(count).toEqual({ n: 15, distinct: 15 });
@@ -109,8 +94,8 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
   it('feeds the rollups from every row it stores', async () => {
     const tenantId = `ten_rollup_${driver.name}`;
     const rows = Array.from({ length: 40 }, () => fullRow({ tenantId }));
-    await handle.insertInteractions(rows);
-    const result = await handle.db.execute(
+    await database().insertInteractions(rows);
+    const result = await database().db.execute(
       sql`select count(*)::int as n from interaction_rollup_pending where tenant_id = ${tenantId}`,
     );
     const pendingRows =
@@ -128,11 +113,14 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
         responseEnc: Buffer.alloc(3000, (i * 7) % 256),
       }),
     );
-    expect(await handle.insertInteractions(rows)).toBe(1500);
+    expect(await database().insertInteractions(rows)).toBe(1500);
     for (const i of [0, 777, 1499]) {
       const row = rows[i];
       if (!row) throw new Error('missing row');
-      const [back] = await handle.db.select().from(interactions).where(eq(interactions.id, row.id));
+      const [back] = await database()
+        .db.select()
+        .from(interactions)
+        .where(eq(interactions.id, row.id));
       expect(back?.requestEnc?.equals(row.requestEnc as Buffer)).toBe(true);
       expect(back?.responseEnc?.equals(row.responseEnc as Buffer)).toBe(true);
       expect(back?.createdAt.getTime()).toBe(row.createdAt.getTime());
