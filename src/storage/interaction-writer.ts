@@ -135,9 +135,10 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
   async function writeBatch(batch: NewInteraction[]): Promise<void> {
     if (!healthy || outbox.pendingRows > 0) return toOutbox(batch);
     try {
+      const rejectedBefore = metrics.rowsRejected;
       const n = await insertSettingAside(batch);
       metrics.rowsWritten += n;
-      metrics.duplicateRows += batch.length - n;
+      metrics.duplicateRows += batch.length - n - (metrics.rowsRejected - rejectedBefore);
     } catch (err) {
       metrics.writeFailures++;
       healthy = false;

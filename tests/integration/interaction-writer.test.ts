@@ -185,7 +185,12 @@ describe('interaction writer', () => {
     const good = rows.filter((r) => !bad.includes(r.id)).map((r) => r.id);
     expect(await count(good)).toEqual({ total: 48, distinct: 48 });
     expect(await count(bad)).toEqual({ total: 0, distinct: 0 });
-    expect(writer.metrics).toMatchObject({ rowsWritten: 48, rowsRejected: 2, outboxRows: 0 });
+    expect(writer.metrics).toMatchObject({
+      rowsWritten: 48,
+      rowsRejected: 2,
+      duplicateRows: 0,
+      outboxRows: 0,
+    });
     const rejected = readFileSync(join(dir, REJECTED_FILE), 'utf8').trim().split('\n');
     expect(rejected.map((line) => (JSON.parse(line) as { row: { id: string } }).row.id)).toEqual(
       bad,
