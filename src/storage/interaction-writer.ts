@@ -3,6 +3,7 @@ import { withTimeout } from '../server/with-timeout.js';
 import type { Outbox } from './outbox.js';
 import type { NewInteraction } from './queries/interactions.js';
 import { UnstorableRowError } from './queries/interactions-copy.js';
+import { sqlStateOf } from './sql-state.js';
 
 /** Counters and gauges of the log writer (exported on /metrics). */
 export interface WriterMetrics {
@@ -59,14 +60,9 @@ const ROW_ERROR_CLASSES = new Set(['22', '23', '54']);
  * retrying the same rows can never succeed; false for failures of the database or the connection.
  */
 function blamesTheRows(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof UnstorableRowError) return true;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-      return ROW_ERROR_CLASSES.has(code.slice(0, 2));
-    }
-  }
-  return false;
+  if (err instanceof UnstorableRowError) return true;
+  const state = sqlStateOf(err);
+  return state !== null && ROW_ERROR_CLASSES.has(state.slice(0, 2));
 }
 
 /**

@@ -2,7 +2,11 @@ import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../db.js';
 import { interactions } from '../schema.js';
+import { sqlStateOf } from '../sql-state.js';
 import { encodeInteractionsCopy } from './interactions-copy.js';
+
+/** PostgreSQL's unique_violation: here, an id already stored. */
+const UNIQUE_VIOLATION = '23505';
 
 /** An interactions row as stored. */
 export type InteractionRow = InferSelectModel<typeof interactions>;
@@ -62,14 +66,6 @@ export async function findInteraction(
   return rows[0];
 }
 
-/** True for PostgreSQL's unique_violation, from either driver (or Drizzle's wrapper). */
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === '23505') return true;
-  }
-  return false;
-}
-
 /**
  * Stores rows with binary COPY (`copy` loads an encoded batch; see interactions-copy.ts), the
  * cheapest way into the database. COPY cannot skip rows that exist, so a batch that meets an id
@@ -87,7 +83,7 @@ export async function copyInteractions(
     await copy(encodeInteractionsCopy(rows));
     return rows.length;
   } catch (err) {
-    if (!isUniqueViolation(err)) throw err;
+    if (sqlStateOf(err) !== UNIQUE_VIOLATION) throw err;
     return insertInteractions(db, rows);
   }
 }
