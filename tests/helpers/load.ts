@@ -17,7 +17,8 @@ export async function runLoad(options: {
   key: string;
   total: number;
   concurrency: number;
-  onProgress?: (done: number) => void;
+  /** Awaited by the worker that finished that request; the other workers keep sending. */
+  onProgress?: (done: number) => void | Promise<void>;
 }): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   let next = 0;
@@ -50,7 +51,7 @@ export async function runLoad(options: {
           error: (err as Error).message,
         });
       }
-      options.onProgress?.(results.length);
+      await options.onProgress?.(results.length);
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));

@@ -48,6 +48,7 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
 
   it('keeps answering at the same speed, spills rows to the outbox and lands every row exactly once', async () => {
     const { key } = await gateway.createKey();
+    const deps = gateway.server.deps;
     const total = 300;
     const phase = (i: number) => (i < 100 ? 'before' : i < 200 ? 'outage' : 'after');
     const results = await runLoad({
@@ -55,12 +56,19 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
       key,
       total,
       concurrency: 8,
-      onProgress: (done) => {
+      onProgress: async (done) => {
         if (done === 100) proxy.cut();
-        if (done === 200) proxy.restore();
+        if (done === 200) {
+          // The outage lasts until the writer has met it (rows reach the writer in batches, so a
+          // hundred fast requests alone may all fall between two writes); requests keep flowing.
+          const deadline = Date.now() + 10_000;
+          while (deps.writer.metrics.writeFailures === 0 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          proxy.restore();
+        }
       },
     });
-    const deps = gateway.server.deps;
     expect(
       results.filter((r) => r.status !== 200),
       JSON.stringify(results.filter((r) => r.status !== 200).slice(0, 3)),
