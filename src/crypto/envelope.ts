@@ -115,18 +115,18 @@ export async function encryptRowField(
 const deflateSmall = createSmallDeflate();
 
 /**
- * encryptRowField for a value already serialised to JSON, all at once on the calling thread (the
- * sealing thread, where blocking is what it is for). `iv` is the field's 12 random bytes; callers
- * sealing many fields draw them in one call.
+ * encryptRowField for a value already serialised to JSON (as UTF-8 bytes), all at once on the
+ * calling thread (the sealing thread, where blocking is what it is for). `iv` is the field's 12
+ * random bytes; callers sealing many fields draw them in one call.
  */
 export function sealRowJson(
   dataKey: Uint8Array,
-  json: string,
+  json: Buffer,
   ctx: RowFieldContext,
   iv: Buffer = randomBytes(IV_BYTES),
 ): Buffer {
   if (iv.length !== IV_BYTES) throw new Error(`a row IV is ${IV_BYTES} bytes`);
-  return rowCiphertext(dataKey, deflateSmall(Buffer.from(json, 'utf8')), ctx, iv);
+  return rowCiphertext(dataKey, deflateSmall(json), ctx, iv);
 }
 
 /** Bytes of random IV each row field needs. */

@@ -3,7 +3,7 @@ import type { Logger } from '../server/logger.js';
 import { startWorkerThread } from '../server/worker-thread.js';
 import type { SealerReply, SealerRequest } from './row-sealer-protocol.js';
 import type { SealBatch, SealedBatch, SealedFields } from './row-sealing-batch.js';
-import { sealBatch, sealedFieldsOf } from './row-sealing-batch.js';
+import { packTexts, sealBatch, sealedFieldsOf } from './row-sealing-batch.js';
 
 /** One interaction row's text, serialised, and the tenant data key it is to be stored under. */
 export interface RowToSeal {
@@ -46,10 +46,9 @@ function toBatch(waiting: readonly Waiting[]): SealBatch {
       // it would copy whole.
       keys.push(new Uint8Array(row.dataKey));
     }
-    const { rowId, tenantId, request, response } = row;
-    return { key, rowId, tenantId, request, response };
+    return { key, rowId: row.rowId, tenantId: row.tenantId };
   });
-  return { keys, jobs };
+  return { keys, jobs, ...packTexts(waiting.map((w) => w.row)) };
 }
 
 function deliver(waiting: readonly Waiting[], sealed: SealedBatch): void {
@@ -136,7 +135,11 @@ export function createThreadRowSealer(options: {
     const id = nextId++;
     if (inFlight.size === 0) worker.ref();
     inFlight.set(id, waiting);
-    worker.postMessage({ id, batch: toBatch(waiting) } satisfies SealerRequest);
+    const batch = toBatch(waiting);
+    worker.postMessage({ id, batch } satisfies SealerRequest, [
+      batch.text.buffer,
+      batch.spans.buffer,
+    ]);
   }
 
   return {

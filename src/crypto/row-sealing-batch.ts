@@ -1,22 +1,52 @@
 import { randomBytes } from 'node:crypto';
 import { ROW_IV_BYTES, sealRowJson } from './envelope.js';
 
-/** One row's text fields, already JSON, to be encrypted under the data key at `key`. */
+/** One row of a batch: which data key seals it, and what its fields are bound to. */
 export interface SealJob {
   /** Index of the row's tenant data key in the batch's `keys`. */
   key: number;
   rowId: string;
   tenantId: string;
-  /** The request as JSON, or null when there is none to store. */
-  request: string | null;
-  /** The response as JSON, or null when there is none to store. */
-  response: string | null;
 }
 
-/** Rows to encrypt together; each distinct data key is sent once. */
+/**
+ * Rows to encrypt together; each distinct data key is sent once. The rows' JSON travels as UTF-8
+ * in one buffer (`text`, moved between threads without a copy): job i's request is
+ * text[spans[4i], spans[4i+1]) and its response text[spans[4i+2], spans[4i+3]), -1 for a null one.
+ */
 export interface SealBatch {
   keys: readonly Uint8Array[];
   jobs: readonly SealJob[];
+  text: Uint8Array<ArrayBuffer>;
+  spans: Int32Array<ArrayBuffer>;
+}
+
+/** Packs rows' request and response JSON into a batch's `text` and `spans`. */
+export function packTexts(
+  fields: readonly { request: string | null; response: string | null }[],
+): Pick<SealBatch, 'text' | 'spans'> {
+  const spans = new Int32Array(fields.length * 4);
+  let size = 0;
+  fields.forEach((f, i) => {
+    for (const [slot, json] of [
+      [i * 4, f.request],
+      [i * 4 + 2, f.response],
+    ] as const) {
+      const bytes = json === null ? -1 : Buffer.byteLength(json, 'utf8');
+      spans[slot] = bytes < 0 ? -1 : size;
+      size += Math.max(0, bytes);
+      spans[slot + 1] = bytes < 0 ? -1 : size;
+    }
+  });
+  // Its own memory, never Node's shared pool: the buffer is handed to another thread.
+  const text = Buffer.from(new ArrayBuffer(size));
+  fields.forEach((f, i) => {
+    const at = spans[i * 4] ?? -1;
+    if (f.request !== null && at >= 0) text.write(f.request, at, 'utf8');
+    const responseAt = spans[i * 4 + 2] ?? -1;
+    if (f.response !== null && responseAt >= 0) text.write(f.response, responseAt, 'utf8');
+  });
+  return { text: new Uint8Array(text.buffer), spans };
 }
 
 /**
@@ -48,16 +78,20 @@ export function sealBatch(batch: SealBatch): SealedBatch {
     if (!key) throw new Error(`seal job ${i} names a data key the batch does not carry`);
     FIELDS.forEach((field, f) => {
       const slot = i * 4 + f * 2;
-      const json = job[field];
-      if (json === null) {
+      const start = batch.spans[slot] ?? -1;
+      const end = batch.spans[slot + 1] ?? -1;
+      if (start < 0) {
         offsets[slot] = -1;
         offsets[slot + 1] = -1;
         return;
       }
+      if (end < start || end > batch.text.length) {
+        throw new Error(`seal job ${i} names text outside the batch`);
+      }
       const ivAt = (i * FIELDS.length + f) * ROW_IV_BYTES;
       const sealed = sealRowJson(
         key,
-        json,
+        Buffer.from(batch.text.buffer, batch.text.byteOffset + start, end - start),
         { rowId: job.rowId, tenantId: job.tenantId, field },
         ivs.subarray(ivAt, ivAt + ROW_IV_BYTES),
       );

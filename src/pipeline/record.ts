@@ -39,11 +39,13 @@ export function record(deps: {
       tokensSavedCache: hit ? (hit.completion.usage?.total_tokens ?? null) : null,
       compression: c.get('compression') ?? null,
     };
+    // The task returns the recorder's promise rather than awaiting it, so that while the row
+    // waits to be sealed this closure (and the request and answer it holds) can be collected.
     deps.background.run(async () => {
       await afterResponse();
       if (outcome) {
         const o = await outcome;
-        await deps.recorder.record({
+        return deps.recorder.record({
           ...base,
           upstreamModel: o.upstreamModel,
           provider: o.provider,
@@ -56,10 +58,9 @@ export function record(deps: {
           ttftMs: o.ttftMs,
           response: o.completion,
         });
-        return;
       }
       const gatewayError = error instanceof GatewayError ? error : null;
-      await deps.recorder.record({
+      return deps.recorder.record({
         ...base,
         upstreamModel: null,
         provider: null,

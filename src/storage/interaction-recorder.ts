@@ -1,5 +1,5 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { RowSealer } from '../crypto/row-sealer.js';
+import type { RowSealer, RowToSeal } from '../crypto/row-sealer.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
 import { MAX_MODEL_CHARS } from '../http/chat-request.js';
 import type { Logger } from '../server/logger.js';
@@ -68,6 +68,40 @@ export interface InteractionRecorder {
   record(r: InteractionRecord): Promise<void>;
 }
 
+/** The row's metadata, its ciphertext columns still empty. */
+function metadataRow(r: InteractionRecord): NewInteraction {
+  const promptTokens = storableCount(r.usage?.prompt_tokens);
+  return {
+    id: r.id,
+    createdAt: r.receivedAt,
+    tenantId: r.tenantId,
+    keyId: r.keyId,
+    endUser: storableText(r.endUser),
+    model: storableModel(r.model),
+    upstreamModel: storableModel(r.upstreamModel),
+    provider: storableText(r.provider),
+    status: r.status,
+    errorCode: storableText(r.errorCode),
+    cacheStatus: r.cacheStatus,
+    cacheSimilarity: r.cacheSimilarity,
+    stream: r.stream,
+    promptTokens,
+    completionTokens: storableCount(r.usage?.completion_tokens),
+    tokensSavedCompression: storableCount(r.compression?.tokensSaved),
+    compressionMode: r.compression?.mode ?? null,
+    promptTokensBeforeCompression:
+      promptTokens !== null && r.compression
+        ? storableCount(promptTokens + r.compression.tokensSaved)
+        : null,
+    tokensSavedCache: storableCount(r.tokensSavedCache),
+    latencyMs: r.latencyMs,
+    upstreamMs: r.upstreamMs,
+    ttftMs: r.ttftMs,
+    requestEnc: null,
+    responseEnc: null,
+  };
+}
+
 /** Builds the recorder; it runs in the background, after the response. */
 export function createInteractionRecorder(deps: {
   tenantKeys: TenantKeys;
@@ -76,6 +110,12 @@ export function createInteractionRecorder(deps: {
   writer: InteractionWriter;
   logger: Logger;
 }): InteractionRecorder {
+  /** Waits for the row's text to be sealed (its batch leaves every few ms), then queues it. */
+  async function sealAndQueue(row: NewInteraction, seal: RowToSeal): Promise<void> {
+    const { requestEnc, responseEnc } = await deps.sealer.seal(seal);
+    deps.writer.enqueue({ ...row, requestEnc, responseEnc });
+  }
+
   return {
     async record(r) {
       let dataKey: Buffer | null;
@@ -91,50 +131,18 @@ export function createInteractionRecorder(deps: {
         deps.writer.metrics.contentDropped++;
         dataKey = null;
       }
+      const row = metadataRow(r);
       // A forgotten tenant keeps its metadata but no content can be stored for it any more.
       const request = dataKey ? jsonOf(r.request) : null;
       const response = dataKey ? jsonOf(r.response) : null;
-      const { requestEnc, responseEnc } =
-        dataKey && (request !== null || response !== null)
-          ? await deps.sealer.seal({
-              dataKey,
-              rowId: r.id,
-              tenantId: r.tenantId,
-              request,
-              response,
-            })
-          : { requestEnc: null, responseEnc: null };
-      const promptTokens = storableCount(r.usage?.prompt_tokens);
-      const row: NewInteraction = {
-        id: r.id,
-        createdAt: r.receivedAt,
-        tenantId: r.tenantId,
-        keyId: r.keyId,
-        endUser: storableText(r.endUser),
-        model: storableModel(r.model),
-        upstreamModel: storableModel(r.upstreamModel),
-        provider: storableText(r.provider),
-        status: r.status,
-        errorCode: storableText(r.errorCode),
-        cacheStatus: r.cacheStatus,
-        cacheSimilarity: r.cacheSimilarity,
-        stream: r.stream,
-        promptTokens,
-        completionTokens: storableCount(r.usage?.completion_tokens),
-        tokensSavedCompression: storableCount(r.compression?.tokensSaved),
-        compressionMode: r.compression?.mode ?? null,
-        promptTokensBeforeCompression:
-          promptTokens !== null && r.compression
-            ? storableCount(promptTokens + r.compression.tokensSaved)
-            : null,
-        tokensSavedCache: storableCount(r.tokensSavedCache),
-        latencyMs: r.latencyMs,
-        upstreamMs: r.upstreamMs,
-        ttftMs: r.ttftMs,
-        requestEnc,
-        responseEnc,
-      };
-      deps.writer.enqueue(row);
+      if (!dataKey || (request === null && response === null)) {
+        deps.writer.enqueue(row);
+        return;
+      }
+      // Returned, not awaited: while the row waits for its seal batch, only the metadata and the
+      // two JSON strings stay alive, not the request and answer objects (which would otherwise
+      // outlive young-generation collections and cost the server old-generation ones).
+      return sealAndQueue(row, { dataKey, rowId: r.id, tenantId: r.tenantId, request, response });
     },
   };
 }

@@ -15,7 +15,7 @@ function row(i: number, overrides: Partial<RowToSeal> = {}): RowToSeal {
     tenantId: i % 2 === 0 ? 'ten_a' : 'ten_b',
     request: JSON.stringify({
       model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: `q${i}` }],
+      messages: [{ role: 'user', content: `q${i} ünïcode 👩‍💻` }],
     }),
     response: JSON.stringify({ choices: [{ message: { content: `answer ${i} ✓` } }] }),
     ...overrides,
@@ -42,15 +42,21 @@ describe.each(sealers)('$name row sealer', ({ create }) => {
   });
 
   it('seals rows of several tenants into ciphertexts that decryptRowField opens', async () => {
-    const rows = Array.from({ length: 11 }, (_, i) => row(i));
+    // Batches mix rows with and without a request, and multi-byte text.
+    const rows = Array.from({ length: 11 }, (_, i) => row(i, i % 3 === 0 ? { request: null } : {}));
     const sealed = await Promise.all(rows.map((r) => sealer.seal(r)));
     for (const [i, r] of rows.entries()) {
       const fields = sealed[i];
-      if (!fields?.requestEnc || !fields.responseEnc) throw new Error(`row ${i} lost a field`);
+      if (!fields?.responseEnc) throw new Error(`row ${i} lost its response`);
       const ctx = { rowId: r.rowId, tenantId: r.tenantId };
-      expect(
-        await decryptRowField(r.dataKey, fields.requestEnc, { ...ctx, field: 'request' }),
-      ).toEqual(JSON.parse(r.request ?? 'null'));
+      if (r.request === null) {
+        expect(fields.requestEnc).toBeNull();
+      } else {
+        if (!fields.requestEnc) throw new Error(`row ${i} lost its request`);
+        expect(
+          await decryptRowField(r.dataKey, fields.requestEnc, { ...ctx, field: 'request' }),
+        ).toEqual(JSON.parse(r.request));
+      }
       expect(
         await decryptRowField(r.dataKey, fields.responseEnc, { ...ctx, field: 'response' }),
       ).toEqual(JSON.parse(r.response ?? 'null'));
