@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
 import type { RowSummary } from './lib/report.js';
@@ -23,7 +24,9 @@ import { forkService } from './lib/service-process.js';
  *
  * Env: BENCH_DURATION_S (5), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (32), BENCH_ROUNDS (2),
  * BENCH_PRIME_REQUESTS (3000), BENCH_ONLY (regular expression on row names), BENCH_EMBEDDED (files:
- * a data directory per Tollgate process, as the quick start runs; or memory), BENCH_CPU_PROF_DIR
+ * a data directory per Tollgate process, as the quick start runs; or memory), BENCH_DATABASE_URL
+ * (the PostgreSQL server the `on PostgreSQL` rows record into, default the local one; a database
+ * is created for the run and dropped after; unreachable, those rows are skipped), BENCH_CPU_PROF_DIR
  * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
  * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
  * each followed by a small one for its tsx loader). A profile samples wall time while its thread
@@ -58,6 +61,8 @@ interface ServiceSpec {
   env(started: ReadonlyMap<string, ServiceHandle>): Record<string, string>;
   /** Profile it when BENCH_CPU_PROF_DIR is set. */
   profiled?: boolean;
+  /** It stores into the run's PostgreSQL database (created before it starts, dropped after). */
+  postgres?: boolean;
 }
 
 /** One row of the table. */
@@ -125,6 +130,54 @@ function embeddedDatabase(name: string): Record<string, string> {
   return { TOLLGATE_DATA_DIR: dir, TOLLGATE_MASTER_KEYS: BENCH_MASTER_KEY };
 }
 
+/** The PostgreSQL server the `on PostgreSQL` rows record into (BENCH_DATABASE_URL). */
+const POSTGRES_SERVER =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A database created on POSTGRES_SERVER for this run, or null when none is needed or reachable. */
+let benchDatabase: { url: string; drop(): Promise<void> } | null = null;
+
+async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tollgate_bench_overhead_${process.pid}`;
+  const admin = postgres(POSTGRES_SERVER, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+  } catch (err) {
+    await admin.end();
+    throw err;
+  }
+  const url = new URL(POSTGRES_SERVER);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
+      await admin.end();
+    },
+  };
+}
+
+/** A Tollgate process on the run's PostgreSQL database (its outbox in a fresh directory). */
+function tollgateOnPostgres(name: string, env: Record<string, string>): ServiceSpec {
+  const spec = tollgate(name, env);
+  return {
+    ...spec,
+    postgres: true,
+    env: (started) => {
+      if (!benchDatabase) throw new Error(`${name} needs the run's PostgreSQL database`);
+      const { DATABASE_URL: _memory, ...rest } = spec.env(started);
+      const dir = mkdtempSync(join(tmpdir(), `tollgate-bench-${name}-`));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      return {
+        ...rest,
+        TOLLGATE_DATA_DIR: dir,
+        TOLLGATE_MASTER_KEYS: BENCH_MASTER_KEY,
+        DATABASE_URL: benchDatabase.url,
+      };
+    },
+  };
+}
+
 /** A Tollgate process on an embedded database, talking to the fake upstream. */
 function tollgate(name: string, env: Record<string, string>): ServiceSpec {
   return {
@@ -162,6 +215,8 @@ const SERVICES: ServiceSpec[] = [
   tollgate('tollgate', { BENCH_UPSTREAM_HTTP: 'pooled', CACHE: 'off' }),
   tollgate('tollgate-fetch', { BENCH_UPSTREAM_HTTP: 'global', CACHE: 'off' }),
   tollgate('tollgate-no-record', { BENCH_RECORDING: 'off', CACHE: 'off' }),
+  tollgateOnPostgres('tollgate-postgres', { CACHE: 'off' }),
+  tollgateOnPostgres('tollgate-postgres-no-record', { BENCH_RECORDING: 'off', CACHE: 'off' }),
   tollgate('tollgate-no-compress', { COMPRESSION: 'off', CACHE: 'off' }),
   tollgate('tollgate-limits-memory', { BENCH_KEY_SPEC: HIGH_LIMITS, CACHE: 'off' }),
   tollgate('tollgate-limits-redis', {
@@ -178,6 +233,12 @@ const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
   { name: `${group} · tollgate (pooled)`, service: 'tollgate', group },
   { name: `${group} · tollgate (global fetch)`, service: 'tollgate-fetch', group },
   { name: `${group} · tollgate, recording off`, service: 'tollgate-no-record', group },
+  { name: `${group} · tollgate on PostgreSQL`, service: 'tollgate-postgres', group },
+  {
+    name: `${group} · tollgate on PostgreSQL, recording off`,
+    service: 'tollgate-postgres-no-record',
+    group,
+  },
   { name: `${group} · tollgate, compression off`, service: 'tollgate-no-compress', group },
   { name: `${group} · tollgate, limits (memory)`, service: 'tollgate-limits-memory', group },
   { name: `${group} · tollgate, limits (redis)`, service: 'tollgate-limits-redis', group },
@@ -286,6 +347,12 @@ function printReport(rows: readonly RowSummary[]): void {
       '',
       'Feature costs (on ÷ off, same run):',
       ...formatFeatureCost(rows, 'tollgate', 'tollgate-no-record', 'recording on vs off'),
+      ...formatFeatureCost(
+        rows,
+        'tollgate-postgres',
+        'tollgate-postgres-no-record',
+        'recording on vs off (PostgreSQL)',
+      ),
       ...formatFeatureCost(rows, 'tollgate', 'tollgate-no-compress', 'safe compression vs off'),
       ...formatFeatureCost(
         rows,
@@ -305,9 +372,18 @@ function printReport(rows: readonly RowSummary[]): void {
 }
 
 async function run(started: Map<string, ServiceHandle>): Promise<void> {
-  const scenarios = SCENARIOS.filter((s) => !ONLY || ONLY.test(s.name));
+  let scenarios = SCENARIOS.filter((s) => !ONLY || ONLY.test(s.name));
   if (scenarios.length === 0)
     throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no row`);
+  const onPostgres = new Set(SERVICES.filter((s) => s.postgres).map((s) => s.name));
+  if (scenarios.some((s) => onPostgres.has(s.service))) {
+    try {
+      benchDatabase = await createBenchDatabase();
+    } catch (err) {
+      log(`PostgreSQL rows skipped: ${POSTGRES_SERVER} — ${(err as Error).message}`);
+      scenarios = scenarios.filter((s) => !onPostgres.has(s.service));
+    }
+  }
   await startServices(scenarios, started);
 
   const prepared: PreparedRow[] = [];
@@ -375,6 +451,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await stopAll();
+    await benchDatabase?.drop();
     clearTimeout(watchdog);
   }
 }
