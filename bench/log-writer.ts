@@ -2,15 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { DatabaseTarget } from '../src/config.js';
 import { encryptRowField, generateDataKey } from '../src/crypto/envelope.js';
-import { uuidv7 } from '../src/ids/uuidv7.js';
-import { createLogger } from '../src/server/logger.js';
-import { openDatabase } from '../src/storage/db.js';
-import { createInteractionWriter } from '../src/storage/interaction-writer.js';
-import { openOutbox } from '../src/storage/outbox.js';
-import type { NewInteraction } from '../src/storage/queries/interactions.js';
-import { insertInteractions } from '../src/storage/queries/interactions.js';
+import { openOutbox } from '../src/recording/outbox.js';
+import { createInteractionWriter } from '../src/recording/writer.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { uuidv7 } from '../src/runtime/uuidv7.js';
+import type { DatabaseTarget } from '../src/storage/database.js';
+import { openDatabase } from '../src/storage/database.js';
+import { insertInteractions, storeInteractions } from '../src/storage/queries/interactions.js';
+import type { NewInteraction } from '../src/storage/schema.js';
 
 /**
  * Rows per second the interaction writer sustains into each database: realistic rows (metadata
@@ -79,7 +79,7 @@ async function timeInto(
     const writer = createInteractionWriter({
       insert: (batch) =>
         path === 'gateway'
-          ? handle.insertInteractions(batch)
+          ? storeInteractions(handle, batch)
           : insertInteractions(handle.db, batch),
       outbox: await openOutbox(dir, () => {}),
       logger: createLogger('warn'),

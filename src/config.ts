@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { CacheConfig } from './cache/cache-config.js';
 import { DEFAULT_SEMANTIC_THRESHOLD } from './cache/semantic-decision.js';
+import type { DatabaseTarget } from './storage/database.js';
 
 const port = z.coerce
   .number({ error: 'must be a number' })
@@ -103,11 +105,6 @@ const envSchema = z.object({
   RETENTION_INTERVAL_MS: positiveInt(60 * 60 * 1000),
 });
 
-/** Where interactions, keys and tenants are stored. */
-export type DatabaseTarget =
-  | { kind: 'pglite'; dataDir: string | null }
-  | { kind: 'postgres'; url: string };
-
 /** The gateway's whole configuration, parsed from the environment. */
 export interface Config {
   port: number;
@@ -142,17 +139,6 @@ export interface Config {
   pricesFile: string | undefined;
   /** Days after which stored text is erased / rows are deleted; unset keeps them forever. */
   retention: { contentDays: number | undefined; rowsDays: number | undefined; intervalMs: number };
-}
-
-/** The response cache's settings. */
-export interface CacheConfig {
-  enabled: boolean;
-  ttlMs: number;
-  /** Minimum cosine similarity for a semantic hit (the guards must pass too). */
-  semanticThreshold: number;
-  maxEntriesPerTenant: number;
-  /** Bound of the in-memory tier, in bytes of decrypted entries. */
-  memoryBytes: number;
 }
 
 /** Which embedder the semantic cache uses; base URL and key default to the upstream's. */

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import type { PriceTable } from './analytics/prices.js';
 import { loadPriceTable } from './analytics/prices.js';
-import type { KeyVerifier } from './auth/key-verifier.js';
-import { createKeyVerifier } from './auth/key-verifier.js';
+import type { Retention } from './analytics/retention.js';
+import { createRetention } from './analytics/retention.js';
+import { startRollups } from './analytics/rollups.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { noopCacheStore } from './cache/cache-store.js';
 import { createDatabaseCacheStore } from './cache/database-cache-store.js';
@@ -14,32 +15,33 @@ import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { Config, EmbeddingsConfig } from './config.js';
 import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
-import type { RowSealer } from './crypto/row-sealer.js';
-import { createThreadRowSealer } from './crypto/row-sealer.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
-import { createTenantKeys, verifyKeyRing } from './crypto/tenant-keys.js';
+import type { KeyVerifier } from './keys/key-verifier.js';
+import { createKeyVerifier } from './keys/key-verifier.js';
 import { openRateLimiter } from './ratelimit/create-rate-limiter.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
-import type { Background } from './server/background.js';
-import { createBackground } from './server/background.js';
-import type { Clock } from './server/clock.js';
-import { systemClock } from './server/clock.js';
-import type { Logger } from './server/logger.js';
-import { createLogger } from './server/logger.js';
-import type { Metrics } from './server/metrics.js';
-import { createMetrics } from './server/metrics.js';
-import { withTimeout } from './server/with-timeout.js';
-import type { DatabaseHandle } from './storage/db.js';
-import { openDatabase } from './storage/db.js';
-import type { InteractionRecorder } from './storage/interaction-recorder.js';
-import { createInteractionRecorder } from './storage/interaction-recorder.js';
-import type { InteractionWriter } from './storage/interaction-writer.js';
-import { createInteractionWriter } from './storage/interaction-writer.js';
-import { openOutbox } from './storage/outbox.js';
+import { registerLogMetrics } from './recording/log-metrics.js';
+import { openOutbox } from './recording/outbox.js';
+import type { InteractionRecorder } from './recording/recorder.js';
+import { createInteractionRecorder } from './recording/recorder.js';
+import type { RowSealer } from './recording/row-sealer.js';
+import { createThreadRowSealer } from './recording/row-sealer.js';
+import type { InteractionWriter } from './recording/writer.js';
+import { createInteractionWriter } from './recording/writer.js';
+import type { Background } from './runtime/background.js';
+import { createBackground } from './runtime/background.js';
+import type { Clock } from './runtime/clock.js';
+import { systemClock } from './runtime/clock.js';
+import type { Logger } from './runtime/logger.js';
+import { createLogger } from './runtime/logger.js';
+import type { Metrics } from './runtime/metrics.js';
+import { createMetrics } from './runtime/metrics.js';
+import { withTimeout } from './runtime/with-timeout.js';
+import type { DatabaseHandle } from './storage/database.js';
+import { openDatabase } from './storage/database.js';
 import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
-import type { Retention } from './storage/retention.js';
-import { createRetention } from './storage/retention.js';
-import { startRollups } from './storage/rollup-timer.js';
+import { storeInteractions } from './storage/queries/interactions.js';
+import { createTenantKeys, verifyKeyRing } from './tenants/tenant-keys.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
@@ -159,7 +161,7 @@ export async function openDeps(
     logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
   );
   const writer = createInteractionWriter({
-    insert: (rows) => database.insertInteractions(rows),
+    insert: (rows) => storeInteractions(database, rows),
     outbox,
     logger,
     ...config.log,
@@ -176,7 +178,8 @@ export async function openDeps(
     sealer = createThreadRowSealer({ logger });
     recorder = createInteractionRecorder({ tenantKeys, sealer, writer, logger });
   }
-  const metrics = createMetrics({ writer: () => writer.metrics });
+  const metrics = createMetrics();
+  registerLogMetrics(metrics.registry, () => writer.metrics);
   const rateLimiter =
     overrides.rateLimiter ??
     (await openRateLimiter({

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { bootstrapFirstKey } from './admin/bootstrap-key.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
+import { bootstrapFirstKey } from './keys/bootstrap-key.js';
 
 /** A running gateway: its address and a graceful stop. */
 export interface RunningServer {

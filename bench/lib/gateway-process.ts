@@ -1,7 +1,7 @@
-import type { KeySpec } from '../../src/admin/key-admin.js';
-import { createKey } from '../../src/admin/key-admin.js';
 import { loadConfig } from '../../src/config.js';
 import { openDeps } from '../../src/deps.js';
+import type { KeySpec } from '../../src/keys/key-admin.js';
+import { createKey } from '../../src/keys/key-admin.js';
 import { startServer } from '../../src/main.js';
 import { runService } from './service-process.js';
 

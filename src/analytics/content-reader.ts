@@ -1,7 +1,7 @@
 import type { TenantKeys } from '../crypto/tenant-keys.js';
-import { readInteractionContent } from '../storage/interaction-content.js';
-import type { InteractionRow } from '../storage/queries/interactions.js';
+import type { InteractionRow } from '../storage/schema.js';
 import type { ExportContent } from './export-stream.js';
+import { readInteractionContent } from './interaction-content.js';
 
 type EncryptedRow = Pick<InteractionRow, 'id' | 'tenantId' | 'requestEnc' | 'responseEnc'>;
 

@@ -1,4 +1,4 @@
-import { isUuid } from '../ids/uuidv7.js';
+import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionPosition } from '../storage/queries/analytics-interactions.js';
 
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;

@@ -1,4 +1,4 @@
-import type { InteractionRow } from '../storage/queries/interactions.js';
+import type { InteractionRow } from '../storage/schema.js';
 
 /** The metadata fields of an interaction as the analytics API shows them. */
 export type InteractionMetadataSource = Omit<InteractionRow, 'requestEnc' | 'responseEnc'> & {

@@ -1,13 +1,12 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { CacheConfig } from '../config.js';
 import { decryptRowField, encryptRowField } from '../crypto/envelope.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
-import { uuidv7 } from '../ids/uuidv7.js';
-import type { Background } from '../server/background.js';
-import type { Clock } from '../server/clock.js';
-import type { Logger } from '../server/logger.js';
-import { withTimeout } from '../server/with-timeout.js';
-import type { Database } from '../storage/db.js';
+import type { Background } from '../runtime/background.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import { uuidv7 } from '../runtime/uuidv7.js';
+import { withTimeout } from '../runtime/with-timeout.js';
+import type { Database } from '../storage/database.js';
 import {
   countTenantCacheEntries,
   deleteExpiredCacheEntries,
@@ -19,6 +18,7 @@ import {
   setCacheEntryEmbedding,
   upsertCacheEntry,
 } from '../storage/queries/cache-entries.js';
+import type { CacheConfig } from './cache-config.js';
 import type { CacheHit, CacheLookup, CacheStore, CacheWrite } from './cache-store.js';
 import type { Embedder } from './embedders/embedder.js';
 import { entryBytes, MemoryTier } from './memory-tier.js';

@@ -1,7 +1,7 @@
+import { isRecord } from '../runtime/is-record.js';
 import { AGGRESSIVE_MIN_TOKENS, aggressiveTransform } from './aggressive-transforms.js';
 import { DuplicateRegistry } from './duplicate-registry.js';
 import { registerUnits } from './duplicate-removal.js';
-import { isRecord } from './is-record.js';
 import { minifyJsonDocument } from './json-minify.js';
 import { compressSafeText } from './safe-transforms.js';
 import { countTokensWithEncoding, encodingForModel, type TokenEncoding } from './token-count.js';

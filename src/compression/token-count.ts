@@ -1,6 +1,6 @@
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { isRecord } from './is-record.js';
+import { isRecord } from '../runtime/is-record.js';
 
 /** The byte-pair encodings Tollgate counts with. */
 export type TokenEncoding = 'o200k_base' | 'cl100k_base';

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
 import type { MasterKey } from './key-ring.js';
-import { createSmallDeflate } from './small-deflate.js';
+import { createSmallDeflate } from './row-compression.js';
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { KeySpec } from '../admin/key-admin.js';
-import { parseDuration, SCOPES } from '../admin/key-admin.js';
+import type { KeySpec } from '../keys/key-admin.js';
+import { parseDuration, SCOPES } from '../keys/key-admin.js';
 import type { ApiKeyPatch } from '../storage/queries/api-keys.js';
 import { GatewayError } from './errors.js';
 import { parseJsonBody } from './json-body.js';

@@ -1,3 +1,4 @@
+import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 
@@ -43,12 +44,6 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
-
-/**
- * Longest model name accepted. Provider model ids are a few dozen characters; the name is stored
- * in plaintext, indexed analytics rollups, whose index entries must stay far below a page.
- */
-export const MAX_MODEL_CHARS = 256;
 
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);

@@ -1,6 +1,6 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { VerifiedKey } from '../auth/key-verifier.js';
 import type { CacheHit } from '../cache/cache-store.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
 

@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
-import type { KeyVerifier } from '../auth/key-verifier.js';
-import { KeyStoreUnavailable } from '../auth/key-verifier.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import type { KeyVerifier } from '../keys/key-verifier.js';
+import { KeyStoreUnavailable } from '../keys/key-verifier.js';
 
 const REJECTION_MESSAGES = {
   malformed: 'Incorrect API key provided. Tollgate keys look like tg_<id>_<secret>.',

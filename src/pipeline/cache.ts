@@ -6,8 +6,8 @@ import type { CacheKeys } from '../cache/scope.js';
 import { deriveCacheKeys } from '../cache/scope.js';
 import type { ChatRequest } from '../http/chat-request.js';
 import type { AppEnv, ChatOutcome } from '../http/env.js';
-import { afterResponse } from '../server/after-response.js';
-import type { Background } from '../server/background.js';
+import { afterResponse } from '../runtime/after-response.js';
+import type { Background } from '../runtime/background.js';
 
 /** Answers worth keeping: complete, successful, and with every choice the request asked for. */
 function storable(

@@ -4,8 +4,8 @@ import type { AppEnv, ChatOutcome } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
-import type { Background } from '../server/background.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Background } from '../runtime/background.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 const LIMIT_NAMES = {
   requests: 'requests per minute (RPM)',

@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv, ChatOutcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
-import { afterResponse } from '../server/after-response.js';
-import type { Background } from '../server/background.js';
-import type { Clock } from '../server/clock.js';
-import type { InteractionRecorder } from '../storage/interaction-recorder.js';
+import type { InteractionRecorder } from '../recording/recorder.js';
+import { afterResponse } from '../runtime/after-response.js';
+import type { Background } from '../runtime/background.js';
+import type { Clock } from '../runtime/clock.js';
 
 /**
  * Records every authenticated request as an interaction row. It only schedules work: the row is

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { isUuid, uuidv7 } from '../ids/uuidv7.js';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../runtime/clock.js';
+import { isUuid, uuidv7 } from '../runtime/uuidv7.js';
 
 /**
  * Gives every request an id (a client's own x-request-id is kept when it is a UUID, since the id

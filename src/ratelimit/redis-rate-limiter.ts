@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { withTimeout } from '../server/with-timeout.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 import type { LimitStore } from './limit-store.js';
 import { COUNTER_TTL_S } from './limit-window.js';
 import type {

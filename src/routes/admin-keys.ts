@@ -1,7 +1,5 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { AdminAct } from '../admin/key-admin.js';
-import { createKey, keyView, revokeKey, updateKey } from '../admin/key-admin.js';
 import type { Deps } from '../deps.js';
 import {
   createKeyBody,
@@ -10,10 +8,12 @@ import {
   parseAdminBody,
   updateKeyBody,
 } from '../http/admin-bodies.js';
-import { asAdminRequest } from '../http/admin-errors.js';
+import { asAdminRequest } from '../http/admin-refusal.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { readBodyText } from '../http/read-body.js';
+import type { AdminAct } from '../keys/key-admin.js';
+import { createKey, keyView, revokeKey, updateKey } from '../keys/key-admin.js';
 import type { ApiKeyRow } from '../storage/queries/api-keys.js';
 import { findApiKey, listApiKeys } from '../storage/queries/api-keys.js';
 import { findTenant } from '../storage/queries/tenants.js';

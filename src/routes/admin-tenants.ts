@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
-import { createTenant, forgetTenant } from '../admin/tenant-admin.js';
 import type { Deps } from '../deps.js';
 import { createTenantBody, parseAdminBody } from '../http/admin-bodies.js';
-import { asAdminRequest } from '../http/admin-errors.js';
+import { asAdminRequest } from '../http/admin-refusal.js';
 import type { AppEnv } from '../http/env.js';
 import { readBodyText } from '../http/read-body.js';
 import type { Tenant } from '../storage/queries/tenants.js';
 import { listTenants } from '../storage/queries/tenants.js';
+import { createTenant, forgetTenant } from '../tenants/tenant-admin.js';
 import { actOf } from './admin-keys.js';
 
 /** A tenant as the admin API shows it (never its wrapped data key). */

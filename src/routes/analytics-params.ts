@@ -1,5 +1,5 @@
-import type { VerifiedKey } from '../auth/key-verifier.js';
 import { GatewayError } from '../http/errors.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 
 type Query = Record<string, string | undefined>;

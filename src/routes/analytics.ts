@@ -5,12 +5,12 @@ import type { ExportFormat } from '../analytics/export-stream.js';
 import { exportStream } from '../analytics/export-stream.js';
 import { interactionJson } from '../analytics/interaction-json.js';
 import { priceRows } from '../analytics/prices.js';
-import type { VerifiedKey } from '../auth/key-verifier.js';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
-import { isUuid } from '../ids/uuidv7.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
 import { auth } from '../pipeline/auth.js';
+import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 import type { InteractionWithContent } from '../storage/queries/analytics-interactions.js';
 import {

@@ -1,13 +1,13 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
-import { respondChat } from '../http/respond-chat.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
-import { parse } from '../pipeline/parse.js';
+import { parse } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { record } from '../pipeline/record.js';
+import { respondChat } from '../pipeline/respond.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**

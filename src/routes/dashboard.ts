@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Hono } from 'hono';
+import { DASHBOARD_HTML } from '../dashboard/dashboard-page.js';
+import { DASHBOARD_SCRIPT } from '../dashboard/dashboard-script.js';
 import type { AppEnv } from '../http/env.js';
-import { DASHBOARD_HTML } from './dashboard-page.js';
-import { DASHBOARD_SCRIPT } from './dashboard-script.js';
 
 const require = createRequire(import.meta.url);
 

@@ -1,3 +1,4 @@
+import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
 import {
   boolean,
@@ -12,6 +13,12 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+
+/**
+ * Longest model name accepted. Provider model ids are a few dozen characters; the name is stored
+ * in plaintext, indexed analytics rollups, whose index entries must stay far below a page.
+ */
+export const MAX_MODEL_CHARS = 256;
 
 /** PostgreSQL bytea; PGlite returns Uint8Array and postgres.js Buffer, so both are normalised. */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
@@ -110,6 +117,11 @@ export const interactions = pgTable(
     index('interactions_key_created_idx').on(t.keyId, t.createdAt),
   ],
 );
+
+/** An interactions row as stored. */
+export type InteractionRow = InferSelectModel<typeof interactions>;
+/** An interactions row ready to insert (text fields already encrypted). */
+export type NewInteraction = InferInsertModel<typeof interactions>;
 
 /** Who did what to keys, tenants and encrypted content, and when. Never holds a secret. */
 export const auditLog = pgTable(

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import type { FetchFn } from './pooled-fetch.js';
 import type { RoutingTable, UpstreamSpec } from './routing-config.js';
 import { routeModel } from './routing-config.js';

@@ -1,5 +1,5 @@
 import type { Deps } from '../../src/deps.js';
-import { openDatabase } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/database.js';
 import type { TestDatabaseTarget } from './test-database.js';
 import type { TestGateway } from './test-gateway.js';
 import { startTestGateway } from './test-gateway.js';

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../src/deps.js';
-import { uuidv7 } from '../../src/ids/uuidv7.js';
-import type { Database } from '../../src/storage/db.js';
-import type { InteractionRecord } from '../../src/storage/interaction-recorder.js';
-import type { NewInteraction } from '../../src/storage/queries/interactions.js';
+import type { InteractionRecord } from '../../src/recording/recorder.js';
+import { uuidv7 } from '../../src/runtime/uuidv7.js';
+import type { Database } from '../../src/storage/database.js';
 import { insertInteractions } from '../../src/storage/queries/interactions.js';
+import type { NewInteraction } from '../../src/storage/schema.js';
 import { settleLog } from './settle.js';
 
 /** Inserts metadata-only rows (no ciphertext), filling every field a test does not care about. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/server/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 
 /** A wall clock the test moves by hand (monotonic time stays real, for latency figures). */
 export interface ManualClock extends Clock {

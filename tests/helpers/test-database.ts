@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll } from 'vitest';
-import type { DatabaseTarget } from '../../src/config.js';
-import type { DatabaseHandle } from '../../src/storage/db.js';
-import { openDatabase } from '../../src/storage/db.js';
+import type { DatabaseHandle, DatabaseTarget } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/storage/database.js';
 
 /** A database a test suite owns: created for it, dropped afterwards. */
 export interface TestDatabaseTarget {

@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { KeySpec } from '../../src/admin/key-admin.js';
-import { createKey } from '../../src/admin/key-admin.js';
 import { loadConfig } from '../../src/config.js';
 import type { DepsOverrides } from '../../src/deps.js';
 import { openDeps } from '../../src/deps.js';
+import type { KeySpec } from '../../src/keys/key-admin.js';
+import { createKey } from '../../src/keys/key-admin.js';
 import type { RunningServer } from '../../src/main.js';
 import { startServer } from '../../src/main.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 
 /** A gateway listening on a random port, with an in-memory database and captured logs. */
 export interface TestGateway {

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { forgetTenant } from '../../src/admin/tenant-admin.js';
 import type { Deps } from '../../src/deps.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { forgetTenant } from '../../src/tenants/tenant-admin.js';
 import type { RowJson } from '../helpers/analytics-client.js';
 import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
 import { recordInteraction, seedRows } from '../helpers/analytics-seed.js';

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../src/deps.js';
-import type { Clock } from '../../src/server/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import { findInteraction } from '../../src/storage/queries/interactions.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { interactions } from '../../src/storage/schema.js';

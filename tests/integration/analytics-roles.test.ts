@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseHandle } from '../../src/storage/db.js';
-import { openDatabase } from '../../src/storage/db.js';
+import type { DatabaseHandle } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/storage/database.js';
 import { grantAnalystRole } from '../../src/storage/queries/analytics-views.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedBulkRows } from '../helpers/analytics-seed.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli.ts');
+const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const serverUrl = process.env.TEST_DATABASE_URL;
 
 function cli(args: string[], env: Record<string, string>) {

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/server/clock.js';
+import type { Clock } from '../../src/runtime/clock.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';

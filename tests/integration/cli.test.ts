@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/database.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli.ts');
+const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const dirs: string[] = [];
 
 function tempDataDir(): string {

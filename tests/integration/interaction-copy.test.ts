@@ -1,12 +1,16 @@
 import { eq, inArray, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../src/ids/uuidv7.js';
-import type { InteractionRow, NewInteraction } from '../../src/storage/queries/interactions.js';
-import { findInteraction, insertInteractions } from '../../src/storage/queries/interactions.js';
+import { uuidv7 } from '../../src/runtime/uuidv7.js';
+import {
+  findInteraction,
+  insertInteractions,
+  storeInteractions,
+} from '../../src/storage/queries/interactions.js';
 import {
   encodeInteractionsCopy,
   UnstorableRowError,
 } from '../../src/storage/queries/interactions-copy.js';
+import type { InteractionRow, NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
 import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
@@ -67,7 +71,7 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
     ];
     for (const row of cases) {
       const viaJson = { ...row, id: uuidv7() };
-      expect(await database().insertInteractions([row])).toBe(1);
+      expect(await storeInteractions(database(), [row])).toBe(1);
       expect(await insertInteractions(database().db, [viaJson])).toBe(1);
       const a = await findInteraction(database().db, row.id);
       const b = await findInteraction(database().db, viaJson.id);
@@ -80,9 +84,9 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
 
   it('adds each row once: a batch meeting stored ids keeps the stored rows and adds the rest', async () => {
     const first = Array.from({ length: 10 }, () => fullRow());
-    expect(await database().insertInteractions(first)).toBe(10);
+    expect(await storeInteractions(database(), first)).toBe(10);
     const again = [...first, ...Array.from({ length: 5 }, () => fullRow())];
-    expect(await database().insertInteractions(again)).toBe(5);
+    expect(await storeInteractions(database(), again)).toBe(5);
     const ids = again.map((r) => r.id);
     const [count] = await database()
       .db.select({ n: sql<number>`count(*)::int`, distinct: sql<number>`count(distinct id)::int` })
@@ -94,7 +98,7 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
   it('feeds the rollups from every row it stores', async () => {
     const tenantId = `ten_rollup_${driver.name}`;
     const rows = Array.from({ length: 40 }, () => fullRow({ tenantId }));
-    await database().insertInteractions(rows);
+    await storeInteractions(database(), rows);
     const result = await database().db.execute(
       sql`select count(*)::int as n from interaction_rollup_pending where tenant_id = ${tenantId}`,
     );
@@ -113,7 +117,7 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
         responseEnc: Buffer.alloc(3000, (i * 7) % 256),
       }),
     );
-    expect(await database().insertInteractions(rows)).toBe(1500);
+    expect(await storeInteractions(database(), rows)).toBe(1500);
     for (const i of [0, 777, 1499]) {
       const row = rows[i];
       if (!row) throw new Error('missing row');

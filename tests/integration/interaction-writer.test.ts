@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { uuidv7 } from '../../src/ids/uuidv7.js';
-import { createLogger } from '../../src/server/logger.js';
-import { createInteractionWriter } from '../../src/storage/interaction-writer.js';
-import { openOutbox, REJECTED_FILE } from '../../src/storage/outbox.js';
-import type { NewInteraction } from '../../src/storage/queries/interactions.js';
-import { insertInteractions } from '../../src/storage/queries/interactions.js';
+import { openOutbox, REJECTED_FILE } from '../../src/recording/outbox.js';
+import { createInteractionWriter } from '../../src/recording/writer.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { uuidv7 } from '../../src/runtime/uuidv7.js';
+import { insertInteractions, storeInteractions } from '../../src/storage/queries/interactions.js';
+import type { NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
 import { migratedMemoryDatabase } from '../helpers/test-database.js';
 
@@ -158,7 +158,7 @@ describe('interaction writer', () => {
   });
 
   it.each([
-    ['binary COPY', () => (rows: NewInteraction[]) => database().insertInteractions(rows)],
+    ['binary COPY', () => (rows: NewInteraction[]) => storeInteractions(database(), rows)],
     [
       'the skipping insert',
       () => (rows: NewInteraction[]) => insertInteractions(database().db, rows),
@@ -214,7 +214,7 @@ describe('interaction writer', () => {
     poisoned.endUser = '\u0000';
     await first.append(rows);
     const writer = createInteractionWriter({
-      insert: (r) => database().insertInteractions(r),
+      insert: (r) => storeInteractions(database(), r),
       outbox: await openOutbox(dir, () => {}),
       logger,
     });

@@ -3,15 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readInteractionContent } from '../../src/analytics/interaction-content.js';
 import {
   generateMasterKeyEntry,
   MasterKeyError,
   parseMasterKeys,
 } from '../../src/crypto/key-ring.js';
-import { rotateMasterKey } from '../../src/crypto/tenant-keys.js';
-import { readInteractionContent } from '../../src/storage/interaction-content.js';
 import { findInteraction } from '../../src/storage/queries/interactions.js';
 import { listTenants } from '../../src/storage/queries/tenants.js';
+import { rotateMasterKey } from '../../src/tenants/tenant-keys.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';

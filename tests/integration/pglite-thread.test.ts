@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/storage/db.js';
+import { openDatabase } from '../../src/storage/database.js';
 import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { tenants } from '../../src/storage/schema.js';

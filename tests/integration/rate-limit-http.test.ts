@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/admin/key-admin.js';
 import { countPromptTokens } from '../../src/compression/token-count.js';
+import { createKey } from '../../src/keys/key-admin.js';
 import { insertApiKey } from '../../src/storage/queries/api-keys.js';
 import { tenants } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKey } from '../../src/admin/key-admin.js';
-import { createKeyVerifier } from '../../src/auth/key-verifier.js';
-import type { Clock } from '../../src/server/clock.js';
-import type { DatabaseHandle } from '../../src/storage/db.js';
-import { openDatabase } from '../../src/storage/db.js';
+import { createKey } from '../../src/keys/key-admin.js';
+import { createKeyVerifier } from '../../src/keys/key-verifier.js';
+import type { Clock } from '../../src/runtime/clock.js';
+import type { DatabaseHandle } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/storage/database.js';
 import {
   findApiKey,
   listApiKeys,

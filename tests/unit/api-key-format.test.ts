@@ -4,7 +4,7 @@ import {
   hashSecret,
   parseApiKey,
   secretMatches,
-} from '../../src/crypto/api-key-format.js';
+} from '../../src/keys/api-key-format.js';
 
 describe('api key format', () => {
   it('generates tg_<12-char id>_<32-char secret> keys in base62', () => {

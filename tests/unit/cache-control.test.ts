@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCacheControl } from '../../src/cache/cache-control.js';
-import { replayChunks, splitForReplay } from '../../src/http/cached-replay.js';
+import { replayChunks, splitForReplay } from '../../src/http/chat-replay.js';
 import { completionFor } from '../helpers/fake-upstream.js';
 
 describe('parseCacheControl', () => {

@@ -1,9 +1,9 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptionError, decryptRowField, generateDataKey } from '../../src/crypto/envelope.js';
-import type { RowSealer, RowToSeal } from '../../src/crypto/row-sealer.js';
-import { createInlineRowSealer, createThreadRowSealer } from '../../src/crypto/row-sealer.js';
-import { createLogger } from '../../src/server/logger.js';
+import type { RowSealer, RowToSeal } from '../../src/recording/row-sealer.js';
+import { createInlineRowSealer, createThreadRowSealer } from '../../src/recording/row-sealer.js';
+import { createLogger } from '../../src/runtime/logger.js';
 
 const keyA = generateDataKey();
 const keyB = generateDataKey();

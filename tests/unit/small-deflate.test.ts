@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createSmallDeflate } from '../../src/crypto/small-deflate.js';
+import { createSmallDeflate } from '../../src/crypto/row-compression.js';
 
 describe('small deflate', () => {
   const inputs: [string, Buffer][] = [

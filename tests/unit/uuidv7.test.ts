@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUuid, uuidv7 } from '../../src/ids/uuidv7.js';
+import { isUuid, uuidv7 } from '../../src/runtime/uuidv7.js';
 
 describe('uuidv7', () => {
   it('is a version 7 RFC 9562 UUID carrying its millisecond timestamp', () => {

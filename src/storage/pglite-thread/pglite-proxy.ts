@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { QueryOptions, Results } from '@electric-sql/pglite';
-import { startWorkerThread } from '../../server/worker-thread.js';
+import { startWorkerThread } from '../../runtime/worker-thread.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import type { FailedStatement } from './wire-error.js';
 import { fromWireError } from './wire-error.js';

@@ -1,9 +1,9 @@
 import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
+import type { InteractionRow } from '../schema.js';
 import { interactions } from '../schema.js';
 import type { InteractionFilter } from './analytics-filter.js';
 import { filterConditions } from './analytics-filter.js';
-import type { InteractionRow } from './interactions.js';
 
 /** A position in the (created_at, id) order; created_at kept as the database's own text. */
 export interface InteractionPosition {

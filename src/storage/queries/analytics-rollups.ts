@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import { selectRows } from './raw-rows.js';
 
 /**

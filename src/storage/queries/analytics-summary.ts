@@ -1,5 +1,5 @@
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import type { InteractionFilter } from './analytics-filter.js';
 import { selectRows } from './raw-rows.js';
 

@@ -1,6 +1,6 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import { apiKeys, tenants } from '../schema.js';
 
 /** An api_keys row (holds the secret's hash, never the secret). */

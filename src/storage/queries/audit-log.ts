@@ -1,7 +1,7 @@
 import type { InferSelectModel } from 'drizzle-orm';
 import { desc, eq } from 'drizzle-orm';
-import { uuidv7 } from '../../ids/uuidv7.js';
-import type { Database } from '../db.js';
+import { uuidv7 } from '../../runtime/uuidv7.js';
+import type { Database } from '../database.js';
 import { auditLog } from '../schema.js';
 
 /** An audit_log row. */

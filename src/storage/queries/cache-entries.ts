@@ -1,6 +1,6 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import { cacheEntries } from '../schema.js';
 
 /** A cache_entries row (without the optional vector column). */

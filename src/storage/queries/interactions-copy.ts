@@ -1,6 +1,6 @@
 import { getTableColumns } from 'drizzle-orm';
+import type { NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
-import type { NewInteraction } from './interactions.js';
 
 /**
  * Interaction rows in PostgreSQL's binary COPY format: what the writer sends the embedded

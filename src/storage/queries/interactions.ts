@@ -1,17 +1,12 @@
-import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { eq, getTableColumns, sql } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database, DatabaseHandle } from '../database.js';
+import type { InteractionRow, NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
 import { sqlStateOf } from '../sql-state.js';
-import { encodeInteractionsCopy } from './interactions-copy.js';
+import { COPY_INTERACTIONS_FROM_BLOB, encodeInteractionsCopy } from './interactions-copy.js';
 
 /** PostgreSQL's unique_violation: here, an id already stored. */
 const UNIQUE_VIOLATION = '23505';
-
-/** An interactions row as stored. */
-export type InteractionRow = InferSelectModel<typeof interactions>;
-/** An interactions row ready to insert (text fields already encrypted). */
-export type NewInteraction = InferInsertModel<typeof interactions>;
 
 const COLUMNS = Object.entries(getTableColumns(interactions)).map(([key, column]) => ({
   key: key as keyof NewInteraction,
@@ -86,4 +81,19 @@ export async function copyInteractions(
     if (sqlStateOf(err) !== UNIQUE_VIOLATION) throw err;
     return insertInteractions(db, rows);
   }
+}
+
+/**
+ * The writer's insert: binary COPY where the driver can load a buffer (the embedded database,
+ * whose thread receives the batch as one transferred buffer), else the skipping JSON insert.
+ * PostgreSQL keeps the JSON insert: postgres.js's COPY stream never finishes when the server
+ * rejects data after CopyDone. Returns how many rows were new.
+ */
+export function storeInteractions(
+  handle: DatabaseHandle,
+  rows: readonly NewInteraction[],
+): Promise<number> {
+  const copyFrom = handle.copyFrom;
+  if (!copyFrom) return insertInteractions(handle.db, rows);
+  return copyInteractions(handle.db, (data) => copyFrom(COPY_INTERACTIONS_FROM_BLOB, data), rows);
 }

@@ -1,5 +1,5 @@
 import type { SQL } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 
 /** Runs a hand-written statement and returns its rows, whichever driver answers (PGlite or postgres.js). */
 export async function selectRows<T>(db: Database, query: SQL): Promise<T[]> {

@@ -1,5 +1,5 @@
 import { and, inArray, isNotNull, lt, or } from 'drizzle-orm';
-import type { Database } from '../db.js';
+import type { Database } from '../database.js';
 import { interactions } from '../schema.js';
 
 /** Erases the stored text of up to `limit` rows created before `cutoff`; returns how many. */

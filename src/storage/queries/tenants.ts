@@ -1,7 +1,7 @@
 import type { InferSelectModel } from 'drizzle-orm';
 import { and, asc, eq, isNull } from 'drizzle-orm';
-import { uuidv7 } from '../../ids/uuidv7.js';
-import type { Database } from '../db.js';
+import { uuidv7 } from '../../runtime/uuidv7.js';
+import type { Database } from '../database.js';
 import { tenants } from '../schema.js';
 
 /** A tenant row. */

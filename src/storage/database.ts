@@ -8,14 +8,16 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import type { DatabaseTarget } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
-import type { NewInteraction } from './queries/interactions.js';
-import { copyInteractions, insertInteractions } from './queries/interactions.js';
-import { COPY_INTERACTIONS_FROM_BLOB } from './queries/interactions-copy.js';
+
 import * as schema from './schema.js';
+
+/** Where interactions, keys and tenants are stored. */
+export type DatabaseTarget =
+  | { kind: 'pglite'; dataDir: string | null }
+  | { kind: 'postgres'; url: string };
 
 /** The Drizzle database, whichever driver is behind it. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -29,10 +31,10 @@ export interface DatabaseHandle {
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
-   * Stores interaction rows in one statement, skipping ids already stored (the writer's insert);
-   * returns how many were new.
+   * Loads a binary COPY buffer with `copy … from '/dev/blob'` (the embedded database only; null
+   * on PostgreSQL).
    */
-  insertInteractions(rows: readonly NewInteraction[]): Promise<number>;
+  copyFrom: ((statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>) | null;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -73,16 +75,10 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
     kind: 'pglite',
     migrate: () => thread.migrate(MIGRATIONS_DIR),
     hasVector: () => hasVectorExtension(db),
-    // Binary COPY: the batch crosses to the database thread as one buffer, and PGlite parses
-    // no text to store it.
-    insertInteractions: (rows) =>
-      copyInteractions(
-        db,
-        async (data) => {
-          await thread.copyFrom(COPY_INTERACTIONS_FROM_BLOB, data);
-        },
-        rows,
-      ),
+    // Binary COPY: the batch crosses to the database thread as one buffer.
+    copyFrom: async (statement, data) => {
+      await thread.copyFrom(statement, data);
+    },
     ping: async () => {
       await thread.client.query('select 1');
     },
@@ -123,7 +119,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     hasVector: () => hasVectorExtension(db),
-    insertInteractions: (rows) => insertInteractions(db, rows),
+    copyFrom: null,
     ping: async () => {
       await client`select 1`;
     },

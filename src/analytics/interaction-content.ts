@@ -1,6 +1,6 @@
 import { decryptRowField } from '../crypto/envelope.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
-import type { InteractionRow } from './queries/interactions.js';
+import type { InteractionRow } from '../storage/schema.js';
 
 /** The decrypted text of an interaction, or why it cannot be read. */
 export type InteractionContent =

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { count } from 'drizzle-orm';
-import type { Database } from '../storage/db.js';
+import type { Database } from '../storage/database.js';
 import { apiKeys } from '../storage/schema.js';
 import { createKey } from './key-admin.js';
 

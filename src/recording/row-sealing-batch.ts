@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ROW_IV_BYTES, sealRowJson } from './envelope.js';
+import { ROW_IV_BYTES, sealRowJson } from '../crypto/envelope.js';
 
 /** One row of a batch: which data key seals it, and what its fields are bound to. */
 export interface SealJob {

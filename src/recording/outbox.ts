@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { NewInteraction } from './queries/interactions.js';
+import type { NewInteraction } from '../storage/schema.js';
 
 const SEGMENT_RE = /^segment-(\d{12})\.ndjson$/;
 

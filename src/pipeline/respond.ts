@@ -1,15 +1,15 @@
 import type { Context } from 'hono';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
-import type { Clock } from '../server/clock.js';
+import { replayChunks } from '../http/chat-replay.js';
+import type { AppEnv, ChatOutcome } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import { SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
+import type { Clock } from '../runtime/clock.js';
 import { StreamAssembler } from '../upstream/stream-assembly.js';
 import type { UpstreamStream } from '../upstream/upstream.js';
 import type { UpstreamFailure } from '../upstream/upstream-errors.js';
 import { failureToError } from '../upstream/upstream-errors.js';
-import { replayChunks } from './cached-replay.js';
-import type { AppEnv, ChatOutcome } from './env.js';
-import { GatewayError } from './errors.js';
-import { SSE_DONE, SSE_HEADERS, sseData } from './sse.js';
 
 function isFailure(err: unknown): err is UpstreamFailure {
   return typeof err === 'object' && err !== null && 'kind' in err && !(err instanceof Error);

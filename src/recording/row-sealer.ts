@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
-import type { Logger } from '../server/logger.js';
-import { startWorkerThread } from '../server/worker-thread.js';
+import type { Logger } from '../runtime/logger.js';
+import { startWorkerThread } from '../runtime/worker-thread.js';
 import type { SealerReply, SealerRequest } from './row-sealer-protocol.js';
 import type { SealBatch, SealedBatch, SealedFields } from './row-sealing-batch.js';
 import { packTexts, sealBatch, sealedFieldsOf } from './row-sealing-batch.js';

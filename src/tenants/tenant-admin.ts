@@ -1,10 +1,10 @@
 import type { TenantKeys } from '../crypto/tenant-keys.js';
-import type { Database } from '../storage/db.js';
+import type { AdminAct } from '../keys/key-admin.js';
+import type { Database } from '../storage/database.js';
 import { revokeTenantKeys } from '../storage/queries/api-keys.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
 import type { Tenant } from '../storage/queries/tenants.js';
 import { findTenant, forgetTenantRow, insertTenant } from '../storage/queries/tenants.js';
-import type { AdminAct } from './key-admin.js';
 
 /** Why a tenant operation was refused. */
 export type TenantRefusal = 'unknown' | 'forgotten' | 'exists' | 'invalid_name';

@@ -1,10 +1,10 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import type { RowSealer, RowToSeal } from '../crypto/row-sealer.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
-import { MAX_MODEL_CHARS } from '../http/chat-request.js';
-import type { Logger } from '../server/logger.js';
-import type { InteractionWriter } from './interaction-writer.js';
-import type { NewInteraction } from './queries/interactions.js';
+import type { Logger } from '../runtime/logger.js';
+import type { NewInteraction } from '../storage/schema.js';
+import { MAX_MODEL_CHARS } from '../storage/schema.js';
+import type { RowSealer, RowToSeal } from './row-sealer.js';
+import type { InteractionWriter } from './writer.js';
 
 /** Everything known about a finished request, before encryption. */
 export interface InteractionRecord {

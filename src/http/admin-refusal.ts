@@ -1,5 +1,5 @@
-import { KeyAdminError } from '../admin/key-admin.js';
-import { TenantAdminError } from '../admin/tenant-admin.js';
+import { KeyAdminError } from '../keys/key-admin.js';
+import { TenantAdminError } from '../tenants/tenant-admin.js';
 import { GatewayError } from './errors.js';
 
 function sentence(text: string): string {

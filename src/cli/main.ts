@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
-import type { KeySpec } from './admin/key-admin.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { generateMasterKeyEntry, loadKeyRing, MasterKeyError } from '../crypto/key-ring.js';
+import type { KeySpec } from '../keys/key-admin.js';
 import {
   createKey,
   KeyAdminError,
@@ -8,20 +10,18 @@ import {
   revokeKey,
   updateKey,
   validateScopes,
-} from './admin/key-admin.js';
-import { createTenant, forgetTenant, TenantAdminError } from './admin/tenant-admin.js';
-import { ConfigError, loadConfig } from './config.js';
-import { generateMasterKeyEntry, loadKeyRing, MasterKeyError } from './crypto/key-ring.js';
-import { rotateMasterKey, verifyKeyRing } from './crypto/tenant-keys.js';
-import { main } from './main.js';
-import { DataDirBusyError } from './storage/data-dir-lock.js';
-import type { DatabaseHandle } from './storage/db.js';
-import { openDatabase } from './storage/db.js';
-import { AnalystRoleError, grantAnalystRole } from './storage/queries/analytics-views.js';
-import type { ApiKeyPatch } from './storage/queries/api-keys.js';
-import { listApiKeys } from './storage/queries/api-keys.js';
-import { insertAudit } from './storage/queries/audit-log.js';
-import { findTenant, listTenants } from './storage/queries/tenants.js';
+} from '../keys/key-admin.js';
+import { main } from '../main.js';
+import { DataDirBusyError } from '../storage/data-dir-lock.js';
+import type { DatabaseHandle } from '../storage/database.js';
+import { openDatabase } from '../storage/database.js';
+import { AnalystRoleError, grantAnalystRole } from '../storage/queries/analytics-views.js';
+import type { ApiKeyPatch } from '../storage/queries/api-keys.js';
+import { listApiKeys } from '../storage/queries/api-keys.js';
+import { insertAudit } from '../storage/queries/audit-log.js';
+import { findTenant, listTenants } from '../storage/queries/tenants.js';
+import { createTenant, forgetTenant, TenantAdminError } from '../tenants/tenant-admin.js';
+import { rotateMasterKey, verifyKeyRing } from '../tenants/tenant-keys.js';
 
 const USAGE = `usage: tollgate <command>
   serve                         run the gateway (PORT, HOST, DATABASE_URL, ... from the environment)

@@ -1,9 +1,9 @@
-import type { Logger } from '../server/logger.js';
-import { withTimeout } from '../server/with-timeout.js';
+import type { Logger } from '../runtime/logger.js';
+import { withTimeout } from '../runtime/with-timeout.js';
+import { UnstorableRowError } from '../storage/queries/interactions-copy.js';
+import type { NewInteraction } from '../storage/schema.js';
+import { sqlStateOf } from '../storage/sql-state.js';
 import type { Outbox } from './outbox.js';
-import type { NewInteraction } from './queries/interactions.js';
-import { UnstorableRowError } from './queries/interactions-copy.js';
-import { sqlStateOf } from './sql-state.js';
 
 /** Counters and gauges of the log writer (exported on /metrics). */
 export interface WriterMetrics {

@@ -1,5 +1,4 @@
-import { generateApiKey } from '../crypto/api-key-format.js';
-import type { Database } from '../storage/db.js';
+import type { Database } from '../storage/database.js';
 import type { ApiKeyPatch, ApiKeyRow } from '../storage/queries/api-keys.js';
 import {
   findApiKey,
@@ -9,6 +8,7 @@ import {
 } from '../storage/queries/api-keys.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
 import { ensureTenant, findTenant } from '../storage/queries/tenants.js';
+import { generateApiKey } from './api-key-format.js';
 
 /** Every scope a key can carry. */
 export const SCOPES = ['chat', 'analytics:read', 'analytics:content', 'admin'] as const;

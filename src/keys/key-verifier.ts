@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache';
-import { parseApiKey, secretMatches } from '../crypto/api-key-format.js';
-import type { Clock } from '../server/clock.js';
-import { withTimeout } from '../server/with-timeout.js';
-import type { Database } from '../storage/db.js';
+import type { Clock } from '../runtime/clock.js';
+import { withTimeout } from '../runtime/with-timeout.js';
+import type { Database } from '../storage/database.js';
 import type { ApiKeyWithTenant } from '../storage/queries/api-keys.js';
 import { findApiKeyWithTenant, touchApiKeys } from '../storage/queries/api-keys.js';
+import { parseApiKey, secretMatches } from './api-key-format.js';
 
 /** The facts about a verified key that the pipeline needs; never the secret or its hash. */
 export interface VerifiedKey {

@@ -1,6 +1,6 @@
-import type { Logger } from '../server/logger.js';
-import type { Database } from './db.js';
-import { rollUpPending } from './queries/analytics-rollups.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Database } from '../storage/database.js';
+import { rollUpPending } from '../storage/queries/analytics-rollups.js';
 
 /** Folds the analytics rollups' pending deltas on an interval. */
 export interface RollupTimer {

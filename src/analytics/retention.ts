@@ -1,7 +1,7 @@
-import type { Clock } from '../server/clock.js';
-import type { Logger } from '../server/logger.js';
-import type { Database } from './db.js';
-import { deleteRowsBatch, eraseContentBatch } from './queries/retention.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Database } from '../storage/database.js';
+import { deleteRowsBatch, eraseContentBatch } from '../storage/queries/retention.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

@@ -1,0 +1,10 @@
+/** The response cache's settings. */
+export interface CacheConfig {
+  enabled: boolean;
+  ttlMs: number;
+  /** Minimum cosine similarity for a semantic hit (the guards must pass too). */
+  semanticThreshold: number;
+  maxEntriesPerTenant: number;
+  /** Bound of the in-memory tier, in bytes of decrypted entries. */
+  memoryBytes: number;
+}
