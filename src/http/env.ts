@@ -1,11 +1,18 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
+import type { CacheKeys } from '../cache/scope.js';
+import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
 
-/** How a chat request ended, known once the last byte was sent (or the client left). */
-export interface ChatOutcome {
+/**
+ * How a request ended, as the responder saw it. Complete for a JSON answer; for a stream the
+ * responder fills in the final fields (and sets `complete`) when the stream ends or the client
+ * leaves.
+ */
+export interface Outcome {
   /** HTTP status the client saw; 499 when it disconnected first. */
   status: number;
   errorCode: string | null;
@@ -21,12 +28,21 @@ export interface ChatOutcome {
   latencyMs: number;
   /** True when the answer came from the cache: nothing was spent upstream. */
   fromCache: boolean;
+  /** False while a stream is still being sent. */
+  complete: boolean;
 }
 
 /** What the cache did for a request, as the `x-tollgate-cache` header says. */
 export type CacheStatus = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
-/** The typed context every middleware shares. Data only: no functions, no `any`. */
+/** What the cache stage decided for the after-response step: where a fresh answer is stored. */
+export interface CachePlan {
+  keys: CacheKeys;
+  /** The question's vector, when the lookup made one (the store need not embed again). */
+  embedding: Float32Array | null;
+}
+
+/** The typed context every middleware shares. Data only: no functions, no promises, no `any`. */
 export interface AppEnv {
   Variables: {
     requestId: string;
@@ -35,15 +51,21 @@ export interface AppEnv {
     /** Wall-clock time (ms) the request arrived. */
     receivedAt: number;
     apiKey: VerifiedKey;
-    chatRequest: ChatRequest;
-    answer: UpstreamAnswer;
+    /** The parsed request, whichever endpoint it came to. */
+    request: ChatRequest;
+    /** The rate limiter's hold on the key's limits, settled after the response. */
+    admission: Ticket;
     /** What the compress stage did to the prompt. */
-    compression: { mode: 'off' | 'safe' | 'aggressive'; tokensSaved: number };
-    /** Set by the cache stage for every chat request it saw. */
+    compression: { mode: CompressionMode; tokensSaved: number };
+    /** Set by the cache stage for every request it saw. */
     cacheStatus: CacheStatus;
     /** The cached answer, when the cache stage found one; the upstream stage then stands aside. */
     cacheHit: CacheHit;
-    /** Settles when the response is complete; later stages record and settle from it. */
-    outcome: Promise<ChatOutcome>;
+    /** Where to store a fresh answer; absent when it must not be stored. */
+    cachePlan: CachePlan;
+    /** The upstream's answer (JSON, or a stream whose first chunk has arrived). */
+    answer: UpstreamAnswer;
+    /** Set by the responder. */
+    outcome: Outcome;
   };
 }

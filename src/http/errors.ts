@@ -5,20 +5,39 @@ export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
+/** What an error sent to the client is made of; everything but status, message and type optional. */
+export interface GatewayErrorOptions {
+  status: ContentfulStatusCode;
+  message: string;
+  /** OpenAI's `type`: `invalid_request_error`, `upstream_error`, `server_error`, a limit name, … */
+  type: string;
+  code?: string | null;
+  /** The request field at fault. */
+  param?: string | null;
+  /** Extra response headers (e.g. `retry-after`). */
+  headers?: Record<string, string>;
+  /** A body to send as-is instead of one built from the fields (upstream 4xx passthrough). */
+  rawBody?: unknown;
+}
+
 /** The one exception type of the HTTP edge; rendered as OpenAI's error body by the app's onError. */
 export class GatewayError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    message: string,
-    readonly type: string,
-    readonly code: string | null,
-    readonly param: string | null = null,
-    readonly headers: Record<string, string> = {},
-    /** A body to send as-is instead of one built from the fields (upstream 4xx passthrough). */
-    readonly rawBody: unknown = undefined,
-  ) {
-    super(message);
+  readonly status: ContentfulStatusCode;
+  readonly type: string;
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+  readonly rawBody: unknown;
+
+  constructor(options: GatewayErrorOptions) {
+    super(options.message);
     this.name = 'GatewayError';
+    this.status = options.status;
+    this.type = options.type;
+    this.code = options.code ?? null;
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+    this.rawBody = options.rawBody;
   }
 
   /** The JSON body sent to the client. */
@@ -31,73 +50,106 @@ export class GatewayError extends Error {
   }
 
   static invalidRequest(message: string, param: string | null = null, code: string | null = null) {
-    return new GatewayError(400, message, 'invalid_request_error', code, param);
+    return new GatewayError({ status: 400, message, type: 'invalid_request_error', code, param });
   }
 
   static invalidApiKey(message = 'Incorrect API key provided.') {
-    return new GatewayError(401, message, 'invalid_request_error', 'invalid_api_key');
+    return new GatewayError({
+      status: 401,
+      message,
+      type: 'invalid_request_error',
+      code: 'invalid_api_key',
+    });
   }
 
   static insufficientScope(scope: string) {
-    return new GatewayError(
-      403,
-      `This API key does not have the required scope: ${scope}.`,
-      'invalid_request_error',
-      'insufficient_scope',
-    );
+    return new GatewayError({
+      status: 403,
+      message: `This API key does not have the required scope: ${scope}.`,
+      type: 'invalid_request_error',
+      code: 'insufficient_scope',
+    });
   }
 
   static modelNotAllowed(model: string) {
-    return new GatewayError(
-      403,
-      `This API key is not allowed to use the model '${model}'.`,
-      'invalid_request_error',
-      'model_not_allowed',
-      'model',
-    );
+    return new GatewayError({
+      status: 403,
+      message: `This API key is not allowed to use the model '${model}'.`,
+      type: 'invalid_request_error',
+      code: 'model_not_allowed',
+      param: 'model',
+    });
   }
 
   static modelNotFound(model: string) {
-    return new GatewayError(
-      404,
-      `The model '${model}' does not exist or is not served by this gateway.`,
-      'invalid_request_error',
-      'model_not_found',
-      'model',
-    );
+    return new GatewayError({
+      status: 404,
+      message: `The model '${model}' does not exist or is not served by this gateway.`,
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+    });
   }
 
   static notFound(message = 'Not found.') {
-    return new GatewayError(404, message, 'invalid_request_error', 'not_found');
+    return new GatewayError({
+      status: 404,
+      message,
+      type: 'invalid_request_error',
+      code: 'not_found',
+    });
   }
 
   static conflict(message: string, code: string, param: string | null = null) {
-    return new GatewayError(409, message, 'invalid_request_error', code, param);
+    return new GatewayError({ status: 409, message, type: 'invalid_request_error', code, param });
   }
 
   static payloadTooLarge(limitBytes: number) {
-    return new GatewayError(
-      413,
-      `Request body is larger than the ${limitBytes} byte limit.`,
-      'invalid_request_error',
-      'request_too_large',
-    );
+    return new GatewayError({
+      status: 413,
+      message: `Request body is larger than the ${limitBytes} byte limit.`,
+      type: 'invalid_request_error',
+      code: 'request_too_large',
+    });
   }
 
   static upstreamFailed(message = 'The upstream provider failed to answer.') {
-    return new GatewayError(502, message, 'upstream_error', 'upstream_error');
+    return new GatewayError({
+      status: 502,
+      message,
+      type: 'upstream_error',
+      code: 'upstream_error',
+    });
   }
 
   static upstreamTimeout(message = 'The upstream provider did not answer in time.') {
-    return new GatewayError(504, message, 'upstream_error', 'upstream_timeout');
+    return new GatewayError({
+      status: 504,
+      message,
+      type: 'upstream_error',
+      code: 'upstream_timeout',
+    });
   }
 
   static notReady(message = 'The gateway is not ready.') {
-    return new GatewayError(503, message, 'server_error', 'not_ready');
+    return new GatewayError({ status: 503, message, type: 'server_error', code: 'not_ready' });
+  }
+
+  /** 429 for a rate limit: `type` is `requests` or `tokens`, as OpenAI sends; retry headers given. */
+  static rateLimited(
+    message: string,
+    type: 'requests' | 'tokens',
+    headers: Record<string, string>,
+  ) {
+    return new GatewayError({ status: 429, message, type, code: 'rate_limit_exceeded', headers });
   }
 
   static internal() {
-    return new GatewayError(500, 'The gateway had an internal error.', 'server_error', null);
+    return new GatewayError({
+      status: 500,
+      message: 'The gateway had an internal error.',
+      type: 'server_error',
+    });
   }
 }
 

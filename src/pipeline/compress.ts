@@ -31,7 +31,7 @@ export function compress(deps: { config: { compression: CompressionMode } }) {
       header ?? (isMode(keyDefault) ? keyDefault : deps.config.compression);
     let tokensSaved = 0;
     if (mode !== 'off') {
-      const req = c.get('chatRequest');
+      const req = c.get('request');
       const result = compressMessages(req.messages, {
         mode,
         model: req.model,
@@ -39,7 +39,7 @@ export function compress(deps: { config: { compression: CompressionMode } }) {
       });
       if (result.changed) {
         const messages = result.messages as Record<string, unknown>[];
-        c.set('chatRequest', { ...req, body: { ...req.body, messages }, messages, rawBody: null });
+        c.set('request', { ...req, body: { ...req.body, messages }, messages, rawBody: null });
         tokensSaved = result.tokensBefore - result.tokensAfter;
       }
     }

@@ -6,8 +6,8 @@ import { readBodyText } from '../http/read-body.js';
 import type { Upstream } from '../upstream/upstream.js';
 
 /** Reads and validates the chat request, and checks the key may use the model. */
-export function parse(deps: { upstream: Upstream; config: { maxBodyBytes: number } }) {
-  return async function parse(c, next) {
+export function parseChat(deps: { upstream: Upstream; config: { maxBodyBytes: number } }) {
+  return async function parseChat(c, next) {
     const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes);
     const request = parseChatRequest(text);
     const key = c.get('apiKey');
@@ -15,7 +15,7 @@ export function parse(deps: { upstream: Upstream; config: { maxBodyBytes: number
       throw GatewayError.modelNotAllowed(request.model);
     }
     if (!deps.upstream.serves(request.model)) throw GatewayError.modelNotFound(request.model);
-    c.set('chatRequest', request);
+    c.set('request', request);
     await next();
   } satisfies MiddlewareHandler<AppEnv>;
 }

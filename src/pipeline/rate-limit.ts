@@ -1,10 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import { countPromptTokens } from '../compression/token-count.js';
-import type { AppEnv, ChatOutcome } from '../http/env.js';
+import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
-import type { Background } from '../runtime/background.js';
 import type { Metrics } from '../runtime/metrics.js';
 
 const LIMIT_NAMES = {
@@ -17,31 +16,20 @@ function hasLimits(spec: LimitSpec): boolean {
   return spec.rpm != null || spec.tpm != null || spec.maxConcurrency != null;
 }
 
-/** Tokens to charge once the answer is known. */
-function tokensUsed(outcome: ChatOutcome | undefined, reserved: number): number {
-  if (!outcome || outcome.fromCache) return 0;
-  const usage = outcome.completion?.usage;
-  if (usage) return usage.total_tokens;
-  // A stream the client left: the provider billed an unknown amount, so the reservation stands.
-  if (outcome.status === 499 && outcome.completion) return reserved;
-  return 0;
-}
-
 /**
  * Admits the request against its key's (and tenant's) RPM, TPM and concurrency limits, sets
  * OpenAI's x-ratelimit-* headers, and answers 429 with retry-after when a limit is reached. Tokens
  * are reserved up front (prompt tokens + max_tokens, or a default) and settled with the real usage
- * after the answer; failed calls and cache hits are refunded.
+ * after the answer by the after-response step; failed calls and cache hits are refunded.
  */
 export function rateLimit(deps: {
   rateLimiter: RateLimiter;
-  background: Background;
   metrics: Metrics;
   config: { rateLimit: { defaultMaxTokens: number } };
 }) {
   return async function rateLimit(c, next) {
     const key = c.get('apiKey');
-    const req = c.get('chatRequest');
+    const req = c.get('request');
     const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
     const tenantSpec = key.tenantLimits;
     if (!hasLimits(keySpec) && !hasLimits(tenantSpec)) {
@@ -72,25 +60,13 @@ export function rateLimit(deps: {
       deps.metrics.rateLimited.inc({ reason: result.reason });
       const seconds = retryAfterSeconds(result.retryAfterMs);
       const owner = result.scope === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
-      throw new GatewayError(
-        429,
+      throw GatewayError.rateLimited(
         `Rate limit reached for ${LIMIT_NAMES[result.reason]} on ${owner}. Please try again in ${seconds}s.`,
         result.reason === 'tokens' ? 'tokens' : 'requests',
-        'rate_limit_exceeded',
-        null,
         { 'retry-after': seconds, 'retry-after-ms': String(Math.ceil(result.retryAfterMs)) },
       );
     }
-    const ticket = result.ticket;
-    try {
-      await next();
-    } finally {
-      const outcome = c.error ? undefined : c.get('outcome');
-      deps.background.run(async () => {
-        const o = outcome ? await outcome : undefined;
-        await ticket.settle(tokensUsed(o, ticket.reservedTokens));
-        await ticket.release();
-      });
-    }
+    c.set('admission', result.ticket);
+    await next();
   } satisfies MiddlewareHandler<AppEnv>;
 }

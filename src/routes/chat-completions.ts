@@ -1,33 +1,32 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
+import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
-import { parse } from '../pipeline/parse-chat.js';
+import { parseChat } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
-import { record } from '../pipeline/record.js';
-import { respondChat } from '../pipeline/respond.js';
+import { respond } from '../pipeline/respond.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * auth → record (after the response) → parse → rate limit → compress → cache → upstream → respond.
- * The cache stage sees the request as it will go upstream (after compression), and stores the
- * answer after the response.
+ * auth → after (runs after the response) → parse → rate limit → compress → cache → upstream →
+ * respond. The cache stage sees the request as it will go upstream (after compression).
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/chat/completions',
     auth(deps, 'chat'),
-    record(deps),
-    parse(deps),
+    after(deps),
+    parseChat(deps),
     rateLimit(deps),
     compress(deps),
     cache(deps),
     upstream(deps),
-    (c) => respondChat(c, deps.clock, deps.secrets),
+    respond(deps),
   );
   return app;
 }

@@ -1,35 +1,73 @@
+import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { auth } from '../pipeline/auth.js';
-import { listedModels } from '../upstream/routing-config.js';
+import { errorReason } from '../runtime/error-reason.js';
+import { listedModels, routeModel } from '../upstream/routing-config.js';
+import type { UpstreamModel } from '../upstream/upstream.js';
 
-/** GET /v1/models: the models this key may use, in OpenAI's list shape. */
+/** How long the upstream's model list is reused before it is asked again. */
+const UPSTREAM_MODELS_TTL_MS = 60_000;
+/** Listing models must not hang a client on a slow upstream. */
+const UPSTREAM_MODELS_TIMEOUT_MS = 5_000;
+
+/**
+ * GET /v1/models and GET /v1/models/{id}: the models this key may use, in OpenAI's list and object
+ * shapes, with the upstream's own `created` and `owned_by` where the upstream lists the model.
+ */
 export function modelsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
-  app.get('/models', auth(deps, 'chat'), async (c) => {
-    const key = c.get('apiKey');
-    let ids: readonly string[];
-    if (key.allowedModels !== null) {
-      ids = key.allowedModels.filter((m) => deps.upstream.serves(m));
-    } else {
-      const listed = listedModels(deps.routing);
-      if (listed) {
-        ids = listed;
-      } else {
-        try {
-          ids = await deps.upstream.listModels(c.req.raw.signal);
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'listing upstream models failed');
-          throw GatewayError.upstreamFailed('Could not list the upstream provider models.');
-        }
-      }
+  let upstreamList: { models: UpstreamModel[] | null; at: number } | null = null;
+
+  /** The upstream's list (reused for a minute), or null when it cannot be had. */
+  async function upstreamModels(signal: AbortSignal): Promise<UpstreamModel[] | null> {
+    const now = deps.clock.monotonic();
+    if (upstreamList && now - upstreamList.at < UPSTREAM_MODELS_TTL_MS) return upstreamList.models;
+    let models: UpstreamModel[] | null = null;
+    try {
+      const bounded = AbortSignal.any([signal, AbortSignal.timeout(UPSTREAM_MODELS_TIMEOUT_MS)]);
+      models = await deps.upstream.listModels(bounded);
+    } catch (err) {
+      deps.logger.warn({ reason: errorReason(err) }, 'listing upstream models failed');
     }
-    return c.json({
-      object: 'list',
-      data: ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'tollgate' })),
-    });
+    upstreamList = { models, at: now };
+    return models;
+  }
+
+  /** A model named by configuration or by the key, described from the upstream's list if it has it. */
+  function describe(id: string, known: readonly UpstreamModel[] | null): UpstreamModel {
+    const found = known?.find((m) => m.id === id);
+    if (found) return found;
+    const owner = routeModel(deps.routing, id)?.[0]?.upstream ?? 'tollgate';
+    return { id, object: 'model', created: 0, owned_by: owner };
+  }
+
+  async function visibleModels(c: Context<AppEnv>): Promise<UpstreamModel[]> {
+    const key = c.get('apiKey');
+    const signal = c.req.raw.signal;
+    const named = key.allowedModels ?? listedModels(deps.routing);
+    const known = await upstreamModels(signal);
+    if (named !== null) {
+      return named.filter((m) => deps.upstream.serves(m)).map((m) => describe(m, known));
+    }
+    if (known === null) {
+      upstreamList = null;
+      throw GatewayError.upstreamFailed('Could not list the upstream provider models.');
+    }
+    return known;
+  }
+
+  app.get('/models', auth(deps, 'chat'), async (c) => {
+    return c.json({ object: 'list', data: await visibleModels(c) });
+  });
+
+  app.get('/models/:id{.+}', auth(deps, 'chat'), async (c) => {
+    const id = c.req.param('id');
+    const model = (await visibleModels(c)).find((m) => m.id === id);
+    if (!model) throw GatewayError.modelNotFound(id);
+    return c.json(model);
   });
   return app;
 }

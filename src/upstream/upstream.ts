@@ -38,11 +38,19 @@ export type UpstreamAnswer =
   | { kind: 'json'; completion: ChatCompletion; meta: UpstreamMeta }
   | { kind: 'stream'; stream: UpstreamStream; meta: UpstreamMeta };
 
+/** A model as OpenAI's `GET /v1/models` lists it; the upstream's own fields are kept. */
+export interface UpstreamModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
 /** The upstream service: routes, retries and falls back across providers. */
 export interface Upstream {
   chat(request: UpstreamRequest): Promise<UpstreamAnswer>;
-  /** Model ids the default upstream offers (for /v1/models when no model list is configured). */
-  listModels(signal: AbortSignal): Promise<string[]>;
+  /** The models the default upstream offers (for /v1/models when no model list is configured). */
+  listModels(signal: AbortSignal): Promise<UpstreamModel[]>;
   /** True when some configured route serves this model. */
   serves(model: string): boolean;
   close(): Promise<void>;

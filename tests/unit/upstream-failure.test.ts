@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/http/errors.js';
+import { upstreamError } from '../../src/http/upstream-error.js';
+import type { FailureDetail } from '../../src/upstream/upstream-failure.js';
 import {
-  failureToError,
   parseRetryAfter,
   scrubSecrets,
-} from '../../src/upstream/upstream-errors.js';
+  UpstreamFailure,
+} from '../../src/upstream/upstream-failure.js';
+
+const failureToError = (detail: FailureDetail, secrets: string[]) =>
+  upstreamError(new UpstreamFailure(detail), secrets);
 
 describe('upstream error handling', () => {
   it('reads retry-after-ms, retry-after seconds and retry-after dates', () => {
@@ -47,5 +52,11 @@ describe('upstream error handling', () => {
     expect((failureToError({ kind: 'timeout', phase: 'total' }, []) as GatewayError).status).toBe(
       504,
     );
+  });
+
+  it('is an Error that names what failed', () => {
+    const failure = new UpstreamFailure({ kind: 'timeout', phase: 'idle' });
+    expect(failure).toBeInstanceOf(Error);
+    expect(failure.message).toBe('upstream idle timeout');
   });
 });

@@ -1,17 +1,39 @@
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { ClientClosedError, GatewayError } from '../http/errors.js';
+
+/** Which of the gateway's own upstream timers fired. */
+export type TimeoutPhase = 'first-byte' | 'idle' | 'total';
 
 /** What went wrong in one upstream attempt, as far as retry and fallback care. */
-export type UpstreamFailure =
+export type FailureDetail =
   | { kind: 'client-closed' }
-  | { kind: 'timeout'; phase: 'first-byte' | 'total' }
+  | { kind: 'timeout'; phase: TimeoutPhase }
   | { kind: 'connection'; message: string }
   | { kind: 'status'; status: number; body: unknown; retryAfterMs: number | null };
 
+function describe(detail: FailureDetail): string {
+  switch (detail.kind) {
+    case 'client-closed':
+      return 'the client closed the request';
+    case 'timeout':
+      return `upstream ${detail.phase} timeout`;
+    case 'connection':
+      return `upstream connection failed: ${detail.message}`;
+    case 'status':
+      return `upstream answered ${detail.status}`;
+  }
+}
+
+/** A failed upstream attempt (or the last of several): thrown by the router, mapped at the edge. */
+export class UpstreamFailure extends Error {
+  constructor(readonly detail: FailureDetail) {
+    super(describe(detail));
+    this.name = 'UpstreamFailure';
+  }
+}
+
 /** Marks an abort caused by one of the gateway's own timers. */
 export class UpstreamTimeout extends Error {
-  constructor(readonly phase: 'first-byte' | 'total') {
+  constructor(readonly phase: TimeoutPhase) {
     super(`upstream ${phase} timeout`);
     this.name = 'UpstreamTimeout';
   }
@@ -35,6 +57,14 @@ export function classifyFailure(
   err: unknown,
   ctx: { clientAborted: boolean; timeout: UpstreamTimeout | null; nowMs: number },
 ): UpstreamFailure {
+  if (err instanceof UpstreamFailure) return err;
+  return new UpstreamFailure(classify(err, ctx));
+}
+
+function classify(
+  err: unknown,
+  ctx: { clientAborted: boolean; timeout: UpstreamTimeout | null; nowMs: number },
+): FailureDetail {
   if (ctx.clientAborted) return { kind: 'client-closed' };
   if (ctx.timeout) return { kind: 'timeout', phase: ctx.timeout.phase };
   if (err instanceof APIConnectionTimeoutError) return { kind: 'timeout', phase: 'first-byte' };
@@ -52,24 +82,28 @@ export function classifyFailure(
     // An error frame inside the stream (no HTTP status): the provider failed mid-answer.
     return { kind: 'connection', message: err.message };
   }
-  const cause = (err as { cause?: { code?: string } } | null)?.cause;
-  if (cause?.code === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'first-byte' };
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (cause instanceof Error && (cause as { code?: unknown }).code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return { kind: 'timeout', phase: 'first-byte' };
+  }
   return { kind: 'connection', message: err instanceof Error ? err.message : String(err) };
 }
 
 /** True when the same upstream may be asked again. */
 export function isRetryable(f: UpstreamFailure): boolean {
-  if (f.kind === 'connection') return true;
-  if (f.kind === 'timeout') return f.phase === 'first-byte';
-  if (f.kind === 'status')
-    return f.status === 408 || f.status === 409 || f.status === 429 || f.status >= 500;
+  const d = f.detail;
+  if (d.kind === 'connection') return true;
+  if (d.kind === 'timeout') return d.phase === 'first-byte';
+  if (d.kind === 'status')
+    return d.status === 408 || d.status === 409 || d.status === 429 || d.status >= 500;
   return false;
 }
 
 /** True when the next upstream for the model may be tried after this failure. */
 export function allowsFallback(f: UpstreamFailure): boolean {
-  if (f.kind === 'client-closed') return false;
-  if (f.kind === 'status') return isRetryable(f) || f.status === 401 || f.status === 403;
+  const d = f.detail;
+  if (d.kind === 'client-closed') return false;
+  if (d.kind === 'status') return isRetryable(f) || d.status === 401 || d.status === 403;
   return true;
 }
 
@@ -78,53 +112,4 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) if (s.length >= 8) out = out.split(s).join('[redacted]');
   return out.replace(/\bsk-[A-Za-z0-9_*-]{6,}/g, 'sk-[redacted]');
-}
-
-/** Turns the last failure into the error the client sees (or the note that it left). */
-export function failureToError(
-  f: UpstreamFailure,
-  secrets: readonly string[],
-): GatewayError | ClientClosedError {
-  switch (f.kind) {
-    case 'client-closed':
-      return new ClientClosedError();
-    case 'timeout':
-      return GatewayError.upstreamTimeout();
-    case 'connection':
-      return GatewayError.upstreamFailed('Could not get an answer from the upstream provider.');
-    case 'status': {
-      if (f.status === 401 || f.status === 403) {
-        return GatewayError.upstreamFailed(
-          'The upstream provider rejected the gateway credentials.',
-        );
-      }
-      if (f.status >= 500 || f.status === 408 || f.status === 409) {
-        return GatewayError.upstreamFailed(`The upstream provider failed with status ${f.status}.`);
-      }
-      const body =
-        f.body === undefined
-          ? {
-              error: {
-                message: `The upstream provider answered with status ${f.status}.`,
-                type: 'upstream_error',
-                param: null,
-                code: null,
-              },
-            }
-          : JSON.parse(scrubSecrets(JSON.stringify(f.body), secrets));
-      const headers: Record<string, string> = {};
-      if (f.status === 429 && f.retryAfterMs !== null) {
-        headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
-      }
-      return new GatewayError(
-        f.status as ContentfulStatusCode,
-        'upstream error',
-        'upstream_error',
-        null,
-        null,
-        headers,
-        body,
-      );
-    }
-  }
 }

@@ -1,0 +1,56 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { UpstreamFailure } from '../upstream/upstream-failure.js';
+import { scrubSecrets } from '../upstream/upstream-failure.js';
+import { ClientClosedError, GatewayError } from './errors.js';
+
+/**
+ * Turns the last upstream failure into the error the client sees (or the note that it left).
+ * Upstream credentials never reach the client: 401/403 become a 502 of our own words, and a
+ * passed-through body is scrubbed of every configured secret.
+ */
+export function upstreamError(
+  failure: UpstreamFailure,
+  secrets: readonly string[],
+): GatewayError | ClientClosedError {
+  const f = failure.detail;
+  switch (f.kind) {
+    case 'client-closed':
+      return new ClientClosedError();
+    case 'timeout':
+      return GatewayError.upstreamTimeout();
+    case 'connection':
+      return GatewayError.upstreamFailed('Could not get an answer from the upstream provider.');
+    case 'status': {
+      if (f.status === 401 || f.status === 403) {
+        return GatewayError.upstreamFailed(
+          'The upstream provider rejected the gateway credentials.',
+        );
+      }
+      if (f.status >= 500 || f.status === 408 || f.status === 409) {
+        return GatewayError.upstreamFailed(`The upstream provider failed with status ${f.status}.`);
+      }
+      const rawBody =
+        f.body === undefined
+          ? {
+              error: {
+                message: `The upstream provider answered with status ${f.status}.`,
+                type: 'upstream_error',
+                param: null,
+                code: null,
+              },
+            }
+          : JSON.parse(scrubSecrets(JSON.stringify(f.body), secrets));
+      const headers: Record<string, string> = {};
+      if (f.status === 429 && f.retryAfterMs !== null) {
+        headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
+      }
+      return new GatewayError({
+        status: f.status as ContentfulStatusCode,
+        message: 'upstream error',
+        type: 'upstream_error',
+        headers,
+        rawBody,
+      });
+    }
+  }
+}

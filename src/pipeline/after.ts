@@ -1,0 +1,102 @@
+import type { MiddlewareHandler } from 'hono';
+import type { CacheStore } from '../cache/cache-store.js';
+import type { AppEnv, Outcome } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import type { InteractionRecorder } from '../recording/recorder.js';
+import { afterResponse } from '../runtime/after-response.js';
+import type { Background } from '../runtime/background.js';
+import type { Clock } from '../runtime/clock.js';
+import type { FinishedRequest } from './finished-request.js';
+import {
+  finishedRequest,
+  interactionRecord,
+  outcomeOfError,
+  storableCompletion,
+  tokensUsed,
+} from './finished-request.js';
+
+/** What the after-response sequence uses. */
+export interface AfterDeps {
+  cache: CacheStore;
+  recorder: InteractionRecorder;
+  background: Background;
+  clock: Clock;
+}
+
+/**
+ * The after-response sequence, in this order: settle the rate-limit reservation with the real
+ * usage (and free the concurrency slot), store a fresh answer in the cache, record the
+ * interaction row. It runs once per request, after its last byte.
+ */
+export async function afterSequence(
+  deps: AfterDeps,
+  f: FinishedRequest,
+  outcome: Outcome,
+  errorBody: unknown,
+): Promise<void> {
+  if (f.admission) {
+    await f.admission.settle(tokensUsed(outcome, f.admission.reservedTokens));
+    await f.admission.release();
+  }
+  const completion = f.request && f.cachePlan ? storableCompletion(outcome, f.request) : null;
+  if (completion && f.cachePlan) {
+    const { keys, embedding } = f.cachePlan;
+    await deps.cache.store({ tenantId: f.key.tenantId, keys, completion, embedding });
+  }
+  // Returned, not awaited: while the row waits to be sealed, this closure (and the request and
+  // answer it holds) can be collected.
+  return deps.recorder.record(interactionRecord(f, outcome, errorBody));
+}
+
+/**
+ * Passes a streamed body through and runs `onEnd` once, after its last byte was taken or the
+ * client went away.
+ */
+function onStreamEnd(res: Response, onEnd: () => void): Response {
+  const source = res.body;
+  if (!source) {
+    onEnd();
+    return res;
+  }
+  const reader = source.getReader();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) {
+        controller.close();
+        onEnd();
+      } else controller.enqueue(next.value);
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+      onEnd();
+    },
+  });
+  return new Response(body, res);
+}
+
+/**
+ * The after-response step of every authenticated endpoint: once the response is complete (the
+ * last byte of a stream sent, or the client gone), runs the after-response sequence in the
+ * background, so nothing after the response delays it. Errors are recorded too.
+ */
+export function after(deps: AfterDeps) {
+  return async function after(c, next) {
+    await next();
+    const facts = finishedRequest(c);
+    const run = (outcome: Outcome, errorBody: unknown) =>
+      deps.background.run(async () => {
+        await afterResponse();
+        return afterSequence(deps, facts, outcome, errorBody);
+      });
+    const error = c.error;
+    if (error) {
+      const latencyMs = deps.clock.monotonic() - facts.startedAt;
+      run(outcomeOfError(error, latencyMs), error instanceof GatewayError ? error.body() : null);
+      return;
+    }
+    const outcome = c.get('outcome');
+    if (outcome.complete) run(outcome, null);
+    else c.res = onStreamEnd(c.res, () => run(outcome, null));
+  } satisfies MiddlewareHandler<AppEnv>;
+}

@@ -1,0 +1,113 @@
+import type { Context } from 'hono';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { CacheHit } from '../cache/cache-store.js';
+import type { ChatRequest } from '../http/chat-request.js';
+import type { AppEnv, CachePlan, CacheStatus, Outcome } from '../http/env.js';
+import { ClientClosedError, GatewayError } from '../http/errors.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { Ticket } from '../ratelimit/rate-limiter.js';
+import type { InteractionRecord } from '../recording/recorder.js';
+
+/** What the after-response step needs of a request, read from the context once it is answered. */
+export interface FinishedRequest {
+  id: string;
+  receivedAt: number;
+  startedAt: number;
+  key: VerifiedKey;
+  request: ChatRequest | undefined;
+  admission: Ticket | undefined;
+  compression: { mode: string; tokensSaved: number } | undefined;
+  cacheStatus: CacheStatus | undefined;
+  cacheHit: CacheHit | undefined;
+  cachePlan: CachePlan | undefined;
+}
+
+/** Reads the finished request's facts from the context. */
+export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
+  return {
+    id: c.get('requestId'),
+    receivedAt: c.get('receivedAt'),
+    startedAt: c.get('startedAt'),
+    key: c.get('apiKey'),
+    request: c.get('request'),
+    admission: c.get('admission'),
+    compression: c.get('compression'),
+    cacheStatus: c.get('cacheStatus'),
+    cacheHit: c.get('cacheHit'),
+    cachePlan: c.get('cachePlan'),
+  };
+}
+
+/** The outcome of a request that ended with an error before any answer was sent. */
+export function outcomeOfError(error: Error, latencyMs: number): Outcome {
+  const closed = error instanceof ClientClosedError;
+  const gatewayError = error instanceof GatewayError ? error : null;
+  return {
+    status: closed ? 499 : (gatewayError?.status ?? 500),
+    errorCode: closed ? 'client_closed' : (gatewayError?.code ?? 'internal_error'),
+    completion: null,
+    provider: null,
+    upstreamModel: null,
+    ttftMs: null,
+    upstreamMs: null,
+    latencyMs,
+    fromCache: false,
+    complete: true,
+  };
+}
+
+/** Tokens to charge the key once the answer is known. */
+export function tokensUsed(outcome: Outcome, reserved: number): number {
+  if (outcome.fromCache) return 0;
+  const usage = outcome.completion?.usage;
+  if (usage) return usage.total_tokens;
+  // A stream the client left: the provider billed an unknown amount, so the reservation stands.
+  if (outcome.status === 499 && outcome.completion) return reserved;
+  return 0;
+}
+
+/** Answers worth keeping: complete, successful, and with every choice the request asked for. */
+export function storableCompletion(outcome: Outcome, request: ChatRequest): ChatCompletion | null {
+  const completion = outcome.completion;
+  if (outcome.status !== 200 || outcome.errorCode !== null || !completion) return null;
+  if (outcome.fromCache || completion.choices.length !== request.n) return null;
+  // Truncated (`length`), filtered or unfinished answers would be replayed as if they were whole.
+  const whole = completion.choices.every(
+    (c) => c.finish_reason === 'stop' || c.finish_reason === 'tool_calls',
+  );
+  return whole ? completion : null;
+}
+
+/** The interaction row's facts: the request as the client sent it and how it ended. */
+export function interactionRecord(
+  f: FinishedRequest,
+  outcome: Outcome,
+  errorBody: unknown,
+): InteractionRecord {
+  const { request, cacheHit } = f;
+  return {
+    id: f.id,
+    receivedAt: new Date(f.receivedAt),
+    tenantId: f.key.tenantId,
+    keyId: f.key.id,
+    endUser: request?.user ?? null,
+    model: request?.model ?? null,
+    stream: request?.stream ?? false,
+    request: request?.body ?? null,
+    cacheStatus: f.cacheStatus ?? null,
+    cacheSimilarity: cacheHit?.similarity ?? null,
+    // What the upstream would have billed again: the cached answer's own total.
+    tokensSavedCache: cacheHit ? (cacheHit.completion.usage?.total_tokens ?? null) : null,
+    compression: f.compression ?? null,
+    upstreamModel: outcome.upstreamModel,
+    provider: outcome.provider,
+    status: outcome.status,
+    errorCode: outcome.errorCode,
+    // A cache hit spent no tokens; what it saved is in tokensSavedCache.
+    usage: outcome.fromCache ? null : (outcome.completion?.usage ?? null),
+    latencyMs: outcome.latencyMs,
+    upstreamMs: outcome.upstreamMs,
+    ttftMs: outcome.ttftMs,
+    response: errorBody ?? outcome.completion,
+  };
+}

@@ -1,0 +1,49 @@
+import type { TimeoutPhase } from './upstream-failure.js';
+import { UpstreamTimeout } from './upstream-failure.js';
+
+/** One upstream attempt's abort controller and timers; the client's disconnect aborts it too. */
+export class Attempt {
+  readonly controller = new AbortController();
+  /** The gateway timer that aborted the attempt, if one did. */
+  timeout: UpstreamTimeout | null = null;
+  readonly #clientSignal: AbortSignal;
+  readonly #totalTimer: NodeJS.Timeout;
+  #firstByteTimer: NodeJS.Timeout | null = null;
+  readonly #onClientAbort = () => this.controller.abort(this.#clientSignal.reason);
+
+  /**
+   * Starts the total timer and, when `firstByteMs` is given, the first-byte timer (streams: the
+   * first chunk must arrive within it).
+   */
+  constructor(clientSignal: AbortSignal, firstByteMs: number | null, totalMs: number) {
+    this.#clientSignal = clientSignal;
+    this.#totalTimer = setTimeout(() => this.#fire('total'), totalMs);
+    if (firstByteMs !== null) {
+      this.#firstByteTimer = setTimeout(() => this.#fire('first-byte'), firstByteMs);
+    }
+    if (clientSignal.aborted) this.controller.abort(clientSignal.reason);
+    else clientSignal.addEventListener('abort', this.#onClientAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The first byte arrived: only the total timer still applies. */
+  firstByteArrived(): void {
+    if (this.#firstByteTimer) clearTimeout(this.#firstByteTimer);
+    this.#firstByteTimer = null;
+  }
+
+  /** Releases the timers and the client listener; idempotent. */
+  detach(): void {
+    clearTimeout(this.#totalTimer);
+    this.firstByteArrived();
+    this.#clientSignal.removeEventListener('abort', this.#onClientAbort);
+  }
+
+  #fire(phase: TimeoutPhase): void {
+    this.timeout = new UpstreamTimeout(phase);
+    this.controller.abort(this.timeout);
+  }
+}

@@ -1,0 +1,102 @@
+import type OpenAI from 'openai';
+import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Clock } from '../runtime/clock.js';
+import { Attempt } from './attempt.js';
+import type { UpstreamStream } from './upstream.js';
+import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
+
+/** The timeouts one attempt runs under. */
+export interface AttemptTimeouts {
+  firstTokenMs: number;
+  totalMs: number;
+}
+
+/** One attempt's request. */
+export interface AttemptRequest {
+  body: Record<string, unknown>;
+  /** The client's exact bytes when the body is unchanged (sent instead of re-serialising it). */
+  rawBody: Uint8Array | null;
+  stream: boolean;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/**
+ * Sends one chat request to one upstream through the SDK. Resolves with the completion, or with
+ * the live stream once its first chunk has arrived; rejects with an UpstreamFailure.
+ */
+export async function callUpstream(
+  sdk: OpenAI,
+  request: AttemptRequest,
+  timeouts: AttemptTimeouts,
+  clock: Clock,
+): Promise<{ completion: ChatCompletion } | { stream: UpstreamStream }> {
+  // A JSON answer arrives whole, so only the total timeout applies to it.
+  const attempt = new Attempt(
+    request.signal,
+    request.stream ? timeouts.firstTokenMs : null,
+    timeouts.totalMs,
+  );
+  const signal = attempt.signal;
+  const options = request.rawBody
+    ? { signal, body: request.rawBody, headers: { 'content-type': 'application/json' } }
+    : { signal };
+  const fail = (err: unknown): never => {
+    attempt.detach();
+    throw classifyFailure(err, {
+      clientAborted: request.signal.aborted,
+      timeout: attempt.timeout,
+      nowMs: clock.now(),
+    });
+  };
+  if (!request.stream) {
+    try {
+      const completion = (await sdk.chat.completions.create(
+        request.body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
+        options,
+      )) as ChatCompletion;
+      attempt.detach();
+      return { completion };
+    } catch (err) {
+      return fail(err);
+    }
+  }
+  let iterator: AsyncIterator<ChatCompletionChunk>;
+  let first: IteratorResult<ChatCompletionChunk>;
+  try {
+    const s = await sdk.chat.completions.create(
+      request.body as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
+      options,
+    );
+    iterator = s[Symbol.asyncIterator]();
+    first = await iterator.next();
+  } catch (err) {
+    return fail(err);
+  }
+  if (first.done) {
+    return fail(
+      new UpstreamFailure({
+        kind: 'connection',
+        message: 'upstream stream ended before its first chunk',
+      }),
+    );
+  }
+  attempt.firstByteArrived();
+  const rest: AsyncIterator<ChatCompletionChunk> = {
+    next: async () => {
+      try {
+        return await iterator.next();
+      } catch (err) {
+        return fail(err);
+      }
+    },
+  };
+  return {
+    stream: {
+      first: first.value,
+      rest,
+      abort: () => attempt.controller.abort(),
+      finish: () => attempt.detach(),
+    },
+  };
+}

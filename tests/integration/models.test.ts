@@ -1,0 +1,88 @@
+import OpenAI, { NotFoundError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+const UPSTREAM_MODELS = {
+  object: 'list',
+  data: [
+    { id: 'gpt-4o-mini', object: 'model', created: 1_721_172_741, owned_by: 'system' },
+    { id: 'org/custom-model', object: 'model', created: 1_700_000_123, owned_by: 'acme' },
+  ],
+};
+
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+  upstream.setFallback(json(200, UPSTREAM_MODELS));
+});
+
+async function clientFor(spec: Parameters<TestGateway['createKey']>[0] = {}) {
+  const { key } = await gateway.createKey(spec);
+  return new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+}
+
+describe('GET /v1/models', () => {
+  it("lists the upstream's models with their own created and owned_by", async () => {
+    const client = await clientFor();
+    const page = await client.models.list();
+    expect(page.data).toEqual(UPSTREAM_MODELS.data);
+  });
+
+  it('lists only the models a key may use', async () => {
+    const client = await clientFor({ allowedModels: ['gpt-4o-mini'] });
+    const page = await client.models.list();
+    expect(page.data).toEqual([UPSTREAM_MODELS.data[0]]);
+  });
+});
+
+describe('GET /v1/models/{id}', () => {
+  it('returns one model through models.retrieve, ids with a slash included', async () => {
+    const client = await clientFor();
+    expect(await client.models.retrieve('gpt-4o-mini')).toEqual(UPSTREAM_MODELS.data[0]);
+    expect(await client.models.retrieve('org/custom-model')).toEqual(UPSTREAM_MODELS.data[1]);
+  });
+
+  it("answers 404 model_not_found in OpenAI's shape for an unknown model", async () => {
+    const client = await clientFor();
+    const err = await client.models.retrieve('gpt-unknown').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).error).toEqual({
+      message: "The model 'gpt-unknown' does not exist or is not served by this gateway.",
+      type: 'invalid_request_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
+  });
+
+  it('answers 404 for a model the key may not use', async () => {
+    const client = await clientFor({ allowedModels: ['gpt-4o-mini'] });
+    const err = await client.models.retrieve('org/custom-model').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).error).toMatchObject({ code: 'model_not_found' });
+  });
+
+  it('answers 401 without a valid key, through the same error path', async () => {
+    const res = await fetch(`${gateway.baseURL}/v1/models/gpt-4o-mini`, {
+      headers: { authorization: 'Bearer tg_nope' },
+    });
+    const body = await res.text();
+    expect(res.status, body).toBe(401);
+    expect(JSON.parse(body).error.code, body).toBe('invalid_api_key');
+    expect(res.headers.get('x-request-id'), body).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
