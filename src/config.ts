@@ -48,8 +48,10 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(5_000),
-  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: positiveInt(60_000),
-  UPSTREAM_TIMEOUT_MS: positiveInt(600_000),
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: positiveInt(20_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
+  UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
+  REQUEST_BODY_TIMEOUT_MS: positiveInt(30_000),
   UPSTREAM_MAX_RETRIES: nonNegativeInt(2),
   UPSTREAM_RETRY_BASE_MS: positiveInt(250),
   UPSTREAM_RETRY_MAX_MS: positiveInt(8_000),
@@ -115,7 +117,13 @@ export interface Config {
   routingFile: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   maxBodyBytes: number;
-  timeouts: { connectMs: number; firstTokenMs: number; totalMs: number };
+  /**
+   * Upstream timeouts: connect, first streamed chunk, silence between chunks, and the whole call
+   * (every attempt of one client request together).
+   */
+  timeouts: { connectMs: number; firstTokenMs: number; idleMs: number; totalMs: number };
+  /** How long a client may take to send its request body. */
+  bodyTimeoutMs: number;
   retry: { maxRetries: number; baseMs: number; maxMs: number };
   poolConnections: number;
   keyCacheTtlMs: number;
@@ -194,8 +202,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     timeouts: {
       connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       firstTokenMs: e.UPSTREAM_FIRST_TOKEN_TIMEOUT_MS,
+      idleMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
       totalMs: e.UPSTREAM_TIMEOUT_MS,
     },
+    bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
     retry: {
       maxRetries: e.UPSTREAM_MAX_RETRIES,
       baseMs: e.UPSTREAM_RETRY_BASE_MS,

@@ -8,6 +8,7 @@ export type InteractionMetadataSource = Omit<InteractionRow, 'requestEnc' | 'res
 /** Column order of the JSON rows and of the CSV export. */
 export const INTERACTION_FIELDS = [
   'id',
+  'client_request_id',
   'created_at',
   'tenant_id',
   'key_id',
@@ -42,6 +43,7 @@ export type InteractionJson = Record<InteractionField, string | number | boolean
 export function interactionJson(row: InteractionMetadataSource): InteractionJson {
   return {
     id: row.id,
+    client_request_id: row.clientRequestId,
     created_at: row.createdAt.toISOString(),
     tenant_id: row.tenantId,
     key_id: row.keyId,

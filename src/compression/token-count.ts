@@ -84,6 +84,24 @@ export function countPromptTokens(messages: readonly unknown[], model: string): 
   return total;
 }
 
+/**
+ * Estimates a whole chat request's prompt tokens: the messages as above plus the tool and function
+ * definitions and the response format, which the provider also bills as prompt (counted as their
+ * JSON text, a slight over-estimate).
+ */
+export function countRequestTokens(body: Readonly<Record<string, unknown>>, model: string): number {
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  let total = countPromptTokens(messages, model);
+  const encoding = encodingForModel(model);
+  for (const field of ['tools', 'functions', 'response_format'] as const) {
+    const value = body[field];
+    if (value !== undefined && value !== null) {
+      total += countTokensWithEncoding(JSON.stringify(value), encoding);
+    }
+  }
+  return total;
+}
+
 function countContent(content: unknown, encoding: TokenEncoding): number {
   if (typeof content === 'string') return countTokensWithEncoding(content, encoding);
   if (!Array.isArray(content)) return 0;

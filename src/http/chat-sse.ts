@@ -43,6 +43,18 @@ export function chatStreamBody(
     stream.finish();
     onEnd({ status, errorCode, assembler });
   };
+  /**
+   * The answer is whole once every choice has finished and the usage chunk (always asked for)
+   * has come: the client gets `[DONE]` then, not when the upstream gets round to closing its
+   * connection; the rest (its own `[DONE]`) is read in the background so the connection is reused.
+   */
+  const endEarly = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    controller.enqueue(SSE_DONE);
+    controller.close();
+    finished = true;
+    onEnd({ status: 200, errorCode: null, assembler });
+    void drain(stream);
+  };
   let pending: ChatCompletionChunk | null = stream.first;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -62,10 +74,12 @@ export function chatStreamBody(
           }
           assembler.add(chunk);
           const visible = visibleChunk(chunk, options.includeUsage);
-          if (visible) {
-            controller.enqueue(sseData(visible));
+          if (visible) controller.enqueue(sseData(visible));
+          if (chunk.usage && assembler.finished) {
+            endEarly(controller);
             return;
           }
+          if (visible) return;
         }
       } catch (err) {
         if (finished) return;
@@ -92,6 +106,17 @@ export function chatStreamBody(
       finish(499, 'client_closed');
     },
   });
+}
+
+/** Reads what is left of a finished stream, then releases it; a failure there changes nothing. */
+async function drain(stream: UpstreamStream): Promise<void> {
+  try {
+    for (;;) if ((await stream.rest.next()).done) break;
+  } catch {
+    // The answer was already whole; what follows it is of no use.
+  } finally {
+    stream.finish();
+  }
 }
 
 /** Frames replayed one per pull; `onEnd` runs once with 200 (all sent) or 499 (client left). */

@@ -46,6 +46,8 @@ export interface CachePlan {
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** The client's own sane `x-request-id`, kept beside the gateway's. */
+    clientRequestId: string;
     /** Monotonic time the request arrived. */
     startedAt: number;
     /** Wall-clock time (ms) the request arrived. */

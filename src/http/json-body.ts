@@ -1,7 +1,28 @@
 import { GatewayError } from './errors.js';
+import { findJsonShapeProblem, MAX_JSON_DEPTH } from './json-shape.js';
 
-/** Parses a request body as JSON, or answers 400 `invalid_json` in OpenAI's shape. */
+/**
+ * Parses a request body as JSON, or answers 400 in OpenAI's shape: `invalid_json` for a body that
+ * does not parse, or nests deeper than MAX_JSON_DEPTH, and `duplicate_parameter` for a top-level
+ * key given twice (the gateway would check one value and forward both).
+ */
 export function parseJsonBody(text: string): unknown {
+  const problem = findJsonShapeProblem(text);
+  if (problem?.kind === 'too-deep') {
+    throw GatewayError.invalidRequest(
+      `The JSON body of your request nests deeper than ${MAX_JSON_DEPTH} levels.`,
+      null,
+      'invalid_json',
+    );
+  }
+  if (problem?.kind === 'duplicate-key') {
+    const key = problem.key ?? '';
+    throw GatewayError.invalidRequest(
+      `The request body gives '${key}' more than once.`,
+      key,
+      'duplicate_parameter',
+    );
+  }
   try {
     return JSON.parse(text);
   } catch {

@@ -12,6 +12,19 @@ export function upstreamError(
   failure: UpstreamFailure,
   secrets: readonly string[],
 ): GatewayError | ClientClosedError {
+  const error = toClientError(failure, secrets);
+  // One retry budget per client request: when the gateway already retried, the client's SDK is
+  // told not to multiply the calls (openai-node and openai-python honour x-should-retry).
+  if (error instanceof GatewayError && failure.attempts > 1) {
+    error.headers['x-should-retry'] = 'false';
+  }
+  return error;
+}
+
+function toClientError(
+  failure: UpstreamFailure,
+  secrets: readonly string[],
+): GatewayError | ClientClosedError {
   const f = failure.detail;
   switch (f.kind) {
     case 'client-closed':
@@ -43,6 +56,7 @@ export function upstreamError(
       const headers: Record<string, string> = {};
       if (f.status === 429 && f.retryAfterMs !== null) {
         headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
+        headers['retry-after-ms'] = String(Math.ceil(f.retryAfterMs));
       }
       return new GatewayError({
         status: f.status as ContentfulStatusCode,

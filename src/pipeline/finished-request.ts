@@ -11,6 +11,7 @@ import type { InteractionRecord } from '../recording/recorder.js';
 /** What the after-response step needs of a request, read from the context once it is answered. */
 export interface FinishedRequest {
   id: string;
+  clientRequestId: string | undefined;
   receivedAt: number;
   startedAt: number;
   key: VerifiedKey;
@@ -26,6 +27,7 @@ export interface FinishedRequest {
 export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
   return {
     id: c.get('requestId'),
+    clientRequestId: c.get('clientRequestId'),
     receivedAt: c.get('receivedAt'),
     startedAt: c.get('startedAt'),
     key: c.get('apiKey'),
@@ -87,6 +89,7 @@ export function interactionRecord(
   const { request, cacheHit } = f;
   return {
     id: f.id,
+    clientRequestId: f.clientRequestId ?? null,
     receivedAt: new Date(f.receivedAt),
     tenantId: f.key.tenantId,
     keyId: f.key.id,

@@ -6,9 +6,12 @@ import { readBodyText } from '../http/read-body.js';
 import type { Upstream } from '../upstream/upstream.js';
 
 /** Reads and validates the chat request, and checks the key may use the model. */
-export function parseChat(deps: { upstream: Upstream; config: { maxBodyBytes: number } }) {
+export function parseChat(deps: {
+  upstream: Upstream;
+  config: { maxBodyBytes: number; bodyTimeoutMs: number };
+}) {
   return async function parseChat(c, next) {
-    const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes);
+    const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseChatRequest(text);
     const key = c.get('apiKey');
     if (key.allowedModels !== null && !key.allowedModels.includes(request.model)) {

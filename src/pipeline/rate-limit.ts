@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
-import { countPromptTokens } from '../compression/token-count.js';
+import { countRequestTokens } from '../compression/token-count.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { toTokenCount } from '../ratelimit/admission-plan.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -39,8 +40,10 @@ export function rateLimit(deps: {
     // Counting prompt tokens costs CPU: only keys under a token limit pay it.
     const reserve =
       keySpec.tpm != null || tenantSpec.tpm != null
-        ? countPromptTokens(req.messages, req.model) +
-          (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n
+        ? toTokenCount(
+            countRequestTokens(req.body, req.model) +
+              (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n,
+          )
         : 0;
     const result = await deps.rateLimiter.admit(
       {

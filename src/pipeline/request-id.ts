@@ -1,20 +1,40 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import type { Clock } from '../runtime/clock.js';
-import { isUuid, uuidv7 } from '../runtime/uuidv7.js';
+import { uuidv7 } from '../runtime/uuidv7.js';
+
+/** Longest client request id kept: longer ones are dropped, not cut (a cut id matches nothing). */
+export const MAX_CLIENT_REQUEST_ID_CHARS = 128;
+const SANE_TOKEN = /^[A-Za-z0-9._:@/+=-]+$/;
+
+/** The client's own request id, if it sent a sane one (`x-client-request-id` or `x-request-id`). */
+export function clientRequestIdOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const id = header.trim();
+  if (id === '' || id.length > MAX_CLIENT_REQUEST_ID_CHARS || !SANE_TOKEN.test(id)) return null;
+  return id;
+}
 
 /**
- * Gives every request an id (a client's own x-request-id is kept when it is a UUID, since the id
- * is also the interaction row's primary key) and notes its arrival time.
+ * Gives every request the gateway's own id (a UUIDv7, also the interaction row's primary key, so
+ * no client can make two answers share one row) and notes its arrival time. A client's own sane
+ * request id is kept beside it and echoed back in `x-client-request-id`.
  */
 export function requestId(deps: { clock: Clock }) {
   return async function requestId(c, next) {
     c.set('startedAt', deps.clock.monotonic());
-    c.set('receivedAt', deps.clock.now());
-    const sent = c.req.header('x-request-id');
-    const id = sent && isUuid(sent) ? sent.toLowerCase() : uuidv7(deps.clock.now());
+    const now = deps.clock.now();
+    c.set('receivedAt', now);
+    const id = uuidv7(now);
     c.set('requestId', id);
     c.header('x-request-id', id);
+    const own = clientRequestIdOf(
+      c.req.header('x-client-request-id') ?? c.req.header('x-request-id'),
+    );
+    if (own !== null) {
+      c.set('clientRequestId', own);
+      c.header('x-client-request-id', own);
+    }
     await next();
   } satisfies MiddlewareHandler<AppEnv>;
 }

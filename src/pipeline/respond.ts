@@ -66,7 +66,7 @@ function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Respons
     errorCode: null,
     completion,
     provider: null,
-    upstreamModel: completion.model,
+    upstreamModel: typeof completion.model === 'string' ? completion.model : null,
     ttftMs: req.stream ? clock.monotonic() - startedAt : null,
     upstreamMs: null,
     latencyMs: clock.monotonic() - startedAt,

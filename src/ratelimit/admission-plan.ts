@@ -29,12 +29,17 @@ export type CheckOutcome =
   | { kind: 'counter'; check: CounterCheck; total: number }
   | { kind: 'lease'; check: LeaseCheck; acquired: boolean };
 
+/** The largest token count held: more than any limit can allow (limits are 32-bit integers). */
+export const MAX_TOKEN_COUNT = 2 ** 31 - 1;
+
 /**
- * A whole, non-negative token count. Fractions round up; negative, NaN and infinite counts are 0
- * (an unbounded reservation is a caller bug, not a reason to lock a key out).
+ * A whole, non-negative token count, at most MAX_TOKEN_COUNT. Fractions round up; negative and
+ * NaN counts are 0; an overflowing count (Infinity) is the cap, never 0, so asking for more than a
+ * limit can hold is refused instead of admitted for free.
  */
 export function toTokenCount(tokens: number): number {
-  return Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
+  if (!(tokens > 0)) return 0;
+  return Math.min(MAX_TOKEN_COUNT, Math.ceil(tokens));
 }
 
 /** A limit as a whole number, or null when unlimited (absent, null or not finite). */

@@ -9,6 +9,8 @@ import type { InteractionWriter } from './writer.js';
 /** Everything known about a finished request, before encryption. */
 export interface InteractionRecord {
   id: string;
+  /** The client's own request id, if it sent a sane one. */
+  clientRequestId: string | null;
   /** Wall-clock time the request arrived. */
   receivedAt: Date;
   tenantId: string;
@@ -73,6 +75,7 @@ function metadataRow(r: InteractionRecord): NewInteraction {
   const promptTokens = storableCount(r.usage?.prompt_tokens);
   return {
     id: r.id,
+    clientRequestId: r.clientRequestId,
     createdAt: r.receivedAt,
     tenantId: r.tenantId,
     keyId: r.keyId,

@@ -110,8 +110,11 @@ export const interactions = pgTable(
     ttftMs: real('ttft_ms'),
     requestEnc: bytea('request_enc'),
     responseEnc: bytea('response_enc'),
+    /** The client's own `x-request-id` (a bounded token), kept apart from the row's id. */
+    clientRequestId: text('client_request_id'),
   },
   (t) => [
+    index('interactions_client_request_idx').on(t.tenantId, t.clientRequestId),
     index('interactions_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('interactions_created_idx').on(t.createdAt),
     index('interactions_key_created_idx').on(t.keyId, t.createdAt),

@@ -9,6 +9,9 @@ export class Attempt {
   readonly #clientSignal: AbortSignal;
   readonly #totalTimer: NodeJS.Timeout;
   #firstByteTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+  #idleMs = 0;
+  #lastChunkAt = 0;
   readonly #onClientAbort = () => this.controller.abort(this.#clientSignal.reason);
 
   /**
@@ -35,9 +38,32 @@ export class Attempt {
     this.#firstByteTimer = null;
   }
 
+  /**
+   * From now on the stream may stay silent at most `idleMs` between two chunks. One timer serves
+   * the whole stream: it is re-armed for the time left when it fires early, so a chunk costs a
+   * clock read, not a timer.
+   */
+  watchIdle(idleMs: number, now: () => number): void {
+    this.#idleMs = idleMs;
+    this.#lastChunkAt = now();
+    const check = () => {
+      const left = this.#lastChunkAt + this.#idleMs - now();
+      if (left <= 0) this.#fire('idle');
+      else this.#idleTimer = setTimeout(check, left);
+    };
+    this.#idleTimer = setTimeout(check, idleMs);
+  }
+
+  /** A chunk arrived: the idle clock starts again. */
+  chunkArrived(at: number): void {
+    this.#lastChunkAt = at;
+  }
+
   /** Releases the timers and the client listener; idempotent. */
   detach(): void {
     clearTimeout(this.#totalTimer);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     this.firstByteArrived();
     this.#clientSignal.removeEventListener('abort', this.#onClientAbort);
   }

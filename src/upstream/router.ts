@@ -78,9 +78,17 @@ export function createRouter(options: RouterOptions): Upstream {
         signal: request.signal,
       };
       for (let i = 0; i <= retry.maxRetries; i++) {
+        // One time budget for the client's request: every attempt and fallback shares it.
+        const leftMs = timeouts.totalMs - (clock.monotonic() - startedAt);
+        if (leftMs <= 0) throw new UpstreamFailure({ kind: 'timeout', phase: 'total' });
         attempts++;
         try {
-          const result = await callUpstream(client.sdk, call, timeouts, clock);
+          const result = await callUpstream(
+            client.sdk,
+            call,
+            { ...timeouts, totalMs: leftMs },
+            clock,
+          );
           const meta = {
             provider: client.spec.name,
             upstreamModel,
@@ -94,6 +102,7 @@ export function createRouter(options: RouterOptions): Upstream {
         } catch (err) {
           if (!(err instanceof UpstreamFailure)) throw err;
           last = err;
+          last.attempts = attempts;
           if (last.detail.kind === 'client-closed') throw last;
           if (!isRetryable(last) || i === retry.maxRetries) break;
           const wait = backoffMs(retry, i, last, random);

@@ -8,6 +8,8 @@ import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 /** The timeouts one attempt runs under. */
 export interface AttemptTimeouts {
   firstTokenMs: number;
+  /** Longest silence between two streamed chunks. */
+  idleMs: number;
   totalMs: number;
 }
 
@@ -82,10 +84,17 @@ export async function callUpstream(
     );
   }
   attempt.firstByteArrived();
+  const now = () => clock.monotonic();
+  attempt.watchIdle(timeouts.idleMs, now);
   const rest: AsyncIterator<ChatCompletionChunk> = {
     next: async () => {
       try {
-        return await iterator.next();
+        const next = await iterator.next();
+        // The SDK ends a stream quietly when it is aborted: a timer or the client did that, and
+        // the answer is not whole.
+        if (next.done && attempt.signal.aborted) return fail(attempt.signal.reason);
+        attempt.chunkArrived(now());
+        return next;
       } catch (err) {
         return fail(err);
       }

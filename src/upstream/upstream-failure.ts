@@ -25,6 +25,9 @@ function describe(detail: FailureDetail): string {
 
 /** A failed upstream attempt (or the last of several): thrown by the router, mapped at the edge. */
 export class UpstreamFailure extends Error {
+  /** Upstream calls the gateway made for the client's request before giving up. */
+  attempts = 1;
+
   constructor(readonly detail: FailureDetail) {
     super(describe(detail));
     this.name = 'UpstreamFailure';

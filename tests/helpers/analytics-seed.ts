@@ -46,6 +46,7 @@ export async function recordInteraction(
   const id = r.id ?? uuidv7();
   await deps.recorder.record({
     id,
+    clientRequestId: null,
     receivedAt: new Date(deps.clock.now()),
     endUser: null,
     model: 'gpt-4o-mini',

@@ -122,7 +122,7 @@ describe('non-streaming chat completions', () => {
     expect(Number(response.headers.get('x-tollgate-overhead-ms'))).toBeGreaterThanOrEqual(0);
   });
 
-  it('keeps a client x-request-id that is a UUID', async () => {
+  it("keeps a client's x-request-id beside its own, echoed in x-client-request-id", async () => {
     const id = '0192f3a4-5b6c-7d8e-9f00-112233445566';
     const { response } = await client.chat.completions
       .create(
@@ -130,7 +130,9 @@ describe('non-streaming chat completions', () => {
         { headers: { 'x-request-id': id } },
       )
       .withResponse();
-    expect(response.headers.get('x-request-id')).toBe(id);
+    expect(response.headers.get('x-client-request-id')).toBe(id);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    expect(response.headers.get('x-request-id')).not.toBe(id);
   });
 });
 

@@ -36,6 +36,7 @@ export interface PageRequest {
 
 const METADATA_COLUMNS = {
   id: interactions.id,
+  clientRequestId: interactions.clientRequestId,
   createdAt: interactions.createdAt,
   tenantId: interactions.tenantId,
   keyId: interactions.keyId,
