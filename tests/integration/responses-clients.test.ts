@@ -63,6 +63,9 @@ function completion(
   };
 }
 
+/** The id of a scripted completion whose stream fails after the first text delta. */
+const FAILING_ID = 'chatcmpl-fails';
+
 function weatherCall(args = '{"city":"Oslo"}'): ChatCompletionMessageToolCall {
   return {
     id: 'call_weather1',
@@ -144,7 +147,20 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     const translator = new ResponsesStreamTranslator(context);
     res.write(translator.start());
-    for (const chunk of chunksOf(scripted)) res.write(translator.push(chunk));
+    for (const chunk of chunksOf(scripted)) {
+      // A scripted failure: the upstream dies after its first words.
+      if (scripted.id === FAILING_ID && chunk.choices[0]?.delta.content === '') continue;
+      res.write(translator.push(chunk));
+      if (scripted.id === FAILING_ID) {
+        res.end(
+          translator.fail({
+            message: 'The upstream provider failed to answer.',
+            code: 'upstream_error',
+          }),
+        );
+        return;
+      }
+    }
     res.end(translator.finish());
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
@@ -346,6 +362,31 @@ describe('openai-node', () => {
     expect(argumentDeltas.join('')).toBe('{"city":"Bergen"}');
   });
 
+  it('throws an APIError when the stream fails midway, after the text so far', async () => {
+    script.push({ ...completion('Partial answer that never ends.'), id: FAILING_ID });
+    const stream = await client().responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Go',
+      stream: true,
+    });
+    const types: string[] = [];
+    const failure = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+    expect((failure as InstanceType<typeof OpenAI.APIError>).message).toContain(
+      'The upstream provider failed to answer.',
+    );
+    expect(types).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.failed',
+    ]);
+  });
+
   it('parses a json_schema text format with responses.parse', async () => {
     script.push(completion('{"name":"Ada","age":36}'));
     const Person = z.object({ name: z.string(), age: z.number() });
@@ -436,6 +477,24 @@ describe('Vercel AI SDK with the default provider', () => {
       },
       { role: 'tool', tool_call_id: 'call_weather1', content: '{"city":"Oslo","celsius":12}' },
     ]);
+  });
+
+  it('reports a stream that fails midway as an error', async () => {
+    script.push({ ...completion('Partial answer that never ends.'), id: FAILING_ID });
+    const errors: unknown[] = [];
+    const result = streamText({
+      model: model(),
+      prompt: 'Go',
+      onError: ({ error }) => {
+        errors.push(error);
+      },
+    });
+    let text = '';
+    for await (const delta of result.textStream) text += delta;
+    expect(text).toBe('Par');
+    expect(String((errors[0] as { message?: string } | undefined)?.message)).toContain(
+      'The upstream provider failed to answer.',
+    );
   });
 
   it('streams a tool round trip', async () => {
