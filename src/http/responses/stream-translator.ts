@@ -169,7 +169,7 @@ export class ResponsesStreamTranslator {
         type: 'function_call',
         status: 'in_progress',
         arguments: '',
-        call_id: call.id ?? newItemId('fc'),
+        call_id: call.id ?? newItemId('call'),
         name: call.function?.name ?? '',
       },
     };
