@@ -1,0 +1,109 @@
+import { isRecord } from '../../runtime/is-record.js';
+import { GatewayError } from '../errors.js';
+import { invalidType, unsupported } from './request-errors.js';
+
+const MESSAGE_ROLES = new Set(['user', 'assistant', 'system', 'developer']);
+
+function requireString(item: Record<string, unknown>, field: string, path: string): void {
+  const v = item[field];
+  if (typeof v === 'string') return;
+  throw v === undefined
+    ? GatewayError.invalidRequest(
+        `Missing required parameter: '${path}.${field}'.`,
+        `${path}.${field}`,
+        'missing_required_parameter',
+      )
+    : invalidType(`${path}.${field}`, 'a string', v);
+}
+
+function checkPart(part: unknown, path: string): void {
+  if (!isRecord(part)) throw invalidType(path, 'an object', part);
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+      requireString(part, 'text', path);
+      return;
+    case 'refusal':
+      requireString(part, 'refusal', path);
+      return;
+    case 'input_image':
+      if (typeof part.image_url === 'string') return;
+      if (part.file_id !== undefined && part.file_id !== null) {
+        throw unsupported(`${path}.file_id`, 'An image given by file id');
+      }
+      requireString(part, 'image_url', path);
+      return;
+    case 'input_file':
+      if (typeof part.file_data === 'string' || typeof part.file_id === 'string') return;
+      if (part.file_url !== undefined) throw unsupported(`${path}.file_url`, 'A file given by URL');
+      requireString(part, 'file_data', path);
+      return;
+    default:
+      throw unsupported(`${path}.type`, `The content part type '${String(part.type)}'`);
+  }
+}
+
+function checkMessage(item: Record<string, unknown>, path: string): void {
+  if (typeof item.role !== 'string' || !MESSAGE_ROLES.has(item.role)) {
+    throw GatewayError.invalidRequest(
+      `Invalid value for '${path}.role': expected one of 'user', 'assistant', 'system' or 'developer'.`,
+      `${path}.role`,
+      item.role === undefined ? 'missing_required_parameter' : 'invalid_value',
+    );
+  }
+  const content = item.content;
+  if (typeof content === 'string') return;
+  if (!Array.isArray(content)) {
+    throw invalidType(`${path}.content`, 'a string or an array', content);
+  }
+  content.forEach((part: unknown, j) => {
+    checkPart(part, `${path}.content[${j}]`);
+  });
+}
+
+function checkFunctionCallOutput(item: Record<string, unknown>, path: string): void {
+  requireString(item, 'call_id', path);
+  const output = item.output;
+  if (typeof output === 'string') return;
+  if (!Array.isArray(output)) throw invalidType(`${path}.output`, 'a string or an array', output);
+  output.forEach((part: unknown, j) => {
+    // A chat-completions tool message carries text only.
+    if (!isRecord(part) || part.type !== 'input_text' || typeof part.text !== 'string') {
+      throw unsupported(`${path}.output[${j}]`, 'A function call output other than text');
+    }
+  });
+}
+
+function checkItem(item: unknown, path: string): void {
+  if (!isRecord(item)) throw invalidType(path, 'an object', item);
+  const type = item.type ?? 'message';
+  switch (type) {
+    case 'message':
+      checkMessage(item, path);
+      return;
+    case 'function_call':
+      requireString(item, 'call_id', path);
+      requireString(item, 'name', path);
+      requireString(item, 'arguments', path);
+      return;
+    case 'function_call_output':
+      checkFunctionCallOutput(item, path);
+      return;
+    case 'item_reference':
+      requireString(item, 'id', path);
+      return;
+    case 'reasoning':
+      return;
+    default:
+      throw unsupported(`${path}.type`, `The input item type '${String(type)}'`);
+  }
+}
+
+/** Checks `input` (a string or a list of items) for what the translation to chat messages reads. */
+export function checkInput(input: unknown): void {
+  if (typeof input === 'string') return;
+  if (!Array.isArray(input)) throw invalidType('input', 'a string or an array', input);
+  input.forEach((item: unknown, i) => {
+    checkItem(item, `input[${i}]`);
+  });
+}

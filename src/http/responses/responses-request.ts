@@ -1,0 +1,141 @@
+import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
+import { isRecord } from '../../runtime/is-record.js';
+import { GatewayError } from '../errors.js';
+import { checkInput } from './input-validation.js';
+import { describeValue, invalidType } from './request-errors.js';
+import { rejectUnsupported } from './unsupported-parameters.js';
+
+/** A validated Responses API request: the client's body, typed, plus the fields the gateway reads. */
+export interface ResponsesRequest {
+  /** The body as the client sent it (unknown fields included), typed after validation. */
+  params: ResponseCreateParamsBase;
+  model: string;
+  stream: boolean;
+  /** Whether the response is kept for `previous_response_id` and retrieval (OpenAI's default: yes). */
+  store: boolean;
+  previousResponseId: string | null;
+  /** The conversation the response joins (`conversation` as an id or `{ id }`). */
+  conversationId: string | null;
+  user: string | null;
+  maxOutputTokens: number | null;
+}
+
+const MAX_MODEL_CHARS = 256;
+
+const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+const isNonNegativeInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const isString = (v: unknown) => typeof v === 'string';
+const isBoolean = (v: unknown) => typeof v === 'boolean';
+
+/** Fields checked for their JSON type; null counts as absent, as OpenAI treats it. */
+const FIELD_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
+  ['instructions', isString, 'a string'],
+  ['stream', isBoolean, 'a boolean'],
+  ['store', isBoolean, 'a boolean'],
+  ['background', isBoolean, 'a boolean'],
+  ['parallel_tool_calls', isBoolean, 'a boolean'],
+  ['temperature', isNumber, 'a number'],
+  ['top_p', isNumber, 'a number'],
+  ['max_output_tokens', isPositiveInt, 'a positive integer'],
+  ['top_logprobs', isNonNegativeInt, 'a non-negative integer'],
+  ['user', isString, 'a string'],
+  ['safety_identifier', isString, 'a string'],
+  ['prompt_cache_key', isString, 'a string'],
+  ['previous_response_id', isString, 'a string'],
+  ['metadata', isRecord, 'an object'],
+  ['text', isRecord, 'an object'],
+  ['reasoning', isRecord, 'an object'],
+  ['stream_options', isRecord, 'an object'],
+  ['tools', Array.isArray, 'an array'],
+  ['include', Array.isArray, 'an array'],
+];
+
+function checkModel(model: unknown): string {
+  if (model === undefined) {
+    throw GatewayError.invalidRequest(
+      "Missing required parameter: 'model'.",
+      'model',
+      'missing_required_parameter',
+    );
+  }
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw invalidType('model', 'a non-empty string', model);
+  }
+  if (model.length > MAX_MODEL_CHARS) {
+    throw GatewayError.invalidRequest(
+      `Invalid 'model': string too long. Expected a string with maximum length ${MAX_MODEL_CHARS}, but got a string with length ${model.length} instead.`,
+      'model',
+      'string_above_max_length',
+    );
+  }
+  return model;
+}
+
+function conversationIdOf(conversation: unknown): string | null {
+  if (conversation === undefined || conversation === null) return null;
+  if (typeof conversation === 'string' && conversation !== '') return conversation;
+  if (isRecord(conversation) && typeof conversation.id === 'string' && conversation.id !== '') {
+    return conversation.id;
+  }
+  throw GatewayError.invalidRequest(
+    `Invalid 'conversation': expected a conversation id or an object with an 'id', but got ${describeValue(conversation)}.`,
+    'conversation',
+    'invalid_type',
+  );
+}
+
+/**
+ * Validates what the gateway relies on to translate a Responses request to chat completions and
+ * refuses, with a 400 naming the parameter, what chat completions cannot honour. Unknown fields
+ * are ignored rather than refused, so a client a release ahead of the gateway keeps working.
+ */
+export function parseResponsesRequest(json: unknown): ResponsesRequest {
+  if (!isRecord(json)) {
+    throw GatewayError.invalidRequest(
+      'The request body must be a JSON object.',
+      null,
+      'invalid_type',
+    );
+  }
+  const model = checkModel(json.model);
+  for (const [field, check, expected] of FIELD_TYPES) {
+    const value = json[field];
+    if (value !== undefined && value !== null && !check(value)) {
+      throw invalidType(field, expected, value);
+    }
+  }
+  const conversationId = conversationIdOf(json.conversation);
+  const previousResponseId =
+    typeof json.previous_response_id === 'string' ? json.previous_response_id : null;
+  if (conversationId !== null && previousResponseId !== null) {
+    throw GatewayError.invalidRequest(
+      "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.",
+      'conversation',
+      'mutually_exclusive_parameters',
+    );
+  }
+  if (json.input === undefined || json.input === null) {
+    if (previousResponseId === null && conversationId === null) {
+      throw GatewayError.invalidRequest(
+        "Missing required parameter: 'input'.",
+        'input',
+        'missing_required_parameter',
+      );
+    }
+  } else {
+    checkInput(json.input);
+  }
+  rejectUnsupported(json);
+  const params = json as unknown as ResponseCreateParamsBase;
+  return {
+    params,
+    model,
+    stream: json.stream === true,
+    store: json.store !== false,
+    previousResponseId,
+    conversationId,
+    user: typeof json.user === 'string' ? json.user : null,
+    maxOutputTokens: typeof json.max_output_tokens === 'number' ? json.max_output_tokens : null,
+  };
+}

@@ -1,0 +1,128 @@
+import type {
+  ResponseInputMessageContentList,
+  ResponseItem,
+  ResponseOutputMessage,
+} from 'openai/resources/responses/responses';
+import { isRecord } from '../../runtime/is-record.js';
+import { inputItemsOf } from './chat-body.js';
+import type { ConversationItemLike } from './input-to-messages.js';
+import { newItemId } from './item-ids.js';
+import type { ResponseObject } from './response-shell.js';
+import type { ResponsesRequest } from './responses-request.js';
+
+type Item = Record<string, unknown>;
+
+function idOf(item: Item, prefix: 'msg' | 'fc' | 'fco'): string {
+  return typeof item.id === 'string' && item.id !== '' ? item.id : newItemId(prefix);
+}
+
+function inputContent(content: unknown): ResponseInputMessageContentList {
+  if (typeof content === 'string') return [{ type: 'input_text', text: content }];
+  if (!Array.isArray(content)) return [];
+  return content.filter(isRecord).map((part) => {
+    if (part.type !== 'input_image')
+      return part as unknown as ResponseInputMessageContentList[number];
+    const detail = typeof part.detail === 'string' ? part.detail : 'auto';
+    return {
+      type: 'input_image',
+      detail: detail as 'auto',
+      file_id: typeof part.file_id === 'string' ? part.file_id : null,
+      image_url: typeof part.image_url === 'string' ? part.image_url : null,
+    };
+  });
+}
+
+function outputContent(content: unknown): ResponseOutputMessage['content'] {
+  const parts = typeof content === 'string' ? [{ type: 'output_text', text: content }] : content;
+  if (!Array.isArray(parts)) return [];
+  return parts.filter(isRecord).map((part) =>
+    part.type === 'refusal'
+      ? { type: 'refusal', refusal: String(part.refusal) }
+      : {
+          type: 'output_text',
+          text: String(part.text),
+          annotations: Array.isArray(part.annotations) ? part.annotations : [],
+        },
+  );
+}
+
+function storedItem(item: Item): ResponseItem | null {
+  const type = item.type ?? 'message';
+  if (type === 'message' && item.role === 'assistant') {
+    return {
+      id: idOf(item, 'msg'),
+      type: 'message',
+      role: 'assistant',
+      status: 'completed',
+      content: outputContent(item.content),
+    };
+  }
+  if (type === 'message') {
+    const role = item.role as 'user' | 'system' | 'developer';
+    return {
+      id: idOf(item, 'msg'),
+      type: 'message',
+      role,
+      status: 'completed',
+      content: inputContent(item.content),
+    };
+  }
+  if (type === 'function_call') {
+    return {
+      id: idOf(item, 'fc'),
+      type: 'function_call',
+      status: 'completed',
+      arguments: String(item.arguments),
+      call_id: String(item.call_id),
+      name: String(item.name),
+    };
+  }
+  if (type === 'function_call_output') {
+    return {
+      id: idOf(item, 'fco'),
+      type: 'function_call_output',
+      status: 'completed',
+      call_id: String(item.call_id),
+      output: typeof item.output === 'string' ? item.output : (item.output as []),
+    };
+  }
+  // Reasoning items never reach a chat upstream, so they are not part of the kept conversation.
+  return null;
+}
+
+/**
+ * This request's input as the items `GET /v1/responses/{id}/input_items` and a conversation show:
+ * each with an id, strings as `input_text` parts, references replaced by the items they name.
+ * Instructions are not items, as at OpenAI.
+ */
+export function storedInputItems(
+  request: ResponsesRequest,
+  references: ReadonlyMap<string, ConversationItemLike> = new Map(),
+): ResponseItem[] {
+  return inputItemsOf(request).flatMap((raw) => {
+    const item = raw as unknown as Item;
+    if (item.type === 'item_reference') {
+      const found = references.get(String(item.id));
+      return found === undefined ? [] : [found as ResponseItem];
+    }
+    const stored = storedItem(item);
+    return stored === null ? [] : [stored];
+  });
+}
+
+/** A response's output as conversation items (they already carry their ids). */
+export function storedOutputItems(response: ResponseObject): ResponseItem[] {
+  return response.output.filter(
+    (item): item is ResponseItem & ResponseObject['output'][number] =>
+      item.type === 'message' || item.type === 'function_call',
+  );
+}
+
+/** The items a turn adds to its conversation, in order: its input, then its output. */
+export function storedTurnItems(
+  request: ResponsesRequest,
+  response: ResponseObject,
+  references: ReadonlyMap<string, ConversationItemLike> = new Map(),
+): ResponseItem[] {
+  return [...storedInputItems(request, references), ...storedOutputItems(response)];
+}

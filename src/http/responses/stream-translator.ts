@@ -1,0 +1,314 @@
+import type {
+  ChatCompletionChunk,
+  ChatCompletionTokenLogprob,
+} from 'openai/resources/chat/completions';
+import type { CompletionUsage } from 'openai/resources/completions';
+import type {
+  ResponseFunctionToolCall,
+  ResponseOutputItem,
+  ResponseOutputMessage,
+} from 'openai/resources/responses/responses';
+import { newItemId } from './item-ids.js';
+import { outputLogprobsOf } from './response-object.js';
+import type { ResponseContext, ResponseObject } from './response-shell.js';
+import { finishedResponse, responseShell } from './response-shell.js';
+import type { StreamFailure } from './stream-frames.js';
+import { deltaLogprobsOf, responseFrame } from './stream-frames.js';
+
+type PartType = 'output_text' | 'refusal';
+
+interface OpenMessage {
+  kind: 'message';
+  outputIndex: number;
+  id: string;
+  parts: { type: PartType; text: string; logprobs: ChatCompletionTokenLogprob[] }[];
+}
+
+interface OpenCall {
+  kind: 'call';
+  outputIndex: number;
+  item: ResponseFunctionToolCall & { id: string };
+}
+
+/** Options of a stream translator: the clock that stamps `completed_at`. */
+export interface StreamTranslatorOptions {
+  /** Milliseconds since the epoch; `Date.now` unless a test fixes it. */
+  now?: () => number;
+}
+
+/**
+ * Turns a chat-completions stream, one chunk at a time, into the Responses API's named events:
+ * created and in_progress first, then per output item added → deltas → done (one item open at a
+ * time, ids stable across its events), and completed (or incomplete) with the full response and
+ * usage once the upstream stream has ended. Only the first choice is translated: a response has one.
+ */
+export class ResponsesStreamTranslator {
+  readonly #context: ResponseContext;
+  readonly #now: () => number;
+  #sequence = 0;
+  #started = false;
+  #final: ResponseObject | null = null;
+  readonly #items: ResponseOutputItem[] = [];
+  #open: OpenMessage | OpenCall | null = null;
+  readonly #calls = new Map<number, OpenCall>();
+  #model: string;
+  #finishReason: string | null = null;
+  #usage: CompletionUsage | null = null;
+  #serviceTier: string | null = null;
+
+  constructor(context: ResponseContext, options: StreamTranslatorOptions = {}) {
+    this.#context = context;
+    this.#now = options.now ?? Date.now;
+    this.#model = context.request.model;
+  }
+
+  /** The finished (or failed) response, once `finish()` or `fail()` has run; for storage. */
+  get response(): ResponseObject | null {
+    return this.#final;
+  }
+
+  #frame(type: string, payload: Record<string, unknown>): string {
+    return responseFrame(type, this.#sequence++, payload);
+  }
+
+  /** `response.created` and `response.in_progress`; sent once, before anything else. */
+  start(): string {
+    if (this.#started) return '';
+    this.#started = true;
+    const response = { ...responseShell(this.#context, 'in_progress'), model: this.#model };
+    return (
+      this.#frame('response.created', { response }) +
+      this.#frame('response.in_progress', { response })
+    );
+  }
+
+  /** The events for one upstream chunk (possibly none). */
+  push(chunk: ChatCompletionChunk): string {
+    let out = this.start();
+    if (this.#final !== null) return out;
+    this.#model = chunk.model || this.#model;
+    if (chunk.service_tier) this.#serviceTier = chunk.service_tier;
+    if (chunk.usage) this.#usage = chunk.usage;
+    const choice = chunk.choices.find((c) => c.index === 0);
+    if (choice === undefined) return out;
+    const { delta } = choice;
+    if (typeof delta.content === 'string' && delta.content !== '') {
+      out += this.#text('output_text', delta.content, choice.logprobs?.content ?? []);
+    }
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') {
+      out += this.#text('refusal', delta.refusal, []);
+    }
+    for (const call of delta.tool_calls ?? []) out += this.#toolCall(call);
+    if (choice.finish_reason) {
+      this.#finishReason = choice.finish_reason;
+      out += this.#close();
+    }
+    return out;
+  }
+
+  #text(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
+    let out = '';
+    if (this.#open?.kind !== 'message') {
+      out += this.#close();
+      const message: OpenMessage = {
+        kind: 'message',
+        outputIndex: this.#items.length,
+        id: newItemId('msg'),
+        parts: [],
+      };
+      this.#open = message;
+      this.#items.push(this.#messageItem(message, 'in_progress'));
+      out += this.#frame('response.output_item.added', {
+        output_index: message.outputIndex,
+        item: { ...this.#messageItem(message, 'in_progress'), content: [] },
+      });
+    }
+    const message = this.#open as OpenMessage;
+    let part = message.parts.at(-1);
+    if (part?.type !== type) {
+      if (part !== undefined) out += this.#closePart(message);
+      part = { type, text: '', logprobs: [] };
+      message.parts.push(part);
+      out += this.#frame('response.content_part.added', {
+        ...this.#where(message),
+        part: type === 'refusal' ? { type, refusal: '' } : this.#partBody(part),
+      });
+    }
+    part.text += text;
+    part.logprobs.push(...logprobs);
+    const event = type === 'refusal' ? 'response.refusal.delta' : 'response.output_text.delta';
+    return (
+      out +
+      this.#frame(event, {
+        ...this.#where(message),
+        delta: text,
+        ...(type === 'output_text' ? { logprobs: deltaLogprobsOf(logprobs) } : {}),
+      })
+    );
+  }
+
+  #toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): string {
+    const fragment = call.function?.arguments ?? '';
+    const known = this.#calls.get(call.index);
+    if (known !== undefined) {
+      known.item.arguments += fragment;
+      // A call the upstream went back to after starting another is only complete in the final response.
+      if (this.#open !== known || fragment === '') return '';
+      return this.#frame('response.function_call_arguments.delta', {
+        item_id: known.item.id,
+        output_index: known.outputIndex,
+        delta: fragment,
+      });
+    }
+    let out = this.#close();
+    const open: OpenCall = {
+      kind: 'call',
+      outputIndex: this.#items.length,
+      item: {
+        id: newItemId('fc'),
+        type: 'function_call',
+        status: 'in_progress',
+        arguments: '',
+        call_id: call.id ?? newItemId('call'),
+        name: call.function?.name ?? '',
+      },
+    };
+    this.#calls.set(call.index, open);
+    this.#open = open;
+    this.#items.push(open.item);
+    out += this.#frame('response.output_item.added', {
+      output_index: open.outputIndex,
+      item: { ...open.item },
+    });
+    if (fragment === '') return out;
+    open.item.arguments = fragment;
+    return (
+      out +
+      this.#frame('response.function_call_arguments.delta', {
+        item_id: open.item.id,
+        output_index: open.outputIndex,
+        delta: fragment,
+      })
+    );
+  }
+
+  #where(message: OpenMessage): Record<string, unknown> {
+    return {
+      item_id: message.id,
+      output_index: message.outputIndex,
+      content_index: message.parts.length - 1,
+    };
+  }
+
+  #partBody(part: OpenMessage['parts'][number]): ResponseOutputMessage['content'][number] {
+    if (part.type === 'refusal') return { type: 'refusal', refusal: part.text };
+    return {
+      type: 'output_text',
+      annotations: [],
+      logprobs: outputLogprobsOf(part.logprobs),
+      text: part.text,
+    };
+  }
+
+  #messageItem(
+    message: OpenMessage,
+    status: ResponseOutputMessage['status'],
+  ): ResponseOutputMessage {
+    return {
+      id: message.id,
+      type: 'message',
+      status,
+      content: message.parts.map((part) => this.#partBody(part)),
+      role: 'assistant',
+    };
+  }
+
+  #closePart(message: OpenMessage): string {
+    const part = message.parts.at(-1);
+    if (part === undefined) return '';
+    const where = this.#where(message);
+    const done =
+      part.type === 'refusal'
+        ? this.#frame('response.refusal.done', { ...where, refusal: part.text })
+        : this.#frame('response.output_text.done', {
+            ...where,
+            text: part.text,
+            logprobs: deltaLogprobsOf(part.logprobs),
+          });
+    return (
+      done + this.#frame('response.content_part.done', { ...where, part: this.#partBody(part) })
+    );
+  }
+
+  /** Ends the open item, if any: its closing deltas, then output_item.done with the final item. */
+  #close(): string {
+    const open = this.#open;
+    if (open === null) return '';
+    this.#open = null;
+    if (open.kind === 'call') {
+      open.item.status = 'completed';
+      return (
+        this.#frame('response.function_call_arguments.done', {
+          item_id: open.item.id,
+          output_index: open.outputIndex,
+          arguments: open.item.arguments,
+          name: open.item.name,
+        }) +
+        this.#frame('response.output_item.done', {
+          output_index: open.outputIndex,
+          item: { ...open.item },
+        })
+      );
+    }
+    const cut = this.#finishReason === 'length' || this.#finishReason === 'content_filter';
+    const item = this.#messageItem(open, cut ? 'incomplete' : 'completed');
+    this.#items[open.outputIndex] = item;
+    return (
+      this.#closePart(open) +
+      this.#frame('response.output_item.done', { output_index: open.outputIndex, item })
+    );
+  }
+
+  /** The end of the upstream stream: closes what is open, then `response.completed` (or `.incomplete`). */
+  finish(): string {
+    let out = this.start();
+    if (this.#final !== null) return out;
+    out += this.#close();
+    const response = finishedResponse({
+      context: this.#context,
+      model: this.#model,
+      finishReason: this.#finishReason,
+      output: this.#items.map((item) => structuredClone(item)),
+      usage: this.#usage,
+      serviceTier: this.#serviceTier,
+      completedAt: Math.floor(this.#now() / 1000),
+    });
+    this.#final = response;
+    const type = response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
+    return out + this.#frame(type, { response });
+  }
+
+  /**
+   * An upstream failure after the stream began: `response.failed` with the output so far, then an
+   * `error` event (in both the flat and the nested shape clients parse). Nothing follows it.
+   */
+  fail(error: StreamFailure): string {
+    let out = this.start();
+    if (this.#final !== null) return out;
+    const code = error.code ?? 'server_error';
+    const response: ResponseObject = {
+      ...responseShell(this.#context, 'failed'),
+      model: this.#model,
+      error: { code: 'server_error', message: error.message },
+      output: this.#items.map((item) => structuredClone(item)),
+      usage: null,
+    };
+    this.#final = response;
+    out += this.#frame('response.failed', { response });
+    const fields = { code, message: error.message, param: error.param ?? null };
+    return (
+      out +
+      this.#frame('error', { ...fields, error: { type: error.type ?? 'server_error', ...fields } })
+    );
+  }
+}

@@ -1,0 +1,129 @@
+import { isRecord } from '../../runtime/is-record.js';
+import { GatewayError } from '../errors.js';
+import { describeValue, invalidType, unsupported } from './request-errors.js';
+
+/** `include` values that chat completions can satisfy (or that need nothing from the model). */
+const SUPPORTED_INCLUDES = new Set([
+  'message.output_text.logprobs',
+  // No reasoning item is ever returned, so there is no encrypted content to include.
+  'reasoning.encrypted_content',
+  'message.input_image.image_url',
+]);
+
+const TOOL_CHOICE_MODES = new Set(['none', 'auto', 'required']);
+const TEXT_FORMATS = new Set(['text', 'json_object', 'json_schema']);
+
+function checkFunctionTool(tool: Record<string, unknown>, path: string): void {
+  if (typeof tool.name !== 'string' || tool.name === '') {
+    throw tool.name === undefined
+      ? GatewayError.invalidRequest(
+          `Missing required parameter: '${path}.name'.`,
+          `${path}.name`,
+          'missing_required_parameter',
+        )
+      : invalidType(`${path}.name`, 'a non-empty string', tool.name);
+  }
+  const optional: [string, (v: unknown) => boolean, string][] = [
+    ['parameters', isRecord, 'an object'],
+    ['strict', (v) => typeof v === 'boolean', 'a boolean'],
+    ['description', (v) => typeof v === 'string', 'a string'],
+  ];
+  for (const [field, check, expected] of optional) {
+    const v = tool[field];
+    if (v !== undefined && v !== null && !check(v)) {
+      throw invalidType(`${path}.${field}`, expected, v);
+    }
+  }
+}
+
+function checkTools(tools: unknown): void {
+  if (!Array.isArray(tools)) return;
+  tools.forEach((tool: unknown, i) => {
+    const path = `tools[${i}]`;
+    if (!isRecord(tool)) throw invalidType(path, 'an object', tool);
+    if (tool.type !== 'function') {
+      throw unsupported(`${path}.type`, `The '${String(tool.type)}' tool`);
+    }
+    checkFunctionTool(tool, path);
+  });
+}
+
+function checkToolChoice(choice: unknown): void {
+  if (choice === undefined || choice === null) return;
+  if (typeof choice === 'string') {
+    if (TOOL_CHOICE_MODES.has(choice)) return;
+    throw GatewayError.invalidRequest(
+      `Invalid value for 'tool_choice': '${choice}'. Supported values are: 'none', 'auto' and 'required'.`,
+      'tool_choice',
+      'invalid_value',
+    );
+  }
+  if (!isRecord(choice)) throw invalidType('tool_choice', 'a string or an object', choice);
+  if (choice.type === 'function') {
+    if (typeof choice.name !== 'string') {
+      throw invalidType('tool_choice.name', 'a string', choice.name);
+    }
+    return;
+  }
+  if (choice.type === 'allowed_tools') {
+    const tools = Array.isArray(choice.tools) ? choice.tools : [];
+    tools.forEach((tool: unknown, i) => {
+      if (!isRecord(tool) || tool.type !== 'function' || typeof tool.name !== 'string') {
+        throw unsupported(`tool_choice.tools[${i}]`, 'An allowed tool other than a function');
+      }
+    });
+    return;
+  }
+  throw unsupported('tool_choice.type', `The tool choice '${String(choice.type)}'`);
+}
+
+function checkTextFormat(text: unknown): void {
+  if (!isRecord(text) || text.format === undefined || text.format === null) return;
+  const format = text.format;
+  if (!isRecord(format)) throw invalidType('text.format', 'an object', format);
+  if (typeof format.type !== 'string' || !TEXT_FORMATS.has(format.type)) {
+    throw GatewayError.invalidRequest(
+      `Invalid value for 'text.format.type': ${describeValue(format.type)}. Supported values are: 'text', 'json_object' and 'json_schema'.`,
+      'text.format.type',
+      'invalid_value',
+    );
+  }
+  if (format.type !== 'json_schema') return;
+  if (typeof format.name !== 'string' || format.name === '') {
+    throw invalidType('text.format.name', 'a non-empty string', format.name);
+  }
+  if (!isRecord(format.schema)) throw invalidType('text.format.schema', 'an object', format.schema);
+}
+
+function checkInclude(include: unknown): void {
+  if (!Array.isArray(include)) return;
+  include.forEach((value: unknown, i) => {
+    if (typeof value !== 'string' || !SUPPORTED_INCLUDES.has(value)) {
+      throw unsupported(`include[${i}]`, `Including '${String(value)}'`);
+    }
+  });
+}
+
+/**
+ * Refuses what a chat-completions upstream cannot honour: built-in tools and tool choices, a
+ * background run, stored prompts, moderation, server-side context management, and `include` values that
+ * only those produce. A 400 names the parameter, so the client learns what to drop.
+ */
+export function rejectUnsupported(body: Record<string, unknown>): void {
+  if (body.background === true) {
+    throw unsupported('background', "'background: true'");
+  }
+  if (body.prompt !== undefined && body.prompt !== null) {
+    throw unsupported('prompt', 'A stored prompt');
+  }
+  if (body.moderation !== undefined && body.moderation !== null) {
+    throw unsupported('moderation', 'Moderation of the input and output');
+  }
+  if (body.context_management !== undefined && body.context_management !== null) {
+    throw unsupported('context_management', 'Server-side context management');
+  }
+  checkTools(body.tools);
+  checkToolChoice(body.tool_choice);
+  checkTextFormat(body.text);
+  checkInclude(body.include);
+}
