@@ -11,6 +11,7 @@ import { dashboardRoutes } from './routes/dashboard.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
+import { responsesRoute } from './routes/responses.js';
 
 /** Builds the HTTP app from its dependencies. Reads no environment. */
 export function createApp(deps: Deps) {
@@ -20,6 +21,7 @@ export function createApp(deps: Deps) {
   app.route('/', metricsRoute(deps));
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
+  app.route('/v1', responsesRoute(deps));
   app.route('/admin', adminRoutes(deps));
   app.route('/admin', adminCacheRoute(deps));
   app.route('/analytics', analyticsRoutes(deps));

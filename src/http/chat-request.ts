@@ -7,6 +7,8 @@ import { parseJsonBody } from './json-body.js';
 export interface ChatRequest {
   /** The body exactly as the client sent it (unknown fields included). */
   body: Record<string, unknown>;
+  /** What the client sent when its endpoint was translated to chat completions (Responses API). */
+  clientBody?: Record<string, unknown>;
   /** The client's bytes, while nothing has changed the body (sent upstream as they are). */
   rawBody: string | null;
   model: string;

@@ -6,6 +6,7 @@ import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
+import type { ResponseContext } from './responses/response-shell.js';
 
 /**
  * How a request ended, as the responder saw it. Complete for a JSON answer; for a stream the
@@ -53,8 +54,10 @@ export interface AppEnv {
     /** Wall-clock time (ms) the request arrived. */
     receivedAt: number;
     apiKey: VerifiedKey;
-    /** The parsed request, whichever endpoint it came to. */
+    /** The parsed request as chat completions, whichever endpoint it came to. */
     request: ChatRequest;
+    /** For `/v1/responses`: the Responses request and the id its answer carries. */
+    responses: ResponseContext;
     /** The rate limiter's hold on the key's limits, settled after the response. */
     admission: Ticket;
     /** What the compress stage did to the prompt. */

@@ -96,7 +96,7 @@ export function interactionRecord(
     endUser: request?.user ?? null,
     model: request?.model ?? null,
     stream: request?.stream ?? false,
-    request: request?.body ?? null,
+    request: request?.clientBody ?? request?.body ?? null,
     cacheStatus: f.cacheStatus ?? null,
     cacheSimilarity: cacheHit?.similarity ?? null,
     // What the upstream would have billed again: the cached answer's own total.

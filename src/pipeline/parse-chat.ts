@@ -3,21 +3,29 @@ import { parseChatRequest } from '../http/chat-request.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { readBodyText } from '../http/read-body.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Upstream } from '../upstream/upstream.js';
 
-/** Reads and validates the chat request, and checks the key may use the model. */
-export function parseChat(deps: {
+/** What the parse stages read: the body limits and the upstream's routes. */
+export interface ParseDeps {
   upstream: Upstream;
   config: { maxBodyBytes: number; bodyTimeoutMs: number };
-}) {
+}
+
+/** Refuses a model the key may not use (403) or that no upstream serves (404). */
+export function checkModel(key: VerifiedKey, model: string, upstream: Upstream): void {
+  if (key.allowedModels !== null && !key.allowedModels.includes(model)) {
+    throw GatewayError.modelNotAllowed(model);
+  }
+  if (!upstream.serves(model)) throw GatewayError.modelNotFound(model);
+}
+
+/** Reads and validates the chat request, and checks the key may use the model. */
+export function parseChat(deps: ParseDeps) {
   return async function parseChat(c, next) {
     const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseChatRequest(text);
-    const key = c.get('apiKey');
-    if (key.allowedModels !== null && !key.allowedModels.includes(request.model)) {
-      throw GatewayError.modelNotAllowed(request.model);
-    }
-    if (!deps.upstream.serves(request.model)) throw GatewayError.modelNotFound(request.model);
+    checkModel(c.get('apiKey'), request.model, deps.upstream);
     c.set('request', request);
     await next();
   } satisfies MiddlewareHandler<AppEnv>;

@@ -1,15 +1,34 @@
 import type { Context } from 'hono';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
 import { replayChunks } from '../http/chat-replay.js';
-import { chatStreamBody, replayBody } from '../http/chat-sse.js';
+import { chatStreamFormat } from '../http/chat-sse.js';
 import type { AppEnv, Outcome } from '../http/env.js';
+import { toResponseObject } from '../http/responses/response-object.js';
+import type { ResponseContext } from '../http/responses/response-shell.js';
+import { replayResponseEvents } from '../http/responses/stream-replay.js';
+import { responsesStreamFormat } from '../http/responses-sse.js';
 import { SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
+import { relayStream, replayBody } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 
+const encoder = new TextEncoder();
+
+/** The answer as JSON in the endpoint's shape: a chat completion, or a Responses `response`. */
+function jsonBody(
+  completion: ChatCompletion,
+  responses: ResponseContext | undefined,
+  clock: Clock,
+) {
+  if (!responses) return completion;
+  return toResponseObject(completion, responses, Math.floor(clock.now() / 1_000));
+}
+
 /**
- * The one responder: turns the answer in the context — from the cache or the upstream — into
- * OpenAI's JSON or an SSE stream, and leaves the request's outcome in the context (completed by
- * the stream when it ends) for the after-response step.
+ * The one responder: turns the answer in the context — from the cache or the upstream — into the
+ * endpoint's JSON or SSE (chat completions, or the Responses API's events), and leaves the
+ * request's outcome in the context (completed by the stream when it ends) for the after-response
+ * step.
  */
 export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
   return function respond(c: Context<AppEnv>): Response {
@@ -17,6 +36,7 @@ export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
     if (hit) return respondCached(c, deps.clock, hit);
     const { clock } = deps;
     const answer = c.get('answer');
+    const responses = c.get('responses');
     const startedAt = c.get('startedAt');
     const { meta } = answer;
     const upstreamWaitMs = meta.firstByteAt - meta.startedAt;
@@ -34,9 +54,11 @@ export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
       complete: answer.kind === 'json',
     };
     c.set('outcome', outcome);
-    if (answer.kind === 'json') return c.json(answer.completion);
-    const options = { includeUsage: c.get('request').includeUsage, secrets: deps.secrets };
-    const body = chatStreamBody(answer.stream, options, (end) => {
+    if (answer.kind === 'json') return c.json(jsonBody(answer.completion, responses, clock));
+    const format = responses
+      ? responsesStreamFormat(responses)
+      : chatStreamFormat(c.get('request').includeUsage);
+    const body = relayStream(answer.stream, format, deps.secrets, (end) => {
       const now = clock.monotonic();
       outcome.status = end.status;
       outcome.errorCode = end.errorCode;
@@ -50,12 +72,13 @@ export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
 }
 
 /**
- * The cached-answer variant: the stored completion as JSON, or replayed as an OpenAI stream when
- * the request streams (usage chunk only if asked for, as for a live stream). The body is the
- * original answer, its `id` and `created` included; `age` says how old it is.
+ * The cached-answer variant: the stored completion as JSON, or replayed as a stream when the
+ * request streams (usage chunk only if asked for, as for a live stream). A chat completion keeps
+ * its `id` and `created`; `age` says how old it is.
  */
 function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Response {
   const req = c.get('request');
+  const responses = c.get('responses');
   const startedAt = c.get('startedAt');
   const { completion } = hit;
   c.header('x-tollgate-cache-similarity', hit.similarity.toFixed(4));
@@ -74,9 +97,14 @@ function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Respons
     complete: !req.stream,
   };
   c.set('outcome', outcome);
-  if (!req.stream) return c.json(completion);
-  const frames = replayChunks(completion, req.includeUsage).map(sseData);
-  frames.push(SSE_DONE);
+  if (!req.stream) return c.json(jsonBody(completion, responses, clock));
+  let frames: Uint8Array[];
+  if (responses) {
+    frames = replayResponseEvents(completion, responses).frames.map((f) => encoder.encode(f));
+  } else {
+    frames = replayChunks(completion, req.includeUsage).map(sseData);
+    frames.push(SSE_DONE);
+  }
   const body = replayBody(frames, (status) => {
     outcome.status = status;
     outcome.errorCode = status === 499 ? 'client_closed' : null;

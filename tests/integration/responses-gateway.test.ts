@@ -1,0 +1,200 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { ChatOpenAI } from '@langchain/openai';
+import { generateObject, generateText, streamText } from 'ai';
+import { sql } from 'drizzle-orm';
+import OpenAI, { BadRequestError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { interactions } from '../../src/storage/schema.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+let key: string;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
+  key = (await gateway.createKey()).key;
+  client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+  upstream.setFallback((req, res) =>
+    json(200, completionFor(req.body, 'Hello from upstream'))(req, res),
+  );
+});
+
+/** An upstream answer that calls one function. */
+function toolCall(name: string, args: string) {
+  return json(200, {
+    ...completionFor({ model: 'gpt-4o-mini' }),
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name, arguments: args } }],
+        },
+        logprobs: null,
+        finish_reason: 'tool_calls',
+      },
+    ],
+  });
+}
+
+describe('POST /v1/responses through the gateway, upstream speaking chat completions only', () => {
+  it('answers responses.create with instructions, translated upstream, and records one row', async () => {
+    const db = gateway.server.deps.database.db;
+    const count = async () =>
+      (await db.select({ n: sql<number>`count(*)::int` }).from(interactions))[0]?.n ?? 0;
+    const before = await count();
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be terse.',
+      input: 'Say hello',
+    });
+    expect(response.object).toBe('response');
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.status).toBe('completed');
+    expect(response.output_text).toBe('Hello from upstream');
+    expect(response.usage).toMatchObject({ input_tokens: 12, output_tokens: 5, total_tokens: 17 });
+    expect(upstream.requests[0]?.path).toBe('/v1/chat/completions');
+    expect(upstream.requests[0]?.body.messages).toEqual([
+      { role: 'system', content: 'Be terse.' },
+      { role: 'user', content: 'Say hello' },
+    ]);
+    await settleLog(gateway.server.deps);
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('streams named events with the text arriving in deltas', async () => {
+    upstream.enqueue(sse(['Hel', 'lo']));
+    const stream = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Say hello',
+      stream: true,
+    });
+    const types: string[] = [];
+    let text = '';
+    for await (const event of stream) {
+      types.push(event.type);
+      if (event.type === 'response.output_text.delta') text += event.delta;
+    }
+    expect(text).toBe('Hello');
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.completed');
+    expect(types).toContain('response.output_item.done');
+  });
+
+  it('makes a function tool round trip', async () => {
+    upstream.enqueue(toolCall('get_weather', '{"city":"Oslo"}'));
+    const tools: OpenAI.Responses.Tool[] = [
+      {
+        type: 'function',
+        name: 'get_weather',
+        description: 'Weather for a city',
+        parameters: {
+          type: 'object',
+          properties: { city: { type: 'string' } },
+          required: ['city'],
+        },
+        strict: false,
+      },
+    ];
+    const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'Weather?', tools });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({
+      type: 'function_call',
+      name: 'get_weather',
+      arguments: '{"city":"Oslo"}',
+    });
+    if (call?.type !== 'function_call') throw new Error('no function call');
+    const second = await client.responses.create({
+      model: 'gpt-4o-mini',
+      tools,
+      input: [
+        { role: 'user', content: 'Weather?' },
+        {
+          type: 'function_call',
+          call_id: call.call_id,
+          name: call.name,
+          arguments: call.arguments,
+        },
+        { type: 'function_call_output', call_id: call.call_id, output: '{"temp":21}' },
+      ],
+    });
+    expect(second.output_text).toBe('Hello from upstream');
+    const messages = upstream.requests[1]?.body.messages as Record<string, unknown>[];
+    expect(messages.at(-1)).toEqual({
+      role: 'tool',
+      tool_call_id: call.call_id,
+      content: '{"temp":21}',
+    });
+  });
+
+  it('refuses what needs a stored response with a 400 naming the parameter', async () => {
+    const err = await client.responses
+      .create({ model: 'gpt-4o-mini', input: 'again', previous_response_id: 'resp_123' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).error).toMatchObject({ param: 'previous_response_id' });
+    const builtin = await client.responses
+      .create({ model: 'gpt-4o-mini', input: 'x', tools: [{ type: 'web_search' }] })
+      .catch((e: unknown) => e);
+    expect(builtin).toBeInstanceOf(BadRequestError);
+    expect((builtin as BadRequestError).error).toMatchObject({ param: 'tools[0].type' });
+  });
+});
+
+describe('other clients on the Responses API', () => {
+  it('serves the Vercel AI SDK default provider: generateText, streamText and generateObject', async () => {
+    const provider = createOpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1` });
+    const generated = await generateText({ model: provider('gpt-4o-mini'), prompt: 'Say hello' });
+    expect(generated.text).toBe('Hello from upstream');
+    upstream.enqueue(sse(['Hel', 'lo']));
+    const streamed = streamText({ model: provider('gpt-4o-mini'), prompt: 'Say hello' });
+    let text = '';
+    for await (const part of streamed.textStream) text += part;
+    expect(text).toBe('Hello');
+    upstream.enqueue((req, res) =>
+      json(200, completionFor(req.body, '{"city":"Oslo","temp":21}'))(req, res),
+    );
+    const object = await generateObject({
+      model: provider('gpt-4o-mini'),
+      schema: z.object({ city: z.string(), temp: z.number() }),
+      prompt: 'Weather in Oslo as JSON',
+    });
+    expect(object.object).toEqual({ city: 'Oslo', temp: 21 });
+    expect(upstream.requests.at(-1)?.body.response_format).toMatchObject({ type: 'json_schema' });
+  });
+
+  it('serves LangChain ChatOpenAI with useResponsesApi: invoke and stream', async () => {
+    const model = new ChatOpenAI({
+      model: 'gpt-4o-mini',
+      apiKey: key,
+      configuration: { baseURL: `${gateway.baseURL}/v1` },
+      useResponsesApi: true,
+      maxRetries: 0,
+    });
+    const answer = await model.invoke('Say hello');
+    expect(answer.text).toBe('Hello from upstream');
+    upstream.enqueue(sse(['Hel', 'lo']));
+    let streamed = '';
+    for await (const chunk of await model.stream('Say hello')) streamed += chunk.text;
+    expect(streamed).toBe('Hello');
+  });
+});
