@@ -8,6 +8,7 @@ import { adminCacheRoute } from './routes/admin-cache.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { embeddingsRoute } from './routes/embeddings.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
@@ -22,6 +23,7 @@ export function createApp(deps: Deps) {
   app.route('/v1', chatCompletionsRoute(deps));
   app.route('/v1', modelsRoute(deps));
   app.route('/v1', responsesRoute(deps));
+  app.route('/v1', embeddingsRoute(deps));
   app.route('/admin', adminRoutes(deps));
   app.route('/admin', adminCacheRoute(deps));
   app.route('/analytics', analyticsRoutes(deps));

@@ -9,6 +9,7 @@ export type InteractionMetadataSource = Omit<InteractionRow, 'requestEnc' | 'res
 export const INTERACTION_FIELDS = [
   'id',
   'client_request_id',
+  'endpoint',
   'created_at',
   'tenant_id',
   'key_id',
@@ -44,6 +45,7 @@ export function interactionJson(row: InteractionMetadataSource): InteractionJson
   return {
     id: row.id,
     client_request_id: row.clientRequestId,
+    endpoint: row.endpoint,
     created_at: row.createdAt.toISOString(),
     tenant_id: row.tenantId,
     key_id: row.keyId,

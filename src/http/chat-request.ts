@@ -3,12 +3,19 @@ import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
 
+/** The OpenAI endpoints the gateway serves through its pipeline. */
+export type Endpoint = 'chat.completions' | 'responses' | 'embeddings';
+
 /** A parsed chat request: the client's body as sent, plus the fields the gateway reads. */
 export interface ChatRequest {
   /** The body exactly as the client sent it (unknown fields included). */
   body: Record<string, unknown>;
   /** What the client sent when its endpoint was translated to chat completions (Responses API). */
   clientBody?: Record<string, unknown>;
+  /** Which endpoint the request came to. */
+  endpoint: Endpoint;
+  /** Tokens to reserve against TPM, when the endpoint counts them itself (embeddings). */
+  reserveTokens?: number;
   /** The client's bytes, while nothing has changed the body (sent upstream as they are). */
   rawBody: string | null;
   model: string;
@@ -199,6 +206,7 @@ export function parseChatRequest(text: string): ChatRequest {
   const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;
   return {
     body,
+    endpoint: 'chat.completions',
     rawBody: text,
     model: body.model,
     messages: body.messages as Record<string, unknown>[],

@@ -4,7 +4,7 @@ import type { CacheKeys } from '../cache/scope.js';
 import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
-import type { UpstreamAnswer } from '../upstream/upstream.js';
+import type { EmbeddingsAnswer, UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
 import type { ResponseContext } from './responses/response-shell.js';
 
@@ -29,6 +29,10 @@ export interface Outcome {
   latencyMs: number;
   /** True when the answer came from the cache: nothing was spent upstream. */
   fromCache: boolean;
+  /** Token usage of an answer that is not a completion (embeddings). */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+  /** What is recorded of an answer that is not a completion (embeddings: no vectors). */
+  summary?: unknown;
   /** False while a stream is still being sent. */
   complete: boolean;
 }
@@ -70,6 +74,8 @@ export interface AppEnv {
     cachePlan: CachePlan;
     /** The upstream's answer (JSON, or a stream whose first chunk has arrived). */
     answer: UpstreamAnswer;
+    /** The upstream's embeddings answer. */
+    embeddings: EmbeddingsAnswer;
     /** Set by the responder. */
     outcome: Outcome;
   };

@@ -61,7 +61,7 @@ export function outcomeOfError(error: Error, latencyMs: number): Outcome {
 /** Tokens to charge the key once the answer is known. */
 export function tokensUsed(outcome: Outcome, reserved: number): number {
   if (outcome.fromCache) return 0;
-  const usage = outcome.completion?.usage;
+  const usage = outcome.completion?.usage ?? outcome.usage;
   if (usage) return usage.total_tokens;
   // A stream the client left: the provider billed an unknown amount, so the reservation stands.
   if (outcome.status === 499 && outcome.completion) return reserved;
@@ -95,6 +95,7 @@ export function interactionRecord(
     keyId: f.key.id,
     endUser: request?.user ?? null,
     model: request?.model ?? null,
+    endpoint: request?.endpoint ?? null,
     stream: request?.stream ?? false,
     request: request?.clientBody ?? request?.body ?? null,
     cacheStatus: f.cacheStatus ?? null,
@@ -107,10 +108,10 @@ export function interactionRecord(
     status: outcome.status,
     errorCode: outcome.errorCode,
     // A cache hit spent no tokens; what it saved is in tokensSavedCache.
-    usage: outcome.fromCache ? null : (outcome.completion?.usage ?? null),
+    usage: outcome.fromCache ? null : (outcome.completion?.usage ?? outcome.usage ?? null),
     latencyMs: outcome.latencyMs,
     upstreamMs: outcome.upstreamMs,
     ttftMs: outcome.ttftMs,
-    response: errorBody ?? outcome.completion,
+    response: errorBody ?? outcome.completion ?? outcome.summary ?? null,
   };
 }

@@ -41,6 +41,7 @@ export function parseResponses(deps: ParseDeps & { clock: Clock }) {
     c.set('request', {
       body,
       clientBody: parsed.params as unknown as Record<string, unknown>,
+      endpoint: 'responses',
       rawBody: null,
       model: parsed.model,
       messages: body.messages as Record<string, unknown>[],

@@ -41,8 +41,9 @@ export function rateLimit(deps: {
     const reserve =
       keySpec.tpm != null || tenantSpec.tpm != null
         ? toTokenCount(
-            countRequestTokens(req.body, req.model) +
-              (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n,
+            req.reserveTokens ??
+              countRequestTokens(req.body, req.model) +
+                (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n,
           )
         : 0;
     const result = await deps.rateLimiter.admit(

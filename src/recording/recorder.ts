@@ -23,6 +23,8 @@ export interface InteractionRecord {
   errorCode: string | null;
   cacheStatus: string | null;
   cacheSimilarity: number | null;
+  /** Which OpenAI endpoint the request came to. */
+  endpoint: string | null;
   stream: boolean;
   usage: ChatCompletion['usage'] | null;
   /** What prompt compression did, when the request got that far. */
@@ -87,6 +89,7 @@ function metadataRow(r: InteractionRecord): NewInteraction {
     errorCode: storableText(r.errorCode),
     cacheStatus: r.cacheStatus,
     cacheSimilarity: r.cacheSimilarity,
+    endpoint: r.endpoint,
     stream: r.stream,
     promptTokens,
     completionTokens: storableCount(r.usage?.completion_tokens),

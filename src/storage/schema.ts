@@ -110,6 +110,8 @@ export const interactions = pgTable(
     ttftMs: real('ttft_ms'),
     requestEnc: bytea('request_enc'),
     responseEnc: bytea('response_enc'),
+    /** The OpenAI endpoint: `chat.completions`, `responses` or `embeddings`. */
+    endpoint: text('endpoint'),
     /** The client's own `x-request-id` (a bounded token), kept apart from the row's id. */
     clientRequestId: text('client_request_id'),
   },

@@ -6,9 +6,17 @@ import { backoffMs } from './backoff.js';
 import type { FetchFn } from './pooled-fetch.js';
 import type { RoutingTable, UpstreamSpec } from './routing-config.js';
 import { routeModel } from './routing-config.js';
-import type { Upstream, UpstreamAnswer, UpstreamModel, UpstreamRequest } from './upstream.js';
+import type {
+  EmbeddingsAnswer,
+  EmbeddingsRequest,
+  Upstream,
+  UpstreamAnswer,
+  UpstreamMeta,
+  UpstreamModel,
+  UpstreamRequest,
+} from './upstream.js';
 import type { AttemptTimeouts } from './upstream-call.js';
-import { callUpstream } from './upstream-call.js';
+import { callEmbeddings, callUpstream } from './upstream-call.js';
 import { allowsFallback, isRetryable, UpstreamFailure } from './upstream-failure.js';
 
 /** Timeouts and retry policy of upstream calls. */
@@ -59,8 +67,20 @@ export function createRouter(options: RouterOptions): Upstream {
   const random = options.random ?? Math.random;
   const clients = createClients(options);
 
-  async function chat(request: UpstreamRequest): Promise<UpstreamAnswer> {
-    const targets = routeModel(routing, request.model) ?? [];
+  /**
+   * Runs `call` against the model's targets in order: retries with backoff on one target, then
+   * falls back to the next, all within one time budget. Throws the last UpstreamFailure.
+   */
+  async function routed<T>(
+    model: string,
+    signal: AbortSignal,
+    call: (
+      sdk: OpenAI,
+      target: { upstreamModel: string; renamed: boolean },
+      totalMs: number,
+    ) => Promise<T>,
+  ): Promise<{ result: T; meta: UpstreamMeta }> {
+    const targets = routeModel(routing, model) ?? [];
     const startedAt = clock.monotonic();
     let attempts = 0;
     let last = new UpstreamFailure({
@@ -70,24 +90,17 @@ export function createRouter(options: RouterOptions): Upstream {
     for (const target of targets) {
       const client = clients.get(target.upstream);
       if (!client) continue;
-      const upstreamModel = target.model ?? request.model;
-      const call = {
-        body: target.model ? { ...request.body, model: target.model } : request.body,
-        rawBody: target.model ? null : request.rawBody,
-        stream: request.stream,
-        signal: request.signal,
-      };
+      const upstreamModel = target.model ?? model;
       for (let i = 0; i <= retry.maxRetries; i++) {
         // One time budget for the client's request: every attempt and fallback shares it.
         const leftMs = timeouts.totalMs - (clock.monotonic() - startedAt);
         if (leftMs <= 0) throw new UpstreamFailure({ kind: 'timeout', phase: 'total' });
         attempts++;
         try {
-          const result = await callUpstream(
+          const result = await call(
             client.sdk,
-            call,
-            { ...timeouts, totalMs: leftMs },
-            clock,
+            { upstreamModel, renamed: target.model !== null },
+            leftMs,
           );
           const meta = {
             provider: client.spec.name,
@@ -96,9 +109,7 @@ export function createRouter(options: RouterOptions): Upstream {
             startedAt,
             firstByteAt: clock.monotonic(),
           };
-          return 'completion' in result
-            ? { kind: 'json', completion: result.completion, meta }
-            : { kind: 'stream', stream: result.stream, meta };
+          return { result, meta };
         } catch (err) {
           if (!(err instanceof UpstreamFailure)) throw err;
           last = err;
@@ -107,12 +118,44 @@ export function createRouter(options: RouterOptions): Upstream {
           if (!isRetryable(last) || i === retry.maxRetries) break;
           const wait = backoffMs(retry, i, last, random);
           if (wait === null) break;
-          await pause(wait, request.signal);
+          await pause(wait, signal);
         }
       }
       if (!allowsFallback(last)) break;
     }
     throw last;
+  }
+
+  async function chat(request: UpstreamRequest): Promise<UpstreamAnswer> {
+    const { result, meta } = await routed(request.model, request.signal, (sdk, target, totalMs) =>
+      callUpstream(
+        sdk,
+        {
+          body: target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
+          rawBody: target.renamed ? null : request.rawBody,
+          stream: request.stream,
+          signal: request.signal,
+        },
+        { ...timeouts, totalMs },
+        clock,
+      ),
+    );
+    return 'completion' in result
+      ? { kind: 'json', completion: result.completion, meta }
+      : { kind: 'stream', stream: result.stream, meta };
+  }
+
+  async function embeddings(request: EmbeddingsRequest): Promise<EmbeddingsAnswer> {
+    const { result, meta } = await routed(request.model, request.signal, (sdk, target, totalMs) =>
+      callEmbeddings(
+        sdk,
+        target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
+        request.signal,
+        totalMs,
+        clock,
+      ),
+    );
+    return { result, meta };
   }
 
   async function listModels(signal: AbortSignal): Promise<UpstreamModel[]> {
@@ -133,6 +176,7 @@ export function createRouter(options: RouterOptions): Upstream {
 
   return {
     chat,
+    embeddings,
     listModels,
     serves: (model) => routeModel(routing, model) !== null,
     async close() {},

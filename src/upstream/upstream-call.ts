@@ -109,3 +109,32 @@ export async function callUpstream(
     },
   };
 }
+
+/**
+ * Sends one embeddings request to one upstream and returns its JSON exactly as sent (the SDK's
+ * own decoding of base64 is bypassed, so floats or base64 reach the client as it asked).
+ */
+export async function callEmbeddings(
+  sdk: OpenAI,
+  body: Record<string, unknown>,
+  clientSignal: AbortSignal,
+  totalMs: number,
+  clock: Clock,
+): Promise<Record<string, unknown>> {
+  const attempt = new Attempt(clientSignal, null, totalMs);
+  try {
+    const result = await sdk.post<Record<string, unknown>>('/embeddings', {
+      body,
+      signal: attempt.signal,
+    });
+    return result;
+  } catch (err) {
+    throw classifyFailure(err, {
+      clientAborted: clientSignal.aborted,
+      timeout: attempt.timeout,
+      nowMs: clock.now(),
+    });
+  } finally {
+    attempt.detach();
+  }
+}

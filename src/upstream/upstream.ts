@@ -46,9 +46,23 @@ export interface UpstreamModel {
   owned_by: string;
 }
 
+/** An embeddings request on its way upstream: the client's body (model renamed if routed so). */
+export interface EmbeddingsRequest {
+  body: Record<string, unknown>;
+  model: string;
+  signal: AbortSignal;
+}
+
+/** The upstream's embeddings answer as it sent it (floats or base64, as the client asked). */
+export interface EmbeddingsAnswer {
+  result: Record<string, unknown>;
+  meta: UpstreamMeta;
+}
+
 /** The upstream service: routes, retries and falls back across providers. */
 export interface Upstream {
   chat(request: UpstreamRequest): Promise<UpstreamAnswer>;
+  embeddings(request: EmbeddingsRequest): Promise<EmbeddingsAnswer>;
   /** The models the default upstream offers (for /v1/models when no model list is configured). */
   listModels(signal: AbortSignal): Promise<UpstreamModel[]>;
   /** True when some configured route serves this model. */

@@ -47,6 +47,7 @@ export async function recordInteraction(
   await deps.recorder.record({
     id,
     clientRequestId: null,
+    endpoint: 'chat.completions',
     receivedAt: new Date(deps.clock.now()),
     endUser: null,
     model: 'gpt-4o-mini',

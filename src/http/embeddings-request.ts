@@ -1,0 +1,81 @@
+import { isRecord } from '../runtime/is-record.js';
+import { MAX_MODEL_CHARS } from '../storage/schema.js';
+import { GatewayError } from './errors.js';
+
+/** Most inputs one embeddings request may carry (OpenAI's own limit). */
+export const MAX_EMBEDDING_INPUTS = 2048;
+
+/** A validated embeddings request: the body as sent, and what the gateway reads of it. */
+export interface EmbeddingsRequestBody {
+  body: Record<string, unknown>;
+  model: string;
+  /** The texts to embed (token-array inputs are counted, not decoded). */
+  texts: string[];
+  /** Tokens given directly as token arrays. */
+  tokenInputs: number;
+  user: string | null;
+}
+
+const invalid = (message: string, param: string, code = 'invalid_value') =>
+  GatewayError.invalidRequest(message, param, code);
+
+function isTokenArray(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every((t) => Number.isInteger(t) && t >= 0);
+}
+
+/**
+ * Validates an embeddings body: `input` as a string, an array of strings, a token array or an
+ * array of token arrays; `model`; `encoding_format` float or base64; `dimensions` a positive
+ * integer. Everything else passes through to the provider.
+ */
+export function parseEmbeddingsRequest(json: unknown): EmbeddingsRequestBody {
+  if (!isRecord(json)) {
+    throw GatewayError.invalidRequest(
+      'The request body must be a JSON object.',
+      null,
+      'invalid_type',
+    );
+  }
+  const { model, input } = json;
+  if (typeof model !== 'string' || model.trim() === '') {
+    throw invalid("'model' must be a non-empty string.", 'model', 'missing_required_parameter');
+  }
+  if (model.length > MAX_MODEL_CHARS) {
+    throw invalid(
+      `'model' is longer than ${MAX_MODEL_CHARS} characters.`,
+      'model',
+      'string_above_max_length',
+    );
+  }
+  const texts: string[] = [];
+  let tokenInputs = 0;
+  if (typeof input === 'string') texts.push(input);
+  else if (isTokenArray(input) && input.length > 0) tokenInputs += input.length;
+  else if (Array.isArray(input) && input.length > 0 && input.length <= MAX_EMBEDDING_INPUTS) {
+    input.forEach((item: unknown, i: number) => {
+      if (typeof item === 'string') texts.push(item);
+      else if (isTokenArray(item) && item.length > 0) tokenInputs += item.length;
+      else {
+        throw invalid(`'input[${i}]' must be a string or an array of token ids.`, `input[${i}]`);
+      }
+    });
+  } else {
+    throw invalid(
+      `'input' must be a string, an array of 1 to ${MAX_EMBEDDING_INPUTS} strings, or token arrays.`,
+      'input',
+      input === undefined ? 'missing_required_parameter' : 'invalid_value',
+    );
+  }
+  if (texts.some((t) => t === ''))
+    throw invalid("'input' must not contain empty strings.", 'input');
+  const format = json.encoding_format;
+  if (format !== undefined && format !== 'float' && format !== 'base64') {
+    throw invalid("'encoding_format' must be 'float' or 'base64'.", 'encoding_format');
+  }
+  const dimensions = json.dimensions;
+  if (dimensions !== undefined && !(Number.isInteger(dimensions) && (dimensions as number) > 0)) {
+    throw invalid("'dimensions' must be a positive integer.", 'dimensions');
+  }
+  const user = typeof json.user === 'string' ? json.user.slice(0, 256) : null;
+  return { body: json, model, texts, tokenInputs, user };
+}

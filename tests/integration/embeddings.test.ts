@@ -1,0 +1,122 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { OpenAIEmbeddings } from '@langchain/openai';
+import { embed } from 'ai';
+import { eq } from 'drizzle-orm';
+import OpenAI, { PermissionDeniedError, RateLimitError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { interactions } from '../../src/storage/schema.js';
+import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
+import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+const VECTOR = [0.25, -0.5, 0.125];
+
+/** Answers like OpenAI: floats, or base64 of little-endian float32 when asked. */
+const embeddings: UpstreamHandler = (req, res) => {
+  const inputs = Array.isArray(req.body.input) ? req.body.input : [req.body.input];
+  const base64 = req.body.encoding_format === 'base64';
+  const encoded = Buffer.from(new Float32Array(VECTOR).buffer).toString('base64');
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      object: 'list',
+      data: inputs.map((_, index) => ({
+        object: 'embedding',
+        index,
+        embedding: base64 ? encoded : VECTOR,
+      })),
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 4 * inputs.length, total_tokens: 4 * inputs.length },
+    }),
+  );
+};
+
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+  upstream.setFallback(embeddings);
+});
+
+describe('POST /v1/embeddings', () => {
+  it('serves openai-node with floats and base64, one row per call', async () => {
+    const k = await gateway.createKey({ name: 'embedder' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const floats = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['one', 'two'],
+      encoding_format: 'float',
+    });
+    expect(floats.data.map((d) => d.embedding)).toEqual([VECTOR, VECTOR]);
+    // The SDK's default asks for base64 and decodes it itself.
+    const decoded = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'one',
+    });
+    expect(decoded.data[0]?.embedding).toEqual(VECTOR);
+    expect(upstream.requests.at(-1)?.body.encoding_format).toBe('base64');
+    await settleLog(gateway.server.deps);
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(eq(interactions.keyId, k.id));
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.endpoint)).toEqual(['embeddings', 'embeddings']);
+    expect(rows.map((r) => r.promptTokens).sort()).toEqual([4, 8]);
+  });
+
+  it('serves the Vercel AI SDK and LangChain', async () => {
+    const { key } = await gateway.createKey({ name: 'clients' });
+    const provider = createOpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1` });
+    const { embedding } = await embed({
+      model: provider.textEmbeddingModel('text-embedding-3-small'),
+      value: 'sunny day',
+    });
+    expect(embedding).toEqual(VECTOR);
+    const lc = new OpenAIEmbeddings({
+      model: 'text-embedding-3-small',
+      apiKey: key,
+      configuration: { baseURL: `${gateway.baseURL}/v1` },
+      maxRetries: 0,
+    });
+    expect(await lc.embedQuery('sunny day')).toEqual(VECTOR);
+  });
+
+  it('counts input tokens against the key TPM and enforces the model allowlist', async () => {
+    const limited = await gateway.createKey({ name: 'small', tpm: 5 });
+    const client = new OpenAI({
+      apiKey: limited.key,
+      baseURL: `${gateway.baseURL}/v1`,
+      maxRetries: 0,
+    });
+    const long = 'word '.repeat(50);
+    const err = await client.embeddings
+      .create({ model: 'text-embedding-3-small', input: long })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect(upstream.requests).toHaveLength(0);
+    const narrow = await gateway.createKey({ name: 'narrow', allowedModels: ['gpt-4o-mini'] });
+    const other = new OpenAI({
+      apiKey: narrow.key,
+      baseURL: `${gateway.baseURL}/v1`,
+      maxRetries: 0,
+    });
+    const denied = await other.embeddings
+      .create({ model: 'text-embedding-3-small', input: 'x' })
+      .catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(PermissionDeniedError);
+  });
+});
