@@ -176,9 +176,13 @@ export function defineGroup(spec: {
 }): Command {
   const sub = (c: Command) => c.name.slice(spec.name.length + 1);
   const names = spec.commands.map(sub).join(', ');
-  const help = `usage: tollgate ${spec.name} <command> [flags]\n\n${spec.summary}\n\ncommands:\n${columns(
-    spec.commands.map((c) => [sub(c), c.summary]),
-  )}\n\nRun 'tollgate ${spec.name} <command> --help' for a command's arguments and flags.\n`;
+  const rows = spec.commands.map((c): [string, string] => [sub(c), c.summary]);
+  const help = [
+    `usage: tollgate ${spec.name} <command> [arguments] [flags]`,
+    spec.summary,
+    `commands:\n${columns([...rows, ['-h, --help', 'show this help']])}`,
+    `Run 'tollgate ${spec.name} <command> --help' for a command's arguments and flags.`,
+  ].join('\n\n');
   return {
     name: spec.name,
     summary: spec.summary,
