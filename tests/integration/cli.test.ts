@@ -73,7 +73,7 @@ describe('start-up configuration', () => {
   });
 });
 
-describe('tollgate keys', { timeout: 120_000 }, () => {
+describe('tollgate keys', { timeout: 300_000 }, () => {
   it('creates a key printed alone on stdout, lists it without the secret, then revokes it', async () => {
     const env = { TOLLGATE_DATA_DIR: tempDataDir() };
     const created = await cli(
