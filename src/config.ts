@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { CacheConfig } from './cache/cache-config.js';
 import { DEFAULT_SEMANTIC_THRESHOLD } from './cache/semantic-decision.js';
+import type { CompressionMode } from './compression/compression-mode.js';
+import { COMPRESSION_MODES } from './compression/compression-mode.js';
 import type { DatabaseTarget } from './storage/database.js';
 
 const port = z.coerce
@@ -78,7 +80,7 @@ const envSchema = z.object({
   RATE_LIMIT_FAIL_POLICY: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
   RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
-  COMPRESSION: z.enum(['off', 'safe', 'aggressive']).default('safe'),
+  COMPRESSION: z.enum(COMPRESSION_MODES).default('safe'),
   CACHE: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   CACHE_TTL_S: positiveInt(3_600),
   CACHE_SEMANTIC_THRESHOLD: z.coerce
@@ -132,7 +134,7 @@ export interface Config {
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
   /** Default prompt compression (per key and per request it can be changed). */
-  compression: 'off' | 'safe' | 'aggressive';
+  compression: CompressionMode;
   rateLimit: {
     /** Redis URL for limits shared by every instance; unset = this process only. */
     redisUrl: string | undefined;

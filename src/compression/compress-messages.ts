@@ -1,5 +1,6 @@
 import { isRecord } from '../runtime/is-record.js';
 import { AGGRESSIVE_MIN_TOKENS, aggressiveTransform } from './aggressive-transforms.js';
+import type { CompressionMode } from './compression-mode.js';
 import { DuplicateRegistry } from './duplicate-registry.js';
 import { registerUnits } from './duplicate-removal.js';
 import { minifyJsonDocument } from './json-minify.js';
@@ -7,8 +8,8 @@ import { compressSafeText } from './safe-transforms.js';
 import { countTokensWithEncoding, encodingForModel, type TokenEncoding } from './token-count.js';
 import { countEditedTokens } from './token-delta.js';
 
-/** How hard to compress: not at all, only meaning-preserving edits, or also measured lossy ones. */
-export type CompressionMode = 'off' | 'safe' | 'aggressive';
+/** How hard to compress (the modes are listed in compression-mode.ts). */
+export type { CompressionMode } from './compression-mode.js';
 
 /** What `compressMessages` did. */
 export interface CompressionResult {

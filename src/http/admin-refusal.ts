@@ -1,31 +1,23 @@
-import { KeyAdminError } from '../keys/key-admin.js';
-import { TenantAdminError } from '../tenants/tenant-admin.js';
+import { AdminRefusal } from '../keys/admin-refusal.js';
 import { GatewayError } from './errors.js';
 
-function sentence(text: string): string {
-  const capitalised = text.charAt(0).toUpperCase() + text.slice(1);
-  return capitalised.endsWith('.') ? capitalised : `${capitalised}.`;
-}
-
-/** Turns a refusal from src/admin into the HTTP error the client sees; other errors pass as is. */
+/** Turns an administrative refusal into the HTTP error the client sees; other errors pass as is. */
 export function adminHttpError(err: unknown): unknown {
-  if (err instanceof KeyAdminError) {
-    return GatewayError.invalidRequest(sentence(err.message), err.field, 'invalid_value');
+  if (!(err instanceof AdminRefusal)) return err;
+  switch (err.reason) {
+    case 'invalid':
+      return GatewayError.invalidRequest(err.message, err.field, 'invalid_value');
+    case 'missing':
+      return GatewayError.invalidRequest(err.message, err.field, 'missing_required_parameter');
+    case 'unrecognized':
+      return GatewayError.invalidRequest(err.message, err.field, 'unknown_parameter');
+    case 'unknown':
+      return GatewayError.notFound(err.message);
+    case 'exists':
+      return GatewayError.conflict(err.message, `${err.subject}_exists`, err.field);
+    case 'forgotten':
+      return GatewayError.conflict(err.message, `${err.subject}_forgotten`, err.field);
   }
-  if (err instanceof TenantAdminError) {
-    const message = sentence(err.message);
-    switch (err.reason) {
-      case 'unknown':
-        return GatewayError.notFound(message);
-      case 'forgotten':
-        return GatewayError.conflict(message, 'tenant_forgotten');
-      case 'exists':
-        return GatewayError.conflict(message, 'tenant_exists', 'name');
-      case 'invalid_name':
-        return GatewayError.invalidRequest(message, 'name', 'invalid_value');
-    }
-  }
-  return err;
 }
 
 /** Runs an administrative operation, turning its refusals into HTTP errors. */

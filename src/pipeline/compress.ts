@@ -1,14 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
-import type { CompressionMode } from '../compression/compress-messages.js';
 import { compressMessages } from '../compression/compress-messages.js';
+import type { CompressionMode } from '../compression/compression-mode.js';
+import { COMPRESSION_MODES_TEXT, isCompressionMode } from '../compression/compression-mode.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
-
-const MODES: readonly string[] = ['off', 'safe', 'aggressive'];
-
-function isMode(value: string | null | undefined): value is CompressionMode {
-  return value !== null && value !== undefined && MODES.includes(value);
-}
 
 /**
  * Compresses system, user and tool text before the cache (so equivalent prompts share cache keys)
@@ -19,16 +14,16 @@ function isMode(value: string | null | undefined): value is CompressionMode {
 export function compress(deps: { config: { compression: CompressionMode } }) {
   return async function compress(c, next) {
     const header = c.req.header('x-tollgate-compression')?.trim().toLowerCase();
-    if (header !== undefined && !isMode(header)) {
+    if (header !== undefined && !isCompressionMode(header)) {
       throw GatewayError.invalidRequest(
-        `Invalid x-tollgate-compression header '${header}': expected off, safe or aggressive.`,
+        `Invalid x-tollgate-compression header '${header}': expected ${COMPRESSION_MODES_TEXT}.`,
         'x-tollgate-compression',
         'invalid_value',
       );
     }
     const keyDefault = c.get('apiKey').compression;
     const mode: CompressionMode =
-      header ?? (isMode(keyDefault) ? keyDefault : deps.config.compression);
+      header ?? (isCompressionMode(keyDefault) ? keyDefault : deps.config.compression);
     let tokensSaved = 0;
     if (mode !== 'off') {
       const req = c.get('request');

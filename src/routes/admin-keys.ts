@@ -1,45 +1,17 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
-import {
-  createKeyBody,
-  keyPatchFrom,
-  keySpecFrom,
-  parseAdminBody,
-  updateKeyBody,
-} from '../http/admin-bodies.js';
+import { adminJsonBody } from '../http/admin-bodies.js';
 import { asAdminRequest } from '../http/admin-refusal.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { readBodyText } from '../http/read-body.js';
 import type { AdminAct } from '../keys/key-admin.js';
-import { createKey, keyView, revokeKey, updateKey } from '../keys/key-admin.js';
-import type { ApiKeyRow } from '../storage/queries/api-keys.js';
+import { createKey, revokeKey, updateKey } from '../keys/key-admin.js';
+import { keyBodyParser } from '../keys/key-settings.js';
+import { keyJson } from '../keys/key-view.js';
 import { findApiKey, listApiKeys } from '../storage/queries/api-keys.js';
 import { findTenant } from '../storage/queries/tenants.js';
-
-/** A key as the admin API shows it: snake_case, never the secret or its hash. */
-export function keyJson(row: ApiKeyRow) {
-  const view = keyView(row);
-  return {
-    id: view.id,
-    object: 'api_key',
-    public_id: view.publicId,
-    prefix: view.prefix,
-    tenant_id: view.tenantId,
-    name: view.name,
-    scopes: view.scopes,
-    rpm: view.rpm,
-    tpm: view.tpm,
-    max_concurrency: view.maxConcurrency,
-    compression: view.compression,
-    models: view.allowedModels,
-    expires_at: view.expiresAt,
-    revoked_at: view.revokedAt,
-    created_at: view.createdAt,
-    last_used_at: view.lastUsedAt,
-  };
-}
 
 function unknownKey(id: string): GatewayError {
   return GatewayError.notFound(`No API key with id '${id}'.`);
@@ -60,10 +32,10 @@ export function adminKeyRoutes(deps: Deps) {
   const body = (c: Context<AppEnv>) => readBodyText(c.req.raw, deps.config.maxBodyBytes);
 
   app.post('/keys', async (c) => {
-    const input = parseAdminBody(createKeyBody, await body(c));
+    const input = adminJsonBody(await body(c));
     const act = actOf(c, deps);
     const { key, row } = await asAdminRequest(async () =>
-      createKey(db, keySpecFrom(input, deps.clock.now()), act),
+      createKey(db, keyBodyParser.create(input, deps.clock.now()), act),
     );
     deps.keys.invalidate(row.publicId);
     return c.json({ ...keyJson(row), key }, 201);
@@ -96,10 +68,10 @@ export function adminKeyRoutes(deps: Deps) {
 
   app.patch('/keys/:id', async (c) => {
     const id = c.req.param('id');
-    const input = parseAdminBody(updateKeyBody, await body(c));
+    const input = adminJsonBody(await body(c));
     const act = actOf(c, deps);
     const row = await asAdminRequest(async () =>
-      updateKey(db, id, keyPatchFrom(input, deps.clock.now()), act),
+      updateKey(db, id, keyBodyParser.update(input, deps.clock.now()), act),
     );
     if (!row) throw unknownKey(id);
     deps.keys.invalidate(row.publicId);

@@ -1,24 +1,14 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
-import { createTenantBody, parseAdminBody } from '../http/admin-bodies.js';
+import { adminJsonBody } from '../http/admin-bodies.js';
 import { asAdminRequest } from '../http/admin-refusal.js';
 import type { AppEnv } from '../http/env.js';
 import { readBodyText } from '../http/read-body.js';
-import type { Tenant } from '../storage/queries/tenants.js';
+import { JSON_SPELLING } from '../keys/admin-input.js';
 import { listTenants } from '../storage/queries/tenants.js';
-import { createTenant, forgetTenant } from '../tenants/tenant-admin.js';
+import { createTenant, forgetTenant, tenantNameFrom } from '../tenants/tenant-admin.js';
+import { tenantJson } from '../tenants/tenant-view.js';
 import { actOf } from './admin-keys.js';
-
-/** A tenant as the admin API shows it (never its wrapped data key). */
-export function tenantJson(tenant: Tenant) {
-  return {
-    id: tenant.id,
-    object: 'tenant',
-    name: tenant.name,
-    created_at: tenant.createdAt.toISOString(),
-    forgotten_at: tenant.forgottenAt?.toISOString() ?? null,
-  };
-}
 
 /** /admin/tenants: create, list and forget (crypto-shred) tenants; every change is audited. */
 export function adminTenantRoutes(deps: Deps) {
@@ -27,9 +17,11 @@ export function adminTenantRoutes(deps: Deps) {
 
   app.post('/tenants', async (c) => {
     const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes);
-    const input = parseAdminBody(createTenantBody, text);
+    const input = adminJsonBody(text);
     const act = actOf(c, deps);
-    const tenant = await asAdminRequest(() => createTenant(db, input.name, act));
+    const tenant = await asAdminRequest(async () =>
+      createTenant(db, tenantNameFrom(input, JSON_SPELLING), act),
+    );
     return c.json(tenantJson(tenant), 201);
   });
 

@@ -1,38 +1,43 @@
+import { z } from 'zod';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
+import type { Spelling } from '../keys/admin-input.js';
+import { parseAdminInput } from '../keys/admin-input.js';
+import { AdminRefusal } from '../keys/admin-refusal.js';
 import type { AdminAct } from '../keys/key-admin.js';
+import { nameSchema } from '../keys/key-settings.js';
 import type { Database } from '../storage/database.js';
 import { revokeTenantKeys } from '../storage/queries/api-keys.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
 import type { Tenant } from '../storage/queries/tenants.js';
 import { findTenant, forgetTenantRow, insertTenant } from '../storage/queries/tenants.js';
 
-/** Why a tenant operation was refused. */
-export type TenantRefusal = 'unknown' | 'forgotten' | 'exists' | 'invalid_name';
-
-/** Raised for an unknown, already forgotten or duplicate tenant, or a bad name. */
-export class TenantAdminError extends Error {
-  constructor(
-    message: string,
-    readonly reason: TenantRefusal = 'unknown',
-  ) {
-    super(message);
-    this.name = 'TenantAdminError';
-  }
+function refusal(reason: 'unknown' | 'exists' | 'forgotten', message: string): AdminRefusal {
+  return new AdminRefusal({
+    reason,
+    message,
+    field: reason === 'exists' ? 'name' : null,
+    subject: 'tenant',
+  });
 }
 
 /**
- * Creates a tenant and audits it. Names are unique and may not look like tenant ids (`ten_…`),
- * since tenants are looked up by id or name.
+ * A new tenant's name from an administrator's input (`{ name }`), worded for its audience. Names
+ * may not look like tenant ids (`ten_…`), since tenants are looked up by id or name.
  */
+export function tenantNameFrom(input: Record<string, unknown>, spelling: Spelling): string {
+  const schema = z.strictObject({
+    name: nameSchema(spelling, 'name').refine((name) => !name.startsWith('ten_'), {
+      error: "Tenant name must not start with 'ten_'.",
+    }),
+  });
+  return parseAdminInput(schema, input, spelling).name;
+}
+
+/** Creates a tenant with a valid name (see tenantNameFrom) and audits it; names are unique. */
 export async function createTenant(db: Database, name: string, act: AdminAct): Promise<Tenant> {
-  const trimmed = name.trim();
-  if (trimmed === '') throw new TenantAdminError('tenant name must not be empty', 'invalid_name');
-  if (trimmed.startsWith('ten_'))
-    throw new TenantAdminError("tenant name must not start with 'ten_'", 'invalid_name');
-  if (await findTenant(db, trimmed))
-    throw new TenantAdminError(`tenant '${trimmed}' already exists`, 'exists');
+  if (await findTenant(db, name)) throw refusal('exists', `Tenant '${name}' already exists.`);
   return db.transaction(async (tx) => {
-    const tenant = await insertTenant(tx, trimmed);
+    const tenant = await insertTenant(tx, name);
     await insertAudit(
       tx,
       {
@@ -65,12 +70,12 @@ export async function forgetTenant(
   },
 ): Promise<{ tenant: Tenant; revokedKeys: number }> {
   const existing = await findTenant(db, idOrName);
-  if (!existing) throw new TenantAdminError(`unknown tenant '${idOrName}'`);
+  if (!existing) throw refusal('unknown', `Unknown tenant '${idOrName}'.`);
   if (existing.forgottenAt)
-    throw new TenantAdminError(`tenant '${idOrName}' is already forgotten`, 'forgotten');
+    throw refusal('forgotten', `Tenant '${idOrName}' is already forgotten.`);
   const at = options.at ?? new Date();
   const tenant = await forgetTenantRow(db, existing.id, at);
-  if (!tenant) throw new TenantAdminError(`unknown tenant '${idOrName}'`);
+  if (!tenant) throw refusal('unknown', `Unknown tenant '${idOrName}'.`);
   const revoked = await revokeTenantKeys(db, existing.id, at);
   options.tenantKeys?.evict(existing.id);
   for (const publicId of revoked) options.keys?.invalidate(publicId);

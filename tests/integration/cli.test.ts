@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { openDatabase } from '../../src/storage/database.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+const PACKAGE = join(import.meta.dirname, '../../package.json');
 const dirs: string[] = [];
 
 function tempDataDir(): string {
@@ -40,6 +41,19 @@ function cli(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+/** Runs `work` over `items`, at most `size` at once, keeping the order. */
+async function inBatches<T, R>(
+  items: readonly T[],
+  size: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    out.push(...(await Promise.all(items.slice(i, i + size).map(work))));
+  }
+  return out;
+}
+
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
@@ -59,7 +73,7 @@ describe('start-up configuration', () => {
   });
 });
 
-describe('tollgate keys', { timeout: 120_000 }, () => {
+describe('tollgate keys', { timeout: 300_000 }, () => {
   it('creates a key printed alone on stdout, lists it without the secret, then revokes it', async () => {
     const env = { TOLLGATE_DATA_DIR: tempDataDir() };
     const created = await cli(
@@ -86,17 +100,19 @@ describe('tollgate keys', { timeout: 120_000 }, () => {
     expect(listed.code, listed.stderr).toBe(0);
     const keys = JSON.parse(listed.stdout) as {
       id: string;
+      object: string;
       scopes: string[];
       rpm: number;
-      revokedAt: string | null;
-      allowedModels: string[];
+      revoked_at: string | null;
+      models: string[];
     }[];
     expect(keys).toHaveLength(1);
-    expect(keys[0]).toMatchObject({
+    expect(keys[0], listed.stdout).toMatchObject({
+      object: 'api_key',
       scopes: ['chat', 'admin'],
       rpm: 60,
-      revokedAt: null,
-      allowedModels: ['gpt-4o-mini'],
+      revoked_at: null,
+      models: ['gpt-4o-mini'],
     });
     expect(listed.stdout + listed.stderr).not.toContain(secret);
 
@@ -192,6 +208,131 @@ describe('tollgate keys', { timeout: 120_000 }, () => {
       );
       server.kill('SIGTERM');
       expect(await exited).toBe(0);
+    }
+  });
+});
+
+describe('tollgate help and version', { timeout: 300_000 }, () => {
+  const commands = [
+    [],
+    ['serve'],
+    ['migrate'],
+    ['keys'],
+    ['keys', 'create'],
+    ['keys', 'list'],
+    ['keys', 'update'],
+    ['keys', 'revoke'],
+    ['keys', 'new-master'],
+    ['keys', 'rotate-master'],
+    ['tenants'],
+    ['tenants', 'create'],
+    ['tenants', 'list'],
+    ['tenants', 'forget'],
+    ['analysts'],
+    ['analysts', 'grant'],
+  ];
+
+  it('answers --help on every command, and -h, with its own usage, exit 0, and acts on nothing', async () => {
+    const asks = [
+      ...commands.map((command) => [...command, '--help']),
+      ['-h'],
+      ['serve', '-h'],
+      ['migrate', '-h'],
+      ['keys', 'create', '-h'],
+    ];
+    // A few at a time: each is a process of its own on a machine that may be busy.
+    const results = await inBatches(asks, 4, async (ask) => {
+      const dataDir = tempDataDir();
+      // Arguments that would make the command act, had it not been asked for help.
+      const args = ask[1] === 'create' ? [...ask, '--name', 'acted'] : ask;
+      const r = await cli(args, { TOLLGATE_DATA_DIR: dataDir });
+      return { ask, r, left: readdirSync(dataDir) };
+    });
+    for (const { ask, r, left } of results) {
+      const what = `${ask.join(' ')}: ${r.stdout}${r.stderr}`;
+      const name = ask.slice(0, -1);
+      expect(r.code, what).toBe(0);
+      expect(r.stdout, what).toMatch(
+        new RegExp(`^usage: tollgate ${name.length > 0 ? name.join(' ') : '<command>'}`),
+      );
+      expect(r.stdout, what).toContain('-h, --help');
+      expect(r.stderr, what).toBe('');
+      expect(left, `${what}: the data dir was touched`).toEqual([]);
+    }
+  }, 600_000);
+
+  it("shows a subcommand's help with `tollgate help keys create`", async () => {
+    const r = await cli(['help', 'keys', 'create'], { DATABASE_URL: 'memory://' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^usage: tollgate keys create --name N/);
+  });
+
+  it('prints the version from package.json with --version', async () => {
+    const { version } = JSON.parse(readFileSync(PACKAGE, 'utf8')) as { version: string };
+    const r = await cli(['--version'], {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${version}\n`);
+  });
+});
+
+describe('tollgate command-line mistakes', { timeout: 300_000 }, () => {
+  it('names an unknown flag in its own words, with exit 2', async () => {
+    const r = await cli(['keys', 'create', '--name', 'x', '--colour', 'blue'], {
+      DATABASE_URL: 'memory://',
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      "tollgate: unknown flag --colour for 'tollgate keys create' (see tollgate keys create --help)\n",
+    );
+  });
+
+  it('says which flag lacks a value, and which takes none', async () => {
+    const env = { DATABASE_URL: 'memory://' };
+    const noValue = await cli(['keys', 'create', '--name'], env);
+    expect(noValue.code, noValue.stderr).toBe(2);
+    expect(noValue.stderr).toBe('tollgate: --name needs a value (N)\n');
+    const withValue = await cli(['keys', 'list', '--json=yes'], env);
+    expect(withValue.code, withValue.stderr).toBe(2);
+    expect(withValue.stderr).toBe('tollgate: --json takes no value\n');
+  });
+
+  it('accepts the documented keys new-master --id', async () => {
+    const r = await cli(['keys', 'new-master', '--id', 'mk-2027'], {});
+    expect(r.code, r.stderr).toBe(0);
+    const [id, key = ''] = r.stdout.trim().split(':');
+    expect(id, r.stdout).toBe('mk-2027');
+    expect(Buffer.from(key, 'base64'), r.stdout).toHaveLength(32);
+  });
+
+  it('refuses what the admin API refuses (--expires-in 0s, a 300-character name) with exit 2, before touching the database', async () => {
+    for (const [args, line] of [
+      [
+        ['keys', 'create', '--name', 'x', '--expires-in', '0s'],
+        '--expires-in must be in the future',
+      ],
+      [
+        ['keys', 'create', '--name', 'n'.repeat(300)],
+        '--name must be a non-empty string of at most 200 characters',
+      ],
+      [
+        ['keys', 'update', 'key_AAAAAAAAAAAA', '--name', 'n'.repeat(300)],
+        '--name must be a non-empty string of at most 200 characters',
+      ],
+      [
+        ['keys', 'create', '--name', 'x', '--rpm', '2147483648'],
+        '--rpm must be a positive integer (at most 2147483647) or none',
+      ],
+      [
+        ['tenants', 'create', 't'.repeat(300)],
+        '<name> must be a non-empty string of at most 200 characters',
+      ],
+    ] as const) {
+      const dataDir = tempDataDir();
+      const r = await cli([...args], { TOLLGATE_DATA_DIR: dataDir });
+      const what = `${args.join(' ').slice(0, 60)}: ${r.stderr}`;
+      expect(r.code, what).toBe(2);
+      expect(r.stderr, what).toBe(`tollgate: ${line}\n`);
+      expect(readdirSync(dataDir), what).toEqual([]);
     }
   });
 });
