@@ -1,0 +1,23 @@
+import { byId, el } from './dom.js';
+import { fmt, ms, pct, usd } from './format.js';
+import type { Metrics } from './types.js';
+
+/** Fills the headline tiles from the summary's totals. */
+export function drawTiles(t: Metrics): void {
+  const items: [string, string][] = [
+    ['Requests', fmt(t.requests)],
+    ['Error rate', pct(t.error_rate)],
+    ['Cache hit rate', pct(t.cache_hit_rate)],
+    ['Tokens', fmt(t.prompt_tokens + t.completion_tokens)],
+    ['Tokens saved', fmt(t.tokens_saved_cache + t.tokens_saved_compression)],
+    ['Estimated cost', usd(t.estimated_cost_usd)],
+    ['Estimated savings', usd(t.estimated_savings_usd)],
+    ['Latency p50 / p95', `${ms(t.latency_p50_ms)} / ${ms(t.latency_p95_ms)}`],
+    ['TTFT p50 / p95', `${ms(t.ttft_p50_ms)} / ${ms(t.ttft_p95_ms)}`],
+  ];
+  byId('tiles', HTMLDivElement).replaceChildren(
+    ...items.map(([k, v]) =>
+      el('div', { class: 'tile' }, el('div', { class: 'k' }, k), el('div', { class: 'v' }, v)),
+    ),
+  );
+}
