@@ -1,67 +1,98 @@
 import { byId } from './dom.js';
-import type { Metrics, Summary } from './types.js';
-
-type Row = Metrics & { group: string | null };
+import type { Buckets, Row } from './time-series.js';
+import { STEP_SECONDS, tickLabel, utcLabel } from './time-series.js';
 
 interface Line {
   label: string;
   color: string;
+  /** Counts are 0 in an empty bucket; measurements (latency, rates) are missing there. */
+  kind: 'count' | 'measure';
   values: (row: Row) => number | null;
 }
 
 const drawn: uPlot[] = [];
 
-function chart(id: string, rows: Row[], lines: Line[]): void {
+function utc(seconds: number): Date {
+  return uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC');
+}
+
+function seriesOf(line: Line, bars: boolean): uPlot.Series {
+  const series: uPlot.Series = { label: line.label, stroke: line.color, width: 2 };
+  const barPaths = bars ? uPlot.paths.bars?.({ size: [0.7, 48] }) : undefined;
+  if (barPaths)
+    return { ...series, paths: barPaths, fill: `${line.color}bb`, points: { show: false } };
+  return { ...series, spanGaps: false, points: { show: true, size: 5 } };
+}
+
+function chart(id: string, b: Buckets, lines: Line[], bars = false): void {
   const target = byId(id, HTMLDivElement);
   target.replaceChildren();
-  const xs = rows.map((r) => Date.parse(r.group ?? '') / 1000);
+  // The axis is drawn on a canvas; its range is also written here for people's tools and tests.
+  target.dataset.xFrom = new Date(b.start * 1000).toISOString();
+  target.dataset.xTo = new Date(b.end * 1000).toISOString();
+  const half = STEP_SECONDS[b.step] / 2;
+  const xs = b.starts.map((t) => t + half);
   const opts: uPlot.Options = {
     width: Math.max(300, target.clientWidth || 400),
     height: 220,
-    scales: { x: { time: true } },
+    tzDate: utc,
+    scales: { x: { time: true, range: [b.start, Math.max(b.end, b.start + 2 * half)] } },
     series: [
-      {},
-      ...lines.map((l) => ({
-        label: l.label,
-        stroke: l.color,
-        width: 2,
-        points: { show: xs.length < 3 },
-      })),
+      { value: (_u, v) => (v == null ? '–' : `${utcLabel(v - half)} (per ${b.step})`) },
+      ...lines.map((l) => seriesOf(l, bars)),
     ],
-    axes: [{}, { size: 60 }],
+    axes: [
+      {
+        values: (_u, splits) => splits.map((t, i) => tickLabel(t, b.end - b.start, i === 0)),
+      },
+      { size: 60 },
+    ],
   };
-  const data: uPlot.AlignedData = [xs, ...lines.map((l) => rows.map(l.values))];
+  const values = (l: Line) => b.rows.map((r) => (r ? l.values(r) : l.kind === 'count' ? 0 : null));
+  const data: uPlot.AlignedData = [xs, ...lines.map(values)];
   drawn.push(new uPlot(opts, data, target));
 }
 
-/** Draws the five time charts of a summary grouped by hour or day, replacing any drawn before. */
-export function drawCharts(summary: Summary): void {
+/** Draws the five time charts over regular buckets, replacing any drawn before. */
+export function drawCharts(b: Buckets): void {
   for (const c of drawn.splice(0)) c.destroy();
-  const rows = summary.data;
-  chart('chart-requests', rows, [
-    { label: 'requests', color: '#2f6fed', values: (r) => r.requests },
-    { label: 'errors', color: '#c4320a', values: (r) => r.errors },
-  ]);
-  chart('chart-tokens', rows, [
-    { label: 'prompt', color: '#2f6fed', values: (r) => r.prompt_tokens },
-    { label: 'completion', color: '#7a5af8', values: (r) => r.completion_tokens },
+  const count = 'count' as const;
+  const measure = 'measure' as const;
+  chart(
+    'chart-requests',
+    b,
+    [
+      { label: 'requests', color: '#2f6fed', kind: count, values: (r) => r.requests },
+      { label: 'errors', color: '#c4320a', kind: count, values: (r) => r.errors },
+    ],
+    true,
+  );
+  chart('chart-tokens', b, [
+    { label: 'prompt', color: '#2f6fed', kind: count, values: (r) => r.prompt_tokens },
+    { label: 'completion', color: '#7a5af8', kind: count, values: (r) => r.completion_tokens },
     {
       label: 'saved',
       color: '#12b76a',
+      kind: count,
       values: (r) => r.tokens_saved_cache + r.tokens_saved_compression,
     },
   ]);
-  chart('chart-cost', rows, [
-    { label: 'cost', color: '#f79009', values: (r) => r.estimated_cost_usd },
-    { label: 'savings', color: '#12b76a', values: (r) => r.estimated_savings_usd },
+  chart('chart-cost', b, [
+    { label: 'cost', color: '#f79009', kind: count, values: (r) => r.estimated_cost_usd },
+    { label: 'savings', color: '#12b76a', kind: count, values: (r) => r.estimated_savings_usd },
   ]);
-  chart('chart-latency', rows, [
-    { label: 'p50', color: '#2f6fed', values: (r) => r.latency_p50_ms },
-    { label: 'p95', color: '#c4320a', values: (r) => r.latency_p95_ms },
-    { label: 'ttft p50', color: '#7a5af8', values: (r) => r.ttft_p50_ms },
+  chart('chart-latency', b, [
+    { label: 'p50', color: '#2f6fed', kind: measure, values: (r) => r.latency_p50_ms },
+    { label: 'p95', color: '#c4320a', kind: measure, values: (r) => r.latency_p95_ms },
+    { label: 'ttft p50', color: '#7a5af8', kind: measure, values: (r) => r.ttft_p50_ms },
   ]);
-  chart('chart-rates', rows, [
-    { label: 'cache hit %', color: '#12b76a', values: (r) => r.cache_hit_rate * 100 },
-    { label: 'error %', color: '#c4320a', values: (r) => r.error_rate * 100 },
+  chart('chart-rates', b, [
+    {
+      label: 'cache hit %',
+      color: '#12b76a',
+      kind: measure,
+      values: (r) => r.cache_hit_rate * 100,
+    },
+    { label: 'error %', color: '#c4320a', kind: measure, values: (r) => r.error_rate * 100 },
   ]);
 }

@@ -1,3 +1,4 @@
+import type { Access } from './access.js';
 import { getJson } from './api.js';
 import { openDetail } from './detail.js';
 import { byId, el } from './dom.js';
@@ -8,7 +9,7 @@ import type { Interaction, Page } from './types.js';
 /** Cursors of the pages seen so far (index 0 = newest page), so "Newer" can step back. */
 const paging: { cursors: (string | null)[]; page: number } = { cursors: [null], page: 0 };
 
-function row(r: Interaction): HTMLTableRowElement {
+function row(r: Interaction, access: Access): HTMLTableRowElement {
   const tr = el(
     'tr',
     { 'data-id': r.id },
@@ -20,21 +21,21 @@ function row(r: Interaction): HTMLTableRowElement {
     el('td', {}, r.completion_tokens),
     el('td', {}, fmt(r.latency_ms)),
     el('td', {}, r.end_user),
-    el('td', {}, r.key_id),
+    el('td', { title: r.key_id }, access.keyNames.get(r.key_id) ?? r.key_id),
   );
   tr.addEventListener('click', () => void openDetail(r.id));
   return tr;
 }
 
 /** Loads the current page of the interaction log into the table. */
-export async function loadLog(): Promise<void> {
-  const q = filterQuery(false);
+export async function loadLog(access: Access): Promise<void> {
+  const q = filterQuery();
   q.set('limit', '50');
   const cursor = paging.cursors[paging.page];
   if (cursor) q.set('cursor', cursor);
   const page = await getJson<Page<Interaction>>(`/analytics/interactions?${q}`);
   const body = byId('log', HTMLTableElement).tBodies[0];
-  body?.replaceChildren(...page.data.map(row));
+  body?.replaceChildren(...page.data.map((r) => row(r, access)));
   paging.cursors[paging.page + 1] = page.next_cursor;
   byId('older', HTMLButtonElement).disabled = !page.has_more;
   byId('newer', HTMLButtonElement).disabled = paging.page === 0;
@@ -49,7 +50,7 @@ export function resetLog(): void {
 }
 
 /** Moves one page older (+1) or newer (-1). */
-export function stepLog(by: 1 | -1): Promise<void> {
+export function stepLog(by: 1 | -1, access: Access): Promise<void> {
   paging.page = Math.max(0, paging.page + by);
-  return loadLog();
+  return loadLog(access);
 }

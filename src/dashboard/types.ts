@@ -21,6 +21,8 @@ export interface Metrics {
 /** GET /analytics/summary. */
 export interface Summary {
   group_by: string;
+  /** The filter as applied; `tenant_id` is null only for an admin key reading every tenant. */
+  filter: { tenant_id: string | null };
   prices_as_of: string;
   data: (Metrics & { group: string | null })[];
   totals: Metrics;
