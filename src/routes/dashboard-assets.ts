@@ -5,11 +5,17 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
+const HERE = dirname(fileURLToPath(import.meta.url));
+
 /**
  * The page's own folder: src/dashboard when running from source (tests, `npm run dev`),
  * dist/dashboard when running the build, where `npm run build` put the compiled modules and the page.
+ * A build without the page (only the server compiled) falls back to the sources beside it.
  */
-const DASHBOARD_DIR = join(dirname(fileURLToPath(import.meta.url)), '../dashboard');
+const DASHBOARD_DIR =
+  [join(HERE, '../dashboard'), join(HERE, '../../src/dashboard')].find((dir) =>
+    existsSync(join(dir, 'index.html')),
+  ) ?? join(HERE, '../dashboard');
 
 /** A text asset, read (or made) once on first use. */
 export function lazyAsset(make: () => string | Promise<string>): () => Promise<string> {
@@ -32,6 +38,7 @@ export function dashboardHtml(): string {
 
 /** The names (without extension) of the page's browser modules. */
 export function browserModules(): string[] {
+  if (!existsSync(DASHBOARD_DIR)) return [];
   const built = readdirSync(DASHBOARD_DIR).filter((f) => f.endsWith('.js'));
   const files = built.length > 0 ? built : readdirSync(DASHBOARD_DIR).filter(isModuleSource);
   return files.map((f) => f.replace(/\.(js|ts)$/, ''));
