@@ -24,7 +24,10 @@ function seriesOf(line: Line, bars: boolean): uPlot.Series {
   return { ...series, spanGaps: false, points: { show: true, size: 5 } };
 }
 
-function chart(id: string, b: Buckets, lines: Line[], bars = false): void {
+/** y-axis labels with three significant digits, so small amounts (cents) stay distinct. */
+const precise = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
+
+function chart(id: string, b: Buckets, lines: Line[], bars = false, small = false): void {
   const target = byId(id, HTMLDivElement);
   target.replaceChildren();
   // The axis is drawn on a canvas; its range is also written here for people's tools and tests.
@@ -45,7 +48,9 @@ function chart(id: string, b: Buckets, lines: Line[], bars = false): void {
       {
         values: (_u, splits) => splits.map((t, i) => tickLabel(t, b.end - b.start, i === 0)),
       },
-      { size: 60 },
+      small
+        ? { size: 60, values: (_u, splits) => splits.map((v) => precise.format(v)) }
+        : { size: 60 },
     ],
   };
   const values = (l: Line) => b.rows.map((r) => (r ? l.values(r) : l.kind === 'count' ? 0 : null));
@@ -77,10 +82,16 @@ export function drawCharts(b: Buckets): void {
       values: (r) => r.tokens_saved_cache + r.tokens_saved_compression,
     },
   ]);
-  chart('chart-cost', b, [
-    { label: 'cost', color: '#f79009', kind: count, values: (r) => r.estimated_cost_usd },
-    { label: 'savings', color: '#12b76a', kind: count, values: (r) => r.estimated_savings_usd },
-  ]);
+  chart(
+    'chart-cost',
+    b,
+    [
+      { label: 'cost', color: '#f79009', kind: count, values: (r) => r.estimated_cost_usd },
+      { label: 'savings', color: '#12b76a', kind: count, values: (r) => r.estimated_savings_usd },
+    ],
+    false,
+    true,
+  );
   chart('chart-latency', b, [
     { label: 'p50', color: '#2f6fed', kind: measure, values: (r) => r.latency_p50_ms },
     { label: 'p95', color: '#c4320a', kind: measure, values: (r) => r.latency_p95_ms },
