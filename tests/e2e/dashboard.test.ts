@@ -85,7 +85,7 @@ describe('analytics dashboard in a browser', () => {
     await page.waitForSelector('body[data-ready="true"]');
 
     expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(5);
-    const requestsTile = await page.locator('.tile', { hasText: 'Requests' }).textContent();
+    const requestsTile = await page.locator('.tile[data-tile="Requests"]').textContent();
     expect(requestsTile).toContain('63');
     const rows = page.locator('#log tbody tr');
     expect(await rows.count()).toBe(50);

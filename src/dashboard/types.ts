@@ -1,0 +1,57 @@
+/** One group's (or the totals') numbers in GET /analytics/summary. */
+export interface Metrics {
+  requests: number;
+  errors: number;
+  error_rate: number;
+  cache_hits: number;
+  cache_hit_rate: number;
+  latency_p50_ms: number | null;
+  latency_p95_ms: number | null;
+  ttft_p50_ms: number | null;
+  ttft_p95_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens_saved_cache: number;
+  tokens_saved_compression: number;
+  estimated_cost_usd: number;
+  estimated_savings_usd: number;
+  unpriced_requests: number;
+}
+
+/** GET /analytics/summary. */
+export interface Summary {
+  group_by: string;
+  /** The filter as applied; `tenant_id` is null only for an admin key reading every tenant. */
+  filter: { tenant_id: string | null };
+  prices_as_of: string;
+  data: (Metrics & { group: string | null })[];
+  totals: Metrics;
+}
+
+/** One row of GET /analytics/interactions. */
+export interface Interaction {
+  id: string;
+  created_at: string;
+  tenant_id: string;
+  key_id: string;
+  end_user: string | null;
+  model: string;
+  status: number;
+  cache_status: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+}
+
+/** GET /analytics/interactions/:id; content fields only for a key with analytics:content. */
+export interface InteractionDetail extends Interaction {
+  content?: { request: unknown; response: unknown } | null;
+  content_status?: string;
+}
+
+/** A page of a list endpoint. */
+export interface Page<T> {
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
