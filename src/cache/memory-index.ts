@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { cosineSimilarity } from './vector-math.js';
 
 /**
  * One cache entry in memory. The answer and question are held decrypted when this process stored
@@ -54,7 +53,8 @@ export function entryBytes(parts: {
  */
 export class MemoryIndex {
   private readonly lru: LRUCache<string, IndexedEntry>;
-  private readonly scopes = new Map<string, Set<IndexedEntry>>();
+  /** Each scope's entries, with their vectors prepared for scanning. */
+  private readonly scopes = new Map<string, Map<IndexedEntry, ScanVector | null>>();
 
   constructor(maxBytes: number) {
     this.lru = new LRUCache<string, IndexedEntry>({
@@ -78,10 +78,10 @@ export class MemoryIndex {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     let scope = this.scopes.get(scopeKey);
     if (!scope) {
-      scope = new Set();
+      scope = new Map();
       this.scopes.set(scopeKey, scope);
     }
-    scope.add(entry);
+    scope.set(entry, entry.vector ? new ScanVector(entry.vector) : null);
   }
 
   delete(tenantId: string, exactHash: string): void {
@@ -109,8 +109,8 @@ export class MemoryIndex {
   }
 
   /**
-   * The live entry of a scope whose vector (from the same embedder) is nearest to `vector`, among
-   * those created at or after `notBefore`.
+   * The live entry of a scope whose vector (from the same embedder) is nearest to `vector` by cosine
+   * similarity, among those created at or after `notBefore`.
    */
   nearest(q: {
     tenantId: string;
@@ -122,17 +122,29 @@ export class MemoryIndex {
   }): NearestEntry | null {
     const scope = this.scopes.get(q.tenantId + SEPARATOR + q.scopeHash);
     if (!scope) return null;
-    let best: NearestEntry | null = null;
-    for (const entry of scope) {
-      if (entry.embedder !== q.embedder || entry.vector === null) continue;
+    const queryNorm = Math.sqrt(dotProduct(q.vector, q.vector));
+    if (queryNorm === 0) return null;
+    let best: IndexedEntry | null = null;
+    let bestDot = Number.NEGATIVE_INFINITY;
+    let bestNorm = 1;
+    for (const [entry, scan] of scope) {
+      if (scan === null || entry.embedder !== q.embedder || scan.length !== q.vector.length)
+        continue;
       if (entry.expiresAt <= q.now || (q.notBefore !== null && entry.createdAt < q.notBefore)) {
         continue;
       }
-      if (entry.vector.length !== q.vector.length) continue;
-      const similarity = cosineSimilarity(q.vector, entry.vector);
-      if (best === null || similarity > best.similarity) best = { entry, similarity };
+      if (scan.norm === 0) continue;
+      const dot = scan.dot(q.vector);
+      // Compare dot/norm without dividing for every entry: a/b > c/d ⇔ a·d > c·b for b, d > 0.
+      if (best === null || dot * bestNorm > bestDot * scan.norm) {
+        best = entry;
+        bestDot = dot;
+        bestNorm = scan.norm;
+      }
     }
-    return best;
+    if (best === null) return null;
+    const similarity = Math.max(-1, Math.min(1, bestDot / (bestNorm * queryNorm)));
+    return { entry: best, similarity };
   }
 
   /** Entries held. */
@@ -151,5 +163,51 @@ export class MemoryIndex {
     if (!scope) return;
     scope.delete(entry);
     if (scope.size === 0) this.scopes.delete(scopeKey);
+  }
+}
+
+function dotProduct(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+/**
+ * A stored vector prepared for scanning: its length computed once and, when most components are
+ * zero (the local embedder hashes a few dozen features into 512 slots), only the others kept, so
+ * a scan reads a few hundred contiguous bytes per entry instead of the whole vector.
+ */
+class ScanVector {
+  readonly norm: number;
+  readonly length: number;
+  private readonly indices: Int32Array | null;
+  private readonly values: Float32Array;
+
+  constructor(vector: Float32Array) {
+    this.norm = Math.sqrt(dotProduct(vector, vector));
+    this.length = vector.length;
+    let nonZero = 0;
+    for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZero++;
+    if (nonZero * 2 > vector.length) {
+      this.indices = null;
+      this.values = vector;
+      return;
+    }
+    this.indices = new Int32Array(nonZero);
+    this.values = new Float32Array(nonZero);
+    for (let i = 0, k = 0; i < vector.length; i++) {
+      if (vector[i] === 0) continue;
+      this.indices[k] = i;
+      this.values[k++] = vector[i];
+    }
+  }
+
+  /** Dot product with a dense vector of the same length. */
+  dot(query: Float32Array): number {
+    const { indices, values } = this;
+    if (indices === null) return dotProduct(values, query);
+    let sum = 0;
+    for (let k = 0; k < indices.length; k++) sum += values[k] * query[indices[k]];
+    return sum;
   }
 }
