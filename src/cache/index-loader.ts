@@ -69,8 +69,14 @@ export class IndexLoader {
       return;
     }
     const { cap, index, tier } = this.deps;
-    const rows = await tier.sync(now, (r) => cap.idOf(r.tenantId, r.exactHash) === r.id);
+    // Ids are UUIDv7: a row whose id sorts at or below the known one is not newer than ours.
+    const known = (r: { tenantId: string; exactHash: string; id: string }) => {
+      const id = cap.idOf(r.tenantId, r.exactHash);
+      return id !== undefined && id >= r.id;
+    };
+    const rows = await tier.sync(now, known);
     for (const row of rows ?? []) {
+      if (known(row)) continue;
       const entry = this.entryOf(row);
       index.set(entry);
       this.admit(entry);
