@@ -8,7 +8,7 @@ import { createRetention } from './analytics/retention.js';
 import { startRollups } from './analytics/rollups.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { noopCacheStore } from './cache/cache-store.js';
-import { createDatabaseCacheStore } from './cache/database-cache-store.js';
+import { openDatabaseCacheStore } from './cache/database-cache-store.js';
 import type { Embedder } from './cache/embedders/embedder.js';
 import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
 import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
@@ -39,7 +39,6 @@ import { createMetrics } from './runtime/metrics.js';
 import { withTimeout } from './runtime/with-timeout.js';
 import type { DatabaseHandle } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
-import { hasEmbeddingColumn } from './storage/queries/cache-entries.js';
 import { storeInteractions } from './storage/queries/interactions.js';
 import { createTenantKeys, verifyKeyRing } from './tenants/tenant-keys.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
@@ -96,6 +95,8 @@ export interface DepsOverrides {
 
 /** How often expired cache entries are deleted and memory hit counts written. */
 const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
+/** How often queued cache writes are written and other instances' entries read. */
+const CACHE_SYNC_INTERVAL_MS = 1_000;
 /** How often pending log deltas are folded into the analytics rollups. */
 const ROLLUP_INTERVAL_MS = 5_000;
 const EMBEDDED_VACUUM_INTERVAL_MS = 60_000;
@@ -224,20 +225,12 @@ export async function openDeps(
   usageTimer.unref();
   let cache: CacheStore = noopCacheStore;
   if (config.cache.enabled) {
-    const semantic = (await database.hasVector()) && (await hasEmbeddingColumn(database.db));
-    if (!semantic) {
-      logger.warn(
-        'pgvector is not available in this database: semantic caching is off; exact caching still works.',
-      );
-    }
-    cache = createDatabaseCacheStore({
+    cache = await openDatabaseCacheStore({
       db: database.db,
       tenantKeys,
       embedder: overrides.embedder ?? createEmbedder(config.embeddings, fetch),
       clock,
       logger,
-      background,
-      semantic,
       config: config.cache,
     });
   }
@@ -246,6 +239,11 @@ export async function openDeps(
     CACHE_MAINTENANCE_INTERVAL_MS,
   );
   cacheTimer.unref();
+  const cacheSyncTimer = setInterval(
+    () => background.run(() => cache.flush().then(() => cache.sync())),
+    CACHE_SYNC_INTERVAL_MS,
+  );
+  cacheSyncTimer.unref();
   const retention = createRetention({
     db: database.db,
     clock,
@@ -290,6 +288,7 @@ export async function openDeps(
     async close() {
       clearInterval(usageTimer);
       clearInterval(cacheTimer);
+      clearInterval(cacheSyncTimer);
       clearInterval(vacuumTimer);
       retention.stop();
       await rollups.stop();

@@ -5,6 +5,6 @@ export interface CacheConfig {
   /** Minimum cosine similarity for a semantic hit (the guards must pass too). */
   semanticThreshold: number;
   maxEntriesPerTenant: number;
-  /** Bound of the in-memory tier, in bytes of decrypted entries. */
+  /** Bound of the in-memory index, in bytes of the entries it holds. */
   memoryBytes: number;
 }

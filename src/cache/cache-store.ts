@@ -38,20 +38,25 @@ export interface CacheWrite {
 }
 
 /**
- * The response cache: an in-memory tier over a durable, encrypted table, with semantic matching
- * where the database has pgvector. Entries never cross tenants or scopes.
+ * The response cache: an in-memory index (exact keys and each scope's vectors) over a durable,
+ * encrypted table written in batches. Entries never cross tenants or scopes.
  */
 export interface CacheStore {
   /** False for the no-op store (CACHE=off). */
   readonly enabled: boolean;
-  /** True when semantic matching is available (pgvector present). */
+  /** True when semantic matching is available. */
   readonly semantic: boolean;
   lookup(q: CacheLookup): Promise<CacheLookupResult>;
   store(w: CacheWrite): Promise<void>;
   /** Deletes every entry of a tenant, in memory and in the database; returns the rows deleted. */
   flushTenant(tenantId: string): Promise<number>;
-  /** Writes pending hit counts and deletes expired entries; returns how many were deleted. */
+  /** Writes what is queued, deletes expired entries; returns how many rows were deleted. */
   maintain(): Promise<number>;
+  /** Writes the queued entries, evictions and hit counts to the database (the owner's timer). */
+  flush(): Promise<void>;
+  /** Brings in entries other instances wrote since the last sync (the owner's timer). */
+  sync(): Promise<void>;
+  /** Writes what is still queued. */
   close(): Promise<void>;
 }
 
@@ -63,5 +68,7 @@ export const noopCacheStore: CacheStore = {
   store: async () => {},
   flushTenant: async () => 0,
   maintain: async () => 0,
+  flush: async () => {},
+  sync: async () => {},
   close: async () => {},
 };

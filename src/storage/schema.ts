@@ -149,9 +149,10 @@ export const auditLog = pgTable(
 );
 
 /**
- * The response cache's durable copy. The answer and the question exist only as ciphertext under
- * the tenant's data key. The `embedding vector` column is added by a migration only where pgvector
- * exists, so it is deliberately absent here: every vector query is raw SQL behind `hasVector()`.
+ * The response cache's durable copy; the lookup itself runs in memory. The answer and the question
+ * exist only as ciphertext under the tenant's data key. The vector is a plain `bytea` (Float32,
+ * little-endian) so the semantic cache works on any PostgreSQL; an older `embedding vector` column,
+ * added by a migration only where pgvector exists, is no longer read or written.
  */
 export const cacheEntries = pgTable(
   'cache_entries',
@@ -170,10 +171,21 @@ export const cacheEntries = pgTable(
     lastHitAt: timestamp('last_hit_at', { withTimezone: true, mode: 'date' }),
     /** Bytes of ciphertext, for capacity reports. */
     size: integer('size').notNull(),
+    /** The question's vector as Float32 little-endian bytes (made by `embedder`). */
+    embeddingF32: bytea('embedding_f32'),
+    /**
+     * When the database last wrote the row (its own clock): other instances read the rows written
+     * since their last look, so their in-memory index learns of them without a query per request.
+     * Milliseconds, so a JavaScript Date holds it exactly (it is a paging cursor).
+     */
+    writtenAt: timestamp('written_at', { withTimezone: true, mode: 'date', precision: 3 })
+      .notNull()
+      .defaultNow(),
   },
   (t) => [
     uniqueIndex('cache_entries_tenant_exact_key').on(t.tenantId, t.exactHash),
     index('cache_entries_tenant_scope_idx').on(t.tenantId, t.scopeHash),
     index('cache_entries_expires_idx').on(t.expiresAt),
+    index('cache_entries_written_idx').on(t.writtenAt, t.id),
   ],
 );

@@ -8,6 +8,12 @@ import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
+/** Waits for the background work and writes the cache's queue, so the database shows it. */
+async function settle(g: TestGateway): Promise<void> {
+  await settleLog(g.server.deps);
+  await g.server.deps.cache.flush();
+}
+
 let upstream: FakeUpstream;
 let gateway: TestGateway;
 let client: OpenAI;
@@ -48,7 +54,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   upstream.requests.length = 0;
-  await settleLog(gateway.server.deps);
+  await settle(gateway);
   await gateway.server.deps.cache.flushTenant(tenantId);
 });
 
@@ -59,7 +65,7 @@ async function ask(content: string, cacheControl?: string) {
       cacheControl ? { headers: { 'cache-control': cacheControl } } : {},
     )
     .withResponse();
-  await settleLog(gateway.server.deps);
+  await settle(gateway);
   return { body: data, cache: response.headers.get('x-tollgate-cache'), headers: response.headers };
 }
 

@@ -10,6 +10,12 @@ import { createPostgresDatabase } from '../helpers/test-database.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
+/** Waits for the background work and writes the cache's queue, so the database shows it. */
+async function settle(g: TestGateway): Promise<void> {
+  await settleLog(g.server.deps);
+  await g.server.deps.cache.flush();
+}
+
 describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgvector', () => {
   let upstream: FakeUpstream;
   let gateway: TestGateway;
@@ -45,20 +51,30 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     const { data, response } = await c.chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })
       .withResponse();
-    await settleLog(gateway.server.deps);
+    await settle(gateway);
     return { body: data, cache: response.headers.get('x-tollgate-cache') };
   }
 
-  it('says once at start-up that semantic caching is off and creates no vector column', async () => {
+  it('keeps semantic caching on without pgvector, its vectors in a plain column', async () => {
     const notices = gateway.logs.filter((l) => l.includes('semantic caching is off'));
-    expect(notices, gateway.logs.join('')).toHaveLength(1);
-    expect(gateway.server.deps.cache.semantic).toBe(false);
+    expect(notices, gateway.logs.join('')).toHaveLength(0);
+    expect(gateway.server.deps.cache.semantic).toBe(true);
     const result = await gateway.server.deps.database.db.execute(
       sql`select column_name from information_schema.columns where table_name = 'cache_entries'`,
     );
     const columns = (result as unknown as { column_name: string }[]).map((r) => r.column_name);
-    expect(columns).toContain('exact_hash');
+    expect(columns).toContain('embedding_f32');
     expect(columns).not.toContain('embedding');
+  });
+
+  it('answers a close paraphrase from the cache as a semantic hit', async () => {
+    const first = await ask('How do I reverse a list in Python?');
+    const second = await ask('How can I reverse a list in Python?');
+    expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+    expect(second.cache, JSON.stringify(second.body)).toBe('semantic-hit');
+    expect(second.body).toEqual(first.body);
+    const negated = await ask('How can I not reverse a list in Python?');
+    expect(negated.cache, JSON.stringify(negated.body)).toBe('miss');
   });
 
   it('still answers a repeated question from the exact cache, in this process and in another one', async () => {
@@ -67,8 +83,8 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     expect(first.cache, JSON.stringify(first.body)).toBe('miss');
     expect(second.cache, JSON.stringify(second.body)).toBe('hit');
     const paraphrase = await ask('How many moons does Mars have?');
-    expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('miss');
-    // A second instance has an empty memory tier: its hit comes from the database row.
+    expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('semantic-hit');
+    // A second instance started now: its hit comes from the rows it read at start-up.
     const other = await startTestGateway(envFor());
     try {
       const k = await other.createKey();
@@ -80,6 +96,28 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
       const fromDb = await ask('How many moons has Mars?', otherClient);
       expect(fromDb.cache, JSON.stringify(fromDb.body)).toBe('hit');
       expect(fromDb.body).toEqual(first.body);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('serves an entry stored by one instance from another once that one has synced', async () => {
+    const other = await startTestGateway(envFor());
+    try {
+      const k = await other.createKey();
+      const otherClient = new OpenAI({
+        apiKey: k.key,
+        baseURL: `${other.baseURL}/v1`,
+        maxRetries: 0,
+      });
+      const first = await ask('Which gas do plants take in?');
+      expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+      await other.server.deps.cache.sync();
+      const fromOther = await ask('Which gas do plants take in?', otherClient);
+      expect(fromOther.cache, JSON.stringify(fromOther.body)).toBe('hit');
+      expect(fromOther.body).toEqual(first.body);
+      const paraphrase = await ask('Which gas do the plants take in?', otherClient);
+      expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('semantic-hit');
     } finally {
       await other.stop();
     }

@@ -8,9 +8,16 @@ import { findInteraction } from '../../src/storage/queries/interactions.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { manualClock } from '../helpers/manual-clock.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
+
+/** Waits for the background work and writes the cache's queue, so the database shows it. */
+async function settle(g: TestGateway): Promise<void> {
+  await settleLog(g.server.deps);
+  await g.server.deps.cache.flush();
+}
 
 const ANSWER_MARKER = 'PANGOLIN-CACHE-ANSWER-5521';
 const QUESTION_MARKER = 'NARWHAL-CACHE-QUESTION-9034';
@@ -31,7 +38,11 @@ function clientFor(key: string): OpenAI {
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, UPSTREAM_MAX_RETRIES: '0' });
+  // A still wall clock: `age` must not depend on how busy the machine is.
+  gateway = await startTestGateway(
+    { UPSTREAM_BASE_URL: upstream.url, UPSTREAM_MAX_RETRIES: '0' },
+    { clock: manualClock(Date.UTC(2030, 0, 1)) },
+  );
   apiKey = (await gateway.createKey()).key;
   client = clientFor(apiKey);
 });
@@ -47,7 +58,7 @@ beforeEach(async () => {
     json(200, completionFor(req.body, `Answer ${++answerCount} ${ANSWER_MARKER}`))(req, res),
   );
   const deps = gateway.server.deps;
-  await settleLog(deps);
+  await settle(gateway);
   const tenants = await deps.database.db.execute(sql`select id from tenants`);
   const rows = ((tenants as unknown as { rows: { id: string }[] }).rows ?? []) as { id: string }[];
   for (const t of rows) await deps.cache.flushTenant(t.id);
@@ -63,7 +74,7 @@ async function ask(content: string, params: Params = {}, c: OpenAI = client) {
   const { data, response } = await c.chat.completions
     .create({ model, messages: [...messages, { role: 'user', content }], ...rest })
     .withResponse();
-  await settleLog(gateway.server.deps);
+  await settle(gateway);
   return {
     body: data,
     cache: response.headers.get('x-tollgate-cache'),
@@ -206,7 +217,7 @@ describe('streamed answers', () => {
       if (choice?.finish_reason) finish = choice.finish_reason;
       if ('usage' in chunk) sawUsage = true;
     }
-    await settleLog(gateway.server.deps);
+    await settle(gateway);
     expect(deltas.join(''), JSON.stringify(deltas)).toBe(first.body.choices[0]?.message.content);
     expect(deltas.length).toBeGreaterThan(2);
     expect(finish).toBe('stop');
@@ -225,7 +236,7 @@ describe('streamed answers', () => {
       });
       const chunks: OpenAI.ChatCompletionChunk[] = [];
       for await (const chunk of stream) chunks.push(chunk);
-      await settleLog(gateway.server.deps);
+      await settle(gateway);
       return chunks;
     };
     const live = await read();
@@ -252,7 +263,7 @@ describe('streamed answers', () => {
     for await (const _ of stream) {
       // drain
     }
-    await settleLog(gateway.server.deps);
+    await settle(gateway);
     const r = await ask('Why is the sky blue?');
     expect(r.cache, JSON.stringify(r.body)).toBe('hit');
     expect(r.body.choices[0]?.message.content).toBe('Blue light scatters.');

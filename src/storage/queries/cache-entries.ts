@@ -1,186 +1,162 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
-import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { cacheEntries } from '../schema.js';
 
-/** A cache_entries row (without the optional vector column). */
+/** A cache_entries row as the gateway reads it. */
 export type CacheEntryRow = InferSelectModel<typeof cacheEntries>;
-/** The fields needed to write an entry. */
-export type NewCacheEntry = InferInsertModel<typeof cacheEntries>;
+/** The fields needed to write an entry (`written_at` is the database's own clock). */
+export type NewCacheEntry = Omit<InferInsertModel<typeof cacheEntries>, 'writtenAt'>;
 
-/** The nearest entry of a scope by cosine similarity, with its ciphertexts. */
-export interface NearestCacheEntry {
+/** What the per-tenant cap needs to know of a row: who owns it and when it was last used. */
+export interface CacheEntryUsage {
   id: string;
+  tenantId: string;
   exactHash: string;
-  questionEnc: Buffer | null;
-  responseEnc: Buffer;
-  createdAt: Date;
-  similarity: number;
+  lastUsedAt: Date;
 }
 
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  // PGlite answers `{ rows }`, postgres.js an array of rows.
-  const rows = (result as { rows?: unknown }).rows ?? result;
-  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+/** A row's identity and when the database wrote it. */
+export interface CacheEntryStamp {
+  id: string;
+  tenantId: string;
+  exactHash: string;
+  writtenAt: Date;
 }
 
-function toBuffer(value: unknown): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length);
-  throw new TypeError('expected a bytea value');
+/** Hits served from memory since the last write, for one entry. */
+export interface CacheHitCount {
+  tenantId: string;
+  exactHash: string;
+  count: number;
+  lastHitAt: Date;
 }
 
-/** A pgvector literal for a vector. */
-function vectorLiteral(vector: Float32Array): string {
-  return `[${Array.from(vector).join(',')}]`;
-}
-
-/** True when cache_entries has its pgvector column (pgvector was present at migration). */
-export async function hasEmbeddingColumn(db: Database): Promise<boolean> {
-  const result = await db.execute(
-    sql`select 1 from information_schema.columns where table_name = 'cache_entries' and column_name = 'embedding' and table_schema = current_schema()`,
-  );
-  return rowsOf(result).length > 0;
-}
-
-/** The live entry with this exact key, if any; one lookup on the unique index. */
-export async function findCacheEntryByExact(
-  db: Database,
-  tenantId: string,
-  exactHash: string,
-  now: Date,
-): Promise<CacheEntryRow | undefined> {
-  const rows = await db
-    .select()
-    .from(cacheEntries)
-    .where(
-      and(
-        eq(cacheEntries.tenantId, tenantId),
-        eq(cacheEntries.exactHash, exactHash),
-        gt(cacheEntries.expiresAt, now),
-      ),
-    )
-    .limit(1);
-  return rows[0];
+/** Where a page of rows ends, for the next page (newest first). */
+export interface CacheEntryCursor {
+  writtenAt: Date;
+  id: string;
 }
 
 /**
- * The live entry of one scope whose vector is nearest to `vector` (pgvector cosine distance).
- * The scope's rows are selected first (materialised, through the tenant/scope index) and ranked
- * exactly, so no in-scope neighbour can be lost to an approximate search. Needs pgvector.
+ * Writes entries in one statement, each replacing an older row with the same exact key (whose hits
+ * start over). The caller passes at most one entry per (tenant, exact key).
  */
-export async function findNearestCacheEntry(
-  db: Database,
-  q: {
-    tenantId: string;
-    scopeHash: string;
-    embedder: string;
-    vector: Float32Array;
-    now: Date;
-    notBefore: Date | null;
-  },
-): Promise<NearestCacheEntry | undefined> {
-  const v = vectorLiteral(q.vector);
-  const notBefore = q.notBefore ?? new Date(0);
-  const result = await db.execute(sql`
-    with scoped as materialized (
-      select id, exact_hash, question_enc, response_enc, created_at, embedding
-      from cache_entries
-      where tenant_id = ${q.tenantId} and scope_hash = ${q.scopeHash}
-        and embedder = ${q.embedder} and embedding is not null
-        and expires_at > ${q.now.toISOString()}::timestamptz
-        and created_at >= ${notBefore.toISOString()}::timestamptz
-    )
-    select id, exact_hash, question_enc, response_enc, created_at,
-      1 - (embedding <=> ${v}::vector) as similarity
-    from scoped
-    order by embedding <=> ${v}::vector
-    limit 1`);
-  const row = rowsOf(result)[0];
-  if (!row) return undefined;
-  return {
-    id: String(row.id),
-    exactHash: String(row.exact_hash),
-    questionEnc: row.question_enc === null ? null : toBuffer(row.question_enc),
-    responseEnc: toBuffer(row.response_enc),
-    createdAt: new Date(row.created_at as string | Date),
-    similarity: Number(row.similarity),
-  };
-}
-
-/** Writes an entry, replacing an older one with the same exact key (its hits start over). */
-export async function upsertCacheEntry(db: Database, entry: NewCacheEntry): Promise<boolean> {
-  const rows = await db
+export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await db
     .insert(cacheEntries)
-    .values(entry)
+    .values(entries)
     .onConflictDoUpdate({
       target: [cacheEntries.tenantId, cacheEntries.exactHash],
       set: {
-        id: entry.id,
-        scopeHash: entry.scopeHash,
-        embedder: entry.embedder ?? null,
-        responseEnc: entry.responseEnc,
-        questionEnc: entry.questionEnc ?? null,
-        createdAt: entry.createdAt,
-        expiresAt: entry.expiresAt,
+        id: sql`excluded.id`,
+        scopeHash: sql`excluded.scope_hash`,
+        embedder: sql`excluded.embedder`,
+        responseEnc: sql`excluded.response_enc`,
+        questionEnc: sql`excluded.question_enc`,
+        embeddingF32: sql`excluded.embedding_f32`,
+        createdAt: sql`excluded.created_at`,
+        expiresAt: sql`excluded.expires_at`,
         hits: 0,
         lastHitAt: null,
-        size: entry.size,
+        size: sql`excluded.size`,
+        writtenAt: sql`now()`,
       },
-    })
-    // xmax is 0 only on a row this statement inserted (not on one it updated).
-    .returning({ inserted: sql<boolean>`(xmax = 0)` });
-  return rows[0]?.inserted === true;
+    });
 }
 
-/** Sets an entry's vector (or clears it). Needs pgvector. */
-export async function setCacheEntryEmbedding(
-  db: Database,
-  id: string,
-  vector: Float32Array | null,
-): Promise<void> {
-  const value = vector === null ? sql`null` : sql`${vectorLiteral(vector)}::vector`;
-  await db.execute(sql`update cache_entries set embedding = ${value} where id = ${id}`);
-}
-
-/** Adds hits to an entry and notes when it was last used. */
-export async function recordCacheHits(
-  db: Database,
-  tenantId: string,
-  exactHash: string,
-  count: number,
-  at: Date,
-): Promise<void> {
-  await db
-    .update(cacheEntries)
-    .set({ hits: sql`${cacheEntries.hits} + ${count}`, lastHitAt: at })
-    .where(and(eq(cacheEntries.tenantId, tenantId), eq(cacheEntries.exactHash, exactHash)));
-}
-
-/**
- * Deletes a tenant's entries beyond the `keep` most recently used (last hit, or creation when
- * never hit). Returns the exact keys deleted.
- */
-export async function evictCacheEntriesOverCap(
-  db: Database,
-  tenantId: string,
-  keep: number,
-): Promise<string[]> {
-  const victims = db
-    .select({ id: cacheEntries.id })
-    .from(cacheEntries)
-    .where(eq(cacheEntries.tenantId, tenantId))
-    .orderBy(
-      sql`coalesce(${cacheEntries.lastHitAt}, ${cacheEntries.createdAt}) desc`,
-      sql`${cacheEntries.hits} desc`,
-      sql`${cacheEntries.id} desc`,
-    )
-    .offset(keep);
+/** Deletes rows by id; returns how many there were. */
+export async function deleteCacheEntriesById(db: Database, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
   const rows = await db
     .delete(cacheEntries)
-    .where(and(eq(cacheEntries.tenantId, tenantId), inArray(cacheEntries.id, victims)))
-    .returning({ exactHash: cacheEntries.exactHash });
-  return rows.map((r) => r.exactHash);
+    .where(inArray(cacheEntries.id, ids))
+    .returning({ id: cacheEntries.id });
+  return rows.length;
+}
+
+/** Adds hit counts to entries and notes when each was last used, in one statement. */
+export async function recordCacheHits(db: Database, hits: CacheHitCount[]): Promise<void> {
+  if (hits.length === 0) return;
+  const values = sql.join(
+    hits.map(
+      (h) =>
+        sql`(${h.tenantId}, ${h.exactHash}, ${h.count}::int, ${h.lastHitAt.toISOString()}::timestamptz)`,
+    ),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update cache_entries as c
+    set hits = c.hits + v.n, last_hit_at = greatest(c.last_hit_at, v.at)
+    from (values ${values}) as v(tenant_id, exact_hash, n, at)
+    where c.tenant_id = v.tenant_id and c.exact_hash = v.exact_hash`);
+}
+
+/** Every live row's owner and last use, least recently used first (for the per-tenant cap). */
+export async function listCacheEntryUsage(db: Database, now: Date): Promise<CacheEntryUsage[]> {
+  const lastUsed = sql<Date>`coalesce(${cacheEntries.lastHitAt}, ${cacheEntries.createdAt})`;
+  const rows = await db
+    .select({
+      id: cacheEntries.id,
+      tenantId: cacheEntries.tenantId,
+      exactHash: cacheEntries.exactHash,
+      lastUsedAt: lastUsed,
+    })
+    .from(cacheEntries)
+    .where(gt(cacheEntries.expiresAt, now))
+    .orderBy(asc(lastUsed), asc(cacheEntries.id));
+  return rows.map((r) => ({ ...r, lastUsedAt: new Date(r.lastUsedAt) }));
+}
+
+/** A page of live rows, most recently written first, after `cursor` when given. */
+export async function listCacheEntriesNewestFirst(
+  db: Database,
+  q: { now: Date; after: CacheEntryCursor | null; limit: number },
+): Promise<CacheEntryRow[]> {
+  const before = q.after
+    ? or(
+        sql`${cacheEntries.writtenAt} < ${q.after.writtenAt.toISOString()}::timestamptz`,
+        and(
+          sql`${cacheEntries.writtenAt} = ${q.after.writtenAt.toISOString()}::timestamptz`,
+          sql`${cacheEntries.id} < ${q.after.id}`,
+        ),
+      )
+    : undefined;
+  return db
+    .select()
+    .from(cacheEntries)
+    .where(and(gt(cacheEntries.expiresAt, q.now), before))
+    .orderBy(desc(cacheEntries.writtenAt), desc(cacheEntries.id))
+    .limit(q.limit);
+}
+
+/** Ids and write times of the live rows written after `since` (database clock), oldest first. */
+export async function listCacheEntriesWrittenSince(
+  db: Database,
+  q: { since: Date; now: Date },
+): Promise<CacheEntryStamp[]> {
+  return db
+    .select({
+      id: cacheEntries.id,
+      tenantId: cacheEntries.tenantId,
+      exactHash: cacheEntries.exactHash,
+      writtenAt: cacheEntries.writtenAt,
+    })
+    .from(cacheEntries)
+    .where(
+      and(
+        sql`${cacheEntries.writtenAt} > ${q.since.toISOString()}::timestamptz`,
+        gt(cacheEntries.expiresAt, q.now),
+      ),
+    )
+    .orderBy(asc(cacheEntries.writtenAt), asc(cacheEntries.id));
+}
+
+/** The rows with these ids. */
+export async function findCacheEntriesByIds(db: Database, ids: string[]): Promise<CacheEntryRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(cacheEntries).where(inArray(cacheEntries.id, ids));
 }
 
 /** Deletes every entry of a tenant; returns how many there were. */
@@ -199,13 +175,4 @@ export async function deleteExpiredCacheEntries(db: Database, now: Date): Promis
     .where(lte(cacheEntries.expiresAt, now))
     .returning({ id: cacheEntries.id });
   return rows.length;
-}
-
-/** How many entries a tenant has. */
-export async function countTenantCacheEntries(db: Database, tenantId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)::int` })
-    .from(cacheEntries)
-    .where(eq(cacheEntries.tenantId, tenantId));
-  return Number(row?.n ?? 0);
 }

@@ -1,0 +1,107 @@
+import type { CacheEntryRow } from '../storage/queries/cache-entries.js';
+import type { DatabaseTier } from './database-tier.js';
+import type { IndexedEntry } from './memory-index.js';
+import { entryBytes, type MemoryIndex } from './memory-index.js';
+import type { TenantCap } from './tenant-cap.js';
+import { vectorFromBytes } from './vector-bytes.js';
+
+/**
+ * Admits entries to the memory index under the per-tenant cap: entries stored here, the live rows
+ * read at start-up, and rows other instances wrote (sync). Whatever the cap pushes out leaves
+ * memory at once and its row is queued for deletion.
+ */
+export class IndexLoader {
+  private loaded = false;
+
+  constructor(
+    private readonly deps: {
+      index: MemoryIndex;
+      cap: TenantCap;
+      tier: DatabaseTier;
+      /** Vectors of another embedder are dropped: they are never compared with ours. */
+      embedderId: string;
+      memoryBytes: number;
+    },
+  ) {}
+
+  /** Counts an entry under its tenant's cap and evicts what the cap pushes out. */
+  admit(entry: IndexedEntry): void {
+    const { cap, index, tier } = this.deps;
+    for (const victim of cap.touch(entry.tenantId, entry.exactHash, entry.id)) {
+      index.delete(victim.tenantId, victim.exactHash);
+      tier.enqueueDelete(victim);
+    }
+  }
+
+  /**
+   * Start-up: every live row counts under the cap (least recently used first); the newest rows
+   * that fit in the memory bound are held, sealed, until first used.
+   */
+  async load(now: number): Promise<void> {
+    const { cap, index, tier } = this.deps;
+    const usage = await tier.loadUsage(now);
+    if (!usage) return;
+    for (const u of usage) {
+      for (const victim of cap.touch(u.tenantId, u.exactHash, u.id)) tier.enqueueDelete(victim);
+    }
+    const held: IndexedEntry[] = [];
+    let bytes = 0;
+    const read = await tier.loadNewest(now, (row) => {
+      if (cap.idOf(row.tenantId, row.exactHash) !== row.id) return true;
+      const entry = this.entryOf(row);
+      bytes += entry.bytes;
+      if (bytes > this.deps.memoryBytes) return false;
+      held.push(entry);
+      return true;
+    });
+    // Oldest first, so the newest are the most recently used in memory.
+    for (let i = held.length - 1; i >= 0; i--) {
+      const entry = held[i];
+      if (entry) index.set(entry);
+    }
+    this.loaded = read;
+  }
+
+  /** Admits the rows other instances wrote since the last look (loads first if start-up could not). */
+  async sync(now: number): Promise<void> {
+    if (!this.loaded) {
+      await this.load(now);
+      return;
+    }
+    const { cap, index, tier } = this.deps;
+    // Ids are UUIDv7: a row whose id sorts at or below the known one is not newer than ours.
+    const known = (r: { tenantId: string; exactHash: string; id: string }) => {
+      const id = cap.idOf(r.tenantId, r.exactHash);
+      return id !== undefined && id >= r.id;
+    };
+    const rows = await tier.sync(now, known);
+    for (const row of rows ?? []) {
+      if (known(row)) continue;
+      const entry = this.entryOf(row);
+      index.set(entry);
+      this.admit(entry);
+    }
+  }
+
+  private entryOf(row: CacheEntryRow): IndexedEntry {
+    const ours = row.embedder === this.deps.embedderId && row.embeddingF32 !== null;
+    const vector = ours && row.embeddingF32 ? vectorFromBytes(row.embeddingF32) : null;
+    return {
+      id: row.id,
+      tenantId: row.tenantId,
+      scopeHash: row.scopeHash,
+      exactHash: row.exactHash,
+      embedder: vector ? row.embedder : null,
+      vector,
+      response: row.responseEnc,
+      question: row.questionEnc,
+      createdAt: row.createdAt.getTime(),
+      expiresAt: row.expiresAt.getTime(),
+      bytes: entryBytes({
+        responseChars: row.responseEnc.length / 2,
+        questionChars: (row.questionEnc?.length ?? 0) / 2,
+        vector,
+      }),
+    };
+  }
+}

@@ -1,0 +1,144 @@
+import { Writable } from 'node:stream';
+import { sql } from 'drizzle-orm';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Breaker } from '../../src/cache/breaker.js';
+import type { PendingEntry } from '../../src/cache/database-tier.js';
+import { DatabaseTier } from '../../src/cache/database-tier.js';
+import { EntryCodec } from '../../src/cache/entry-codec.js';
+import { HitCounter } from '../../src/cache/hit-counter.js';
+import { vectorFromBytes } from '../../src/cache/vector-bytes.js';
+import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
+import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import type { Database } from '../../src/storage/database.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
+import { migratedMemoryDatabase } from '../helpers/test-database.js';
+
+const NOW = Date.UTC(2030, 0, 1);
+const clock = { now: () => NOW, monotonic: () => performance.now() };
+const database = migratedMemoryDatabase();
+let tenantId: string;
+let tenantKeys: TenantKeys;
+
+function tierOn(db: Database, logs: string[] = []) {
+  const hits = new HitCounter();
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString('utf8'));
+      cb();
+    },
+  });
+  const tier = new DatabaseTier({
+    db,
+    codec: new EntryCodec(tenantKeys),
+    breaker: new Breaker({ clock, openMs: 60_000 }),
+    hits,
+    clock,
+    logger: createLogger('warn', sink),
+  });
+  return { tier, hits };
+}
+
+function pending(exactHash: string, id: string): PendingEntry {
+  return {
+    id,
+    tenantId,
+    scopeHash: 'scope',
+    exactHash,
+    embedder: 'e1',
+    vector: Float32Array.of(0.6, 0.8),
+    completion: { id, choices: [] } as unknown as ChatCompletion,
+    question: `question ${exactHash}`,
+    createdAt: NOW,
+    expiresAt: NOW + 60_000,
+  };
+}
+
+async function rows(): Promise<Record<string, unknown>[]> {
+  const result = await database().db.execute(
+    sql`select id, exact_hash, hits, embedding_f32 from cache_entries order by exact_hash`,
+  );
+  return (result as unknown as { rows: Record<string, unknown>[] }).rows;
+}
+
+beforeAll(async () => {
+  const ring = parseMasterKeys(generateMasterKeyEntry('test'));
+  tenantKeys = createTenantKeys({ db: database().db, ring });
+  tenantId = (await insertTenant(database().db, 'tier')).id;
+});
+
+beforeEach(async () => {
+  await database().db.execute(sql`delete from cache_entries`);
+});
+
+describe('DatabaseTier', () => {
+  it('writes nothing until flush, then every queued entry at once, the newest of each key', async () => {
+    const { tier } = tierOn(database().db);
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000001'));
+    tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000002'));
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000003'));
+    expect(await rows()).toEqual([]);
+    await tier.flush();
+    const written = await rows();
+    expect(written.map((r) => [r.exact_hash, r.id])).toEqual([
+      ['a', '0190a000-0000-7000-8000-000000000003'],
+      ['b', '0190a000-0000-7000-8000-000000000002'],
+    ]);
+    const vector = vectorFromBytes(written[0]?.embedding_f32 as Uint8Array);
+    expect([...vector].map((x) => x.toFixed(4))).toEqual(['0.6000', '0.8000']);
+    expect(tier.pendingWrites).toBe(0);
+  });
+
+  it('deletes evicted rows and adds hit counts in the next flush', async () => {
+    const { tier, hits } = tierOn(database().db);
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000011'));
+    tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000012'));
+    await tier.flush();
+    hits.count(tenantId, 'b', NOW);
+    hits.count(tenantId, 'b', NOW + 1);
+    tier.enqueueDelete({ tenantId, exactHash: 'a', id: '0190a000-0000-7000-8000-000000000011' });
+    await tier.flush();
+    expect((await rows()).map((r) => [r.exact_hash, r.hits])).toEqual([['b', 2]]);
+  });
+
+  it('keeps what it could not write while the database fails, and says so once', async () => {
+    // Nothing listens on port 1: every statement fails at once with a refused connection.
+    const broken = await openDatabase({
+      kind: 'postgres',
+      url: 'postgres://tollgate@127.0.0.1:1/none',
+    });
+    const logs: string[] = [];
+    const { tier, hits } = tierOn(broken.db, logs);
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000021'));
+    hits.count(tenantId, 'a', NOW);
+    await tier.flush();
+    await tier.flush();
+    expect(tier.pendingWrites).toBe(1);
+    expect(hits.size).toBe(1);
+    const warnings = logs.filter((l) => l.includes('cache database step failed'));
+    expect(warnings, logs.join('')).toHaveLength(1);
+    await broken.close();
+  });
+
+  it('finds the rows another instance wrote since its last look, once', async () => {
+    const writer = tierOn(database().db).tier;
+    const reader = tierOn(database().db).tier;
+    writer.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000031'));
+    await writer.flush();
+    const loaded: string[] = [];
+    await reader.loadNewest(NOW, (row) => loaded.push(row.id) > 0);
+    expect(loaded).toEqual(['0190a000-0000-7000-8000-000000000031']);
+    writer.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000032'));
+    await writer.flush();
+    const known = new Set(loaded);
+    const synced = await reader.sync(NOW, (r) => known.has(r.id));
+    expect(synced?.map((r) => [r.exactHash, r.id])).toEqual([
+      ['b', '0190a000-0000-7000-8000-000000000032'],
+    ]);
+    for (const r of synced ?? []) known.add(r.id);
+    expect(await reader.sync(NOW, (r) => known.has(r.id))).toEqual([]);
+  });
+});
