@@ -12,6 +12,7 @@ import {
   validateScopes,
 } from '../keys/key-admin.js';
 import { main } from '../main.js';
+import { loadDotEnv } from '../runtime/dot-env.js';
 import { DataDirBusyError } from '../storage/data-dir-lock.js';
 import type { DatabaseHandle } from '../storage/database.js';
 import { openDatabase } from '../storage/database.js';
@@ -314,6 +315,8 @@ async function run(argv: string[]): Promise<void> {
   }
 }
 
+// .env applies to every command (variables already set win), so the CLI sees what the server sees.
+loadDotEnv(process.env);
 run(process.argv.slice(2)).catch((err: unknown) => {
   if (
     err instanceof UsageError ||
