@@ -26,7 +26,6 @@ export function accessLog(deps: AccessLogDeps, options: { skip?: readonly string
   return async function accessLog(c, next) {
     if (skip.some((prefix) => c.req.path.startsWith(prefix))) return next();
     deps.metrics.requestsInFlight.inc();
-    let outcome: Promise<ChatOutcome> | undefined;
     try {
       await next();
     } catch (err) {
@@ -35,7 +34,7 @@ export function accessLog(deps: AccessLogDeps, options: { skip?: readonly string
       throw err;
     }
     const error = c.error;
-    outcome = error ? undefined : c.get('outcome');
+    const outcome: Promise<ChatOutcome> | undefined = error ? undefined : c.get('outcome');
     const base = basicFinishedRequest({
       requestId: c.get('requestId'),
       method: c.req.method,
