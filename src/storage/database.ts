@@ -116,7 +116,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
         await single`select pg_advisory_lock(7242011)`;
         const session = drizzlePostgres({ client: single, schema });
         await migrateWithProgress(
-          session as unknown as Database,
+          session,
           MIGRATIONS_DIR,
           () => migratePostgres(session, { migrationsFolder: MIGRATIONS_DIR }),
           progress,

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
-import type { Database } from './database.js';
+
+/** What the plan reads with: any Drizzle database (the driver's handle, or a migration session). */
+export interface SqlRunner {
+  execute(query: SQL): Promise<unknown>;
+}
 
 /** What a migration run reports, so a slow start says what it is doing. */
 export type MigrationEvent =
@@ -20,7 +25,7 @@ interface JournalEntry {
  * The committed migrations not yet applied to this database, by tag, in order. Drizzle's migrator
  * applies every migration newer than the newest one recorded, so the same rule picks them here.
  */
-export async function pendingMigrations(db: Database, folder: string): Promise<string[]> {
+export async function pendingMigrations(db: SqlRunner, folder: string): Promise<string[]> {
   const journal = JSON.parse(readFileSync(join(folder, 'meta', '_journal.json'), 'utf8')) as {
     entries: JournalEntry[];
   };
@@ -28,7 +33,7 @@ export async function pendingMigrations(db: Database, folder: string): Promise<s
   return journal.entries.filter((e) => newest === null || e.when > newest).map((e) => e.tag);
 }
 
-async function newestAppliedMillis(db: Database): Promise<number | null> {
+async function newestAppliedMillis(db: SqlRunner): Promise<number | null> {
   const exists = rowsOf(
     await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as ok`),
   );
@@ -50,7 +55,7 @@ function rowsOf(result: unknown): Record<string, unknown>[] {
  * run, and how long they took.
  */
 export async function migrateWithProgress(
-  db: Database,
+  db: SqlRunner,
   folder: string,
   apply: () => Promise<void>,
   progress: MigrationProgress | undefined,
