@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Deps } from './deps.js';
 import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
+import { accessLog } from './pipeline/access-log.js';
 import { requestId } from './pipeline/request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminCacheRoute } from './routes/admin-cache.js';
@@ -18,6 +19,8 @@ import { responsesRoute } from './routes/responses.js';
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('*', requestId(deps));
+  // Every request, /v1 included, until the after-response step reports /v1 with its full outcome.
+  app.use('*', accessLog(deps));
   app.route('/', healthRoutes(deps));
   app.route('/', metricsRoute(deps));
   app.route('/v1', chatCompletionsRoute(deps));

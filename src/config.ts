@@ -47,6 +47,10 @@ const envSchema = z.object({
   UPSTREAM_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   TOLLGATE_CONFIG: z.string().trim().min(1).optional(),
+  METRICS_TOKEN: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(5_000),
@@ -118,6 +122,8 @@ export interface Config {
   upstream: { baseURL: string; apiKey: string | undefined };
   routingFile: string | undefined;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** A bearer token that may read /metrics (and nothing else), so a scraper needs no admin key. */
+  metricsToken: string | undefined;
   maxBodyBytes: number;
   /**
    * Upstream timeouts: connect, first streamed chunk, silence between chunks, and the whole call
@@ -200,6 +206,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     routingFile: e.TOLLGATE_CONFIG,
     logLevel: e.LOG_LEVEL,
+    metricsToken: e.METRICS_TOKEN,
     maxBodyBytes: e.MAX_BODY_BYTES,
     timeouts: {
       connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,

@@ -152,7 +152,7 @@ export async function openDeps(
   announceKeySource(logger, source);
   const database = overrides.database ?? (await openDatabase(config.database));
   try {
-    await database.migrate();
+    await database.migrate(({ message, ...event }) => logger.info(event, message));
     await verifyKeyRing(database.db, keyRing);
   } catch (err) {
     await database.close();

@@ -5,7 +5,8 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
-import { bootstrapFirstKey } from './keys/bootstrap-key.js';
+import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
+import { loadDotEnv } from './runtime/dot-env.js';
 
 /** A running gateway: its address and a graceful stop. */
 export interface RunningServer {
@@ -57,17 +58,33 @@ export function startServer(deps: Deps): Promise<RunningServer> {
   });
 }
 
-/** loadConfig → openDeps → createApp → serve; SIGTERM and SIGINT drain and exit. */
+/**
+ * .env → loadConfig → openDeps → createApp → serve; SIGTERM and SIGINT drain and exit; SIGHUP (a
+ * closed terminal, or an orchestrator's reload) is logged and ignored: nothing is reloadable in place.
+ */
 export async function main(env: Record<string, string | undefined>): Promise<void> {
+  // Installed first: Node's default for SIGHUP is to exit, even half-way through start-up.
+  let onHangup = () => {};
+  process.on('SIGHUP', () => onHangup());
+  // The CLI entry has already read it for every command; reading again only names the file.
+  const envFile = loadDotEnv(env);
   const config = loadConfig(env);
   const deps = await openDeps(config, env);
+  if (envFile) deps.logger.info({ file: envFile }, `read settings from ${envFile}`);
   if (config.database.kind === 'pglite' && config.database.dataDir !== null) {
-    const file = await bootstrapFirstKey(deps.database.db, config.database.dataDir);
-    if (file) {
+    const admin = await bootstrapAdminKey(deps.database.db, config.database.dataDir);
+    if (admin.kind === 'created') {
       deps.logger.warn(
-        { file },
-        `First start: created a key with every scope and wrote it to ${file} (readable by you only). Use it as the Bearer token; create narrower keys with POST /admin/keys while the server runs, or with 'tollgate keys create' while it is stopped (the embedded database is single-process).`,
+        { file: admin.file },
+        `First start: created a key with every scope and wrote it to ${admin.file} (readable by you only). Use it as the Bearer token; create narrower keys with POST /admin/keys while the server runs, or with 'tollgate keys create' while it is stopped (the embedded database is single-process).`,
       );
+    } else if (admin.kind === 'removed') {
+      deps.logger.warn(
+        { file: admin.file },
+        `${admin.file} was removed after the first start and is not recreated. To get an admin key, ${ADMIN_KEY_HINT}.`,
+      );
+    } else {
+      deps.logger.info({ file: admin.file }, `admin key: ${admin.file}`);
     }
   }
   if (!config.upstream.apiKey && !config.routingFile) {
@@ -98,4 +115,9 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  onHangup = () =>
+    deps.logger.info(
+      { signal: 'SIGHUP' },
+      'SIGHUP received and ignored: settings are read at start; restart (SIGTERM) to apply changes',
+    );
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { MasterKeyError } from '../crypto/key-ring.js';
 import { AdminRefusal } from '../keys/admin-refusal.js';
+import { loadDotEnv } from '../runtime/dot-env.js';
 import { DataDirBusyError } from '../storage/data-dir-lock.js';
 import { AnalystRoleError } from '../storage/queries/analytics-views.js';
 import { analystsCommand } from './analysts.js';
@@ -77,6 +78,8 @@ function lineOf(err: unknown): string {
   return (text.split('\n')[0] ?? '').replace(/\.$/, '');
 }
 
+// .env applies to every command (variables already set win), so the CLI sees what the server sees.
+loadDotEnv(process.env);
 run(process.argv.slice(2)).catch((err: unknown) => {
   process.stderr.write(`tollgate: ${lineOf(err)}\n`);
   process.exit(exitCodeOf(err));

@@ -78,5 +78,7 @@ export interface AppEnv {
     embeddings: EmbeddingsAnswer;
     /** Set by the responder. */
     outcome: Outcome;
+    /** True when the after-response step reports the request (access log, metrics) itself. */
+    reportedAfter: boolean;
   };
 }

@@ -1,11 +1,16 @@
 import type { MiddlewareHandler } from 'hono';
+import type { PriceTable } from '../analytics/prices.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
 import type { Clock } from '../runtime/clock.js';
+import type { RequestObserver } from '../runtime/request-report.js';
+import { reportRequest } from '../runtime/request-report.js';
+import { knownFacts, withOutcome } from './access-log.js';
 import type { FinishedRequest } from './finished-request.js';
 import {
   finishedRequest,
@@ -16,11 +21,12 @@ import {
 } from './finished-request.js';
 
 /** What the after-response sequence uses. */
-export interface AfterDeps {
+export interface AfterDeps extends RequestObserver {
   cache: CacheStore;
   recorder: InteractionRecorder;
   background: Background;
   clock: Clock;
+  prices: PriceTable;
 }
 
 /**
@@ -30,7 +36,7 @@ export interface AfterDeps {
  */
 export async function afterSequence(
   deps: AfterDeps,
-  f: FinishedRequest,
+  f: FinishedRequest & { key: VerifiedKey },
   outcome: Outcome,
   errorBody: unknown,
 ): Promise<void> {
@@ -76,18 +82,24 @@ function onStreamEnd(res: Response, onEnd: () => void): Response {
 }
 
 /**
- * The after-response step of every authenticated endpoint: once the response is complete (the
- * last byte of a stream sent, or the client gone), runs the after-response sequence in the
- * background, so nothing after the response delays it. Errors are recorded too.
+ * The after-response step of every pipeline endpoint, placed first in its route: once the response
+ * is complete (the last byte of a stream sent, or the client gone), reports the request (access
+ * log, metrics) and, for an authenticated one, runs the after-response sequence in the background,
+ * so nothing after the response delays it. Errors are reported and recorded too.
  */
 export function after(deps: AfterDeps) {
   return async function after(c, next) {
+    c.set('reportedAfter', true);
     await next();
     const facts = finishedRequest(c);
+    const known = knownFacts(c, deps.clock);
     const run = (outcome: Outcome, errorBody: unknown) =>
       deps.background.run(async () => {
         await afterResponse();
-        return afterSequence(deps, facts, outcome, errorBody);
+        deps.metrics.requestsInFlight.dec();
+        reportRequest(deps, withOutcome(known, outcome, deps.prices));
+        const key = facts.key;
+        if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
       });
     const error = c.error;
     if (error) {

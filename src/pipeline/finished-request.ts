@@ -14,7 +14,8 @@ export interface FinishedRequest {
   clientRequestId: string | undefined;
   receivedAt: number;
   startedAt: number;
-  key: VerifiedKey;
+  /** Absent when the request was refused before its key was known. */
+  key: VerifiedKey | undefined;
   request: ChatRequest | undefined;
   admission: Ticket | undefined;
   compression: { mode: string; tokensSaved: number } | undefined;
@@ -82,7 +83,7 @@ export function storableCompletion(outcome: Outcome, request: ChatRequest): Chat
 
 /** The interaction row's facts: the request as the client sent it and how it ended. */
 export function interactionRecord(
-  f: FinishedRequest,
+  f: FinishedRequest & { key: VerifiedKey },
   outcome: Outcome,
   errorBody: unknown,
 ): InteractionRecord {

@@ -12,15 +12,15 @@ import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * auth → after (runs after the response) → parse → rate limit → compress → cache → upstream →
+ * after (runs after the response) → auth → parse → rate limit → compress → cache → upstream →
  * respond. The cache stage sees the request as it will go upstream (after compression).
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/chat/completions',
-    auth(deps, 'chat'),
     after(deps),
+    auth(deps, 'chat'),
     parseChat(deps),
     rateLimit(deps),
     compress(deps),

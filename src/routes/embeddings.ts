@@ -7,15 +7,15 @@ import { parseEmbeddings, respondEmbeddings, upstreamEmbeddings } from '../pipel
 import { rateLimit } from '../pipeline/rate-limit.js';
 
 /**
- * POST /v1/embeddings: auth → after → parse → rate limit (input tokens against TPM) → upstream →
+ * POST /v1/embeddings: after → auth → parse → rate limit (input tokens against TPM) → upstream →
  * respond. No prompt compression (it would change the vectors).
  */
 export function embeddingsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/embeddings',
-    auth(deps, 'chat'),
     after(deps),
+    auth(deps, 'chat'),
     parseEmbeddings(deps),
     rateLimit(deps),
     upstreamEmbeddings(deps),

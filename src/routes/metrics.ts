@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
@@ -6,15 +7,23 @@ import { auth } from '../pipeline/auth.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
-/** GET /metrics: Prometheus text, open to loopback scrapers, otherwise scope `admin`. */
+/**
+ * GET /metrics: Prometheus text, open to loopback scrapers; from elsewhere it needs the
+ * METRICS_TOKEN as a Bearer token, or a key with scope `admin`.
+ */
 export function metricsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   const requireAdmin = auth(deps, 'admin');
+  const token = deps.config.metricsToken;
+  const tokenDigest = token === undefined ? null : digest(token);
   app.get(
     '/metrics',
     async (c, next) => {
       const address = getConnInfo(c).remote.address;
       if (address && LOOPBACK.has(address)) return next();
+      const sent = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
+      // Compared as digests so the comparison takes the same time whatever was sent.
+      if (tokenDigest && sent && timingSafeEqual(digest(sent), tokenDigest)) return next();
       return requireAdmin(c, next);
     },
     async (c) => {
@@ -23,4 +32,8 @@ export function metricsRoute(deps: Deps) {
     },
   );
   return app;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
 }

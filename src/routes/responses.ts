@@ -18,8 +18,8 @@ export function responsesRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/responses',
-    auth(deps, 'chat'),
     after(deps),
+    auth(deps, 'chat'),
     parseResponses(deps),
     rateLimit(deps),
     compress(deps),

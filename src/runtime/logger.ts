@@ -15,10 +15,15 @@ const REDACT_PATHS = [
   '*.authorization',
 ];
 
-/** The process logger: JSON lines on stderr, secrets redacted. */
+/** The process logger: JSON lines on stderr, levels as names (`"level":"info"`), secrets redacted. */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'tollgate' } },
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { service: 'tollgate' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
     destination ?? pino.destination({ fd: 2, sync: false }),
   );
 }

@@ -9,6 +9,8 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { lockDataDir } from './data-dir-lock.js';
+import type { MigrationProgress } from './migration-plan.js';
+import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
 
@@ -26,8 +28,8 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 export interface DatabaseHandle {
   db: Database;
   kind: 'pglite' | 'postgres';
-  /** Applies the committed migrations (idempotent). */
-  migrate(): Promise<void>;
+  /** Applies the committed migrations (idempotent), reporting which and how long to `progress`. */
+  migrate(progress?: MigrationProgress): Promise<void>;
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
@@ -73,7 +75,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'pglite',
-    migrate: () => thread.migrate(MIGRATIONS_DIR),
+    migrate: (progress) =>
+      migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
     copyFrom: async (statement, data) => {
@@ -106,14 +109,18 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
   return {
     db,
     kind: 'postgres',
-    migrate: async () => {
+    migrate: async (progress) => {
       // Several gateway processes may start together: one migrates at a time, on one session.
       const single = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10 });
       try {
         await single`select pg_advisory_lock(7242011)`;
-        await migratePostgres(drizzlePostgres({ client: single }), {
-          migrationsFolder: MIGRATIONS_DIR,
-        });
+        const session = drizzlePostgres({ client: single, schema });
+        await migrateWithProgress(
+          session,
+          MIGRATIONS_DIR,
+          () => migratePostgres(session, { migrationsFolder: MIGRATIONS_DIR }),
+          progress,
+        );
       } finally {
         await single.end({ timeout: 5 });
       }

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirBusyError, lockDataDir } from '../../src/storage/data-dir-lock.js';
 import { openDatabase } from '../../src/storage/database.js';
 import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
@@ -205,10 +206,9 @@ describe('PGlite on its own thread: lifecycle', () => {
     const first = await openDatabase({ kind: 'pglite', dataDir });
     await first.migrate();
     await first.db.insert(tenants).values({ id: 'ten_kept', name: 'kept' });
-    expect(existsSync(join(dataDir, 'tollgate.pid'))).toBe(true);
+    expect(() => lockDataDir(dataDir)).toThrow(DataDirBusyError);
     await first.close();
     await first.close();
-    expect(existsSync(join(dataDir, 'tollgate.pid'))).toBe(false);
 
     const second = await openDatabase({ kind: 'pglite', dataDir });
     try {

@@ -1,0 +1,118 @@
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/** What reporting a request needs: the process logger and metrics (a `Deps` is one). */
+export interface RequestObserver {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * One finished request, as plain data: what the access log line and the metrics say about it.
+ * Never holds prompt or answer text, keys or secrets. Fields a route does not know are null.
+ */
+export interface FinishedRequest {
+  requestId: string;
+  method: string;
+  /** The matched route pattern (`/v1/chat/completions`, `/admin/keys/:id`), never the raw path. */
+  route: string;
+  status: number;
+  /** From arrival to the last byte (or to the headers, where the end is not seen). */
+  durationMs: number;
+  /** The model the client asked for. */
+  model: string | null;
+  /** The upstream that answered (`openai`, a fallback's name), null when none was called. */
+  provider: string | null;
+  /** What the cache did (`hit`, `semantic-hit`, `miss`, `bypass`); null when it was not asked. */
+  cacheStatus: string | null;
+  /** Time spent waiting on the upstream, retries included. */
+  upstreamMs: number | null;
+  /** Streams: time from arrival to the first chunk. */
+  ttftMs: number | null;
+  /** Tokens billed by the upstream (null on cache hits: nothing was billed). */
+  promptTokens: number | null;
+  completionTokens: number | null;
+  tokensSavedCompression: number | null;
+  /** Estimated cost in USD from the price table; null when the model has no price or no tokens. */
+  costUsd: number | null;
+  /** The error code the client saw (`rate_limit_exceeded`, `upstream_error`, …). */
+  errorCode: string | null;
+  /** Set when the failure came from the upstream (an error status, a stream cut mid-way). */
+  upstreamFailure: boolean;
+}
+
+/** A finished request with only what every route knows; the rest null. */
+export function basicFinishedRequest(
+  fields: Pick<FinishedRequest, 'requestId' | 'method' | 'route' | 'status' | 'durationMs'>,
+): FinishedRequest {
+  return {
+    ...fields,
+    model: null,
+    provider: null,
+    cacheStatus: null,
+    upstreamMs: null,
+    ttftMs: null,
+    promptTokens: null,
+    completionTokens: null,
+    tokensSavedCompression: null,
+    costUsd: null,
+    errorCode: null,
+    upstreamFailure: false,
+  };
+}
+
+/**
+ * Writes the access-log line and updates the metrics for one finished request: the one place
+ * both are produced, called once per request (by the app's middleware, or for `/v1` by the
+ * after-response step with the full outcome).
+ */
+export function reportRequest(observer: RequestObserver, finished: FinishedRequest): void {
+  logRequest(observer.logger, finished);
+  countRequest(observer.metrics, finished);
+}
+
+function logRequest(logger: Logger, f: FinishedRequest): void {
+  const line = {
+    requestId: f.requestId,
+    method: f.method,
+    route: f.route,
+    status: f.status,
+    durationMs: round(f.durationMs),
+    model: f.model,
+    provider: f.provider,
+    cache: f.cacheStatus,
+    upstreamMs: f.upstreamMs === null ? null : round(f.upstreamMs),
+    ttftMs: f.ttftMs === null ? null : round(f.ttftMs),
+    promptTokens: f.promptTokens,
+    completionTokens: f.completionTokens,
+    errorCode: f.errorCode,
+  };
+  if (f.upstreamFailure) logger.warn(line, 'upstream failure');
+  else if (f.status >= 500) logger.warn(line, 'request failed');
+  else logger.info(line, 'request');
+}
+
+function countRequest(metrics: Metrics, f: FinishedRequest): void {
+  const model = f.model ?? '';
+  metrics.requestDuration.observe(
+    { method: f.method, route: f.route, status: String(f.status), model },
+    f.durationMs / 1000,
+  );
+  const provider = f.provider ?? '';
+  if (f.upstreamMs !== null) {
+    const outcome = f.upstreamFailure ? 'error' : 'ok';
+    metrics.upstreamDuration.observe({ provider, model, outcome }, f.upstreamMs / 1000);
+  }
+  if (f.ttftMs !== null) metrics.timeToFirstToken.observe({ provider, model }, f.ttftMs / 1000);
+  if (f.promptTokens) metrics.tokens.inc({ type: 'prompt', model }, f.promptTokens);
+  if (f.completionTokens) metrics.tokens.inc({ type: 'completion', model }, f.completionTokens);
+  const billed = (f.promptTokens ?? 0) + (f.completionTokens ?? 0) > 0;
+  if (f.costUsd !== null) metrics.estimatedCost.inc({ model }, f.costUsd);
+  else if (billed) metrics.unpricedRequests.inc({ model });
+  if (f.cacheStatus !== null) metrics.cacheLookups.inc({ result: f.cacheStatus });
+  if (f.tokensSavedCompression) metrics.compressionTokensSaved.inc(f.tokensSavedCompression);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

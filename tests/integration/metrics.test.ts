@@ -1,0 +1,190 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import type { Sample } from '../helpers/prometheus-text.js';
+import { parseSamples, sampleValue } from '../helpers/prometheus-text.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+const PROMTOOL = '/usr/bin/promtool';
+const METRICS_TOKEN = 'scrape-token-for-the-metrics-test';
+const ROUTE = '/v1/chat/completions';
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+let key: string;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  upstream.setFallback(ok);
+  gateway = await startTestGateway({
+    UPSTREAM_BASE_URL: upstream.url,
+    UPSTREAM_MAX_RETRIES: '0',
+    METRICS_TOKEN,
+    HOST: '0.0.0.0',
+  });
+  key = (await gateway.createKey({ scopes: ['chat'] })).key;
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+function chat(body: Record<string, unknown>, bearer = key) {
+  return fetch(`${gateway.baseURL}${ROUTE}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', ...body }),
+  });
+}
+
+const ask = (text: string) => ({ messages: [{ role: 'user', content: text }] });
+
+async function scrape(): Promise<string> {
+  const res = await fetch(`${gateway.baseURL}/metrics`);
+  const text = await res.text();
+  expect(res.status, text).toBe(200);
+  return text;
+}
+
+describe('/metrics after a scripted mix of requests', () => {
+  let text = '';
+  let samples: Sample[] = [];
+  let tokensSaved = 0;
+  let limitedKey = '';
+
+  beforeAll(async () => {
+    for (const n of [1, 2, 3]) {
+      const res = await chat(ask(`question number ${n}`));
+      expect(res.status, await res.text()).toBe(200);
+    }
+    // Let the cache store its entries, then ask the first question again: an exact hit.
+    await settleLog(gateway.server.deps);
+    const hit = await chat(ask('question number 1'));
+    await hit.text();
+    expect(hit.headers.get('x-tollgate-cache')).toBe('hit');
+
+    upstream.enqueue(sse(['a', 'b', 'c']));
+    const streamed = await chat({ ...ask('a streamed question'), stream: true });
+    expect(await streamed.text()).toContain('[DONE]');
+
+    const spaced = await chat(ask(`compress   this:\n\n\n\n\n${'word    '.repeat(40)}`));
+    await spaced.text();
+    tokensSaved = Number(spaced.headers.get('x-tollgate-tokens-saved'));
+
+    upstream.enqueue(json(500, { error: { message: 'boom' } }));
+    const failed = await chat(ask('this one fails upstream'));
+    expect(failed.status, await failed.text()).toBe(502);
+
+    const denied = await chat(ask('no key'), 'tg_wrong');
+    expect(denied.status).toBe(401);
+    await denied.text();
+
+    limitedKey = (await gateway.createKey({ scopes: ['chat'], rpm: 1 })).key;
+    for (const n of [1, 2]) await (await chat(ask(`limited ${n}`), limitedKey)).text();
+
+    await (await fetch(`${gateway.baseURL}/healthz`)).text();
+    await settleLog(gateway.server.deps);
+    text = await scrape();
+    samples = parseSamples(text);
+  });
+
+  it('passes promtool check metrics', (ctx) => {
+    if (!existsSync(PROMTOOL)) {
+      ctx.skip(
+        `${PROMTOOL} is not installed (Debian package 'prometheus'): promtool check skipped`,
+      );
+    }
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+  });
+
+  it('exports Node’s standard metrics under their standard names, and no misnamed gauges', () => {
+    const names = new Set(samples.map((s) => s.name));
+    expect(names).toContain('process_cpu_seconds_total');
+    expect(names).toContain('nodejs_heap_size_used_bytes');
+    expect(names).toContain('nodejs_eventloop_lag_seconds');
+    expect([...names].filter((n) => n.startsWith('tollgate_process_'))).toEqual([]);
+    expect(names).not.toContain('nodejs_active_handles_total');
+    expect(text).toMatch(/^# TYPE tollgate_log_rows_written_total counter$/m);
+  });
+
+  it('counts requests by route, status and model in the duration histogram', () => {
+    const count = (labels: Record<string, string>) =>
+      sampleValue(samples, 'tollgate_http_request_duration_seconds_count', labels);
+    // Three misses, one hit, one stream, one compressed question, one limited key's first call.
+    expect(count({ route: ROUTE, status: '200', model: 'gpt-4o-mini' })).toBe(7);
+    expect(count({ route: ROUTE, status: '502', model: 'gpt-4o-mini' })).toBe(1);
+    expect(count({ route: ROUTE, status: '401' })).toBe(1);
+    expect(count({ route: ROUTE, status: '429' })).toBe(1);
+    expect(count({ route: '/healthz', status: '200', method: 'GET' })).toBe(1);
+    const sum = sampleValue(samples, 'tollgate_http_request_duration_seconds_sum', {
+      route: ROUTE,
+      status: '200',
+    });
+    expect(sum).toBeGreaterThan(0);
+  });
+
+  it('counts the tokens billed, their estimated cost, and upstream and first-token times', () => {
+    // The fake bills 12 + 5 per answer (5 answers) and 9 + 3 for the stream; a hit bills nothing.
+    const prompt = sampleValue(samples, 'tollgate_tokens_total', { type: 'prompt' });
+    const completion = sampleValue(samples, 'tollgate_tokens_total', { type: 'completion' });
+    expect(prompt).toBe(5 * 12 + 9);
+    expect(completion).toBe(5 * 5 + 3);
+    const cost = sampleValue(samples, 'tollgate_estimated_cost_usd_total', {
+      model: 'gpt-4o-mini',
+    });
+    expect(cost).toBeCloseTo((prompt * 0.15 + completion * 0.6) / 1_000_000, 12);
+    expect(
+      sampleValue(samples, 'tollgate_upstream_duration_seconds_count', { outcome: 'ok' }),
+    ).toBe(6);
+    expect(sampleValue(samples, 'tollgate_upstream_time_to_first_token_seconds_count')).toBe(1);
+  });
+
+  it('counts cache lookups by result, compression savings and rate-limit rejections', () => {
+    expect(sampleValue(samples, 'tollgate_cache_lookups_total', { result: 'hit' })).toBe(1);
+    expect(sampleValue(samples, 'tollgate_cache_lookups_total', { result: 'miss' })).toBe(7);
+    expect(tokensSaved).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'tollgate_compression_tokens_saved_total')).toBe(tokensSaved);
+    expect(sampleValue(samples, 'tollgate_ratelimit_rejections_total')).toBe(1);
+  });
+
+  it('shows the scrape itself in flight and every recorded row as written', async () => {
+    expect(sampleValue(samples, 'tollgate_http_requests_in_flight')).toBe(1);
+    const written = gateway.server.deps.writer.metrics.rowsWritten;
+    expect(written).toBeGreaterThan(0);
+    expect(sampleValue(samples, 'tollgate_log_rows_written_total')).toBe(written);
+  });
+});
+
+/** This machine's own non-loopback address, so the gateway sees a remote scraper. */
+function externalAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+}
+
+describe('/metrics from another host', () => {
+  it('needs the scrape token or an admin key, and the token opens nothing else', async (ctx) => {
+    const address = externalAddress();
+    if (!address) ctx.skip('no non-loopback IPv4 address on this machine');
+    const base = `http://${address}:${gateway.server.port}`;
+    const get = (path: string, bearer?: string) =>
+      fetch(`${base}${path}`, bearer ? { headers: { authorization: `Bearer ${bearer}` } } : {});
+    const anonymous = await get('/metrics');
+    expect(anonymous.status, await anonymous.text()).toBe(401);
+    const wrong = await get('/metrics', `${METRICS_TOKEN}x`);
+    expect(wrong.status, await wrong.text()).toBe(401);
+    const scraped = await get('/metrics', METRICS_TOKEN);
+    const body = await scraped.text();
+    expect(scraped.status, body).toBe(200);
+    expect(body).toContain('# TYPE tollgate_http_request_duration_seconds histogram');
+    const admin = await get('/admin/keys', METRICS_TOKEN);
+    expect(admin.status, await admin.text()).toBe(401);
+  });
+});

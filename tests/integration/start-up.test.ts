@@ -1,0 +1,82 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+const TSX = import.meta.resolve('tsx');
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The CLI run from `cwd` (where its .env is), with only the given environment. */
+function tollgate(args: string[], cwd: string, env: Record<string, string>) {
+  return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+function output(child: ChildProcessWithoutNullStreams) {
+  const seen = { out: '', err: '' };
+  child.stdout.on('data', (d: Buffer) => {
+    seen.out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    seen.err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const waitFor = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => seen.err.includes(text) && resolve();
+      child.stderr.on('data', check);
+      child.on('exit', () => reject(new Error(`exited before '${text}': ${seen.err}`)));
+      check();
+    });
+  return { seen, exited, waitFor };
+}
+
+describe('start-up of a new embedded data directory', () => {
+  it('reads .env (the environment wins), writes admin.key after a CLI key, and survives SIGHUP', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-start-'));
+    dirs.push(dir);
+    const dataDir = join(dir, 'data-from-dotenv');
+    writeFileSync(join(dir, '.env'), `TOLLGATE_DATA_DIR=${dataDir}\nLOG_LEVEL=error\nPORT=1\n`);
+    const env = { PORT: '0', LOG_LEVEL: 'info' };
+
+    const created = tollgate(['keys', 'create', '--name', 'made before the first start'], dir, env);
+    const made = output(created);
+    expect(await made.exited, made.seen.err).toBe(0);
+    expect(made.seen.out).toMatch(/^tg_\w+\n$/);
+
+    const server = tollgate(['serve'], dir, env);
+    const run = output(server);
+    try {
+      await run.waitFor('Tollgate listening');
+      const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
+      expect(adminKey).toMatch(/^tg_\w+$/);
+      expect(run.seen.err).toContain(`read settings from ${join(dir, '.env')}`);
+      // The CLI applied the migrations; the server checks and says so.
+      expect(run.seen.err).toContain('"msg":"database schema up to date');
+      const port = Number(/"port":(\d+)/.exec(run.seen.err)?.[1]);
+      expect(port).toBeGreaterThan(1);
+
+      server.kill('SIGHUP');
+      await run.waitFor('SIGHUP received and ignored');
+      const health = await fetch(`http://127.0.0.1:${port}/admin/keys`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      const body = await health.text();
+      expect(health.status, body).toBe(200);
+      expect(body).toContain('made before the first start');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await run.exited, run.seen.err).toBe(0);
+    expect(existsSync(join(dir, 'data'))).toBe(false);
+  }, 300_000);
+});
