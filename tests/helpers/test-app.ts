@@ -2,6 +2,8 @@ import OpenAI from 'openai';
 import { createApp } from '../../src/app.js';
 import type { Deps, DepsOverrides } from '../../src/deps.js';
 import type { KeySpec } from '../../src/keys/key-admin.js';
+import type { RunningServer } from '../../src/main.js';
+import { startServer } from '../../src/main.js';
 import type { TestKey } from './test-deps.js';
 import { createTestKey, openTestDeps } from './test-deps.js';
 
@@ -20,8 +22,16 @@ export interface TestApp {
   /** Sends a request to the app, as `fetch` would over a socket; `path` may be a full URL. */
   request(path: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** An openai SDK client whose every call goes to the app in process. */
-  openai(apiKey: string, options?: { maxRetries?: number; headers?: Record<string, string> }): OpenAI;
+  openai(
+    apiKey: string,
+    options?: { maxRetries?: number; headers?: Record<string, string> },
+  ): OpenAI;
   createKey(spec?: Partial<KeySpec>): Promise<TestKey>;
+  /**
+   * Also serves the same dependencies on a real socket (for streams and disconnects); returns its
+   * base URL. `close()` then stops that server.
+   */
+  listen(): Promise<string>;
   /** Drains background work and closes the dependencies (as the server's stop does). */
   close(): Promise<void>;
 }
@@ -36,6 +46,7 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const { deps, logs } = await openTestDeps(env, overrides);
   const app = createApp(deps);
+  let server: RunningServer | null = null;
   const request = async (path: string | URL | Request, init?: RequestInit) =>
     app.request(path, init);
   return {
@@ -52,7 +63,12 @@ export async function createTestApp(
         fetch: request,
       }),
     createKey: (spec = {}) => createTestKey(deps, spec),
+    async listen() {
+      server ??= await startServer(deps);
+      return `http://127.0.0.1:${server.port}`;
+    },
     async close() {
+      if (server) return server.stop();
       deps.readiness.ready = false;
       await deps.close();
     },

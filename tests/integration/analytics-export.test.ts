@@ -8,9 +8,9 @@ import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { startAnalyticsGateway } from '../helpers/analytics-client.js';
 import { expectedBulkRow, recordInteraction, seedBulkRows } from '../helpers/analytics-seed.js';
 import { createCsvReader } from '../helpers/csv-reader.js';
+import type { TestApp } from '../helpers/test-app.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { storageDrivers } from '../helpers/test-database.js';
-import type { TestGateway } from '../helpers/test-gateway.js';
 
 const EXPORT_ROWS = 100_000;
 const HEAP_GROWTH_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -31,7 +31,7 @@ function asCsv(value: string | number | boolean | null | undefined): string {
 
 describe.each(storageDrivers())('analytics export on $name', (driver) => {
   let target: TestDatabaseTarget;
-  let gateway: TestGateway;
+  let gateway: TestApp;
   let deps: Deps;
   let reader: { key: string; id: string; tenantId: string };
   let contentReader: { key: string; id: string; tenantId: string };
@@ -45,7 +45,7 @@ describe.each(storageDrivers())('analytics export on $name', (driver) => {
   });
 
   afterAll(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await target?.drop();
   });
 
@@ -54,7 +54,7 @@ describe.each(storageDrivers())('analytics export on $name', (driver) => {
   });
 
   const exportOf = (query: string, key: string) =>
-    fetch(`${gateway.baseURL}/analytics/export?${query}`, {
+    gateway.request(`/analytics/export?${query}`, {
       headers: { authorization: `Bearer ${key}` },
     });
 

@@ -7,16 +7,16 @@ import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { interactions } from '../../src/storage/schema.js';
 import { startAnalyticsGateway } from '../helpers/analytics-client.js';
 import { recordInteraction, seedBulkRows } from '../helpers/analytics-seed.js';
+import type { TestApp } from '../helpers/test-app.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { storageDrivers } from '../helpers/test-database.js';
-import type { TestGateway } from '../helpers/test-gateway.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 
 describe.each(storageDrivers())('retention on $name', (driver) => {
   let target: TestDatabaseTarget;
-  let gateway: TestGateway;
+  let gateway: TestApp;
   let deps: Deps;
   let now = NOW;
   const clock: Clock = { now: () => now, monotonic: () => performance.now() };
@@ -31,7 +31,7 @@ describe.each(storageDrivers())('retention on $name', (driver) => {
   });
 
   afterAll(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await target?.drop();
   });
 
