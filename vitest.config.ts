@@ -10,8 +10,5 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // Much of a file's time is spent waiting on the database and sealing threads: two files at
-    // once keep both cores of a small machine busy.
-    maxWorkers: 2,
   },
 });

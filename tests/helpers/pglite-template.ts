@@ -42,3 +42,14 @@ export async function openMigratedPglite(): Promise<DatabaseHandle> {
     },
   };
 }
+
+/**
+ * A new data directory holding a copy of the migrated template, so the first start on it skips
+ * initdb (an empty directory when no template was provided). The caller removes it.
+ */
+export function templateDataDir(prefix: string): string {
+  const template = inject('pgliteTemplate');
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (template) cpSync(template, dir, { recursive: true });
+  return dir;
+}
