@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../src/deps.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
@@ -37,6 +37,9 @@ describe.each(storageDrivers())('analytics export on $name', (driver) => {
   let contentReader: { key: string; id: string; tenantId: string };
 
   beforeAll(async () => {
+    // The gateway's periodic jobs (the rollup fold above all) do not run here: on a slow machine
+    // a fold of the seeded rows would hold the database while these tests read it.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     target = await driver.create();
     ({ gateway, deps } = await startAnalyticsGateway(target));
     await insertTenant(deps.database.db, 'acme');
@@ -47,6 +50,7 @@ describe.each(storageDrivers())('analytics export on $name', (driver) => {
   afterAll(async () => {
     await gateway?.close();
     await target?.drop();
+    vi.useRealTimers();
   });
 
   beforeEach(async () => {
