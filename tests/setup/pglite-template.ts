@@ -16,9 +16,14 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const dir = mkdtempSync(
     join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'tollgate-template-'),
   );
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', BUILD_SCRIPT, dir], {
-    timeout: 600_000,
-  });
+  try {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', BUILD_SCRIPT, dir], {
+      timeout: 600_000,
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   project.provide('pgliteTemplate', dir);
   return () => rmSync(dir, { recursive: true, force: true });
 }
