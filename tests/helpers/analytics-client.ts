@@ -1,8 +1,8 @@
 import type { Deps } from '../../src/deps.js';
 import { openDatabase } from '../../src/storage/database.js';
+import type { TestApp } from './test-app.js';
+import { createTestApp } from './test-app.js';
 import type { TestDatabaseTarget } from './test-database.js';
-import type { TestGateway } from './test-gateway.js';
-import { startTestGateway } from './test-gateway.js';
 
 /** One interaction row as the API returns it. */
 export type RowJson = Record<string, string | number | boolean | null> & { id: string };
@@ -28,11 +28,11 @@ export interface JsonAnswer<T = AnalyticsBody> {
 
 /** GETs a path with a bearer key and parses the JSON body. */
 export async function getJson<T = AnalyticsBody>(
-  gateway: TestGateway,
+  gateway: TestApp,
   path: string,
   key: string,
 ): Promise<JsonAnswer<T>> {
-  const res = await fetch(`${gateway.baseURL}${path}`, {
+  const res = await gateway.request(path, {
     headers: { authorization: `Bearer ${key}` },
   });
   const text = await res.text();
@@ -45,14 +45,14 @@ export async function getJson<T = AnalyticsBody>(
   return { status: res.status, body: body as T, text };
 }
 
-/** Starts a gateway on a driver's database (PGlite in memory, or a fresh PostgreSQL database). */
+/** Builds the app in process on a driver's database (PGlite in memory, or a fresh PostgreSQL database). */
 export async function startAnalyticsGateway(
   target: TestDatabaseTarget,
   env: Record<string, string> = {},
-  overrides: Parameters<typeof startTestGateway>[1] = {},
-): Promise<{ gateway: TestGateway; deps: Deps }> {
+  overrides: Parameters<typeof createTestApp>[1] = {},
+): Promise<{ gateway: TestApp; deps: Deps }> {
   const database =
     target.target.kind === 'postgres' ? await openDatabase(target.target) : undefined;
-  const gateway = await startTestGateway(env, { database, ...overrides });
-  return { gateway, deps: gateway.server.deps };
+  const gateway = await createTestApp(env, { database, ...overrides });
+  return { gateway, deps: gateway.deps };
 }

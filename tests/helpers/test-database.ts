@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseHandle, DatabaseTarget } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
+import { openMigratedPglite } from './pglite-template.js';
 
 /** A database a test suite owns: created for it, dropped afterwards. */
 export interface TestDatabaseTarget {
@@ -78,8 +79,12 @@ export function migratedDatabaseOn(driver: {
   let handle: DatabaseHandle | undefined;
   beforeAll(async () => {
     target = await driver.create();
-    handle = await openDatabase(target.target);
-    await handle.migrate();
+    if (target.target.kind === 'pglite' && target.target.dataDir === null) {
+      handle = await openMigratedPglite();
+    } else {
+      handle = await openDatabase(target.target);
+      await handle.migrate();
+    }
   });
   afterAll(async () => {
     await handle?.close();

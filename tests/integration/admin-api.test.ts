@@ -4,8 +4,8 @@ import type { AuditEntry } from '../../src/storage/queries/audit-log.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
-import type { TestGateway } from '../helpers/test-gateway.js';
-import { startTestGateway } from '../helpers/test-gateway.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { createTestApp } from '../helpers/test-app.js';
 
 interface KeyJson {
   id: string;
@@ -45,7 +45,7 @@ interface ErrorJson {
 }
 
 let upstream: FakeUpstream;
-let gateway: TestGateway;
+let gateway: TestApp;
 let adminKey: string;
 let adminKeyId: string;
 /** Every full key the admin API handed out. */
@@ -62,7 +62,7 @@ async function call<T = KeyJson>(
   const key = options.key === undefined ? adminKey : options.key;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key !== null) headers.authorization = `Bearer ${key}`;
-  const res = await fetch(`${gateway.baseURL}${path}`, {
+  const res = await gateway.request(path, {
     method,
     headers,
     body: options.raw ?? (body === undefined ? undefined : JSON.stringify(body)),
@@ -85,7 +85,7 @@ async function createKeyOverHttp(
 }
 
 async function models(key: string) {
-  const res = await fetch(`${gateway.baseURL}/v1/models`, {
+  const res = await gateway.request('/v1/models', {
     headers: { authorization: `Bearer ${key}` },
   });
   const text = await res.text();
@@ -94,12 +94,12 @@ async function models(key: string) {
 }
 
 async function auditRows(): Promise<AuditEntry[]> {
-  return listAudit(gateway.server.deps.database.db, { limit: 1000 });
+  return listAudit(gateway.deps.database.db, { limit: 1000 });
 }
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
-  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url });
+  gateway = await createTestApp({ UPSTREAM_BASE_URL: upstream.url });
   const admin = await gateway.createKey({ name: 'root admin', scopes: ['admin'] });
   adminKey = admin.key;
   adminKeyId = admin.id;
@@ -107,7 +107,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await gateway?.close();
   await upstream?.close();
 });
 
@@ -447,7 +447,7 @@ describe('audit and secrecy', () => {
   it('never shows a key secret or its hash in a list or read response, a log line or an audit row', async () => {
     const listed = await call<{ data: KeyJson[] }>('GET', '/admin/keys');
     for (const k of listed.json.data) await call('GET', `/admin/keys/${k.id}`);
-    const hashes = (await listApiKeys(gateway.server.deps.database.db)).map((r) => r.secretHash);
+    const hashes = (await listApiKeys(gateway.deps.database.db)).map((r) => r.secretHash);
     const audit = JSON.stringify(await auditRows());
     const logs = gateway.logs.join('');
     const responses = seen.join('\n');

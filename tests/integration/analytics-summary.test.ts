@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../src/deps.js';
 import { rollUpPending } from '../../src/storage/queries/analytics-rollups.js';
 import { readViewStats } from '../../src/storage/queries/analytics-views.js';
@@ -7,9 +7,9 @@ import { selectRows } from '../../src/storage/queries/raw-rows.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
 import { seedBulkRows, seedRows } from '../helpers/analytics-seed.js';
+import type { TestApp } from '../helpers/test-app.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { storageDrivers } from '../helpers/test-database.js';
-import type { TestGateway } from '../helpers/test-gateway.js';
 
 interface Metrics {
   requests: number;
@@ -50,11 +50,14 @@ function expectWithin(actual: number | null, exact: number, relative = 0.044): v
 
 describe.each(storageDrivers())('analytics summary on $name', (driver) => {
   let target: TestDatabaseTarget;
-  let gateway: TestGateway;
+  let gateway: TestApp;
   let deps: Deps;
   let reader: { key: string; id: string; tenantId: string };
 
   beforeAll(async () => {
+    // The gateway's periodic jobs (the rollup fold above all) run only when a test calls them:
+    // on a slow machine a fold between two reads would change what these tests compare.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     target = await driver.create();
     ({ gateway, deps } = await startAnalyticsGateway(target));
     await insertTenant(deps.database.db, 'acme');
@@ -62,8 +65,9 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
   });
 
   afterAll(async () => {
-    await gateway?.stop();
+    await gateway?.close();
     await target?.drop();
+    vi.useRealTimers();
   });
 
   beforeEach(async () => {

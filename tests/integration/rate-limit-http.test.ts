@@ -1,7 +1,9 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPromptTokens } from '../../src/compression/token-count.js';
+import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { createKey } from '../../src/keys/key-admin.js';
+import type { Clock } from '../../src/runtime/clock.js';
+import type { DatabaseHandle } from '../../src/storage/database.js';
 import { insertApiKey } from '../../src/storage/queries/api-keys.js';
 import { tenants } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
@@ -9,23 +11,34 @@ import { sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { manualClock, minuteStart } from '../helpers/manual-clock.js';
+import { openMigratedPglite } from '../helpers/pglite-template.js';
 import { settleLog } from '../helpers/settle.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { createTestApp } from '../helpers/test-app.js';
+import { lend } from '../helpers/test-deps.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 let upstream: FakeUpstream;
+/** One migrated database for the in-process gateways of this file. */
+let database: DatabaseHandle;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
+  database = await openMigratedPglite();
 });
 
 afterAll(async () => {
   await upstream?.close();
+  await database?.close();
 });
 
-function chat(gw: TestGateway, key: string, body: Record<string, unknown> = {}) {
-  return fetch(`${gw.baseURL}/v1/chat/completions`, {
+/** One master key for the gateways of this file that share one database. */
+const MASTER_KEYS = generateMasterKeyEntry('limits');
+
+function chatRequest(key: string, body: Record<string, unknown>): RequestInit {
+  return {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -33,27 +46,37 @@ function chat(gw: TestGateway, key: string, body: Record<string, unknown> = {}) 
       messages: [{ role: 'user', content: 'hi' }],
       ...body,
     }),
-  });
+  };
+}
+
+/** A chat completion through the app in process. */
+function chat(gw: TestApp, key: string, body: Record<string, unknown> = {}) {
+  return gw.request('/v1/chat/completions', chatRequest(key, body));
+}
+
+/** A chat completion over the socket of a listening gateway. */
+function chatOverSocket(gw: TestGateway, key: string, body: Record<string, unknown> = {}) {
+  return fetch(`${gw.baseURL}/v1/chat/completions`, chatRequest(key, body));
 }
 
 const backends = [{ name: 'memory', env: {} as Record<string, string> }];
 if (redisUrl) backends.push({ name: 'redis', env: { REDIS_URL: redisUrl } });
 
 describe.each(backends)('rate limits on the $name backend', ({ env }) => {
-  let gateway: TestGateway;
+  let gateway: TestApp;
   let clock: ManualClock;
 
   beforeAll(async () => {
     clock = manualClock(minuteStart(1_000));
     // The same question is asked again and again here: the cache would answer it.
-    gateway = await startTestGateway(
-      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', ...env },
-      { clock },
+    gateway = await createTestApp(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS, ...env },
+      { clock, database: lend(database) },
     );
   });
 
   afterAll(async () => {
-    await gateway?.stop();
+    await gateway?.close();
   });
 
   it('answers the (rpm+1)-th request of a window with 429, retry-after and OpenAI headers', async () => {
@@ -84,15 +107,17 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
   it('reserves max_tokens up front and refunds what the answer did not use', async () => {
     clock.set(minuteStart(121_000));
     const { key } = await gateway.createKey({ tpm: 300 });
-    // Each request reserves its prompt plus max_tokens (about 160); the answer uses 17.
+    // Each request reserves its prompt plus max_tokens; the answer uses 17 (the fake's usage).
+    const reserve = countPromptTokens([{ role: 'user', content: 'hi' }], 'gpt-4o-mini') + 150;
     const first = await chat(gateway, key, { max_tokens: 150 });
     expect(first.status, await first.text()).toBe(200);
-    expect(Number(first.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(150);
-    await settleLog(gateway.server.deps);
+    expect(first.headers.get('x-ratelimit-remaining-tokens')).toBe(String(300 - reserve));
+    await settleLog(gateway.deps);
+    // The first request's unused reservation was refunded: only its 17 tokens still count.
     const second = await chat(gateway, key, { max_tokens: 150 });
     expect(second.status, await second.text()).toBe(200);
-    expect(Number(second.headers.get('x-ratelimit-remaining-tokens'))).toBeGreaterThan(100);
-    await settleLog(gateway.server.deps);
+    expect(second.headers.get('x-ratelimit-remaining-tokens')).toBe(String(300 - 17 - reserve));
+    await settleLog(gateway.deps);
     const tooBig = await chat(gateway, key, { max_tokens: 290 });
     expect(tooBig.status).toBe(429);
     expect(((await tooBig.json()) as { error: { type: string } }).error.type).toBe('tokens');
@@ -116,13 +141,13 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     expect(third.status, await third.text()).toBe(429);
     release();
     await Promise.all(open.map((r) => r.text()));
-    await settleLog(gateway.server.deps);
+    await settleLog(gateway.deps);
     expect((await chat(gateway, key)).status).toBe(200);
   });
 
   it('applies tenant limits across the keys of one tenant', async () => {
     clock.set(minuteStart(241_000));
-    const db = gateway.server.deps.database.db;
+    const db = gateway.deps.database.db;
     const [t] = await db
       .insert(tenants)
       .values({ id: `ten_limits_${Date.now()}`, name: `limited-${Date.now()}`, rpm: 2 })
@@ -139,10 +164,18 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
   });
 });
 
+/** A gateway with the cache on, in process, on this file's database. */
+function cachingGateway(clock: Clock): Promise<TestApp> {
+  return createTestApp(
+    { UPSTREAM_BASE_URL: upstream.url, TOLLGATE_MASTER_KEYS: MASTER_KEYS },
+    { clock, database: lend(database) },
+  );
+}
+
 describe('cache hits and token limits', () => {
   it('counts a cache hit as a request but not as tokens', async () => {
     const clock = manualClock(minuteStart(1_000));
-    const gw = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url }, { clock });
+    const gw = await cachingGateway(clock);
     try {
       const { key } = await gw.createKey({ tpm: 1000, rpm: 100 });
       const question = {
@@ -151,10 +184,10 @@ describe('cache hits and token limits', () => {
       };
       const miss = await chat(gw, key, question);
       expect(miss.headers.get('x-tollgate-cache'), await miss.text()).toBe('miss');
-      await settleLog(gw.server.deps);
+      await settleLog(gw.deps);
       const hit = await chat(gw, key, question);
       expect(hit.headers.get('x-tollgate-cache'), await hit.text()).toBe('hit');
-      await settleLog(gw.server.deps);
+      await settleLog(gw.deps);
       const probeMessages = [{ role: 'user', content: 'Something else entirely' }];
       const probe = await chat(gw, key, { messages: probeMessages, max_tokens: 1 });
       await probe.text();
@@ -165,7 +198,7 @@ describe('cache hits and token limits', () => {
       );
       expect(probe.headers.get('x-ratelimit-remaining-requests')).toBe('97');
     } finally {
-      await gw.stop();
+      await gw.close();
     }
   });
 });
@@ -174,12 +207,12 @@ describe('the openai SDK and a 429', () => {
   it('retries after retry-after and succeeds once the window resets', async () => {
     let offset = 0;
     const clock = { now: () => Date.now() + offset, monotonic: () => performance.now() };
-    const gw = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url }, { clock });
+    const gw = await cachingGateway(clock);
     try {
       const { key } = await gw.createKey({ rpm: 1 });
       // Put the gateway 600 ms before the end of a one-minute window.
       offset = minuteStart(59_400) - Date.now();
-      const client = new OpenAI({ apiKey: key, baseURL: `${gw.baseURL}/v1`, maxRetries: 2 });
+      const client = gw.openai(key, { maxRetries: 2 });
       await client.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: 'first' }],
@@ -193,7 +226,7 @@ describe('the openai SDK and a 429', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
       expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
     } finally {
-      await gw.stop();
+      await gw.close();
     }
   });
 });
@@ -231,7 +264,7 @@ describe.skipIf(!redisUrl)('two gateways sharing one Redis', () => {
     clock.set(minuteStart(301_000));
     const key = await sharedKey({ rpm: 10 });
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => chat(i % 2 ? a : b, key)),
+      Array.from({ length: 20 }, (_, i) => chatOverSocket(i % 2 ? a : b, key)),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(10);
     expect(results.filter((r) => r.status === 429)).toHaveLength(10);
@@ -244,7 +277,7 @@ describe.skipIf(!redisUrl)('two gateways sharing one Redis', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) {
       const gw = i % 2 ? a : b;
-      const res = await chat(gw, key, { max_tokens: 1 });
+      const res = await chatOverSocket(gw, key, { max_tokens: 1 });
       statuses.push(res.status);
       await res.text();
       await settleLog(gw.server.deps);
@@ -274,14 +307,14 @@ describe.skipIf(!redisUrl)('when Redis stops answering', () => {
         // Wait for the limiter's connection, then a healthy request.
         let ok = 0;
         for (let i = 0; i < 50 && ok === 0; i++) {
-          const r = await chat(gw, key);
+          const r = await chatOverSocket(gw, key);
           if (r.headers.get('x-ratelimit-limit-requests')) ok++;
           await r.text();
         }
         expect(ok).toBe(1);
         proxy.freeze();
         const started = Date.now();
-        const res = await chat(gw, key);
+        const res = await chatOverSocket(gw, key);
         const elapsed = Date.now() - started;
         const text = await res.text();
         expect(elapsed, 'a request waited on a dead Redis').toBeLessThan(1500);

@@ -78,12 +78,16 @@ describe('local embedder', () => {
     );
   });
 
-  it('embeds a short question in well under a millisecond', () => {
+  it('embeds a run of short questions in one synchronous pass, each to its own unit vector', () => {
+    // The speed of this pass is measured by `npm run bench:timing`, not here: a busy machine
+    // must not fail the suite.
     const questions = Array.from({ length: 500 }, (_, i) => `How do I sort list number ${i}?`);
-    const start = performance.now();
-    for (const q of questions) embedder.embedSync(q);
-    const perQuestionMs = (performance.now() - start) / questions.length;
-    expect(perQuestionMs).toBeLessThan(0.25);
+    const vectors = questions.map((q) => embedder.embedSync(q));
+    const digests = new Set(
+      vectors.map((v) => createHash('sha256').update(new Uint8Array(v.buffer)).digest('hex')),
+    );
+    expect(digests.size).toBe(questions.length);
+    for (const vector of vectors) expect(norm(vector)).toBeCloseTo(1, 5);
   });
 
   it('rejects a batch whose signal is already aborted', async () => {

@@ -1,0 +1,42 @@
+/**
+ * Timing claims the test suite no longer makes (a busy machine must not fail it): the local
+ * embedder embeds a short question in well under a millisecond, and compression stays linear on
+ * adversarial 100 kB inputs. Run with `npm run bench:timing` on a quiet machine; exits 1 on a miss.
+ */
+import { createLocalEmbedder } from '../src/cache/embedders/local-embedder.js';
+import { aggressiveTransform } from '../src/compression/aggressive-transforms.js';
+import { DuplicateRegistry } from '../src/compression/duplicate-registry.js';
+import { compressSafeText } from '../src/compression/safe-transforms.js';
+import { ADVERSARIAL_INPUTS } from '../tests/helpers/adversarial-inputs.js';
+
+/** Per short question, for the local embedder. */
+const EMBED_BUDGET_MS = 0.25;
+/** Linear work on 100 kB takes tens of milliseconds; a quadratic pattern takes tens of seconds. */
+const ADVERSARIAL_BUDGET_MS = 1_500;
+
+let misses = 0;
+
+function report(name: string, ms: number, budgetMs: number): void {
+  const ok = ms < budgetMs;
+  if (!ok) misses++;
+  console.log(`${ok ? 'ok  ' : 'MISS'} ${name}: ${ms.toFixed(3)} ms (budget ${budgetMs} ms)`);
+}
+
+const embedder = createLocalEmbedder();
+const questions = Array.from({ length: 500 }, (_, i) => `How do I sort list number ${i}?`);
+for (const q of questions.slice(0, 50)) embedder.embedSync(q);
+const embedStart = performance.now();
+for (const q of questions) embedder.embedSync(q);
+report(
+  'local embedder, one short question',
+  (performance.now() - embedStart) / questions.length,
+  EMBED_BUDGET_MS,
+);
+
+for (const [name, text] of Object.entries(ADVERSARIAL_INPUTS)) {
+  const start = performance.now();
+  aggressiveTransform(compressSafeText(text), new DuplicateRegistry());
+  report(`compression, ${name}`, performance.now() - start, ADVERSARIAL_BUDGET_MS);
+}
+
+process.exit(misses === 0 ? 0 : 1);
