@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { liveGauge } from '../runtime/metrics.js';
-import type { WriterMetrics } from './writer.js';
+import type { WriterMetrics } from './writer-metrics.js';
 
 /** Exports the interaction log's queue, outbox and write counts on the registry. */
 export function registerLogMetrics(registry: Registry, read: () => WriterMetrics): void {

@@ -52,7 +52,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 100,
-      flushIntervalMs: 10_000,
     });
     const rows = Array.from({ length: 250 }, (_, i) => row(i));
     for (const r of rows) writer.enqueue(r);
@@ -77,8 +76,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 20,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 300 }, (_, i) => row(1000 + i));
     for (const r of rows.slice(0, 100)) writer.enqueue(r);
@@ -144,8 +141,6 @@ describe('interaction writer', () => {
       logger,
       batchSize: 10,
       maxQueue: 30,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 100 }, (_, i) => row(9000 + i));
     for (const r of rows) writer.enqueue(r);
@@ -171,8 +166,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 50,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 50 }, (_, i) => row(20_000 + i));
     const bad = [rows[10], rows[37]].map((r) => {

@@ -1,6 +1,7 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
+import { rowsOf } from '../rows-of.js';
 import { cacheEntries } from '../schema.js';
 
 /** A cache_entries row (without the optional vector column). */
@@ -16,12 +17,6 @@ export interface NearestCacheEntry {
   responseEnc: Buffer;
   createdAt: Date;
   similarity: number;
-}
-
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  // PGlite answers `{ rows }`, postgres.js an array of rows.
-  const rows = (result as { rows?: unknown }).rows ?? result;
-  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
 }
 
 function toBuffer(value: unknown): Buffer {
