@@ -3,6 +3,7 @@ import { decryptRowField, encryptRowField } from '../crypto/envelope.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
 import type { Background } from '../runtime/background.js';
 import type { Clock } from '../runtime/clock.js';
+import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
 import { withTimeout } from '../runtime/with-timeout.js';
@@ -92,7 +93,7 @@ export function createDatabaseCacheStore(deps: {
     return withTimeout(work(), ms, what).catch((err: unknown) => {
       if (!isDown()) {
         deps.logger.warn(
-          { reason: (err as Error).message.split('\n')[0] },
+          { reason: errorReason(err) },
           'cache database step failed; serving without the cache for a moment',
         );
       }
@@ -130,7 +131,7 @@ export function createDatabaseCacheStore(deps: {
       return vector ?? null;
     } catch (err) {
       deps.logger.warn(
-        { reason: (err as Error).message.split('\n')[0] },
+        { reason: errorReason(err) },
         'embedding failed; semantic cache skipped for this request',
       );
       return null;

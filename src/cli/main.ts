@@ -12,6 +12,7 @@ import {
   validateScopes,
 } from '../keys/key-admin.js';
 import { main } from '../main.js';
+import { errorReason } from '../runtime/error-reason.js';
 import { DataDirBusyError } from '../storage/data-dir-lock.js';
 import type { DatabaseHandle } from '../storage/database.js';
 import { openDatabase } from '../storage/database.js';
@@ -334,7 +335,7 @@ run(process.argv.slice(2)).catch((err: unknown) => {
   }
   const code = (err as { code?: string }).code;
   if (code?.startsWith('ERR_PARSE_ARGS_')) {
-    process.stderr.write(`tollgate: ${(err as Error).message.split('\n')[0]}\n`);
+    process.stderr.write(`tollgate: ${errorReason(err)}\n`);
     process.exit(2);
   }
   process.stderr.write(`tollgate: ${err instanceof Error ? err.message : String(err)}\n`);

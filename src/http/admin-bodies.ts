@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { KeySpec } from '../keys/key-admin.js';
 import { parseDuration, SCOPES } from '../keys/key-admin.js';
+import { isRecord } from '../runtime/is-record.js';
 import type { ApiKeyPatch } from '../storage/queries/api-keys.js';
 import { GatewayError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -92,7 +93,7 @@ function paramOf(path: readonly PropertyKey[]): string | null {
  */
 export function parseAdminBody<T>(schema: z.ZodType<T>, text: string): T {
   const json = parseJsonBody(text);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  if (!isRecord(json)) {
     throw GatewayError.invalidRequest(
       'The request body must be a JSON object.',
       null,

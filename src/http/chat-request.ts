@@ -1,3 +1,4 @@
+import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import { parseJsonBody } from './json-body.js';
@@ -17,10 +18,6 @@ export interface ChatRequest {
   /** Completion token cap the client set (max_completion_tokens or max_tokens), if any. */
   maxTokens: number | null;
   n: number;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function optionalType(
@@ -54,7 +51,7 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
  */
 export function parseChatRequest(text: string): ChatRequest {
   const json = parseJsonBody(text);
-  if (!isObject(json)) {
+  if (!isRecord(json)) {
     throw GatewayError.invalidRequest(
       'The request body must be a JSON object.',
       null,
@@ -105,7 +102,7 @@ export function parseChatRequest(text: string): ChatRequest {
     );
   }
   body.messages.forEach((m: unknown, i: number) => {
-    if (!isObject(m)) {
+    if (!isRecord(m)) {
       throw GatewayError.invalidRequest(
         `Invalid type for 'messages[${i}]': expected an object.`,
         `messages[${i}]`,
@@ -129,14 +126,14 @@ export function parseChatRequest(text: string): ChatRequest {
     }
   });
   optionalType(body, 'stream', (v) => typeof v === 'boolean', 'a boolean');
-  optionalType(body, 'stream_options', isObject, 'an object');
+  optionalType(body, 'stream_options', isRecord, 'an object');
   optionalType(body, 'user', (v) => typeof v === 'string', 'a string');
   optionalType(body, 'n', isPositiveInt, 'a positive integer');
   optionalType(body, 'max_tokens', isPositiveInt, 'a positive integer');
   optionalType(body, 'max_completion_tokens', isPositiveInt, 'a positive integer');
   optionalType(body, 'temperature', isNumber, 'a number');
   optionalType(body, 'top_p', isNumber, 'a number');
-  const streamOptions = isObject(body.stream_options) ? body.stream_options : null;
+  const streamOptions = isRecord(body.stream_options) ? body.stream_options : null;
   const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;
   return {
     body,
