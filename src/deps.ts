@@ -142,37 +142,20 @@ export async function openDeps(
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const resources = new Resources(logger);
+  const b: Building = { config, clock, logger, overrides, resources };
   try {
     const routing = loadRouting(config, env);
     const prices = loadPriceTable(config.pricesFile);
     const keyRing = openKeyRing(config, logger);
-    const database = await openMigratedDatabase(config, keyRing, resources, overrides.database);
+    const database = await openMigratedDatabase(b, keyRing);
     const metrics = createMetrics();
     const background = createBackground((err) => logger.error({ err }, 'background task failed'));
-    const keys = buildKeyVerifier(config, database, clock, logger, resources);
-    const { upstream, fetch } = buildUpstream(config, routing, clock, overrides, resources);
-    const rateLimiter = await buildRateLimiter(
-      config,
-      clock,
-      logger,
-      metrics,
-      overrides,
-      resources,
-    );
+    const keys = buildKeyVerifier(b, database);
+    const { upstream, fetch } = buildUpstream(b, routing);
+    const rateLimiter = await buildRateLimiter(b, metrics);
     const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
-    const { writer, recorder } = await buildRecording(config, database, tenantKeys, logger, {
-      metrics,
-      overrides,
-      resources,
-    });
-    const cache = await buildCache(config, database, tenantKeys, {
-      clock,
-      logger,
-      background,
-      fetch,
-      overrides,
-      resources,
-    });
+    const { writer, recorder } = await buildRecording(b, { database, tenantKeys, metrics });
+    const cache = await buildCache(b, { database, tenantKeys, background, fetch });
     const retention = createRetention({
       db: database.db,
       clock,
@@ -208,6 +191,15 @@ export async function openDeps(
   }
 }
 
+/** What every builder takes: the config, the shared services, and where to register a close. */
+interface Building {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  overrides: DepsOverrides;
+  resources: Resources;
+}
+
 /** Loads the master keys, saying loudly where a new one was written. */
 function openKeyRing(config: Config, logger: Logger): KeyRing {
   const { ring, source } = loadKeyRing({
@@ -219,27 +211,17 @@ function openKeyRing(config: Config, logger: Logger): KeyRing {
 }
 
 /** Opens the database (or takes the given one), migrates it and checks the master keys fit it. */
-async function openMigratedDatabase(
-  config: Config,
-  keyRing: KeyRing,
-  resources: Resources,
-  given: DatabaseHandle | undefined,
-): Promise<DatabaseHandle> {
-  const database = given ?? (await openDatabase(config.database));
-  resources.add('database', () => database.close());
+async function openMigratedDatabase(b: Building, keyRing: KeyRing): Promise<DatabaseHandle> {
+  const database = b.overrides.database ?? (await openDatabase(b.config.database));
+  b.resources.add('database', () => database.close());
   await database.migrate();
   await verifyKeyRing(database.db, keyRing);
   return database;
 }
 
 /** The API key verifier; its last-used times are written once more on close. */
-function buildKeyVerifier(
-  config: Config,
-  database: DatabaseHandle,
-  clock: Clock,
-  logger: Logger,
-  resources: Resources,
-): KeyVerifier {
+function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
+  const { config, clock, logger, resources } = b;
   const keys = createKeyVerifier({
     db: database.db,
     clock,
@@ -253,12 +235,10 @@ function buildKeyVerifier(
 
 /** The upstream router over a keep-alive connection pool (or Node's fetch, for the benchmark). */
 function buildUpstream(
-  config: Config,
+  b: Building,
   routing: RoutingTable,
-  clock: Clock,
-  overrides: DepsOverrides,
-  resources: Resources,
 ): { upstream: Upstream; fetch: FetchFn | undefined } {
+  const { config, clock, overrides, resources } = b;
   const agent = createUpstreamAgent({
     connections: config.poolConnections,
     connectTimeoutMs: config.timeouts.connectMs,
@@ -279,14 +259,8 @@ function buildUpstream(
 }
 
 /** The configured rate limiter (Redis when REDIS_URL is set), or the one a test gives. */
-async function buildRateLimiter(
-  config: Config,
-  clock: Clock,
-  logger: Logger,
-  metrics: Metrics,
-  overrides: DepsOverrides,
-  resources: Resources,
-): Promise<RateLimiter> {
+async function buildRateLimiter(b: Building, metrics: Metrics): Promise<RateLimiter> {
+  const { config, clock, logger, overrides, resources } = b;
   const rateLimiter =
     overrides.rateLimiter ??
     (await openRateLimiter({
@@ -311,12 +285,11 @@ async function buildRateLimiter(
  * writer so it closes first: rows it is still sealing reach the writer before the writer's last flush.
  */
 async function buildRecording(
-  config: Config,
-  database: DatabaseHandle,
-  tenantKeys: TenantKeys,
-  logger: Logger,
-  context: { metrics: Metrics; overrides: DepsOverrides; resources: Resources },
+  b: Building,
+  parts: { database: DatabaseHandle; tenantKeys: TenantKeys; metrics: Metrics },
 ): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder }> {
+  const { config, logger, overrides, resources } = b;
+  const { database, tenantKeys } = parts;
   const outbox = await openOutbox(join(config.dataDir, 'outbox'), (file, line) =>
     logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
   );
@@ -327,31 +300,28 @@ async function buildRecording(
     batchSize: config.log.batchSize,
     maxQueue: config.log.maxQueue,
   });
-  context.resources.add('interaction writer', () => writer.close(), WRITER_CLOSE_TIMEOUT_MS);
-  registerLogMetrics(context.metrics.registry, () => writer.metrics);
+  resources.add('interaction writer', () => writer.close(), WRITER_CLOSE_TIMEOUT_MS);
+  registerLogMetrics(parts.metrics.registry, () => writer.metrics);
   // The sealing thread exists only when rows are recorded by the real recorder.
-  if (context.overrides.recorder) return { writer, recorder: context.overrides.recorder };
+  if (overrides.recorder) return { writer, recorder: overrides.recorder };
   const sealer = createThreadRowSealer({ logger });
-  context.resources.add('row sealing thread', () => sealer.close());
+  resources.add('row sealing thread', () => sealer.close());
   return { writer, recorder: createInteractionRecorder({ tenantKeys, sealer, writer, logger }) };
 }
 
 /** The response cache: the database-backed store, or a no-op one when CACHE=off. */
 async function buildCache(
-  config: Config,
-  database: DatabaseHandle,
-  tenantKeys: TenantKeys,
-  context: {
-    clock: Clock;
-    logger: Logger;
+  b: Building,
+  parts: {
+    database: DatabaseHandle;
+    tenantKeys: TenantKeys;
     background: Background;
     fetch: FetchFn | undefined;
-    overrides: DepsOverrides;
-    resources: Resources;
   },
 ): Promise<CacheStore> {
+  const { config, logger } = b;
+  const { database } = parts;
   if (!config.cache.enabled) return noopCacheStore;
-  const { logger } = context;
   const semantic = (await database.hasVector()) && (await hasEmbeddingColumn(database.db));
   if (!semantic) {
     logger.warn(
@@ -360,15 +330,15 @@ async function buildCache(
   }
   const cache = createDatabaseCacheStore({
     db: database.db,
-    tenantKeys,
-    embedder: context.overrides.embedder ?? createEmbedder(config.embeddings, context.fetch),
-    clock: context.clock,
+    tenantKeys: parts.tenantKeys,
+    embedder: b.overrides.embedder ?? createEmbedder(config.embeddings, parts.fetch),
+    clock: b.clock,
     logger,
-    background: context.background,
+    background: parts.background,
     semantic,
     config: config.cache,
   });
-  context.resources.add('cache', () => cache.close());
+  b.resources.add('cache', () => cache.close());
   return cache;
 }
 
