@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'drizzle-orm';
 import type { PriceTable } from './analytics/prices.js';
 import { loadPriceTable } from './analytics/prices.js';
 import type { Retention } from './analytics/retention.js';
 import { createRetention } from './analytics/retention.js';
-import { startRollups } from './analytics/rollups.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { noopCacheStore } from './cache/cache-store.js';
 import { openDatabaseCacheStore } from './cache/database-cache-store.js';
@@ -24,7 +22,6 @@ import { registerLogMetrics } from './recording/log-metrics.js';
 import { openOutbox } from './recording/outbox.js';
 import type { InteractionRecorder } from './recording/recorder.js';
 import { createInteractionRecorder } from './recording/recorder.js';
-import type { RowSealer } from './recording/row-sealer.js';
 import { createThreadRowSealer } from './recording/row-sealer.js';
 import type { InteractionWriter } from './recording/writer.js';
 import { createInteractionWriter } from './recording/writer.js';
@@ -32,11 +29,12 @@ import type { Background } from './runtime/background.js';
 import { createBackground } from './runtime/background.js';
 import type { Clock } from './runtime/clock.js';
 import { systemClock } from './runtime/clock.js';
+import { errorReason } from './runtime/error-reason.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
 import type { Metrics } from './runtime/metrics.js';
 import { createMetrics } from './runtime/metrics.js';
-import { withTimeout } from './runtime/with-timeout.js';
+import { Resources } from './runtime/resources.js';
 import type { DatabaseHandle } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
 import { storeInteractions } from './storage/queries/interactions.js';
@@ -68,12 +66,13 @@ export interface Deps {
   cache: CacheStore;
   /** Prices for the analytics cost estimates. */
   prices: PriceTable;
-  /** Prunes old interaction text and rows (RETENTION_*_DAYS) on a timer. */
+  /** Prunes old interaction text and rows (RETENTION_*_DAYS); the retention job runs it. */
   retention: Retention;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
   readiness: { ready: boolean };
+  /** Releases everything built, in the reverse of the build order. */
   close(): Promise<void>;
 }
 
@@ -93,17 +92,11 @@ export interface DepsOverrides {
   embedder?: Embedder;
 }
 
-/** How often expired cache entries are deleted and memory hit counts written. */
-const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
-/** How often queued cache writes are written and other instances' entries read. */
-const CACHE_SYNC_INTERVAL_MS = 1_000;
-/** How often pending log deltas are folded into the analytics rollups. */
-const ROLLUP_INTERVAL_MS = 5_000;
-const EMBEDDED_VACUUM_INTERVAL_MS = 60_000;
-/** Tables whose rows are updated or deleted all the time (cache entries, rollups, their deltas). */
-const EMBEDDED_VACUUM = sql.raw(
-  'VACUUM cache_entries, interaction_rollup_pending, interaction_rollups_daily, interaction_histograms_daily',
-);
+/** Close bounds of the slower steps (the rest use the default of Resources). */
+const BACKGROUND_DRAIN_TIMEOUT_MS = 10_000;
+/** Enough for one timed-out database write and a spill of the rest to the outbox. */
+const WRITER_CLOSE_TIMEOUT_MS = 15_000;
+const KEY_USAGE_FLUSH_TIMEOUT_MS = 2_000;
 /** The upstream embedder is on the request path of a cache miss: it must answer fast or not at all. */
 const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
 
@@ -129,13 +122,17 @@ export function loadRouting(config: Config, env: Record<string, string | undefin
     text = readFileSync(config.routingFile, 'utf8');
   } catch (err) {
     throw new Error(
-      `TOLLGATE_CONFIG file ${config.routingFile} cannot be read: ${(err as Error).message}`,
+      `TOLLGATE_CONFIG file ${config.routingFile} cannot be read: ${errorReason(err)}`,
     );
   }
   return parseRoutingConfig(text, env);
 }
 
-/** Builds the real dependencies: database (migrated), key verifier, upstream router. */
+/**
+ * Builds the real dependencies. Each builder registers how to release what it built, so a
+ * failure half way closes what exists and `close()` runs in the reverse of the build order.
+ * Timers are not started here: `startJobs` owns them.
+ */
 export async function openDeps(
   config: Config,
   env: Record<string, string | undefined>,
@@ -143,44 +140,126 @@ export async function openDeps(
 ): Promise<Deps> {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const routing = loadRouting(config, env);
-  const prices = loadPriceTable(config.pricesFile);
-  const { ring: keyRing, source } = loadKeyRing({
+  const resources = new Resources(logger);
+  const b: Building = { config, clock, logger, overrides, resources };
+  try {
+    const routing = loadRouting(config, env);
+    const prices = loadPriceTable(config.pricesFile);
+    const keyRing = openKeyRing(config, logger);
+    const database = await openMigratedDatabase(b, keyRing);
+    const metrics = createMetrics();
+    const background = createBackground((err) => logger.error({ err }, 'background task failed'));
+    const keys = buildKeyVerifier(b, database);
+    const { upstream, fetch } = buildUpstream(b, routing);
+    const rateLimiter = await buildRateLimiter(b, metrics);
+    const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
+    const { writer, recorder } = await buildRecording(b, { database, tenantKeys, metrics });
+    const cache = await buildCache(b, { database, tenantKeys, fetch });
+    const retention = createRetention({
+      db: database.db,
+      clock,
+      logger,
+      policy: config.retention,
+    });
+    // Registered last so it closes first: tasks still in flight use everything built above.
+    resources.add('background tasks', () => background.drain(), BACKGROUND_DRAIN_TIMEOUT_MS);
+    return {
+      config,
+      database,
+      keys,
+      upstream,
+      routing,
+      clock,
+      logger,
+      background,
+      keyRing,
+      tenantKeys,
+      writer,
+      recorder,
+      rateLimiter,
+      metrics,
+      cache,
+      secrets: secretsOf(config, routing),
+      prices,
+      retention,
+      readiness: { ready: true },
+      close: () => resources.close(),
+    };
+  } catch (err) {
+    return resources.abandon(err);
+  }
+}
+
+/** What every builder takes: the config, the shared services, and where to register a close. */
+interface Building {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  overrides: DepsOverrides;
+  resources: Resources;
+}
+
+/** Loads the master keys, saying loudly where a new one was written. */
+function openKeyRing(config: Config, logger: Logger): KeyRing {
+  const { ring, source } = loadKeyRing({
     masterKeys: config.masterKeys,
     database: config.database,
   });
   announceKeySource(logger, source);
-  const database = overrides.database ?? (await openDatabase(config.database));
-  try {
-    await database.migrate(({ message, ...event }) => logger.info(event, message));
-    await verifyKeyRing(database.db, keyRing);
-  } catch (err) {
-    await database.close();
-    throw err;
-  }
-  const outbox = await openOutbox(join(config.dataDir, 'outbox'), (file, line) =>
-    logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
-  );
-  const writer = createInteractionWriter({
-    insert: (rows) => storeInteractions(database, rows),
-    outbox,
-    logger,
-    ...config.log,
+  return ring;
+}
+
+/** Opens the database (or takes the given one), migrates it and checks the master keys fit it. */
+async function openMigratedDatabase(b: Building, keyRing: KeyRing): Promise<DatabaseHandle> {
+  const database = b.overrides.database ?? (await openDatabase(b.config.database));
+  b.resources.add('database', () => database.close());
+  await database.migrate(({ message, ...event }) => b.logger.info(event, message));
+  await verifyKeyRing(database.db, keyRing);
+  return database;
+}
+
+/** The API key verifier; its last-used times are written once more on close. */
+function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
+  const { config, clock, logger, resources } = b;
+  const keys = createKeyVerifier({
+    db: database.db,
+    clock,
+    ttlMs: config.keyCacheTtlMs,
+    onError: (err) =>
+      logger.warn({ reason: errorReason(err) }, 'API key refresh failed; serving cached keys'),
   });
-  if (outbox.pendingRows > 0) {
-    logger.info({ rows: outbox.pendingRows }, 'replaying interaction rows left in the outbox');
-    void writer.replayOutbox();
-  }
-  const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
-  // The sealing thread exists only when rows are recorded by the real recorder.
-  let sealer: RowSealer | null = null;
-  let recorder = overrides.recorder;
-  if (!recorder) {
-    sealer = createThreadRowSealer({ logger });
-    recorder = createInteractionRecorder({ tenantKeys, sealer, writer, logger });
-  }
-  const metrics = createMetrics();
-  registerLogMetrics(metrics.registry, () => writer.metrics);
+  resources.add('key last-used flush', () => keys.flushUsage(), KEY_USAGE_FLUSH_TIMEOUT_MS);
+  return keys;
+}
+
+/** The upstream router over a keep-alive connection pool (or Node's fetch, for the benchmark). */
+function buildUpstream(
+  b: Building,
+  routing: RoutingTable,
+): { upstream: Upstream; fetch: FetchFn | undefined } {
+  const { config, clock, overrides, resources } = b;
+  const agent = createUpstreamAgent({
+    connections: config.poolConnections,
+    connectTimeoutMs: config.timeouts.connectMs,
+  });
+  resources.add('upstream connection pool', () => agent.close());
+  const fetch: FetchFn | undefined =
+    overrides.upstreamHttp === 'global' ? undefined : createPooledFetch(agent);
+  const upstream = createRouter({
+    routing,
+    fetch,
+    clock,
+    timeouts: config.timeouts,
+    retry: config.retry,
+    random: overrides.random,
+  });
+  resources.add('upstream router', () => upstream.close());
+  return { upstream, fetch };
+}
+
+/** The configured rate limiter (Redis when REDIS_URL is set), or the one a test gives. */
+async function buildRateLimiter(b: Building, metrics: Metrics): Promise<RateLimiter> {
+  const { config, clock, logger, overrides, resources } = b;
   const rateLimiter =
     overrides.rateLimiter ??
     (await openRateLimiter({
@@ -196,123 +275,72 @@ export async function openDeps(
           policy: config.rateLimit.failPolicy,
         }),
     }));
-  const background = createBackground((err) => logger.error({ err }, 'background task failed'));
-  const agent = createUpstreamAgent({
-    connections: config.poolConnections,
-    connectTimeoutMs: config.timeouts.connectMs,
-  });
-  const fetch: FetchFn | undefined =
-    overrides.upstreamHttp === 'global' ? undefined : createPooledFetch(agent);
-  const upstream = createRouter({
-    routing,
-    fetch,
-    clock,
-    timeouts: config.timeouts,
-    retry: config.retry,
-    random: overrides.random,
-  });
-  const keys = createKeyVerifier({
-    db: database.db,
-    clock,
-    ttlMs: config.keyCacheTtlMs,
-    onError: (err) =>
-      logger.warn(
-        { reason: (err as Error).message.split('\n')[0] },
-        'API key refresh failed; serving cached keys',
-      ),
-  });
-  const usageTimer = setInterval(() => background.run(keys.flushUsage()), 30_000);
-  usageTimer.unref();
-  let cache: CacheStore = noopCacheStore;
-  if (config.cache.enabled) {
-    cache = await openDatabaseCacheStore({
-      db: database.db,
-      tenantKeys,
-      embedder: overrides.embedder ?? createEmbedder(config.embeddings, fetch),
-      clock,
-      logger,
-      config: config.cache,
-    });
-  }
-  const cacheTimer = setInterval(
-    () => background.run(() => cache.maintain()),
-    CACHE_MAINTENANCE_INTERVAL_MS,
+  resources.add('rate limiter', () => rateLimiter.close());
+  return rateLimiter;
+}
+
+/**
+ * The interaction log: outbox, writer, sealing thread and recorder. The sealer is built after the
+ * writer so it closes first: rows it is still sealing reach the writer before the writer's last flush.
+ */
+async function buildRecording(
+  b: Building,
+  parts: { database: DatabaseHandle; tenantKeys: TenantKeys; metrics: Metrics },
+): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder }> {
+  const { config, logger, overrides, resources } = b;
+  const { database, tenantKeys } = parts;
+  const outbox = await openOutbox(join(config.dataDir, 'outbox'), (file, line) =>
+    logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
   );
-  cacheTimer.unref();
-  const cacheSyncTimer = setInterval(
-    () => background.run(() => cache.flush().then(() => cache.sync())),
-    CACHE_SYNC_INTERVAL_MS,
-  );
-  cacheSyncTimer.unref();
-  const retention = createRetention({
-    db: database.db,
-    clock,
+  const writer = createInteractionWriter({
+    insert: (rows) => storeInteractions(database, rows),
+    outbox,
     logger,
-    policy: config.retention,
+    batchSize: config.log.batchSize,
+    maxQueue: config.log.maxQueue,
   });
-  retention.start(config.retention.intervalMs, (pass) => background.run(pass));
-  const rollups = startRollups(database.db, logger, ROLLUP_INTERVAL_MS);
-  // PGlite has no autovacuum: the tables rewritten all the time would only grow.
-  const vacuumTimer =
-    database.kind === 'pglite'
-      ? setInterval(
-          () => background.run(() => database.db.execute(EMBEDDED_VACUUM)),
-          EMBEDDED_VACUUM_INTERVAL_MS,
-        ).unref()
-      : undefined;
-  return {
-    config,
-    database,
-    keys,
-    upstream,
-    routing,
-    clock,
+  resources.add('interaction writer', () => writer.close(), WRITER_CLOSE_TIMEOUT_MS);
+  registerLogMetrics(parts.metrics.registry, () => writer.metrics);
+  // The sealing thread exists only when rows are recorded by the real recorder.
+  if (overrides.recorder) return { writer, recorder: overrides.recorder };
+  const sealer = createThreadRowSealer({ logger });
+  resources.add('row sealing thread', () => sealer.close());
+  return { writer, recorder: createInteractionRecorder({ tenantKeys, sealer, writer, logger }) };
+}
+
+/** The response cache: the database-backed store, or a no-op one when CACHE=off. */
+async function buildCache(
+  b: Building,
+  parts: {
+    database: DatabaseHandle;
+    tenantKeys: TenantKeys;
+    fetch: FetchFn | undefined;
+  },
+): Promise<CacheStore> {
+  const { config, logger } = b;
+  if (!config.cache.enabled) return noopCacheStore;
+  // The lookup runs in memory and vectors are stored as plain bytes: semantic caching needs no
+  // pgvector.
+  const cache = await openDatabaseCacheStore({
+    db: parts.database.db,
+    tenantKeys: parts.tenantKeys,
+    embedder: b.overrides.embedder ?? createEmbedder(config.embeddings, parts.fetch),
+    clock: b.clock,
     logger,
-    background,
-    keyRing,
-    tenantKeys,
-    writer,
-    recorder,
-    rateLimiter,
-    metrics,
-    cache,
-    secrets: [
-      ...routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
-      ...(config.embeddings.kind === 'upstream' && config.embeddings.apiKey
-        ? [config.embeddings.apiKey]
-        : []),
-    ],
-    prices,
-    retention,
-    readiness: { ready: true },
-    async close() {
-      clearInterval(usageTimer);
-      clearInterval(cacheTimer);
-      clearInterval(cacheSyncTimer);
-      clearInterval(vacuumTimer);
-      retention.stop();
-      await rollups.stop();
-      await background.drain();
-      await cache
-        .close()
-        .catch((err: unknown) =>
-          logger.warn({ reason: (err as Error).message.split('\n')[0] }, 'cache close failed'),
-        );
-      await sealer?.close();
-      await writer.close();
-      await rateLimiter.close();
-      await withTimeout(keys.flushUsage(), 2_000, 'last_used_at flush timed out').catch(
-        (err: unknown) =>
-          logger.warn(
-            { reason: (err as Error).message.split('\n')[0] },
-            'last_used_at flush failed',
-          ),
-      );
-      await upstream.close();
-      await agent.close();
-      await database.close();
-    },
-  };
+    config: config.cache,
+  });
+  b.resources.add('cache', () => cache.close());
+  return cache;
+}
+
+/** Values that must never appear in a response or log line: every upstream's API key. */
+function secretsOf(config: Config, routing: RoutingTable): string[] {
+  return [
+    ...routing.upstreams.flatMap((u) => (u.apiKey ? [u.apiKey] : [])),
+    ...(config.embeddings.kind === 'upstream' && config.embeddings.apiKey
+      ? [config.embeddings.apiKey]
+      : []),
+  ];
 }
 
 function announceKeySource(logger: Logger, source: KeyRingSource): void {

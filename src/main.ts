@@ -5,6 +5,7 @@ import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
+import { startJobs } from './jobs.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
 import { loadDotEnv } from './runtime/dot-env.js';
 
@@ -12,11 +13,11 @@ import { loadDotEnv } from './runtime/dot-env.js';
 export interface RunningServer {
   port: number;
   deps: Deps;
-  /** Stops accepting, lets in-flight requests finish (bounded), drains background work, closes. */
+  /** Stops accepting, lets in-flight requests finish (bounded), stops the jobs, closes the deps. */
   stop(): Promise<void>;
 }
 
-/** Starts the HTTP server on already-built dependencies. */
+/** Starts the HTTP server on already-built dependencies, then the jobs (every timer). */
 export function startServer(deps: Deps): Promise<RunningServer> {
   const app = createApp(deps);
   return new Promise((resolve, reject) => {
@@ -24,6 +25,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
     const server = serve(
       { fetch: app.fetch, port: deps.config.port, hostname: deps.config.host },
       (info: AddressInfo) => {
+        const jobs = startJobs(deps);
         let stopping: Promise<void> | null = null;
         resolve({
           port: info.port,
@@ -47,6 +49,8 @@ export function startServer(deps: Deps): Promise<RunningServer> {
                 server.close(() => finish());
                 server.closeIdleConnections();
               });
+              // In-flight requests are done: no timer may start new work on closing dependencies.
+              jobs.stop();
               await deps.close();
             })();
             return stopping;

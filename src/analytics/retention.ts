@@ -17,11 +17,12 @@ export interface PruneResult {
   rowsDeleted: number;
 }
 
-/** Prunes old interactions on a timer; `run` does one full pass (tests call it directly). */
+/** Prunes old interactions; the retention job calls `run` on an interval (tests call it directly). */
 export interface Retention {
+  /** False when the policy keeps everything: there is nothing to schedule. */
+  readonly enabled: boolean;
+  /** One full pass; a call while a pass runs waits for that one instead of starting another. */
   run(): Promise<PruneResult>;
-  start(intervalMs: number, onRun: (pass: Promise<unknown>) => void): void;
-  stop(): void;
 }
 
 /**
@@ -36,7 +37,6 @@ export function createRetention(options: {
   batchRows?: number;
 }): Retention {
   const batchRows = options.batchRows ?? 5_000;
-  let timer: NodeJS.Timeout | undefined;
   let running: Promise<PruneResult> | undefined;
 
   async function drainBatches(step: (limit: number) => Promise<number>): Promise<number> {
@@ -67,21 +67,13 @@ export function createRetention(options: {
   }
 
   return {
+    enabled: options.policy.contentDays !== undefined || options.policy.rowsDays !== undefined,
     run() {
       // One pass at a time: a slow pass is not overlapped by the next tick.
       running ??= pass().finally(() => {
         running = undefined;
       });
       return running;
-    },
-    start(intervalMs, onRun) {
-      if (options.policy.contentDays === undefined && options.policy.rowsDays === undefined) return;
-      timer = setInterval(() => onRun(this.run()), intervalMs);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-      timer = undefined;
     },
   };
 }

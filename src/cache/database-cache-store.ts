@@ -1,6 +1,7 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
 import type { Clock } from '../runtime/clock.js';
+import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
 import type { Database } from '../storage/database.js';
@@ -236,7 +237,7 @@ export class DatabaseCacheStore implements CacheStore {
       return vector ?? null;
     } catch (err) {
       this.deps.logger.warn(
-        { reason: (err as Error).message.split('\n')[0] },
+        { reason: errorReason(err) },
         'embedding failed; semantic cache skipped for this request',
       );
       return null;

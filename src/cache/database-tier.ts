@@ -1,5 +1,6 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Clock } from '../runtime/clock.js';
+import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import type { Database } from '../storage/database.js';
@@ -276,7 +277,7 @@ export class DatabaseTier {
     } catch (err) {
       if (breaker.failed()) {
         logger.warn(
-          { reason: (err as Error).message.split('\n')[0] },
+          { reason: errorReason(err) },
           'cache database step failed; the cache serves from memory and writes when it is back',
         );
       }

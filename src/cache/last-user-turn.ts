@@ -1,3 +1,5 @@
+import { isRecord } from '../runtime/is-record.js';
+
 /** How the final message of a conversation can take part in caching. */
 export type LastTurn =
   /** The final message is a user message whose content is text only. */
@@ -34,8 +36,4 @@ function textOf(content: unknown): string | null {
     texts.push(part.text);
   }
   return texts.join('\n');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../config.js';
 import { MasterKeyError } from '../crypto/key-ring.js';
 import { AdminRefusal } from '../keys/admin-refusal.js';
 import { loadDotEnv } from '../runtime/dot-env.js';
+import { errorReason } from '../runtime/error-reason.js';
 import { DataDirBusyError } from '../storage/data-dir-lock.js';
 import { AnalystRoleError } from '../storage/queries/analytics-views.js';
 import { analystsCommand } from './analysts.js';
@@ -72,7 +73,7 @@ function exitCodeOf(err: unknown): number {
 /** One line, without the sentence's closing full stop (the house style of command-line errors). */
 function lineOf(err: unknown): string {
   const known = err instanceof ConfigError || err instanceof DataDirBusyError;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorReason(err);
   // Configuration errors list every bad variable, one per line: that is their point.
   if (known || err instanceof MasterKeyError) return text;
   return (text.split('\n')[0] ?? '').replace(/\.$/, '');

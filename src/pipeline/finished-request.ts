@@ -6,7 +6,7 @@ import type { AppEnv, CachePlan, CacheStatus, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
-import type { InteractionRecord } from '../recording/recorder.js';
+import type { InteractionRecord } from '../recording/interaction-row.js';
 
 /** What the after-response step needs of a request, read from the context once it is answered. */
 export interface FinishedRequest {

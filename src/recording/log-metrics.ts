@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { liveCounter, liveGauge } from '../runtime/metrics.js';
-import type { WriterMetrics } from './writer.js';
+import type { WriterMetrics } from './writer-metrics.js';
 
 /** Exports the interaction log's queue and outbox (gauges) and its write counts (counters). */
 export function registerLogMetrics(registry: Registry, read: () => WriterMetrics): void {

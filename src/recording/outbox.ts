@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { appendFile, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { isRecord } from '../runtime/is-record.js';
 import type { NewInteraction } from '../storage/schema.js';
 
 const SEGMENT_RE = /^segment-(\d{12})\.ndjson$/;
@@ -22,7 +23,7 @@ export function encodeOutboxRow(row: NewInteraction): string {
 export function decodeOutboxRow(line: string): NewInteraction {
   const raw = JSON.parse(line) as Record<string, unknown>;
   const bytes = (v: unknown) =>
-    v && typeof v === 'object' && 'b64' in v ? Buffer.from(String(v.b64), 'base64') : null;
+    isRecord(v) && 'b64' in v ? Buffer.from(String(v.b64), 'base64') : null;
   return {
     ...(raw as unknown as NewInteraction),
     createdAt: new Date(String(raw.createdAt)),

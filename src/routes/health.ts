@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { errorReason } from '../runtime/error-reason.js';
+import { withTimeout } from '../runtime/with-timeout.js';
 
 const READY_PROBE_TIMEOUT_MS = 2_000;
 
@@ -11,22 +13,11 @@ export function healthRoutes(deps: Deps) {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (!deps.readiness.ready) throw GatewayError.notReady('The gateway is shutting down.');
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        deps.database.ping(),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error('database probe timed out')),
-            READY_PROBE_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      await withTimeout(deps.database.ping(), READY_PROBE_TIMEOUT_MS, 'database probe timed out');
     } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'readiness probe failed');
+      deps.logger.warn({ err: errorReason(err) }, 'readiness probe failed');
       throw GatewayError.notReady('The database is not reachable.');
-    } finally {
-      clearTimeout(timer);
     }
     return c.json({ status: 'ready', database: deps.database.kind });
   });

@@ -13,6 +13,7 @@ import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
+import { rowsOf } from './rows-of.js';
 
 import * as schema from './schema.js';
 
@@ -138,6 +139,5 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
 
 async function hasVectorExtension(db: Database): Promise<boolean> {
   const result = await db.execute(sql`select 1 from pg_extension where extname = 'vector'`);
-  const rows = (result as unknown as { rows?: unknown[] }).rows ?? (result as unknown as unknown[]);
-  return Array.isArray(rows) && rows.length > 0;
+  return rowsOf(result).length > 0;
 }

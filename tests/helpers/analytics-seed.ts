@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Deps } from '../../src/deps.js';
-import type { InteractionRecord } from '../../src/recording/recorder.js';
+import type { InteractionRecord } from '../../src/recording/interaction-row.js';
 import { uuidv7 } from '../../src/runtime/uuidv7.js';
 import type { Database } from '../../src/storage/database.js';
 import { insertInteractions } from '../../src/storage/queries/interactions.js';

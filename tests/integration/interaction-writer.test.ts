@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { insertSettingAside } from '../../src/recording/insert-setting-aside.js';
 import { openOutbox, REJECTED_FILE } from '../../src/recording/outbox.js';
 import { createInteractionWriter } from '../../src/recording/writer.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { uuidv7 } from '../../src/runtime/uuidv7.js';
 import { insertInteractions, storeInteractions } from '../../src/storage/queries/interactions.js';
+import { UnstorableRowError } from '../../src/storage/queries/interactions-copy.js';
 import type { NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
 import { migratedMemoryDatabase } from '../helpers/test-database.js';
@@ -52,7 +54,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 100,
-      flushIntervalMs: 10_000,
     });
     const rows = Array.from({ length: 250 }, (_, i) => row(i));
     for (const r of rows) writer.enqueue(r);
@@ -77,8 +78,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 20,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 300 }, (_, i) => row(1000 + i));
     for (const r of rows.slice(0, 100)) writer.enqueue(r);
@@ -144,8 +143,6 @@ describe('interaction writer', () => {
       logger,
       batchSize: 10,
       maxQueue: 30,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 100 }, (_, i) => row(9000 + i));
     for (const r of rows) writer.enqueue(r);
@@ -171,8 +168,6 @@ describe('interaction writer', () => {
       outbox,
       logger,
       batchSize: 50,
-      flushIntervalMs: 10_000,
-      retryIntervalMs: 3_600_000,
     });
     const rows = Array.from({ length: 50 }, (_, i) => row(20_000 + i));
     const bad = [rows[10], rows[37]].map((r) => {
@@ -224,5 +219,62 @@ describe('interaction writer', () => {
     expect(writer.metrics).toMatchObject({ outboxRows: 0, rowsRejected: 1 });
     expect(readdirSync(dir)).toEqual([REJECTED_FILE]);
     await writer.close();
+  });
+});
+
+describe('insert setting rows aside', () => {
+  it('halves a refused batch until the bad rows stand alone, and counts only the good ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    const rows = Array.from({ length: 8 }, (_, i) => row(40_000 + i));
+    const badIds = new Set([rows[2]?.id, rows[5]?.id]);
+    const attempts: number[] = [];
+    let rejected = 0;
+    const insert = insertSettingAside({
+      insert: async (batch) => {
+        attempts.push(batch.length);
+        const bad = batch.find((r) => badIds.has(r.id));
+        if (bad) throw new UnstorableRowError(bad.id, 'a value its column cannot store');
+        return batch.length;
+      },
+      outbox: await openOutbox(dir, () => {}),
+      logger,
+      writeTimeoutMs: 10_000,
+      onRejected: (n) => {
+        rejected += n;
+      },
+    });
+    expect(await insert(rows)).toBe(6);
+    expect(rejected).toBe(2);
+    expect(attempts).toEqual([8, 4, 2, 2, 1, 1, 4, 2, 1, 1, 2]);
+    const kept = readFileSync(join(dir, REJECTED_FILE), 'utf8').trim().split('\n');
+    expect(kept.map((l) => JSON.parse(l) as { reason: string; row: { id: string } })).toEqual([
+      {
+        reason: 'a value its column cannot store',
+        row: expect.objectContaining({ id: rows[2]?.id }),
+      },
+      {
+        reason: 'a value its column cannot store',
+        row: expect.objectContaining({ id: rows[5]?.id }),
+      },
+    ]);
+  });
+
+  it('throws a failure of the database itself to the caller without setting rows aside', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tg-outbox-'));
+    let rejected = 0;
+    const insert = insertSettingAside({
+      insert: async () => {
+        throw new Error('connection refused');
+      },
+      outbox: await openOutbox(dir, () => {}),
+      logger,
+      writeTimeoutMs: 10_000,
+      onRejected: (n) => {
+        rejected += n;
+      },
+    });
+    await expect(insert([row(41_000), row(41_001)])).rejects.toThrow('connection refused');
+    expect(rejected).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database, DatabaseHandle } from '../database.js';
+import { rowsOf } from '../rows-of.js';
 import type { InteractionRow, NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
 import { sqlStateOf } from '../sql-state.js';
@@ -46,10 +47,7 @@ export async function insertInteractions(
       returning 1
     )
     select count(*)::int as n from inserted`);
-  const resultRows =
-    (result as unknown as { rows?: { n: number }[] }).rows ??
-    (result as unknown as { n: number }[]);
-  return Number(resultRows[0]?.n ?? 0);
+  return Number(rowsOf<{ n: number }>(result)[0]?.n ?? 0);
 }
 
 /** One interaction by id. */

@@ -1,0 +1,120 @@
+import { createRollupFolder } from './analytics/rollups.js';
+import type { Deps } from './deps.js';
+import { vacuumChurnedTables } from './storage/queries/vacuum.js';
+
+/** How often keys' last-used times are written. */
+const KEY_USAGE_FLUSH_INTERVAL_MS = 30_000;
+/** How often expired cache entries are deleted and memory hit counts written. */
+const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
+/** How often queued cache writes are written and other instances' entries read. */
+const CACHE_SYNC_INTERVAL_MS = 1_000;
+/** How often pending log deltas are folded into the analytics rollups. */
+const ROLLUP_INTERVAL_MS = 5_000;
+/** How often the embedded database's churned tables are vacuumed. */
+const EMBEDDED_VACUUM_INTERVAL_MS = 60_000;
+
+/** Work repeated on an interval. */
+export interface Job {
+  name: string;
+  intervalMs: number;
+  /** Also run once as the jobs start. */
+  atStart?: boolean;
+  run(): Promise<unknown>;
+}
+
+/** The running timers; `stop` clears them all (work in flight is drained with the deps). */
+export interface RunningJobs {
+  readonly names: readonly string[];
+  stop(): void;
+}
+
+/** Every periodic task of a gateway process, from its dependencies. */
+export function jobsFor(deps: Deps): Job[] {
+  const { config, database, writer } = deps;
+  const rollups = createRollupFolder(database.db, deps.logger);
+  const jobs: Job[] = [
+    {
+      name: 'interaction writer flush',
+      intervalMs: config.log.flushIntervalMs,
+      run: () => writer.flush(),
+    },
+    {
+      name: 'interaction outbox retry',
+      intervalMs: config.log.retryIntervalMs,
+      // Rows a previous process left in the outbox go in as soon as the database answers.
+      atStart: true,
+      run: () => writer.retry(),
+    },
+    {
+      name: 'key last-used flush',
+      intervalMs: KEY_USAGE_FLUSH_INTERVAL_MS,
+      run: () => deps.keys.flushUsage(),
+    },
+    {
+      name: 'cache maintenance',
+      intervalMs: CACHE_MAINTENANCE_INTERVAL_MS,
+      run: () => deps.cache.maintain(),
+    },
+    {
+      name: 'cache sync',
+      intervalMs: CACHE_SYNC_INTERVAL_MS,
+      run: async () => {
+        await deps.cache.flush();
+        await deps.cache.sync();
+      },
+    },
+    { name: 'analytics rollups', intervalMs: ROLLUP_INTERVAL_MS, run: () => rollups.fold() },
+  ];
+  if (deps.retention.enabled) {
+    jobs.push({
+      name: 'retention',
+      intervalMs: config.retention.intervalMs,
+      run: () => deps.retention.run(),
+    });
+  }
+  // PGlite has no autovacuum: the tables rewritten all the time would only grow.
+  if (database.kind === 'pglite') {
+    jobs.push({
+      name: 'embedded vacuum',
+      intervalMs: EMBEDDED_VACUUM_INTERVAL_MS,
+      run: () => vacuumChurnedTables(database.db),
+    });
+  }
+  return jobs;
+}
+
+/**
+ * Starts every job on its own interval, through the background runner (so tests and shutdown can
+ * drain them). A tick is skipped while the job's previous run is still going: a slow database
+ * never piles up runs of the same job.
+ */
+export function startJobs(deps: Deps, jobs: readonly Job[] = jobsFor(deps)): RunningJobs {
+  if (deps.writer.metrics.outboxRows > 0) {
+    deps.logger.info(
+      { rows: deps.writer.metrics.outboxRows },
+      'replaying interaction rows left in the outbox',
+    );
+  }
+  const timers = jobs.map((job) => {
+    let running = false;
+    const tick = () => {
+      if (running) return;
+      running = true;
+      deps.background.run(
+        Promise.resolve()
+          .then(() => job.run())
+          .finally(() => {
+            running = false;
+          }),
+      );
+    };
+    if (job.atStart) tick();
+    return setInterval(tick, job.intervalMs).unref();
+  });
+  return {
+    names: jobs.map((j) => j.name),
+    stop() {
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}

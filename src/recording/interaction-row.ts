@@ -1,0 +1,100 @@
+import type { ChatCompletion } from 'openai/resources/chat/completions';
+import type { NewInteraction } from '../storage/schema.js';
+import { MAX_MODEL_CHARS } from '../storage/schema.js';
+
+/** Everything known about a finished request, before encryption. */
+export interface InteractionRecord {
+  id: string;
+  /** The client's own request id, if it sent a sane one. */
+  clientRequestId: string | null;
+  /** Wall-clock time the request arrived. */
+  receivedAt: Date;
+  tenantId: string;
+  keyId: string;
+  endUser: string | null;
+  model: string | null;
+  upstreamModel: string | null;
+  provider: string | null;
+  status: number;
+  errorCode: string | null;
+  cacheStatus: string | null;
+  cacheSimilarity: number | null;
+  /** Which OpenAI endpoint the request came to. */
+  endpoint: string | null;
+  stream: boolean;
+  usage: ChatCompletion['usage'] | null;
+  /** What prompt compression did, when the request got that far. */
+  compression: { mode: string; tokensSaved: number } | null;
+  /** On a cache hit, the tokens the cached answer would have cost upstream. */
+  tokensSavedCache: number | null;
+  latencyMs: number;
+  upstreamMs: number | null;
+  ttftMs: number | null;
+  /** The request body (messages and parameters); null when it could not be parsed. */
+  request: unknown;
+  /** The answer (completion, assembled stream, or error body); null when there was none. */
+  response: unknown;
+}
+
+/**
+ * Text as a text column can hold it: PostgreSQL refuses NUL, which a client may send (in `user`,
+ * say), so it becomes U+FFFD. The exact text is in the encrypted request.
+ */
+function storableText(value: string | null): string | null {
+  return value?.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value;
+}
+
+/**
+ * A model name as the rollups can index it: the request's is already at most MAX_MODEL_CHARS, and
+ * one an upstream answers with is cut to that length.
+ */
+function storableModel(value: string | null): string | null {
+  return storableText(value === null ? null : value.slice(0, MAX_MODEL_CHARS));
+}
+
+/** A token count as an integer column can hold it; anything else an upstream sends is unknown. */
+function storableCount(value: unknown): number | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  return Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.round(value)));
+}
+
+/** JSON of a recorded value; null when there is nothing to store. */
+export function jsonOf(value: unknown): string | null {
+  return value === null ? null : (JSON.stringify(value) ?? null);
+}
+
+/** The row's metadata, its ciphertext columns still empty. */
+export function metadataRow(r: InteractionRecord): NewInteraction {
+  const promptTokens = storableCount(r.usage?.prompt_tokens);
+  return {
+    id: r.id,
+    clientRequestId: r.clientRequestId,
+    createdAt: r.receivedAt,
+    tenantId: r.tenantId,
+    keyId: r.keyId,
+    endUser: storableText(r.endUser),
+    model: storableModel(r.model),
+    upstreamModel: storableModel(r.upstreamModel),
+    provider: storableText(r.provider),
+    status: r.status,
+    errorCode: storableText(r.errorCode),
+    cacheStatus: r.cacheStatus,
+    cacheSimilarity: r.cacheSimilarity,
+    endpoint: r.endpoint,
+    stream: r.stream,
+    promptTokens,
+    completionTokens: storableCount(r.usage?.completion_tokens),
+    tokensSavedCompression: storableCount(r.compression?.tokensSaved),
+    compressionMode: r.compression?.mode ?? null,
+    promptTokensBeforeCompression:
+      promptTokens !== null && r.compression
+        ? storableCount(promptTokens + r.compression.tokensSaved)
+        : null,
+    tokensSavedCache: storableCount(r.tokensSavedCache),
+    latencyMs: r.latencyMs,
+    upstreamMs: r.upstreamMs,
+    ttftMs: r.ttftMs,
+    requestEnc: null,
+    responseEnc: null,
+  };
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { Deps } from '../../src/deps.js';
+import { openDeps } from '../../src/deps.js';
+import { jobsFor, startJobs } from '../../src/jobs.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { uuidv7 } from '../../src/runtime/uuidv7.js';
+import type { NewInteraction } from '../../src/storage/schema.js';
+import { interactions } from '../../src/storage/schema.js';
+
+const FLUSH_INTERVAL_MS = 200;
+
+function row(): NewInteraction {
+  return {
+    id: uuidv7(),
+    createdAt: new Date(),
+    tenantId: 'ten_jobs',
+    keyId: 'key_jobs',
+    status: 200,
+    stream: false,
+    latencyMs: 1,
+    requestEnc: null,
+    responseEnc: null,
+  };
+}
+
+async function stored(deps: Deps, id: string): Promise<number> {
+  const [r] = await deps.database.db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(interactions)
+    .where(sql`${interactions.id} = ${id}`);
+  return r?.n ?? -1;
+}
+
+describe('jobs', () => {
+  let deps: Deps;
+
+  beforeAll(async () => {
+    const env = {
+      DATABASE_URL: 'memory://',
+      TOLLGATE_DATA_DIR: mkdtempSync(join(tmpdir(), 'tollgate-jobs-')),
+      LOG_FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS),
+      RETENTION_ROWS_DAYS: '30',
+    };
+    deps = await openDeps(loadConfig(env), env, { logger: createLogger('silent') });
+  }, 120_000);
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  afterAll(async () => {
+    await deps?.close();
+  });
+
+  it('names every timer of the process, the writer and the embedded vacuum included', () => {
+    expect(jobsFor(deps).map((j) => j.name)).toEqual([
+      'interaction writer flush',
+      'interaction outbox retry',
+      'key last-used flush',
+      'cache maintenance',
+      'analytics rollups',
+      'retention',
+      'embedded vacuum',
+    ]);
+  });
+
+  it('flushes queued rows on its interval through the background runner, and not after stop', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const jobs = startJobs(deps);
+    const first = row();
+    deps.writer.enqueue(first);
+    vi.advanceTimersByTime(FLUSH_INTERVAL_MS);
+    await deps.background.drain();
+    expect(await stored(deps, first.id)).toBe(1);
+
+    jobs.stop();
+    const second = row();
+    deps.writer.enqueue(second);
+    vi.advanceTimersByTime(FLUSH_INTERVAL_MS * 10);
+    await deps.background.drain();
+    expect(await stored(deps, second.id), 'a stopped job still wrote the queue').toBe(0);
+    await deps.writer.flush();
+    expect(await stored(deps, second.id)).toBe(1);
+  });
+
+  it('runs every job once without a failure (the vacuum statement included)', async () => {
+    const failed: string[] = [];
+    for (const job of jobsFor(deps)) {
+      await job.run().catch((err: unknown) => failed.push(`${job.name}: ${String(err)}`));
+    }
+    expect(failed).toEqual([]);
+  });
+});
