@@ -72,11 +72,12 @@ function exitCodeOf(err: unknown): number {
 
 /** One line, without the sentence's closing full stop (the house style of command-line errors). */
 function lineOf(err: unknown): string {
-  const known = err instanceof ConfigError || err instanceof DataDirBusyError;
-  const text = errorReason(err);
+  const known =
+    err instanceof ConfigError || err instanceof DataDirBusyError || err instanceof MasterKeyError;
   // Configuration errors list every bad variable, one per line: that is their point.
-  if (known || err instanceof MasterKeyError) return text;
-  return (text.split('\n')[0] ?? '').replace(/\.$/, '');
+  if (known) return err.message;
+  // Anything else: its first line, never a failed statement or its parameters.
+  return errorReason(err).replace(/\.$/, '');
 }
 
 // .env applies to every command (variables already set win), so the CLI sees what the server sees.

@@ -82,8 +82,9 @@ export function withOutcome(
   prices: PriceTable,
 ): FinishedRequest {
   const usage = o.fromCache ? null : (o.completion?.usage ?? o.usage ?? null);
-  const promptTokens = usage?.prompt_tokens ?? null;
-  const completionTokens = usage?.completion_tokens ?? null;
+  // An upstream may send anything in usage: only whole, finite counts are counted.
+  const promptTokens = tokenCount(usage?.prompt_tokens);
+  const completionTokens = tokenCount(usage?.completion_tokens);
   return {
     ...known,
     status: o.status,
@@ -103,6 +104,12 @@ export function withOutcome(
     // A stream the upstream cut after the first byte ends with an error code; a client leaving does not.
     upstreamFailure: o.errorCode !== null && o.status !== 499 && !o.fromCache,
   };
+}
+
+function tokenCount(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+    ? Math.round(value)
+    : null;
 }
 
 /** US dollars for the tokens at the table's price for the model (or its alias); null if unpriced. */

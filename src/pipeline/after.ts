@@ -47,7 +47,10 @@ export async function afterSequence(
   const completion = f.request && f.cachePlan ? storableCompletion(outcome, f.request) : null;
   if (completion && f.cachePlan) {
     const { keys, embedding } = f.cachePlan;
-    await deps.cache.store({ tenantId: f.key.tenantId, keys, completion, embedding });
+    // A cache that fails to store costs a saving, never the row.
+    await deps.cache
+      .store({ tenantId: f.key.tenantId, keys, completion, embedding })
+      .catch((err: unknown) => deps.logger.warn({ err, requestId: f.id }, 'cache store failed'));
   }
   // Returned, not awaited: while the row waits to be sealed, this closure (and the request and
   // answer it holds) can be collected.
@@ -97,7 +100,12 @@ export function after(deps: AfterDeps) {
       deps.background.run(async () => {
         await afterResponse();
         deps.metrics.requestsInFlight.dec();
-        reportRequest(deps, withOutcome(known, outcome, deps.prices));
+        try {
+          reportRequest(deps, withOutcome(known, outcome, deps.prices));
+        } catch (err) {
+          // The log line and the metrics must never cost the request its row.
+          deps.logger.error({ err, requestId: known.requestId }, 'request report failed');
+        }
         const key = facts.key;
         if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
       });

@@ -48,16 +48,25 @@ describe('interaction log with awkward input', () => {
         user: 'user\u0000with-nul',
       })
       .withResponse();
+    // An end-user id longer than 256 characters is refused (it is stored as plaintext), and the
+    // refusal is recorded like any other answer.
     const long = await client.chat.completions
       .create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: 'long user' }],
         user: 'u'.repeat(10_000),
       })
-      .withResponse();
+      .catch((e: unknown) => e);
+    expect(long).toBeInstanceOf(OpenAI.BadRequestError);
+    const refused = long as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(refused.param).toBe('user');
     await settleLog(gateway.server.deps);
 
-    const ids = [odd, nul, long].map((r) => r.response.headers.get('x-request-id') ?? '');
+    const ids = [
+      odd.response.headers.get('x-request-id') ?? '',
+      nul.response.headers.get('x-request-id') ?? '',
+      refused.headers?.get('x-request-id') ?? '',
+    ];
     const rows = await gateway.server.deps.database.db
       .select()
       .from(interactions)
@@ -69,7 +78,10 @@ describe('interaction log with awkward input', () => {
       completionTokens: null,
     });
     expect(byId.get(ids[1] ?? '')?.endUser).toBe('user\ufffdwith-nul');
-    expect(byId.get(ids[2] ?? '')?.endUser).toHaveLength(10_000);
+    expect(byId.get(ids[2] ?? '')).toMatchObject({
+      status: 400,
+      errorCode: 'string_above_max_length',
+    });
     expect(gateway.server.deps.writer.metrics).toMatchObject({ outboxRows: 0, rowsRejected: 0 });
     // The rollups take every one of them.
     await expect(rollUpPending(gateway.server.deps.database.db)).resolves.toBeGreaterThan(0);

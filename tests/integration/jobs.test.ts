@@ -63,6 +63,7 @@ describe('jobs', () => {
       'interaction outbox retry',
       'key last-used flush',
       'cache maintenance',
+      'cache sync',
       'analytics rollups',
       'retention',
       'embedded vacuum',
