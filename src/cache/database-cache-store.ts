@@ -3,7 +3,7 @@ import type { TenantKeys } from '../crypto/tenant-keys.js';
 import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
-import { uuidv7 } from '../runtime/uuidv7.js';
+import { monotonicUuidv7 } from '../runtime/uuidv7.js';
 import type { Database } from '../storage/database.js';
 import { Breaker } from './breaker.js';
 import type { CacheConfig } from './cache-config.js';
@@ -129,7 +129,8 @@ export class DatabaseCacheStore implements CacheStore {
     const vector = question === null ? null : (w.embedding ?? (await this.embed(question)));
     const now = this.deps.clock.now();
     const entry: IndexedEntry = {
-      id: uuidv7(now),
+      // Sync compares ids for recency: a later store here must always sort after an earlier one.
+      id: monotonicUuidv7(now),
       tenantId: w.tenantId,
       scopeHash: keys.scopeHash,
       exactHash: keys.exactHash,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isUuid, uuidv7 } from '../../src/runtime/uuidv7.js';
+import { isUuid, monotonicUuidv7, uuidv7 } from '../../src/runtime/uuidv7.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const timestampOf = (id: string) => Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16);
@@ -49,5 +49,16 @@ describe('uuidv7', () => {
     expect(isUuid('0192F3A4-5B6C-4D8E-9F00-112233445566')).toBe(true);
     expect(isUuid('not-a-uuid')).toBe(false);
     expect(isUuid(`${uuidv7()}x`)).toBe(false);
+  });
+
+  it('makes monotonic ids that sort in the order they were made, however the clock moves', () => {
+    const now = 1_800_000_000_000;
+    // A clock standing still (as in tests), then stepping back, then forward.
+    const times = [...Array.from({ length: 5000 }, () => now), now - 10, now + 5];
+    const ids = times.map((t) => monotonicUuidv7(t));
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id, id).toMatch(V7);
+    expect(timestampOf(ids[0] ?? '')).toBe(now);
   });
 });
