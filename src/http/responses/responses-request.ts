@@ -1,5 +1,6 @@
 import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
 import { isRecord } from '../../runtime/is-record.js';
+import { MAX_MODEL_CHARS } from '../../storage/schema.js';
 import { GatewayError } from '../errors.js';
 import { checkInput } from './input-validation.js';
 import { describeValue, invalidType } from './request-errors.js';
@@ -19,8 +20,6 @@ export interface ResponsesRequest {
   user: string | null;
   maxOutputTokens: number | null;
 }
-
-const MAX_MODEL_CHARS = 256;
 
 const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 const isNonNegativeInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
