@@ -69,6 +69,14 @@ const envSchema = z.object({
     .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
     .default(2_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  WORKERS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(64, 'must be at most 64')
+    .default(1),
+  /** Set by the primary of WORKERS=N for each worker (0…N−1); a restarted worker keeps its slot. */
+  TOLLGATE_WORKER_SLOT: z.coerce.number().int().min(0).max(63).optional(),
   TOLLGATE_MASTER_KEYS: z.string().optional(),
   LOG_BATCH_SIZE: positiveInt(500),
   LOG_FLUSH_INTERVAL_MS: positiveInt(200),
@@ -136,6 +144,10 @@ export interface Config {
   poolConnections: number;
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
+  /** Processes serving the port (node:cluster); more than one needs PostgreSQL and Redis. */
+  workers: number;
+  /** In a worker of WORKERS=N, its slot (0…N−1): it owns `<data dir>/outbox/worker-<slot>`. */
+  workerSlot: number | undefined;
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
@@ -195,6 +207,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : e.DATABASE_URL === 'memory://'
         ? { kind: 'pglite', dataDir: null }
         : { kind: 'postgres', url: e.DATABASE_URL };
+  const workerProblems = workersProblems(e.WORKERS, database, e.REDIS_URL);
+  if (workerProblems.length > 0) throw new ConfigError(workerProblems);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -223,6 +237,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workers: e.WORKERS,
+    workerSlot: e.TOLLGATE_WORKER_SLOT,
     masterKeys: e.TOLLGATE_MASTER_KEYS,
     log: {
       batchSize: e.LOG_BATCH_SIZE,
@@ -261,4 +277,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
+}
+
+/**
+ * Several worker processes share one database and one set of limits: the embedded database is
+ * opened by one process only, and per-process limits would each admit the key's whole limit.
+ */
+function workersProblems(
+  workers: number,
+  database: DatabaseTarget,
+  redisUrl: string | undefined,
+): string[] {
+  if (workers === 1) return [];
+  const problems: string[] = [];
+  if (database.kind === 'pglite') {
+    problems.push(
+      `WORKERS=${workers} needs DATABASE_URL (PostgreSQL): the embedded database can be opened by one process only. Set DATABASE_URL=postgres://…, or WORKERS=1 (one process serves the embedded default).`,
+    );
+  }
+  if (redisUrl === undefined) {
+    problems.push(
+      `WORKERS=${workers} needs REDIS_URL: the workers must share one rate limit per key (each process alone would admit the whole limit). Set REDIS_URL=redis://…, or WORKERS=1.`,
+    );
+  }
+  return problems;
 }

@@ -289,7 +289,12 @@ async function buildRecording(
 ): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder }> {
   const { config, logger, overrides, resources } = b;
   const { database, tenantKeys } = parts;
-  const outbox = await openOutbox(join(config.dataDir, 'outbox'), (file, line) =>
+  // Each worker of WORKERS=N has its own outbox: a segment is replayed by the process that wrote it.
+  const outboxDir =
+    config.workerSlot === undefined
+      ? join(config.dataDir, 'outbox')
+      : join(config.dataDir, 'outbox', `worker-${config.workerSlot}`);
+  const outbox = await openOutbox(outboxDir, (file, line) =>
     logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
   );
   const writer = createInteractionWriter({

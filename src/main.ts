@@ -1,13 +1,19 @@
+import { existsSync, readdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
+import type { Config } from './config.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
 import { startJobs } from './jobs.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
+import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runtime/cluster.js';
 import { loadDotEnv } from './runtime/dot-env.js';
+import type { Logger } from './runtime/logger.js';
+import { createLogger } from './runtime/logger.js';
 
 /** A running gateway: its address and a graceful stop. */
 export interface RunningServer {
@@ -73,8 +79,18 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   // The CLI entry has already read it for every command; reading again only names the file.
   const envFile = loadDotEnv(env);
   const config = loadConfig(env);
+  if (config.workers > 1 && !isClusterWorker()) {
+    process.removeAllListeners('SIGHUP');
+    process.exitCode = await runWorkers(config, envFile);
+    return;
+  }
   const deps = await openDeps(config, env);
-  if (envFile) deps.logger.info({ file: envFile }, `read settings from ${envFile}`);
+  if (isClusterWorker()) {
+    deps.metrics.scrape = clusterMetricsSource(deps.metrics.registry);
+  } else {
+    if (envFile) deps.logger.info({ file: envFile }, `read settings from ${envFile}`);
+    warnStrandedOutboxes(deps.logger, config);
+  }
   if (config.database.kind === 'pglite' && config.database.dataDir !== null) {
     const admin = await bootstrapAdminKey(deps.database.db, config.database.dataDir);
     if (admin.kind === 'created') {
@@ -124,4 +140,53 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
       { signal: 'SIGHUP' },
       'SIGHUP received and ignored: settings are read at start; restart (SIGTERM) to apply changes',
     );
+}
+
+/** The primary of `WORKERS=N`: forks the workers (each runs `main`), supervises them, drains them. */
+async function runWorkers(config: Config, envFile: string | null): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  if (envFile) logger.info({ file: envFile }, `read settings from ${envFile}`);
+  warnStrandedOutboxes(logger, config);
+  const code = await superviseWorkers({
+    workers: config.workers,
+    logger,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    onReady: ({ port }) =>
+      logger.info(
+        { port, host: config.host, workers: config.workers },
+        `Tollgate listening on http://${config.host}:${port} with ${config.workers} workers`,
+      ),
+  });
+  logger.info('stopped');
+  await new Promise<void>((done) => logger.flush(() => done()));
+  return code;
+}
+
+/**
+ * Outbox directories holding rows no process of this start will replay: one process owns
+ * `outbox/`, the workers of WORKERS=N own `outbox/worker-<slot>` (slot < N).
+ */
+function strandedOutboxes(dataDir: string, workers: number): string[] {
+  const root = join(dataDir, 'outbox');
+  if (!existsSync(root)) return [];
+  const hasSegments = (dir: string) => readdirSync(dir).some((name) => name.endsWith('.ndjson'));
+  const stranded = workers > 1 && hasSegments(root) ? [root] : [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const slot = /^worker-(\d+)$/.exec(entry.name)?.[1];
+    const dir = join(root, entry.name);
+    const owned = workers > 1 && Number(slot) < workers;
+    if (entry.isDirectory() && slot !== undefined && !owned && hasSegments(dir)) {
+      stranded.push(dir);
+    }
+  }
+  return stranded;
+}
+
+function warnStrandedOutboxes(logger: Logger, config: Config) {
+  const stranded = strandedOutboxes(config.dataDir, config.workers);
+  if (stranded.length === 0) return;
+  logger.warn(
+    { directories: stranded },
+    `interaction-log rows wait in outbox directories no process replays with WORKERS=${config.workers}: ${stranded.join(', ')}. Start once with the WORKERS value that wrote them (outbox/worker-<slot> with WORKERS above the slot, ${join(config.dataDir, 'outbox')} itself with WORKERS=1) to deliver them.`,
+  );
 }

@@ -27,7 +27,7 @@ export function metricsRoute(deps: Deps) {
       return requireAdmin(c, next);
     },
     async (c) => {
-      const body = await deps.metrics.registry.metrics();
+      const body = await deps.metrics.scrape();
       return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
     },
   );

@@ -21,7 +21,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      base: { service: 'tollgate' },
+      base: { service: 'tollgate', pid: process.pid },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination ?? pino.destination({ fd: 2, sync: false }),

@@ -3,6 +3,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /** The process's Prometheus metrics, named by Prometheus's conventions under one `tollgate_` prefix. */
 export interface Metrics {
   registry: Registry;
+  /**
+   * What GET /metrics serves: this registry, or, in a worker of `WORKERS=N`, every worker's
+   * metrics summed by the primary (set at start-up).
+   */
+  scrape: () => Promise<string>;
   rateLimitBackendErrors: Counter<'operation' | 'policy'>;
   rateLimited: Counter<'reason'>;
   /** Time from a request's arrival to its last byte (or its headers, where the end is not seen). */
@@ -46,6 +51,7 @@ export function createMetrics(): Metrics {
   const registers = [registry];
   return {
     registry,
+    scrape: () => registry.metrics(),
     rateLimitBackendErrors: new Counter({
       name: 'tollgate_ratelimit_backend_errors_total',
       help: 'Rate limiter backend (Redis) failures, by operation and the policy applied',

@@ -11,21 +11,43 @@ export interface GatewayProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   terminate(): Promise<number | null>;
+  /** Resolves once the output so far satisfies `test` (checked on every new output). */
+  waitFor(test: (output: string) => boolean): Promise<void>;
 }
 
-/** Starts `tollgate serve` in a child process on a random port and waits until it listens. */
-export function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+/**
+ * Starts `tollgate serve` in a child process on a random port and waits until it listens (and,
+ * when given, until its output matches `ready`).
+ */
+export function startGatewayProcess(
+  env: Record<string, string>,
+  ready?: RegExp,
+): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
+  const waiters = new Set<() => void>();
+  const waitFor = (test: (output: string) => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!test(out)) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  const grow = (d: Buffer) => {
+    out += d.toString();
+    for (const check of [...waiters]) check();
+  };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
+    const onData = () => {
       const m = /Tollgate listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m?.[1]) {
+      if (m?.[1] && (ready === undefined || ready.test(out))) {
         resolve({
           url: m[1],
           child,
@@ -34,11 +56,15 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
             child.kill('SIGTERM');
             return exited;
           },
+          waitFor,
         });
       }
     };
-    child.stderr.on('data', onData);
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      grow(d);
+      onData();
+    });
+    child.stdout.on('data', grow);
     void exited.then((code) =>
       reject(new Error(`gateway exited (${code}) before listening:\n${out}`)),
     );
