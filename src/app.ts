@@ -4,6 +4,7 @@ import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
 import { accessLog } from './pipeline/access-log.js';
 import { requestId } from './pipeline/request-id.js';
+import { traceRequest } from './pipeline/trace.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminCacheRoute } from './routes/admin-cache.js';
 import { analyticsRoutes } from './routes/analytics.js';
@@ -19,6 +20,7 @@ import { responsesRoute } from './routes/responses.js';
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('*', requestId(deps));
+  if (deps.tracing.enabled) app.use('*', traceRequest(deps));
   // Every request, /v1 included, until the after-response step reports /v1 with its full outcome.
   app.use('*', accessLog(deps));
   app.route('/', healthRoutes(deps));

@@ -34,7 +34,10 @@ import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
 import type { Metrics } from './runtime/metrics.js';
 import { createMetrics } from './runtime/metrics.js';
+import { packageVersion } from './runtime/package-version.js';
 import { Resources } from './runtime/resources.js';
+import type { Tracing } from './runtime/tracing.js';
+import { createTracing } from './runtime/tracing.js';
 import type { DatabaseHandle } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
 import { storeInteractions } from './storage/queries/interactions.js';
@@ -66,6 +69,8 @@ export interface Deps {
   cache: CacheStore;
   /** Prices for the analytics cost estimates. */
   prices: PriceTable;
+  /** OpenTelemetry tracing (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing: Tracing;
   /** Prunes old interaction text and rows (RETENTION_*_DAYS); the retention job runs it. */
   retention: Retention;
   /** Values that must never appear in a response or log line (upstream keys). */
@@ -143,6 +148,9 @@ export async function openDeps(
   const resources = new Resources(logger);
   const b: Building = { config, clock, logger, overrides, resources };
   try {
+    const tracing = createTracing(env, packageVersion());
+    // Registered first so it closes last: the spans of the final requests are sent.
+    resources.add('tracing', () => tracing.shutdown());
     const routing = loadRouting(config, env);
     const prices = loadPriceTable(config.pricesFile);
     const keyRing = openKeyRing(config, logger);
@@ -182,6 +190,7 @@ export async function openDeps(
       secrets: secretsOf(config, routing),
       prices,
       retention,
+      tracing,
       readiness: { ready: true },
       close: () => resources.close(),
     };

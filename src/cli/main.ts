@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config.js';
 import { MasterKeyError } from '../crypto/key-ring.js';
 import { AdminRefusal } from '../keys/admin-refusal.js';
 import { loadDotEnv } from '../runtime/dot-env.js';
 import { errorReason } from '../runtime/error-reason.js';
+import { packageVersion } from '../runtime/package-version.js';
 import { DataDirBusyError } from '../storage/data-dir-lock.js';
 import { AnalystRoleError } from '../storage/queries/analytics-views.js';
 import { analystsCommand } from './analysts.js';
@@ -36,17 +36,11 @@ ${columns(COMMANDS.map((c) => [c.name, c.summary]))}
 Run 'tollgate <command> --help' for a command's arguments and flags.
 `;
 
-/** The version in package.json (two folders up from both src/cli and dist/cli). */
-function version(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
-
 async function run(argv: readonly string[]): Promise<void> {
   const [word, ...rest] = argv;
   if (word === undefined || word === '-h' || word === '--help') return printHelp(HELP);
   if (word === '--version' || word === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (word === 'help') {

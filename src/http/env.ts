@@ -4,6 +4,7 @@ import type { CacheKeys } from '../cache/scope.js';
 import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
+import type { RequestTrace } from '../runtime/tracing.js';
 import type { EmbeddingsAnswer, UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
 import type { ResponseContext } from './responses/response-shell.js';
@@ -47,7 +48,10 @@ export interface CachePlan {
   embedding: Float32Array | null;
 }
 
-/** The typed context every middleware shares. Data only: no functions, no promises, no `any`. */
+/**
+ * The typed context every middleware shares. Data only (and the trace's span handle): no promises,
+ * no callbacks, no `any`.
+ */
 export interface AppEnv {
   Variables: {
     requestId: string;
@@ -80,5 +84,7 @@ export interface AppEnv {
     outcome: Outcome;
     /** True when the after-response step reports the request (access log, metrics) itself. */
     reportedAfter: boolean;
+    /** The request's trace (its spans); absent when tracing is off. */
+    trace: RequestTrace | undefined;
   };
 }

@@ -53,7 +53,7 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
 }
 
 /** The route pattern that answered, so the metrics' route label stays bounded. */
-function matchedRoute(c: Context<AppEnv>): string {
+export function matchedRoute(c: Context<AppEnv>): string {
   const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
   return handler ? handler.path : 'unmatched';
 }

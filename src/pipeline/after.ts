@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import type { PriceTable } from '../analytics/prices.js';
 import type { CacheStore } from '../cache/cache-store.js';
@@ -8,7 +9,10 @@ import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
 import type { Clock } from '../runtime/clock.js';
-import type { RequestObserver } from '../runtime/request-report.js';
+import type {
+  FinishedRequest as ReportedRequest,
+  RequestObserver,
+} from '../runtime/request-report.js';
 import { reportRequest } from '../runtime/request-report.js';
 import { knownFacts, withOutcome } from './access-log.js';
 import type { FinishedRequest } from './finished-request.js';
@@ -96,18 +100,30 @@ export function after(deps: AfterDeps) {
     await next();
     const facts = finishedRequest(c);
     const known = knownFacts(c, deps.clock);
+    const trace = c.get('trace');
     const run = (outcome: Outcome, errorBody: unknown) =>
       deps.background.run(async () => {
         await afterResponse();
         deps.metrics.requestsInFlight.dec();
+        const report = withOutcome(known, outcome, deps.prices);
         try {
-          reportRequest(deps, withOutcome(known, outcome, deps.prices));
+          reportRequest(deps, report);
         } catch (err) {
           // The log line and the metrics must never cost the request its row.
           deps.logger.error({ err, requestId: known.requestId }, 'request report failed');
         }
         const key = facts.key;
-        if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
+        if (!trace) {
+          if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
+          return;
+        }
+        const endTrace = () => trace.end(traceAttributes(report), report.status >= 500);
+        if (!key) return endTrace();
+        const recording = trace.child('record');
+        return afterSequence(deps, { ...facts, key }, outcome, errorBody).finally(() => {
+          recording.end();
+          endTrace();
+        });
       });
     const error = c.error;
     if (error) {
@@ -119,4 +135,20 @@ export function after(deps: AfterDeps) {
     if (outcome.complete) run(outcome, null);
     else c.res = onStreamEnd(c.res, () => run(outcome, null));
   } satisfies MiddlewareHandler<AppEnv>;
+}
+
+/** The request span's closing attributes: OpenTelemetry's HTTP and GenAI names where they exist. */
+function traceAttributes(report: ReportedRequest): Attributes {
+  const attributes: Attributes = {
+    'http.route': report.route,
+    'http.response.status_code': report.status,
+  };
+  if (report.model !== null) attributes['gen_ai.request.model'] = report.model;
+  if (report.cacheStatus !== null) attributes['tollgate.cache'] = report.cacheStatus;
+  if (report.promptTokens !== null) attributes['gen_ai.usage.input_tokens'] = report.promptTokens;
+  if (report.completionTokens !== null) {
+    attributes['gen_ai.usage.output_tokens'] = report.completionTokens;
+  }
+  if (report.errorCode !== null) attributes['error.type'] = report.errorCode;
+  return attributes;
 }

@@ -30,12 +30,15 @@ export function cache(deps: { cache: CacheStore }) {
     });
     let embedding: Float32Array | null = null;
     if (!directives.noCache) {
+      const span = c.get('trace')?.child('cache lookup');
       const found = await deps.cache.lookup({
         tenantId: key.tenantId,
         keys,
         maxAgeMs: directives.maxAgeMs,
         signal: c.req.raw.signal,
       });
+      span?.setAttribute('tollgate.cache', found.hit ? found.hit.kind : 'miss');
+      span?.end();
       embedding = found.embedding;
       if (found.hit) {
         mark(found.hit.kind);

@@ -7,6 +7,7 @@ import { readBodyText } from '../http/read-body.js';
 import { upstreamError } from '../http/upstream-error.js';
 import type { Clock } from '../runtime/clock.js';
 import { isRecord } from '../runtime/is-record.js';
+import { failSpan, SpanKind } from '../runtime/tracing.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import type { ParseDeps } from './parse-chat.js';
@@ -44,6 +45,12 @@ export function parseEmbeddings(deps: ParseDeps) {
 export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly string[] }) {
   return async function upstreamEmbeddings(c, next) {
     const req = c.get('request');
+    const trace = c.get('trace');
+    const span = trace?.child(
+      `embeddings ${req.model}`,
+      { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': req.model },
+      SpanKind.CLIENT,
+    );
     try {
       c.set(
         'embeddings',
@@ -51,9 +58,12 @@ export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly
           body: req.body,
           model: req.model,
           signal: c.req.raw.signal,
+          headers: trace && span ? trace.headersFor(span) : undefined,
         }),
       );
+      span?.end();
     } catch (err) {
+      if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
       throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
     }
     await next();

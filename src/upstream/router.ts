@@ -135,6 +135,7 @@ export function createRouter(options: RouterOptions): Upstream {
           rawBody: target.renamed ? null : request.rawBody,
           stream: request.stream,
           signal: request.signal,
+          headers: request.headers,
         },
         { ...timeouts, totalMs },
         clock,
@@ -153,6 +154,7 @@ export function createRouter(options: RouterOptions): Upstream {
         request.signal,
         totalMs,
         clock,
+        request.headers,
       ),
     );
     return { result, meta };

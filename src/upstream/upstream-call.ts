@@ -21,6 +21,8 @@ export interface AttemptRequest {
   stream: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Extra headers (the trace's `traceparent`). */
+  headers?: Record<string, string> | undefined;
 }
 
 /**
@@ -41,8 +43,12 @@ export async function callUpstream(
   );
   const signal = attempt.signal;
   const options = request.rawBody
-    ? { signal, body: request.rawBody, headers: { 'content-type': 'application/json' } }
-    : { signal };
+    ? {
+        signal,
+        body: request.rawBody,
+        headers: { 'content-type': 'application/json', ...request.headers },
+      }
+    : { signal, ...(request.headers ? { headers: request.headers } : {}) };
   const fail = (err: unknown): never => {
     attempt.detach();
     throw classifyFailure(err, {
@@ -120,12 +126,14 @@ export async function callEmbeddings(
   clientSignal: AbortSignal,
   totalMs: number,
   clock: Clock,
+  headers?: Record<string, string>,
 ): Promise<Record<string, unknown>> {
   const attempt = new Attempt(clientSignal, null, totalMs);
   try {
     const result = await sdk.post<Record<string, unknown>>('/embeddings', {
       body,
       signal: attempt.signal,
+      ...(headers ? { headers } : {}),
     });
     return result;
   } catch (err) {

@@ -9,6 +9,8 @@ export interface UpstreamRequest {
   stream: boolean;
   /** Aborted when the client goes away. */
   signal: AbortSignal;
+  /** Extra headers for the upstream (the trace's `traceparent`). */
+  headers?: Record<string, string> | undefined;
 }
 
 /** Who answered and what it cost to get the first byte. */
@@ -51,6 +53,8 @@ export interface EmbeddingsRequest {
   body: Record<string, unknown>;
   model: string;
   signal: AbortSignal;
+  /** Extra headers for the upstream (the trace's `traceparent`). */
+  headers?: Record<string, string> | undefined;
 }
 
 /** The upstream's embeddings answer as it sent it (floats or base64, as the client asked). */

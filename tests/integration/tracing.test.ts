@@ -1,0 +1,163 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+/** A span as OTLP/HTTP JSON carries it (ids in hex). */
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: { key: string; value: Record<string, unknown> }[];
+  status?: { code?: number };
+}
+interface OtlpExport {
+  resourceSpans: {
+    resource: { attributes: { key: string; value: Record<string, unknown> }[] };
+    scopeSpans: { spans: OtlpSpan[] }[];
+  }[];
+}
+
+const SERVER = 2;
+const CLIENT = 3;
+const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+
+/** An OTLP/HTTP collector on loopback that keeps every span it is sent. */
+async function startCollector() {
+  const spans: OtlpSpan[] = [];
+  const services: unknown[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const exported = JSON.parse(body) as OtlpExport;
+      for (const resource of exported.resourceSpans) {
+        services.push(
+          resource.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue,
+        );
+        for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    services,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function attribute(span: OtlpSpan | undefined, key: string): unknown {
+  const value = span?.attributes.find((a) => a.key === key)?.value;
+  return value ? Object.values(value)[0] : undefined;
+}
+
+let upstream: FakeUpstream;
+let collector: Awaited<ReturnType<typeof startCollector>>;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  upstream.setFallback(ok);
+  collector = await startCollector();
+  gateway = await startTestGateway({
+    UPSTREAM_BASE_URL: upstream.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+    OTEL_SERVICE_NAME: 'tollgate-under-test',
+  });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+  await collector?.close();
+});
+
+async function spansOf(traceId: string): Promise<OtlpSpan[]> {
+  await settleLog(gateway.server.deps);
+  await gateway.server.deps.tracing.flush();
+  return collector.spans.filter((s) => s.traceId === traceId);
+}
+
+describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
+  it("continues the client's traceparent: one request span, cache, upstream and record children, traceparent sent upstream", async () => {
+    const { key } = await gateway.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const { response } = await client.chat.completions
+      .create(
+        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'trace me' }] },
+        { headers: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } },
+      )
+      .withResponse();
+
+    const spans = await spansOf(CLIENT_TRACE);
+    const request = spans.find((s) => s.name === 'POST /v1/chat/completions');
+    expect(request?.kind).toBe(SERVER);
+    expect(request?.parentSpanId).toBe(CLIENT_SPAN);
+    expect(attribute(request, 'http.response.status_code')).toBe(200);
+    expect(attribute(request, 'gen_ai.request.model')).toBe('gpt-4o-mini');
+    expect(attribute(request, 'tollgate.request_id')).toBe(response.headers.get('x-request-id'));
+    const children = spans.filter((s) => s.parentSpanId === request?.spanId);
+    expect(children.map((s) => s.name).sort()).toEqual([
+      'cache lookup',
+      'chat gpt-4o-mini',
+      'record',
+    ]);
+    const call = children.find((s) => s.name === 'chat gpt-4o-mini');
+    expect(call?.kind).toBe(CLIENT);
+    expect(attribute(call, 'tollgate.provider')).toBe('default');
+    expect(collector.services).toContain('tollgate-under-test');
+
+    const sent = upstream.requests.at(-1)?.headers.traceparent;
+    expect(sent).toBe(`00-${CLIENT_TRACE}-${call?.spanId}-01`);
+    // Nothing of the prompt or the key in any span.
+    expect(JSON.stringify(spans)).not.toContain('trace me');
+    expect(JSON.stringify(spans)).not.toContain(key);
+  });
+
+  it('keeps the upstream span of a stream open until the stream ends', async () => {
+    const { key } = await gateway.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const trace = 'a'.repeat(32);
+    upstream.enqueue(sse(['Hel', 'lo']));
+    const stream = await client.chat.completions.create(
+      {
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'stream it' }],
+        stream: true,
+      },
+      { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } },
+    );
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(text).toBe('Hello');
+
+    const spans = await spansOf(trace);
+    const request = spans.find((s) => s.name === 'POST /v1/chat/completions');
+    const call = spans.find((s) => s.name === 'chat gpt-4o-mini');
+    expect(call?.parentSpanId).toBe(request?.spanId);
+    expect(spans.map((s) => s.name)).toContain('record');
+  });
+
+  it('starts a new trace without a traceparent, and traces routes outside the pipeline', async () => {
+    const before = collector.spans.length;
+    const res = await fetch(`${gateway.baseURL}/healthz`);
+    expect(res.status).toBe(200);
+    await gateway.server.deps.tracing.flush();
+    const health = collector.spans.slice(before).find((s) => s.name === 'GET /healthz');
+    expect(health?.kind).toBe(SERVER);
+    expect(health?.parentSpanId ?? '').toBe('');
+    expect(health?.traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+});
