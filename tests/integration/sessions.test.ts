@@ -5,13 +5,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import type { AnalyticsBody } from '../helpers/analytics-client.js';
-import { getJson } from '../helpers/analytics-client.js';
+import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { createTestApp, TEST_APP_ORIGIN } from '../helpers/test-app.js';
+import { TEST_APP_ORIGIN } from '../helpers/test-app.js';
+import type { TestDatabaseTarget } from '../helpers/test-database.js';
+import { storageDrivers } from '../helpers/test-database.js';
 
 const T0 = Date.UTC(2031, 2, 4, 9, 0, 0);
 const SESSION = 'support-chat.42';
@@ -69,6 +71,7 @@ interface ThreadBody extends Partial<SessionJson> {
 
 let upstream: FakeUpstream;
 let gateway: TestApp;
+let target: TestDatabaseTarget;
 const clock = manualClock(T0);
 let chatKey: { key: string; id: string; tenantId: string };
 let reader: { key: string };
@@ -76,40 +79,6 @@ let contentReader: { key: string; id: string };
 let otherTenant: { key: string };
 let otherChat: { key: string };
 let admin: { key: string };
-
-beforeAll(async () => {
-  upstream = await startFakeUpstream();
-  upstream.setFallback(answers);
-  gateway = await createTestApp({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' }, { clock });
-  const db = gateway.deps.database.db;
-  await insertTenant(db, 'acme');
-  await insertTenant(db, 'globex');
-  chatKey = await gateway.createKey({ name: 'support-bot', tenant: 'acme', scopes: ['chat'] });
-  reader = await gateway.createKey({ name: 'r', tenant: 'acme', scopes: ['analytics:read'] });
-  contentReader = await gateway.createKey({
-    name: 'c',
-    tenant: 'acme',
-    scopes: ['analytics:content'],
-  });
-  otherTenant = await gateway.createKey({
-    name: 'g',
-    tenant: 'globex',
-    scopes: ['analytics:content'],
-  });
-  otherChat = await gateway.createKey({ name: 'gc', tenant: 'globex', scopes: ['chat'] });
-  admin = await gateway.createKey({ name: 'ops', tenant: 'default', scopes: ['admin'] });
-});
-
-afterAll(async () => {
-  await gateway?.close();
-  await upstream?.close();
-});
-
-beforeEach(async () => {
-  await gateway.deps.database.db.execute(sql`truncate interactions, audit_log`);
-  clock.set(T0);
-  upstream.requests.length = 0;
-});
 
 /** Three turns of one conversation, each sent with the whole history; returns the row ids. */
 async function threeTurns(client: OpenAI): Promise<string[]> {
@@ -129,7 +98,47 @@ async function threeTurns(client: OpenAI): Promise<string[]> {
   return ids;
 }
 
-describe('sessions from the x-tollgate-session-id header', () => {
+describe.each(storageDrivers())('sessions on $name', (driver) => {
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    upstream.setFallback(answers);
+    target = await driver.create();
+    ({ gateway } = await startAnalyticsGateway(
+      target,
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' },
+      { clock },
+    ));
+    const db = gateway.deps.database.db;
+    await insertTenant(db, 'acme');
+    await insertTenant(db, 'globex');
+    chatKey = await gateway.createKey({ name: 'support-bot', tenant: 'acme', scopes: ['chat'] });
+    reader = await gateway.createKey({ name: 'r', tenant: 'acme', scopes: ['analytics:read'] });
+    contentReader = await gateway.createKey({
+      name: 'c',
+      tenant: 'acme',
+      scopes: ['analytics:content'],
+    });
+    otherTenant = await gateway.createKey({
+      name: 'g',
+      tenant: 'globex',
+      scopes: ['analytics:content'],
+    });
+    otherChat = await gateway.createKey({ name: 'gc', tenant: 'globex', scopes: ['chat'] });
+    admin = await gateway.createKey({ name: 'ops', tenant: 'default', scopes: ['admin'] });
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await target?.drop();
+    await upstream?.close();
+  });
+
+  beforeEach(async () => {
+    await gateway.deps.database.db.execute(sql`truncate interactions, audit_log`);
+    clock.set(T0);
+    upstream.requests.length = 0;
+  });
+
   it('joins three chat completions to one session, listed with counts, tokens and cost', async () => {
     const ids = await threeTurns(gateway.openai(chatKey.key, { headers: { [HEADER]: SESSION } }));
     const plain = gateway.openai(chatKey.key);
