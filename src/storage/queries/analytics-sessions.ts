@@ -92,9 +92,21 @@ export async function listSessionPage(
 ): Promise<{ rows: SessionSummary[]; hasMore: boolean }> {
   const where = and(filterConditions(filter), isNotNull(interactions.sessionId));
   const last = sql`max(${interactions.createdAt})`;
+  const order = sql`${last} desc, ${interactions.tenantId} desc, ${interactions.sessionId} desc`;
+  // The page's sessions first (only their last activity, which the session index answers), then
+  // the aggregates of those sessions alone: a page costs one pass over the ids, not over the text.
   const rows = await selectRows<RawSession>(
     db,
-    sql`select ${interactions.sessionId} as session_id, ${interactions.tenantId} as tenant_id,
+    sql`with page as (
+        select ${interactions.tenantId} as page_tenant, ${interactions.sessionId} as page_session
+        from ${interactions}
+        where ${where}
+        group by ${interactions.tenantId}, ${interactions.sessionId}
+        ${afterSession(page.after)}
+        order by ${order}
+        limit ${page.limit + 1}
+      )
+      select ${interactions.sessionId} as session_id, ${interactions.tenantId} as tenant_id,
         min(${interactions.createdAt}) as first_at, ${last} as last_at, ${last}::text as last_at_text,
         count(*) as requests,
         count(*) filter (where ${interactions.status} >= 400) as errors,
@@ -108,13 +120,12 @@ export async function listSessionPage(
         array_agg(distinct ${interactions.keyId}) as key_ids,
         array_agg(distinct ${interactions.endUser}) filter (where ${interactions.endUser} is not null) as end_users
       from ${interactions}
+      join page on page_tenant = ${interactions.tenantId} and page_session = ${interactions.sessionId}
       left join ${priceValues(prices)}
         on price.name = coalesce(${interactions.upstreamModel}, ${interactions.model})
       where ${where}
       group by ${interactions.tenantId}, ${interactions.sessionId}
-      ${afterSession(page.after)}
-      order by ${last} desc, ${interactions.tenantId} desc, ${interactions.sessionId} desc
-      limit ${page.limit + 1}`,
+      order by ${order}`,
   );
   return { rows: rows.slice(0, page.limit).map(sessionOf), hasMore: rows.length > page.limit };
 }
