@@ -186,6 +186,17 @@ describe.each(storageDrivers())('sessions on $name', (driver) => {
     expect(filtered.status, filtered.text).toBe(200);
     expect(filtered.body.data?.map((r) => r.id)).toEqual([...ids].reverse());
     expect(filtered.body.data?.every((r) => r.session_id === SESSION)).toBe(true);
+    const summary = await getJson(gateway, `/analytics/summary?session=${SESSION}`, reader.key);
+    expect(summary.body.totals, summary.text).toMatchObject({ requests: 3, prompt_tokens: 36 });
+    expect(summary.body.filter).toMatchObject({ session: SESSION });
+    const exported = await gateway.request(`/analytics/export?format=ndjson&session=${SESSION}`, {
+      headers: { authorization: `Bearer ${reader.key}` },
+    });
+    const lines = (await exported.text()).trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { id: string; session_id: string }).id)).toEqual(ids);
+    expect(
+      lines.every((l) => (JSON.parse(l) as { session_id: string }).session_id === SESSION),
+    ).toBe(true);
   });
 
   it('returns one session as its thread in order: metadata only without analytics:content', async () => {
