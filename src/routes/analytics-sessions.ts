@@ -15,7 +15,10 @@ import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
-import type { InteractionMetadata } from '../storage/queries/analytics-interactions.js';
+import type {
+  InteractionMetadata,
+  InteractionPosition,
+} from '../storage/queries/analytics-interactions.js';
 import {
   listInteractionPage,
   listInteractionPageWithContent,
@@ -74,10 +77,10 @@ async function threadPage(
   deps: Deps,
   key: VerifiedKey,
   filter: InteractionFilter,
-  page: { limit: number; after: ReturnType<typeof decodeCursor> | undefined },
+  page: { limit: number; after: InteractionPosition | undefined },
 ) {
   const db = deps.database.db;
-  const request = { limit: page.limit, order: 'asc' as const, after: page.after ?? undefined };
+  const request = { limit: page.limit, order: 'asc' as const, after: page.after };
   if (!canReadContent(key)) {
     const metadata = await listInteractionPage(db, filter, request);
     return { ...metadata, entries: metadata.rows.map((r): ThreadEntry => interactionJson(r)) };
@@ -131,8 +134,10 @@ export function analyticsSessionRoutes(deps: Deps) {
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
     const limit = parseLimit(query);
-    const session = await findSession(deps, { ...parseFilter(query, key), sessionId: id });
-    const filter = { ...parseFilter(query, key), tenantId: session.tenantId, sessionId: id };
+    const asked = { ...parseFilter(query, key), sessionId: id };
+    const session = await findSession(deps, asked);
+    // The thread reads the one tenant the session was found in (an admin may read every tenant).
+    const filter = { ...asked, tenantId: session.tenantId };
     const page = await threadPage(deps, key, filter, { limit, after });
     const last = page.rows.at(-1);
     return c.json({
