@@ -1,7 +1,8 @@
 /**
  * Analytics query benchmark: seeds 1,000,000 metadata rows over 30 days into PGlite and into
  * PostgreSQL, then times the 30-day summary (group_by=day) and the first page of the log through
- * the same query functions the API uses. Goal: the summary answers in under 1 s on PostgreSQL.
+ * the same query functions the API uses, and the first page of sessions and one session's thread.
+ * Goal: the summary answers in under 1 s on PostgreSQL.
  *
  *   npm run bench:analytics            (BENCH_ROWS, BENCH_DATABASE_URL to change the defaults)
  */
@@ -14,6 +15,7 @@ import { openDatabase } from '../src/storage/database.js';
 import type { InteractionFilter } from '../src/storage/queries/analytics-filter.js';
 import { listInteractionPage } from '../src/storage/queries/analytics-interactions.js';
 import { rollUpPending } from '../src/storage/queries/analytics-rollups.js';
+import { listSessionPage } from '../src/storage/queries/analytics-sessions.js';
 import { summarizeInteractions } from '../src/storage/queries/analytics-summary.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -33,6 +35,8 @@ interface Result {
   summaryTenant: number[];
   firstPage: number[];
   filteredPage: number[];
+  sessionsPage: number[];
+  sessionThread: number[];
 }
 
 /** One INSERT … SELECT per batch: a realistic mix of tenants, keys, models, statuses and timings. */
@@ -41,7 +45,7 @@ async function seed(db: Database, from: number, to: number): Promise<void> {
   await db.execute(sql`
     insert into interactions (id, created_at, tenant_id, key_id, end_user, model, upstream_model,
       provider, status, error_code, cache_status, stream, prompt_tokens, completion_tokens,
-      tokens_saved_compression, latency_ms, upstream_ms, ttft_ms)
+      tokens_saved_compression, latency_ms, upstream_ms, ttft_ms, session_id)
     select
       md5(r.i::text || 'bench')::uuid,
       -- Rows arrive in time order, as the log writer appends them.
@@ -62,7 +66,9 @@ async function seed(db: Database, from: number, to: number): Promise<void> {
       (r.e * 120)::int,
       case when r.c < 0.24 then 2 + r.f * 10 else 150 + r.f * r.f * 4000 end,
       case when r.c < 0.24 then null else 140 + r.f * r.f * 3900 end,
-      case when r.d < 0.5 then 80 + r.e * 600 end
+      case when r.d < 0.5 then 80 + r.e * 600 end,
+      -- Four requests in five belong to a session of about eight turns.
+      case when r.b < 0.8 then 'session_' || (r.i / 8) end
     from (select i, random() as t, random() as a, random() as b, random() as c, random() as d,
         random() as e, random() as f, random() as g
       from generate_series(${from}::int, ${to - 1}::int) as s(i)) as r
@@ -120,6 +126,14 @@ async function runOn(driver: string, target: DatabaseTarget, vacuum: () => Promi
           { limit: 100, order: 'desc' },
         ),
       ),
+      sessionsPage: await time(() => listSessionPage(handle.db, tenant, { limit: 100 }, prices)),
+      sessionThread: await time(() =>
+        listInteractionPage(
+          handle.db,
+          { tenantId: MAIN_TENANT, sessionId: `session_${Math.floor(ROWS / 16)}` },
+          { limit: 100, order: 'asc' },
+        ),
+      ),
     };
     return result;
   } finally {
@@ -161,11 +175,11 @@ async function main() {
     `\nAnalytics queries over ${rows} rows, ${DAYS} days; ms, median (best) of ${RUNS} runs\n\n`,
   );
   process.stdout.write(
-    `${'driver'.padEnd(10)}${'seed s'.padStart(8)}${'fold s'.padStart(8)}${'summary all'.padStart(18)}${'summary tenant'.padStart(18)}${'tenant by hour'.padStart(18)}${'first page'.padStart(18)}${'filtered page'.padStart(18)}\n`,
+    `${'driver'.padEnd(10)}${'seed s'.padStart(8)}${'fold s'.padStart(8)}${'summary all'.padStart(18)}${'summary tenant'.padStart(18)}${'tenant by hour'.padStart(18)}${'first page'.padStart(18)}${'filtered page'.padStart(18)}${'sessions page'.padStart(18)}${'session thread'.padStart(18)}\n`,
   );
   for (const r of results) {
     process.stdout.write(
-      `${r.driver.padEnd(10)}${r.seedS.toFixed(1).padStart(8)}${r.foldS.toFixed(1).padStart(8)}${fmt(r.summary)}${fmt(r.summaryTenant)}${fmt(r.summaryHourly)}${fmt(r.firstPage)}${fmt(r.filteredPage)}\n`,
+      `${r.driver.padEnd(10)}${r.seedS.toFixed(1).padStart(8)}${r.foldS.toFixed(1).padStart(8)}${fmt(r.summary)}${fmt(r.summaryTenant)}${fmt(r.summaryHourly)}${fmt(r.firstPage)}${fmt(r.filteredPage)}${fmt(r.sessionsPage)}${fmt(r.sessionThread)}\n`,
     );
   }
   const pg = results.find((r) => r.driver === 'postgres');

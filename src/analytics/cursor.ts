@@ -1,5 +1,7 @@
 import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionPosition } from '../storage/queries/analytics-interactions.js';
+import type { SessionPosition } from '../storage/queries/analytics-sessions.js';
+import { isSessionId } from '../storage/session-id.js';
 
 const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 
@@ -23,4 +25,26 @@ export function decodeCursor(cursor: string): InteractionPosition | null {
   if (typeof createdAt !== 'string' || !TIMESTAMP_RE.test(createdAt)) return null;
   if (typeof id !== 'string' || !isUuid(id)) return null;
   return { createdAt, id };
+}
+
+/** Encodes where a page of sessions ended as an opaque, URL-safe cursor. */
+export function encodeSessionCursor(position: SessionPosition): string {
+  const value = [position.lastAt, position.tenantId, position.sessionId];
+  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor from encodeSessionCursor; null when it is not one. */
+export function decodeSessionCursor(cursor: string): SessionPosition | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value) || value.length !== 3) return null;
+  const [lastAt, tenantId, sessionId] = value as unknown[];
+  if (typeof lastAt !== 'string' || !TIMESTAMP_RE.test(lastAt)) return null;
+  if (typeof tenantId !== 'string' || !isSessionId(tenantId)) return null;
+  if (typeof sessionId !== 'string' || !isSessionId(sessionId)) return null;
+  return { lastAt, tenantId, sessionId };
 }

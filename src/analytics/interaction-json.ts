@@ -9,6 +9,7 @@ export type InteractionMetadataSource = Omit<InteractionRow, 'requestEnc' | 'res
 export const INTERACTION_FIELDS = [
   'id',
   'client_request_id',
+  'session_id',
   'endpoint',
   'created_at',
   'tenant_id',
@@ -45,6 +46,7 @@ export function interactionJson(row: InteractionMetadataSource): InteractionJson
   return {
     id: row.id,
     client_request_id: row.clientRequestId,
+    session_id: row.sessionId,
     endpoint: row.endpoint,
     created_at: row.createdAt.toISOString(),
     tenant_id: row.tenantId,

@@ -11,12 +11,16 @@ import { byId, messageOf } from './dom.js';
 import { exportLog } from './export.js';
 import { chosenStep, filterQuery } from './filters.js';
 import { loadLog, resetLog, stepLog } from './log-table.js';
+import { loadSessions, resetSessions, stepSessions } from './sessions.js';
+import { closeThread } from './thread.js';
 import { drawTiles } from './tiles.js';
 import { toBuckets, utcLabel } from './time-series.js';
 import { timeSummary } from './time-summary.js';
 
 const appError = byId('app-error', HTMLParagraphElement);
 let access: Access = { isAdmin: false, keyNames: new Map() };
+/** Which view the page shows: the overview (charts, breakdowns, log) or the sessions. */
+let view: 'overview' | 'sessions' = 'overview';
 
 function showError(err: unknown): void {
   appError.textContent = messageOf(err);
@@ -47,7 +51,7 @@ async function refresh(): Promise<void> {
   appError.textContent = '';
   delete document.body.dataset.ready;
   try {
-    await draw();
+    await (view === 'sessions' ? loadSessions(access) : draw());
     document.body.dataset.ready = 'true';
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
@@ -60,7 +64,24 @@ async function refresh(): Promise<void> {
 
 function apply(): void {
   resetLog();
+  resetSessions();
+  closeThread();
   void refresh();
+}
+
+function show(next: 'overview' | 'sessions'): void {
+  view = next;
+  byId('overview', HTMLDivElement).hidden = next !== 'overview';
+  byId('sessions', HTMLElement).hidden = next !== 'sessions';
+  byId('view-overview', HTMLButtonElement).setAttribute(
+    'aria-pressed',
+    String(next === 'overview'),
+  );
+  byId('view-sessions', HTMLButtonElement).setAttribute(
+    'aria-pressed',
+    String(next === 'sessions'),
+  );
+  apply();
 }
 
 async function showApp(): Promise<void> {
@@ -99,6 +120,14 @@ byId('older', HTMLButtonElement).addEventListener('click', () =>
 );
 byId('newer', HTMLButtonElement).addEventListener('click', () =>
   stepLog(-1, access).catch(showError),
+);
+byId('view-overview', HTMLButtonElement).addEventListener('click', () => show('overview'));
+byId('view-sessions', HTMLButtonElement).addEventListener('click', () => show('sessions'));
+byId('sessions-older', HTMLButtonElement).addEventListener('click', () =>
+  stepSessions(1, access).catch(showError),
+);
+byId('sessions-newer', HTMLButtonElement).addEventListener('click', () =>
+  stepSessions(-1, access).catch(showError),
 );
 byId('detail-close', HTMLButtonElement).addEventListener('click', () => {
   byId('detail', HTMLElement).hidden = true;

@@ -55,3 +55,28 @@ export interface Page<T> {
   has_more: boolean;
   next_cursor: string | null;
 }
+
+/** One row of GET /analytics/sessions. */
+export interface Session {
+  id: string;
+  tenant_id: string;
+  first_at: string;
+  last_at: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  estimated_cost_usd: number;
+  unpriced_requests: number;
+  models: string[];
+  key_ids: string[];
+  end_users: string[];
+}
+
+/** One interaction of a session's thread; content fields only for a key with analytics:content. */
+export interface ThreadEntry extends InteractionDetail {
+  endpoint: string | null;
+}
+
+/** GET /analytics/sessions/:id: the session and a page of its interactions, oldest first. */
+export interface SessionThread extends Session, Page<ThreadEntry> {}

@@ -57,6 +57,11 @@ export interface AppEnv {
     requestId: string;
     /** The client's own sane `x-request-id`, kept beside the gateway's. */
     clientRequestId: string;
+    /**
+     * The session the request joins, recorded on its row: the conversation or the first response
+     * of a `previous_response_id` chain, else the client's `x-tollgate-session-id` header.
+     */
+    sessionId?: string;
     /** Monotonic time the request arrived. */
     startedAt: number;
     /** Wall-clock time (ms) the request arrived. */

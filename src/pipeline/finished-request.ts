@@ -12,6 +12,7 @@ import type { InteractionRecord } from '../recording/interaction-row.js';
 export interface FinishedRequest {
   id: string;
   clientRequestId: string | undefined;
+  sessionId: string | undefined;
   receivedAt: number;
   startedAt: number;
   /** Absent when the request was refused before its key was known. */
@@ -29,6 +30,7 @@ export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
   return {
     id: c.get('requestId'),
     clientRequestId: c.get('clientRequestId'),
+    sessionId: c.get('sessionId'),
     receivedAt: c.get('receivedAt'),
     startedAt: c.get('startedAt'),
     key: c.get('apiKey'),
@@ -91,6 +93,7 @@ export function interactionRecord(
   return {
     id: f.id,
     clientRequestId: f.clientRequestId ?? null,
+    sessionId: f.sessionId ?? null,
     receivedAt: new Date(f.receivedAt),
     tenantId: f.key.tenantId,
     keyId: f.key.id,

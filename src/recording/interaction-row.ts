@@ -7,6 +7,8 @@ export interface InteractionRecord {
   id: string;
   /** The client's own request id, if it sent a sane one. */
   clientRequestId: string | null;
+  /** The session the request joined (conversation, response chain or the client's header). */
+  sessionId: string | null;
   /** Wall-clock time the request arrived. */
   receivedAt: Date;
   tenantId: string;
@@ -69,6 +71,7 @@ export function metadataRow(r: InteractionRecord): NewInteraction {
   return {
     id: r.id,
     clientRequestId: r.clientRequestId,
+    sessionId: storableText(r.sessionId),
     createdAt: r.receivedAt,
     tenantId: r.tenantId,
     keyId: r.keyId,

@@ -1,4 +1,5 @@
 import type { PriceTable } from '../analytics/prices.js';
+import type { SessionSummary } from '../storage/queries/analytics-sessions.js';
 import type { Summary, SummaryMetrics } from '../storage/queries/analytics-summary.js';
 
 function round(value: number, digits: number): number {
@@ -44,5 +45,25 @@ export function summaryJson(
     prices_as_of: prices.asOf,
     data: summary.groups.map((g) => ({ group: g.group, ...metricsJson(g) })),
     totals: metricsJson(summary.totals),
+  };
+}
+
+/** One session as the sessions routes show it. */
+export function sessionJson(s: SessionSummary) {
+  return {
+    object: 'analytics.session',
+    id: s.sessionId,
+    tenant_id: s.tenantId,
+    first_at: s.firstAt.toISOString(),
+    last_at: s.lastAt.toISOString(),
+    requests: s.requests,
+    errors: s.errors,
+    prompt_tokens: s.promptTokens,
+    completion_tokens: s.completionTokens,
+    estimated_cost_usd: round(s.estimatedCostUsd, 6),
+    unpriced_requests: s.unpricedRequests,
+    models: s.models,
+    key_ids: s.keyIds,
+    end_users: s.endUsers,
   };
 }

@@ -1,8 +1,17 @@
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
+import { isSessionId } from '../storage/session-id.js';
 
 type Query = Record<string, string | undefined>;
+
+/** The scope that lets a key read interactions' decrypted text. */
+export const CONTENT_SCOPE = 'analytics:content';
+
+/** True when the key may read decrypted text. */
+export function canReadContent(key: VerifiedKey): boolean {
+  return key.scopes.includes(CONTENT_SCOPE);
+}
 
 function time(query: Query, name: 'from' | 'to'): Date | undefined {
   const value = query[name];
@@ -20,6 +29,17 @@ function time(query: Query, name: 'from' | 'to'): Date | undefined {
 function text(query: Query, name: string): string | undefined {
   const value = query[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+function session(query: Query): string | undefined {
+  const value = text(query, 'session');
+  if (value !== undefined && !isSessionId(value)) {
+    throw GatewayError.invalidRequest(
+      "'session' must be a session id: 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.",
+      'session',
+    );
+  }
+  return value;
 }
 
 function status(query: Query): InteractionFilter['status'] {
@@ -52,6 +72,7 @@ export function parseFilter(query: Query, key: VerifiedKey): InteractionFilter {
     status: status(query),
     cacheStatus: text(query, 'cache_status'),
     endUser: text(query, 'end_user'),
+    sessionId: session(query),
   };
   return filter;
 }
@@ -66,6 +87,7 @@ export function filterDetails(filter: InteractionFilter): Record<string, string 
   if (filter.status !== undefined) details.status = filter.status;
   if (filter.cacheStatus !== undefined) details.cache_status = filter.cacheStatus;
   if (filter.endUser !== undefined) details.end_user = filter.endUser;
+  if (filter.sessionId !== undefined) details.session = filter.sessionId;
   return details;
 }
 

@@ -20,21 +20,29 @@ import {
 } from '../storage/queries/analytics-interactions.js';
 import { SUMMARY_GROUPS, summarizeInteractions } from '../storage/queries/analytics-summary.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
+import { contentReadEvent, recordContentReads } from './analytics-audit.js';
 import { summaryJson } from './analytics-json.js';
-import { filterDetails, parseChoice, parseFilter, parseLimit } from './analytics-params.js';
+import {
+  CONTENT_SCOPE,
+  canReadContent,
+  filterDetails,
+  parseChoice,
+  parseFilter,
+  parseLimit,
+} from './analytics-params.js';
+import { analyticsSessionRoutes } from './analytics-sessions.js';
 
 const EXPORT_BATCH_ROWS = 1_000;
-const CONTENT_SCOPE = 'analytics:content';
 
-function canReadContent(key: VerifiedKey): boolean {
-  return key.scopes.includes(CONTENT_SCOPE);
-}
-
-/** Analysts' API: interaction log (paged), one interaction, aggregates, streamed exports. */
+/**
+ * Analysts' API: interaction log (paged), one interaction, aggregates, streamed exports, and
+ * sessions (listed, and one as a thread).
+ */
 export function analyticsRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
   app.use('*', auth(deps, 'analytics:read', CONTENT_SCOPE, 'admin'));
+  app.route('/', analyticsSessionRoutes(deps));
 
   app.get('/interactions', async (c) => {
     const query = c.req.query();
@@ -70,18 +78,7 @@ export function analyticsRoutes(deps: Deps) {
     });
     if (!canReadContent(key)) return c.json({ object: 'analytics.interaction', ...body });
     const content = await readContent(deps.tenantKeys, row);
-    await insertAudit(
-      db,
-      {
-        actor: key.id,
-        tenantId: row.tenantId,
-        action: 'analytics.read_content',
-        targetType: 'interaction',
-        targetId: row.id,
-        details: { interaction_id: row.id, content_status: content.status },
-      },
-      new Date(deps.clock.now()),
-    );
+    await recordContentReads(deps, [contentReadEvent(key, row, content.status)]);
     return c.json({
       object: 'analytics.interaction',
       ...body,

@@ -8,12 +8,13 @@ import { compress } from '../pipeline/compress.js';
 import { parseChat } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
+import { sessionId } from '../pipeline/session-id.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * after (runs after the response) → auth → parse → rate limit → compress → cache → upstream →
- * respond. The cache stage sees the request as it will go upstream (after compression).
+ * after (runs after the response) → auth → session (`x-tollgate-session-id`) → parse → rate limit
+ * → compress → cache → upstream → respond. The cache stage sees the request as it will go upstream (after compression).
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -21,6 +22,7 @@ export function chatCompletionsRoute(deps: Deps) {
     '/chat/completions',
     after(deps),
     auth(deps, 'chat'),
+    sessionId(),
     parseChat(deps),
     rateLimit(deps),
     compress(deps),

@@ -8,11 +8,13 @@ import { compress } from '../pipeline/compress.js';
 import { parseResponses } from '../pipeline/parse-responses.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
+import { sessionId } from '../pipeline/session-id.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/responses: the Responses API over the same stages as chat completions, translated to
  * the upstream's chat completions; only the parse stage differs, and the responder's wire format.
+ * The session header applies after the parse, so a stored conversation or chain keeps its session.
  */
 export function responsesRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -21,6 +23,7 @@ export function responsesRoute(deps: Deps) {
     after(deps),
     auth(deps, 'chat'),
     parseResponses(deps),
+    sessionId(),
     rateLimit(deps),
     compress(deps),
     cache(deps),

@@ -114,9 +114,15 @@ export const interactions = pgTable(
     endpoint: text('endpoint'),
     /** The client's own `x-request-id` (a bounded token), kept apart from the row's id. */
     clientRequestId: text('client_request_id'),
+    /**
+     * The session the request belongs to: its conversation, the first response of its
+     * `previous_response_id` chain, or the client's `x-tollgate-session-id` header.
+     */
+    sessionId: text('session_id'),
   },
   (t) => [
     index('interactions_client_request_idx').on(t.tenantId, t.clientRequestId),
+    index('interactions_session_idx').on(t.tenantId, t.sessionId, t.createdAt),
     index('interactions_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('interactions_created_idx').on(t.createdAt),
     index('interactions_key_created_idx').on(t.keyId, t.createdAt),

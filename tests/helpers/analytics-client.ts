@@ -15,7 +15,7 @@ export interface AnalyticsBody {
   next_cursor?: string | null;
   content?: { request: unknown; response: unknown } | null;
   content_status?: string;
-  error?: { message: string; code: string | null; type: string };
+  error?: { message: string; code: string | null; type: string; param?: string | null };
   [field: string]: unknown;
 }
 

@@ -47,6 +47,7 @@ export async function recordInteraction(
   await deps.recorder.record({
     id,
     clientRequestId: null,
+    sessionId: null,
     endpoint: 'chat.completions',
     receivedAt: new Date(deps.clock.now()),
     endUser: null,

@@ -20,6 +20,7 @@ function row(i: number): NewInteraction {
     createdAt: new Date(),
     tenantId: 'ten_test',
     keyId: 'key_test',
+    sessionId: `session-${i % 7}`,
     status: 200,
     stream: false,
     latencyMs: 1,
@@ -105,6 +106,14 @@ describe('interaction writer', () => {
     expect(writer.metrics.outboxRows).toBe(0);
     expect(await count(rows.map((r) => r.id))).toEqual({ total: 300, distinct: 300 });
     expect(inserted).toEqual(rows.map((r) => r.id));
+    // The outbox keeps every metadata column, the session included.
+    const stored = await database()
+      .db.select({ id: interactions.id, sessionId: interactions.sessionId })
+      .from(interactions)
+      .where(sql`${interactions.id} in ${rows.map((r) => r.id)}`);
+    expect(new Map(stored.map((r) => [r.id, r.sessionId]))).toEqual(
+      new Map(rows.map((r) => [r.id, r.sessionId])),
+    );
     expect(readdirSync(dir)).toEqual([]);
     await writer.close();
   });

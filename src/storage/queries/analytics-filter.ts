@@ -17,6 +17,8 @@ export interface InteractionFilter {
   /** `none` matches rows recorded without a cache status. */
   cacheStatus?: string;
   endUser?: string;
+  /** Rows of one session. */
+  sessionId?: string;
 }
 
 /** The WHERE conditions of a filter, for any query over `interactions`. */
@@ -33,5 +35,6 @@ export function filterConditions(f: InteractionFilter): SQL | undefined {
   if (f.cacheStatus === 'none') parts.push(isNull(interactions.cacheStatus));
   else if (f.cacheStatus !== undefined) parts.push(eq(interactions.cacheStatus, f.cacheStatus));
   if (f.endUser !== undefined) parts.push(eq(interactions.endUser, f.endUser));
+  if (f.sessionId !== undefined) parts.push(eq(interactions.sessionId, f.sessionId));
   return parts.length === 0 ? undefined : and(...parts);
 }

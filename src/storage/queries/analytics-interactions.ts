@@ -37,6 +37,7 @@ export interface PageRequest {
 const METADATA_COLUMNS = {
   id: interactions.id,
   clientRequestId: interactions.clientRequestId,
+  sessionId: interactions.sessionId,
   endpoint: interactions.endpoint,
   createdAt: interactions.createdAt,
   tenantId: interactions.tenantId,

@@ -113,7 +113,8 @@ const DAY_MS = 86_400_000;
 /** Groups the daily rollups can answer; the others need the log's key, end user or hour. */
 const ROLLUP_GROUPS: ReadonlySet<SummaryGroup> = new Set(['day', 'model', 'cache_status']);
 
-const HIT = sql`coalesce(cache_status in ('hit', 'semantic-hit'), false)`;
+/** True for a cache hit (exact or semantic): it cost nothing upstream. */
+export const HIT = sql`coalesce(cache_status in ('hit', 'semantic-hit'), false)`;
 
 /** The group column of a source: `day` in the rollups, derived from created_at in log rows. */
 function groupColumn(group: SummaryGroup, source: 'rollup' | 'rows'): SQL {
@@ -135,7 +136,7 @@ function groupColumn(group: SummaryGroup, source: 'rollup' | 'rows'): SQL {
 
 /**
  * The filter's conditions on the columns every source has (tenant, model, status, cache status),
- * plus key and end user, which only the log has.
+ * plus key, end user and session, which only the log has.
  */
 function dimensionConditions(f: InteractionFilter): SQL[] {
   const parts: SQL[] = [];
@@ -148,6 +149,7 @@ function dimensionConditions(f: InteractionFilter): SQL[] {
   else if (f.cacheStatus !== undefined) parts.push(sql`cache_status = ${f.cacheStatus}`);
   if (f.keyId !== undefined) parts.push(sql`key_id = ${f.keyId}`);
   if (f.endUser !== undefined) parts.push(sql`end_user = ${f.endUser}`);
+  if (f.sessionId !== undefined) parts.push(sql`session_id = ${f.sessionId}`);
   return parts;
 }
 
@@ -178,7 +180,11 @@ interface Plan {
 }
 
 function plan(f: InteractionFilter, group: SummaryGroup): Plan {
-  const canRollUp = ROLLUP_GROUPS.has(group) && f.keyId === undefined && f.endUser === undefined;
+  const canRollUp =
+    ROLLUP_GROUPS.has(group) &&
+    f.keyId === undefined &&
+    f.endUser === undefined &&
+    f.sessionId === undefined;
   if (!canRollUp) return { days: null, logRanges: [{ from: f.from, to: f.to }] };
   const firstDay = f.from ? new Date(Math.ceil(f.from.getTime() / DAY_MS) * DAY_MS) : undefined;
   const endDay = f.to ? new Date(Math.floor(f.to.getTime() / DAY_MS) * DAY_MS) : undefined;
@@ -247,7 +253,8 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
   };
 }
 
-function priceValues(prices: readonly PriceRow[]): SQL {
+/** The price table as a VALUES list named `price(name, input, output)`, to join on a model name. */
+export function priceValues(prices: readonly PriceRow[]): SQL {
   // A never-matching row keeps the VALUES list valid when the table is empty.
   const rows = [{ name: '', input: 0, output: 0 }, ...prices].map(
     (p) => sql`(${p.name}::text, ${p.input}::float8, ${p.output}::float8)`,

@@ -35,6 +35,27 @@ export async function insertAudit(
   });
 }
 
+/** Appends several audit entries in one statement (one event per row read, say). */
+export async function insertAudits(
+  db: Database,
+  events: readonly AuditEvent[],
+  at: Date = new Date(),
+): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(auditLog).values(
+    events.map((event) => ({
+      id: uuidv7(at.getTime()),
+      createdAt: at,
+      actor: event.actor,
+      tenantId: event.tenantId ?? null,
+      action: event.action,
+      targetType: event.targetType ?? null,
+      targetId: event.targetId ?? null,
+      details: event.details ?? null,
+    })),
+  );
+}
+
 /** Recent audit entries, newest first, optionally for one tenant. */
 export function listAudit(
   db: Database,

@@ -1,0 +1,38 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import { isSessionId, MAX_SESSION_ID_CHARS } from '../storage/session-id.js';
+
+/** The request header that names a session, echoed back in the response under the same name. */
+export const SESSION_HEADER = 'x-tollgate-session-id';
+
+/** The header's session id; absent when it was not sent, a 400 naming the header when it is bad. */
+export function sessionIdOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!isSessionId(header)) {
+    throw GatewayError.invalidRequest(
+      `'${SESSION_HEADER}' must be 1 to ${MAX_SESSION_ID_CHARS} characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'.`,
+      SESSION_HEADER,
+      'invalid_session_id',
+    );
+  }
+  return header;
+}
+
+/**
+ * Joins the request to the session its `x-tollgate-session-id` header names, unless an earlier
+ * stage already placed it in one (a stored conversation or response chain is the session of a
+ * Responses request: the header cannot move it out). A bad header is refused even then, so a
+ * client learns of its mistake on every endpoint alike. The session is echoed back.
+ */
+export function sessionId() {
+  return async function sessionId(c, next) {
+    const fromHeader = sessionIdOf(c.req.header(SESSION_HEADER));
+    const chosen = c.get('sessionId') ?? fromHeader;
+    if (chosen !== undefined) {
+      c.set('sessionId', chosen);
+      c.header(SESSION_HEADER, chosen);
+    }
+    await next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}
