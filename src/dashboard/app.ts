@@ -11,6 +11,7 @@ import { byId, messageOf } from './dom.js';
 import { exportLog } from './export.js';
 import { chosenStep, filterQuery } from './filters.js';
 import { loadLog, resetLog, stepLog } from './log-table.js';
+import { drawSavings } from './savings.js';
 import { drawTiles } from './tiles.js';
 import { toBuckets, utcLabel } from './time-series.js';
 import { timeSummary } from './time-summary.js';
@@ -35,6 +36,7 @@ async function draw(): Promise<void> {
   const { summary, step } = await timeSummary(q, chosenStep());
   const buckets = toBuckets(summary.data, step, q.get('from'), q.get('to'));
   drawTiles(summary);
+  drawSavings(summary);
   drawCharts(buckets);
   byId('axis-note', HTMLParagraphElement).textContent =
     buckets.starts.length === 0
