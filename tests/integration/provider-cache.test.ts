@@ -1,14 +1,20 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readViewStats } from '../../src/storage/queries/analytics-views.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { getJson } from '../helpers/analytics-client.js';
+import { seedRows } from '../helpers/analytics-seed.js';
 import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
 import { chunksFor, completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { openMigratedPglite } from '../helpers/pglite-template.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
+import { lend } from '../helpers/test-deps.js';
 
 /** What the fake provider bills each call: 1,536 of 2,000 prompt tokens from its prompt cache. */
 const USAGE = {
@@ -226,6 +232,48 @@ describe('the provider prompt cache', () => {
       expect(upstream.requests.map((r) => r.body.prompt_cache_key)).toEqual([undefined]);
     } finally {
       await off.close();
+    }
+  });
+
+  it("prices the views with the gateway's own price table, rewritten at every start", async () => {
+    const database = await openMigratedPglite();
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-prices-'));
+    const viewOnce = async (input: number, cachedInput: number) => {
+      const file = join(dir, `prices-${input}.json`);
+      const house = {
+        input_per_mtok_usd: input,
+        cached_input_per_mtok_usd: cachedInput,
+        output_per_mtok_usd: 2,
+      };
+      writeFileSync(file, JSON.stringify({ as_of: '2030-01-01', models: { house } }));
+      const started = await createTestApp({ TOLLGATE_PRICES: file }, { database: lend(database) });
+      try {
+        const [row] = await readViewStats(started.deps.database.db, 'hourly', 'acme');
+        return row;
+      } finally {
+        await started.close();
+      }
+    };
+    try {
+      await insertTenant(database.db, 'acme');
+      await seedRows(database.db, [
+        {
+          tenantId: 'acme',
+          createdAt: new Date('2030-01-02T10:00:00Z'),
+          model: 'house',
+          promptTokens: 1000,
+          completionTokens: 0,
+          cachedTokens: 400,
+        },
+      ]);
+      const first = await viewOnce(1, 0.5);
+      expect(first?.savingsProviderCacheUsd).toBeCloseTo((400 * 0.5) / 1e6, 12);
+      expect(first?.estimatedCostUsd).toBeCloseTo((600 * 1 + 400 * 0.5) / 1e6, 12);
+      const second = await viewOnce(3, 1);
+      expect(second?.savingsProviderCacheUsd).toBeCloseTo((400 * 2) / 1e6, 12);
+      expect(second?.unpricedRequests).toBe(0);
+    } finally {
+      await database.close();
     }
   });
 });
