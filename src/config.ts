@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { CacheConfig } from './cache/cache-config.js';
+import type { PromptCacheKeyMode } from './cache/prompt-cache-key.js';
+import { PROMPT_CACHE_KEY_MODES } from './cache/prompt-cache-key.js';
 import { DEFAULT_SEMANTIC_THRESHOLD } from './cache/semantic-decision.js';
 import type { CompressionMode } from './compression/compression-mode.js';
 import { COMPRESSION_MODES } from './compression/compression-mode.js';
@@ -93,6 +95,9 @@ const envSchema = z.object({
   RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
   COMPRESSION: z.enum(COMPRESSION_MODES).default('safe'),
+  PROMPT_CACHE_KEY: z
+    .enum(PROMPT_CACHE_KEY_MODES, { error: 'must be auto or off' })
+    .default('auto'),
   CACHE: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   CACHE_TTL_S: positiveInt(3_600),
   CACHE_SEMANTIC_THRESHOLD: z.coerce
@@ -153,6 +158,11 @@ export interface Config {
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
   /** Default prompt compression (per key and per request it can be changed). */
   compression: CompressionMode;
+  /**
+   * `auto`: a request without `prompt_cache_key` gets one derived from its tenant and stable
+   * prefix, so the provider's prompt cache hits more often; `off`: requests go as sent.
+   */
+  promptCacheKey: PromptCacheKeyMode;
   rateLimit: {
     /** Redis URL for limits shared by every instance; unset = this process only. */
     redisUrl: string | undefined;
@@ -247,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       retryIntervalMs: e.LOG_RETRY_INTERVAL_MS,
     },
     compression: e.COMPRESSION,
+    promptCacheKey: e.PROMPT_CACHE_KEY,
     rateLimit: {
       redisUrl: e.REDIS_URL,
       failPolicy: e.RATE_LIMIT_FAIL_POLICY,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PriceTable } from './analytics/prices.js';
-import { loadPriceTable } from './analytics/prices.js';
+import { loadPriceTable, priceRows } from './analytics/prices.js';
 import type { Retention } from './analytics/retention.js';
 import { createRetention } from './analytics/retention.js';
 import type { CacheStore } from './cache/cache-store.js';
@@ -11,6 +11,7 @@ import type { Embedder } from './cache/embedders/embedder.js';
 import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
 import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { Config, EmbeddingsConfig } from './config.js';
+import { deriveSecret } from './crypto/derived-secret.js';
 import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
@@ -41,6 +42,7 @@ import { createTracing } from './runtime/tracing.js';
 import type { DatabaseHandle } from './storage/database.js';
 import { openDatabase } from './storage/database.js';
 import { storeInteractions } from './storage/queries/interactions.js';
+import { replaceModelPrices } from './storage/queries/model-prices.js';
 import { createTenantKeys, verifyKeyRing } from './tenants/tenant-keys.js';
 import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
@@ -73,6 +75,8 @@ export interface Deps {
   tracing: Tracing;
   /** Prunes old interaction text and rows (RETENTION_*_DAYS); the retention job runs it. */
   retention: Retention;
+  /** Keys the HMAC of `prompt_cache_key`s the gateway sets; null when PROMPT_CACHE_KEY=off. */
+  promptCacheSecret: Buffer | null;
   /** Values that must never appear in a response or log line (upstream keys). */
   secrets: readonly string[];
   /** Flipped by the server: false once it stops accepting requests. */
@@ -155,6 +159,8 @@ export async function openDeps(
     const prices = loadPriceTable(config.pricesFile);
     const keyRing = openKeyRing(config, logger);
     const database = await openMigratedDatabase(b, keyRing);
+    // The analysts' views price their money columns from this copy of the table.
+    await replaceModelPrices(database.db, priceRows(prices));
     const metrics = createMetrics();
     const background = createBackground((err) => logger.error({ err }, 'background task failed'));
     const keys = buildKeyVerifier(b, database);
@@ -188,6 +194,10 @@ export async function openDeps(
       metrics,
       cache,
       secrets: secretsOf(config, routing),
+      promptCacheSecret:
+        config.promptCacheKey === 'auto'
+          ? deriveSecret(keyRing.current, 'tollgate prompt_cache_key')
+          : null,
       prices,
       retention,
       tracing,

@@ -1,43 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import type { ModelPrice } from './price-list.js';
+import { LIST_PRICES } from './price-list.js';
 
-/** What one model costs, in US dollars per million tokens. */
-export interface ModelPrice {
-  model: string;
-  /** Other names billed at the same price (dated snapshots). */
-  aliases: readonly string[];
-  inputPerMTokUsd: number;
-  outputPerMTokUsd: number;
-}
-
-/** The prices used for cost and savings estimates, and when they were taken. */
+/** The prices used for cost and savings estimates, and when the newest of them was read. */
 export interface PriceTable {
   asOf: string;
   models: readonly ModelPrice[];
 }
 
 /**
- * OpenAI list prices (standard tier, USD per 1M tokens) as known on 2025-06-10. They change: check
- * them against https://openai.com/api/pricing before relying on the estimates, or point
- * TOLLGATE_PRICES at a file of your own.
+ * List prices (standard tier, USD per 1M tokens) of current OpenAI, Anthropic and common open
+ * models, each dated. They change: check them against the providers' pages before relying on the
+ * estimates, or point TOLLGATE_PRICES at a file of your own.
  */
 export const DEFAULT_PRICES: PriceTable = {
-  asOf: '2025-06-10',
-  models: [
-    price('gpt-4o', 2.5, 10, ['gpt-4o-2024-08-06', 'gpt-4o-2024-11-20', 'gpt-4o-2024-05-13']),
-    price('gpt-4o-mini', 0.15, 0.6, ['gpt-4o-mini-2024-07-18']),
-    price('gpt-4.1', 2, 8, ['gpt-4.1-2025-04-14']),
-    price('gpt-4.1-mini', 0.4, 1.6, ['gpt-4.1-mini-2025-04-14']),
-    price('gpt-4.1-nano', 0.1, 0.4, ['gpt-4.1-nano-2025-04-14']),
-    price('o3', 2, 8, ['o3-2025-04-16']),
-    price('o4-mini', 1.1, 4.4, ['o4-mini-2025-04-16']),
-    price('gpt-3.5-turbo', 0.5, 1.5, ['gpt-3.5-turbo-0125']),
-  ],
+  asOf:
+    LIST_PRICES.map((m) => m.asOf)
+      .sort()
+      .at(-1) ?? '',
+  models: LIST_PRICES,
 };
-
-function price(model: string, input: number, output: number, aliases: string[]): ModelPrice {
-  return { model, aliases, inputPerMTokUsd: input, outputPerMTokUsd: output };
-}
 
 const priceFileSchema = z.object({
   as_of: z.string().min(1),
@@ -45,7 +28,11 @@ const priceFileSchema = z.object({
     z.string().min(1),
     z.object({
       input_per_mtok_usd: z.number().nonnegative(),
+      /** Absent: the provider has no cached rate, cached tokens cost the input price. */
+      cached_input_per_mtok_usd: z.number().nonnegative().optional(),
       output_per_mtok_usd: z.number().nonnegative(),
+      /** When this model's price was read; the file's as_of otherwise. */
+      as_of: z.string().min(1).optional(),
       aliases: z.array(z.string().min(1)).default([]),
     }),
   ),
@@ -53,7 +40,7 @@ const priceFileSchema = z.object({
 
 /**
  * Reads a price file: `{"as_of":"2025-06-10","models":{"gpt-4o":{"input_per_mtok_usd":2.5,
- * "output_per_mtok_usd":10,"aliases":["gpt-4o-2024-08-06"]}}}`. Throws one clear line when invalid.
+ * "cached_input_per_mtok_usd":1.25,"output_per_mtok_usd":10,"aliases":["gpt-4o-2024-08-06"]}}}`. Throws one clear line when invalid.
  */
 export function loadPriceTable(file: string | undefined): PriceTable {
   if (file === undefined) return DEFAULT_PRICES;
@@ -72,19 +59,44 @@ export function loadPriceTable(file: string | undefined): PriceTable {
   }
   return {
     asOf: result.data.as_of,
-    models: Object.entries(result.data.models).map(([model, p]) =>
-      price(model, p.input_per_mtok_usd, p.output_per_mtok_usd, p.aliases),
-    ),
+    models: Object.entries(result.data.models).map(([model, p]) => ({
+      model,
+      aliases: p.aliases,
+      asOf: p.as_of ?? result.data.as_of,
+      inputPerMTokUsd: p.input_per_mtok_usd,
+      cachedInputPerMTokUsd: p.cached_input_per_mtok_usd ?? p.input_per_mtok_usd,
+      outputPerMTokUsd: p.output_per_mtok_usd,
+    })),
   };
 }
 
-/** Every (name, input, output) pair of a table, aliases included, for a SQL lookup. */
-export function priceRows(table: PriceTable): { name: string; input: number; output: number }[] {
+/** One model name's prices, as the SQL lookups (summary, views) take them. */
+export interface PriceLookupRow {
+  name: string;
+  input: number;
+  cachedInput: number;
+  output: number;
+  asOf: string;
+}
+
+/** Every name of a table, aliases included, with its prices, for a SQL lookup. */
+export function priceRows(table: PriceTable): PriceLookupRow[] {
+  const seen = new Set<string>();
   return table.models.flatMap((m) =>
-    [m.model, ...m.aliases].map((name) => ({
-      name,
-      input: m.inputPerMTokUsd,
-      output: m.outputPerMTokUsd,
-    })),
+    [m.model, ...m.aliases]
+      // The first entry of a name wins, as findPrice does.
+      .filter((name) => !seen.has(name) && seen.add(name))
+      .map((name) => ({
+        name,
+        input: m.inputPerMTokUsd,
+        cachedInput: m.cachedInputPerMTokUsd,
+        output: m.outputPerMTokUsd,
+        asOf: m.asOf,
+      })),
   );
+}
+
+/** The price of a model (or of one of its aliases); undefined when the table has none. */
+export function findPrice(table: PriceTable, model: string): ModelPrice | undefined {
+  return table.models.find((m) => m.model === model || m.aliases.includes(model));
 }

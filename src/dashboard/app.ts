@@ -11,6 +11,7 @@ import { byId, messageOf } from './dom.js';
 import { exportLog } from './export.js';
 import { chosenStep, filterQuery } from './filters.js';
 import { loadLog, resetLog, stepLog } from './log-table.js';
+import { drawSavings } from './savings.js';
 import { loadSessions, resetSessions, stepSessions } from './sessions.js';
 import { closeThread } from './thread.js';
 import { drawTiles } from './tiles.js';
@@ -39,6 +40,7 @@ async function draw(): Promise<void> {
   const { summary, step } = await timeSummary(q, chosenStep());
   const buckets = toBuckets(summary.data, step, q.get('from'), q.get('to'));
   drawTiles(summary);
+  drawSavings(summary);
   drawCharts(buckets);
   byId('axis-note', HTMLParagraphElement).textContent =
     buckets.starts.length === 0

@@ -15,7 +15,20 @@ export interface Metrics {
   tokens_saved_compression: number;
   estimated_cost_usd: number;
   estimated_savings_usd: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   unpriced_requests: number;
+  savings: Savings;
+}
+
+/** The four kinds of saving in a summary: Tollgate's cache, compression, the provider's cache. */
+export interface Savings {
+  exact_cache: { requests: number; tokens: number; usd: number };
+  semantic_cache: { requests: number; tokens: number; usd: number };
+  compression: { tokens: number; usd: number };
+  provider_cache: { tokens: number; usd: number };
+  tollgate_usd: number;
+  total_usd: number;
 }
 
 /** GET /analytics/summary. */

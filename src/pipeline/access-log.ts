@@ -1,8 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { PriceTable } from '../analytics/prices.js';
+import { findPrice } from '../analytics/prices.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
+import { usageDetails } from '../recording/interaction-row.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FinishedRequest, RequestObserver } from '../runtime/request-report.js';
 import { basicFinishedRequest, reportRequest } from '../runtime/request-report.js';
@@ -94,12 +96,11 @@ export function withOutcome(
     ttftMs: o.fromCache ? null : o.ttftMs,
     promptTokens,
     completionTokens,
-    costUsd: estimateCostUsd(
-      prices,
-      o.upstreamModel ?? known.model,
-      promptTokens,
-      completionTokens,
-    ),
+    costUsd: estimateCostUsd(prices, o.upstreamModel ?? known.model, {
+      prompt: promptTokens,
+      completion: completionTokens,
+      cached: usageDetails(usage).cachedTokens,
+    }),
     errorCode: o.errorCode,
     // A stream the upstream cut after the first byte ends with an error code; a client leaving does not.
     upstreamFailure: o.errorCode !== null && o.status !== 499 && !o.fromCache,
@@ -112,19 +113,30 @@ function tokenCount(value: unknown): number | null {
     : null;
 }
 
+/** Token counts of one answer, as the cost estimate reads them. */
+interface BilledTokens {
+  prompt: number | null;
+  completion: number | null;
+  /** Prompt tokens the provider served from its prompt cache (its cached-input rate). */
+  cached: number | null;
+}
+
 /** US dollars for the tokens at the table's price for the model (or its alias); null if unpriced. */
 export function estimateCostUsd(
   prices: PriceTable,
   model: string | null,
-  promptTokens: number | null,
-  completionTokens: number | null,
+  tokens: BilledTokens,
 ): number | null {
-  if (model === null || (promptTokens ?? 0) + (completionTokens ?? 0) === 0) return null;
-  const price = prices.models.find((m) => m.model === model || m.aliases.includes(model));
+  const prompt = tokens.prompt ?? 0;
+  const completion = tokens.completion ?? 0;
+  if (model === null || prompt + completion === 0) return null;
+  const price = findPrice(prices, model);
   if (!price) return null;
+  const cached = Math.min(prompt, tokens.cached ?? 0);
   return (
-    ((promptTokens ?? 0) * price.inputPerMTokUsd +
-      (completionTokens ?? 0) * price.outputPerMTokUsd) /
+    ((prompt - cached) * price.inputPerMTokUsd +
+      cached * price.cachedInputPerMTokUsd +
+      completion * price.outputPerMTokUsd) /
     1_000_000
   );
 }

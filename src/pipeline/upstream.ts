@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { derivePromptCacheKey } from '../cache/prompt-cache-key.js';
 import type { AppEnv } from '../http/env.js';
 import { upstreamError } from '../http/upstream-error.js';
 import type { RequestTrace, Span } from '../runtime/tracing.js';
@@ -6,13 +7,40 @@ import { failSpan, SpanKind } from '../runtime/tracing.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 
+/** The key to add to a request that has no `prompt_cache_key` of its own; null to add none. */
+function addedPromptCacheKey(
+  secret: Buffer,
+  tenantId: string,
+  body: Record<string, unknown>,
+): string | null {
+  if (body.prompt_cache_key !== undefined) return null;
+  return derivePromptCacheKey(secret, tenantId, body);
+}
+
+/**
+ * The client's JSON object text with one field written first, every other byte as sent; null
+ * when the text is not an object with at least one field (the body is then serialised instead).
+ */
+function withLeadingField(raw: string, name: string, value: string): string | null {
+  const open = raw.search(/\S/);
+  if (open < 0 || raw[open] !== '{' || /^\s*\}/.test(raw.slice(open + 1))) return null;
+  const field = `${JSON.stringify(name)}:${JSON.stringify(value)},`;
+  return `${raw.slice(0, open + 1)}${field}${raw.slice(open + 1)}`;
+}
+
 /**
  * Sends the request upstream and puts the answer in the context. Streams always ask for the usage
  * chunk so usage is known; the responder hides it from clients that did not ask. Stands aside
- * when the cache stage has already found the answer. An upstream failure becomes the error the
+ * when the cache stage has already found the answer. A request without `prompt_cache_key` gets
+ * one derived from its tenant and stable prefix (PROMPT_CACHE_KEY=auto), added after the cache
+ * stage so the gateway's own cache scope never sees it. An upstream failure becomes the error the
  * client sees (scrubbed of every configured secret).
  */
-export function upstream(deps: { upstream: Upstream; secrets: readonly string[] }) {
+export function upstream(deps: {
+  upstream: Upstream;
+  secrets: readonly string[];
+  promptCacheSecret: Buffer | null;
+}) {
   return async function upstream(c, next) {
     if (c.get('cacheHit')) {
       await next();
@@ -20,7 +48,7 @@ export function upstream(deps: { upstream: Upstream; secrets: readonly string[] 
     }
     const req = c.get('request');
     const needsUsage = req.stream && !req.includeUsage;
-    const body = needsUsage
+    let body = needsUsage
       ? {
           ...req.body,
           stream_options: {
@@ -35,10 +63,18 @@ export function upstream(deps: { upstream: Upstream; secrets: readonly string[] 
       { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': req.model },
       SpanKind.CLIENT,
     );
+    let rawBody = needsUsage ? null : req.rawBody;
+    const cacheKey = deps.promptCacheSecret
+      ? addedPromptCacheKey(deps.promptCacheSecret, c.get('apiKey').tenantId, body)
+      : null;
+    if (cacheKey !== null) {
+      body = { ...body, prompt_cache_key: cacheKey };
+      rawBody = rawBody === null ? null : withLeadingField(rawBody, 'prompt_cache_key', cacheKey);
+    }
     try {
       const answer = await deps.upstream.chat({
         body,
-        rawBody: needsUsage || req.rawBody === null ? null : Buffer.from(req.rawBody),
+        rawBody: rawBody === null ? null : Buffer.from(rawBody),
         model: req.model,
         stream: req.stream,
         signal: c.req.raw.signal,

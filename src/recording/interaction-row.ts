@@ -60,6 +60,27 @@ function storableCount(value: unknown): number | null {
   return Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.round(value)));
 }
 
+/** A field of an object the upstream sent, if it is one. */
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? Reflect.get(value, name) : undefined;
+}
+
+/**
+ * The provider's usage details: prompt tokens served from its prompt cache, and completion tokens
+ * spent reasoning. Absent details are unknown (null), not zero.
+ */
+export function usageDetails(usage: unknown): {
+  cachedTokens: number | null;
+  reasoningTokens: number | null;
+} {
+  return {
+    cachedTokens: storableCount(field(field(usage, 'prompt_tokens_details'), 'cached_tokens')),
+    reasoningTokens: storableCount(
+      field(field(usage, 'completion_tokens_details'), 'reasoning_tokens'),
+    ),
+  };
+}
+
 /** JSON of a recorded value; null when there is nothing to store. */
 export function jsonOf(value: unknown): string | null {
   return value === null ? null : (JSON.stringify(value) ?? null);
@@ -68,6 +89,7 @@ export function jsonOf(value: unknown): string | null {
 /** The row's metadata, its ciphertext columns still empty. */
 export function metadataRow(r: InteractionRecord): NewInteraction {
   const promptTokens = storableCount(r.usage?.prompt_tokens);
+  const { cachedTokens, reasoningTokens } = usageDetails(r.usage);
   return {
     id: r.id,
     clientRequestId: r.clientRequestId,
@@ -94,6 +116,8 @@ export function metadataRow(r: InteractionRecord): NewInteraction {
         ? storableCount(promptTokens + r.compression.tokensSaved)
         : null,
     tokensSavedCache: storableCount(r.tokensSavedCache),
+    cachedTokens,
+    reasoningTokens,
     latencyMs: r.latencyMs,
     upstreamMs: r.upstreamMs,
     ttftMs: r.ttftMs,

@@ -27,7 +27,36 @@ export function metricsJson(m: SummaryMetrics) {
     estimated_savings_usd: round(m.savingsCacheUsd + m.savingsCompressionUsd, 6),
     estimated_savings_cache_usd: round(m.savingsCacheUsd, 6),
     estimated_savings_compression_usd: round(m.savingsCompressionUsd, 6),
+    cached_tokens: m.cachedTokens,
+    reasoning_tokens: m.reasoningTokens,
+    estimated_savings_provider_cache_usd: round(m.savingsProviderCacheUsd, 6),
     unpriced_requests: m.unpricedRequests,
+    savings: savingsJson(m),
+  };
+}
+
+/**
+ * The four kinds of saving side by side: answers from Tollgate's cache (exact and semantic hits),
+ * tokens compression removed, and prompt tokens the provider served from its own cache. Money is
+ * estimated from the price table and leaves out unpriced requests.
+ */
+function savingsJson(m: SummaryMetrics) {
+  const tollgateUsd = m.savingsCacheUsd + m.savingsCompressionUsd;
+  return {
+    exact_cache: {
+      requests: m.cacheHits - m.semanticHits,
+      tokens: m.tokensSavedCache - m.tokensSavedSemantic,
+      usd: round(m.savingsCacheUsd - m.savingsSemanticUsd, 6),
+    },
+    semantic_cache: {
+      requests: m.semanticHits,
+      tokens: m.tokensSavedSemantic,
+      usd: round(m.savingsSemanticUsd, 6),
+    },
+    compression: { tokens: m.tokensSavedCompression, usd: round(m.savingsCompressionUsd, 6) },
+    provider_cache: { tokens: m.cachedTokens, usd: round(m.savingsProviderCacheUsd, 6) },
+    tollgate_usd: round(tollgateUsd, 6),
+    total_usd: round(tollgateUsd + m.savingsProviderCacheUsd, 6),
   };
 }
 

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import {
   boolean,
   customType,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -119,6 +120,10 @@ export const interactions = pgTable(
      * `previous_response_id` chain, or the client's `x-tollgate-session-id` header.
      */
     sessionId: text('session_id'),
+    /** Prompt tokens the provider served from its own prompt cache (billed at its cached rate). */
+    cachedTokens: integer('cached_tokens'),
+    /** Completion tokens the model spent reasoning (billed as output, never shown). */
+    reasoningTokens: integer('reasoning_tokens'),
   },
   (t) => [
     index('interactions_client_request_idx').on(t.tenantId, t.clientRequestId),
@@ -195,3 +200,16 @@ export const cacheEntries = pgTable(
     index('cache_entries_written_idx').on(t.writtenAt, t.id),
   ],
 );
+
+/**
+ * The gateway's price table as the analysts' views read it (written at start-up from the built-in
+ * table or TOLLGATE_PRICES): US dollars per million tokens per model name, aliases included.
+ */
+export const modelPrices = pgTable('model_prices', {
+  name: text('name').primaryKey(),
+  inputPerMTokUsd: doublePrecision('input_per_mtok_usd').notNull(),
+  cachedInputPerMTokUsd: doublePrecision('cached_input_per_mtok_usd').notNull(),
+  outputPerMTokUsd: doublePrecision('output_per_mtok_usd').notNull(),
+  /** When the price was read from the provider's price list (YYYY-MM-DD). */
+  asOf: text('as_of').notNull(),
+});

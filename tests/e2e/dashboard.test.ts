@@ -46,6 +46,8 @@ describe('analytics dashboard in a browser', () => {
         cacheStatus: i % 4 === 0 ? 'hit' : 'miss',
         latencyMs: 80 + (i % 10) * 40,
         promptTokens: 100 + i,
+        // Every other row had 50 prompt tokens from the provider's prompt cache.
+        cachedTokens: i % 2 === 0 ? 50 : null,
       })),
     );
     for (let i = 0; i < 3; i++) {
@@ -87,6 +89,18 @@ describe('analytics dashboard in a browser', () => {
     expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(5);
     const requestsTile = await page.locator('.tile[data-tile="Requests"]').textContent();
     expect(requestsTile).toContain('63');
+    // 10 gpt-4o rows × 50 cached tokens × ($2.50 − $1.25) + 20 gpt-4o-mini rows × 50 × ($0.15 − $0.075).
+    const provider = page.locator('#savings tr[data-kind="Provider prompt cache"] td');
+    expect(await provider.allTextContents()).toEqual([
+      'Provider prompt cache',
+      '–',
+      '1,500',
+      '$0.0007',
+    ]);
+    const exact = await page
+      .locator('#savings tr[data-kind="Exact cache hits"] td')
+      .allTextContents();
+    expect(exact.slice(0, 2)).toEqual(['Exact cache hits', '15']);
     const rows = page.locator('#log tbody tr');
     expect(await rows.count()).toBe(50);
     expect(await page.locator('#older').isEnabled()).toBe(true);

@@ -23,8 +23,13 @@ interface Metrics {
   completion_tokens: number;
   tokens_saved_cache: number;
   tokens_saved_compression: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   estimated_cost_usd: number;
   estimated_savings_usd: number;
+  estimated_savings_cache_usd: number;
+  estimated_savings_compression_usd: number;
+  estimated_savings_provider_cache_usd: number;
   unpriced_requests: number;
 }
 interface SummaryBody {
@@ -35,12 +40,22 @@ interface SummaryBody {
 
 /** Histogram percentiles: every estimate lies within 2^(1/16) - 1 = 4.4% of the exact value. */
 /** The same totals; money may differ in its last digit, as sums are added in another order. */
+const MONEY = [
+  'estimated_cost_usd',
+  'estimated_savings_usd',
+  'estimated_savings_cache_usd',
+  'estimated_savings_compression_usd',
+  'estimated_savings_provider_cache_usd',
+] as const;
+
 function expectSameTotals(actual: Metrics, expected: Metrics): void {
-  const { estimated_cost_usd: cost, estimated_savings_usd: savings, ...rest } = actual;
-  const { estimated_cost_usd: cost2, estimated_savings_usd: savings2, ...rest2 } = expected;
-  expect(rest).toEqual(rest2);
-  expect(cost).toBeCloseTo(cost2, 5);
-  expect(savings).toBeCloseTo(savings2, 5);
+  const withoutMoney = (m: Metrics) => {
+    const copy: Record<string, unknown> = { ...m };
+    for (const k of [...MONEY, 'savings']) delete copy[k];
+    return copy;
+  };
+  expect(withoutMoney(actual)).toEqual(withoutMoney(expected));
+  for (const k of MONEY) expect(actual[k], k).toBeCloseTo(expected[k], 5);
 }
 
 function expectWithin(actual: number | null, exact: number, relative = 0.044): void {
@@ -211,6 +226,9 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
         completion_tokens: sum((r) => r.completionTokens),
         tokens_saved_cache: sum((r) => r.tokensSavedCache),
         tokens_saved_compression: sum((r) => r.tokensSavedCompression),
+        cached_tokens: sum((r) => r.cachedTokens),
+        reasoning_tokens: sum((r) => r.reasoningTokens),
+        unpriced_requests: sum((r) => r.unpricedRequests),
       }).toEqual({
         requests: totals.requests,
         errors: totals.errors,
@@ -219,7 +237,30 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
         completion_tokens: totals.completion_tokens,
         tokens_saved_cache: totals.tokens_saved_cache,
         tokens_saved_compression: totals.tokens_saved_compression,
+        cached_tokens: totals.cached_tokens,
+        reasoning_tokens: totals.reasoning_tokens,
+        unpriced_requests: totals.unpriced_requests,
       });
+      expect(totals.cached_tokens).toBeGreaterThan(0);
+      // The views price by model_prices, the gateway's table written at start-up.
+      const money: [string, number, number][] = [
+        ['cost', sum((r) => r.estimatedCostUsd), totals.estimated_cost_usd],
+        ['cache', sum((r) => r.savingsCacheUsd), totals.estimated_savings_cache_usd],
+        [
+          'compression',
+          sum((r) => r.savingsCompressionUsd),
+          totals.estimated_savings_compression_usd,
+        ],
+        [
+          'provider cache',
+          sum((r) => r.savingsProviderCacheUsd),
+          totals.estimated_savings_provider_cache_usd,
+        ],
+      ];
+      for (const [name, fromView, fromApi] of money) {
+        expect(fromApi, name).toBeGreaterThan(0);
+        expect(fromView, `${view} ${name}`).toBeCloseTo(fromApi, 4);
+      }
     }
     for (const [view, by] of [
       ['daily', 'day'],

@@ -78,7 +78,7 @@ describe('non-streaming chat completions', () => {
     expect(res).toEqual(upstreamBody);
   });
 
-  it('passes tools, response_format, seed, logprobs, n, stop and unknown fields through unchanged', async () => {
+  it('passes tools, response_format, seed, logprobs, n, stop and unknown fields through unchanged, adding only a prompt_cache_key', async () => {
     const sent = {
       model: 'gpt-4o-mini',
       messages: [
@@ -115,7 +115,14 @@ describe('non-streaming chat completions', () => {
     });
     expect(res.status, await res.clone().text()).toBe(200);
     expect(upstream.requests).toHaveLength(1);
-    expect(upstream.requests[0]?.body).toEqual(sent);
+    // The one addition: a prompt_cache_key for the provider's prompt cache, written first, the
+    // client's bytes after it as sent.
+    const cacheKey = upstream.requests[0]?.body.prompt_cache_key;
+    expect(cacheKey).toMatch(/^tg-[A-Za-z0-9_-]{32}$/);
+    expect(upstream.requests[0]?.body).toEqual({ ...sent, prompt_cache_key: cacheKey });
+    expect(upstream.requests[0]?.rawBody).toBe(
+      `{"prompt_cache_key":${JSON.stringify(cacheKey)},${JSON.stringify(sent).slice(1)}`,
+    );
     expect(upstream.requests[0]?.headers.authorization).toBe(
       'Bearer sk-test-upstream-secret-0123456789',
     );

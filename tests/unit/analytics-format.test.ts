@@ -40,7 +40,9 @@ describe('analytics formats', () => {
     expect(rows.find((r) => r.name === 'gpt-4o-2024-08-06')).toEqual({
       name: 'gpt-4o-2024-08-06',
       input: 2.5,
+      cachedInput: 1.25,
       output: 10,
+      asOf: '2025-06-10',
     });
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-prices-'));
     const good = join(dir, 'good.json');
@@ -48,12 +50,37 @@ describe('analytics formats', () => {
       good,
       JSON.stringify({
         as_of: '2030-01-01',
-        models: { house: { input_per_mtok_usd: 1, output_per_mtok_usd: 2 } },
+        models: {
+          house: { input_per_mtok_usd: 1, output_per_mtok_usd: 2 },
+          cached: {
+            input_per_mtok_usd: 2,
+            cached_input_per_mtok_usd: 0.5,
+            output_per_mtok_usd: 8,
+            as_of: '2029-12-01',
+          },
+        },
       }),
     );
     expect(loadPriceTable(good)).toEqual({
       asOf: '2030-01-01',
-      models: [{ model: 'house', aliases: [], inputPerMTokUsd: 1, outputPerMTokUsd: 2 }],
+      models: [
+        {
+          model: 'house',
+          aliases: [],
+          asOf: '2030-01-01',
+          inputPerMTokUsd: 1,
+          cachedInputPerMTokUsd: 1,
+          outputPerMTokUsd: 2,
+        },
+        {
+          model: 'cached',
+          aliases: [],
+          asOf: '2029-12-01',
+          inputPerMTokUsd: 2,
+          cachedInputPerMTokUsd: 0.5,
+          outputPerMTokUsd: 8,
+        },
+      ],
     });
     const bad = join(dir, 'bad.json');
     writeFileSync(

@@ -45,4 +45,12 @@ describe('loadConfig', () => {
     for (const name of ['PORT', 'DATABASE_URL', 'KEY_CACHE_TTL_MS', 'UPSTREAM_BASE_URL'])
       expect(problems).toContain(name);
   });
+
+  it('sets prompt cache keys unless PROMPT_CACHE_KEY=off, and names a bad value', () => {
+    expect(loadConfig({}).promptCacheKey).toBe('auto');
+    expect(loadConfig({ PROMPT_CACHE_KEY: 'off' }).promptCacheKey).toBe('off');
+    expect(() => loadConfig({ PROMPT_CACHE_KEY: 'sometimes' })).toThrow(
+      /PROMPT_CACHE_KEY must be auto or off \(got "sometimes"\)/,
+    );
+  });
 });

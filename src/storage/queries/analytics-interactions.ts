@@ -57,6 +57,8 @@ const METADATA_COLUMNS = {
   tokensSavedCache: interactions.tokensSavedCache,
   compressionMode: interactions.compressionMode,
   promptTokensBeforeCompression: interactions.promptTokensBeforeCompression,
+  cachedTokens: interactions.cachedTokens,
+  reasoningTokens: interactions.reasoningTokens,
   latencyMs: interactions.latencyMs,
   upstreamMs: interactions.upstreamMs,
   ttftMs: interactions.ttftMs,

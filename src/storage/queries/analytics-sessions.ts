@@ -112,7 +112,8 @@ export async function listSessionPage(
         count(*) filter (where ${interactions.status} >= 400) as errors,
         coalesce(sum(${interactions.promptTokens}), 0) as prompt_tokens,
         coalesce(sum(${interactions.completionTokens}), 0) as completion_tokens,
-        coalesce(sum((coalesce(${interactions.promptTokens}, 0) * price.input
+        coalesce(sum(((coalesce(${interactions.promptTokens}, 0) - coalesce(${interactions.cachedTokens}, 0)) * price.input
+          + coalesce(${interactions.cachedTokens}, 0) * price.cached_input
           + coalesce(${interactions.completionTokens}, 0) * price.output) / 1e6)
           filter (where not ${HIT}), 0)::float8 as estimated_cost_usd,
         count(*) filter (where price.name is null) as unpriced_requests,

@@ -14,6 +14,8 @@ export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 export interface PriceRow {
   name: string;
   input: number;
+  /** Input tokens the provider served from its prompt cache. */
+  cachedInput: number;
   output: number;
 }
 
@@ -30,10 +32,20 @@ export interface SummaryMetrics {
   completionTokens: number;
   /** Tokens the cache saved: each hit's cached answer total (what the upstream would have billed). */
   tokensSavedCache: number;
+  /** The part of cacheHits, tokensSavedCache and savingsCacheUsd that semantic hits made. */
+  semanticHits: number;
+  tokensSavedSemantic: number;
+  savingsSemanticUsd: number;
   tokensSavedCompression: number;
+  /** Prompt tokens the provider served from its own prompt cache (billed at its cached rate). */
+  cachedTokens: number;
+  /** Completion tokens spent reasoning (included in completionTokens). */
+  reasoningTokens: number;
   estimatedCostUsd: number;
   savingsCacheUsd: number;
   savingsCompressionUsd: number;
+  /** What the provider's prompt cache took off the bill: cached tokens × (input − cached input). */
+  savingsProviderCacheUsd: number;
   /** Requests whose model has no price: left out of every money figure. */
   unpricedRequests: number;
 }
@@ -56,10 +68,16 @@ interface RawSummaryRow {
   prompt_tokens: number;
   completion_tokens: number;
   tokens_saved_cache: number;
+  semantic_hits: number;
+  tokens_saved_semantic: number;
+  savings_semantic_usd: number;
   tokens_saved_compression: number;
+  cached_tokens: number;
+  reasoning_tokens: number;
   estimated_cost_usd: number;
   savings_cache_usd: number;
   savings_compression_usd: number;
+  savings_provider_cache_usd: number;
   unpriced_requests: number;
 }
 
@@ -75,10 +93,16 @@ function metrics(r: RawSummaryRow): SummaryMetrics {
     promptTokens: Number(r.prompt_tokens),
     completionTokens: Number(r.completion_tokens),
     tokensSavedCache: Number(r.tokens_saved_cache),
+    semanticHits: Number(r.semantic_hits),
+    tokensSavedSemantic: Number(r.tokens_saved_semantic),
+    savingsSemanticUsd: Number(r.savings_semantic_usd),
     tokensSavedCompression: Number(r.tokens_saved_compression),
+    cachedTokens: Number(r.cached_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
     estimatedCostUsd: Number(r.estimated_cost_usd),
     savingsCacheUsd: Number(r.savings_cache_usd),
     savingsCompressionUsd: Number(r.savings_compression_usd),
+    savingsProviderCacheUsd: Number(r.savings_provider_cache_usd),
     unpricedRequests: Number(r.unpriced_requests),
   };
 }
@@ -95,10 +119,16 @@ const EMPTY: SummaryMetrics = metrics({
   prompt_tokens: 0,
   completion_tokens: 0,
   tokens_saved_cache: 0,
+  semantic_hits: 0,
+  tokens_saved_semantic: 0,
+  savings_semantic_usd: 0,
   tokens_saved_compression: 0,
+  cached_tokens: 0,
+  reasoning_tokens: 0,
   estimated_cost_usd: 0,
   savings_cache_usd: 0,
   savings_compression_usd: 0,
+  savings_provider_cache_usd: 0,
   unpriced_requests: 0,
 });
 
@@ -115,6 +145,7 @@ const ROLLUP_GROUPS: ReadonlySet<SummaryGroup> = new Set(['day', 'model', 'cache
 
 /** True for a cache hit (exact or semantic): it cost nothing upstream. */
 export const HIT = sql`coalesce(cache_status in ('hit', 'semantic-hit'), false)`;
+const SEMANTIC = sql`coalesce(cache_status = 'semantic-hit', false)`;
 
 /** The group column of a source: `day` in the rollups, derived from created_at in log rows. */
 function groupColumn(group: SummaryGroup, source: 'rollup' | 'rows'): SQL {
@@ -200,13 +231,15 @@ function plan(f: InteractionFilter, group: SummaryGroup): Plan {
 /** Counters of log rows (or pending deltas, each weighing its sign) in the rollup's shape. */
 function rowCounters(g: SQL, table: SQL, weight: SQL, conditions: SQL): SQL {
   return sql`select ${g} as grp, coalesce(upstream_model, model) as price_key, ${HIT} as hit,
-      status >= 400 as err, ${weight} as requests,
+      ${SEMANTIC} as sem, status >= 400 as err, ${weight} as requests,
       ${weight} * coalesce(prompt_tokens, 0) as p,
       ${weight} * coalesce(completion_tokens, 0) as c,
       ${weight} * coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) as sc,
       ${weight} * (case when prompt_tokens is null and completion_tokens is null
         then coalesce(tokens_saved_cache, 0) else 0 end) as su,
-      ${weight} * coalesce(tokens_saved_compression, 0) as sz
+      ${weight} * coalesce(tokens_saved_compression, 0) as sz,
+      ${weight} * coalesce(cached_tokens, 0) as ct,
+      ${weight} * coalesce(reasoning_tokens, 0) as rt
     from ${table} where ${conditions}`;
 }
 
@@ -236,9 +269,9 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
       ...rangeConditions(sql`day`, days, sql` at time zone 'UTC'`),
     ]);
     counters.push(sql`select ${rolled} as grp, coalesce(upstream_model, model) as price_key,
-        ${HIT} as hit, status >= 400 as err, requests, prompt_tokens as p,
+        ${HIT} as hit, ${SEMANTIC} as sem, status >= 400 as err, requests, prompt_tokens as p,
         completion_tokens as c, tokens_saved_cache as sc, tokens_saved_cache_unsplit as su,
-        tokens_saved_compression as sz
+        tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt
       from ${ROLLUPS} where ${dayConditions}`);
     buckets.push(sql`select ${rolled} as grp, metric, bucket, requests as n
       from ${HISTOGRAMS} where ${dayConditions}`);
@@ -256,10 +289,11 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
 /** The price table as a VALUES list named `price(name, input, output)`, to join on a model name. */
 export function priceValues(prices: readonly PriceRow[]): SQL {
   // A never-matching row keeps the VALUES list valid when the table is empty.
-  const rows = [{ name: '', input: 0, output: 0 }, ...prices].map(
-    (p) => sql`(${p.name}::text, ${p.input}::float8, ${p.output}::float8)`,
+  const rows = [{ name: '', input: 0, cachedInput: 0, output: 0 }, ...prices].map(
+    (p) =>
+      sql`(${p.name}::text, ${p.input}::float8, ${p.cachedInput}::float8, ${p.output}::float8)`,
   );
-  return sql`(values ${sql.join(rows, sql`, `)}) as price(name, input, output)`;
+  return sql`(values ${sql.join(rows, sql`, `)}) as price(name, input, cached_input, output)`;
 }
 
 function quantile(metric: 0 | 1, q: number): SQL {
@@ -272,7 +306,9 @@ function quantile(metric: 0 | 1, q: number): SQL {
  * Aggregates the filtered interactions per group and in total: counts, latency and
  * time-to-first-token percentiles, tokens, cache and compression savings, and money estimated from
  * `prices` (looked up by the upstream model, else the requested one). Cache savings are the prompt
- * and completion tokens of cache hits (`hit`, `semantic-hit`); cache hits cost nothing.
+ * and completion tokens of cache hits (`hit`, `semantic-hit`); cache hits cost nothing. Prompt
+ * tokens the provider served from its own cache cost its cached-input rate; the difference to
+ * the input rate is the provider cache's saving.
  *
  * Whole UTC days come from the daily rollups plus their pending deltas, and only the partial days
  * at the ends of the range from the log, so a month costs about as much as a day. Grouping by hour,
@@ -293,9 +329,10 @@ export async function summarizeInteractions(
   const query = sql`
     with counters as (${counters}),
     per_price as (
-      select grp, price_key, hit, err, sum(requests)::float8 as requests, sum(p)::float8 as p,
-        sum(c)::float8 as c, sum(sc)::float8 as sc, sum(su)::float8 as su, sum(sz)::float8 as sz
-      from counters group by 1, 2, 3, 4
+      select grp, price_key, hit, sem, err, sum(requests)::float8 as requests, sum(p)::float8 as p,
+        sum(c)::float8 as c, sum(sc)::float8 as sc, sum(su)::float8 as su, sum(sz)::float8 as sz,
+        sum(ct)::float8 as ct, sum(rt)::float8 as rt
+      from counters group by 1, 2, 3, 4, 5
     ),
     sums as (
       select grp, grouping(grp) as total,
@@ -305,10 +342,16 @@ export async function summarizeInteractions(
         sum(p) as prompt_tokens,
         sum(c) as completion_tokens,
         coalesce(sum(sc) filter (where hit), 0) as tokens_saved_cache,
+        coalesce(sum(requests) filter (where sem), 0) as semantic_hits,
+        coalesce(sum(sc) filter (where sem), 0) as tokens_saved_semantic,
+        coalesce(sum(((p + su) * price.input + c * price.output) / 1e6) filter (where sem), 0) as savings_semantic_usd,
         sum(sz) as tokens_saved_compression,
-        coalesce(sum((p * price.input + c * price.output) / 1e6) filter (where not hit), 0) as estimated_cost_usd,
+        sum(ct) as cached_tokens,
+        sum(rt) as reasoning_tokens,
+        coalesce(sum(((p - ct) * price.input + ct * price.cached_input + c * price.output) / 1e6) filter (where not hit), 0) as estimated_cost_usd,
         coalesce(sum(((p + su) * price.input + c * price.output) / 1e6) filter (where hit), 0) as savings_cache_usd,
         coalesce(sum(sz * price.input / 1e6), 0) as savings_compression_usd,
+        coalesce(sum(ct * (price.input - price.cached_input) / 1e6), 0) as savings_provider_cache_usd,
         coalesce(sum(requests) filter (where price.name is null), 0) as unpriced_requests
       from per_price left join ${priceValues(prices)} on price.name = per_price.price_key
       group by grouping sets ((grp), ())
@@ -326,13 +369,15 @@ export async function summarizeInteractions(
     ),
     joined as (
       select grp, total, requests, errors, cache_hits, prompt_tokens, completion_tokens,
-        tokens_saved_cache, tokens_saved_compression, estimated_cost_usd, savings_cache_usd,
-        savings_compression_usd, unpriced_requests, null::float8 as latency_p50_ms,
+        tokens_saved_cache, semantic_hits, tokens_saved_semantic, savings_semantic_usd,
+        tokens_saved_compression, cached_tokens, reasoning_tokens,
+        estimated_cost_usd, savings_cache_usd, savings_compression_usd, savings_provider_cache_usd,
+        unpriced_requests, null::float8 as latency_p50_ms,
         null::float8 as latency_p95_ms, null::float8 as ttft_p50_ms, null::float8 as ttft_p95_ms
       from sums
       union all
-      select grp, total, null, null, null, null, null, null, null, null, null, null, null,
-        latency_p50_ms, latency_p95_ms, ttft_p50_ms, ttft_p95_ms
+      select grp, total, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, latency_p50_ms, latency_p95_ms, ttft_p50_ms, ttft_p95_ms
       from percentiles
     )
     select ${groupText} as grp, total = 1 as is_total,
@@ -340,10 +385,16 @@ export async function summarizeInteractions(
       coalesce(sum(cache_hits), 0) as cache_hits, coalesce(sum(prompt_tokens), 0) as prompt_tokens,
       coalesce(sum(completion_tokens), 0) as completion_tokens,
       coalesce(sum(tokens_saved_cache), 0) as tokens_saved_cache,
+      coalesce(sum(semantic_hits), 0) as semantic_hits,
+      coalesce(sum(tokens_saved_semantic), 0) as tokens_saved_semantic,
+      coalesce(sum(savings_semantic_usd), 0) as savings_semantic_usd,
       coalesce(sum(tokens_saved_compression), 0) as tokens_saved_compression,
+      coalesce(sum(cached_tokens), 0) as cached_tokens,
+      coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
       coalesce(sum(estimated_cost_usd), 0) as estimated_cost_usd,
       coalesce(sum(savings_cache_usd), 0) as savings_cache_usd,
       coalesce(sum(savings_compression_usd), 0) as savings_compression_usd,
+      coalesce(sum(savings_provider_cache_usd), 0) as savings_provider_cache_usd,
       coalesce(sum(unpriced_requests), 0) as unpriced_requests,
       max(latency_p50_ms) as latency_p50_ms, max(latency_p95_ms) as latency_p95_ms,
       max(ttft_p50_ms) as ttft_p50_ms, max(ttft_p95_ms) as ttft_p95_ms

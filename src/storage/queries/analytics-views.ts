@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { selectRows } from './raw-rows.js';
 
-/** The analysts' SQL views (migration 0003), and the only relations an analyst role may read. */
+/** The analysts' SQL views (recreated by migration 0013), and the only relations an analyst role may read. */
 export const ANALYTICS_VIEWS = ['interaction_stats_daily', 'interaction_stats_hourly'] as const;
 
 /** Raised when roles cannot be managed here (the embedded database has no server roles). */
@@ -57,6 +57,13 @@ export interface ViewStatsRow {
   completionTokens: number;
   tokensSavedCache: number;
   tokensSavedCompression: number;
+  cachedTokens: number;
+  reasoningTokens: number;
+  unpricedRequests: number;
+  estimatedCostUsd: number;
+  savingsCacheUsd: number;
+  savingsCompressionUsd: number;
+  savingsProviderCacheUsd: number;
   latencyP50Ms: number | null;
   latencyP95Ms: number | null;
 }
@@ -77,7 +84,9 @@ export async function readViewStats(
         prompt_tokens::float8 as prompt_tokens, completion_tokens::float8 as completion_tokens,
         tokens_saved_cache::float8 as tokens_saved_cache,
         tokens_saved_compression::float8 as tokens_saved_compression,
-        latency_p50_ms, latency_p95_ms
+        cached_tokens::float8 as cached_tokens, reasoning_tokens::float8 as reasoning_tokens,
+        unpriced_requests::float8 as unpriced_requests, estimated_cost_usd, savings_cache_usd,
+        savings_compression_usd, savings_provider_cache_usd, latency_p50_ms, latency_p95_ms
       from ${relation} where tenant_id = ${tenantId} order by ${bucket}, model`,
     )
   ).map((r) => ({
@@ -91,6 +100,13 @@ export async function readViewStats(
     completionTokens: Number(r.completion_tokens),
     tokensSavedCache: Number(r.tokens_saved_cache),
     tokensSavedCompression: Number(r.tokens_saved_compression),
+    cachedTokens: Number(r.cached_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
+    unpricedRequests: Number(r.unpriced_requests),
+    estimatedCostUsd: Number(r.estimated_cost_usd),
+    savingsCacheUsd: Number(r.savings_cache_usd),
+    savingsCompressionUsd: Number(r.savings_compression_usd),
+    savingsProviderCacheUsd: Number(r.savings_provider_cache_usd),
     latencyP50Ms: r.latency_p50_ms === null ? null : Number(r.latency_p50_ms),
     latencyP95Ms: r.latency_p95_ms === null ? null : Number(r.latency_p95_ms),
   }));
