@@ -75,6 +75,8 @@ interface Scenario {
   path?: string;
   body?: string;
   headers?: Record<string, string>;
+  /** Sends a new question on every request (a true cache miss), as real traffic does. */
+  newQuestions?: boolean;
   /** Runs once, after the request has been checked, before the first round (fill a cache, …). */
   setup?(target: ServiceHandle, request: RowRequest): Promise<void>;
 }
@@ -84,6 +86,29 @@ interface RowRequest {
   url: string;
   body: string;
   headers: Record<string, string>;
+  bodyFor?: (() => string) | undefined;
+}
+
+/** Words for new questions: every request of a true-miss row asks something never asked before. */
+const TOPICS = ['foxes', 'rivers', 'bridges', 'lanterns', 'orchards', 'glaciers', 'kites', 'ferns'];
+const ASPECTS = ['history', 'colour', 'weight', 'sound', 'origin', 'shape', 'care', 'price'];
+let questionRun = 0;
+
+/** A body like the group's, whose user question is new on every call (`run` keeps rows apart). */
+function newQuestionBodies(group: Scenario['group']): () => string {
+  const run = questionRun++;
+  const base = JSON.parse(BODIES[group]) as { messages: { role: string; content: string }[] };
+  let n = 0;
+  return () => {
+    n += 1;
+    const topic = TOPICS[n % TOPICS.length];
+    const aspect = ASPECTS[Math.floor(n / TOPICS.length) % ASPECTS.length];
+    const question = `Tell me about the ${aspect} of ${topic}, case ${run}-${n}, for a gateway.`;
+    return JSON.stringify({
+      ...base,
+      messages: [base.messages[0], { role: 'user', content: question }],
+    });
+  };
 }
 
 const MESSAGES = [
@@ -225,6 +250,8 @@ const SERVICES: ServiceSpec[] = [
     REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
   }),
   tollgate('tollgate-cache', { CACHE: 'on' }),
+  tollgateOnPostgres('tollgate-postgres-cache', { CACHE: 'on' }),
+  tollgate('tollgate-cache-model', { CACHE: 'on', EMBEDDINGS: 'model' }),
 ];
 
 const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
@@ -250,6 +277,25 @@ const SCENARIOS: Scenario[] = (['json', 'stream'] as const).flatMap((group) => [
     headers: { 'cache-control': 'no-cache' },
   },
   { name: `${group} · tollgate, cache hit`, service: 'tollgate-cache', group },
+  // The default configuration as real traffic meets it: every question new.
+  { name: `${group} · tollgate, true miss`, service: 'tollgate-cache', group, newQuestions: true },
+  {
+    name: `${group} · tollgate on PostgreSQL, true miss`,
+    service: 'tollgate-postgres-cache',
+    group,
+    newQuestions: true,
+  },
+  {
+    name: `${group} · tollgate on PostgreSQL, cache hit`,
+    service: 'tollgate-postgres-cache',
+    group,
+  },
+  {
+    name: `${group} · tollgate, true miss, model embedder`,
+    service: 'tollgate-cache-model',
+    group,
+    newQuestions: true,
+  },
 ]);
 
 function log(line: string): void {
@@ -261,7 +307,7 @@ async function checkRequest(scenario: Scenario, request: RowRequest): Promise<vo
   const res = await fetch(request.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...request.headers },
-    body: request.body,
+    body: request.bodyFor ? request.bodyFor() : request.body,
     signal: AbortSignal.timeout(10_000),
   });
   const text = await res.text();
@@ -394,6 +440,7 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
       url: `${target.origin}${scenario.path ?? '/v1/chat/completions'}`,
       body: scenario.body ?? BODIES[scenario.group],
       headers: { ...target.headers, ...scenario.headers },
+      bodyFor: scenario.newQuestions ? newQuestionBodies(scenario.group) : undefined,
     };
     await checkRequest(scenario, request);
     await scenario.setup?.(target, request);
@@ -418,6 +465,12 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
 
   const rows = prepared.map((p) => summarize(p.scenario, p.runs));
   printReport(rows);
+  console.log('\nResident memory (RSS) of each gateway process after its rows:');
+  for (const [name, handle] of started) {
+    if (!name.startsWith('tollgate')) continue;
+    await handle.cpuMicros();
+    console.log(`  ${name.padEnd(32)} ${(handle.rssBytes() / 1024 / 1024).toFixed(0)} MB`);
+  }
   if (rows.some((r) => r.failures > 0)) {
     throw new Error('some requests failed; the rows marked in the "failed" column are not valid');
   }

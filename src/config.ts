@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { CacheConfig } from './cache/cache-config.js';
 import type { PromptCacheKeyMode } from './cache/prompt-cache-key.js';
 import { PROMPT_CACHE_KEY_MODES } from './cache/prompt-cache-key.js';
-import { DEFAULT_SEMANTIC_THRESHOLD } from './cache/semantic-decision.js';
 import type { CompressionMode } from './compression/compression-mode.js';
 import { COMPRESSION_MODES } from './compression/compression-mode.js';
 import type { DatabaseTarget } from './storage/database.js';
@@ -104,11 +103,11 @@ const envSchema = z.object({
     .number({ error: 'must be a number' })
     .gt(0, 'must be above 0')
     .max(1, 'must be at most 1')
-    .default(DEFAULT_SEMANTIC_THRESHOLD),
+    .optional(),
   CACHE_MAX_ENTRIES_PER_TENANT: positiveInt(10_000),
   CACHE_MEMORY_MB: positiveInt(64),
   EMBEDDINGS: z
-    .enum(['local', 'upstream'], { error: 'must be local or upstream' })
+    .enum(['local', 'model', 'upstream'], { error: 'must be local, model or upstream' })
     .default('local'),
   EMBEDDINGS_MODEL: z.string().trim().min(1).default('text-embedding-3-small'),
   EMBEDDINGS_DIMENSIONS: positiveInt(1_536),
@@ -182,6 +181,7 @@ export interface Config {
 /** Which embedder the semantic cache uses; base URL and key default to the upstream's. */
 export type EmbeddingsConfig =
   | { kind: 'local' }
+  | { kind: 'model' }
   | {
       kind: 'upstream';
       model: string;
@@ -272,8 +272,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       memoryBytes: e.CACHE_MEMORY_MB * 1024 * 1024,
     },
     embeddings:
-      e.EMBEDDINGS === 'local'
-        ? { kind: 'local' }
+      e.EMBEDDINGS === 'local' || e.EMBEDDINGS === 'model'
+        ? { kind: e.EMBEDDINGS }
         : {
             kind: 'upstream',
             model: e.EMBEDDINGS_MODEL,

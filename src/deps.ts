@@ -9,6 +9,8 @@ import { noopCacheStore } from './cache/cache-store.js';
 import { openDatabaseCacheStore } from './cache/database-cache-store.js';
 import type { Embedder } from './cache/embedders/embedder.js';
 import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
+import type { ModelEmbedder } from './cache/embedders/model-embedder.js';
+import { createModelEmbedder } from './cache/embedders/model-embedder.js';
 import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { Config, EmbeddingsConfig } from './config.js';
 import { deriveSecret } from './crypto/derived-secret.js';
@@ -112,6 +114,7 @@ const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
 /** Builds the configured embedder of the semantic cache. */
 export function createEmbedder(config: EmbeddingsConfig, fetch?: FetchFn): Embedder {
   if (config.kind === 'local') return createLocalEmbedder();
+  if (config.kind === 'model') return createModelEmbedder();
   return createUpstreamEmbedder({
     baseURL: config.baseURL,
     apiKey: config.apiKey ?? '',
@@ -345,10 +348,13 @@ async function buildCache(
   if (!config.cache.enabled) return noopCacheStore;
   // The lookup runs in memory and vectors are stored as plain bytes: semantic caching needs no
   // pgvector.
+  const embedder = b.overrides.embedder ?? createEmbedder(config.embeddings, parts.fetch);
+  const closeEmbedder = (embedder as Partial<ModelEmbedder>).close;
+  if (closeEmbedder) b.resources.add('embedder', () => closeEmbedder());
   const cache = await openDatabaseCacheStore({
     db: parts.database.db,
     tenantKeys: parts.tenantKeys,
-    embedder: b.overrides.embedder ?? createEmbedder(config.embeddings, parts.fetch),
+    embedder,
     clock: b.clock,
     logger,
     config: config.cache,

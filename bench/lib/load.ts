@@ -4,6 +4,8 @@ import autocannon from 'autocannon';
 export interface LoadSpec {
   url: string;
   body: string;
+  /** When set, called for each request's body instead (a new question every time). */
+  bodyFor?: (() => string) | undefined;
   headers: Record<string, string>;
   connections: number;
   /** Seconds to run, or else `amount` requests in all. */
@@ -26,6 +28,11 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.max(0, index)] ?? Number.NaN;
 }
 
+/** An autocannon request hook that gives every request its own body. */
+function varied(bodyFor: () => string) {
+  return (request: autocannon.Request): autocannon.Request => ({ ...request, body: bodyFor() });
+}
+
 /**
  * Runs autocannon in this process. Percentiles come from every response time autocannon reports
  * (sub-millisecond), not from its histogram, which rounds to whole milliseconds.
@@ -41,6 +48,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         headers: { 'content-type': 'application/json', ...spec.headers },
         connections: spec.connections,
         pipelining: 1,
+        ...(spec.bodyFor ? { requests: [{ setupRequest: varied(spec.bodyFor) }] } : {}),
         ...('amount' in spec.until
           ? { amount: spec.until.amount }
           : { duration: spec.until.durationS }),

@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 /** Sent by a service child once it listens, and in reply to a CPU query. */
 type ChildMessage =
   | { type: 'ready'; port: number; headers: Record<string, string> }
-  | { type: 'cpu'; id: number; micros: number }
+  | { type: 'cpu'; id: number; micros: number; rssBytes: number }
   | { type: 'failed'; message: string };
 
 /** Sent by the orchestrator to a service child. */
@@ -23,8 +23,10 @@ export interface ServiceHandle {
   name: string;
   origin: string;
   headers: Record<string, string>;
-  /** User + system CPU the child process has used so far, in microseconds. */
+  /** User + system CPU the child process has used so far (all its threads), in microseconds. */
   cpuMicros(): Promise<number>;
+  /** The child's resident set size at its last CPU reading, in bytes. */
+  rssBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -72,8 +74,10 @@ export function forkService(
   });
   const pending = new Map<number, (micros: number) => void>();
   let nextId = 0;
+  let rss = 0;
   child.on('message', (message: unknown) => {
     if (isChildMessage(message) && message.type === 'cpu') {
+      rss = message.rssBytes;
       pending.get(message.id)?.(message.micros);
       pending.delete(message.id);
     }
@@ -97,6 +101,7 @@ export function forkService(
         child.send({ type: 'cpu', id } satisfies ParentMessage);
       });
     },
+    rssBytes: () => rss,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       if (child.connected) child.send({ type: 'stop' } satisfies ParentMessage);
@@ -154,7 +159,12 @@ export function runService(start: () => Promise<ServiceInstance>): void {
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'cpu') {
       const usage = process.cpuUsage();
-      send({ type: 'cpu', id: message.id, micros: usage.user + usage.system });
+      send({
+        type: 'cpu',
+        id: message.id,
+        micros: usage.user + usage.system,
+        rssBytes: process.memoryUsage.rss(),
+      });
     } else if (message.type === 'stop') {
       void stop(0);
     }

@@ -2,8 +2,11 @@
 export interface CacheConfig {
   enabled: boolean;
   ttlMs: number;
-  /** Minimum cosine similarity for a semantic hit (the guards must pass too). */
-  semanticThreshold: number;
+  /**
+   * Minimum cosine similarity for a semantic hit (the guards must pass too); unset = the
+   * embedder's own measured default.
+   */
+  semanticThreshold: number | undefined;
   maxEntriesPerTenant: number;
   /** Bound of the in-memory index, in bytes of the entries it holds. */
   memoryBytes: number;

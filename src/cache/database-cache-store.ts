@@ -54,7 +54,11 @@ export class DatabaseCacheStore implements CacheStore {
   private readonly tier: DatabaseTier;
   private readonly loader: IndexLoader;
 
+  /** The configured semantic threshold, or the embedder's own. */
+  private readonly threshold: number;
+
   constructor(private readonly deps: DatabaseCacheStoreDeps) {
+    this.threshold = deps.config.semanticThreshold ?? deps.embedder.defaultThreshold;
     this.index = new MemoryIndex(deps.config.memoryBytes);
     this.cap = new TenantCap(deps.config.maxEntriesPerTenant);
     this.codec = new EntryCodec(deps.tenantKeys);
@@ -98,7 +102,7 @@ export class DatabaseCacheStore implements CacheStore {
       now,
       notBefore,
     });
-    if (!nearest || nearest.similarity < this.deps.config.semanticThreshold) {
+    if (!nearest || nearest.similarity < this.threshold) {
       return { hit: null, embedding };
     }
     const candidate = await this.questionOf(nearest.entry);
@@ -107,7 +111,7 @@ export class DatabaseCacheStore implements CacheStore {
       query,
       candidate,
       similarity: nearest.similarity,
-      threshold: this.deps.config.semanticThreshold,
+      threshold: this.threshold,
     });
     if (!decision.hit) {
       this.deps.logger.debug(

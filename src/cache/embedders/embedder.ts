@@ -6,5 +6,10 @@
 export interface Embedder {
   readonly id: string;
   readonly dimensions: number;
+  /**
+   * The cosine similarity from which this embedder's nearest cached question may answer (the
+   * guards must agree too), chosen for precision by `npm run bench:cache-quality`.
+   */
+  readonly defaultThreshold: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }

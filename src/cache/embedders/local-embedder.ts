@@ -1,3 +1,4 @@
+import { DEFAULT_SEMANTIC_THRESHOLD } from '../semantic-decision.js';
 import { l2NormaliseInPlace } from '../vector-math.js';
 import type { Embedder } from './embedder.js';
 import { addLocalFeatures, LOCAL_FEATURE_WEIGHTS } from './local-features.js';
@@ -26,6 +27,7 @@ export function createLocalEmbedder(): LocalEmbedder {
   return {
     id: `local-v1-${LOCAL_EMBEDDING_DIMENSIONS}`,
     dimensions: LOCAL_EMBEDDING_DIMENSIONS,
+    defaultThreshold: DEFAULT_SEMANTIC_THRESHOLD,
     embedSync,
     async embed(texts, signal) {
       signal?.throwIfAborted();

