@@ -1,7 +1,6 @@
+import { parseIsoTime } from '../runtime/iso-time.js';
 import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionPosition } from '../storage/queries/analytics-interactions.js';
-
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 
 /** Encodes where a page ended as an opaque, URL-safe cursor. */
 export function encodeCursor(position: InteractionPosition): string {
@@ -20,7 +19,7 @@ export function decodeCursor(cursor: string): InteractionPosition | null {
   }
   if (!Array.isArray(value) || value.length !== 2) return null;
   const [createdAt, id] = value as unknown[];
-  if (typeof createdAt !== 'string' || !TIMESTAMP_RE.test(createdAt)) return null;
+  if (typeof createdAt !== 'string' || parseIsoTime(createdAt) === null) return null;
   if (typeof id !== 'string' || !isUuid(id)) return null;
   return { createdAt, id };
 }
