@@ -69,6 +69,8 @@ const envSchema = z.object({
     .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
     .default(2_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  DATABASE_PROBE_TIMEOUT_MS: positiveInt(1_500),
+  ADMIN_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   TOLLGATE_MASTER_KEYS: z.string().optional(),
   LOG_BATCH_SIZE: positiveInt(500),
   LOG_FLUSH_INTERVAL_MS: positiveInt(200),
@@ -136,6 +138,11 @@ export interface Config {
   poolConnections: number;
   keyCacheTtlMs: number;
   shutdownTimeoutMs: number;
+  /**
+   * Admin and analytics calls while the database is down: how long the probe before each call
+   * may take, and how long the whole call may wait on the database, before a 503.
+   */
+  adminDatabase: { probeTimeoutMs: number; requestTimeoutMs: number };
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
@@ -223,6 +230,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    adminDatabase: {
+      probeTimeoutMs: e.DATABASE_PROBE_TIMEOUT_MS,
+      requestTimeoutMs: e.ADMIN_REQUEST_TIMEOUT_MS,
+    },
     masterKeys: e.TOLLGATE_MASTER_KEYS,
     log: {
       batchSize: e.LOG_BATCH_SIZE,

@@ -10,6 +10,7 @@ import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import { auth } from '../pipeline/auth.js';
+import { databaseReady } from '../pipeline/database-ready.js';
 import { plainUrl } from '../pipeline/plain-url.js';
 import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
@@ -37,6 +38,7 @@ export function analyticsRoutes(deps: Deps) {
   const db = deps.database.db;
   app.use('*', auth(deps, 'analytics:read', CONTENT_SCOPE, 'admin'));
   app.use('*', plainUrl());
+  app.use('*', databaseReady(deps));
 
   app.get('/interactions', async (c) => {
     const query = c.req.query();
