@@ -68,6 +68,12 @@ const envSchema = z.object({
     .min(0, 'must be zero or more')
     .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
     .default(2_000),
+  KEY_STALE_WINDOW_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be zero or more')
+    .max(30_000, 'must be at most 30000 (a key revoked elsewhere must stop within 30 s)')
+    .default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
   DATABASE_PROBE_TIMEOUT_MS: positiveInt(1_500),
   ADMIN_REQUEST_TIMEOUT_MS: positiveInt(30_000),
@@ -137,6 +143,8 @@ export interface Config {
   retry: { maxRetries: number; baseMs: number; maxMs: number };
   poolConnections: number;
   keyCacheTtlMs: number;
+  /** How long a key read before the database stopped answering keeps working. */
+  keyStaleWindowMs: number;
   shutdownTimeoutMs: number;
   /**
    * Admin and analytics calls while the database is down: how long the probe before each call
@@ -229,6 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
+    keyStaleWindowMs: e.KEY_STALE_WINDOW_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     adminDatabase: {
       probeTimeoutMs: e.DATABASE_PROBE_TIMEOUT_MS,
