@@ -9,6 +9,16 @@ import { startJobs } from './jobs.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
 import { loadDotEnv } from './runtime/dot-env.js';
 
+/** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
+const CLOSE_RESERVE_MS = 10_000;
+/** Of SHUTDOWN_TIMEOUT_MS, the end kept for writing held rows to the outbox (at most a quarter). */
+const SPILL_RESERVE_MS = 1_000;
+
+/** How long in-flight requests may take to finish once a stop begins. */
+export function drainBoundMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(CLOSE_RESERVE_MS, shutdownTimeoutMs / 2);
+}
+
 /** A running gateway: its address and a graceful stop. */
 export interface RunningServer {
   port: number;
@@ -40,7 +50,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
                 const timer = setTimeout(() => {
                   server.closeAllConnections();
                   finish();
-                }, deps.config.shutdownTimeoutMs);
+                }, drainBoundMs(deps.config.shutdownTimeoutMs));
                 function finish() {
                   clearInterval(idle);
                   clearTimeout(timer);
@@ -60,6 +70,38 @@ export function startServer(deps: Deps): Promise<RunningServer> {
     ) as Server;
     server.once('error', reject);
   });
+}
+
+/**
+ * Ends the process within SHUTDOWN_TIMEOUT_MS whatever the database does: near the end, the rows
+ * still held in memory go to the outbox (the next start replays them) and the process exits.
+ */
+function exitAtDeadline(deps: Deps): void {
+  const timeoutMs = deps.config.shutdownTimeoutMs;
+  const reserveMs = Math.min(SPILL_RESERVE_MS, timeoutMs / 4);
+  const timer = setTimeout(() => {
+    const spilled = deps.writer.spillPending();
+    const giveUp = new Promise<'gave up'>((resolve) =>
+      setTimeout(() => resolve('gave up'), reserveMs),
+    );
+    void Promise.race([spilled, giveUp]).then(
+      (rows) => {
+        const lost = rows === 'gave up';
+        deps.logger.warn(
+          { rows: lost ? null : rows },
+          lost
+            ? 'shutdown deadline reached; the outbox could not be written in time'
+            : 'shutdown deadline reached: rows still held were written to the outbox; exiting',
+        );
+        deps.logger.flush(() => process.exit(lost ? 1 : 0));
+      },
+      (err: unknown) => {
+        deps.logger.error({ err }, 'shutdown deadline reached; the outbox could not be written');
+        deps.logger.flush(() => process.exit(1));
+      },
+    );
+  }, timeoutMs - reserveMs);
+  timer.unref();
 }
 
 /**
@@ -106,6 +148,7 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   );
   const shutdown = (signal: string) => {
     deps.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    exitAtDeadline(deps);
     running.stop().then(
       () => {
         deps.logger.info('stopped');

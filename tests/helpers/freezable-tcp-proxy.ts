@@ -74,6 +74,7 @@ export class FreezableTcpProxy {
   /** Forwards new connections again after {@link cut}. */
   restore(): void {
     this.#refusing = false;
+    this.#frozen = false;
   }
 
   /** Closes every connection and the listener. */

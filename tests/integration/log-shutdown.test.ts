@@ -146,4 +146,63 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
       }
     },
   );
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    '10: exits within SHUTDOWN_TIMEOUT_MS when PostgreSQL silently stops answering, its rows in the outbox (PostgreSQL)',
+    { timeout: 20_000 },
+    async () => {
+      const target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
+      const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
+      const proxy = await FreezableTcpProxy.start({
+        host: direct.hostname,
+        port: Number(direct.port || 5432),
+      });
+      const viaProxy = new URL(direct);
+      viaProxy.port = String(proxy.port);
+      const env = {
+        TOLLGATE_DATA_DIR: tempDir(),
+        UPSTREAM_BASE_URL: upstream.url,
+        DATABASE_URL: viaProxy.toString(),
+        TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
+        SHUTDOWN_TIMEOUT_MS: '4000',
+      };
+      const handle = await openDatabase(target.target);
+      try {
+        await handle.migrate();
+        const { key } = await createKey(handle.db, { name: 'load' });
+        const gw = await startGatewayProcess(env);
+        let exit: Promise<number | null> | null = null;
+        const results = await runLoad({
+          url: gw.url,
+          key,
+          total: 200,
+          concurrency: 8,
+          onProgress: (done) => {
+            if (done === 80) proxy.freeze();
+            if (done === 120) exit = gw.terminate();
+          },
+        });
+        // The test's own timeout is the bound's witness: without one, this waits for minutes.
+        expect(await exit, gw.output()).toBe(0);
+        expect(gw.output()).toContain('shutdown deadline');
+        const answered = results.filter((r) => r.status !== 0);
+        expect(answered.every((r) => r.status === 200)).toBe(true);
+
+        proxy.cut();
+        proxy.restore();
+        const again = await startGatewayProcess(env);
+        expect(await again.terminate(), again.output()).toBe(0);
+        const after = await countRows(handle, answered);
+        expect(after).toEqual({
+          total: answered.length,
+          distinct: answered.length,
+          matching: answered.length,
+        });
+      } finally {
+        await handle.close();
+        await proxy.close();
+        await target.drop();
+      }
+    },
+  );
 });
