@@ -4,6 +4,8 @@ export interface LoadResult {
   status: number;
   requestId: string | null;
   latencyMs: number;
+  /** When the whole answer had arrived (or the connection failed), on performance.now()'s clock. */
+  finishedAt: number;
   /** Set when the connection itself failed (refused, reset). */
   error?: string;
 }
@@ -41,6 +43,7 @@ export async function runLoad(options: {
           status: res.status,
           requestId: res.headers.get('x-request-id'),
           latencyMs: performance.now() - started,
+          finishedAt: performance.now(),
         });
       } catch (err) {
         results.push({
@@ -48,6 +51,7 @@ export async function runLoad(options: {
           status: 0,
           requestId: null,
           latencyMs: performance.now() - started,
+          finishedAt: performance.now(),
           error: (err as Error).message,
         });
       }
