@@ -18,6 +18,7 @@ import type { KeyVerifier } from './keys/key-verifier.js';
 import { createKeyVerifier } from './keys/key-verifier.js';
 import { createRedisKeyChangeBus } from './keys/redis-key-change-bus.js';
 import { openRateLimiter } from './ratelimit/create-rate-limiter.js';
+import { LocalSlots } from './ratelimit/local-slots.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import { registerLogMetrics } from './recording/log-metrics.js';
 import { openOutbox } from './recording/outbox.js';
@@ -62,6 +63,8 @@ export interface Deps {
   writer: InteractionWriter;
   recorder: InteractionRecorder;
   rateLimiter: RateLimiter;
+  /** Concurrency held in this process from authentication on (slow bodies included). */
+  localSlots: LocalSlots;
   metrics: Metrics;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
@@ -178,6 +181,7 @@ export async function openDeps(
       writer,
       recorder,
       rateLimiter,
+      localSlots: new LocalSlots(),
       metrics,
       cache,
       secrets: secretsOf(config, routing),

@@ -96,7 +96,9 @@ export function after(deps: AfterDeps) {
     await next();
     const facts = finishedRequest(c);
     const known = knownFacts(c, deps.clock);
-    const run = (outcome: Outcome, errorBody: unknown) =>
+    const run = (outcome: Outcome, errorBody: unknown) => {
+      // Freed the moment the answer ends, before any after-response work.
+      facts.slot?.release();
       deps.background.run(async () => {
         await afterResponse();
         deps.metrics.requestsInFlight.dec();
@@ -109,6 +111,7 @@ export function after(deps: AfterDeps) {
         const key = facts.key;
         if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
       });
+    };
     const error = c.error;
     if (error) {
       const latencyMs = deps.clock.monotonic() - facts.startedAt;

@@ -5,6 +5,7 @@ import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
+import { holdSlot } from '../pipeline/hold-slot.js';
 import { parseChat } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
@@ -12,7 +13,7 @@ import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * after (runs after the response) → auth → parse → rate limit → compress → cache → upstream →
+ * after (runs after the response) → auth → hold a concurrency slot → parse → rate limit → compress → cache → upstream →
  * respond. The cache stage sees the request as it will go upstream (after compression).
  */
 export function chatCompletionsRoute(deps: Deps) {
@@ -21,6 +22,7 @@ export function chatCompletionsRoute(deps: Deps) {
     '/chat/completions',
     after(deps),
     auth(deps, 'chat'),
+    holdSlot(deps),
     parseChat(deps),
     rateLimit(deps),
     compress(deps),

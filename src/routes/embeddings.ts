@@ -4,10 +4,11 @@ import type { AppEnv } from '../http/env.js';
 import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { parseEmbeddings, respondEmbeddings, upstreamEmbeddings } from '../pipeline/embeddings.js';
+import { holdSlot } from '../pipeline/hold-slot.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 
 /**
- * POST /v1/embeddings: after → auth → parse → rate limit (input tokens against TPM) → upstream →
+ * POST /v1/embeddings: after → auth → hold slot → parse → rate limit (input tokens against TPM) → upstream →
  * respond. No prompt compression (it would change the vectors).
  */
 export function embeddingsRoute(deps: Deps) {
@@ -16,6 +17,7 @@ export function embeddingsRoute(deps: Deps) {
     '/embeddings',
     after(deps),
     auth(deps, 'chat'),
+    holdSlot(deps),
     parseEmbeddings(deps),
     rateLimit(deps),
     upstreamEmbeddings(deps),
