@@ -1,5 +1,6 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as NetServer } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -17,6 +18,44 @@ const SPILL_RESERVE_MS = 1_000;
 /** How long in-flight requests may take to finish once a stop begins. */
 export function drainBoundMs(shutdownTimeoutMs: number): number {
   return shutdownTimeoutMs - Math.min(CLOSE_RESERVE_MS, shutdownTimeoutMs / 2);
+}
+
+/** How long a keep-alive connection idle at the start of a drain may still bring a request. */
+const IDLE_GRACE_MS = 500;
+
+/**
+ * Stops accepting connections and waits (at most `boundMs`, then closes what is left) until every
+ * open one has ended, without resetting a request already on the wire: each answer from now on
+ * carries `Connection: close`, so a busy keep-alive connection ends after its answer; connections
+ * still idle after a short grace (their clients are not sending) are closed then, and as they
+ * become idle. Closing idle connections at once would reset those whose next request was on its way.
+ */
+function drainConnections(server: Server, boundMs: number): Promise<void> {
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+  });
+  return new Promise<void>((done) => {
+    let idle: NodeJS.Timeout | undefined;
+    const grace = setTimeout(
+      () => {
+        server.closeIdleConnections();
+        idle = setInterval(() => server.closeIdleConnections(), 50);
+      },
+      Math.min(IDLE_GRACE_MS, boundMs / 2),
+    );
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      finish();
+    }, boundMs);
+    function finish() {
+      clearTimeout(grace);
+      clearInterval(idle);
+      clearTimeout(timer);
+      done();
+    }
+    // net.Server's close only stops listening; http.Server's would close idle connections at once.
+    NetServer.prototype.close.call(server, () => finish());
+  });
 }
 
 /** A running gateway: its address and a graceful stop. */
@@ -43,22 +82,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
           stop() {
             stopping ??= (async () => {
               deps.readiness.ready = false;
-              await new Promise<void>((done) => {
-                // Keep-alive connections that finish their last request become idle later:
-                // close them as they do, so the server stops as soon as in-flight work is done.
-                const idle = setInterval(() => server.closeIdleConnections(), 50);
-                const timer = setTimeout(() => {
-                  server.closeAllConnections();
-                  finish();
-                }, drainBoundMs(deps.config.shutdownTimeoutMs));
-                function finish() {
-                  clearInterval(idle);
-                  clearTimeout(timer);
-                  done();
-                }
-                server.close(() => finish());
-                server.closeIdleConnections();
-              });
+              await drainConnections(server, drainBoundMs(deps.config.shutdownTimeoutMs));
               // In-flight requests are done: no timer may start new work on closing dependencies.
               jobs.stop();
               await deps.close();

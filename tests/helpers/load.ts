@@ -52,7 +52,7 @@ export async function runLoad(options: {
           requestId: null,
           latencyMs: performance.now() - started,
           finishedAt: performance.now(),
-          error: (err as Error).message,
+          error: failureOf(err),
         });
       }
       await options.onProgress?.(results.length);
@@ -60,6 +60,14 @@ export async function runLoad(options: {
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return results;
+}
+
+/** A failed fetch's message with its cause's code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, …). */
+function failureOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : null;
+  return code ? `${err.message} (${code})` : err.message;
 }
 
 /** The p-th percentile (0–100) of some numbers. */

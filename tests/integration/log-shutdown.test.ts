@@ -16,6 +16,9 @@ import type { LoadResult } from '../helpers/load.js';
 import { runLoad } from '../helpers/load.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 
+/** Resets allowed to the kernel's accept backlog when the port closes (see the drain test). */
+const MAX_BACKLOG_RESETS = 3;
+
 let upstream: FakeUpstream;
 const dirs: string[] = [];
 
@@ -85,6 +88,36 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
     } finally {
       await handle.close();
     }
+  });
+
+  it('10: drains without resetting a keep-alive connection: a request is answered or finds the port closed', async () => {
+    const dir = tempDir();
+    const gw = await startGatewayProcess({
+      TOLLGATE_DATA_DIR: dir,
+      UPSTREAM_BASE_URL: upstream.url,
+    });
+    const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    let exit: Promise<number | null> | null = null;
+    const results = await runLoad({
+      url: gw.url,
+      key,
+      total: 600,
+      concurrency: 16,
+      onProgress: (done) => {
+        if (done === 150) exit = gw.terminate();
+      },
+    });
+    expect(await exit, gw.output()).toBe(0);
+    const failures = results.filter((r) => r.status === 0).map((r) => r.error ?? '');
+    const resets = failures.filter((e) => !e.includes('ECONNREFUSED'));
+    // A connection the kernel had accepted but the process had not yet taken when the port closed
+    // is reset by the kernel: a narrow race, rare but possible. Resetting keep-alive connections
+    // with requests on the wire (as closing idle connections at once did) cost about 6 a run here.
+    expect(
+      resets.length,
+      `${failures.length} failed: ${JSON.stringify(resets)}`,
+    ).toBeLessThanOrEqual(MAX_BACKLOG_RESETS);
+    expect(results.filter((r) => r.status !== 0).every((r) => r.status === 200)).toBe(true);
   });
 
   it.skipIf(!process.env.TEST_DATABASE_URL)(
