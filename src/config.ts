@@ -69,6 +69,12 @@ const envSchema = z.object({
     .min(0, 'must be zero or more')
     .max(5_000, 'must be at most 5000 (a revoked key must stop working within 5 s)')
     .default(2_000),
+  KEY_STALE_WINDOW_MS: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .min(0, 'must be zero or more')
+    .max(30_000, 'must be at most 30000 (a key revoked elsewhere must stop within 30 s)')
+    .default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
   WORKERS: z.coerce
     .number({ error: 'must be a number' })
@@ -78,6 +84,8 @@ const envSchema = z.object({
     .default(1),
   /** Set by the primary of WORKERS=N for each worker (0…N−1); a restarted worker keeps its slot. */
   TOLLGATE_WORKER_SLOT: z.coerce.number().int().min(0).max(63).optional(),
+  DATABASE_PROBE_TIMEOUT_MS: positiveInt(1_500),
+  ADMIN_REQUEST_TIMEOUT_MS: positiveInt(30_000),
   TOLLGATE_MASTER_KEYS: z.string().optional(),
   LOG_BATCH_SIZE: positiveInt(500),
   LOG_FLUSH_INTERVAL_MS: positiveInt(200),
@@ -147,11 +155,18 @@ export interface Config {
   retry: { maxRetries: number; baseMs: number; maxMs: number };
   poolConnections: number;
   keyCacheTtlMs: number;
+  /** How long a key read before the database stopped answering keeps working. */
+  keyStaleWindowMs: number;
   shutdownTimeoutMs: number;
   /** Processes serving the port (node:cluster); more than one needs PostgreSQL and Redis. */
   workers: number;
   /** In a worker of WORKERS=N, its slot (0…N−1): it owns `<data dir>/outbox/worker-<slot>`. */
   workerSlot: number | undefined;
+  /**
+   * Admin and analytics calls while the database is down: how long the probe before each call
+   * may take, and how long the whole call may wait on the database, before a 503.
+   */
+  adminDatabase: { probeTimeoutMs: number; requestTimeoutMs: number };
   /** `id:base64,…` from TOLLGATE_MASTER_KEYS (first = current), if set. */
   masterKeys: string | undefined;
   log: { batchSize: number; flushIntervalMs: number; maxQueue: number; retryIntervalMs: number };
@@ -246,9 +261,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     poolConnections: e.UPSTREAM_POOL_CONNECTIONS,
     keyCacheTtlMs: e.KEY_CACHE_TTL_MS,
+    keyStaleWindowMs: e.KEY_STALE_WINDOW_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workers: e.WORKERS,
     workerSlot: e.TOLLGATE_WORKER_SLOT,
+    adminDatabase: {
+      probeTimeoutMs: e.DATABASE_PROBE_TIMEOUT_MS,
+      requestTimeoutMs: e.ADMIN_REQUEST_TIMEOUT_MS,
+    },
     masterKeys: e.TOLLGATE_MASTER_KEYS,
     log: {
       batchSize: e.LOG_BATCH_SIZE,

@@ -19,7 +19,9 @@ import { loadKeyRing } from './crypto/key-ring.js';
 import type { TenantKeys } from './crypto/tenant-keys.js';
 import type { KeyVerifier } from './keys/key-verifier.js';
 import { createKeyVerifier } from './keys/key-verifier.js';
+import { createRedisKeyChangeBus } from './keys/redis-key-change-bus.js';
 import { openRateLimiter } from './ratelimit/create-rate-limiter.js';
+import { LocalSlots } from './ratelimit/local-slots.js';
 import type { RateLimiter } from './ratelimit/rate-limiter.js';
 import { registerLogMetrics } from './recording/log-metrics.js';
 import { openOutbox } from './recording/outbox.js';
@@ -68,6 +70,8 @@ export interface Deps {
   writer: InteractionWriter;
   recorder: InteractionRecorder;
   rateLimiter: RateLimiter;
+  /** Concurrency held in this process from authentication on (slow bodies included). */
+  localSlots: LocalSlots;
   metrics: Metrics;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
@@ -194,6 +198,7 @@ export async function openDeps(
       writer,
       recorder,
       rateLimiter,
+      localSlots: new LocalSlots(),
       metrics,
       cache,
       secrets: secretsOf(config, routing),
@@ -243,10 +248,19 @@ async function openMigratedDatabase(b: Building, keyRing: KeyRing): Promise<Data
 /** The API key verifier; its last-used times are written once more on close. */
 function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
   const { config, clock, logger, resources } = b;
+  const redisUrl = config.rateLimit.redisUrl;
+  const bus = redisUrl
+    ? createRedisKeyChangeBus(redisUrl, (err) =>
+        logger.warn({ reason: errorReason(err) }, 'key change bus: Redis failed'),
+      )
+    : undefined;
+  if (bus) resources.add('key change bus', () => bus.close());
   const keys = createKeyVerifier({
     db: database.db,
     clock,
     ttlMs: config.keyCacheTtlMs,
+    staleWindowMs: config.keyStaleWindowMs,
+    bus,
     onError: (err) =>
       logger.warn({ reason: errorReason(err) }, 'API key refresh failed; serving cached keys'),
   });

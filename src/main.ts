@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
@@ -14,6 +15,54 @@ import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runti
 import { loadDotEnv } from './runtime/dot-env.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
+
+/** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
+const CLOSE_RESERVE_MS = 10_000;
+/** Of SHUTDOWN_TIMEOUT_MS, the end kept for writing held rows to the outbox (at most a quarter). */
+const SPILL_RESERVE_MS = 1_000;
+
+/** How long in-flight requests may take to finish once a stop begins. */
+export function drainBoundMs(shutdownTimeoutMs: number): number {
+  return shutdownTimeoutMs - Math.min(CLOSE_RESERVE_MS, shutdownTimeoutMs / 2);
+}
+
+/** How long a keep-alive connection idle at the start of a drain may still bring a request. */
+const IDLE_GRACE_MS = 500;
+
+/**
+ * Stops accepting connections and waits (at most `boundMs`, then closes what is left) until every
+ * open one has ended, without resetting a request already on the wire: each answer from now on
+ * carries `Connection: close`, so a busy keep-alive connection ends after its answer; connections
+ * still idle after a short grace (their clients are not sending) are closed then, and as they
+ * become idle. Closing idle connections at once would reset those whose next request was on its way.
+ */
+function drainConnections(server: Server, boundMs: number): Promise<void> {
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('connection', 'close');
+  });
+  return new Promise<void>((done) => {
+    let idle: NodeJS.Timeout | undefined;
+    const grace = setTimeout(
+      () => {
+        server.closeIdleConnections();
+        idle = setInterval(() => server.closeIdleConnections(), 50);
+      },
+      Math.min(IDLE_GRACE_MS, boundMs / 2),
+    );
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      finish();
+    }, boundMs);
+    function finish() {
+      clearTimeout(grace);
+      clearInterval(idle);
+      clearTimeout(timer);
+      done();
+    }
+    // net.Server's close only stops listening; http.Server's would close idle connections at once.
+    NetServer.prototype.close.call(server, () => finish());
+  });
+}
 
 /** A running gateway: its address and a graceful stop. */
 export interface RunningServer {
@@ -39,22 +88,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
           stop() {
             stopping ??= (async () => {
               deps.readiness.ready = false;
-              await new Promise<void>((done) => {
-                // Keep-alive connections that finish their last request become idle later:
-                // close them as they do, so the server stops as soon as in-flight work is done.
-                const idle = setInterval(() => server.closeIdleConnections(), 50);
-                const timer = setTimeout(() => {
-                  server.closeAllConnections();
-                  finish();
-                }, deps.config.shutdownTimeoutMs);
-                function finish() {
-                  clearInterval(idle);
-                  clearTimeout(timer);
-                  done();
-                }
-                server.close(() => finish());
-                server.closeIdleConnections();
-              });
+              await drainConnections(server, drainBoundMs(deps.config.shutdownTimeoutMs));
               // In-flight requests are done: no timer may start new work on closing dependencies.
               jobs.stop();
               await deps.close();
@@ -66,6 +100,38 @@ export function startServer(deps: Deps): Promise<RunningServer> {
     ) as Server;
     server.once('error', reject);
   });
+}
+
+/**
+ * Ends the process within SHUTDOWN_TIMEOUT_MS whatever the database does: near the end, the rows
+ * still held in memory go to the outbox (the next start replays them) and the process exits.
+ */
+function exitAtDeadline(deps: Deps): void {
+  const timeoutMs = deps.config.shutdownTimeoutMs;
+  const reserveMs = Math.min(SPILL_RESERVE_MS, timeoutMs / 4);
+  const timer = setTimeout(() => {
+    const spilled = deps.writer.spillPending();
+    const giveUp = new Promise<'gave up'>((resolve) =>
+      setTimeout(() => resolve('gave up'), reserveMs),
+    );
+    void Promise.race([spilled, giveUp]).then(
+      (rows) => {
+        const lost = rows === 'gave up';
+        deps.logger.warn(
+          { rows: lost ? null : rows },
+          lost
+            ? 'shutdown deadline reached; the outbox could not be written in time'
+            : 'shutdown deadline reached: rows still held were written to the outbox; exiting',
+        );
+        deps.logger.flush(() => process.exit(lost ? 1 : 0));
+      },
+      (err: unknown) => {
+        deps.logger.error({ err }, 'shutdown deadline reached; the outbox could not be written');
+        deps.logger.flush(() => process.exit(1));
+      },
+    );
+  }, timeoutMs - reserveMs);
+  timer.unref();
 }
 
 /**
@@ -122,6 +188,7 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   );
   const shutdown = (signal: string) => {
     deps.logger.info({ signal }, 'shutting down: draining in-flight requests');
+    exitAtDeadline(deps);
     running.stop().then(
       () => {
         deps.logger.info('stopped');

@@ -1,9 +1,8 @@
+import { parseIsoTime } from '../runtime/iso-time.js';
 import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionPosition } from '../storage/queries/analytics-interactions.js';
 import type { SessionPosition } from '../storage/queries/analytics-sessions.js';
 import { isSessionId } from '../storage/session-id.js';
-
-const TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}(:?\d{2})?|Z)?$/;
 
 /** Encodes where a page ended as an opaque, URL-safe cursor. */
 export function encodeCursor(position: InteractionPosition): string {
@@ -22,7 +21,7 @@ export function decodeCursor(cursor: string): InteractionPosition | null {
   }
   if (!Array.isArray(value) || value.length !== 2) return null;
   const [createdAt, id] = value as unknown[];
-  if (typeof createdAt !== 'string' || !TIMESTAMP_RE.test(createdAt)) return null;
+  if (typeof createdAt !== 'string' || parseIsoTime(createdAt) === null) return null;
   if (typeof id !== 'string' || !isUuid(id)) return null;
   return { createdAt, id };
 }
@@ -43,7 +42,7 @@ export function decodeSessionCursor(cursor: string): SessionPosition | null {
   }
   if (!Array.isArray(value) || value.length !== 3) return null;
   const [lastAt, tenantId, sessionId] = value as unknown[];
-  if (typeof lastAt !== 'string' || !TIMESTAMP_RE.test(lastAt)) return null;
+  if (typeof lastAt !== 'string' || parseIsoTime(lastAt) === null) return null;
   if (typeof tenantId !== 'string' || !isSessionId(tenantId)) return null;
   if (typeof sessionId !== 'string' || !isSessionId(sessionId)) return null;
   return { lastAt, tenantId, sessionId };

@@ -29,39 +29,42 @@ export interface ExportSource<R extends ExportSourceRow> {
 const CONTENT_FIELDS = ['request', 'response', 'content_status'] as const;
 
 /**
- * Streams every row of a source as CSV (header first) or NDJSON. One batch is read from the
- * database per pull, and pulls happen only when the consumer has taken what came before, so memory
- * stays bounded by one batch whatever the size of the export.
+ * Streams every row of a source as CSV (header first) or NDJSON. The first batch is read before
+ * the stream is returned, so a query that fails at once fails before any status or byte is sent.
+ * Later batches are read one per pull, and pulls happen only when the consumer has taken what came
+ * before, so memory stays bounded by one batch whatever the size of the export.
  */
-export function exportStream<R extends ExportSourceRow>(
+export async function exportStream<R extends ExportSourceRow>(
   source: ExportSource<R>,
   format: ExportFormat,
-): ReadableStream<Uint8Array> {
+): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
   let after: InteractionPosition | undefined;
   let done = false;
-  let headerSent = false;
+  const readBatch = async (): Promise<string> => {
+    const page = await source.nextBatch(after);
+    const contents = source.content ? await source.content(page.rows) : undefined;
+    let out = '';
+    page.rows.forEach((row, index) => {
+      out += render(interactionJson(row), contents?.[index], format);
+    });
+    const last = page.rows.at(-1);
+    if (last) after = last.position;
+    if (!page.hasMore || !last) done = true;
+    return out;
+  };
+  const header =
+    format === 'csv'
+      ? csvRecord([...INTERACTION_FIELDS, ...(source.content ? CONTENT_FIELDS : [])])
+      : '';
+  let pending: string | null = header + (await readBatch());
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        if (done) return;
-        let out = '';
-        if (format === 'csv' && !headerSent) {
-          headerSent = true;
-          out += csvRecord([...INTERACTION_FIELDS, ...(source.content ? CONTENT_FIELDS : [])]);
-        }
-        const page = await source.nextBatch(after);
-        const contents = source.content ? await source.content(page.rows) : undefined;
-        page.rows.forEach((row, index) => {
-          out += render(interactionJson(row), contents?.[index], format);
-        });
-        const last = page.rows.at(-1);
-        if (last) after = last.position;
+        const out = pending ?? (done ? '' : await readBatch());
+        pending = null;
         if (out) controller.enqueue(encoder.encode(out));
-        if (!page.hasMore || !last) {
-          done = true;
-          controller.close();
-        }
+        if (done) controller.close();
       },
     },
     { highWaterMark: 1 },

@@ -15,5 +15,24 @@ export function adminJsonBody(text: string): Record<string, unknown> {
       'invalid_type',
     );
   }
+  for (const [field, value] of Object.entries(json)) {
+    if (holdsNul(value)) {
+      throw GatewayError.invalidRequest(
+        `'${field}' holds a NUL character, which cannot be stored.`,
+        field,
+        'invalid_value',
+      );
+    }
+  }
   return json;
+}
+
+/** True when a JSON value holds a NUL character in any string, key or nested value. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (isRecord(value)) {
+    return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || holdsNul(inner));
+  }
+  return false;
 }

@@ -3,6 +3,7 @@ import type { CacheHit } from '../cache/cache-store.js';
 import type { CacheKeys } from '../cache/scope.js';
 import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { LocalSlot } from '../ratelimit/local-slots.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { RequestTrace } from '../runtime/tracing.js';
 import type { EmbeddingsAnswer, UpstreamAnswer } from '../upstream/upstream.js';
@@ -73,6 +74,8 @@ export interface AppEnv {
     responses: ResponseContext;
     /** The rate limiter's hold on the key's limits, settled after the response. */
     admission: Ticket;
+    /** This process's hold on the key's concurrency, taken before the body is read. */
+    slot: LocalSlot;
     /** What the compress stage did to the prompt. */
     compression: { mode: CompressionMode; tokensSaved: number };
     /** Set by the cache stage for every request it saw. */

@@ -135,6 +135,17 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 503, message, type: 'server_error', code: 'not_ready' });
   }
 
+  /** 503 while the database does not answer; the client may retry after a second. */
+  static databaseUnavailable(message = 'The database is not answering; try again shortly.') {
+    return new GatewayError({
+      status: 503,
+      message,
+      type: 'server_error',
+      code: 'database_unavailable',
+      headers: { 'retry-after': '1' },
+    });
+  }
+
   /** 429 for a rate limit: `type` is `requests` or `tokens`, as OpenAI sends; retry headers given. */
   static rateLimited(
     message: string,

@@ -48,6 +48,16 @@ interface CacheEntry {
   fetchedAt: number;
 }
 
+/**
+ * Tells every gateway instance that a key changed, so each drops its cached copy at once; the
+ * key cache TTL bounds the delay without one.
+ */
+export interface KeyChangeBus {
+  publish(publicId: string): void;
+  /** Calls `onChange` for every change any instance published; settles once listening. */
+  subscribe(onChange: (publicId: string) => void): Promise<void>;
+}
+
 /** Verifies presented API keys against the database through a short-lived in-process cache. */
 export interface KeyVerifier {
   verify(presented: string): Promise<KeyCheck>;
@@ -62,15 +72,22 @@ export interface KeyVerifier {
  * is used while a refresh runs in the background; one past the TTL is re-read before answering, so
  * a revocation anywhere takes effect within the TTL (at most 5 s) without a database round-trip on
  * the hot path of a busy key. Unknown ids are cached too, so guessing costs no queries.
+ *
+ * While the database does not answer, a key read less than `staleWindowMs` ago keeps working; past
+ * that it is refused (KeyStoreUnavailable, a 503) until it can be read again, so a key revoked on
+ * another instance during a partition works here for at most that window. With a `bus`, a change
+ * made on any instance drops the key from every instance's cache at once.
  */
 export function createKeyVerifier(options: {
   db: Database;
   clock: Clock;
   ttlMs: number;
+  staleWindowMs: number;
+  bus?: KeyChangeBus;
   maxEntries?: number;
   onError?: (err: unknown) => void;
 }): KeyVerifier {
-  const { db, clock, ttlMs } = options;
+  const { db, clock, ttlMs, staleWindowMs } = options;
   const cache = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 10_000 });
   const inFlight = new Map<string, Promise<CacheEntry>>();
   const used = new Set<string>();
@@ -112,20 +129,31 @@ export function createKeyVerifier(options: {
     }
     const age = clock.now() - cached.fetchedAt;
     if (age < ttlMs / 2) return cached;
-    // While the database is known to be down, a key seen before keeps working (availability over
-    // a revocation nobody could have written anyway); the refresh keeps trying behind it.
-    if (age < ttlMs || clock.now() < databaseDownUntil) {
+    if (age < ttlMs) {
       refreshInBackground(publicId);
       return cached;
+    }
+    // While the database is known to be down, a key read within the stale window keeps working
+    // (availability over a revocation this instance cannot see); the refresh keeps trying.
+    if (clock.now() < databaseDownUntil) {
+      refreshInBackground(publicId);
+      return staleOrRefused(cached, age, new Error('the database is down'));
     }
     try {
       return await withTimeout(load(publicId), LOOKUP_TIMEOUT_MS, 'key lookup timed out');
     } catch (err) {
       databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
       options.onError?.(err);
-      return cached;
+      return staleOrRefused(cached, age, err);
     }
   }
+
+  function staleOrRefused(cached: CacheEntry, age: number, cause: unknown): CacheEntry {
+    if (age < staleWindowMs) return cached;
+    throw new KeyStoreUnavailable(cause);
+  }
+
+  void options.bus?.subscribe((publicId) => cache.delete(publicId));
 
   return {
     async verify(presented) {
@@ -160,6 +188,7 @@ export function createKeyVerifier(options: {
     },
     invalidate(publicId) {
       cache.delete(publicId);
+      options.bus?.publish(publicId);
     },
     async flushUsage() {
       if (used.size === 0) return;

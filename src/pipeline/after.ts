@@ -101,7 +101,9 @@ export function after(deps: AfterDeps) {
     const facts = finishedRequest(c);
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');
-    const run = (outcome: Outcome, errorBody: unknown) =>
+    const run = (outcome: Outcome, errorBody: unknown) => {
+      // Freed the moment the answer ends, before any after-response work.
+      facts.slot?.release();
       deps.background.run(async () => {
         await afterResponse();
         deps.metrics.requestsInFlight.dec();
@@ -125,6 +127,7 @@ export function after(deps: AfterDeps) {
           endTrace();
         });
       });
+    };
     const error = c.error;
     if (error) {
       const latencyMs = deps.clock.monotonic() - facts.startedAt;

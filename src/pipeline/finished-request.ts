@@ -5,6 +5,7 @@ import type { ChatRequest } from '../http/chat-request.js';
 import type { AppEnv, CachePlan, CacheStatus, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { LocalSlot } from '../ratelimit/local-slots.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecord } from '../recording/interaction-row.js';
 
@@ -19,6 +20,7 @@ export interface FinishedRequest {
   key: VerifiedKey | undefined;
   request: ChatRequest | undefined;
   admission: Ticket | undefined;
+  slot: LocalSlot | undefined;
   compression: { mode: string; tokensSaved: number } | undefined;
   cacheStatus: CacheStatus | undefined;
   cacheHit: CacheHit | undefined;
@@ -36,6 +38,7 @@ export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
     key: c.get('apiKey'),
     request: c.get('request'),
     admission: c.get('admission'),
+    slot: c.get('slot'),
     compression: c.get('compression'),
     cacheStatus: c.get('cacheStatus'),
     cacheHit: c.get('cacheHit'),

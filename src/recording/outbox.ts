@@ -39,6 +39,11 @@ export interface Outbox {
   /** Appends rows durably (fsync) to the open segment. */
   append(rows: readonly NewInteraction[]): Promise<void>;
   /**
+   * Appends rows durably to a segment of their own at once, without waiting behind an append or a
+   * replay in progress (one may be waiting on the database): for a shutdown that must end.
+   */
+  appendNow(rows: readonly NewInteraction[]): Promise<void>;
+  /**
    * Inserts every closed segment's rows in order, deleting each segment once all of its rows are
    * in. Inserts skip ids already present, so a crash mid-replay never duplicates a row.
    */
@@ -116,6 +121,12 @@ export async function openOutbox(
       });
       chain = run.catch(() => {});
       return run;
+    },
+    async appendNow(rows) {
+      if (rows.length === 0) return;
+      const own = join(dir, `segment-${String(nextSeq++).padStart(12, '0')}.ndjson`);
+      await appendDurably(own, `${rows.map(encodeOutboxRow).join('\n')}\n`);
+      pending += rows.length;
     },
     reject(rows, reason) {
       // Its own queue: replay calls this while it holds the segments' queue.

@@ -12,6 +12,7 @@ import type { WriterMetrics } from './writer-metrics.js';
  */
 export class RowDelivery {
   private healthy = true;
+  private writing: readonly NewInteraction[] = [];
 
   constructor(
     private readonly parts: {
@@ -28,6 +29,11 @@ export class RowDelivery {
     return !this.healthy || this.parts.outbox.pendingRows > 0;
   }
 
+  /** The batch being delivered (to the database or the outbox) right now; empty when none is. */
+  get inFlight(): readonly NewInteraction[] {
+    return this.writing;
+  }
+
   /** True when the last database write succeeded. */
   get databaseHealthy(): boolean {
     return this.healthy;
@@ -35,6 +41,15 @@ export class RowDelivery {
 
   /** Writes one batch to the database, or to the outbox if it must wait. */
   async deliver(batch: NewInteraction[]): Promise<void> {
+    this.writing = batch;
+    try {
+      await this.deliverNow(batch);
+    } finally {
+      this.writing = [];
+    }
+  }
+
+  private async deliverNow(batch: NewInteraction[]): Promise<void> {
     const { insert, metrics, logger } = this.parts;
     if (this.needsReplay) return this.spill(batch);
     try {

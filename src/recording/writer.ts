@@ -20,6 +20,12 @@ export interface InteractionWriter {
   readonly metrics: WriterMetrics;
   /** Writes the queue and makes one last replay attempt; later rows are still accepted. */
   close(): Promise<void>;
+  /**
+   * At a shutdown deadline: writes every row still held in memory (queued, or in a database write
+   * that has not returned) to the outbox without waiting on the database; resolves with the count.
+   * A row whose write did land after all is skipped when the outbox is replayed.
+   */
+  spillPending(): Promise<number>;
 }
 
 /** Writer tuning; the defaults suit one gateway process. */
@@ -112,6 +118,14 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
       // so shutdown does not wait on a database that is not there.
       if (delivery.databaseHealthy && outbox.pendingRows > 0) await replayOutbox().catch(() => {});
       await tasks.idle();
+    },
+    async spillPending() {
+      closed = true;
+      const rows = [...delivery.inFlight, ...queue.splice(0, queue.length)];
+      metrics.queueDepth = 0;
+      await outbox.appendNow(rows);
+      metrics.outboxRows = outbox.pendingRows;
+      return rows.length;
     },
   };
 }

@@ -2,6 +2,8 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { auth } from '../pipeline/auth.js';
+import { databaseReady } from '../pipeline/database-ready.js';
+import { plainUrl } from '../pipeline/plain-url.js';
 import { adminKeyRoutes } from './admin-keys.js';
 import { adminTenantRoutes } from './admin-tenants.js';
 
@@ -12,6 +14,8 @@ import { adminTenantRoutes } from './admin-tenants.js';
 export function adminRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('*', auth(deps, 'admin'));
+  app.use('*', plainUrl());
+  app.use('*', databaseReady(deps));
   app.route('/', adminKeyRoutes(deps));
   app.route('/', adminTenantRoutes(deps));
   return app;

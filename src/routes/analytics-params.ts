@@ -1,5 +1,6 @@
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import { parseIsoTime } from '../runtime/iso-time.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 import { isSessionId } from '../storage/session-id.js';
 
@@ -16,14 +17,15 @@ export function canReadContent(key: VerifiedKey): boolean {
 function time(query: Query, name: 'from' | 'to'): Date | undefined {
   const value = query[name];
   if (value === undefined || value === '') return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
+  const at = parseIsoTime(value);
+  if (at === null) {
     throw GatewayError.invalidRequest(
-      `'${name}' must be an ISO 8601 date or time, e.g. 2025-06-01T00:00:00Z.`,
+      `'${name}' must be an ISO 8601 date or time of the years 0001 to 9998 (UTC unless a zone is given), e.g. 2025-06-01T00:00:00Z.`,
       name,
+      'invalid_value',
     );
   }
-  return new Date(ms);
+  return at;
 }
 
 function text(query: Query, name: string): string | undefined {

@@ -10,6 +10,8 @@ import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import { auth } from '../pipeline/auth.js';
+import { databaseReady } from '../pipeline/database-ready.js';
+import { plainUrl } from '../pipeline/plain-url.js';
 import { isUuid } from '../runtime/uuidv7.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 import type { InteractionWithContent } from '../storage/queries/analytics-interactions.js';
@@ -42,6 +44,8 @@ export function analyticsRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
   app.use('*', auth(deps, 'analytics:read', CONTENT_SCOPE, 'admin'));
+  app.use('*', plainUrl());
+  app.use('*', databaseReady(deps));
   app.route('/', analyticsSessionRoutes(deps));
 
   app.get('/interactions', async (c) => {
@@ -106,7 +110,7 @@ export function analyticsRoutes(deps: Deps) {
     const withContent = canReadContent(key);
     await auditExport(deps, key, filter, format, withContent);
     const page = { limit: EXPORT_BATCH_ROWS, order: 'asc' as const };
-    const stream = withContent
+    const stream = await (withContent
       ? exportStream<InteractionWithContent>(
           {
             nextBatch: (after) => listInteractionPageWithContent(db, filter, { ...page, after }),
@@ -117,7 +121,7 @@ export function analyticsRoutes(deps: Deps) {
       : exportStream(
           { nextBatch: (after) => listInteractionPage(db, filter, { ...page, after }) },
           format,
-        );
+        ));
     const stamp = new Date(deps.clock.now()).toISOString().replace(/[:.]/g, '-');
     c.header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
     c.header('content-disposition', `attachment; filename="interactions-${stamp}.${format}"`);

@@ -5,6 +5,7 @@ import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
+import { holdSlot } from '../pipeline/hold-slot.js';
 import { parseChat } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
@@ -13,8 +14,9 @@ import { upstream } from '../pipeline/upstream.js';
 
 /**
  * POST /v1/chat/completions. The pipeline order is written here, once:
- * after (runs after the response) → auth → session (`x-tollgate-session-id`) → parse → rate limit
- * → compress → cache → upstream → respond. The cache stage sees the request as it will go upstream (after compression).
+ * after (runs after the response) → auth → hold a concurrency slot → session
+ * (`x-tollgate-session-id`) → parse → rate limit → compress → cache → upstream → respond. The cache
+ * stage sees the request as it will go upstream (after compression).
  */
 export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -22,6 +24,7 @@ export function chatCompletionsRoute(deps: Deps) {
     '/chat/completions',
     after(deps),
     auth(deps, 'chat'),
+    holdSlot(deps),
     sessionId(),
     parseChat(deps),
     rateLimit(deps),

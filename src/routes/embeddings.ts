@@ -4,11 +4,12 @@ import type { AppEnv } from '../http/env.js';
 import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { parseEmbeddings, respondEmbeddings, upstreamEmbeddings } from '../pipeline/embeddings.js';
+import { holdSlot } from '../pipeline/hold-slot.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { sessionId } from '../pipeline/session-id.js';
 
 /**
- * POST /v1/embeddings: after → auth → session → parse → rate limit (input tokens against TPM) → upstream →
+ * POST /v1/embeddings: after → auth → hold slot → session → parse → rate limit (input tokens against TPM) → upstream →
  * respond. No prompt compression (it would change the vectors).
  */
 export function embeddingsRoute(deps: Deps) {
@@ -17,6 +18,7 @@ export function embeddingsRoute(deps: Deps) {
     '/embeddings',
     after(deps),
     auth(deps, 'chat'),
+    holdSlot(deps),
     sessionId(),
     parseEmbeddings(deps),
     rateLimit(deps),

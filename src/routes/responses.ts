@@ -5,6 +5,7 @@ import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
+import { holdSlot } from '../pipeline/hold-slot.js';
 import { parseResponses } from '../pipeline/parse-responses.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
@@ -22,6 +23,7 @@ export function responsesRoute(deps: Deps) {
     '/responses',
     after(deps),
     auth(deps, 'chat'),
+    holdSlot(deps),
     parseResponses(deps),
     sessionId(),
     rateLimit(deps),

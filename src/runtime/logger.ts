@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { loggableError } from './error-reason.js';
 
 export type { Logger } from 'pino';
 
@@ -21,6 +22,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     {
       level,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: loggableError },
       base: { service: 'tollgate', pid: process.pid },
       formatters: { level: (label) => ({ level: label }) },
     },

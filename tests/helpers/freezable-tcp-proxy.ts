@@ -9,6 +9,7 @@ export class FreezableTcpProxy {
   readonly #sockets = new Set<net.Socket>();
   readonly #pairs: Array<[net.Socket, net.Socket]> = [];
   #refusing = false;
+  #frozen = false;
 
   private constructor(server: net.Server) {
     this.#server = server;
@@ -21,6 +22,14 @@ export class FreezableTcpProxy {
     server.on('connection', (client) => {
       if (proxy.#refusing) {
         client.destroy();
+        return;
+      }
+      if (proxy.#frozen) {
+        // A partition: the connection opens, and nothing ever comes back.
+        proxy.#sockets.add(client);
+        client.on('error', () => client.destroy());
+        client.on('close', () => proxy.#sockets.delete(client));
+        client.pause();
         return;
       }
       const upstream = net.connect(target.port, target.host);
@@ -44,8 +53,9 @@ export class FreezableTcpProxy {
     return address.port;
   }
 
-  /** Stops forwarding in both directions while keeping every connection open. */
+  /** Stops forwarding in both directions while keeping every connection open; new ones hang. */
   freeze(): void {
+    this.#frozen = true;
     for (const [client, upstream] of this.#pairs) {
       client.unpipe(upstream);
       upstream.unpipe(client);
@@ -64,6 +74,7 @@ export class FreezableTcpProxy {
   /** Forwards new connections again after {@link cut}. */
   restore(): void {
     this.#refusing = false;
+    this.#frozen = false;
   }
 
   /** Closes every connection and the listener. */

@@ -4,6 +4,8 @@ export interface LoadResult {
   status: number;
   requestId: string | null;
   latencyMs: number;
+  /** When the whole answer had arrived (or the connection failed), on performance.now()'s clock. */
+  finishedAt: number;
   /** Set when the connection itself failed (refused, reset). */
   error?: string;
 }
@@ -41,6 +43,7 @@ export async function runLoad(options: {
           status: res.status,
           requestId: res.headers.get('x-request-id'),
           latencyMs: performance.now() - started,
+          finishedAt: performance.now(),
         });
       } catch (err) {
         results.push({
@@ -48,7 +51,8 @@ export async function runLoad(options: {
           status: 0,
           requestId: null,
           latencyMs: performance.now() - started,
-          error: (err as Error).message,
+          finishedAt: performance.now(),
+          error: failureOf(err),
         });
       }
       await options.onProgress?.(results.length);
@@ -56,6 +60,14 @@ export async function runLoad(options: {
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   return results;
+}
+
+/** A failed fetch's message with its cause's code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET, …). */
+function failureOf(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : null;
+  return code ? `${err.message} (${code})` : err.message;
 }
 
 /** The p-th percentile (0–100) of some numbers. */

@@ -16,6 +16,9 @@ import type { LoadResult } from '../helpers/load.js';
 import { runLoad } from '../helpers/load.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 
+/** Resets allowed to the kernel's accept backlog when the port closes (see the drain test). */
+const MAX_BACKLOG_RESETS = 3;
+
 let upstream: FakeUpstream;
 const dirs: string[] = [];
 
@@ -87,6 +90,36 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
     }
   });
 
+  it('10: drains without resetting a keep-alive connection: a request is answered or finds the port closed', async () => {
+    const dir = tempDir();
+    const gw = await startGatewayProcess({
+      TOLLGATE_DATA_DIR: dir,
+      UPSTREAM_BASE_URL: upstream.url,
+    });
+    const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    let exit: Promise<number | null> | null = null;
+    const results = await runLoad({
+      url: gw.url,
+      key,
+      total: 600,
+      concurrency: 16,
+      onProgress: (done) => {
+        if (done === 150) exit = gw.terminate();
+      },
+    });
+    expect(await exit, gw.output()).toBe(0);
+    const failures = results.filter((r) => r.status === 0).map((r) => r.error ?? '');
+    const resets = failures.filter((e) => !e.includes('ECONNREFUSED'));
+    // A connection the kernel had accepted but the process had not yet taken when the port closed
+    // is reset by the kernel: a narrow race, rare but possible. Resetting keep-alive connections
+    // with requests on the wire (as closing idle connections at once did) cost about 6 a run here.
+    expect(
+      resets.length,
+      `${failures.length} failed: ${JSON.stringify(resets)}`,
+    ).toBeLessThanOrEqual(MAX_BACKLOG_RESETS);
+    expect(results.filter((r) => r.status !== 0).every((r) => r.status === 200)).toBe(true);
+  });
+
   it.skipIf(!process.env.TEST_DATABASE_URL)(
     'keeps rows in the outbox when the database is gone at shutdown and replays them after a restart (PostgreSQL)',
     async () => {
@@ -134,6 +167,65 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
         expect(await again.terminate(), again.output()).toBe(0);
         const after = await countRows(handle, answered);
         if (after.total !== answered.length) console.log(again.output());
+        expect(after).toEqual({
+          total: answered.length,
+          distinct: answered.length,
+          matching: answered.length,
+        });
+      } finally {
+        await handle.close();
+        await proxy.close();
+        await target.drop();
+      }
+    },
+  );
+
+  it.skipIf(!process.env.TEST_DATABASE_URL)(
+    '10: exits within SHUTDOWN_TIMEOUT_MS when PostgreSQL silently stops answering, its rows in the outbox (PostgreSQL)',
+    { timeout: 20_000 },
+    async () => {
+      const target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
+      const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
+      const proxy = await FreezableTcpProxy.start({
+        host: direct.hostname,
+        port: Number(direct.port || 5432),
+      });
+      const viaProxy = new URL(direct);
+      viaProxy.port = String(proxy.port);
+      const env = {
+        TOLLGATE_DATA_DIR: tempDir(),
+        UPSTREAM_BASE_URL: upstream.url,
+        DATABASE_URL: viaProxy.toString(),
+        TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
+        SHUTDOWN_TIMEOUT_MS: '4000',
+      };
+      const handle = await openDatabase(target.target);
+      try {
+        await handle.migrate();
+        const { key } = await createKey(handle.db, { name: 'load' });
+        const gw = await startGatewayProcess(env);
+        let exit: Promise<number | null> | null = null;
+        const results = await runLoad({
+          url: gw.url,
+          key,
+          total: 200,
+          concurrency: 8,
+          onProgress: (done) => {
+            if (done === 80) proxy.freeze();
+            if (done === 120) exit = gw.terminate();
+          },
+        });
+        // The test's own timeout is the bound's witness: without one, this waits for minutes.
+        expect(await exit, gw.output()).toBe(0);
+        expect(gw.output()).toContain('shutdown deadline');
+        const answered = results.filter((r) => r.status !== 0);
+        expect(answered.every((r) => r.status === 200)).toBe(true);
+
+        proxy.cut();
+        proxy.restore();
+        const again = await startGatewayProcess(env);
+        expect(await again.terminate(), again.output()).toBe(0);
+        const after = await countRows(handle, answered);
         expect(after).toEqual({
           total: answered.length,
           distinct: answered.length,

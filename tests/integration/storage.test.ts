@@ -94,7 +94,12 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
   it('stops accepting a revoked key once the verifier cache TTL has passed', async () => {
     let now = Date.now();
     const clock: Clock = { now: () => now, monotonic: () => now };
-    const verifier = createKeyVerifier({ db: handle.db, clock, ttlMs: 2_000 });
+    const verifier = createKeyVerifier({
+      db: handle.db,
+      clock,
+      ttlMs: 2_000,
+      staleWindowMs: 30_000,
+    });
     const { key, row } = await createKey(handle.db, { name: 'soon-revoked' });
     expect((await verifier.verify(key)).ok).toBe(true);
     await revokeApiKey(handle.db, row.id, new Date(now));
@@ -108,7 +113,12 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
   it('caches verified keys so repeated requests do not query the database', async () => {
     const now = Date.now();
     const clock: Clock = { now: () => now, monotonic: () => now };
-    const verifier = createKeyVerifier({ db: handle.db, clock, ttlMs: 2_000 });
+    const verifier = createKeyVerifier({
+      db: handle.db,
+      clock,
+      ttlMs: 2_000,
+      staleWindowMs: 30_000,
+    });
     const { key } = await createKey(handle.db, { name: 'hot' });
     await verifier.verify(key);
     await handle.close();

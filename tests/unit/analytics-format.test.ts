@@ -20,6 +20,32 @@ describe('analytics formats', () => {
     expect(createCsvReader().push(line)).toEqual([['x', 'a,"b"\r\nc', '', 'true']]);
   });
 
+  it('13: quotes and prefixes with a single quote any text a spreadsheet would read as a formula (OWASP)', () => {
+    expect(csvField('=HYPERLINK("http://evil.test","x")')).toBe(
+      '"\'=HYPERLINK(""http://evil.test"",""x"")"',
+    );
+    expect(csvField('+1')).toBe('"\'+1"');
+    expect(csvField('-1')).toBe('"\'-1"');
+    expect(csvField('@SUM(A1)')).toBe('"\'@SUM(A1)"');
+    expect(csvField('\tx')).toBe('"\'\tx"');
+    expect(csvField('\rx')).toBe('"\'\rx"');
+    expect(csvField('a=b')).toBe('a=b');
+    expect(csvField(-1.5)).toBe('-1.5');
+    expect(createCsvReader().push(csvRecord(['=1+1', 'x']))).toEqual([["'=1+1", 'x']]);
+  });
+
+  it('11: rejects a cursor whose timestamp is not a real instant', () => {
+    const id = '01a2023b-28a3-7e82-99b7-d0b88c224f3d';
+    for (const createdAt of [
+      '2026-02-30 00:00:00+00',
+      '2026-13-01 00:00:00+00',
+      '0000-01-01 00:00:00+00',
+    ]) {
+      const cursor = Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+      expect(decodeCursor(cursor), createdAt).toBeNull();
+    }
+  });
+
   it('round-trips a cursor with microseconds and rejects anything else', () => {
     const position = {
       createdAt: '2025-05-01 10:00:00.123456+00',

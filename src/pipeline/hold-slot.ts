@@ -1,0 +1,36 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
+import type { LocalSlots } from '../ratelimit/local-slots.js';
+
+/**
+ * Takes a slot of the key's (and tenant's) `max_concurrency` before the body is read, so a slow
+ * body counts against it; 429 when every slot is taken. The after-response step releases it.
+ */
+export function holdSlot(deps: { localSlots: LocalSlots }) {
+  return async function holdSlot(c, next) {
+    const key = c.get('apiKey');
+    const keyLimit = key.maxConcurrency;
+    const tenantLimit = key.tenantLimits.maxConcurrency;
+    if (keyLimit === null && tenantLimit === null) {
+      await next();
+      return;
+    }
+    const slot = deps.localSlots.acquire({
+      keyId: key.id,
+      tenantId: key.tenantId,
+      keyLimit,
+      tenantLimit,
+    });
+    if (slot === 'key' || slot === 'tenant') {
+      const owner = slot === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
+      throw GatewayError.rateLimited(
+        `Rate limit reached for concurrent requests on ${owner}. Please try again in 1s.`,
+        'requests',
+        { 'retry-after': '1', 'retry-after-ms': '1000' },
+      );
+    }
+    c.set('slot', slot);
+    await next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}

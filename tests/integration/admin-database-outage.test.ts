@@ -1,0 +1,120 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
+import { openDatabase } from '../../src/storage/database.js';
+import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import type { ManualClock } from '../helpers/manual-clock.js';
+import { manualClock } from '../helpers/manual-clock.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { createTestApp } from '../helpers/test-app.js';
+import type { TestDatabaseTarget } from '../helpers/test-database.js';
+import { createPostgresDatabase } from '../helpers/test-database.js';
+
+const serverUrl = process.env.TEST_DATABASE_URL;
+
+/** Every admin and analytics read an operator makes. */
+const READS = [
+  '/admin/keys',
+  '/admin/tenants',
+  '/analytics/interactions',
+  '/analytics/summary',
+  '/analytics/export',
+];
+
+async function expectDatabaseUnavailable(gateway: TestApp, key: string, path: string) {
+  const res = await gateway.request(path, { headers: { authorization: `Bearer ${key}` } });
+  const text = await res.text();
+  expect(res.status, `${path}: ${text}`).toBe(503);
+  expect(JSON.parse(text).error, text).toMatchObject({
+    type: 'server_error',
+    code: 'database_unavailable',
+  });
+  expect(res.headers.get('retry-after'), path).toBe('1');
+}
+
+describe('16: admin and analytics while PGlite is held by a statement that does not end', () => {
+  let gateway: TestApp;
+  let clock: ManualClock;
+  let admin: string;
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    clock = manualClock(Date.now());
+    gateway = await createTestApp({ DATABASE_PROBE_TIMEOUT_MS: '300' }, { clock });
+    admin = (await gateway.createKey({ scopes: ['admin'] })).key;
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    vi.useRealTimers();
+  });
+
+  it('16: answers 503 database_unavailable on every admin and analytics read, then 200 once the database answers', async () => {
+    for (const path of READS) {
+      const res = await gateway.request(path, { headers: { authorization: `Bearer ${admin}` } });
+      expect(res.status, `${path}: ${await res.text()}`).toBe(200);
+    }
+    // PGlite runs one statement at a time: while this one sleeps, nothing else is answered.
+    const held = Promise.resolve(gateway.deps.database.db.execute(sql`select pg_sleep(3)`));
+    clock.advance(1_500);
+    for (const path of READS) await expectDatabaseUnavailable(gateway, admin, path);
+    await held;
+    clock.advance(1_500);
+    const res = await gateway.request('/admin/keys', {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(res.status, await res.text()).toBe(200);
+  });
+});
+
+describe.skipIf(!serverUrl)('16: admin and analytics while PostgreSQL stops answering', () => {
+  let target: TestDatabaseTarget;
+  let proxy: FreezableTcpProxy;
+  let gateway: TestApp;
+  let clock: ManualClock;
+  let admin: string;
+
+  beforeAll(async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    target = await createPostgresDatabase(serverUrl ?? '');
+    const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
+    proxy = await FreezableTcpProxy.start({
+      host: direct.hostname,
+      port: Number(direct.port || 5432),
+    });
+    const viaProxy = new URL(direct);
+    viaProxy.port = String(proxy.port);
+    clock = manualClock(Date.now());
+    const database = await openDatabase({ kind: 'postgres', url: viaProxy.toString() });
+    gateway = await createTestApp(
+      {
+        DATABASE_URL: viaProxy.toString(),
+        DATABASE_PROBE_TIMEOUT_MS: '300',
+        TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
+      },
+      { clock, database },
+    );
+    admin = (await gateway.createKey({ scopes: ['admin'] })).key;
+  });
+
+  afterAll(async () => {
+    proxy?.cut();
+    await gateway?.close();
+    await proxy?.close();
+    await target?.drop();
+    vi.useRealTimers();
+  });
+
+  it('16: answers 503 database_unavailable when the connection hangs, and when it is refused', async () => {
+    for (const path of READS) {
+      const res = await gateway.request(path, { headers: { authorization: `Bearer ${admin}` } });
+      expect(res.status, `${path}: ${await res.text()}`).toBe(200);
+    }
+    proxy.freeze();
+    clock.advance(1_500);
+    for (const path of READS) await expectDatabaseUnavailable(gateway, admin, path);
+    proxy.cut();
+    clock.advance(1_500);
+    for (const path of READS) await expectDatabaseUnavailable(gateway, admin, path);
+  });
+});
