@@ -78,6 +78,11 @@ export interface AppEnv {
     embeddings: EmbeddingsAnswer;
     /** Set by the responder. */
     outcome: Outcome;
+    /**
+     * The session the request belongs to, for analysts: a Responses request's conversation, or
+     * the first response of its `previous_response_id` chain (its own id when it starts one).
+     */
+    sessionId?: string;
     /** True when the after-response step reports the request (access log, metrics) itself. */
     reportedAfter: boolean;
   };

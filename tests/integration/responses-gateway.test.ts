@@ -146,7 +146,7 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
     });
   });
 
-  it('refuses what needs a stored response with a 400 naming the parameter', async () => {
+  it('refuses an unknown previous response and a built-in tool with a 400 naming the parameter', async () => {
     const err = await client.responses
       .create({ model: 'gpt-4o-mini', input: 'again', previous_response_id: 'resp_123' })
       .catch((e: unknown) => e);

@@ -1,0 +1,291 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { forgetTenant } from '../../src/tenants/tenant-admin.js';
+import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
+import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { createTestApp } from '../helpers/test-app.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+const PROMPT_MARKER = 'PANGOLIN-STORED-PROMPT-5521';
+const ANSWER_MARKER = 'NARWHAL-STORED-ANSWER-9034';
+
+let upstream: FakeUpstream;
+let gateway: TestApp;
+let client: OpenAI;
+let tenantId: string;
+
+/** The upstream answers "Answer N" to its Nth request, so each turn's output is known. */
+function numberedAnswers(): void {
+  let n = 0;
+  upstream.setFallback((req, res) => json(200, completionFor(req.body, `Answer ${++n}`))(req, res));
+}
+
+/** The `store` a response says it was given (the SDK's type leaves the field out). */
+function storeOf(response: object): unknown {
+  return (response as { store?: unknown }).store;
+}
+
+function messagesOf(req: RecordedRequest | undefined): unknown {
+  return req?.body.messages;
+}
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await createTestApp({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
+  const key = await gateway.createKey();
+  tenantId = key.tenantId;
+  client = gateway.openai(key.key);
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+  numberedAnswers();
+});
+
+describe('stored responses: previous_response_id', () => {
+  it('sends the upstream the whole chain on a 3-turn JSON conversation, with only the current instructions', async () => {
+    const first = await client.responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be terse.',
+      input: 'One?',
+    });
+    expect(storeOf(first)).toBe(true);
+    const second = await client.responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be terse.',
+      input: 'Two?',
+      previous_response_id: first.id,
+    });
+    const third = await client.responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be kind.',
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'Three?' }] }],
+      previous_response_id: second.id,
+    });
+    expect(third.output_text).toBe('Answer 3');
+    expect(third.previous_response_id).toBe(second.id);
+    expect(messagesOf(upstream.requests[2])).toEqual([
+      { role: 'system', content: 'Be kind.' },
+      { role: 'user', content: 'One?' },
+      { role: 'assistant', content: 'Answer 1' },
+      { role: 'user', content: 'Two?' },
+      { role: 'assistant', content: 'Answer 2' },
+      { role: 'user', content: 'Three?' },
+    ]);
+  });
+
+  it('chains streams: each response is retrievable as soon as its completed event arrives', async () => {
+    let previous: string | undefined;
+    const texts: string[] = [];
+    for (const [i, word] of ['One', 'Two', 'Three'].entries()) {
+      upstream.enqueue(sse([`Stream `, `${i + 1}`]));
+      const stream = await client.responses.create({
+        model: 'gpt-4o-mini',
+        input: `${word}?`,
+        stream: true,
+        ...(previous ? { previous_response_id: previous } : {}),
+      });
+      let text = '';
+      for await (const event of stream) {
+        if (event.type === 'response.output_text.delta') text += event.delta;
+        if (event.type === 'response.completed') {
+          previous = event.response.id;
+          expect(storeOf(event.response)).toBe(true);
+        }
+      }
+      texts.push(text);
+    }
+    expect(texts).toEqual(['Stream 1', 'Stream 2', 'Stream 3']);
+    expect(messagesOf(upstream.requests[2])).toEqual([
+      { role: 'user', content: 'One?' },
+      { role: 'assistant', content: 'Stream 1' },
+      { role: 'user', content: 'Two?' },
+      { role: 'assistant', content: 'Stream 2' },
+      { role: 'user', content: 'Three?' },
+    ]);
+    const last = await client.responses.retrieve(previous ?? '');
+    expect(last.output_text).toBe('Stream 3');
+  });
+
+  it('keeps nothing with store: false: retrieve is a 404 and chaining on it a 400', async () => {
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Forget me',
+      store: false,
+    });
+    expect(storeOf(response)).toBe(false);
+    const err = await client.responses.retrieve(response.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).error).toMatchObject({ code: 'not_found' });
+    const chained = await client.responses
+      .create({ model: 'gpt-4o-mini', input: 'again', previous_response_id: response.id })
+      .catch((e: unknown) => e);
+    expect(chained).toBeInstanceOf(BadRequestError);
+    expect((chained as BadRequestError).error).toMatchObject({
+      param: 'previous_response_id',
+      code: 'previous_response_not_found',
+    });
+    expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe('stored responses: retrieve, delete and input items', () => {
+  it('retrieves a stored response as it was sent', async () => {
+    const created = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Keep me',
+      metadata: { topic: 'kept' },
+    });
+    const retrieved = await client.responses.retrieve(created.id);
+    expect(retrieved).toEqual(created);
+  });
+
+  it('pages the input items with after, limit and order', async () => {
+    const input = ['a', 'b', 'c', 'd', 'e'].map((text) => ({
+      role: 'user' as const,
+      content: text,
+    }));
+    const created = await client.responses.create({ model: 'gpt-4o-mini', input });
+    const seen: string[] = [];
+    const firstPage = await client.responses.inputItems.list(created.id, {
+      limit: 2,
+      order: 'asc',
+    });
+    expect(firstPage.data).toHaveLength(2);
+    expect(firstPage.has_more).toBe(true);
+    for await (const item of client.responses.inputItems.list(created.id, {
+      limit: 2,
+      order: 'asc',
+    })) {
+      if (item.type !== 'message') throw new Error(`unexpected item ${JSON.stringify(item)}`);
+      const [part] = item.content;
+      seen.push(part?.type === 'input_text' ? part.text : '?');
+      expect(item.id).toMatch(/^msg_/);
+    }
+    expect(seen).toEqual(['a', 'b', 'c', 'd', 'e']);
+    const newest = await client.responses.inputItems.list(created.id, { limit: 1 });
+    expect(newest.data[0]).toMatchObject({ role: 'user', content: [{ text: 'e' }] });
+    const bad = await gateway.request(`/v1/responses/${created.id}/input_items?limit=0`, {
+      headers: { authorization: `Bearer ${client.apiKey}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: { param: 'limit' } });
+  });
+
+  it('deletes a stored response: deleted once, then not found', async () => {
+    const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'Delete me' });
+    const res = await gateway.request(`/v1/responses/${created.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${client.apiKey}` },
+    });
+    expect(await res.json()).toEqual({ id: created.id, object: 'response.deleted', deleted: true });
+    await expect(client.responses.retrieve(created.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.responses.delete(created.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("answers another tenant's id with 404, and refuses to chain on it", async () => {
+    const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'Mine' });
+    const other = await insertTenant(gateway.deps.database.db, 'stored-other');
+    const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);
+    await expect(theirs.responses.retrieve(created.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(theirs.responses.delete(created.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(theirs.responses.inputItems.list(created.id)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(
+      theirs.responses.create({
+        model: 'gpt-4o-mini',
+        input: 'x',
+        previous_response_id: created.id,
+      }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+    expect((await client.responses.retrieve(created.id)).id).toBe(created.id);
+  });
+
+  it('keeps no plaintext of a prompt or an answer in any stored table', async () => {
+    upstream.setFallback((req, res) =>
+      json(200, completionFor(req.body, `Sure ${ANSWER_MARKER}`))(req, res),
+    );
+    const first = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: `Remember ${PROMPT_MARKER}`,
+      metadata: { note: PROMPT_MARKER },
+    });
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'And?',
+      previous_response_id: first.id,
+    });
+    const db = gateway.deps.database.db;
+    for (const table of ['stored_responses', 'stored_response_items']) {
+      const text = await db.execute(
+        sql.raw(`select coalesce(string_agg(t::text, ''), '') as text from ${table} t`),
+      );
+      const dump = JSON.stringify(text);
+      expect(dump.length, table).toBeGreaterThan(100);
+      expect(dump.includes(PROMPT_MARKER), table).toBe(false);
+      expect(dump.includes(ANSWER_MARKER), table).toBe(false);
+    }
+    expect((await client.responses.retrieve(first.id)).metadata).toEqual({ note: PROMPT_MARKER });
+  });
+
+  it("makes a forgotten tenant's stored responses unreadable", async () => {
+    const other = await insertTenant(gateway.deps.database.db, 'stored-forgotten');
+    const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);
+    const created = await theirs.responses.create({ model: 'gpt-4o-mini', input: 'Secret' });
+    expect((await gateway.deps.responseStore.get(other.id, created.id))?.response.id).toBe(
+      created.id,
+    );
+    await forgetTenant(gateway.deps.database.db, other.id, { actor: 'test' });
+    expect(await gateway.deps.responseStore.get(other.id, created.id)).toBeNull();
+    expect(await gateway.deps.responseStore.chain(other.id, created.id)).toBeNull();
+    expect(tenantId).not.toBe(other.id);
+  });
+});
+
+describe('stored responses across a restart', () => {
+  it('retrieves and continues a stored response after the gateway restarts on the same data directory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-stored-'));
+    const env = { UPSTREAM_BASE_URL: upstream.url, DATABASE_URL: '', TOLLGATE_DATA_DIR: dataDir };
+    const first = await startTestGateway(env);
+    let key: string;
+    let id: string;
+    try {
+      key = (await first.createKey()).key;
+      const c = new OpenAI({ apiKey: key, baseURL: `${first.baseURL}/v1`, maxRetries: 0 });
+      id = (await c.responses.create({ model: 'gpt-4o-mini', input: 'Before' })).id;
+    } finally {
+      await first.stop();
+    }
+    const second = await startTestGateway(env);
+    try {
+      const c = new OpenAI({ apiKey: key, baseURL: `${second.baseURL}/v1`, maxRetries: 0 });
+      const retrieved = await c.responses.retrieve(id);
+      expect(retrieved.output_text).toBe('Answer 1');
+      const next = await c.responses.create({
+        model: 'gpt-4o-mini',
+        input: 'After',
+        previous_response_id: id,
+      });
+      expect(next.output_text).toBe('Answer 2');
+      expect(messagesOf(upstream.requests.at(-1))).toEqual([
+        { role: 'user', content: 'Before' },
+        { role: 'assistant', content: 'Answer 1' },
+        { role: 'user', content: 'After' },
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
