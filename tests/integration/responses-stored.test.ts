@@ -289,3 +289,185 @@ describe('stored responses across a restart', () => {
     }
   });
 });
+
+describe('conversations', () => {
+  it('creates a conversation, adds items, answers in it and lists its items in order', async () => {
+    const conversation = await client.conversations.create({
+      metadata: { topic: 'trip' },
+      items: [{ type: 'message', role: 'user', content: 'I am going to Oslo.' }],
+    });
+    expect(conversation).toMatchObject({ object: 'conversation', metadata: { topic: 'trip' } });
+    expect(conversation.id).toMatch(/^conv_/);
+    const added = await client.conversations.items.create(conversation.id, {
+      items: [{ type: 'message', role: 'user', content: 'In May.' }],
+    });
+    expect(added.data).toHaveLength(1);
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      conversation: conversation.id,
+      input: 'What should I pack?',
+    });
+    expect(response.conversation).toEqual({ id: conversation.id });
+    expect(messagesOf(upstream.requests[0])).toEqual([
+      { role: 'user', content: 'I am going to Oslo.' },
+      { role: 'user', content: 'In May.' },
+      { role: 'user', content: 'What should I pack?' },
+    ]);
+    const next = await client.responses.create({
+      model: 'gpt-4o-mini',
+      conversation: { id: conversation.id },
+      input: 'Thanks',
+    });
+    expect(next.output_text).toBe('Answer 2');
+    expect(messagesOf(upstream.requests[1])).toEqual([
+      { role: 'user', content: 'I am going to Oslo.' },
+      { role: 'user', content: 'In May.' },
+      { role: 'user', content: 'What should I pack?' },
+      { role: 'assistant', content: 'Answer 1' },
+      { role: 'user', content: 'Thanks' },
+    ]);
+    const texts: string[] = [];
+    for await (const item of client.conversations.items.list(conversation.id, {
+      order: 'asc',
+      limit: 2,
+    })) {
+      if (item.type !== 'message') throw new Error(`unexpected item ${JSON.stringify(item)}`);
+      const [part] = item.content;
+      texts.push(part && 'text' in part ? part.text : '?');
+    }
+    expect(texts).toEqual([
+      'I am going to Oslo.',
+      'In May.',
+      'What should I pack?',
+      'Answer 1',
+      'Thanks',
+      'Answer 2',
+    ]);
+    const newest = await client.conversations.items.list(conversation.id, { limit: 1 });
+    expect(newest.data[0]).toMatchObject({ role: 'assistant', content: [{ text: 'Answer 2' }] });
+  });
+
+  it('updates metadata, gets and deletes an item, then deletes the conversation', async () => {
+    const conversation = await client.conversations.create({
+      items: [
+        { type: 'message', role: 'user', content: 'first' },
+        { type: 'message', role: 'user', content: 'second' },
+      ],
+    });
+    const updated = await client.conversations.update(conversation.id, {
+      metadata: { stage: 'two' },
+    });
+    expect(updated.metadata).toEqual({ stage: 'two' });
+    expect((await client.conversations.retrieve(conversation.id)).metadata).toEqual({
+      stage: 'two',
+    });
+    const listed = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    const firstId = listed.data[0]?.id ?? '';
+    const item = await client.conversations.items.retrieve(firstId, {
+      conversation_id: conversation.id,
+    });
+    expect(item).toMatchObject({
+      type: 'message',
+      content: [{ type: 'input_text', text: 'first' }],
+    });
+    const after = await client.conversations.items.delete(firstId, {
+      conversation_id: conversation.id,
+    });
+    expect(after.id).toBe(conversation.id);
+    const left = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(left.data.map((i) => i.id)).toEqual([listed.data[1]?.id]);
+    const deleted = await client.conversations.delete(conversation.id);
+    expect(deleted).toMatchObject({
+      id: conversation.id,
+      object: 'conversation.deleted',
+      deleted: true,
+    });
+    await expect(client.conversations.retrieve(conversation.id)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(
+      client.responses.create({ model: 'gpt-4o-mini', conversation: conversation.id, input: 'x' }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("answers another tenant's conversation with 404 everywhere", async () => {
+    const conversation = await client.conversations.create({
+      items: [{ type: 'message', role: 'user', content: 'mine' }],
+    });
+    const itemId = (await client.conversations.items.list(conversation.id)).data[0]?.id ?? '';
+    const other = await insertTenant(gateway.deps.database.db, 'conversation-other');
+    const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);
+    const attempts: (() => Promise<unknown>)[] = [
+      () => theirs.conversations.retrieve(conversation.id),
+      () => theirs.conversations.update(conversation.id, { metadata: { x: 'y' } }),
+      () => theirs.conversations.delete(conversation.id),
+      () => theirs.conversations.items.list(conversation.id),
+      () =>
+        theirs.conversations.items.create(conversation.id, {
+          items: [{ type: 'message', role: 'user', content: 'theirs' }],
+        }),
+      () => theirs.conversations.items.retrieve(itemId, { conversation_id: conversation.id }),
+      () => theirs.conversations.items.delete(itemId, { conversation_id: conversation.id }),
+      () =>
+        theirs.responses.create({
+          model: 'gpt-4o-mini',
+          conversation: conversation.id,
+          input: 'x',
+        }),
+    ];
+    for (const attempt of attempts) await expect(attempt()).rejects.toBeInstanceOf(NotFoundError);
+    const mine = await client.conversations.items.list(conversation.id);
+    expect(mine.data).toHaveLength(1);
+  });
+
+  it('refuses bad bodies and paging with 400 naming the parameter', async () => {
+    const conversation = await client.conversations.create({});
+    const bad: (() => Promise<unknown>)[] = [
+      () => client.conversations.create({ metadata: { n: 1 as unknown as string } }),
+      () =>
+        client.conversations.items.create(conversation.id, {
+          items: [{ type: 'message', role: 'nobody' as 'user', content: 'x' }],
+        }),
+      () => client.conversations.items.list(conversation.id, { order: 'sideways' as 'asc' }),
+      () =>
+        client.conversations.items.create(conversation.id, {
+          items: [{ type: 'item_reference', id: 'msg_unknown' }],
+        }),
+    ];
+    const params: unknown[] = [];
+    for (const attempt of bad) {
+      const err = await attempt().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      params.push((err as BadRequestError).param);
+    }
+    expect(params).toEqual(['metadata.n', 'items[0].role', 'order', 'items']);
+  });
+
+  it('keeps no plaintext of a conversation in its tables, and a forgotten tenant cannot read it', async () => {
+    const other = await insertTenant(gateway.deps.database.db, 'conversation-forgotten');
+    const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);
+    const conversation = await theirs.conversations.create({
+      metadata: { note: PROMPT_MARKER },
+      items: [{ type: 'message', role: 'user', content: `Remember ${PROMPT_MARKER}` }],
+    });
+    await theirs.responses.create({
+      model: 'gpt-4o-mini',
+      conversation: conversation.id,
+      input: 'ok?',
+    });
+    const db = gateway.deps.database.db;
+    for (const table of ['conversations', 'conversation_items']) {
+      const text = await db.execute(
+        sql.raw(`select coalesce(string_agg(t::text, ''), '') as text from ${table} t`),
+      );
+      const dump = JSON.stringify(text);
+      expect(dump.length, table).toBeGreaterThan(100);
+      expect(dump.includes(PROMPT_MARKER), table).toBe(false);
+    }
+    const store = gateway.deps.conversationStore;
+    expect((await store.get(other.id, conversation.id))?.metadata).toEqual({ note: PROMPT_MARKER });
+    await forgetTenant(db, other.id, { actor: 'test' });
+    expect(await store.get(other.id, conversation.id)).toBeNull();
+    expect(await store.history(other.id, conversation.id)).toBeNull();
+  });
+});
