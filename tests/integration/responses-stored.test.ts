@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createRetention } from '../../src/analytics/retention.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { forgetTenant } from '../../src/tenants/tenant-admin.js';
 import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
@@ -469,5 +470,29 @@ describe('conversations', () => {
     await forgetTenant(db, other.id, { actor: 'test' });
     expect(await store.get(other.id, conversation.id)).toBeNull();
     expect(await store.history(other.id, conversation.id)).toBeNull();
+  });
+});
+
+describe('retention of stored state', () => {
+  it('deletes stored responses and conversations once older than the shorter retention', async () => {
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'Old' });
+    const conversation = await client.conversations.create({
+      items: [{ type: 'message', role: 'user', content: 'Old too' }],
+    });
+    const eightDaysOn = Date.now() + 8 * 24 * 60 * 60 * 1000;
+    const prune = (contentDays: number) =>
+      createRetention({
+        db: gateway.deps.database.db,
+        clock: { now: () => eightDaysOn, monotonic: () => performance.now() },
+        logger: gateway.deps.logger,
+        policy: { contentDays, rowsDays: 30 },
+      }).run();
+    expect((await prune(9)).storedDeleted).toBe(0);
+    expect((await client.responses.retrieve(response.id)).id).toBe(response.id);
+    expect((await prune(7)).storedDeleted).toBeGreaterThanOrEqual(3);
+    await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.conversations.retrieve(conversation.id)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
   });
 });
