@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { pageOf, parseListParams } from '../http/list-page.js';
+import { unsupported } from '../http/responses/request-errors.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
@@ -33,6 +34,9 @@ export function responsesRoute(deps: Deps) {
   );
   app.get('/responses/:id', auth(deps, 'chat'), async (c) => {
     const id = c.req.param('id');
+    if (c.req.query('stream') === 'true') {
+      throw unsupported('stream', 'Replaying a stored response as a stream');
+    }
     const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);
     if (stored === null) throw storedNotFound('Response', id);
     return c.json(stored.response);

@@ -9,6 +9,7 @@ import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { forgetTenant } from '../../src/tenants/tenant-admin.js';
 import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
 import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -150,6 +151,11 @@ describe('stored responses: retrieve, delete and input items', () => {
     });
     const retrieved = await client.responses.retrieve(created.id);
     expect(retrieved).toEqual(created);
+    const replay = await gateway.request(`/v1/responses/${created.id}?stream=true`, {
+      headers: { authorization: `Bearer ${client.apiKey}` },
+    });
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toMatchObject({ error: { param: 'stream' } });
   });
 
   it('pages the input items with after, limit and order', async () => {
@@ -494,5 +500,36 @@ describe('retention of stored state', () => {
     await expect(client.conversations.retrieve(conversation.id)).rejects.toBeInstanceOf(
       NotFoundError,
     );
+  });
+});
+
+describe('stored responses answered from the cache', () => {
+  it('stores a cache hit like a fresh answer, as JSON and as a replayed stream', async () => {
+    const cached = await createTestApp({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'on' });
+    try {
+      const c = cached.openai((await cached.createKey()).key);
+      const fresh = await c.responses.create({ model: 'gpt-4o-mini', input: 'Cache me' });
+      // The cache stores the answer after the response.
+      await settleLog(cached.deps);
+      const hit = await c.responses
+        .create({ model: 'gpt-4o-mini', input: 'Cache me' })
+        .withResponse();
+      expect(hit.response.headers.get('x-tollgate-cache')).toBe('hit');
+      expect(hit.data.id).not.toBe(fresh.id);
+      expect((await c.responses.retrieve(hit.data.id)).output_text).toBe('Answer 1');
+      const stream = await c.responses.create({
+        model: 'gpt-4o-mini',
+        input: 'Cache me',
+        stream: true,
+      });
+      let id = '';
+      for await (const event of stream) {
+        if (event.type === 'response.completed') id = event.response.id;
+      }
+      expect((await c.responses.retrieve(id)).output_text).toBe('Answer 1');
+      expect(upstream.requests).toHaveLength(1);
+    } finally {
+      await cached.close();
+    }
   });
 });
