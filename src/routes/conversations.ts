@@ -17,9 +17,10 @@ import { storedNotFound } from '../http/stored-not-found.js';
 import { auth } from '../pipeline/auth.js';
 import { isRecord } from '../runtime/is-record.js';
 
-async function jsonOf(deps: Deps, c: Context<AppEnv>): Promise<unknown> {
+/** The JSON body; an empty one counts as `{}` where every field is optional (`emptyIsObject`). */
+async function jsonOf(deps: Deps, c: Context<AppEnv>, emptyIsObject = false): Promise<unknown> {
   const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-  return parseJsonBody(text);
+  return emptyIsObject && text.trim() === '' ? {} : parseJsonBody(text);
 }
 
 /** Items as stored (with ids), `item_reference`s replaced by the tenant's items they name. */
@@ -56,7 +57,7 @@ export function conversationsRoute(deps: Deps) {
   const tenantOf = (c: Context<AppEnv>) => c.get('apiKey').tenantId;
 
   app.post('/conversations', async (c) => {
-    const body = parseConversationCreate(await jsonOf(deps, c));
+    const body = parseConversationCreate(await jsonOf(deps, c, true));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, body.items);
     return c.json(await store.create(tenantId, { metadata: body.metadata, items }));

@@ -428,6 +428,11 @@ describe('conversations', () => {
   });
 
   it('refuses bad bodies and paging with 400 naming the parameter', async () => {
+    const empty = await gateway.request('/v1/conversations', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${client.apiKey}` },
+    });
+    expect(await empty.json()).toMatchObject({ object: 'conversation', metadata: {} });
     const conversation = await client.conversations.create({});
     const bad: (() => Promise<unknown>)[] = [
       () => client.conversations.create({ metadata: { n: 1 as unknown as string } }),
