@@ -4,6 +4,13 @@ import type { AppEnv } from '../http/env.js';
 import type { ResponseContext, ResponseObject } from '../http/responses/response-shell.js';
 import { storedOutputItems } from '../http/responses/stored-items.js';
 import type { Logger } from '../runtime/logger.js';
+import { withTimeout } from '../runtime/with-timeout.js';
+
+/**
+ * Longest wait for a response's write before it is sent anyway (as not stored): a database that
+ * does not answer must not hold the client's last bytes.
+ */
+const STORE_TIMEOUT_MS = 5_000;
 
 /** What storing a response needs. */
 export interface KeepDeps {
@@ -28,7 +35,7 @@ export function responseKeeper(
     const { request } = context;
     if (!request.store || response.status === 'failed') return response;
     try {
-      const saved = await deps.responseStore.save({
+      const saving = deps.responseStore.save({
         id: response.id,
         tenantId: key.tenantId,
         keyId: key.id,
@@ -40,6 +47,7 @@ export function responseKeeper(
         inputItems: context.inputItems ?? [],
         outputItems: storedOutputItems(response),
       });
+      const saved = await withTimeout(saving, STORE_TIMEOUT_MS, 'storing the response timed out');
       if (saved) return response;
       deps.logger.warn({ requestId }, 'response not stored: its conversation was deleted');
     } catch (err) {

@@ -427,6 +427,35 @@ describe('conversations', () => {
     expect(mine.data).toHaveLength(1);
   });
 
+  it('answers with store: false when the conversation is deleted while the upstream answers', async () => {
+    const conversation = await client.conversations.create({});
+    let arrived = () => {};
+    const upstreamHasIt = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    upstream.enqueue(async (req, res) => {
+      arrived();
+      await released;
+      await json(200, completionFor(req.body, 'Too late'))(req, res);
+    });
+    const pending = client.responses.create({
+      model: 'gpt-4o-mini',
+      conversation: conversation.id,
+      input: 'Hello?',
+    });
+    await upstreamHasIt;
+    await client.conversations.delete(conversation.id);
+    release();
+    const response = await pending;
+    expect(response.output_text).toBe('Too late');
+    expect(storeOf(response)).toBe(false);
+    await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('refuses bad bodies and paging with 400 naming the parameter', async () => {
     const empty = await gateway.request('/v1/conversations', {
       method: 'POST',
