@@ -1,4 +1,5 @@
 import { createOpenAI } from '@ai-sdk/openai';
+import { HumanMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { sql } from 'drizzle-orm';
@@ -241,6 +242,26 @@ describe('other clients on the Responses API', () => {
       { role: 'tool', tool_call_id: 'call_1', content: '{"city":"Oslo","celsius":12}' },
       { role: 'assistant', content: 'Oslo: 12 °C.' },
       { role: 'user', content: 'What should I wear?' },
+    ]);
+  });
+
+  it('serves LangChain ChatOpenAI with useResponsesApi a second turn with the first answer in its history', async () => {
+    const model = new ChatOpenAI({
+      model: 'gpt-4o-mini',
+      apiKey: key,
+      configuration: { baseURL: `${gateway.baseURL}/v1` },
+      useResponsesApi: true,
+      maxRetries: 0,
+    });
+    const question = new HumanMessage('Say hello');
+    const answer = await model.invoke([question]);
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'Hello again'))(req, res));
+    const next = await model.invoke([question, answer, new HumanMessage('Once more')]);
+    expect(next.text).toBe('Hello again');
+    expect(upstream.requests.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: 'Say hello' },
+      { role: 'assistant', content: 'Hello from upstream' },
+      { role: 'user', content: 'Once more' },
     ]);
   });
 
