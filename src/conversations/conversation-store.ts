@@ -126,17 +126,12 @@ export function createConversationStore(options: {
   ): Promise<ResponseItem[] | null> {
     const key = await sealer.openingKeyFor(tenantId);
     if (key === null) return null;
-    const items: ResponseItem[] = [];
-    for (const row of rows) {
-      const item = await sealer.open(
-        key,
-        row.itemEnc,
-        itemPlace(tenantId, row.conversationId, row.itemId),
-      );
-      if (item === null) return null;
-      items.push(item as ResponseItem);
-    }
-    return items;
+    const items = await Promise.all(
+      rows.map((row) =>
+        sealer.open(key, row.itemEnc, itemPlace(tenantId, row.conversationId, row.itemId)),
+      ),
+    );
+    return items.some((item) => item === null) ? null : (items as ResponseItem[]);
   }
 
   async function found(tenantId: string, id: string): Promise<Conversation | null> {

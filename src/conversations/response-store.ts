@@ -79,17 +79,12 @@ export function createResponseStore(options: { db: Database; sealer: JsonSealer 
   ): Promise<ResponseItem[] | null> {
     const key = await sealer.openingKeyFor(tenantId);
     if (key === null) return null;
-    const items: ResponseItem[] = [];
-    for (const row of rows) {
-      const item = await sealer.open(
-        key,
-        row.itemEnc,
-        itemPlace(tenantId, row.ownerId, row.itemId),
-      );
-      if (item === null) return null;
-      items.push(item as ResponseItem);
-    }
-    return items;
+    const items = await Promise.all(
+      rows.map((row) =>
+        sealer.open(key, row.itemEnc, itemPlace(tenantId, row.ownerId, row.itemId)),
+      ),
+    );
+    return items.some((item) => item === null) ? null : (items as ResponseItem[]);
   }
 
   return {
