@@ -90,30 +90,31 @@ export function createResponseStore(options: { db: Database; sealer: JsonSealer 
   return {
     async save(r) {
       const key = await sealer.keyFor(r.tenantId);
-      const sealItem = (ownerId: string, item: ResponseItem) =>
-        sealer.seal(key, item, itemPlace(r.tenantId, ownerId, item.id));
       const turn = [...r.inputItems, ...r.outputItems];
-      const items = await Promise.all(
-        turn.map(async (item, position) => ({
-          responseId: r.id,
-          position,
-          tenantId: r.tenantId,
-          itemId: item.id,
-          itemEnc: await sealItem(r.id, item),
-        })),
-      );
+      // Each copy of an item is sealed to its place: the response's, and the conversation's.
+      const sealTurn = (ownerId: string) =>
+        Promise.all(
+          turn.map(async (item) => ({
+            itemId: item.id,
+            itemEnc: await sealer.seal(key, item, itemPlace(r.tenantId, ownerId, item.id)),
+          })),
+        );
+      const items = (await sealTurn(r.id)).map((sealed, position) => ({
+        ...sealed,
+        responseId: r.id,
+        position,
+        tenantId: r.tenantId,
+      }));
+      const { conversationId } = r;
       const conversationItems =
-        r.conversationId === null
+        conversationId === null
           ? []
-          : await Promise.all(
-              turn.map(async (item) => ({
-                conversationId: r.conversationId ?? '',
-                tenantId: r.tenantId,
-                itemId: item.id,
-                createdAt: r.createdAt,
-                itemEnc: await sealItem(r.conversationId ?? '', item),
-              })),
-            );
+          : (await sealTurn(conversationId)).map((sealed) => ({
+              ...sealed,
+              conversationId,
+              tenantId: r.tenantId,
+              createdAt: r.createdAt,
+            }));
       return insertStoredResponse(
         db,
         {
