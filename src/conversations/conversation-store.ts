@@ -15,6 +15,7 @@ import {
   updateConversationMetadata,
 } from '../storage/queries/conversations.js';
 import type { JsonSealer } from './sealed-json.js';
+import { itemPlace } from './sealed-json.js';
 
 /** A conversation's metadata: up to 16 string pairs, as OpenAI keeps them. */
 export type ConversationMetadata = Record<string, string>;
@@ -78,11 +79,6 @@ const metadataPlace = (tenantId: string, id: string) => ({
   tenantId,
   rowId: id,
   field: 'metadata',
-});
-const itemPlace = (tenantId: string, id: string, itemId: string) => ({
-  tenantId,
-  rowId: `${id}/${itemId}`,
-  field: 'item',
 });
 
 /** Builds the conversation service over the database and the tenants' data keys. */

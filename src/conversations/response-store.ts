@@ -9,6 +9,7 @@ import {
   insertStoredResponse,
 } from '../storage/queries/stored-responses.js';
 import type { JsonSealer } from './sealed-json.js';
+import { itemPlace } from './sealed-json.js';
 
 /** The response object as it was sent (OpenAI's `response`), kept whole. */
 export type StoredResponseBody = { id: string; status?: string | null } & Record<string, unknown>;
@@ -62,11 +63,6 @@ const responsePlace = (tenantId: string, id: string, field: string) => ({
   tenantId,
   rowId: id,
   field,
-});
-const itemPlace = (tenantId: string, ownerId: string, itemId: string) => ({
-  tenantId,
-  rowId: `${ownerId}/${itemId}`,
-  field: 'item',
 });
 
 /** Builds the stored-response service over the database and the tenants' data keys. */

@@ -8,6 +8,14 @@ export interface SealedPlace {
   field: string;
 }
 
+/**
+ * Where a stored item is sealed: its owner (a response or a conversation) and its id. Both stores
+ * use it, since either may open the other's items (an `item_reference` names any of them).
+ */
+export function itemPlace(tenantId: string, ownerId: string, itemId: string): SealedPlace {
+  return { tenantId, rowId: `${ownerId}/${itemId}`, field: 'item' };
+}
+
 /** Raised when a tenant has no data key to seal with: it was forgotten. */
 export class TenantForgottenError extends Error {
   constructor(tenantId: string) {

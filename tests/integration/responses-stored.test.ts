@@ -443,6 +443,46 @@ describe('conversations', () => {
     expect(mine.data).toHaveLength(1);
   });
 
+  it("resolves item_reference inputs to the tenant's stored items, and refuses unknown ones", async () => {
+    const conversation = await client.conversations.create({
+      items: [{ type: 'message', role: 'user', content: 'Referenced question' }],
+    });
+    const [stored] = (await client.conversations.items.list(conversation.id)).data;
+    const earlier = await client.responses.create({ model: 'gpt-4o-mini', input: 'Earlier' });
+    const [answer] = earlier.output;
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: [
+        { type: 'item_reference', id: stored?.id ?? '' },
+        { type: 'item_reference', id: answer?.id ?? '' },
+        { role: 'user', content: 'Go on' },
+      ],
+    });
+    expect(messagesOf(upstream.requests.at(-1))).toEqual([
+      { role: 'user', content: 'Referenced question' },
+      { role: 'assistant', content: 'Answer 1' },
+      { role: 'user', content: 'Go on' },
+    ]);
+    const inputs = await client.responses.inputItems.list(response.id, { order: 'asc' });
+    expect(inputs.data.map((item) => item.id).slice(0, 2)).toEqual([stored?.id, answer?.id]);
+    const err = await client.responses
+      .create({ model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: 'msg_nowhere' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).error).toMatchObject({
+      param: 'input',
+      code: 'item_not_found',
+    });
+    const other = await insertTenant(gateway.deps.database.db, 'reference-other');
+    const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);
+    await expect(
+      theirs.responses.create({
+        model: 'gpt-4o-mini',
+        input: [{ type: 'item_reference', id: stored?.id ?? '' }],
+      }),
+    ).rejects.toBeInstanceOf(BadRequestError);
+  });
+
   it('answers with store: false when the conversation is deleted while the upstream answers', async () => {
     const conversation = await client.conversations.create({});
     let arrived = () => {};
