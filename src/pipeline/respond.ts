@@ -53,7 +53,11 @@ export function respond(deps: RespondDeps) {
     const startedAt = c.get('startedAt');
     const { meta } = answer;
     const upstreamWaitMs = meta.firstByteAt - meta.startedAt;
-    c.header('x-tollgate-overhead-ms', (clock.monotonic() - startedAt - upstreamWaitMs).toFixed(2));
+    const setOverhead = () =>
+      c.header(
+        'x-tollgate-overhead-ms',
+        (clock.monotonic() - startedAt - upstreamWaitMs).toFixed(2),
+      );
     const outcome: Outcome = {
       status: 200,
       errorCode: null,
@@ -67,8 +71,14 @@ export function respond(deps: RespondDeps) {
       complete: answer.kind === 'json',
     };
     c.set('outcome', outcome);
-    if (answer.kind === 'json')
-      return c.json(await jsonBody(deps, c, answer.completion, responses));
+    if (answer.kind === 'json') {
+      // A stored response is written before its body goes out: that time is the gateway's too.
+      const json = await jsonBody(deps, c, answer.completion, responses);
+      setOverhead();
+      outcome.latencyMs = clock.monotonic() - startedAt;
+      return c.json(json);
+    }
+    setOverhead();
     const format = responses
       ? responsesStreamFormat(responses, responseKeeper(deps, c, responses))
       : chatStreamFormat(c.get('request').includeUsage);
