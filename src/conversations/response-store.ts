@@ -42,6 +42,8 @@ export interface StoredResponse {
 export interface ResponseChain {
   items: ResponseItem[];
   sessionId: string;
+  /** An earlier response the chain needs that is gone (deleted or pruned); null when whole. */
+  missing: string | null;
 }
 
 /** Stored responses, encrypted per tenant and scoped to it in every read. */
@@ -158,12 +160,12 @@ export function createResponseStore(options: { db: Database; sealer: JsonSealer 
     async chain(tenantId, id) {
       const head = await findStoredResponse(db, tenantId, id);
       if (!head) return null;
-      const rows = await findChainItems(db, tenantId, id);
+      const { rows, missing } = await findChainItems(db, tenantId, id);
       const items = await openItems(
         tenantId,
         rows.map((row) => ({ ...row, ownerId: row.responseId })),
       );
-      return items === null ? null : { items, sessionId: head.sessionId };
+      return items === null ? null : { items, sessionId: head.sessionId, missing };
     },
 
     async findItems(tenantId, itemIds) {

@@ -40,9 +40,11 @@ async function priorOf(
 ): Promise<Prior> {
   if (request.previousResponseId !== null) {
     const chain = await deps.responseStore.chain(tenantId, request.previousResponseId);
-    if (chain === null) {
+    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
+    const missing = chain === null ? request.previousResponseId : chain.missing;
+    if (chain === null || missing !== null) {
       throw GatewayError.invalidRequest(
-        `Previous response with id '${request.previousResponseId}' not found.`,
+        `Previous response with id '${missing}' not found.`,
         'previous_response_id',
         'previous_response_not_found',
       );

@@ -222,6 +222,25 @@ describe('stored responses: retrieve, delete and input items', () => {
     await expect(client.responses.delete(created.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('refuses to continue a chain whose earlier response was deleted, naming it', async () => {
+    const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
+    const second = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Two',
+      previous_response_id: first.id,
+    });
+    await client.responses.delete(first.id);
+    const err = await client.responses
+      .create({ model: 'gpt-4o-mini', input: 'Three', previous_response_id: second.id })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).error).toMatchObject({
+      message: `Previous response with id '${first.id}' not found.`,
+      param: 'previous_response_id',
+    });
+    expect((await client.responses.retrieve(second.id)).output_text).toBe('Answer 2');
+  });
+
   it("answers another tenant's id with 404, and refuses to chain on it", async () => {
     const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'Mine' });
     const other = await insertTenant(gateway.deps.database.db, 'stored-other');

@@ -93,6 +93,7 @@ describe.each(storageDrivers())('stored responses and conversations on $name', (
       'answer 3',
     ]);
     expect(chain?.sessionId).toBe('resp_chain_1');
+    expect(chain?.missing).toBeNull();
     expect(await responses.chain(otherId, 'resp_chain_3')).toBeNull();
     expect(await responses.get(otherId, 'resp_chain_2')).toBeNull();
     const found = await responses.findItems(tenantId, ['msg_resp_chain_2_out', 'msg_nope']);

@@ -95,8 +95,12 @@ export function findStoredResponseItems(
 /** Deepest `previous_response_id` chain followed; a longer one is cut at its oldest turns. */
 const MAX_CHAIN_DEPTH = 1_000;
 
-/** The ids of a response's chain, oldest first (the response itself last). */
-async function chainIds(db: Database, tenantId: string, id: string): Promise<string[]> {
+/** A response's chain: the ids oldest first, and the missing link if the chain is broken. */
+async function chainIds(
+  db: Database,
+  tenantId: string,
+  id: string,
+): Promise<{ ids: string[]; missing: string | null }> {
   const result = await db.execute(sql`
     with recursive chain(id, previous_id, depth) as (
       select id, previous_response_id, 0 from stored_responses
@@ -106,21 +110,29 @@ async function chainIds(db: Database, tenantId: string, id: string): Promise<str
         from stored_responses r join chain c on r.id = c.previous_id
         where r.tenant_id = ${tenantId} and c.depth < ${MAX_CHAIN_DEPTH}
     )
-    select id from chain order by depth desc`);
-  return rowsOf<{ id: string }>(result).map((row) => row.id);
+    select id, previous_id, depth from chain order by depth desc`);
+  const rows = rowsOf<{ id: string; previous_id: string | null; depth: number }>(result);
+  const oldest = rows[0];
+  // A chain cut at the depth limit is whole enough; one whose oldest link was deleted is not.
+  const missing =
+    oldest && oldest.previous_id !== null && Number(oldest.depth) < MAX_CHAIN_DEPTH
+      ? oldest.previous_id
+      : null;
+  return { ids: rows.map((row) => row.id), missing };
 }
 
 /**
  * The items of a response's `previous_response_id` chain, oldest response first and each in its
- * order (input, then output); the response's own items come last.
+ * order (input, then output), the response's own items last; and the id of an earlier response
+ * the chain needs that is gone (deleted, or pruned by retention), if any.
  */
 export async function findChainItems(
   db: Database,
   tenantId: string,
   id: string,
-): Promise<InferSelectModel<typeof storedResponseItems>[]> {
-  const ids = await chainIds(db, tenantId, id);
-  if (ids.length === 0) return [];
+): Promise<{ rows: InferSelectModel<typeof storedResponseItems>[]; missing: string | null }> {
+  const { ids, missing } = await chainIds(db, tenantId, id);
+  if (ids.length === 0) return { rows: [], missing };
   const order = new Map(ids.map((responseId, i) => [responseId, i]));
   const rows = await db
     .select()
@@ -128,8 +140,9 @@ export async function findChainItems(
     .where(
       and(eq(storedResponseItems.tenantId, tenantId), inArray(storedResponseItems.responseId, ids)),
     );
-  return rows.sort(
+  rows.sort(
     (a, b) =>
       (order.get(a.responseId) ?? 0) - (order.get(b.responseId) ?? 0) || a.position - b.position,
   );
+  return { rows, missing };
 }
