@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { ResponseItem } from 'openai/resources/responses/responses';
+import { TenantForgottenError } from '../conversations/sealed-json.js';
 import type { Deps } from '../deps.js';
 import {
   parseConversationCreate,
@@ -21,6 +22,21 @@ import { isRecord } from '../runtime/is-record.js';
 async function jsonOf(deps: Deps, c: Context<AppEnv>, emptyIsObject = false): Promise<unknown> {
   const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
   return emptyIsObject && text.trim() === '' ? {} : parseJsonBody(text);
+}
+
+/**
+ * Work that seals with the tenant's data key: a tenant forgotten in the last seconds (its key
+ * still cached as valid) has no key left, and is answered as its keys are, revoked.
+ */
+async function sealing<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof TenantForgottenError) {
+      throw GatewayError.invalidApiKey('This API key has been revoked.');
+    }
+    throw err;
+  }
 }
 
 /** Items as stored (with ids), `item_reference`s replaced by the tenant's items they name. */
@@ -60,7 +76,7 @@ export function conversationsRoute(deps: Deps) {
     const body = parseConversationCreate(await jsonOf(deps, c, true));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, body.items);
-    return c.json(await store.create(tenantId, { metadata: body.metadata, items }));
+    return c.json(await sealing(store.create(tenantId, { metadata: body.metadata, items })));
   });
 
   app.get('/conversations/:id', async (c) => {
@@ -73,7 +89,7 @@ export function conversationsRoute(deps: Deps) {
   app.post('/conversations/:id', async (c) => {
     const id = c.req.param('id');
     const metadata = parseConversationUpdate(await jsonOf(deps, c));
-    const conversation = await store.update(tenantOf(c), id, metadata);
+    const conversation = await sealing(store.update(tenantOf(c), id, metadata));
     if (conversation === null) throw storedNotFound('Conversation', id);
     return c.json(conversation);
   });
@@ -100,7 +116,8 @@ export function conversationsRoute(deps: Deps) {
     const id = c.req.param('id');
     const raw = parseItemsAdd(await jsonOf(deps, c));
     const tenantId = tenantOf(c);
-    const added = await store.addItems(tenantId, id, await storedItems(deps, tenantId, raw));
+    const items = await storedItems(deps, tenantId, raw);
+    const added = await sealing(store.addItems(tenantId, id, items));
     if (added === null) throw storedNotFound('Conversation', id);
     return c.json(listPage(added, false));
   });
