@@ -9,6 +9,7 @@ import { adminRoutes } from './routes/admin.js';
 import { adminCacheRoute } from './routes/admin-cache.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
+import { conversationsRoute } from './routes/conversations.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { embeddingsRoute } from './routes/embeddings.js';
 import { healthRoutes } from './routes/health.js';
@@ -29,6 +30,7 @@ export function createApp(deps: Deps) {
   app.route('/v1', modelsRoute(deps));
   app.route('/v1', responsesRoute(deps));
   app.route('/v1', embeddingsRoute(deps));
+  app.route('/v1', conversationsRoute(deps));
   app.route('/admin', adminRoutes(deps));
   app.route('/admin', adminCacheRoute(deps));
   app.route('/analytics', analyticsRoutes(deps));

@@ -13,6 +13,11 @@ import type { ModelEmbedder } from './cache/embedders/model-embedder.js';
 import { createModelEmbedder } from './cache/embedders/model-embedder.js';
 import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { Config, EmbeddingsConfig } from './config.js';
+import type { ConversationStore } from './conversations/conversation-store.js';
+import { createConversationStore } from './conversations/conversation-store.js';
+import type { ResponseStore } from './conversations/response-store.js';
+import { createResponseStore } from './conversations/response-store.js';
+import { createJsonSealer } from './conversations/sealed-json.js';
 import { deriveSecret } from './crypto/derived-secret.js';
 import type { KeyRing, KeyRingSource } from './crypto/key-ring.js';
 import { loadKeyRing } from './crypto/key-ring.js';
@@ -75,6 +80,10 @@ export interface Deps {
   metrics: Metrics;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
+  /** Stored Responses API answers (`store`, `previous_response_id`), encrypted per tenant. */
+  responseStore: ResponseStore;
+  /** Conversations of the Conversations API, encrypted per tenant. */
+  conversationStore: ConversationStore;
   /** Prices for the analytics cost estimates. */
   prices: PriceTable;
   /** OpenTelemetry tracing (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
@@ -176,6 +185,9 @@ export async function openDeps(
     const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
     const { writer, recorder } = await buildRecording(b, { database, tenantKeys, metrics });
     const cache = await buildCache(b, { database, tenantKeys, fetch });
+    const sealer = createJsonSealer(tenantKeys);
+    const responseStore = createResponseStore({ db: database.db, sealer });
+    const conversationStore = createConversationStore({ db: database.db, sealer, clock });
     const retention = createRetention({
       db: database.db,
       clock,
@@ -201,6 +213,8 @@ export async function openDeps(
       localSlots: new LocalSlots(),
       metrics,
       cache,
+      responseStore,
+      conversationStore,
       secrets: secretsOf(config, routing),
       promptCacheSecret:
         config.promptCacheKey === 'auto'

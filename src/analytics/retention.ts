@@ -1,11 +1,20 @@
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Database } from '../storage/database.js';
-import { deleteRowsBatch, eraseContentBatch } from '../storage/queries/retention.js';
+import {
+  deleteConversationItemsBatch,
+  deleteEmptyConversationsBatch,
+  deleteRowsBatch,
+  deleteStoredResponsesBatch,
+  eraseContentBatch,
+} from '../storage/queries/retention.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** How long interactions keep their text and their rows; undefined keeps them forever. */
+/**
+ * How long interactions keep their text and their rows; undefined keeps them forever. Stored
+ * responses and conversation items are text: they go at the shorter of the two.
+ */
 export interface RetentionPolicy {
   contentDays: number | undefined;
   rowsDays: number | undefined;
@@ -15,6 +24,8 @@ export interface RetentionPolicy {
 export interface PruneResult {
   contentErased: number;
   rowsDeleted: number;
+  /** Stored responses, conversation items and emptied conversations deleted. */
+  storedDeleted: number;
 }
 
 /** Prunes old interactions; the retention job calls `run` on an interval (tests call it directly). */
@@ -51,7 +62,7 @@ export function createRetention(options: {
   async function pass(): Promise<PruneResult> {
     const { contentDays, rowsDays } = options.policy;
     const now = options.clock.now();
-    const result: PruneResult = { contentErased: 0, rowsDeleted: 0 };
+    const result: PruneResult = { contentErased: 0, rowsDeleted: 0, storedDeleted: 0 };
     if (rowsDays !== undefined) {
       const cutoff = new Date(now - rowsDays * DAY_MS);
       result.rowsDeleted = await drainBatches((n) => deleteRowsBatch(options.db, cutoff, n));
@@ -60,7 +71,16 @@ export function createRetention(options: {
       const cutoff = new Date(now - contentDays * DAY_MS);
       result.contentErased = await drainBatches((n) => eraseContentBatch(options.db, cutoff, n));
     }
-    if (result.contentErased > 0 || result.rowsDeleted > 0) {
+    const storedDays = Math.min(contentDays ?? Infinity, rowsDays ?? Infinity);
+    if (storedDays !== Infinity) {
+      const cutoff = new Date(now - storedDays * DAY_MS);
+      const { db } = options;
+      result.storedDeleted =
+        (await drainBatches((n) => deleteStoredResponsesBatch(db, cutoff, n))) +
+        (await drainBatches((n) => deleteConversationItemsBatch(db, cutoff, n))) +
+        (await drainBatches((n) => deleteEmptyConversationsBatch(db, cutoff, n)));
+    }
+    if (result.contentErased > 0 || result.rowsDeleted > 0 || result.storedDeleted > 0) {
       options.logger.info({ ...result }, 'retention: pruned old interactions');
     }
     return result;

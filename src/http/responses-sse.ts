@@ -1,11 +1,17 @@
-import type { ResponseContext } from './responses/response-shell.js';
+import type { ResponseContext, ResponseObject } from './responses/response-shell.js';
 import { ResponsesStreamTranslator } from './responses/stream-translator.js';
 import type { StreamFormat } from './stream-relay.js';
 
 const encoder = new TextEncoder();
 
-/** The Responses API's wire format: named events translated from the chat chunks as they arrive. */
-export function responsesStreamFormat(context: ResponseContext): StreamFormat {
+/**
+ * The Responses API's wire format: named events translated from the chat chunks as they arrive.
+ * `keep`, when given, runs on the finished response before its closing event is sent.
+ */
+export function responsesStreamFormat(
+  context: ResponseContext,
+  keep?: (response: ResponseObject) => Promise<ResponseObject>,
+): StreamFormat {
   const translator = new ResponsesStreamTranslator(context);
   return {
     start: () => encoder.encode(translator.start()),
@@ -13,7 +19,7 @@ export function responsesStreamFormat(context: ResponseContext): StreamFormat {
       const frames = translator.push(chunk);
       return frames === '' ? null : encoder.encode(frames);
     },
-    end: () => encoder.encode(translator.finish()),
+    end: async () => encoder.encode(keep ? await translator.finishKept(keep) : translator.finish()),
     error: (error) =>
       encoder.encode(
         translator.fail({

@@ -11,8 +11,8 @@ export interface StreamFormat {
   start(): Uint8Array | null;
   /** The bytes for one upstream chunk, or null when the client sees nothing of it. */
   chunk(chunk: ChatCompletionChunk): Uint8Array | null;
-  /** The closing bytes once the answer is whole. */
-  end(): Uint8Array;
+  /** The closing bytes once the answer is whole (possibly after storing it). */
+  end(): Uint8Array | Promise<Uint8Array>;
   /** The last bytes when the upstream fails after the stream began. */
   error(error: GatewayError): Uint8Array;
 }
@@ -73,7 +73,7 @@ export function relayStream(
           if (!chunk) {
             const next = await stream.rest.next();
             if (next.done) {
-              controller.enqueue(format.end());
+              controller.enqueue(await format.end());
               controller.close();
               finish(200, null);
               return;
@@ -84,7 +84,7 @@ export function relayStream(
           const bytes = format.chunk(chunk);
           if (bytes) controller.enqueue(bytes);
           if (chunk.usage && assembler.finished) {
-            controller.enqueue(format.end());
+            controller.enqueue(await format.end());
             controller.close();
             // The upstream's own end is read in the background so its connection is reused.
             finish(200, null, false);

@@ -1,54 +1,103 @@
 import type { MiddlewareHandler } from 'hono';
+import type { ResponseItem } from 'openai/resources/responses/responses';
+import type { ConversationStore } from '../conversations/conversation-store.js';
+import type { ResponseStore } from '../conversations/response-store.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
-import { toChatCompletionsBody } from '../http/responses/chat-body.js';
+import { referencedItemIds, toChatCompletionsBody } from '../http/responses/chat-body.js';
 import { newItemId } from '../http/responses/item-ids.js';
+import type { ResponsesRequest } from '../http/responses/responses-request.js';
 import { parseResponsesRequest } from '../http/responses/responses-request.js';
+import { storedInputItems } from '../http/responses/stored-items.js';
+import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 
-function notKept(param: string): GatewayError {
-  return GatewayError.invalidRequest(
-    `'${param}' needs stored responses, which this gateway does not keep yet: send the whole conversation as 'input' instead.`,
-    param,
-    'unsupported_parameter',
-  );
+/** What the Responses parse stage reads besides the body limits: the stored state. */
+export interface ParseResponsesDeps extends ParseDeps {
+  clock: Clock;
+  responseStore: ResponseStore;
+  conversationStore: ConversationStore;
+}
+
+/** The conversation so far that a request continues, and the session it belongs to. */
+interface Prior {
+  history: ResponseItem[];
+  sessionId: string | null;
+}
+
+/**
+ * Loads what a request continues: the items of its `previous_response_id` chain or of its
+ * `conversation`, scoped to the key's tenant (another tenant's id is not found).
+ */
+async function priorOf(
+  deps: ParseResponsesDeps,
+  tenantId: string,
+  request: ResponsesRequest,
+): Promise<Prior> {
+  if (request.previousResponseId !== null) {
+    const chain = await deps.responseStore.chain(tenantId, request.previousResponseId);
+    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
+    const missing = chain === null ? request.previousResponseId : chain.missing;
+    if (chain === null || missing !== null) {
+      throw GatewayError.invalidRequest(
+        `Previous response with id '${missing}' not found.`,
+        'previous_response_id',
+        'previous_response_not_found',
+      );
+    }
+    return { history: chain.items, sessionId: chain.sessionId };
+  }
+  if (request.conversationId !== null) {
+    const history = await deps.conversationStore.history(tenantId, request.conversationId);
+    if (history === null) {
+      throw storedNotFound('Conversation', request.conversationId, 'conversation');
+    }
+    return { history, sessionId: request.conversationId };
+  }
+  return { history: [], sessionId: null };
 }
 
 /**
  * Reads a Responses API request and translates it to the chat completions request the rest of the
  * pipeline (limits, compression, cache, upstream) serves; the responder answers in the Responses
- * shape. Responses are not stored yet: they are answered with `store: false`, and what needs a
- * stored response (`previous_response_id`, `conversation`, item references) is refused with 400.
+ * shape. A request that continues a stored response or a conversation sends the upstream the
+ * whole conversation so far, and `item_reference` inputs are replaced by the stored items they name.
  */
-export function parseResponses(deps: ParseDeps & { clock: Clock }) {
+export function parseResponses(deps: ParseResponsesDeps) {
   return async function parseResponses(c, next) {
     const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-    const parsed = parseResponsesRequest(parseJsonBody(text));
-    if (parsed.previousResponseId !== null) throw notKept('previous_response_id');
-    if (parsed.conversationId !== null) throw notKept('conversation');
-    checkModel(c.get('apiKey'), parsed.model, deps.upstream);
-    const request = { ...parsed, store: false };
-    const body = toChatCompletionsBody(request) as unknown as Record<string, unknown>;
+    const request = parseResponsesRequest(parseJsonBody(text));
+    const key = c.get('apiKey');
+    checkModel(key, request.model, deps.upstream);
+    const prior = await priorOf(deps, key.tenantId, request);
+    const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
+    const body = toChatCompletionsBody(request, prior.history, references) as unknown as Record<
+      string,
+      unknown
+    >;
+    const id = newItemId('resp');
     c.set('responses', {
-      id: newItemId('resp'),
+      id,
       createdAt: Math.floor(deps.clock.now() / 1_000),
       request,
+      inputItems: storedInputItems(request, references),
     });
+    c.set('sessionId', request.conversationId ?? prior.sessionId ?? id);
     c.set('request', {
       body,
-      clientBody: parsed.params as unknown as Record<string, unknown>,
+      clientBody: request.params as unknown as Record<string, unknown>,
       endpoint: 'responses',
       rawBody: null,
-      model: parsed.model,
+      model: request.model,
       messages: body.messages as Record<string, unknown>[],
-      stream: parsed.stream,
+      stream: request.stream,
       includeUsage: false,
-      user: parsed.user,
-      maxTokens: parsed.maxOutputTokens,
+      user: request.user,
+      maxTokens: request.maxOutputTokens,
       n: 1,
     });
     await next();

@@ -11,17 +11,30 @@ import { responsesStreamFormat } from '../http/responses-sse.js';
 import { SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
 import { relayStream, replayBody } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
+import type { KeepDeps } from './keep-response.js';
+import { responseKeeper } from './keep-response.js';
 
 const encoder = new TextEncoder();
 
-/** The answer as JSON in the endpoint's shape: a chat completion, or a Responses `response`. */
-function jsonBody(
+/** What the responder uses. */
+export interface RespondDeps extends KeepDeps {
+  clock: Clock;
+  secrets: readonly string[];
+}
+
+/**
+ * The answer as JSON in the endpoint's shape: a chat completion, or a Responses `response` (stored
+ * first when the request asks for it).
+ */
+async function jsonBody(
+  deps: RespondDeps,
+  c: Context<AppEnv>,
   completion: ChatCompletion,
   responses: ResponseContext | undefined,
-  clock: Clock,
 ) {
   if (!responses) return completion;
-  return toResponseObject(completion, responses, Math.floor(clock.now() / 1_000));
+  const response = toResponseObject(completion, responses, Math.floor(deps.clock.now() / 1_000));
+  return responseKeeper(deps, c, responses)(response);
 }
 
 /**
@@ -30,17 +43,21 @@ function jsonBody(
  * request's outcome in the context (completed by the stream when it ends) for the after-response
  * step.
  */
-export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
-  return function respond(c: Context<AppEnv>): Response {
+export function respond(deps: RespondDeps) {
+  return async function respond(c: Context<AppEnv>): Promise<Response> {
     const hit = c.get('cacheHit');
-    if (hit) return respondCached(c, deps.clock, hit);
+    if (hit) return respondCached(deps, c, hit);
     const { clock } = deps;
     const answer = c.get('answer');
     const responses = c.get('responses');
     const startedAt = c.get('startedAt');
     const { meta } = answer;
     const upstreamWaitMs = meta.firstByteAt - meta.startedAt;
-    c.header('x-tollgate-overhead-ms', (clock.monotonic() - startedAt - upstreamWaitMs).toFixed(2));
+    const setOverhead = () =>
+      c.header(
+        'x-tollgate-overhead-ms',
+        (clock.monotonic() - startedAt - upstreamWaitMs).toFixed(2),
+      );
     const outcome: Outcome = {
       status: 200,
       errorCode: null,
@@ -54,9 +71,16 @@ export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
       complete: answer.kind === 'json',
     };
     c.set('outcome', outcome);
-    if (answer.kind === 'json') return c.json(jsonBody(answer.completion, responses, clock));
+    if (answer.kind === 'json') {
+      // A stored response is written before its body goes out: that time is the gateway's too.
+      const json = await jsonBody(deps, c, answer.completion, responses);
+      setOverhead();
+      outcome.latencyMs = clock.monotonic() - startedAt;
+      return c.json(json);
+    }
+    setOverhead();
     const format = responses
-      ? responsesStreamFormat(responses)
+      ? responsesStreamFormat(responses, responseKeeper(deps, c, responses))
       : chatStreamFormat(c.get('request').includeUsage);
     const body = relayStream(answer.stream, format, deps.secrets, (end) => {
       const now = clock.monotonic();
@@ -76,7 +100,12 @@ export function respond(deps: { clock: Clock; secrets: readonly string[] }) {
  * request streams (usage chunk only if asked for, as for a live stream). A chat completion keeps
  * its `id` and `created`; `age` says how old it is.
  */
-function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Response {
+async function respondCached(
+  deps: RespondDeps,
+  c: Context<AppEnv>,
+  hit: CacheHit,
+): Promise<Response> {
+  const { clock } = deps;
   const req = c.get('request');
   const responses = c.get('responses');
   const startedAt = c.get('startedAt');
@@ -97,10 +126,10 @@ function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Respons
     complete: !req.stream,
   };
   c.set('outcome', outcome);
-  if (!req.stream) return c.json(jsonBody(completion, responses, clock));
+  if (!req.stream) return c.json(await jsonBody(deps, c, completion, responses));
   let frames: Uint8Array[];
   if (responses) {
-    frames = replayResponseEvents(completion, responses).frames.map((f) => encoder.encode(f));
+    frames = (await replayKept(deps, c, completion, responses)).map((f) => encoder.encode(f));
   } else {
     frames = replayChunks(completion, req.includeUsage).map(sseData);
     frames.push(SSE_DONE);
@@ -112,4 +141,21 @@ function respondCached(c: Context<AppEnv>, clock: Clock, hit: CacheHit): Respons
     outcome.complete = true;
   });
   return c.newResponse(body, 200, SSE_HEADERS);
+}
+
+/**
+ * A cached answer replayed as Responses events, stored first when the request asks for it; if it
+ * could not be stored, the replay says `store: false` throughout.
+ */
+async function replayKept(
+  deps: RespondDeps,
+  c: Context<AppEnv>,
+  completion: ChatCompletion,
+  responses: ResponseContext,
+): Promise<string[]> {
+  const replay = replayResponseEvents(completion, responses);
+  const kept = await responseKeeper(deps, c, responses)(replay.response);
+  if (kept.store === replay.response.store) return replay.frames;
+  const request = { ...responses.request, store: false };
+  return replayResponseEvents(completion, { ...responses, request }).frames;
 }

@@ -1,6 +1,9 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
+import { pageOf, parseListParams } from '../http/list-page.js';
+import { unsupported } from '../http/responses/request-errors.js';
+import { storedNotFound } from '../http/stored-not-found.js';
 import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
@@ -15,6 +18,8 @@ import { upstream } from '../pipeline/upstream.js';
 /**
  * POST /v1/responses: the Responses API over the same stages as chat completions, translated to
  * the upstream's chat completions; only the parse stage differs, and the responder's wire format.
+ * GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items read the stored ones,
+ * the key's tenant's only.
  * The session header applies after the parse, so a stored conversation or chain keeps its session.
  */
 export function responsesRoute(deps: Deps) {
@@ -32,5 +37,30 @@ export function responsesRoute(deps: Deps) {
     upstream(deps),
     respond(deps),
   );
+  app.get('/responses/:id', auth(deps, 'chat'), async (c) => {
+    const id = c.req.param('id');
+    if (c.req.query('stream') === 'true') {
+      throw unsupported('stream', 'Replaying a stored response as a stream');
+    }
+    const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);
+    if (stored === null) throw storedNotFound('Response', id);
+    return c.json(stored.response);
+  });
+  app.delete('/responses/:id', auth(deps, 'chat'), async (c) => {
+    const id = c.req.param('id');
+    if (!(await deps.responseStore.remove(c.get('apiKey').tenantId, id))) {
+      throw storedNotFound('Response', id);
+    }
+    return c.json({ id, object: 'response.deleted', deleted: true });
+  });
+  app.get('/responses/:id/input_items', auth(deps, 'chat'), async (c) => {
+    const id = c.req.param('id');
+    const params = parseListParams((name) => c.req.query(name));
+    const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);
+    if (stored === null) throw storedNotFound('Response', id);
+    const page = pageOf(stored.inputItems, params);
+    if (page === null) throw storedNotFound('Item', params.after ?? '', 'after');
+    return c.json(page);
+  });
   return app;
 }

@@ -213,3 +213,83 @@ export const modelPrices = pgTable('model_prices', {
   /** When the price was read from the provider's price list (YYYY-MM-DD). */
   asOf: text('as_of').notNull(),
 });
+
+/**
+ * A stored Responses API answer (`store: true`), kept for `previous_response_id`, retrieval and
+ * listing its input. The response object and its input items exist only as ciphertext under the
+ * tenant's data key; the chain's links and the session are plaintext metadata.
+ */
+export const storedResponses = pgTable(
+  'stored_responses',
+  {
+    /** `resp_…`, the id the client received. */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    keyId: text('key_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    previousResponseId: text('previous_response_id'),
+    conversationId: text('conversation_id'),
+    /** The conversation, or the first response of a `previous_response_id` chain. */
+    sessionId: text('session_id').notNull(),
+    status: text('status').notNull(),
+    responseEnc: bytea('response_enc').notNull(),
+    inputEnc: bytea('input_enc').notNull(),
+  },
+  (t) => [
+    index('stored_responses_tenant_idx').on(t.tenantId, t.id),
+    index('stored_responses_created_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * The items of stored responses one by one (input, then output, in order), so an
+ * `item_reference` finds the item it names; each item exists only as ciphertext.
+ */
+export const storedResponseItems = pgTable(
+  'stored_response_items',
+  {
+    responseId: text('response_id').notNull(),
+    position: integer('position').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    itemId: text('item_id').notNull(),
+    itemEnc: bytea('item_enc').notNull(),
+  },
+  (t) => [
+    uniqueIndex('stored_response_items_key').on(t.responseId, t.position),
+    index('stored_response_items_item_idx').on(t.tenantId, t.itemId),
+  ],
+);
+
+/** A conversation of the Conversations API; its metadata is ciphertext like its items. */
+export const conversations = pgTable(
+  'conversations',
+  {
+    /** `conv_…`. */
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    metadataEnc: bytea('metadata_enc').notNull(),
+  },
+  (t) => [
+    index('conversations_tenant_idx').on(t.tenantId, t.id),
+    index('conversations_created_idx').on(t.createdAt),
+  ],
+);
+
+/** The items of a conversation in order; each item exists only as ciphertext. */
+export const conversationItems = pgTable(
+  'conversation_items',
+  {
+    conversationId: text('conversation_id').notNull(),
+    position: integer('position').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    itemId: text('item_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    itemEnc: bytea('item_enc').notNull(),
+  },
+  (t) => [
+    uniqueIndex('conversation_items_key').on(t.conversationId, t.position),
+    index('conversation_items_item_idx').on(t.tenantId, t.itemId),
+    index('conversation_items_created_idx').on(t.createdAt),
+  ],
+);

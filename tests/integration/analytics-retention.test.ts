@@ -59,7 +59,7 @@ describe.each(storageDrivers())('retention on $name', (driver) => {
 
     const result = await deps.retention.run();
 
-    expect(result).toEqual({ rowsDeleted: 12_000, contentErased: 1 });
+    expect(result).toEqual({ rowsDeleted: 12_000, contentErased: 1, storedDeleted: 0 });
     expect(await countRows()).toBe(2);
     const erased = await findInteraction(deps.database.db, oldText);
     expect(erased?.requestEnc).toBeNull();
@@ -70,7 +70,11 @@ describe.each(storageDrivers())('retention on $name', (driver) => {
 
     // As time passes the clock moves the cut-offs: 31 days on, the rest goes too.
     now = NOW + 31 * DAY_MS;
-    expect(await deps.retention.run()).toEqual({ rowsDeleted: 2, contentErased: 0 });
+    expect(await deps.retention.run()).toEqual({
+      rowsDeleted: 2,
+      contentErased: 0,
+      storedDeleted: 0,
+    });
     const left = await deps.database.db
       .select()
       .from(interactions)

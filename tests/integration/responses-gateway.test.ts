@@ -1,6 +1,7 @@
 import { createOpenAI } from '@ai-sdk/openai';
+import { HumanMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
-import { generateObject, generateText, streamText } from 'ai';
+import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -146,7 +147,7 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
     });
   });
 
-  it('refuses what needs a stored response with a 400 naming the parameter', async () => {
+  it('refuses an unknown previous response and a built-in tool with a 400 naming the parameter', async () => {
     const err = await client.responses
       .create({ model: 'gpt-4o-mini', input: 'again', previous_response_id: 'resp_123' })
       .catch((e: unknown) => e);
@@ -180,6 +181,88 @@ describe('other clients on the Responses API', () => {
     });
     expect(object.object).toEqual({ city: 'Oslo', temp: 21 });
     expect(upstream.requests.at(-1)?.body.response_format).toMatchObject({ type: 'json_schema' });
+  });
+
+  it('serves the Vercel AI SDK a multi-turn conversation with a tool round trip, its earlier answer sent as a stored reference', async () => {
+    // The Responses bodies the SDK sends, to see it refer to stored items instead of resending them.
+    const bodies: { input?: { type?: string }[] }[] = [];
+    const provider = createOpenAI({
+      apiKey: key,
+      baseURL: `${gateway.baseURL}/v1`,
+      fetch: async (url, init) => {
+        bodies.push(JSON.parse(String(init?.body)));
+        return fetch(url, init);
+      },
+    });
+    upstream.enqueue(toolCall('get_weather', '{"city":"Oslo"}'));
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'Oslo: 12 °C.'))(req, res));
+    const tools = {
+      get_weather: tool({
+        description: 'Current weather in a city',
+        inputSchema: z.object({ city: z.string() }),
+        execute: async ({ city }) => ({ city, celsius: 12 }),
+      }),
+    };
+    const first = await generateText({
+      model: provider('gpt-4o-mini'),
+      prompt: 'Weather in Oslo?',
+      tools,
+      stopWhen: stepCountIs(2),
+    });
+    expect(first.text).toBe('Oslo: 12 °C.');
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'Pack a coat.'))(req, res));
+    const second = await generateText({
+      model: provider('gpt-4o-mini'),
+      messages: [
+        { role: 'user', content: 'Weather in Oslo?' },
+        ...first.response.messages,
+        { role: 'user', content: 'What should I wear?' },
+      ],
+      tools,
+    });
+    expect(second.text).toBe('Pack a coat.');
+    const referenced = bodies.map(
+      (body) => (body.input ?? []).filter((item) => item.type === 'item_reference').length,
+    );
+    // The assistant's earlier answer comes back as a reference to the stored message.
+    expect(referenced).toEqual([0, 0, 1]);
+    expect(upstream.requests.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          {
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+          },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '{"city":"Oslo","celsius":12}' },
+      { role: 'assistant', content: 'Oslo: 12 °C.' },
+      { role: 'user', content: 'What should I wear?' },
+    ]);
+  });
+
+  it('serves LangChain ChatOpenAI with useResponsesApi a second turn with the first answer in its history', async () => {
+    const model = new ChatOpenAI({
+      model: 'gpt-4o-mini',
+      apiKey: key,
+      configuration: { baseURL: `${gateway.baseURL}/v1` },
+      useResponsesApi: true,
+      maxRetries: 0,
+    });
+    const question = new HumanMessage('Say hello');
+    const answer = await model.invoke([question]);
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'Hello again'))(req, res));
+    const next = await model.invoke([question, answer, new HumanMessage('Once more')]);
+    expect(next.text).toBe('Hello again');
+    expect(upstream.requests.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: 'Say hello' },
+      { role: 'assistant', content: 'Hello from upstream' },
+      { role: 'user', content: 'Once more' },
+    ]);
   });
 
   it('serves LangChain ChatOpenAI with useResponsesApi: invoke and stream', async () => {

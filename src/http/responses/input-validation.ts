@@ -103,7 +103,12 @@ function checkItem(item: unknown, path: string): void {
 export function checkInput(input: unknown): void {
   if (typeof input === 'string') return;
   if (!Array.isArray(input)) throw invalidType('input', 'a string or an array', input);
-  input.forEach((item: unknown, i) => {
-    checkItem(item, `input[${i}]`);
+  checkItems(input, 'input');
+}
+
+/** Checks a list of input items (a request's `input`, or the `items` added to a conversation). */
+export function checkItems(items: readonly unknown[], param: string): void {
+  items.forEach((item: unknown, i) => {
+    checkItem(item, `${param}[${i}]`);
   });
 }

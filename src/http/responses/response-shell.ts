@@ -1,6 +1,7 @@
 import type { CompletionUsage } from 'openai/resources/completions';
 import type {
   Response,
+  ResponseItem,
   ResponseOutputItem,
   ResponseUsage,
   Tool,
@@ -26,6 +27,8 @@ export interface ResponseContext {
   /** Unix seconds when the request arrived. */
   createdAt: number;
   request: ResponsesRequest;
+  /** This request's input as stored items (ids given, references resolved), for storing. */
+  inputItems?: readonly ResponseItem[];
 }
 
 type Status = NonNullable<Response['status']>;

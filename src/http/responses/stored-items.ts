@@ -91,6 +91,24 @@ function storedItem(item: Item): ResponseItem | null {
 }
 
 /**
+ * Input items as they are stored (each with an id, strings as `input_text` parts), references
+ * replaced by the items they name.
+ */
+export function storedItemsOf(
+  items: readonly unknown[],
+  references: ReadonlyMap<string, ConversationItemLike> = new Map(),
+): ResponseItem[] {
+  return items.filter(isRecord).flatMap((item) => {
+    if (item.type === 'item_reference') {
+      const found = references.get(String(item.id));
+      return found === undefined ? [] : [found as ResponseItem];
+    }
+    const stored = storedItem(item);
+    return stored === null ? [] : [stored];
+  });
+}
+
+/**
  * This request's input as the items `GET /v1/responses/{id}/input_items` and a conversation show:
  * each with an id, strings as `input_text` parts, references replaced by the items they name.
  * Instructions are not items, as at OpenAI.
@@ -99,15 +117,7 @@ export function storedInputItems(
   request: ResponsesRequest,
   references: ReadonlyMap<string, ConversationItemLike> = new Map(),
 ): ResponseItem[] {
-  return inputItemsOf(request).flatMap((raw) => {
-    const item = raw as unknown as Item;
-    if (item.type === 'item_reference') {
-      const found = references.get(String(item.id));
-      return found === undefined ? [] : [found as ResponseItem];
-    }
-    const stored = storedItem(item);
-    return stored === null ? [] : [stored];
-  });
+  return storedItemsOf(inputItemsOf(request), references);
 }
 
 /** A response's output as conversation items (they already carry their ids). */

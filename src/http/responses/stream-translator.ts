@@ -274,7 +274,23 @@ export class ResponsesStreamTranslator {
     let out = this.start();
     if (this.#final !== null) return out;
     out += this.#close();
-    const response = finishedResponse({
+    return out + this.#completed(this.#finishedResponse());
+  }
+
+  /**
+   * finish() with a step between the finished response and its closing event: `keep` stores it
+   * (and may change what the event says, e.g. `store`), so the client's last event comes after it.
+   */
+  async finishKept(keep: (response: ResponseObject) => Promise<ResponseObject>): Promise<string> {
+    let out = this.start();
+    if (this.#final !== null) return out;
+    out += this.#close();
+    const response = await keep(this.#finishedResponse());
+    return out + this.#completed(response);
+  }
+
+  #finishedResponse(): ResponseObject {
+    return finishedResponse({
       context: this.#context,
       model: this.#model,
       finishReason: this.#finishReason,
@@ -283,9 +299,12 @@ export class ResponsesStreamTranslator {
       serviceTier: this.#serviceTier,
       completedAt: Math.floor(this.#now() / 1000),
     });
+  }
+
+  #completed(response: ResponseObject): string {
     this.#final = response;
     const type = response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
-    return out + this.#frame(type, { response });
+    return this.#frame(type, { response });
   }
 
   /**

@@ -1,0 +1,97 @@
+import { isRecord } from '../runtime/is-record.js';
+import { GatewayError } from './errors.js';
+import { checkItems } from './responses/input-validation.js';
+import { invalidType } from './responses/request-errors.js';
+
+/** Most items one request adds to a conversation, as at OpenAI. */
+const MAX_ITEMS_PER_REQUEST = 20;
+const MAX_METADATA_KEYS = 16;
+const MAX_METADATA_KEY_CHARS = 64;
+const MAX_METADATA_VALUE_CHARS = 512;
+
+function bodyObject(json: unknown): Record<string, unknown> {
+  if (!isRecord(json)) {
+    throw GatewayError.invalidRequest(
+      'The request body must be a JSON object.',
+      null,
+      'invalid_type',
+    );
+  }
+  return json;
+}
+
+function tooLong(param: string, max: number, what: string): GatewayError {
+  return GatewayError.invalidRequest(
+    `Invalid '${param}': ${what} longer than ${max}.`,
+    param,
+    'invalid_value',
+  );
+}
+
+/** Validates `metadata`: up to 16 string pairs (keys ≤ 64 characters, values ≤ 512). */
+export function metadataOf(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) throw invalidType('metadata', 'an object', value);
+  const entries = Object.entries(value);
+  if (entries.length > MAX_METADATA_KEYS) {
+    throw tooLong('metadata', MAX_METADATA_KEYS, 'more keys, the most allowed is');
+  }
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string', v);
+    if (key.length > MAX_METADATA_KEY_CHARS) {
+      throw tooLong('metadata', MAX_METADATA_KEY_CHARS, 'a key is');
+    }
+    if (v.length > MAX_METADATA_VALUE_CHARS) {
+      throw tooLong(`metadata.${key}`, MAX_METADATA_VALUE_CHARS, 'the value is');
+    }
+  }
+  return value as Record<string, string>;
+}
+
+function itemsOf(value: unknown, required: boolean): unknown[] {
+  if (value === undefined || value === null) {
+    if (!required) return [];
+    throw GatewayError.invalidRequest(
+      "Missing required parameter: 'items'.",
+      'items',
+      'missing_required_parameter',
+    );
+  }
+  if (!Array.isArray(value)) throw invalidType('items', 'an array', value);
+  if (value.length > MAX_ITEMS_PER_REQUEST) {
+    throw GatewayError.invalidRequest(
+      `Invalid 'items': array too long. Expected an array with maximum length ${MAX_ITEMS_PER_REQUEST}, but got an array with length ${value.length} instead.`,
+      'items',
+      'array_above_max_length',
+    );
+  }
+  checkItems(value, 'items');
+  return value;
+}
+
+/** `POST /v1/conversations`: optional first `items` and `metadata`. */
+export function parseConversationCreate(json: unknown): {
+  items: unknown[];
+  metadata: Record<string, string>;
+} {
+  const body = bodyObject(json);
+  return { items: itemsOf(body.items, false), metadata: metadataOf(body.metadata) };
+}
+
+/** `POST /v1/conversations/{id}`: the new `metadata` (required; null clears it). */
+export function parseConversationUpdate(json: unknown): Record<string, string> {
+  const body = bodyObject(json);
+  if (!('metadata' in body)) {
+    throw GatewayError.invalidRequest(
+      "Missing required parameter: 'metadata'.",
+      'metadata',
+      'missing_required_parameter',
+    );
+  }
+  return metadataOf(body.metadata);
+}
+
+/** `POST /v1/conversations/{id}/items`: the `items` to append (1 to 20). */
+export function parseItemsAdd(json: unknown): unknown[] {
+  return itemsOf(bodyObject(json).items, true);
+}
