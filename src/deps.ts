@@ -12,6 +12,8 @@ import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
 import type { ModelEmbedder } from './cache/embedders/model-embedder.js';
 import { createModelEmbedder } from './cache/embedders/model-embedder.js';
 import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
+import type { EmbeddingsCache } from './cache/embeddings-cache.js';
+import { createEmbeddingsCache, noEmbeddingsCache } from './cache/embeddings-cache.js';
 import type { Config, EmbeddingsConfig } from './config.js';
 import type { ConversationStore } from './conversations/conversation-store.js';
 import { createConversationStore } from './conversations/conversation-store.js';
@@ -80,6 +82,8 @@ export interface Deps {
   metrics: Metrics;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
+  /** Exact repeats of embeddings requests, in memory (a no-op one when CACHE=off). */
+  embeddingsCache: EmbeddingsCache;
   /** Stored Responses API answers (`store`, `previous_response_id`), encrypted per tenant. */
   responseStore: ResponseStore;
   /** Conversations of the Conversations API, encrypted per tenant. */
@@ -213,6 +217,9 @@ export async function openDeps(
       localSlots: new LocalSlots(),
       metrics,
       cache,
+      embeddingsCache: config.cache.enabled
+        ? createEmbeddingsCache({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlMs })
+        : noEmbeddingsCache,
       responseStore,
       conversationStore,
       secrets: secretsOf(config, routing),

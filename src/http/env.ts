@@ -1,5 +1,6 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
+import type { CachedEmbeddings } from '../cache/embeddings-cache.js';
 import type { CacheKeys } from '../cache/scope.js';
 import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
@@ -35,6 +36,8 @@ export interface Outcome {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
   /** What is recorded of an answer that is not a completion (embeddings: no vectors). */
   summary?: unknown;
+  /** Tokens a cached answer that is not a completion saved (an embeddings hit). */
+  tokensSavedCache?: number | null;
   /** False while a stream is still being sent. */
   complete: boolean;
 }
@@ -88,6 +91,10 @@ export interface AppEnv {
     answer: UpstreamAnswer;
     /** The upstream's embeddings answer. */
     embeddings: EmbeddingsAnswer;
+    /** An embeddings request's cached answer (its exact repeat); the upstream stage stands aside. */
+    embeddingsHit: CachedEmbeddings;
+    /** Where a fresh embeddings answer is kept for its repeats; absent when it must not be. */
+    embeddingsCacheKey: string;
     /** Set by the responder. */
     outcome: Outcome;
     /** True when the after-response step reports the request (access log, metrics) itself. */

@@ -1,7 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import { parseCacheControl } from '../cache/cache-control.js';
+import type { EmbeddingsCache } from '../cache/embeddings-cache.js';
+import { embeddingsCacheKey } from '../cache/embeddings-cache.js';
 import { countTokens } from '../compression/token-count.js';
 import { parseEmbeddingsRequest } from '../http/embeddings-request.js';
-import type { AppEnv, Outcome } from '../http/env.js';
+import type { AppEnv, CacheStatus, Outcome } from '../http/env.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import { upstreamError } from '../http/upstream-error.js';
@@ -41,9 +44,49 @@ export function parseEmbeddings(deps: ParseDeps) {
   } satisfies MiddlewareHandler<AppEnv>;
 }
 
+/**
+ * Answers an exact repeat of an embeddings request from the tenant's cache (no upstream call,
+ * nothing billed), and tells the responder where to keep a fresh answer. Honours
+ * `Cache-Control` (`no-cache`, `no-store`, `max-age`) and the key's cache setting, as chat does.
+ */
+export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock: Clock }) {
+  return async function embeddingsCache(c, next) {
+    const key = c.get('apiKey');
+    const directives = parseCacheControl(c.req.header('cache-control'));
+    const mark = (status: CacheStatus) => {
+      c.set('cacheStatus', status);
+      c.header('x-tollgate-cache', status);
+    };
+    if (
+      !deps.embeddingsCache.enabled ||
+      !key.cacheEnabled ||
+      (directives.noCache && directives.noStore)
+    ) {
+      mark('bypass');
+      return next();
+    }
+    const cacheKey = embeddingsCacheKey(key.tenantId, c.get('request').body);
+    if (!directives.noCache) {
+      const now = deps.clock.now();
+      const hit = deps.embeddingsCache.get(cacheKey, directives.maxAgeMs, now);
+      if (hit) {
+        mark('hit');
+        c.header('x-tollgate-cache-similarity', '1.0000');
+        c.header('age', String(Math.max(0, Math.floor((now - hit.createdAt) / 1000))));
+        c.set('embeddingsHit', hit);
+        return next();
+      }
+    }
+    mark(directives.noCache ? 'bypass' : 'miss');
+    if (!directives.noStore) c.set('embeddingsCacheKey', cacheKey);
+    return next();
+  } satisfies MiddlewareHandler<AppEnv>;
+}
+
 /** Sends the embeddings request upstream (with retries and fallbacks) and keeps its answer. */
 export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly string[] }) {
   return async function upstreamEmbeddings(c, next) {
+    if (c.get('embeddingsHit')) return next();
     const req = c.get('request');
     const trace = c.get('trace');
     const span = trace?.child(
@@ -79,32 +122,67 @@ function usageOf(result: Record<string, unknown>): Outcome['usage'] {
 
 /**
  * Answers with the upstream's embeddings JSON as it sent it (floats or base64, as the client
- * asked). The row records the usage and a summary, never the vectors.
+ * asked), or with the cached copy of an exact repeat, and keeps a fresh answer for its repeats.
+ * The row records the usage (none on a hit: what it saved is in tokens_saved_cache) and a summary,
+ * never the vectors.
  */
-export function respondEmbeddings(deps: { clock: Clock }) {
+export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: EmbeddingsCache }) {
   return function respondEmbeddings(c: Context<AppEnv>): Response {
-    const { result, meta } = c.get('embeddings');
     const startedAt = c.get('startedAt');
+    const hit = c.get('embeddingsHit');
+    if (hit) {
+      c.header('x-tollgate-overhead-ms', (deps.clock.monotonic() - startedAt).toFixed(2));
+      c.set('outcome', {
+        status: 200,
+        errorCode: null,
+        completion: null,
+        usage: null,
+        summary: { object: 'list', model: hit.upstreamModel, cached: true },
+        provider: hit.provider,
+        upstreamModel: hit.upstreamModel,
+        ttftMs: null,
+        upstreamMs: null,
+        latencyMs: deps.clock.monotonic() - startedAt,
+        fromCache: true,
+        complete: true,
+        tokensSavedCache: hit.totalTokens,
+      });
+      return c.body(hit.body, 200, { 'content-type': 'application/json' });
+    }
+    const { result, meta } = c.get('embeddings');
     const upstreamMs = meta.firstByteAt - meta.startedAt;
     c.header(
       'x-tollgate-overhead-ms',
       (deps.clock.monotonic() - startedAt - upstreamMs).toFixed(2),
     );
     const data = Array.isArray(result.data) ? result.data : [];
+    const usage = usageOf(result);
+    const upstreamModel = typeof result.model === 'string' ? result.model : meta.upstreamModel;
     c.set('outcome', {
       status: 200,
       errorCode: null,
       completion: null,
-      usage: usageOf(result),
+      usage,
       summary: { object: result.object, model: result.model, embeddings: data.length },
       provider: meta.provider,
-      upstreamModel: typeof result.model === 'string' ? result.model : meta.upstreamModel,
+      upstreamModel,
       ttftMs: null,
       upstreamMs,
       latencyMs: deps.clock.monotonic() - startedAt,
       fromCache: false,
       complete: true,
     });
-    return c.json(result);
+    const body = JSON.stringify(result);
+    const cacheKey = c.get('embeddingsCacheKey');
+    if (cacheKey !== undefined && data.length > 0) {
+      deps.embeddingsCache.set(cacheKey, {
+        body,
+        provider: meta.provider,
+        upstreamModel,
+        totalTokens: usage?.total_tokens ?? null,
+        createdAt: deps.clock.now(),
+      });
+    }
+    return c.body(body, 200, { 'content-type': 'application/json' });
   };
 }

@@ -108,7 +108,9 @@ export function interactionRecord(
     cacheStatus: f.cacheStatus ?? null,
     cacheSimilarity: cacheHit?.similarity ?? null,
     // What the upstream would have billed again: the cached answer's own total.
-    tokensSavedCache: cacheHit ? (cacheHit.completion.usage?.total_tokens ?? null) : null,
+    tokensSavedCache: cacheHit
+      ? (cacheHit.completion.usage?.total_tokens ?? null)
+      : (outcome.tokensSavedCache ?? null),
     compression: f.compression ?? null,
     upstreamModel: outcome.upstreamModel,
     provider: outcome.provider,

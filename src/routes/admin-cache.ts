@@ -22,6 +22,7 @@ export function adminCacheRoute(deps: Deps) {
       tenantId = tenant.id;
     }
     const deleted = await deps.cache.flushTenant(tenantId);
+    deps.embeddingsCache.clear(tenantId);
     await insertAudit(
       deps.database.db,
       {

@@ -40,6 +40,7 @@ export function adminTenantRoutes(deps: Deps) {
         keys: deps.keys,
       }),
     );
+    deps.embeddingsCache.clear(tenant.id);
     return c.json({ ...tenantJson(tenant), revoked_keys: revokedKeys });
   });
 

@@ -119,4 +119,76 @@ describe('POST /v1/embeddings', () => {
       .catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(PermissionDeniedError);
   });
+
+  it('answers an exact repeat from the cache, per tenant, through all three clients', async () => {
+    const k = await gateway.createKey({ name: 'repeat' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const ask = (input: string, encoding_format: 'float' | 'base64') =>
+      client.embeddings
+        .create({ model: 'text-embedding-3-small', input, encoding_format })
+        .withResponse();
+    const first = await ask('repeat me', 'float');
+    expect(first.response.headers.get('x-tollgate-cache')).toBe('miss');
+    const again = await ask('repeat me', 'float');
+    expect(again.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(again.data.data[0]?.embedding).toEqual(VECTOR);
+    // base64 is another answer (another body): a miss first, then a hit, the same bytes.
+    expect((await ask('repeat me', 'base64')).response.headers.get('x-tollgate-cache')).toBe(
+      'miss',
+    );
+    const b64 = await ask('repeat me', 'base64');
+    expect(b64.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(b64.data.data[0]?.embedding).toBe(
+      Buffer.from(new Float32Array(VECTOR).buffer).toString('base64'),
+    );
+    expect(upstream.requests).toHaveLength(2);
+
+    const provider = createOpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1` });
+    const model = provider.textEmbeddingModel('text-embedding-3-small');
+    await embed({ model, value: 'cached for the AI SDK' });
+    const sdk = await embed({ model, value: 'cached for the AI SDK' });
+    expect(sdk.embedding).toEqual(VECTOR);
+    const lc = new OpenAIEmbeddings({
+      model: 'text-embedding-3-small',
+      apiKey: k.key,
+      configuration: { baseURL: `${gateway.baseURL}/v1` },
+      maxRetries: 0,
+    });
+    await lc.embedQuery('cached for LangChain');
+    expect(await lc.embedQuery('cached for LangChain')).toEqual(VECTOR);
+    expect(upstream.requests).toHaveLength(4);
+
+    await settleLog(gateway.server.deps);
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(eq(interactions.keyId, k.id));
+    expect(rows).toHaveLength(8);
+    const hits = rows.filter((r) => r.cacheStatus === 'hit');
+    expect(hits).toHaveLength(4);
+    for (const hit of hits) {
+      expect(hit.promptTokens).toBeNull();
+      expect(hit.tokensSavedCache).toBe(4);
+    }
+  });
+
+  it('never answers another tenant from the cache, and honours no-cache', async () => {
+    const a = await gateway.createKey({ name: 'tenant-a' });
+    const { insertTenant } = await import('../../src/storage/queries/tenants.js');
+    const other = await insertTenant(gateway.server.deps.database.db, 'embeddings-other');
+    const b = await gateway.createKey({ name: 'tenant-b', tenant: other.id });
+    const call = (key: string, headers: Record<string, string> = {}) =>
+      fetch(`${gateway.baseURL}/v1/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ model: 'text-embedding-3-small', input: 'shared words' }),
+      });
+    expect((await call(a.key)).headers.get('x-tollgate-cache')).toBe('miss');
+    expect((await call(b.key)).headers.get('x-tollgate-cache')).toBe('miss');
+    expect(
+      (await call(a.key, { 'cache-control': 'no-cache' })).headers.get('x-tollgate-cache'),
+    ).toBe('bypass');
+    expect((await call(a.key)).headers.get('x-tollgate-cache')).toBe('hit');
+    expect(upstream.requests).toHaveLength(3);
+  });
 });
