@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -306,10 +306,18 @@ describe('stored responses across a restart', () => {
     try {
       key = (await first.createKey()).key;
       const c = new OpenAI({ apiKey: key, baseURL: `${first.baseURL}/v1`, maxRetries: 0 });
-      id = (await c.responses.create({ model: 'gpt-4o-mini', input: 'Before' })).id;
+      id = (await c.responses.create({ model: 'gpt-4o-mini', input: `Before ${PROMPT_MARKER}` }))
+        .id;
+      await settleLog(first.server.deps);
     } finally {
       await first.stop();
     }
+    // The stored response, its input and its row are on disk now: none of its files has the text.
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name));
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) expect(readFileSync(file).includes(PROMPT_MARKER), file).toBe(false);
     const second = await startTestGateway(env);
     try {
       const c = new OpenAI({ apiKey: key, baseURL: `${second.baseURL}/v1`, maxRetries: 0 });
@@ -322,7 +330,7 @@ describe('stored responses across a restart', () => {
       });
       expect(next.output_text).toBe('Answer 2');
       expect(messagesOf(upstream.requests.at(-1))).toEqual([
-        { role: 'user', content: 'Before' },
+        { role: 'user', content: `Before ${PROMPT_MARKER}` },
         { role: 'assistant', content: 'Answer 1' },
         { role: 'user', content: 'After' },
       ]);
