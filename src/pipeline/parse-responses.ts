@@ -86,7 +86,10 @@ export function parseResponses(deps: ParseResponsesDeps) {
       request,
       inputItems: storedInputItems(request, references),
     });
-    c.set('sessionId', request.conversationId ?? prior.sessionId ?? id);
+    // A conversation or a chain is the session; a first response joins the client's
+    // x-tollgate-session-id when it sends one, else starts its own (the session stage decides).
+    const joined = request.conversationId ?? prior.sessionId;
+    if (joined !== null) c.set('sessionId', joined);
     c.set('request', {
       body,
       clientBody: request.params as unknown as Record<string, unknown>,

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { isSessionId, MAX_SESSION_ID_CHARS } from '../storage/session-id.js';
@@ -23,12 +23,13 @@ export function sessionIdOf(header: string | undefined): string | undefined {
  * Joins the request to the session its `x-tollgate-session-id` header names, unless an earlier
  * stage already placed it in one (a stored conversation or response chain is the session of a
  * Responses request: the header cannot move it out). A bad header is refused even then, so a
- * client learns of its mistake on every endpoint alike. The session is echoed back.
+ * client learns of its mistake on every endpoint alike. Without either, `fallback` may name one
+ * (a first stored response starts its own session). The session is echoed back.
  */
-export function sessionId() {
+export function sessionId(fallback?: (c: Context<AppEnv>) => string | undefined) {
   return async function sessionId(c, next) {
     const fromHeader = sessionIdOf(c.req.header(SESSION_HEADER));
-    const chosen = c.get('sessionId') ?? fromHeader;
+    const chosen = c.get('sessionId') ?? fromHeader ?? fallback?.(c);
     if (chosen !== undefined) {
       c.set('sessionId', chosen);
       c.header(SESSION_HEADER, chosen);

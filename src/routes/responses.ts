@@ -30,7 +30,7 @@ export function responsesRoute(deps: Deps) {
     auth(deps, 'chat'),
     holdSlot(deps),
     parseResponses(deps),
-    sessionId(),
+    sessionId((c) => c.get('responses').id),
     rateLimit(deps),
     compress(deps),
     cache(deps),

@@ -338,6 +338,44 @@ describe.each(storageDrivers())('sessions on $name', (driver) => {
     ).toEqual(['responses', 'embeddings']);
   });
 
+  it('makes a previous_response_id chain one session (its first response), and a conversation another', async () => {
+    const client = gateway.openai(chatKey.key);
+    const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'Chain one' });
+    clock.advance(1_000);
+    const second = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Chain two',
+      previous_response_id: first.id,
+    });
+    clock.advance(1_000);
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Chain three',
+      previous_response_id: second.id,
+    });
+    const conversation = await client.conversations.create({});
+    clock.advance(1_000);
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'In the conversation',
+      conversation: conversation.id,
+    });
+    await settleLog(gateway.deps);
+    const chain = await getJson<ThreadBody>(gateway, `/analytics/sessions/${first.id}`, reader.key);
+    expect(chain.body.requests, chain.text).toBe(3);
+    expect(chain.body.data?.map((r) => r.endpoint)).toEqual([
+      'responses',
+      'responses',
+      'responses',
+    ]);
+    const talk = await getJson<ThreadBody>(
+      gateway,
+      `/analytics/sessions/${conversation.id}`,
+      reader.key,
+    );
+    expect(talk.body.requests, talk.text).toBe(1);
+  });
+
   it('refuses a bad header with 400 naming it, on every endpoint, and records the refusal', async () => {
     for (const bad of ['', 'two words', 'x'.repeat(129), 'naïve', 'a/b']) {
       const client = new OpenAI({
