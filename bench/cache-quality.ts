@@ -9,6 +9,7 @@
  */
 import type { IntervalHistogram } from 'node:perf_hooks';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { Embedder } from '../src/cache/embedders/embedder.js';
 import { createLocalEmbedder } from '../src/cache/embedders/local-embedder.js';
 import { createModelEmbedder } from '../src/cache/embedders/model-embedder.js';
@@ -214,7 +215,7 @@ async function timings(embedder: Embedder, texts: readonly string[]): Promise<st
   return [
     `embed: ${embedUs.toFixed(1)} µs/text (batch of ${sample.length}); guards: ${guardUs.toFixed(1)} µs/pair (best of ${Math.max(1, rounds - 1)} warm rounds)`,
     `one question at a time (as a cache miss asks): p50 ${single.p50Ms.toFixed(2)} ms; RSS now ${(process.memoryUsage.rss() / 1024 / 1024).toFixed(0)} MB`,
-    `event-loop delay meanwhile: p99 ${single.busy.p99Ms.toFixed(1)} ms, max ${single.busy.maxMs.toFixed(1)} ms (idle, as long, same machine: p99 ${single.idle.p99Ms.toFixed(1)} ms, max ${single.idle.maxMs.toFixed(1)} ms)`,
+    `event-loop delay meanwhile: p99 ${single.busy.p99Ms.toFixed(1)} ms, max ${single.busy.maxMs.toFixed(1)} ms (as long idle: p99 ${single.idle.p99Ms.toFixed(1)} ms, max ${single.idle.maxMs.toFixed(1)} ms; as long beside a thread that only spins: p99 ${single.spin.p99Ms.toFixed(1)} ms, max ${single.spin.maxMs.toFixed(1)} ms)`,
   ].join('\n');
 }
 
@@ -226,7 +227,7 @@ async function timings(embedder: Embedder, texts: readonly string[]): Promise<st
 async function oneAtATime(
   embedder: Embedder,
   texts: readonly string[],
-): Promise<{ p50Ms: number; busy: LoopDelay; idle: LoopDelay }> {
+): Promise<{ p50Ms: number; busy: LoopDelay; idle: LoopDelay; spin: LoopDelay }> {
   const times: number[] = [];
   const busy = monitorEventLoopDelay({ resolution: 1 });
   busy.enable();
@@ -242,11 +243,24 @@ async function oneAtATime(
   idle.enable();
   await new Promise((resolve) => setTimeout(resolve, Math.max(50, elapsed)));
   idle.disable();
+  // Control: another thread that only spins for as long. The event loop runs no code of it, so
+  // what this shows is the machine sharing its cores, not the loop being blocked.
+  const spin = monitorEventLoopDelay({ resolution: 1 });
+  spin.enable();
+  await new Promise((resolve) => {
+    const spinner = new Worker(
+      `const end = Date.now() + ${Math.ceil(Math.max(50, elapsed))}; while (Date.now() < end) {}`,
+      { eval: true },
+    );
+    spinner.once('exit', resolve);
+  });
+  spin.disable();
   times.sort((a, b) => a - b);
   return {
     p50Ms: times[Math.floor(times.length / 2)] ?? 0,
     busy: delays(busy),
     idle: delays(idle),
+    spin: delays(spin),
   };
 }
 
