@@ -6,7 +6,6 @@ import { accessLog } from './pipeline/access-log.js';
 import { requestId } from './pipeline/request-id.js';
 import { traceRequest } from './pipeline/trace.js';
 import { adminRoutes } from './routes/admin.js';
-import { adminCacheRoute } from './routes/admin-cache.js';
 import { analyticsRoutes } from './routes/analytics.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { conversationsRoute } from './routes/conversations.js';
@@ -32,7 +31,6 @@ export function createApp(deps: Deps) {
   app.route('/v1', embeddingsRoute(deps));
   app.route('/v1', conversationsRoute(deps));
   app.route('/admin', adminRoutes(deps));
-  app.route('/admin', adminCacheRoute(deps));
   app.route('/analytics', analyticsRoutes(deps));
   app.route('/dashboard', dashboardRoutes());
 

@@ -1,3 +1,5 @@
+import { isRecord } from './is-record.js';
+
 const KEY = 'tollgate.analyticsKey';
 
 /** A refusal or failure of the gateway's API, with its HTTP status. */
@@ -17,10 +19,6 @@ export const session = {
   remember: (key: string): void => sessionStorage.setItem(KEY, key),
   forget: (): void => sessionStorage.removeItem(KEY),
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 /** The message of an OpenAI-shaped error body, if it is one. */
 function errorMessage(body: unknown): string | undefined {

@@ -1,10 +1,7 @@
 import { getJson } from './api.js';
 import { byId, el, messageOf } from './dom.js';
+import { isRecord } from './is-record.js';
 import type { InteractionDetail } from './types.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
 
 function text(content: unknown): string {
   return typeof content === 'string' ? content : JSON.stringify(content, null, 2);

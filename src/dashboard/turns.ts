@@ -1,11 +1,8 @@
+import { isRecord } from './is-record.js';
 /** One line of a conversation as the thread shows it. */
 export interface Turn {
   role: string;
   text: string;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 /** A message's content as text: strings as they are, text parts joined, other parts named. */

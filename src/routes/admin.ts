@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/env.js';
 import { auth } from '../pipeline/auth.js';
 import { databaseReady } from '../pipeline/database-ready.js';
 import { plainUrl } from '../pipeline/plain-url.js';
+import { adminCacheRoute } from './admin-cache.js';
 import { adminKeyRoutes } from './admin-keys.js';
 import { adminTenantRoutes } from './admin-tenants.js';
 
@@ -18,5 +19,6 @@ export function adminRoutes(deps: Deps) {
   app.use('*', databaseReady(deps));
   app.route('/', adminKeyRoutes(deps));
   app.route('/', adminTenantRoutes(deps));
+  app.route('/', adminCacheRoute(deps));
   return app;
 }

@@ -57,6 +57,13 @@ describe('16: admin and analytics while PGlite is held by a statement that does 
     // PGlite runs one statement at a time: while this one sleeps, nothing else is answered.
     const held = Promise.resolve(gateway.deps.database.db.execute(sql`select pg_sleep(3)`));
     clock.advance(1_500);
+    // A cache flush deletes rows too: it is refused the same way, not left waiting.
+    const flush = await gateway.request('/admin/cache', {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(flush.status, await flush.text()).toBe(503);
+    expect(flush.headers.get('retry-after')).toBe('1');
     for (const path of READS) await expectDatabaseUnavailable(gateway, admin, path);
     await held;
     clock.advance(1_500);

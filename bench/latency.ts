@@ -1,0 +1,367 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runLoad } from './lib/load.js';
+import { newQuestionBodies } from './lib/questions.js';
+import type { ServiceHandle } from './lib/service-process.js';
+import { forkService } from './lib/service-process.js';
+
+/**
+ * What the gateway adds to a request's latency when it is not saturated: requests sent at a
+ * steady rate (open loop: each leaves at its scheduled time, whether or not the ones before have
+ * been answered), straight to the fake upstream and through Tollgate in its default configuration
+ * (cache on with every question new, safe compression, recording into the embedded database in a
+ * data directory on disk). The two targets take turns in short blocks, so drift on a shared
+ * machine hits both alike. For streams the time to the first body byte is measured too.
+ *
+ * "Added" is the gateway's percentile minus direct's percentile over the same run.
+ *
+ * Env: BENCH_RATE (200 requests per second), BENCH_BLOCK_S (2 s per block), BENCH_BLOCKS (10 blocks
+ * per target and group), BENCH_PRIME_REQUESTS (3000, sent at full speed before measuring, as in
+ * bench:overhead), BENCH_CACHE (on | off, the gateway's CACHE; default on).
+ * Exits 1 when an added latency misses its target (p50 ≤ 1 ms, p99 ≤ 5 ms, first byte p50 ≤ 1 ms).
+ */
+
+function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+const RATE = envNumber('BENCH_RATE', 200);
+const BLOCK_S = envNumber('BENCH_BLOCK_S', 2);
+const BLOCKS = Math.round(envNumber('BENCH_BLOCKS', 10));
+const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
+const CACHE = process.env.BENCH_CACHE ?? 'on';
+if (CACHE !== 'on' && CACHE !== 'off') throw new Error('BENCH_CACHE must be on or off');
+
+/** Targets of issue 14 for the latency the gateway adds. */
+const TARGET_P50_MS = 1;
+const TARGET_P99_MS = 5;
+const TARGET_FIRST_BYTE_P50_MS = 1;
+
+const MESSAGES = [
+  { role: 'system', content: 'You are a terse assistant. Answer in one sentence.' },
+  { role: 'user', content: 'Say something about foxes and dogs, and mention a gateway.' },
+];
+const GROUPS = {
+  json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64 }),
+  stream: JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: MESSAGES,
+    max_tokens: 64,
+    stream: true,
+    stream_options: { include_usage: true },
+  }),
+} as const;
+type Group = keyof typeof GROUPS;
+
+interface Target {
+  name: 'direct' | 'tollgate';
+  url: URL;
+  headers: Record<string, string>;
+}
+
+/** One request's timings in milliseconds from the moment it was sent. */
+interface Sample {
+  firstByteMs: number;
+  lastByteMs: number;
+}
+
+/** The samples of one target and group, and what went wrong. */
+interface Samples {
+  samples: Sample[];
+  failures: number;
+  /** The latest a request left after its scheduled time (the client's own lag), ms. */
+  maxLateMs: number;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** Sends one request and times its first and last body bytes; rejects on a non-200 answer. */
+function timedRequest(target: Target, body: string): Promise<Sample> {
+  return new Promise((resolve, reject) => {
+    const sentAt = performance.now();
+    let firstByteAt = 0;
+    const req = request(
+      target.url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...target.headers,
+        },
+      },
+      (res) => {
+        res.on('data', () => {
+          if (firstByteAt === 0) firstByteAt = performance.now();
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`${target.name}: status ${res.statusCode}`));
+            return;
+          }
+          const end = performance.now();
+          resolve({ firstByteMs: (firstByteAt || end) - sentAt, lastByteMs: end - sentAt });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(10_000, () => req.destroy(new Error(`${target.name}: no answer in 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends requests at RATE for `seconds`, each at its scheduled time, and collects their timings. */
+async function steadyBlock(
+  target: Target,
+  bodyFor: () => string,
+  seconds: number,
+  into: Samples,
+): Promise<void> {
+  const interval = 1000 / RATE;
+  const count = Math.round(seconds * RATE);
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + i * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    into.maxLateMs = Math.max(into.maxLateMs, performance.now() - due);
+    inFlight.push(
+      timedRequest(target, bodyFor()).then(
+        (sample) => {
+          into.samples.push(sample);
+        },
+        () => {
+          into.failures += 1;
+        },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = Float64Array.from(values).sort();
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? Number.NaN;
+}
+
+/** A throw-away master key and data directory, as the quick start's embedded default keeps them. */
+function embeddedDataDir(): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-latency-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return {
+    TOLLGATE_DATA_DIR: dir,
+    TOLLGATE_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  };
+}
+
+interface GroupResult {
+  group: Group;
+  direct: Samples;
+  tollgate: Samples;
+}
+
+async function measureGroup(group: Group, targets: readonly Target[]): Promise<GroupResult> {
+  const results = {
+    direct: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
+    tollgate: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
+  };
+  const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(GROUPS[group])]));
+  const bodyOf = (t: Target) => {
+    const next = bodies.get(t.name);
+    if (!next) throw new Error(`no bodies for ${t.name}`);
+    return next;
+  };
+  // A fresh gateway's CPU per request falls for its first few thousand requests (JIT, pools).
+  for (const target of targets) {
+    log(`priming ${group} · ${target.name} with ${PRIME_REQUESTS} requests…`);
+    await runLoad({
+      url: target.url.toString(),
+      body: GROUPS[group],
+      bodyFor: bodyOf(target),
+      headers: target.headers,
+      connections: 16,
+      until: { amount: PRIME_REQUESTS },
+    });
+    // One block at the steady rate, not kept: the load generator's burst must not be measured.
+    await steadyBlock(target, bodyOf(target), BLOCK_S, { samples: [], failures: 0, maxLateMs: 0 });
+  }
+  for (let block = 0; block < BLOCKS; block++) {
+    const order = block % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      await steadyBlock(target, bodyOf(target), BLOCK_S, results[target.name]);
+    }
+    log(`${group}: block ${block + 1}/${BLOCKS}`);
+  }
+  return { group, ...results };
+}
+
+function fmt(ms: number): string {
+  return Number.isNaN(ms) ? '—' : ms.toFixed(2);
+}
+
+function verdict(added: number, target: number): string {
+  return added <= target ? 'ok' : 'MISS';
+}
+
+function report(results: readonly GroupResult[]): boolean {
+  const cpu = cpus();
+  console.log(
+    `\nLatency added at a steady ${RATE} req/s — ${BLOCKS} alternating blocks of ${BLOCK_S} s per ` +
+      `target; Tollgate in its default configuration (CACHE=${CACHE}, every question new, ` +
+      `embedded database on disk); node ${process.version}, ${cpu.length}× ${cpu[0]?.model ?? 'cpu'}\n`,
+  );
+  const header = [
+    'row'.padEnd(26),
+    'requests'.padStart(8),
+    'first p50'.padStart(10),
+    'last p50'.padStart(9),
+    'last p99'.padStart(9),
+    'failed'.padStart(7),
+    'late ms'.padStart(8),
+  ].join(' ');
+  console.log(header);
+  let ok = true;
+  const verdicts: string[] = [];
+  for (const r of results) {
+    for (const name of ['direct', 'tollgate'] as const) {
+      const s = r[name];
+      console.log(
+        [
+          `${r.group} · ${name}`.padEnd(26),
+          String(s.samples.length).padStart(8),
+          fmt(
+            percentile(
+              s.samples.map((x) => x.firstByteMs),
+              50,
+            ),
+          ).padStart(10),
+          fmt(
+            percentile(
+              s.samples.map((x) => x.lastByteMs),
+              50,
+            ),
+          ).padStart(9),
+          fmt(
+            percentile(
+              s.samples.map((x) => x.lastByteMs),
+              99,
+            ),
+          ).padStart(9),
+          String(s.failures).padStart(7),
+          fmt(s.maxLateMs).padStart(8),
+        ].join(' '),
+      );
+    }
+    const last = (s: Samples, p: number) =>
+      percentile(
+        s.samples.map((x) => x.lastByteMs),
+        p,
+      );
+    const first = (s: Samples) =>
+      percentile(
+        s.samples.map((x) => x.firstByteMs),
+        50,
+      );
+    const addedP50 = last(r.tollgate, 50) - last(r.direct, 50);
+    const addedP99 = last(r.tollgate, 99) - last(r.direct, 99);
+    const checks: [string, number, number][] = [
+      ['p50', addedP50, TARGET_P50_MS],
+      ['p99', addedP99, TARGET_P99_MS],
+    ];
+    if (r.group === 'stream') {
+      checks.push([
+        'first byte p50',
+        first(r.tollgate) - first(r.direct),
+        TARGET_FIRST_BYTE_P50_MS,
+      ]);
+    }
+    if (r.tollgate.failures > 0 || r.direct.failures > 0) ok = false;
+    for (const [what, added, target] of checks) {
+      const v = verdict(added, target);
+      if (v !== 'ok') ok = false;
+      verdicts.push(
+        `${v.padEnd(4)} ${r.group}: added ${what} ${fmt(added)} ms (target ≤ ${target} ms)`,
+      );
+    }
+  }
+  console.log(
+    [
+      '',
+      'first / last: ms from sending a request to its first / last body byte; p50 and p99 over every',
+      'request of the run. late ms: the latest a request left after its scheduled time (the load',
+      "generator's own lag; large values mean the machine could not keep the rate).",
+      '',
+      ...verdicts,
+    ].join('\n'),
+  );
+  return ok;
+}
+
+async function main(): Promise<void> {
+  const started: ServiceHandle[] = [];
+  try {
+    log('starting the fake upstream…');
+    const upstream = await forkService(
+      'upstream',
+      new URL('./lib/fake-upstream-server.ts', import.meta.url),
+      {},
+    );
+    started.push(upstream);
+    log('starting tollgate…');
+    const gateway = await forkService(
+      'tollgate',
+      new URL('./lib/gateway-process.ts', import.meta.url),
+      {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'warn',
+        CACHE,
+        UPSTREAM_BASE_URL: `${upstream.origin}/v1`,
+        UPSTREAM_API_KEY: 'sk-bench-upstream-key',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        ...embeddedDataDir(),
+      },
+    );
+    started.push(gateway);
+    const targets: Target[] = [
+      { name: 'direct', url: new URL('/v1/chat/completions', upstream.origin), headers: {} },
+      {
+        name: 'tollgate',
+        url: new URL('/v1/chat/completions', gateway.origin),
+        headers: gateway.headers,
+      },
+    ];
+    const results: GroupResult[] = [];
+    for (const group of ['json', 'stream'] as const) {
+      results.push(await measureGroup(group, targets));
+    }
+    const ok = report(results);
+    await gateway.cpuMicros(); // also reads its RSS
+    console.log(
+      `\nRSS of the gateway after the run: ${(gateway.rssBytes() / 2 ** 20).toFixed(0)} MB`,
+    );
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    agent.destroy();
+    for (const service of started.reverse()) await service.stop();
+  }
+}
+
+await main();
