@@ -1,5 +1,10 @@
 import type { Embedder } from '../../src/cache/embedders/embedder.js';
 import { lightStem } from '../../src/cache/embedders/light-stem.js';
+import {
+  failingGuardChecks,
+  type GuardCheckName,
+} from '../../src/cache/guards/compare-guard-features.js';
+import { extractGuardFeatures } from '../../src/cache/guards/guard-features.js';
 import { decideSemanticHit } from '../../src/cache/semantic-decision.js';
 import { normaliseUserText } from '../../src/cache/text-normalise.js';
 import type { PairSet } from './load-pairs.js';
@@ -26,12 +31,15 @@ export interface SetEvaluation {
   readonly pairwise: Sweep;
   readonly nearestStrict: Sweep;
   readonly nearestJudged: Sweep;
+  /** The nearest-neighbour (judged) candidates, for measuring what each guard check removes. */
+  readonly judged: readonly Candidate[];
 }
 
 /** The evaluation modes, in report order. */
 export const MODES = ['pairwise', 'nearestStrict', 'nearestJudged'] as const;
 
-interface Candidate {
+/** A query and the stored entry it would be answered from. */
+export interface Candidate {
   readonly query: string;
   readonly candidate: string;
   readonly similarity: number;
@@ -57,6 +65,7 @@ export async function evaluateSet(
   set: PairSet,
   embedder: Embedder,
   thresholds: readonly number[],
+  skippedGuards: ReadonlySet<GuardCheckName>,
 ): Promise<SetEvaluation> {
   const labelled = set.pairs.filter((p) => p.label !== 'ignored');
   const same = labelled.filter((p) => p.label === 'same').length;
@@ -109,10 +118,54 @@ export async function evaluateSet(
   });
 
   return {
-    pairwise: sweep(pairwise, same, thresholds),
-    nearestStrict: sweep(strict, same, thresholds),
-    nearestJudged: sweep(judged, same, thresholds),
+    pairwise: sweep(pairwise, same, thresholds, skippedGuards),
+    nearestStrict: sweep(strict, same, thresholds, skippedGuards),
+    nearestJudged: sweep(judged, same, thresholds, skippedGuards),
+    judged,
   };
+}
+
+/** What one guard check removes among the candidates at or above a threshold. */
+export interface CheckRemovals {
+  readonly check: GuardCheckName;
+  /** Hits only this check refuses (every other check passes): what leaving it out would add. */
+  readonly aloneRight: number;
+  readonly aloneWrong: number;
+  /** Hits this check refuses, whatever the others say. */
+  readonly firesRight: number;
+  readonly firesWrong: number;
+}
+
+/** Right and wrong hits each guard check removes at or above `threshold`, in check order. */
+export function guardRemovals(
+  candidates: readonly Candidate[],
+  threshold: number,
+  checks: readonly GuardCheckName[],
+): CheckRemovals[] {
+  const rows = new Map(
+    checks.map((check) => [
+      check,
+      { check, aloneRight: 0, aloneWrong: 0, firesRight: 0, firesWrong: 0 },
+    ]),
+  );
+  for (const c of candidates) {
+    if (c.similarity < threshold) continue;
+    const failing = failingGuardChecks(
+      extractGuardFeatures(c.query),
+      extractGuardFeatures(c.candidate),
+    );
+    for (const check of failing) {
+      const row = rows.get(check);
+      if (row === undefined) continue;
+      if (c.correct) row.firesRight++;
+      else row.firesWrong++;
+      if (failing.length === 1) {
+        if (c.correct) row.aloneRight++;
+        else row.aloneWrong++;
+      }
+    }
+  }
+  return [...rows.values()];
 }
 
 function pairKey(a: string, b: string): string {
@@ -139,26 +192,37 @@ function surface(text: string): string {
     .join(' ');
 }
 
+/**
+ * Counts hits at every threshold, with the guards (as the cache decides: decideSemanticHit with
+ * the embedder's skipped checks) and without. The guards' verdict does not depend on the
+ * threshold, so it is asked once per candidate, at a threshold its similarity reaches.
+ */
 function sweep(
   candidates: readonly Candidate[],
   same: number,
   thresholds: readonly number[],
+  skippedGuards: ReadonlySet<GuardCheckName>,
 ): Sweep {
+  const guardsPass = candidates.map(
+    (c) =>
+      Number.isFinite(c.similarity) &&
+      decideSemanticHit({
+        query: c.query,
+        candidate: c.candidate,
+        similarity: c.similarity,
+        threshold: c.similarity,
+        skippedGuards,
+      }).hit,
+  );
   const guarded: ThresholdStats[] = [];
   const unguarded: ThresholdStats[] = [];
   for (const threshold of thresholds) {
     const g = { hits: 0, trueHits: 0, recalled: 0 };
     const u = { hits: 0, trueHits: 0, recalled: 0 };
-    for (const c of candidates) {
+    for (const [i, c] of candidates.entries()) {
       if (c.similarity < threshold) continue;
       count(u, c);
-      const decision = decideSemanticHit({
-        query: c.query,
-        candidate: c.candidate,
-        similarity: c.similarity,
-        threshold,
-      });
-      if (decision.hit) count(g, c);
+      if (guardsPass[i]) count(g, c);
     }
     guarded.push({ threshold, ...g, same });
     unguarded.push({ threshold, ...u, same });

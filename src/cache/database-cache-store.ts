@@ -112,6 +112,7 @@ export class DatabaseCacheStore implements CacheStore {
       candidate,
       similarity: nearest.similarity,
       threshold: this.threshold,
+      skippedGuards: this.deps.embedder.skippedGuards,
     });
     if (!decision.hit) {
       this.deps.logger.debug(

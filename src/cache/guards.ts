@@ -1,4 +1,8 @@
-import { compareGuardFeatures, type GuardRejection } from './guards/compare-guard-features.js';
+import {
+  compareGuardFeatures,
+  type GuardCheckName,
+  type GuardRejection,
+} from './guards/compare-guard-features.js';
 import { extractGuardFeatures } from './guards/guard-features.js';
 
 /** Whether a semantic candidate may answer the query; `reason` names a category, not text. */
@@ -9,9 +13,19 @@ export type GuardResult = { ok: true } | { ok: false; reason: GuardRejection };
  * different answers: they must agree on numbers (written or in digits, with units), operators,
  * negations, quoted text, code identifiers, names, languages and platforms, comparatives and
  * directions, the kind of question, opposite-prefixed words and the order around "to"/"than".
- * Runs on every semantic hit whatever the embedder. Linear in the length of the texts.
+ * Runs on every semantic hit whatever the embedder; an embedder's profile may leave out checks
+ * its measurement says remove more right hits than wrong ones (`skip`), never the numbers,
+ * operators, negations or opposite words. Linear in the length of the texts.
  */
-export function guardSemanticMatch(query: string, candidate: string): GuardResult {
-  const reason = compareGuardFeatures(extractGuardFeatures(query), extractGuardFeatures(candidate));
+export function guardSemanticMatch(
+  query: string,
+  candidate: string,
+  skip?: ReadonlySet<GuardCheckName>,
+): GuardResult {
+  const reason = compareGuardFeatures(
+    extractGuardFeatures(query),
+    extractGuardFeatures(candidate),
+    skip,
+  );
   return reason === null ? { ok: true } : { ok: false, reason };
 }

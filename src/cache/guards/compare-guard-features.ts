@@ -14,27 +14,96 @@ export type GuardRejection =
   | 'opposite-word'
   | 'order-swapped';
 
-/** Returns the first reason the two questions may need different answers, or null. */
-export function compareGuardFeatures(a: GuardFeatures, b: GuardFeatures): GuardRejection | null {
-  if (!sameList(a.numbers, b.numbers)) return 'number-mismatch';
-  if (!sameList(a.operators, b.operators)) return 'operator-mismatch';
-  if (a.negations !== b.negations) return 'negation-mismatch';
-  if (!quotedIn(a.quoted, b.flatText) || !quotedIn(b.quoted, a.flatText)) {
-    return 'quoted-text-mismatch';
+/**
+ * The checks, in the order they are tried. Each has a name (what a profile may switch off) and
+ * the rejection it reports.
+ */
+export const GUARD_CHECKS = [
+  check('numbers', 'number-mismatch', (a, b) => sameList(a.numbers, b.numbers)),
+  check('operators', 'operator-mismatch', (a, b) => sameList(a.operators, b.operators)),
+  check('negations', 'negation-mismatch', (a, b) => a.negations === b.negations),
+  check(
+    'quoted-text',
+    'quoted-text-mismatch',
+    (a, b) => quotedIn(a.quoted, b.flatText) && quotedIn(b.quoted, a.flatText),
+  ),
+  check('code-identifiers', 'code-identifier-mismatch', (a, b) => sameList(a.code, b.code)),
+  check(
+    'key-terms',
+    'key-term-mismatch',
+    (a, b) => allPresent(a.keyTerms, b.present) && allPresent(b.keyTerms, a.present),
+  ),
+  check('comparatives', 'comparative-or-direction-mismatch', samePolarity),
+  check('question-type', 'question-type-mismatch', (a, b) =>
+    sameQuestionType(a.questionClasses, b.questionClasses),
+  ),
+  check('opposite-words', 'opposite-word', (a, b) => !hasOppositeWord(a.words, b.words)),
+  check(
+    'connector-order',
+    'order-swapped',
+    (a, b) =>
+      !isSwapped(a.orderedPairs, b.orderedPairs) && !isSwapped(b.orderedPairs, a.orderedPairs),
+  ),
+  check('name-order', 'order-swapped', (a, b) => sameOrder(a.names, b.names)),
+  check(
+    'role-order',
+    'order-swapped',
+    (a, b) => !hasSwappedRoles(a.contentSequence, b.contentSequence),
+  ),
+] as const;
+
+/** A check's name. */
+export type GuardCheckName = (typeof GUARD_CHECKS)[number]['name'];
+
+/**
+ * Checks no embedder's profile may switch off: a changed number, operator, negation or opposite
+ * word, or other quoted text or code, always asks something else, whatever an embedder thinks of
+ * the two texts (and the tuning data, captions, news and forum questions, has too little quoted
+ * text or code to speak for those two).
+ */
+export const REQUIRED_GUARD_CHECKS: ReadonlySet<GuardCheckName> = new Set<GuardCheckName>([
+  'numbers',
+  'operators',
+  'negations',
+  'opposite-words',
+  'quoted-text',
+  'code-identifiers',
+]);
+
+/** No check left out. */
+export const NO_SKIPPED_GUARDS: ReadonlySet<GuardCheckName> = new Set();
+
+/**
+ * Returns the first reason the two questions may need different answers, or null. `skip` names
+ * checks to leave out (never a required one: those always run).
+ */
+export function compareGuardFeatures(
+  a: GuardFeatures,
+  b: GuardFeatures,
+  skip: ReadonlySet<GuardCheckName> = NO_SKIPPED_GUARDS,
+): GuardRejection | null {
+  for (const c of GUARD_CHECKS) {
+    if (skip.size > 0 && skip.has(c.name) && !REQUIRED_GUARD_CHECKS.has(c.name)) continue;
+    if (!c.passes(a, b)) return c.reason;
   }
-  if (!sameList(a.code, b.code)) return 'code-identifier-mismatch';
-  if (!allPresent(a.keyTerms, b.present) || !allPresent(b.keyTerms, a.present)) {
-    return 'key-term-mismatch';
-  }
-  if (!samePolarity(a, b)) return 'comparative-or-direction-mismatch';
-  if (!sameQuestionType(a.questionClasses, b.questionClasses)) return 'question-type-mismatch';
-  if (hasOppositeWord(a.words, b.words)) return 'opposite-word';
-  if (isSwapped(a.orderedPairs, b.orderedPairs) || isSwapped(b.orderedPairs, a.orderedPairs)) {
-    return 'order-swapped';
-  }
-  if (!sameOrder(a.names, b.names)) return 'order-swapped';
-  if (hasSwappedRoles(a.contentSequence, b.contentSequence)) return 'order-swapped';
   return null;
+}
+
+/** Every check the two questions fail, in order (for measuring what each one removes). */
+export function failingGuardChecks(a: GuardFeatures, b: GuardFeatures): GuardCheckName[] {
+  return GUARD_CHECKS.filter((c) => !c.passes(a, b)).map((c) => c.name);
+}
+
+function check<N extends string>(
+  name: N,
+  reason: GuardRejection,
+  passes: (a: GuardFeatures, b: GuardFeatures) => boolean,
+): {
+  readonly name: N;
+  readonly reason: GuardRejection;
+  passes(a: GuardFeatures, b: GuardFeatures): boolean;
+} {
+  return { name, reason, passes };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
