@@ -30,8 +30,10 @@ import { forkService } from './lib/service-process.js';
  * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
  * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
  * each followed by a small one for its tsx loader). A profile samples wall time while its thread
- * is busy, so on a loaded machine it counts time the thread waited for a core; per-thread CPU
- * is in /proc/<pid>/task/<tid>/stat.
+ * is busy, so on a loaded machine it counts time the thread waited for a core. Per-thread CPU
+ * (from /proc/<pid>/task/<tid>/stat, on Linux) is printed after the table for every Tollgate
+ * row: the main thread, each worker thread by its entry's name, and the rest (V8's helper
+ * threads, which do most of the concurrent garbage collection, the libuv pool, the loader).
  *
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
  * and its request in SCENARIOS, with a `setup` hook for anything it needs first.
@@ -322,15 +324,48 @@ async function checkRequest(scenario: Scenario, request: RowRequest): Promise<vo
 
 interface Measurement extends LoadResult {
   cpuMicrosPerRequest: number;
+  /** The same CPU by kind of thread (main, each worker, the rest); empty off Linux. */
+  threadMicrosPerRequest: Record<string, number>;
 }
 
 async function measure(target: ServiceHandle, request: RowRequest): Promise<Measurement> {
   const load = { ...request, connections: CONNECTIONS };
   await runLoad({ ...load, until: { durationS: WARMUP_S } });
-  const before = await target.cpuMicros();
+  const before = await target.cpuReading();
   const result = await runLoad({ ...load, until: { durationS: DURATION_S } });
-  const after = await target.cpuMicros();
-  return { ...result, cpuMicrosPerRequest: (after - before) / Math.max(1, result.requests) };
+  const after = await target.cpuReading();
+  const requests = Math.max(1, result.requests);
+  const threadMicrosPerRequest: Record<string, number> = {};
+  for (const [label, micros] of Object.entries(after.threads)) {
+    threadMicrosPerRequest[label] = (micros - (before.threads[label] ?? 0)) / requests;
+  }
+  return {
+    ...result,
+    cpuMicrosPerRequest: (after.micros - before.micros) / requests,
+    threadMicrosPerRequest,
+  };
+}
+
+/** Each Tollgate row's CPU per request by thread, from its round with the least CPU. */
+function formatThreadBreakdown(prepared: readonly PreparedRow[]): string[] {
+  const lines: string[] = [];
+  for (const row of prepared) {
+    if (!row.scenario.service.startsWith('tollgate') || row.runs.length === 0) continue;
+    const least = row.runs.reduce((a, b) =>
+      b.cpuMicrosPerRequest < a.cpuMicrosPerRequest ? b : a,
+    );
+    const parts = Object.entries(least.threadMicrosPerRequest)
+      .sort(([, a], [, b]) => b - a)
+      .map(([label, micros]) => `${label} ${micros.toFixed(0)}`);
+    if (parts.length > 0) lines.push(`  ${row.scenario.name}: ${parts.join(' · ')}`);
+  }
+  return lines.length === 0
+    ? []
+    : [
+        '',
+        'CPU µs/req by thread (/proc, 10 ms ticks; round with the least CPU; GC pauses are part of main):',
+        ...lines,
+      ];
 }
 
 interface PreparedRow {
@@ -465,6 +500,7 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
 
   const rows = prepared.map((p) => summarize(p.scenario, p.runs));
   printReport(rows);
+  for (const line of formatThreadBreakdown(prepared)) console.log(line);
   console.log('\nResident memory (RSS) of each gateway process after its rows:');
   for (const [name, handle] of started) {
     if (!name.startsWith('tollgate')) continue;

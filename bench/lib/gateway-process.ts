@@ -4,6 +4,7 @@ import type { KeySpec } from '../../src/keys/key-admin.js';
 import { createKey } from '../../src/keys/key-admin.js';
 import { startServer } from '../../src/main.js';
 import { runService } from './service-process.js';
+import { labelWorkerThreads, observeGc } from './thread-cpu.js';
 
 /**
  * Child process: Tollgate as `tollgate serve` builds it (openDeps + startServer), configured by
@@ -12,6 +13,10 @@ import { runService } from './service-process.js';
  * (JSON KeySpec) shapes the key the load uses (no limits by default), and BENCH_RECORDING=off
  * replaces the interaction recorder with one that drops rows (to price recording).
  */
+// Before anything starts a worker, so the bench can tell each thread's CPU apart.
+labelWorkerThreads();
+observeGc();
+
 runService(async () => {
   const env = process.env;
   const config = loadConfig(env);

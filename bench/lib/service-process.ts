@@ -1,10 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
+import { threadCpuMicros } from './thread-cpu.js';
 
 /** Sent by a service child once it listens, and in reply to a CPU query. */
 type ChildMessage =
   | { type: 'ready'; port: number; headers: Record<string, string> }
-  | { type: 'cpu'; id: number; micros: number; rssBytes: number }
+  | {
+      type: 'cpu';
+      id: number;
+      micros: number;
+      rssBytes: number;
+      /** CPU by kind of thread (main, each worker, the rest), microseconds; empty off Linux. */
+      threads: Record<string, number>;
+    }
   | { type: 'failed'; message: string };
 
 /** Sent by the orchestrator to a service child. */
@@ -25,9 +33,17 @@ export interface ServiceHandle {
   headers: Record<string, string>;
   /** User + system CPU the child process has used so far (all its threads), in microseconds. */
   cpuMicros(): Promise<number>;
+  /** The same, with the child's CPU by kind of thread (see thread-cpu.ts). */
+  cpuReading(): Promise<CpuReading>;
   /** The child's resident set size at its last CPU reading, in bytes. */
   rssBytes(): number;
   stop(): Promise<void>;
+}
+
+/** A child's CPU so far: in total, and by kind of thread. */
+export interface CpuReading {
+  micros: number;
+  threads: Record<string, number>;
 }
 
 /** How long a child may take to start (PGlite start-up and migrations on a busy 2-core box). */
@@ -72,35 +88,38 @@ export function forkService(
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const pending = new Map<number, (micros: number) => void>();
+  const pending = new Map<number, (reading: CpuReading) => void>();
   let nextId = 0;
   let rss = 0;
   child.on('message', (message: unknown) => {
     if (isChildMessage(message) && message.type === 'cpu') {
       rss = message.rssBytes;
-      pending.get(message.id)?.(message.micros);
+      pending.get(message.id)?.({ micros: message.micros, threads: message.threads });
       pending.delete(message.id);
     }
   });
+
+  const cpuReading = (): Promise<CpuReading> => {
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`${name}: no CPU reading within ${CPU_QUERY_TIMEOUT_MS} ms`));
+      }, CPU_QUERY_TIMEOUT_MS);
+      pending.set(id, (reading) => {
+        clearTimeout(timer);
+        resolve(reading);
+      });
+      child.send({ type: 'cpu', id } satisfies ParentMessage);
+    });
+  };
 
   const handle = (port: number, headers: Record<string, string>): ServiceHandle => ({
     name,
     origin: `http://127.0.0.1:${port}`,
     headers,
-    cpuMicros() {
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`${name}: no CPU reading within ${CPU_QUERY_TIMEOUT_MS} ms`));
-        }, CPU_QUERY_TIMEOUT_MS);
-        pending.set(id, (micros) => {
-          clearTimeout(timer);
-          resolve(micros);
-        });
-        child.send({ type: 'cpu', id } satisfies ParentMessage);
-      });
-    },
+    cpuMicros: async () => (await cpuReading()).micros,
+    cpuReading,
     rssBytes: () => rss,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -164,6 +183,7 @@ export function runService(start: () => Promise<ServiceInstance>): void {
         id: message.id,
         micros: usage.user + usage.system,
         rssBytes: process.memoryUsage.rss(),
+        threads: threadCpuMicros(),
       });
     } else if (message.type === 'stop') {
       void stop(0);

@@ -101,6 +101,7 @@ export class DatabaseCacheStore implements CacheStore {
       vector: embedding,
       now,
       notBefore,
+      minSimilarity: this.threshold,
     });
     if (!nearest || nearest.similarity < this.threshold) {
       return { hit: null, embedding };

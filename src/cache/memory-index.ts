@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { VectorShelf } from './vector-shelf.js';
 
 /**
  * One cache entry in memory. The answer and question are held decrypted when this process stored
@@ -46,15 +47,21 @@ export function entryBytes(parts: {
   );
 }
 
+/** One (tenant, scope)'s entries, and their vectors by embedder. */
+interface Scope {
+  entries: Set<IndexedEntry>;
+  /** Keyed by embedder and dimensions: vectors of different embedders are never compared. */
+  shelves: Map<string, VectorShelf<IndexedEntry>>;
+}
+
 /**
- * The cache's lookup index: entries by (tenant, exact hash), and each (tenant, scope)'s entries
- * for the semantic search, which scans them linearly (a scope holds few entries). Bounded by
- * bytes; the least recently used entries leave memory first (they stay in the database).
+ * The cache's lookup index: entries by (tenant, exact hash), and each (tenant, scope)'s vectors
+ * for the semantic search (see VectorShelf). Bounded by bytes; the least recently used entries
+ * leave memory first (they stay in the database).
  */
 export class MemoryIndex {
   private readonly lru: LRUCache<string, IndexedEntry>;
-  /** Each scope's entries, with their vectors prepared for scanning. */
-  private readonly scopes = new Map<string, Map<IndexedEntry, ScanVector | null>>();
+  private readonly scopes = new Map<string, Scope>();
 
   constructor(maxBytes: number) {
     this.lru = new LRUCache<string, IndexedEntry>({
@@ -78,10 +85,18 @@ export class MemoryIndex {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     let scope = this.scopes.get(scopeKey);
     if (!scope) {
-      scope = new Map();
+      scope = { entries: new Set(), shelves: new Map() };
       this.scopes.set(scopeKey, scope);
     }
-    scope.set(entry, entry.vector ? new ScanVector(entry.vector) : null);
+    scope.entries.add(entry);
+    if (entry.embedder === null || entry.vector === null) return;
+    const shelfKey = shelfKeyOf(entry.embedder, entry.vector.length);
+    let shelf = scope.shelves.get(shelfKey);
+    if (!shelf) {
+      shelf = new VectorShelf(entry.vector.length);
+      scope.shelves.set(shelfKey, shelf);
+    }
+    shelf.add(entry, entry.vector);
   }
 
   delete(tenantId: string, exactHash: string): void {
@@ -105,12 +120,13 @@ export class MemoryIndex {
 
   /** True when the scope has entries in memory (else embedding a question cannot find anything). */
   hasScope(tenantId: string, scopeHash: string): boolean {
-    return (this.scopes.get(tenantId + SEPARATOR + scopeHash)?.size ?? 0) > 0;
+    return (this.scopes.get(tenantId + SEPARATOR + scopeHash)?.entries.size ?? 0) > 0;
   }
 
   /**
    * The live entry of a scope whose vector (from the same embedder) is nearest to `vector` by cosine
-   * similarity, among those created at or after `notBefore`.
+   * similarity, among those created at or after `notBefore` and at least `minSimilarity` similar
+   * (unset: however similar). The earliest stored wins a tie.
    */
   nearest(q: {
     tenantId: string;
@@ -119,32 +135,19 @@ export class MemoryIndex {
     vector: Float32Array;
     now: number;
     notBefore: number | null;
+    minSimilarity?: number;
   }): NearestEntry | null {
-    const scope = this.scopes.get(q.tenantId + SEPARATOR + q.scopeHash);
-    if (!scope) return null;
-    const queryNorm = Math.sqrt(dotProduct(q.vector, q.vector));
-    if (queryNorm === 0) return null;
-    let best: IndexedEntry | null = null;
-    let bestDot = Number.NEGATIVE_INFINITY;
-    let bestNorm = 1;
-    for (const [entry, scan] of scope) {
-      if (scan === null || entry.embedder !== q.embedder || scan.length !== q.vector.length)
-        continue;
-      if (entry.expiresAt <= q.now || (q.notBefore !== null && entry.createdAt < q.notBefore)) {
-        continue;
-      }
-      if (scan.norm === 0) continue;
-      const dot = scan.dot(q.vector);
-      // Compare dot/norm without dividing for every entry: a/b > c/d ⇔ a·d > c·b for b, d > 0.
-      if (best === null || dot * bestNorm > bestDot * scan.norm) {
-        best = entry;
-        bestDot = dot;
-        bestNorm = scan.norm;
-      }
-    }
-    if (best === null) return null;
-    const similarity = Math.max(-1, Math.min(1, bestDot / (bestNorm * queryNorm)));
-    return { entry: best, similarity };
+    const shelf = this.scopes
+      .get(q.tenantId + SEPARATOR + q.scopeHash)
+      ?.shelves.get(shelfKeyOf(q.embedder, q.vector.length));
+    if (!shelf) return null;
+    const { now, notBefore } = q;
+    const found = shelf.nearest(
+      q.vector,
+      q.minSimilarity ?? Number.NEGATIVE_INFINITY,
+      (e) => e.expiresAt > now && (notBefore === null || e.createdAt >= notBefore),
+    );
+    return found === null ? null : { entry: found.owner, similarity: found.similarity };
   }
 
   /** Entries held. */
@@ -160,54 +163,17 @@ export class MemoryIndex {
   private unlinkScope(entry: IndexedEntry): void {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     const scope = this.scopes.get(scopeKey);
-    if (!scope) return;
-    scope.delete(entry);
-    if (scope.size === 0) this.scopes.delete(scopeKey);
+    if (!scope?.entries.delete(entry)) return;
+    if (entry.embedder !== null && entry.vector !== null) {
+      const shelfKey = shelfKeyOf(entry.embedder, entry.vector.length);
+      const shelf = scope.shelves.get(shelfKey);
+      shelf?.remove(entry);
+      if (shelf && shelf.size === 0) scope.shelves.delete(shelfKey);
+    }
+    if (scope.entries.size === 0) this.scopes.delete(scopeKey);
   }
 }
 
-function dotProduct(a: Float32Array, b: Float32Array): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
-  return sum;
-}
-
-/**
- * A stored vector prepared for scanning: its length computed once and, when most components are
- * zero (the local embedder hashes a few dozen features into 512 slots), only the others kept, so
- * a scan reads a few hundred contiguous bytes per entry instead of the whole vector.
- */
-class ScanVector {
-  readonly norm: number;
-  readonly length: number;
-  private readonly indices: Int32Array | null;
-  private readonly values: Float32Array;
-
-  constructor(vector: Float32Array) {
-    this.norm = Math.sqrt(dotProduct(vector, vector));
-    this.length = vector.length;
-    let nonZero = 0;
-    for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZero++;
-    if (nonZero * 2 > vector.length) {
-      this.indices = null;
-      this.values = vector;
-      return;
-    }
-    this.indices = new Int32Array(nonZero);
-    this.values = new Float32Array(nonZero);
-    for (let i = 0, k = 0; i < vector.length; i++) {
-      if (vector[i] === 0) continue;
-      this.indices[k] = i;
-      this.values[k++] = vector[i];
-    }
-  }
-
-  /** Dot product with a dense vector of the same length. */
-  dot(query: Float32Array): number {
-    const { indices, values } = this;
-    if (indices === null) return dotProduct(values, query);
-    let sum = 0;
-    for (let k = 0; k < indices.length; k++) sum += values[k] * query[indices[k]];
-    return sum;
-  }
+function shelfKeyOf(embedder: string, dimensions: number): string {
+  return embedder + SEPARATOR + dimensions;
 }

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { deflateRaw, deflateRawSync, inflateRaw } from 'node:zlib';
+import { deflateRaw, inflateRaw } from 'node:zlib';
 import type { MasterKey } from './key-ring.js';
 import { createSmallDeflate } from './row-compression.js';
 
@@ -97,6 +97,12 @@ function rowCiphertext(
 }
 
 /**
+ * This thread's compressor for small fields (synchronous, so its callers never interleave): the
+ * sealing thread's for sealRowJson, the main thread's for encryptRowField.
+ */
+const deflateSmall = createSmallDeflate();
+
+/**
  * Encrypts one field of an interaction row: JSON → deflate-raw → AES-256-GCM with a random IV and
  * the row id, tenant id and field name as additional data, so it cannot be moved to another row.
  */
@@ -107,12 +113,9 @@ export async function encryptRowField(
 ): Promise<Buffer> {
   const json = Buffer.from(JSON.stringify(value), 'utf8');
   const compressed =
-    json.length <= SYNC_DEFLATE_MAX_BYTES ? deflateRawSync(json) : await deflate(json);
+    json.length <= SYNC_DEFLATE_MAX_BYTES ? deflateSmall(json) : await deflate(json);
   return rowCiphertext(dataKey, compressed, ctx);
 }
-
-/** The sealing thread's compressor (sealRowJson runs there, one field at a time). */
-const deflateSmall = createSmallDeflate();
 
 /**
  * encryptRowField for a value already serialised to JSON (as UTF-8 bytes), all at once on the

@@ -83,10 +83,8 @@ export function createRouter(options: RouterOptions): Upstream {
     const targets = routeModel(routing, model) ?? [];
     const startedAt = clock.monotonic();
     let attempts = 0;
-    let last = new UpstreamFailure({
-      kind: 'connection',
-      message: 'no upstream serves this model',
-    });
+    // Made only when needed: an Error captures a stack trace, a cost every request would pay.
+    let last: UpstreamFailure | null = null;
     for (const target of targets) {
       const client = clients.get(target.upstream);
       if (!client) continue;
@@ -121,9 +119,11 @@ export function createRouter(options: RouterOptions): Upstream {
           await pause(wait, signal);
         }
       }
-      if (!allowsFallback(last)) break;
+      if (last !== null && !allowsFallback(last)) break;
     }
-    throw last;
+    throw (
+      last ?? new UpstreamFailure({ kind: 'connection', message: 'no upstream serves this model' })
+    );
   }
 
   async function chat(request: UpstreamRequest): Promise<UpstreamAnswer> {

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
+import { byteaParsers, byteaSerializers } from './bytea-hex.js';
 import { growMemoryFilesGeometrically } from './memfs-growth.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import { toWireError } from './wire-error.js';
@@ -113,7 +114,11 @@ async function handle(
 }
 
 async function start(): Promise<PGlite> {
-  const options = { extensions: { vector } };
+  const options = {
+    extensions: { vector },
+    serializers: byteaSerializers,
+    parsers: byteaParsers,
+  };
   if (pgdata !== null) return PGlite.create(pgdata, options);
   const pg = await PGlite.create(options);
   growMemoryFilesGeometrically(pg);

@@ -1,0 +1,381 @@
+/**
+ * The vectors of one scope from one embedder, searched for the nearest to a question.
+ *
+ * Vectors sit in flat typed arrays, in the order they were added: one row of nonzero components
+ * per vector (indices and values, CSR), or one dense row when the embedder's vectors are mostly
+ * nonzero. A removed vector leaves a hole until holes outnumber the vectors, then the arrays are
+ * compacted (order kept).
+ *
+ * A search for vectors at least `t` similar need not compute every dot product. Split the
+ * question's nonzero dimensions into a set P and the rest S. For any vector x,
+ *   q·x = Σ_{d∈P} q_d·x_d + q_S·x_S ≤ Σ_{d∈P} q_d·x_d + |q_S|·|x_S|      (Cauchy–Schwarz),
+ * where |x_S|² = |x|² − Σ_{d∈P} x_d². An inverted index (each dimension's slots and values)
+ * gives both sums over P for every vector that has a component in P; a vector with none has
+ * q·x ≤ |q_S|·|x|. P is chosen so that |q_S| is well below t·|q| (so vectors sharing nothing
+ * with P are out at once), taking first the dimensions that weigh most for the fewest postings
+ * read (the bound holds for any P). Only vectors whose bound reaches t get their exact dot
+ * product, computed as a full scan computes it and met in the same order, so for every vector
+ * at or above t the answer is the scan's, ties (to the earliest added) included.
+ */
+
+/** Below this many vectors a scan is as cheap as the index; the index is built from here. */
+const INDEX_FROM_VECTORS = 64;
+/** Holes are compacted away once they are this many and outnumber the live vectors. */
+const COMPACT_FROM_HOLES = 32;
+/**
+ * Slack against rounding: a vector is dropped only when its bound is this far below the
+ * threshold (double-precision sums of ≤ a few thousand float32 products err by ~1e-13).
+ */
+const BOUND_SLACK = 1e-9;
+/**
+ * P grows until the length of the question outside it is at most this share of t·|q|: a larger
+ * P reads more postings, a smaller one lets more vectors through to an exact dot product. Chosen
+ * by counting both on the STS questions and on the overhead bench's templated questions.
+ */
+const REST_SHARE_OF_THRESHOLD = 0.75;
+
+/** A vector's owner and whether it may be returned for this search (live, recent enough). */
+export type Accept<T> = (owner: T) => boolean;
+
+/** The nearest vector found and its cosine similarity to the question. */
+export interface ShelfNearest<T> {
+  owner: T;
+  similarity: number;
+}
+
+/** A growable pair of (slot, value) arrays: one dimension's postings. */
+interface Postings {
+  slots: Int32Array;
+  values: Float32Array;
+  length: number;
+}
+
+export class VectorShelf<T> {
+  /** The owner of each slot, null for a hole. */
+  private owners: (T | null)[] = [];
+  private readonly slotOf = new Map<T, number>();
+  private live = 0;
+  private norms = new Float64Array(8);
+  /** Sparse rows: slot s holds indices/values [starts[s], starts[s + 1]). */
+  private starts = new Int32Array(9);
+  private indices = new Int32Array(64);
+  private values = new Float32Array(64);
+  /** Dense rows: slot s holds values [s·dimensions, (s + 1)·dimensions). */
+  private dense: boolean | null = null;
+  private postings: (Postings | null)[] | null = null;
+  /** Per-slot scratch of the search: partial dot products and the search that last set them. */
+  private partial = new Float64Array(0);
+  private partialSq = new Float64Array(0);
+  private stamp = new Uint32Array(0);
+  private generation = 0;
+
+  constructor(readonly dimensions: number) {}
+
+  /** Vectors held. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** Adds a vector (of length `dimensions`) for `owner`, after every vector added before. */
+  add(owner: T, vector: Float32Array): void {
+    if (vector.length !== this.dimensions) {
+      throw new RangeError(
+        `vector of ${vector.length} dimensions in a shelf of ${this.dimensions}`,
+      );
+    }
+    if (this.slotOf.has(owner)) this.remove(owner);
+    if (this.dense === null) this.dense = nonZeros(vector) * 2 > vector.length;
+    const slot = this.owners.length;
+    this.owners.push(owner);
+    this.slotOf.set(owner, slot);
+    this.live += 1;
+    this.ensureSlots(slot + 1);
+    let norm = 0;
+    for (let i = 0; i < vector.length; i++) norm += vector[i] * vector[i];
+    this.norms[slot] = Math.sqrt(norm);
+    this.appendRow(slot, vector);
+    if (this.postings) this.post(slot);
+    else if (!this.dense && this.live >= INDEX_FROM_VECTORS) this.buildPostings();
+  }
+
+  /** Removes the vector of `owner`, if held. */
+  remove(owner: T): void {
+    const slot = this.slotOf.get(owner);
+    if (slot === undefined) return;
+    this.slotOf.delete(owner);
+    this.owners[slot] = null;
+    this.live -= 1;
+    const holes = this.owners.length - this.live;
+    if (holes >= COMPACT_FROM_HOLES && holes > this.live) this.compact();
+  }
+
+  /**
+   * The accepted vector most similar (cosine) to `query`, among those whose similarity is at least
+   * `minSimilarity` (−Infinity: the most similar at all); the earliest added wins a tie. Null when
+   * there is none.
+   */
+  nearest(query: Float32Array, minSimilarity: number, accept: Accept<T>): ShelfNearest<T> | null {
+    if (query.length !== this.dimensions || this.live === 0) return null;
+    let queryNormSq = 0;
+    for (let i = 0; i < query.length; i++) queryNormSq += query[i] * query[i];
+    const queryNorm = Math.sqrt(queryNormSq);
+    if (queryNorm === 0) return null;
+    const target = minSimilarity - BOUND_SLACK;
+    const indexed = this.postings !== null && Number.isFinite(queryNorm) && target > 0;
+    const found = indexed
+      ? this.searchIndexed(query, queryNorm, target, accept)
+      : this.scan(query, accept);
+    if (found === null) return null;
+    const similarity = Math.max(-1, Math.min(1, found.dot / (found.norm * queryNorm)));
+    return similarity >= minSimilarity ? { owner: found.owner, similarity } : null;
+  }
+
+  /** Every live vector, in slot order. */
+  private scan(query: Float32Array, accept: Accept<T>): Best<T> | null {
+    const best = new BestSoFar<T>();
+    for (let slot = 0; slot < this.owners.length; slot++) this.consider(slot, query, accept, best);
+    return best.result();
+  }
+
+  private searchIndexed(
+    query: Float32Array,
+    queryNorm: number,
+    target: number,
+    accept: Accept<T>,
+  ): Best<T> | null {
+    const postings = this.postings;
+    if (postings === null) return this.scan(query, accept);
+    const prefix = heavyPrefix(query, queryNorm * target * REST_SHARE_OF_THRESHOLD, postings);
+    // cos ≤ partial / (|q|·|x|) + rest / |q|: a vector is a candidate iff partial ≥ need·|x|.
+    const need = (target - prefix.rest / queryNorm) * queryNorm;
+    if (!(need > 0)) return this.scan(query, accept);
+
+    this.generation = (this.generation + 1) >>> 0;
+    if (this.generation === 0) {
+      this.stamp.fill(0);
+      this.generation = 1;
+    }
+    const { partial, partialSq, stamp, generation } = this;
+    const touched: number[] = [];
+    for (const d of prefix.dimensions) {
+      const list = postings[d];
+      if (!list) continue;
+      const weight = query[d];
+      const { slots, values, length } = list;
+      for (let k = 0; k < length; k++) {
+        const slot = slots[k];
+        if (stamp[slot] !== generation) {
+          stamp[slot] = generation;
+          const v = values[k];
+          partial[slot] = weight * v;
+          partialSq[slot] = v * v;
+          touched.push(slot);
+        } else {
+          const v = values[k];
+          partial[slot] += weight * v;
+          partialSq[slot] += v * v;
+        }
+      }
+    }
+    const candidates: number[] = [];
+    const rest = prefix.rest;
+    const bar = target * queryNorm;
+    for (const slot of touched) {
+      const norm = this.norms[slot];
+      const normSq = norm * norm;
+      // The vector's length outside P, rounded up so that rounding never shrinks the bound.
+      const outside = Math.sqrt(Math.max(0, normSq - partialSq[slot]) + 1e-12 * normSq);
+      if (partial[slot] + rest * outside >= bar * norm) candidates.push(slot);
+    }
+    // In slot order, as a scan meets them, so ties resolve as a scan resolves them.
+    candidates.sort((a, b) => a - b);
+    const best = new BestSoFar<T>();
+    for (const slot of candidates) this.consider(slot, query, accept, best);
+    return best.result();
+  }
+
+  /** A scan's step: the exact dot product of one slot, kept if it beats the best so far. */
+  private consider(slot: number, query: Float32Array, accept: Accept<T>, best: BestSoFar<T>): void {
+    const owner = this.owners[slot];
+    if (owner === null || owner === undefined) return;
+    const norm = this.norms[slot];
+    if (norm === 0 || !accept(owner)) return;
+    let dot = 0;
+    if (this.dense) {
+      const base = slot * this.dimensions;
+      const { values } = this;
+      for (let i = 0; i < this.dimensions; i++) dot += values[base + i] * query[i];
+    } else {
+      const { indices, values } = this;
+      const end = this.starts[slot + 1];
+      for (let k = this.starts[slot]; k < end; k++) dot += values[k] * query[indices[k]];
+    }
+    best.offer(owner, dot, norm);
+  }
+
+  private ensureSlots(count: number): void {
+    if (this.norms.length >= count) return;
+    const capacity = Math.max(count, this.norms.length * 2);
+    this.norms = grow(this.norms, capacity);
+    this.starts = grow(this.starts, capacity + 1);
+    if (this.postings) this.growScratch(capacity);
+  }
+
+  private growScratch(capacity: number): void {
+    if (this.partial.length >= capacity) return;
+    this.partial = new Float64Array(capacity);
+    this.partialSq = new Float64Array(capacity);
+    this.stamp = new Uint32Array(capacity);
+    this.generation = 0;
+  }
+
+  private appendRow(slot: number, vector: Float32Array): void {
+    const start = this.starts[slot];
+    if (this.dense) {
+      const end = (slot + 1) * this.dimensions;
+      this.values = growTo(this.values, end);
+      this.values.set(vector, slot * this.dimensions);
+      this.starts[slot + 1] = end;
+      return;
+    }
+    const end = start + nonZeros(vector);
+    this.indices = growTo(this.indices, end);
+    this.values = growTo(this.values, end);
+    let k = start;
+    for (let i = 0; i < vector.length; i++) {
+      if (vector[i] === 0) continue;
+      this.indices[k] = i;
+      this.values[k++] = vector[i];
+    }
+    this.starts[slot + 1] = end;
+  }
+
+  /** Adds one (sparse) slot's components to the postings of their dimensions. */
+  private post(slot: number): void {
+    const postings = this.postings;
+    if (!postings) return;
+    const end = this.starts[slot + 1];
+    for (let k = this.starts[slot]; k < end; k++) {
+      const d = this.indices[k];
+      let list = postings[d];
+      if (!list) {
+        list = { slots: new Int32Array(4), values: new Float32Array(4), length: 0 };
+        postings[d] = list;
+      }
+      if (list.length === list.slots.length) {
+        list.slots = grow(list.slots, list.length * 2);
+        list.values = grow(list.values, list.length * 2);
+      }
+      list.slots[list.length] = slot;
+      list.values[list.length++] = this.values[k];
+    }
+  }
+
+  private buildPostings(): void {
+    this.postings = new Array<Postings | null>(this.dimensions).fill(null);
+    this.growScratch(this.norms.length);
+    for (let slot = 0; slot < this.owners.length; slot++) {
+      if (this.owners[slot] !== null) this.post(slot);
+    }
+  }
+
+  /** Rewrites the arrays without holes, in the same order. */
+  private compact(): void {
+    const owners: T[] = [];
+    let used = 0;
+    for (let slot = 0; slot < this.owners.length; slot++) {
+      const owner = this.owners[slot];
+      if (owner === null || owner === undefined) continue;
+      const from = this.starts[slot];
+      const to = this.starts[slot + 1];
+      const target = owners.length;
+      this.norms[target] = this.norms[slot];
+      // Moving rows down within the same arrays never overwrites a row not yet moved.
+      if (!this.dense) this.indices.copyWithin(used, from, to);
+      this.values.copyWithin(used, from, to);
+      this.starts[target] = used;
+      used += to - from;
+      this.starts[target + 1] = used;
+      this.slotOf.set(owner, target);
+      owners.push(owner);
+    }
+    this.owners = owners;
+    if (this.postings !== null) {
+      this.postings = null;
+      if (this.live >= INDEX_FROM_VECTORS) this.buildPostings();
+    }
+  }
+}
+
+/** The best candidate of a search so far, compared as dot/norm without dividing. */
+interface Best<T> {
+  owner: T;
+  dot: number;
+  norm: number;
+}
+
+class BestSoFar<T> {
+  private best: Best<T> | null = null;
+
+  offer(owner: T, dot: number, norm: number): void {
+    const best = this.best;
+    // a/b > c/d ⇔ a·d > c·b for b, d > 0; a tie keeps the earlier.
+    if (best === null) this.best = { owner, dot, norm };
+    else if (dot * best.norm > best.dot * norm) {
+      best.owner = owner;
+      best.dot = dot;
+      best.norm = norm;
+    }
+  }
+
+  result(): Best<T> | null {
+    return this.best;
+  }
+}
+
+/**
+ * The question's dimensions that weigh most per posting to read, taken until the length of the
+ * rest is at most `maxRest`, and that length.
+ */
+function heavyPrefix(
+  query: Float32Array,
+  maxRest: number,
+  postings: readonly (Postings | null)[],
+): { dimensions: number[]; rest: number } {
+  const dims: number[] = [];
+  const gain = new Float64Array(query.length);
+  for (let i = 0; i < query.length; i++) {
+    if (query[i] === 0) continue;
+    dims.push(i);
+    gain[i] = (query[i] * query[i]) / ((postings[i]?.length ?? 0) + 1);
+  }
+  dims.sort((a, b) => gain[b] - gain[a] || a - b);
+  // restSq[k]: squared length of the dimensions from k on, summed lightest first.
+  const restSq = new Float64Array(dims.length + 1);
+  for (let k = dims.length - 1; k >= 0; k--) {
+    const x = query[dims[k]];
+    restSq[k] = restSq[k + 1] + x * x;
+  }
+  let k = 0;
+  const maxRestSq = maxRest * maxRest;
+  while (k < dims.length && restSq[k] > maxRestSq) k++;
+  return { dimensions: dims.slice(0, k), rest: Math.sqrt(restSq[k]) };
+}
+
+function nonZeros(vector: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) n++;
+  return n;
+}
+
+type Typed = Float64Array | Float32Array | Int32Array;
+
+function grow<A extends Typed>(array: A, capacity: number): A {
+  const next = new (array.constructor as new (length: number) => A)(capacity);
+  next.set(array);
+  return next;
+}
+
+function growTo<A extends Typed>(array: A, length: number): A {
+  return array.length >= length ? array : grow(array, Math.max(length, array.length * 2));
+}
