@@ -19,3 +19,19 @@ export const ADVERSARIAL_INPUTS: Record<string, string> = {
   'aligned columns': 'a  b  c\n'.repeat(SIZE / 8),
   'sentence ends': '. A'.repeat(SIZE / 3),
 };
+
+/** Texts built to make the cache's guards scan quadratically (quotes, numbers, code marks). */
+export const HOSTILE_GUARD_INPUTS: readonly string[] = [
+  `${'"'.repeat(20_000)}x`,
+  `${"'a ".repeat(10_000)}`,
+  `${'a.'.repeat(10_000)}`,
+  `${'1,'.repeat(10_000)}1`,
+  `${'-'.repeat(20_000)}5`,
+  `${'`'.repeat(5_000)}${'_'.repeat(5_000)}`,
+];
+
+/** Two short questions that mean the same, as the semantic cache meets them. */
+export const SHORT_PAIR: readonly [string, string] = [
+  'How do I sort a list of 12 numbers in Python without loops?',
+  'In Python, how can I sort a list of twelve numbers without using a loop?',
+];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { guardSemanticMatch } from '../../src/cache/guards.js';
+import { HOSTILE_GUARD_INPUTS, SHORT_PAIR } from '../helpers/adversarial-inputs.js';
 
 /** Checks both directions: the guard must not depend on which side is cached. */
 function verdicts(a: string, b: string): [string, string] {
@@ -375,26 +376,14 @@ describe('guardSemanticMatch robustness', () => {
     });
   });
 
-  it('stays linear on hostile input', () => {
-    const hostile = [
-      `${'"'.repeat(20_000)}x`,
-      `${"'a ".repeat(10_000)}`,
-      `${'a.'.repeat(10_000)}`,
-      `${'1,'.repeat(10_000)}1`,
-      `${'-'.repeat(20_000)}5`,
-      `${'`'.repeat(5_000)}${'_'.repeat(5_000)}`,
-    ];
-    const start = performance.now();
-    for (const text of hostile) guardSemanticMatch(text, `${text} not`);
-    expect(performance.now() - start).toBeLessThan(1_000);
+  // How long these take is a timing claim a busy machine can break: `npm run bench:timing` makes it.
+  it('answers hostile input (a negation added to it is refused)', () => {
+    for (const text of HOSTILE_GUARD_INPUTS) {
+      expect(guardSemanticMatch(text, `${text} not`).ok, text.slice(0, 12)).toBe(false);
+    }
   });
 
-  it('checks a pair of short questions in well under a millisecond', () => {
-    const a = 'How do I sort a list of 12 numbers in Python without loops?';
-    const b = 'In Python, how can I sort a list of twelve numbers without using a loop?';
-    expect(guardSemanticMatch(a, b)).toEqual({ ok: true });
-    const start = performance.now();
-    for (let i = 0; i < 500; i++) guardSemanticMatch(a, b);
-    expect((performance.now() - start) / 500).toBeLessThan(0.5);
+  it('lets a paraphrased pair of short questions through', () => {
+    expect(guardSemanticMatch(SHORT_PAIR[0], SHORT_PAIR[1])).toEqual({ ok: true });
   });
 });
