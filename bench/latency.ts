@@ -4,6 +4,7 @@ import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
@@ -24,14 +25,6 @@ import { forkService } from './lib/service-process.js';
  * bench:overhead), BENCH_CACHE (on | off, the gateway's CACHE; default on).
  * Exits 1 when an added latency misses its target (p50 ≤ 1 ms, p99 ≤ 5 ms, first byte p50 ≤ 1 ms).
  */
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
 
 const RATE = envNumber('BENCH_RATE', 200);
 const BLOCK_S = envNumber('BENCH_BLOCK_S', 2);

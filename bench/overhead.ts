@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { envNumber } from './lib/env-number.js';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
+import { newQuestionBodies } from './lib/questions.js';
 import type { RowSummary } from './lib/report.js';
 import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
@@ -38,14 +40,6 @@ import { forkService } from './lib/service-process.js';
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
  * and its request in SCENARIOS, with a `setup` hook for anything it needs first.
  */
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
 
 const DURATION_S = envNumber('BENCH_DURATION_S', 5);
 const WARMUP_S = envNumber('BENCH_WARMUP_S', 2);
@@ -89,28 +83,6 @@ interface RowRequest {
   body: string;
   headers: Record<string, string>;
   bodyFor?: (() => string) | undefined;
-}
-
-/** Words for new questions: every request of a true-miss row asks something never asked before. */
-const TOPICS = ['foxes', 'rivers', 'bridges', 'lanterns', 'orchards', 'glaciers', 'kites', 'ferns'];
-const ASPECTS = ['history', 'colour', 'weight', 'sound', 'origin', 'shape', 'care', 'price'];
-let questionRun = 0;
-
-/** A body like the group's, whose user question is new on every call (`run` keeps rows apart). */
-function newQuestionBodies(group: Scenario['group']): () => string {
-  const run = questionRun++;
-  const base = JSON.parse(BODIES[group]) as { messages: { role: string; content: string }[] };
-  let n = 0;
-  return () => {
-    n += 1;
-    const topic = TOPICS[n % TOPICS.length];
-    const aspect = ASPECTS[Math.floor(n / TOPICS.length) % ASPECTS.length];
-    const question = `Tell me about the ${aspect} of ${topic}, case ${run}-${n}, for a gateway.`;
-    return JSON.stringify({
-      ...base,
-      messages: [base.messages[0], { role: 'user', content: question }],
-    });
-  };
 }
 
 const MESSAGES = [
@@ -475,7 +447,7 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
       url: `${target.origin}${scenario.path ?? '/v1/chat/completions'}`,
       body: scenario.body ?? BODIES[scenario.group],
       headers: { ...target.headers, ...scenario.headers },
-      bodyFor: scenario.newQuestions ? newQuestionBodies(scenario.group) : undefined,
+      bodyFor: scenario.newQuestions ? newQuestionBodies(BODIES[scenario.group]) : undefined,
     };
     await checkRequest(scenario, request);
     await scenario.setup?.(target, request);
