@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { openDeps } from '../../src/deps.js';
-import type { KeySpec } from '../../src/keys/key-admin.js';
 import { createKey } from '../../src/keys/key-admin.js';
+import type { KeySettings } from '../../src/keys/key-settings.js';
 import { startServer } from '../../src/main.js';
 import { runService } from './service-process.js';
 import { labelWorkerThreads, observeGc } from './thread-cpu.js';
@@ -10,7 +10,7 @@ import { labelWorkerThreads, observeGc } from './thread-cpu.js';
  * Child process: Tollgate as `tollgate serve` builds it (openDeps + startServer), configured by
  * the environment the orchestrator passes. Three knobs exist only here:
  * BENCH_UPSTREAM_HTTP (`pooled` | `global`) picks the SDK's HTTP client, BENCH_KEY_SPEC
- * (JSON KeySpec) shapes the key the load uses (no limits by default), and BENCH_RECORDING=off
+ * (JSON key settings) shapes the key the load uses (no limits by default), and BENCH_RECORDING=off
  * replaces the interaction recorder with one that drops rows (to price recording).
  */
 // Before anything starts a worker, so the bench can tell each thread's CPU apart.
@@ -24,8 +24,8 @@ runService(async () => {
     upstreamHttp: env.BENCH_UPSTREAM_HTTP === 'global' ? 'global' : 'pooled',
     ...(env.BENCH_RECORDING === 'off' ? { recorder: { record: async () => {} } } : {}),
   });
-  const spec: Partial<KeySpec> = env.BENCH_KEY_SPEC
-    ? (JSON.parse(env.BENCH_KEY_SPEC) as Partial<KeySpec>)
+  const spec: Partial<KeySettings> = env.BENCH_KEY_SPEC
+    ? (JSON.parse(env.BENCH_KEY_SPEC) as Partial<KeySettings>)
     : {};
   const { key } = await createKey(deps.database.db, { name: 'bench', ...spec });
   const server = await startServer(deps);

@@ -12,9 +12,6 @@ import { AdminRefusal } from './admin-refusal.js';
 import { generateApiKey } from './api-key-format.js';
 import type { KeySettings, KeySettingsChange } from './key-settings.js';
 
-/** A new key's settings (the name the callers knew them by). */
-export type KeySpec = KeySettings;
-
 /** Who performs an administrative act (a key id, or `cli`), and when; written to the audit log. */
 export interface AdminAct {
   actor: string;

@@ -1,6 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WorkerOptions } from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
+
+const SOURCES = fileURLToPath(new URL('../', import.meta.url));
+const BUILD = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /**
  * Starts the worker entry `name` that sits next to the calling module (`fromUrl` is the caller's
@@ -9,11 +13,21 @@ import { Worker } from 'node:worker_threads';
  *
  * tsx is registered inside the worker rather than passed as `--import tsx` in its execArgv: on
  * Node 20 a worker's entry module does not go through hooks imported that way.
+ *
+ * With TOLLGATE_WORKERS_FROM_BUILD=1, TypeScript callers start the compiled entry from dist/
+ * instead: whoever sets it vouches that the build is current (the test setup builds first). A
+ * worker that registers tsx starts its own loader thread and transforms its imports, about half a
+ * second of CPU per start; tests start hundreds of database threads.
  */
 export function startWorkerThread(name: string, fromUrl: string, options: WorkerOptions): Worker {
   const typescript = fileURLToPath(fromUrl).endsWith('.ts');
   const entry = new URL(`./${name}${typescript ? '.ts' : '.js'}`, fromUrl);
   if (!typescript) return new Worker(entry, options);
+  if (process.env.TOLLGATE_WORKERS_FROM_BUILD === '1') {
+    const inSources = relative(SOURCES, fileURLToPath(entry));
+    if (!inSources.startsWith('..'))
+      return new Worker(pathToFileURL(`${BUILD}${inSources.replace(/\.ts$/, '.js')}`), options);
+  }
   // Resolved here, from the project, not from wherever the process was started.
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap = [

@@ -1,8 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
+import { TOLLGATE_CLI } from './tollgate-cli.js';
 
 /** A gateway running as its own process, as in production. */
 export interface GatewayProcess {
@@ -23,7 +21,7 @@ export function startGatewayProcess(
   env: Record<string, string>,
   ready?: RegExp,
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, [...TOLLGATE_CLI, 'serve'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

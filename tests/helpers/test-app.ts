@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { createApp } from '../../src/app.js';
 import type { Deps, DepsOverrides } from '../../src/deps.js';
-import type { KeySpec } from '../../src/keys/key-admin.js';
+import type { KeySettings } from '../../src/keys/key-settings.js';
 import type { RunningServer } from '../../src/main.js';
 import { startServer } from '../../src/main.js';
 import type { TestKey } from './test-deps.js';
@@ -26,7 +26,7 @@ export interface TestApp {
     apiKey: string,
     options?: { maxRetries?: number; headers?: Record<string, string> },
   ): OpenAI;
-  createKey(spec?: Partial<KeySpec>): Promise<TestKey>;
+  createKey(spec?: Partial<KeySettings>): Promise<TestKey>;
   /**
    * Also serves the same dependencies on a real socket (for streams and disconnects); returns its
    * base URL. `close()` then stops that server.

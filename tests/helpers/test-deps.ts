@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.js';
 import type { Deps, DepsOverrides } from '../../src/deps.js';
 import { openDeps } from '../../src/deps.js';
-import type { KeySpec } from '../../src/keys/key-admin.js';
 import { createKey } from '../../src/keys/key-admin.js';
+import type { KeySettings } from '../../src/keys/key-settings.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openMigratedPglite } from './pglite-template.js';
@@ -73,7 +73,7 @@ export async function openTestDeps(
 }
 
 /** Creates a key straight in the database (as the CLI does), defaults named 'test'. */
-export async function createTestKey(deps: Deps, spec: Partial<KeySpec> = {}): Promise<TestKey> {
+export async function createTestKey(deps: Deps, spec: Partial<KeySettings> = {}): Promise<TestKey> {
   const { key, row } = await createKey(deps.database.db, { name: 'test', ...spec });
   return { key, id: row.id, tenantId: row.tenantId };
 }

@@ -1,5 +1,5 @@
 import type { DepsOverrides } from '../../src/deps.js';
-import type { KeySpec } from '../../src/keys/key-admin.js';
+import type { KeySettings } from '../../src/keys/key-settings.js';
 import type { RunningServer } from '../../src/main.js';
 import { startServer } from '../../src/main.js';
 import type { TestKey } from './test-deps.js';
@@ -14,7 +14,7 @@ export interface TestGateway {
   server: RunningServer;
   /** Every log line the gateway wrote. */
   logs: string[];
-  createKey(spec?: Partial<KeySpec>): Promise<TestKey>;
+  createKey(spec?: Partial<KeySettings>): Promise<TestKey>;
   stop(): Promise<void>;
 }
 

@@ -11,13 +11,13 @@ import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedBulkRows } from '../helpers/analytics-seed.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
+import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const serverUrl = process.env.TEST_DATABASE_URL;
 
 function cli(args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -5,13 +5,21 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/database.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
+import { templateDataDir } from '../helpers/pglite-template.js';
+import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const PACKAGE = join(import.meta.dirname, '../../package.json');
 const dirs: string[] = [];
 
 function tempDataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-cli-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A data directory already holding the migrated embedded database (a copy of the template). */
+function migratedDataDir(): string {
+  const dir = templateDataDir('tollgate-cli-');
   dirs.push(dir);
   return dir;
 }
@@ -24,7 +32,7 @@ interface Run {
 
 function cli(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
@@ -75,7 +83,7 @@ describe('start-up configuration', () => {
 
 describe('tollgate keys', { timeout: 300_000 }, () => {
   it('creates a key printed alone on stdout, lists it without the secret, then revokes it', async () => {
-    const env = { TOLLGATE_DATA_DIR: tempDataDir() };
+    const env = { TOLLGATE_DATA_DIR: migratedDataDir() };
     const created = await cli(
       [
         'keys',
@@ -124,7 +132,7 @@ describe('tollgate keys', { timeout: 300_000 }, () => {
   });
 
   it('writes an audit row with actor cli for keys create, update and revoke and tenants create, without the secret', async () => {
-    const dataDir = tempDataDir();
+    const dataDir = migratedDataDir();
     const env = { TOLLGATE_DATA_DIR: dataDir };
     const tenant = await cli(['tenants', 'create', 'audit-co'], env);
     expect(tenant.code, tenant.stderr).toBe(0);
@@ -179,8 +187,8 @@ describe('tollgate keys', { timeout: 300_000 }, () => {
   });
 
   it('says the embedded database is in use, and points to the admin API, while the server runs', async () => {
-    const dataDir = tempDataDir();
-    const server = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+    const dataDir = migratedDataDir();
+    const server = spawn(process.execPath, [...TOLLGATE_CLI, 'serve'], {
       env: {
         PATH: process.env.PATH ?? '',
         TOLLGATE_DATA_DIR: dataDir,

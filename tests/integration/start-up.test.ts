@@ -4,9 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
-const TSX = import.meta.resolve('tsx');
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -14,7 +13,7 @@ afterAll(() => {
 
 /** The CLI run from `cwd` (where its .env is), with only the given environment. */
 function tollgate(args: string[], cwd: string, env: Record<string, string>) {
-  return spawn(process.execPath, ['--import', TSX, CLI, ...args], {
+  return spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -12,8 +12,8 @@ import { startGatewayProcess } from '../helpers/gateway-process.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
+import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
 
-const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const serverUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
 
@@ -21,7 +21,7 @@ const redisUrl = process.env.TEST_REDIS_URL;
 function serveUntilExit(
   env: Record<string, string>,
 ): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], {
+  const child = spawn(process.execPath, [...TOLLGATE_CLI, 'serve'], {
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
