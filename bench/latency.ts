@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
-import { newQuestionBodies } from './lib/questions.js';
+import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
 
@@ -38,21 +38,7 @@ const TARGET_P50_MS = 1;
 const TARGET_P99_MS = 5;
 const TARGET_FIRST_BYTE_P50_MS = 1;
 
-const MESSAGES = [
-  { role: 'system', content: 'You are a terse assistant. Answer in one sentence.' },
-  { role: 'user', content: 'Say something about foxes and dogs, and mention a gateway.' },
-];
-const GROUPS = {
-  json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64 }),
-  stream: JSON.stringify({
-    model: 'gpt-4o-mini',
-    messages: MESSAGES,
-    max_tokens: 64,
-    stream: true,
-    stream_options: { include_usage: true },
-  }),
-} as const;
-type Group = keyof typeof GROUPS;
+type Group = keyof typeof REQUEST_BODIES;
 
 interface Target {
   name: 'direct' | 'tollgate';
@@ -175,7 +161,7 @@ async function measureGroup(group: Group, targets: readonly Target[]): Promise<G
     direct: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
     tollgate: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
   };
-  const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(GROUPS[group])]));
+  const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(REQUEST_BODIES[group])]));
   const bodyOf = (t: Target) => {
     const next = bodies.get(t.name);
     if (!next) throw new Error(`no bodies for ${t.name}`);
@@ -186,7 +172,7 @@ async function measureGroup(group: Group, targets: readonly Target[]): Promise<G
     log(`priming ${group} · ${target.name} with ${PRIME_REQUESTS} requests…`);
     await runLoad({
       url: target.url.toString(),
-      body: GROUPS[group],
+      body: REQUEST_BODIES[group],
       bodyFor: bodyOf(target),
       headers: target.headers,
       connections: 16,

@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { envNumber } from './lib/env-number.js';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
-import { newQuestionBodies } from './lib/questions.js';
+import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { RowSummary } from './lib/report.js';
 import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
@@ -84,22 +84,6 @@ interface RowRequest {
   headers: Record<string, string>;
   bodyFor?: (() => string) | undefined;
 }
-
-const MESSAGES = [
-  { role: 'system', content: 'You are a terse assistant. Answer in one sentence.' },
-  { role: 'user', content: 'Say something about foxes and dogs, and mention a gateway.' },
-];
-const BODIES: Record<Scenario['group'], string> = {
-  json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64 }),
-  // Asks for usage so every row (direct, proxy, gateway) carries the same bytes to the client.
-  stream: JSON.stringify({
-    model: 'gpt-4o-mini',
-    messages: MESSAGES,
-    max_tokens: 64,
-    stream: true,
-    stream_options: { include_usage: true },
-  }),
-};
 
 function originOf(started: ReadonlyMap<string, ServiceHandle>, name: string): string {
   const service = started.get(name);
@@ -445,9 +429,11 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
     if (!target) throw new Error(`${scenario.name}: unknown service ${scenario.service}`);
     const request: RowRequest = {
       url: `${target.origin}${scenario.path ?? '/v1/chat/completions'}`,
-      body: scenario.body ?? BODIES[scenario.group],
+      body: scenario.body ?? REQUEST_BODIES[scenario.group],
       headers: { ...target.headers, ...scenario.headers },
-      bodyFor: scenario.newQuestions ? newQuestionBodies(BODIES[scenario.group]) : undefined,
+      bodyFor: scenario.newQuestions
+        ? newQuestionBodies(REQUEST_BODIES[scenario.group])
+        : undefined,
     };
     await checkRequest(scenario, request);
     await scenario.setup?.(target, request);

@@ -1,3 +1,21 @@
+const MESSAGES = [
+  { role: 'system', content: 'You are a terse assistant. Answer in one sentence.' },
+  { role: 'user', content: 'Say something about foxes and dogs, and mention a gateway.' },
+];
+
+/** The chat completions request every bench row sends, as JSON and as a stream. */
+export const REQUEST_BODIES = {
+  json: JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 64 }),
+  // Asks for usage so every row (direct, proxy, gateway) carries the same bytes to the client.
+  stream: JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: MESSAGES,
+    max_tokens: 64,
+    stream: true,
+    stream_options: { include_usage: true },
+  }),
+} as const;
+
 /** Words for new questions: every request of a true-miss row asks something never asked before. */
 const TOPICS = ['foxes', 'rivers', 'bridges', 'lanterns', 'orchards', 'glaciers', 'kites', 'ferns'];
 const ASPECTS = ['history', 'colour', 'weight', 'sound', 'origin', 'shape', 'care', 'price'];

@@ -35,28 +35,32 @@ export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
 }
 
-let lastMs = -1;
-let sequence = 0;
-
 /**
- * A UUIDv7 that sorts after every one this process made before, even within one millisecond or
- * when the clock stands still or steps back (RFC 9562's method 1: a 12-bit counter in `rand_a`,
+ * A generator of UUIDv7s that sort after every one it made before, even within one millisecond
+ * or when the clock stands still or steps back (RFC 9562's method 1: a 12-bit counter in `rand_a`,
  * starting from a random value each new millisecond). Ids compared for recency need this.
  */
-export function monotonicUuidv7(nowMs: number = Date.now()): string {
-  let ms = Math.max(nowMs, lastMs);
-  if (ms === lastMs) {
-    sequence++;
-    if (sequence > 0xfff) {
-      ms++;
-      sequence = 0;
+export function createMonotonicUuidv7(): (nowMs?: number) => string {
+  let lastMs = -1;
+  let sequence = 0;
+  return (nowMs = Date.now()) => {
+    let ms = Math.max(nowMs, lastMs);
+    if (ms === lastMs) {
+      sequence++;
+      if (sequence > 0xfff) {
+        ms++;
+        sequence = 0;
+      }
+    } else {
+      // Start low in the counter's range, so that many ids fit before it carries over.
+      sequence = Math.floor(Math.random() * 0x400);
     }
-  } else {
-    // Start low in the counter's range, so that many ids fit before it carries over.
-    sequence = Math.floor(Math.random() * 0x400);
-  }
-  lastMs = ms;
-  const id = uuidv7(ms);
-  const randA = `7${sequence.toString(16).padStart(3, '0')}`;
-  return `${id.slice(0, 14)}${randA}${id.slice(18)}`;
+    lastMs = ms;
+    const id = uuidv7(ms);
+    const randA = `7${sequence.toString(16).padStart(3, '0')}`;
+    return `${id.slice(0, 14)}${randA}${id.slice(18)}`;
+  };
 }
+
+/** The process's monotonic UUIDv7s: each sorts after every one this process made before. */
+export const monotonicUuidv7: (nowMs?: number) => string = createMonotonicUuidv7();

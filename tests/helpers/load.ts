@@ -19,8 +19,11 @@ export async function runLoad(options: {
   key: string;
   total: number;
   concurrency: number;
-  /** Awaited by the worker that finished that request; the other workers keep sending. */
-  onProgress?: (done: number) => void | Promise<void>;
+  /**
+   * Awaited by the worker that finished that request, with the results so far (the same array,
+   * growing); the other workers keep sending.
+   */
+  onProgress?: (done: number, soFar: readonly LoadResult[]) => void | Promise<void>;
 }): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   let next = 0;
@@ -55,7 +58,7 @@ export async function runLoad(options: {
           error: failureOf(err),
         });
       }
-      await options.onProgress?.(results.length);
+      await options.onProgress?.(results.length, results);
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker));
@@ -68,11 +71,4 @@ function failureOf(err: unknown): string {
   const cause = err.cause as { code?: unknown; message?: unknown } | undefined;
   const code = typeof cause?.code === 'string' ? cause.code : null;
   return code ? `${err.message} (${code})` : err.message;
-}
-
-/** The p-th percentile (0–100) of some numbers. */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }

@@ -317,7 +317,9 @@ describe.skipIf(!redisUrl)('when Redis stops answering', () => {
         const res = await chatOverSocket(gw, key);
         const elapsed = Date.now() - started;
         const text = await res.text();
-        expect(elapsed, 'a request waited on a dead Redis').toBeLessThan(1500);
+        // The limit check gives up after 200 ms; a request that waited on the frozen Redis would hang
+        // until it thawed (never, here). 5 s is room for a busy machine, not for a hang.
+        expect(elapsed, 'a request waited on a dead Redis').toBeLessThan(5_000);
         if (policy === 'fail-open') {
           expect(res.status, text).toBe(200);
           expect(gw.logs.join('')).toContain('fail');

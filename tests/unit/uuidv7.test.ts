@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { isUuid, monotonicUuidv7, uuidv7 } from '../../src/runtime/uuidv7.js';
+import {
+  createMonotonicUuidv7,
+  isUuid,
+  monotonicUuidv7,
+  uuidv7,
+} from '../../src/runtime/uuidv7.js';
 
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const timestampOf = (id: string) => Number.parseInt(id.replace(/-/g, '').slice(0, 12), 16);
@@ -55,10 +60,18 @@ describe('uuidv7', () => {
     const now = 1_800_000_000_000;
     // A clock standing still (as in tests), then stepping back, then forward.
     const times = [...Array.from({ length: 5000 }, () => now), now - 10, now + 5];
-    const ids = times.map((t) => monotonicUuidv7(t));
+    // A generator of its own: the process's one has seen whatever clocks other tests used.
+    const next = createMonotonicUuidv7();
+    const ids = times.map((t) => next(t));
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of ids) expect(id, id).toMatch(V7);
     expect(timestampOf(ids[0] ?? '')).toBe(now);
+  });
+
+  it("gives the process's ids in the order they were made", () => {
+    const ids = Array.from({ length: 100 }, () => monotonicUuidv7());
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

@@ -2,6 +2,7 @@ import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lt, max } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { conversationItems, conversations } from '../schema.js';
+import { deleteTenantOwned, findTenantOwned } from './tenant-owned.js';
 
 /** A conversation row (its metadata still sealed). */
 export type ConversationRow = InferSelectModel<typeof conversations>;
@@ -24,18 +25,20 @@ export async function insertConversation(
   });
 }
 
+const OWNED = { table: conversations, tenantId: conversations.tenantId, id: conversations.id };
+const ITEMS = {
+  table: conversationItems,
+  tenantId: conversationItems.tenantId,
+  ownerId: conversationItems.conversationId,
+};
+
 /** A tenant's conversation by id; another tenant's is not found. */
-export async function findConversation(
+export function findConversation(
   db: Database,
   tenantId: string,
   id: string,
 ): Promise<ConversationRow | undefined> {
-  const rows = await db
-    .select()
-    .from(conversations)
-    .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, id)))
-    .limit(1);
-  return rows[0];
+  return findTenantOwned(db, OWNED, tenantId, id);
 }
 
 /** Replaces a conversation's sealed metadata; the row after, or undefined when there is none. */
@@ -54,24 +57,8 @@ export async function updateConversationMetadata(
 }
 
 /** Deletes a tenant's conversation and its items; false when there was none. */
-export async function deleteConversation(
-  db: Database,
-  tenantId: string,
-  id: string,
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const gone = await tx
-      .delete(conversations)
-      .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, id)))
-      .returning({ id: conversations.id });
-    if (gone.length === 0) return false;
-    await tx
-      .delete(conversationItems)
-      .where(
-        and(eq(conversationItems.tenantId, tenantId), eq(conversationItems.conversationId, id)),
-      );
-    return true;
-  });
+export function deleteConversation(db: Database, tenantId: string, id: string): Promise<boolean> {
+  return deleteTenantOwned(db, OWNED, ITEMS, tenantId, id);
 }
 
 /**

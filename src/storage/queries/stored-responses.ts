@@ -5,6 +5,7 @@ import { rowsOf } from '../rows-of.js';
 import { storedResponseItems, storedResponses } from '../schema.js';
 import type { NewConversationItem } from './conversations.js';
 import { appendConversationItemsIn } from './conversations.js';
+import { deleteTenantOwned, findTenantOwned } from './tenant-owned.js';
 
 /** A stored response row (its text still sealed). */
 export type StoredResponseRow = InferSelectModel<typeof storedResponses>;
@@ -39,39 +40,29 @@ export async function insertStoredResponse(
   });
 }
 
+const OWNED = {
+  table: storedResponses,
+  tenantId: storedResponses.tenantId,
+  id: storedResponses.id,
+};
+const ITEMS = {
+  table: storedResponseItems,
+  tenantId: storedResponseItems.tenantId,
+  ownerId: storedResponseItems.responseId,
+};
+
 /** A tenant's stored response by id; another tenant's is not found. */
-export async function findStoredResponse(
+export function findStoredResponse(
   db: Database,
   tenantId: string,
   id: string,
 ): Promise<StoredResponseRow | undefined> {
-  const rows = await db
-    .select()
-    .from(storedResponses)
-    .where(and(eq(storedResponses.tenantId, tenantId), eq(storedResponses.id, id)))
-    .limit(1);
-  return rows[0];
+  return findTenantOwned(db, OWNED, tenantId, id);
 }
 
 /** Deletes a tenant's stored response and its items; false when there was none. */
-export async function deleteStoredResponse(
-  db: Database,
-  tenantId: string,
-  id: string,
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    const gone = await tx
-      .delete(storedResponses)
-      .where(and(eq(storedResponses.tenantId, tenantId), eq(storedResponses.id, id)))
-      .returning({ id: storedResponses.id });
-    if (gone.length === 0) return false;
-    await tx
-      .delete(storedResponseItems)
-      .where(
-        and(eq(storedResponseItems.tenantId, tenantId), eq(storedResponseItems.responseId, id)),
-      );
-    return true;
-  });
+export function deleteStoredResponse(db: Database, tenantId: string, id: string): Promise<boolean> {
+  return deleteTenantOwned(db, OWNED, ITEMS, tenantId, id);
 }
 
 /** A tenant's stored response items with the given item ids (for `item_reference`). */
