@@ -8,7 +8,7 @@ export default defineConfig({
     // it. Then one migrated PGlite data directory per run; each test database starts as a copy.
     globalSetup: ['tests/setup/build.ts', 'tests/setup/pglite-template.ts'],
     env: { TOLLGATE_WORKERS_FROM_BUILD: '1' },
-    setupFiles: ['tests/setup/fast-check.ts'],
+    setupFiles: ['tests/setup/fast-check.ts', 'tests/setup/real-timers.ts'],
     // Generous: a machine whose cores are busy with other work must still pass, only slower.
     testTimeout: 60_000,
     hookTimeout: 120_000,
