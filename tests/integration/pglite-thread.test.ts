@@ -84,11 +84,6 @@ describe('PGlite on its own thread: the raw client', () => {
     expect((await thread.client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
   });
 
-  it('keeps its shared buffers small (16 MB, not the server default of 128 MB): they live in the gateway process', async () => {
-    const shown = await thread.client.query('show shared_buffers');
-    expect(shown.rows).toEqual([{ shared_buffers: '16MB' }]);
-  });
-
   it('runs several statements with exec', async () => {
     const results = await thread.client.exec(
       'create temp table t_exec (n int); insert into t_exec values (1), (2); select sum(n)::int as s from t_exec',

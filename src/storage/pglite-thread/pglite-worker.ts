@@ -113,18 +113,8 @@ async function handle(
   }
 }
 
-/**
- * PostgreSQL's shared buffers inside the embedded database. Its default (128 MB) suits a server
- * with memory of its own; here the buffers live in the gateway's process, filled pages stay
- * resident, and the data directory's files are cached by the operating system anyway (outside the
- * process). 16 MB holds the hot pages of the tables written on the request path; measured on a
- * 100k-row table read at random, the process stayed 108 MB smaller (457 -> 349 MB RSS).
- */
-const SHARED_BUFFERS = '16MB';
-
 async function start(): Promise<PGlite> {
   const options = {
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
     extensions: { vector },
     serializers: byteaSerializers,
     parsers: byteaParsers,
