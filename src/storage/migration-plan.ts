@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import { sql } from 'drizzle-orm';
+import { rowsOf } from './rows-of.js';
 
 /** What the plan reads with: any Drizzle database (the driver's handle, or a migration session). */
 export interface SqlRunner {
@@ -43,11 +44,6 @@ async function newestAppliedMillis(db: SqlRunner): Promise<number | null> {
   );
   const newest = rows[0]?.newest;
   return newest === null || newest === undefined ? null : Number(newest);
-}
-
-function rowsOf(result: unknown): Record<string, unknown>[] {
-  const rows = (result as { rows?: unknown }).rows ?? result;
-  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
 }
 
 /**
