@@ -54,6 +54,8 @@ describe.skipIf(!serverUrl || !redisUrl)('WORKERS=4 on PostgreSQL with Redis', (
   let gateway: GatewayProcess;
   let limitedKey: string;
   let plainKey: string;
+  // The workers' outboxes go here, not into ./data of the checkout.
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-workers-'));
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
@@ -64,6 +66,7 @@ describe.skipIf(!serverUrl || !redisUrl)('WORKERS=4 on PostgreSQL with Redis', (
       TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
       REDIS_URL: redisUrl ?? '',
       CACHE: 'off',
+      TOLLGATE_DATA_DIR: dataDir,
     };
     // Keys are made by one in-process gateway on the same database, then it stops.
     const setup = await startTestGateway(env);
@@ -77,6 +80,7 @@ describe.skipIf(!serverUrl || !redisUrl)('WORKERS=4 on PostgreSQL with Redis', (
     await gateway?.terminate();
     await upstream?.close();
     await target?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('serves from four processes and holds one exact limit across them', async () => {
