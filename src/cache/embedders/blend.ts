@@ -10,13 +10,18 @@ export function blendVectors(
   lexical: Float32Array,
   lexicalWeight: number,
 ): Float32Array {
-  if (!(lexicalWeight >= 0 && lexicalWeight <= 1)) {
-    throw new RangeError(`blendVectors: lexical weight ${lexicalWeight} is not in [0, 1]`);
-  }
+  checkLexicalWeight(lexicalWeight);
   const out = new Float32Array(model.length + lexical.length);
   const m = Math.sqrt(1 - lexicalWeight);
   const l = Math.sqrt(lexicalWeight);
   for (let i = 0; i < model.length; i++) out[i] = m * (model[i] ?? 0);
   for (let i = 0; i < lexical.length; i++) out[model.length + i] = l * (lexical[i] ?? 0);
   return out;
+}
+
+/** Throws a RangeError unless `lexicalWeight` is a number from 0 to 1. */
+export function checkLexicalWeight(lexicalWeight: number): void {
+  if (!(lexicalWeight >= 0 && lexicalWeight <= 1)) {
+    throw new RangeError(`lexical weight ${lexicalWeight} is not in [0, 1]`);
+  }
 }

@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorkerThread } from '../../runtime/worker-thread.js';
 import { type GuardCheckName, NO_SKIPPED_GUARDS } from '../guards/compare-guard-features.js';
+import { checkLexicalWeight } from './blend.js';
 import type { Embedder } from './embedder.js';
 import { LOCAL_EMBEDDING_DIMENSIONS } from './local-embedder.js';
 import type { ModelReply, ModelRequest, ModelWorkerData } from './model-embedder-protocol.js';
@@ -48,9 +49,8 @@ export interface ModelEmbedderOptions {
  */
 export function createModelEmbedder(options: ModelEmbedderOptions = {}): ModelEmbedder {
   const lexicalWeight = options.lexicalWeight ?? MODEL_LEXICAL_WEIGHT;
-  if (!(lexicalWeight >= 0 && lexicalWeight <= 1)) {
-    throw new RangeError(`model embedder: lexical weight ${lexicalWeight} is not in [0, 1]`);
-  }
+  // A bad weight fails when the embedder is built, not at its first embedding on the thread.
+  checkLexicalWeight(lexicalWeight);
   const workerData: ModelWorkerData = { lexicalWeight };
   const worker: Worker = startWorkerThread('model-embedder-worker', import.meta.url, {
     workerData,
