@@ -22,7 +22,7 @@ import { checkModel } from './parse-chat.js';
  */
 export function parseEmbeddings(deps: ParseDeps) {
   return async function parseEmbeddings(c, next) {
-    const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
+    const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const parsed = parseEmbeddingsRequest(parseJsonBody(text));
     checkModel(c.get('apiKey'), parsed.model, deps.upstream);
     let tokens = parsed.tokenInputs;

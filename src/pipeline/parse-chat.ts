@@ -23,7 +23,7 @@ export function checkModel(key: VerifiedKey, model: string, upstream: Upstream):
 /** Reads and validates the chat request, and checks the key may use the model. */
 export function parseChat(deps: ParseDeps) {
   return async function parseChat(c, next) {
-    const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
+    const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseChatRequest(text);
     checkModel(c.get('apiKey'), request.model, deps.upstream);
     c.set('request', request);

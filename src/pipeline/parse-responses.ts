@@ -69,7 +69,7 @@ async function priorOf(
  */
 export function parseResponses(deps: ParseResponsesDeps) {
   return async function parseResponses(c, next) {
-    const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
+    const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseResponsesRequest(parseJsonBody(text));
     const key = c.get('apiKey');
     checkModel(key, request.model, deps.upstream);

@@ -20,7 +20,7 @@ import { isRecord } from '../runtime/is-record.js';
 
 /** The JSON body; an empty one counts as `{}` where every field is optional (`emptyIsObject`). */
 async function jsonOf(deps: Deps, c: Context<AppEnv>, emptyIsObject = false): Promise<unknown> {
-  const text = await readBodyText(c.req.raw, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
+  const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
   return emptyIsObject && text.trim() === '' ? {} : parseJsonBody(text);
 }
 

@@ -2,10 +2,11 @@ import { request as httpRequest } from 'node:http';
 import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
-import { chunksFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { chunksFor, completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
+const BODY_LIMIT = 64 * 1024;
 let upstream: FakeUpstream;
 let gateway: TestGateway;
 let key: string;
@@ -17,6 +18,7 @@ beforeAll(async () => {
     CACHE: 'off',
     UPSTREAM_IDLE_TIMEOUT_MS: '300',
     REQUEST_BODY_TIMEOUT_MS: '300',
+    MAX_BODY_BYTES: String(BODY_LIMIT),
   });
   key = (await gateway.createKey()).key;
 });
@@ -116,7 +118,98 @@ describe('retries', () => {
   });
 });
 
-describe('slow request bodies', () => {
+/**
+ * Sends a chat request over a plain socket, its body written chunk by chunk (each write finished
+ * before the next), with `headers` on top of the key's. Resolves with the answer.
+ */
+function postInChunks(
+  chunks: readonly (string | Uint8Array)[],
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString('utf8');
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    // The gateway may answer (413) and close before the client has written everything.
+    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
+    const writeNext = (i: number) => {
+      if (i === chunks.length) req.end();
+      else req.write(chunks[i], () => writeNext(i + 1));
+    };
+    writeNext(0);
+  });
+}
+
+describe('request bodies read from the socket', () => {
+  it('reads a body that arrives in several pieces whole', async () => {
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'pieces'))(req, res));
+    const content = `piece by piece ${'é'.repeat(3000)}`;
+    const bytes = Buffer.from(
+      JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
+    );
+    // One cut falls inside a two-byte character: the text is decoded only once it is whole.
+    const cut = bytes.indexOf(Buffer.from('é')) + 1001;
+    const { status, body } = await postInChunks(
+      [bytes.subarray(0, 10), bytes.subarray(10, cut), bytes.subarray(cut)],
+      { 'transfer-encoding': 'chunked' },
+    );
+    expect(status, body).toBe(200);
+    expect(JSON.parse(body).choices[0].message.content).toBe('pieces');
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.body.messages).toEqual([{ role: 'user', content }]);
+  });
+
+  it('refuses a chunked body with 413 as soon as it passes the limit', async () => {
+    const piece = 'x'.repeat(16 * 1024);
+    const chunks = ['{"model":"gpt-4o-mini","messages":[{"role":"user","content":"'];
+    for (let i = 0; i < 8; i++) chunks.push(piece);
+    chunks.push('"}]}');
+    const { status, body } = await postInChunks(chunks, { 'transfer-encoding': 'chunked' });
+    expect(status, body).toBe(413);
+    expect(JSON.parse(body).error.code, body).toBe('request_too_large');
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('keeps serving after a client leaves in the middle of its body', async () => {
+    const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-length': '1000' },
+      });
+      req.on('error', () => {});
+      req.write('{"model":"gpt-4o-mini",', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'still here'))(req, res));
+    const res = await postInChunks(
+      [JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] })],
+      {},
+    );
+    expect(res.status, res.body).toBe(200);
+    expect(JSON.parse(res.body).choices[0].message.content).toBe('still here');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
   it('answers 408 in OpenAI shape when the body does not arrive in time', async () => {
     const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
     const { status, body } = await new Promise<{ status: number; body: string }>(
