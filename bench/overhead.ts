@@ -36,6 +36,8 @@ import { forkService } from './lib/service-process.js';
  * (from /proc/<pid>/task/<tid>/stat, on Linux) is printed after the table for every Tollgate
  * row: the main thread, each worker thread by its entry's name, and the rest (V8's helper
  * threads, which do most of the concurrent garbage collection, the libuv pool, the loader).
+ * BENCH_NODE_FLAGS: extra Node flags for the Tollgate processes (e.g. `--trace-gc`, whose lines
+ * reach this process's standard output).
  *
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
  * and its request in SCENARIOS, with a `setup` hook for anything it needs first.
@@ -48,6 +50,7 @@ const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 2));
 const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
 /** A process the rows can load: started once, before the first round, in list order. */
 interface ServiceSpec {
@@ -354,10 +357,12 @@ async function startServices(
   const needed = new Set(['upstream', ...scenarios.map((s) => s.service)]);
   for (const spec of SERVICES) {
     if (!needed.has(spec.name)) continue;
-    const execArgv =
-      CPU_PROF_DIR && spec.profiled
+    const execArgv = [
+      ...(CPU_PROF_DIR && spec.profiled
         ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, spec.name)}`]
-        : [];
+        : []),
+      ...(spec.profiled ? NODE_FLAGS : []),
+    ];
     log(`starting ${spec.name}…`);
     started.set(spec.name, await forkService(spec.name, spec.entry, spec.env(started), execArgv));
   }

@@ -1,7 +1,7 @@
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { isRecord } from '../runtime/is-record.js';
 import { ClientClosedError, GatewayError } from './errors.js';
+import { incomingOf } from './incoming.js';
 
 /** How long a client may take to send its body when the caller sets no other bound. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
@@ -13,14 +13,6 @@ function bodyTimeout(timeoutMs: number): GatewayError {
     type: 'invalid_request_error',
     code: 'request_timeout',
   });
-}
-
-/** The Node request behind a Hono context served by the Node server; null in process (tests). */
-function incomingOf(c: Context): IncomingMessage | null {
-  const env: unknown = c.env;
-  if (!isRecord(env)) return null;
-  const incoming = env.incoming;
-  return incoming instanceof IncomingMessage ? incoming : null;
 }
 
 /**

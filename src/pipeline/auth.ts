@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { requestHeader } from '../http/incoming.js';
 import type { KeyVerifier } from '../keys/key-verifier.js';
 import { KeyStoreUnavailable } from '../keys/key-verifier.js';
 
@@ -15,7 +16,7 @@ const REJECTION_MESSAGES = {
 /** Authenticates the bearer key and requires one of the given scopes. */
 export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
   return async function auth(c, next) {
-    const header = c.req.header('authorization') ?? '';
+    const header = requestHeader(c, 'authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
       throw GatewayError.invalidApiKey(

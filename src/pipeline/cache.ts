@@ -3,6 +3,7 @@ import { parseCacheControl } from '../cache/cache-control.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import { deriveCacheKeys } from '../cache/scope.js';
 import type { AppEnv, CacheStatus } from '../http/env.js';
+import { requestHeader } from '../http/incoming.js';
 
 /**
  * Answers from the cache when it safely can (the upstream stage then stands aside), and tells the
@@ -13,7 +14,7 @@ export function cache(deps: { cache: CacheStore }) {
   return async function cache(c, next) {
     const key = c.get('apiKey');
     const request = c.get('request');
-    const directives = parseCacheControl(c.req.header('cache-control'));
+    const directives = parseCacheControl(requestHeader(c, 'cache-control'));
     const mark = (status: CacheStatus) => {
       c.set('cacheStatus', status);
       c.header('x-tollgate-cache', status);
@@ -31,11 +32,16 @@ export function cache(deps: { cache: CacheStore }) {
     let embedding: Float32Array | null = null;
     if (!directives.noCache) {
       const span = c.get('trace')?.child('cache lookup');
+      const raw = c.req.raw;
       const found = await deps.cache.lookup({
         tenantId: key.tenantId,
         keys,
         maxAgeMs: directives.maxAgeMs,
-        signal: c.req.raw.signal,
+        // Read only when the lookup embeds: the client's signal costs an AbortController, which
+        // an exact hit never needs.
+        get signal() {
+          return raw.signal;
+        },
       });
       span?.setAttribute('tollgate.cache', found.hit ? found.hit.kind : 'miss');
       span?.end();

@@ -4,6 +4,7 @@ import type { CompressionMode } from '../compression/compression-mode.js';
 import { COMPRESSION_MODES_TEXT, isCompressionMode } from '../compression/compression-mode.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { requestHeader } from '../http/incoming.js';
 
 /**
  * Compresses system, user and tool text before the cache (so equivalent prompts share cache keys)
@@ -13,7 +14,7 @@ import { GatewayError } from '../http/errors.js';
  */
 export function compress(deps: { config: { compression: CompressionMode } }) {
   return async function compress(c, next) {
-    const header = c.req.header('x-tollgate-compression')?.trim().toLowerCase();
+    const header = requestHeader(c, 'x-tollgate-compression')?.trim().toLowerCase();
     if (header !== undefined && !isCompressionMode(header)) {
       throw GatewayError.invalidRequest(
         `Invalid x-tollgate-compression header '${header}': expected ${COMPRESSION_MODES_TEXT}.`,

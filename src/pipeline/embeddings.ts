@@ -5,6 +5,7 @@ import { embeddingsCacheKey } from '../cache/embeddings-cache.js';
 import { countTokens } from '../compression/token-count.js';
 import { parseEmbeddingsRequest } from '../http/embeddings-request.js';
 import type { AppEnv, CacheStatus, Outcome } from '../http/env.js';
+import { requestHeader } from '../http/incoming.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import { upstreamError } from '../http/upstream-error.js';
@@ -52,7 +53,7 @@ export function parseEmbeddings(deps: ParseDeps) {
 export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock: Clock }) {
   return async function embeddingsCache(c, next) {
     const key = c.get('apiKey');
-    const directives = parseCacheControl(c.req.header('cache-control'));
+    const directives = parseCacheControl(requestHeader(c, 'cache-control'));
     const mark = (status: CacheStatus) => {
       c.set('cacheStatus', status);
       c.header('x-tollgate-cache', status);

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
+import { requestHeader } from '../http/incoming.js';
 import type { Clock } from '../runtime/clock.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
 
@@ -29,7 +30,7 @@ export function requestId(deps: { clock: Clock }) {
     c.set('requestId', id);
     c.header('x-request-id', id);
     const own = clientRequestIdOf(
-      c.req.header('x-client-request-id') ?? c.req.header('x-request-id'),
+      requestHeader(c, 'x-client-request-id') ?? requestHeader(c, 'x-request-id'),
     );
     if (own !== null) {
       c.set('clientRequestId', own);

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { requestHeader } from '../http/incoming.js';
 import { isSessionId, MAX_SESSION_ID_CHARS } from '../storage/session-id.js';
 
 /** The request header that names a session, echoed back in the response under the same name. */
@@ -28,7 +29,7 @@ export function sessionIdOf(header: string | undefined): string | undefined {
  */
 export function sessionId(fallback?: (c: Context<AppEnv>) => string | undefined) {
   return async function sessionId(c, next) {
-    const fromHeader = sessionIdOf(c.req.header(SESSION_HEADER));
+    const fromHeader = sessionIdOf(requestHeader(c, SESSION_HEADER));
     const chosen = c.get('sessionId') ?? fromHeader ?? fallback?.(c);
     if (chosen !== undefined) {
       c.set('sessionId', chosen);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
+import { bufferedResponse } from './buffered-response.js';
 
 /** A fetch-compatible function, as the openai SDK expects. */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -39,7 +40,9 @@ function toHeaderPairs(headers: Dispatcher.ResponseData['headers']): [string, st
 function requestHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!init?.headers) return out;
-  new Headers(init.headers).forEach((value, name) => {
+  // The SDK passes a Headers it has built and checked: read it as it is rather than copy it.
+  const headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  headers.forEach((value, name) => {
     out[name] = value;
   });
   return out;
@@ -48,7 +51,8 @@ function requestHeaders(init: RequestInit | undefined): Record<string, string> {
 /**
  * A fetch built on undici's `request` over a pooled Agent. The WHATWG fetch machinery costs
  * several times the CPU of `request` per proxied call; this keeps only what the SDK reads: the
- * status, the headers and the body (buffered for JSON, streamed for server-sent events).
+ * status, the headers and the body (streamed for server-sent events; read whole otherwise, and
+ * then handed over without a WHATWG Response around it).
  */
 export function createPooledFetch(agent: Dispatcher): FetchFn {
   return async function pooledFetch(input, init) {
@@ -70,17 +74,12 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
       body: body ?? undefined,
       signal: init?.signal ?? undefined,
     });
-    const headers = toHeaderPairs(res.headers);
     const contentType = String(res.headers['content-type'] ?? '');
-    if (res.statusCode === 204 || res.statusCode === 304) {
-      res.body.resume();
-      return new Response(null, { status: res.statusCode, headers });
-    }
-    if (contentType.includes('text/event-stream')) {
+    if (contentType.includes('text/event-stream') && res.statusCode !== 204) {
       const web = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
-      return new Response(web, { status: res.statusCode, headers });
+      return new Response(web, { status: res.statusCode, headers: toHeaderPairs(res.headers) });
     }
-    const buffered = await res.body.arrayBuffer();
-    return new Response(buffered, { status: res.statusCode, headers });
+    const bytes = Buffer.from(await res.body.arrayBuffer());
+    return bufferedResponse(res.statusCode, res.headers, url.href, bytes);
   };
 }

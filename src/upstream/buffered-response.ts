@@ -1,0 +1,109 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * The response headers of an upstream call, read-only, as the openai SDK reads them (`get`,
+ * `has`, iteration). Built straight from the lower-cased names undici parsed; a WHATWG `Headers`
+ * would copy and re-validate every header of every answer.
+ */
+class UpstreamHeaders {
+  private readonly map = new Map<string, string>();
+
+  constructor(headers: IncomingHttpHeaders) {
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      this.map.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+  }
+
+  get(name: string): string | null {
+    return this.map.get(name.toLowerCase()) ?? null;
+  }
+
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+
+  getSetCookie(): string[] {
+    const value = this.map.get('set-cookie');
+    return value === undefined ? [] : [value];
+  }
+
+  forEach(callback: (value: string, name: string, headers: UpstreamHeaders) => void): void {
+    for (const [name, value] of this.entries()) callback(value, name, this);
+  }
+
+  *entries(): IterableIterator<[string, string]> {
+    // Sorted by name, as Headers iterates.
+    yield* [...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [name] of this.entries()) yield name;
+  }
+
+  *values(): IterableIterator<string> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.entries();
+  }
+}
+
+/**
+ * An upstream answer whose body undici has already read whole (JSON, errors): what the openai
+ * SDK reads of a fetch `Response` — status, headers, url, `json()` and `text()` — without building
+ * a WHATWG Response (a stream, a Headers and a copy of the bytes per call).
+ */
+class BufferedResponse {
+  readonly ok: boolean;
+  readonly statusText = '';
+  readonly redirected = false;
+  readonly type = 'basic';
+  readonly body = null;
+  bodyUsed = false;
+  readonly headers: UpstreamHeaders;
+
+  constructor(
+    readonly status: number,
+    headers: IncomingHttpHeaders,
+    readonly url: string,
+    private readonly bytes: Buffer,
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.headers = new UpstreamHeaders(headers);
+  }
+
+  private consume(): Buffer {
+    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
+    this.bodyUsed = true;
+    return this.bytes;
+  }
+
+  async text(): Promise<string> {
+    return this.consume().toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.consume().toString('utf8'));
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = this.consume();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+}
+
+/**
+ * A fetch `Response` for an upstream answer read whole. The SDK only reads the members above; the
+ * cast is what lets the SDK's `fetch` option accept it (it is typed as the full WHATWG Response).
+ */
+export function bufferedResponse(
+  status: number,
+  headers: IncomingHttpHeaders,
+  url: string,
+  bytes: Buffer,
+): Response {
+  return new BufferedResponse(status, headers, url, bytes) as unknown as Response;
+}
