@@ -119,30 +119,3 @@ export function relayStream(
     },
   });
 }
-
-/**
- * A replayed answer's frames, already whole, handed over as one chunk: one write to the socket
- * instead of one per frame, the same bytes. `onEnd` runs once with 200 (all handed over) or 499
- * (the client left first).
- */
-export function replayBody(
-  frames: readonly Uint8Array[],
-  onEnd: (status: number) => void,
-): ReadableStream<Uint8Array> {
-  let finished = false;
-  const finish = (status: number) => {
-    if (finished) return;
-    finished = true;
-    onEnd(status);
-  };
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      controller.enqueue(Buffer.concat(frames));
-      controller.close();
-      finish(200);
-    },
-    cancel() {
-      finish(499);
-    },
-  });
-}

@@ -9,7 +9,7 @@ import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
 import { SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
-import { relayStream, replayBody } from '../http/stream-relay.js';
+import { relayStream } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
@@ -123,7 +123,7 @@ async function respondCached(
     upstreamMs: null,
     latencyMs: clock.monotonic() - startedAt,
     fromCache: true,
-    complete: !req.stream,
+    complete: true,
   };
   c.set('outcome', outcome);
   if (!req.stream) return c.json(await jsonBody(deps, c, completion, responses));
@@ -134,13 +134,9 @@ async function respondCached(
     frames = replayChunks(completion, req.includeUsage).map(sseData);
     frames.push(SSE_DONE);
   }
-  const body = replayBody(frames, (status) => {
-    outcome.status = status;
-    outcome.errorCode = status === 499 ? 'client_closed' : null;
-    outcome.latencyMs = clock.monotonic() - startedAt;
-    outcome.complete = true;
-  });
-  return c.newResponse(body, 200, SSE_HEADERS);
+  // Every frame is known already: the replay goes out as one body in one write, like a JSON
+  // answer (no stream to pump, nothing to wait for), so it is complete once handed over.
+  return c.newResponse(Buffer.concat(frames), 200, SSE_HEADERS);
 }
 
 /**
