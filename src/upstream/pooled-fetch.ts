@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
-import { bufferedResponse } from './buffered-response.js';
+import { upstreamResponse } from './upstream-response.js';
 
 /** A fetch-compatible function, as the openai SDK expects. */
 export type FetchFn = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -27,16 +27,6 @@ export function createUpstreamAgent(options: PoolOptions): Agent {
   });
 }
 
-function toHeaderPairs(headers: Dispatcher.ResponseData['headers']): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
-    else pairs.push([name, value]);
-  }
-  return pairs;
-}
-
 function requestHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!init?.headers) return out;
@@ -51,8 +41,8 @@ function requestHeaders(init: RequestInit | undefined): Record<string, string> {
 /**
  * A fetch built on undici's `request` over a pooled Agent. The WHATWG fetch machinery costs
  * several times the CPU of `request` per proxied call; this keeps only what the SDK reads: the
- * status, the headers and the body (streamed for server-sent events; read whole otherwise, and
- * then handed over without a WHATWG Response around it).
+ * status, the headers and the body (streamed for server-sent events, read whole otherwise), handed
+ * over without a WHATWG Response around them.
  */
 export function createPooledFetch(agent: Dispatcher): FetchFn {
   return async function pooledFetch(input, init) {
@@ -76,10 +66,10 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
     });
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.includes('text/event-stream') && res.statusCode !== 204) {
-      const web = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
-      return new Response(web, { status: res.statusCode, headers: toHeaderPairs(res.headers) });
+      const events = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
+      return upstreamResponse(res.statusCode, res.headers, url.href, { events });
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
-    return bufferedResponse(res.statusCode, res.headers, url.href, bytes);
+    return upstreamResponse(res.statusCode, res.headers, url.href, { bytes });
   };
 }

@@ -52,16 +52,15 @@ class UpstreamHeaders {
 }
 
 /**
- * An upstream answer whose body undici has already read whole (JSON, errors): what the openai
- * SDK reads of a fetch `Response` — status, headers, url, `json()` and `text()` — without building
- * a WHATWG Response (a stream, a Headers and a copy of the bytes per call).
+ * An upstream answer as the openai SDK reads a fetch `Response` — status, headers, url, `body`
+ * (server-sent events), `json()` and `text()` — without building a WHATWG Response (which would
+ * copy and re-validate the headers and, for a body read whole, wrap it in a stream again).
  */
-class BufferedResponse {
+class UpstreamResponse {
   readonly ok: boolean;
   readonly statusText = '';
   readonly redirected = false;
   readonly type = 'basic';
-  readonly body = null;
   bodyUsed = false;
   readonly headers: UpstreamHeaders;
 
@@ -69,41 +68,51 @@ class BufferedResponse {
     readonly status: number,
     headers: IncomingHttpHeaders,
     readonly url: string,
-    private readonly bytes: Buffer,
+    /** The events as they arrive; null when the body was read whole into `bytes`. */
+    readonly body: ReadableStream<Uint8Array> | null,
+    private readonly bytes: Buffer | null,
   ) {
     this.ok = status >= 200 && status < 300;
     this.headers = new UpstreamHeaders(headers);
   }
 
-  private consume(): Buffer {
+  private async consume(): Promise<Buffer> {
     if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
     this.bodyUsed = true;
-    return this.bytes;
+    if (this.bytes) return this.bytes;
+    const parts: Uint8Array[] = [];
+    if (this.body) for await (const part of this.body) parts.push(part);
+    return Buffer.concat(parts);
   }
 
   async text(): Promise<string> {
-    return this.consume().toString('utf8');
+    return (await this.consume()).toString('utf8');
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(this.consume().toString('utf8'));
+    return JSON.parse(await this.text());
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = this.consume();
+    const bytes = await this.consume();
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 }
 
 /**
- * A fetch `Response` for an upstream answer read whole. The SDK only reads the members above; the
- * cast is what lets the SDK's `fetch` option accept it (it is typed as the full WHATWG Response).
+ * A fetch `Response` for an upstream answer: `bytes` read whole, or `events` streamed. The SDK only
+ * reads the members above; the cast is what lets the SDK's `fetch` option accept it (it is typed
+ * as the full WHATWG Response).
  */
-export function bufferedResponse(
+export function upstreamResponse(
   status: number,
   headers: IncomingHttpHeaders,
   url: string,
-  bytes: Buffer,
+  body: { bytes: Buffer } | { events: ReadableStream<Uint8Array> },
 ): Response {
-  return new BufferedResponse(status, headers, url, bytes) as unknown as Response;
+  const response =
+    'bytes' in body
+      ? new UpstreamResponse(status, headers, url, null, body.bytes)
+      : new UpstreamResponse(status, headers, url, body.events, null);
+  return response as unknown as Response;
 }
