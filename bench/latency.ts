@@ -9,6 +9,7 @@ import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
+import { startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway adds to a request's latency when it is not saturated: requests sent at a
@@ -304,10 +305,12 @@ async function main(): Promise<void> {
     );
     started.push(upstream);
     log('starting tollgate…');
+    const start = startCommand();
     const gateway = await forkService(
       'tollgate',
       new URL('./lib/gateway-process.ts', import.meta.url),
       {
+        ...start.env,
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
@@ -317,6 +320,7 @@ async function main(): Promise<void> {
         SHUTDOWN_TIMEOUT_MS: '2000',
         ...embeddedDataDir(),
       },
+      start.nodeFlags,
     );
     started.push(gateway);
     const targets: Target[] = [

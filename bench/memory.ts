@@ -10,10 +10,12 @@ import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import { forkService } from './lib/service-process.js';
+import { startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway's memory does under a long run of mixed traffic, on the embedded default as
- * the quick start runs it: `tollgate serve` from the build (no TypeScript loader in the process),
+ * the quick start runs it: `tollgate serve` from the build (no TypeScript loader in the process)
+ * with the Node flags and environment of `npm start`,
  * a fresh data directory, cache on, safe compression, recording on, access log at its default
  * level. The load mixes new questions, repeated ones (cache hits) and streams of both, sent by
  * 32 keep-alive connections, step after step; after each step the gateway's resident set size
@@ -118,21 +120,26 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-memory-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      TOLLGATE_DATA_DIR: dataDir,
-      TOLLGATE_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
-      UPSTREAM_BASE_URL: `${upstream.origin}/v1`,
-      UPSTREAM_API_KEY: 'sk-bench-upstream-key',
-      ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+  const start = startCommand();
+  const child = spawn(
+    process.execPath,
+    [...start.nodeFlags, join(ROOT, 'dist/cli/main.js'), 'serve'],
+    {
+      env: {
+        ...start.env,
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        TOLLGATE_DATA_DIR: dataDir,
+        TOLLGATE_MASTER_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+        UPSTREAM_BASE_URL: `${upstream.origin}/v1`,
+        UPSTREAM_API_KEY: 'sk-bench-upstream-key',
+      },
+      // Its log (an access-log line per request) is kept only to explain a failed start.
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    // Its log (an access-log line per request) is kept only to explain a failed start.
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   let logTail = '';
   child.stderr?.on('data', (d: Buffer) => {
     logTail = (logTail + d.toString('utf8')).slice(-4000);

@@ -11,6 +11,7 @@ import type { RowSummary } from './lib/report.js';
 import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
+import { startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway costs on top of the network: the same request, under the same load, sent
@@ -36,8 +37,9 @@ import { forkService } from './lib/service-process.js';
  * (from /proc/<pid>/task/<tid>/stat, on Linux) is printed after the table for every Tollgate
  * row: the main thread, each worker thread by its entry's name, and the rest (V8's helper
  * threads, which do most of the concurrent garbage collection, the libuv pool, the loader).
- * BENCH_NODE_FLAGS: extra Node flags for the Tollgate processes (e.g. `--trace-gc`, whose lines
- * reach this process's standard output).
+ * Tollgate processes run with the Node flags and environment of `npm start` (its script in
+ * package.json); BENCH_NODE_FLAGS adds flags (e.g. `--trace-gc`, whose lines reach this process's
+ * standard output).
  *
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
  * and its request in SCENARIOS, with a `setup` hook for anything it needs first.
@@ -51,6 +53,8 @@ const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+/** Tollgate processes run with the flags and environment of `npm start`. */
+const START = startCommand();
 
 /** A process the rows can load: started once, before the first round, in list order. */
 interface ServiceSpec {
@@ -171,6 +175,7 @@ function tollgate(name: string, env: Record<string, string>): ServiceSpec {
     entry: new URL('./lib/gateway-process.ts', import.meta.url),
     profiled: true,
     env: (started) => ({
+      ...START.env,
       PORT: '0',
       HOST: '127.0.0.1',
       ...embeddedDatabase(name),
@@ -361,7 +366,7 @@ async function startServices(
       ...(CPU_PROF_DIR && spec.profiled
         ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, spec.name)}`]
         : []),
-      ...(spec.profiled ? NODE_FLAGS : []),
+      ...(spec.profiled ? [...START.nodeFlags, ...NODE_FLAGS] : []),
     ];
     log(`starting ${spec.name}…`);
     started.set(spec.name, await forkService(spec.name, spec.entry, spec.env(started), execArgv));

@@ -1,5 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
+import { startCommand } from '../../bench/lib/start-command.js';
 import { TOLLGATE_CLI } from './tollgate-cli.js';
 
 /** A gateway running as its own process, as in production. */
@@ -14,15 +15,16 @@ export interface GatewayProcess {
 }
 
 /**
- * Starts `tollgate serve` in a child process on a random port and waits until it listens (and,
- * when given, until its output matches `ready`).
+ * Starts `tollgate serve` in a child process on a random port, with the Node flags and environment
+ * of `npm start`, and waits until it listens (and, when given, until its output matches `ready`).
  */
 export function startGatewayProcess(
   env: Record<string, string>,
   ready?: RegExp,
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...TOLLGATE_CLI, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
+  const start = startCommand();
+  const child = spawn(process.execPath, [...start.nodeFlags, ...TOLLGATE_CLI, 'serve'], {
+    env: { ...start.env, PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';

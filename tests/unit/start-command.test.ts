@@ -1,0 +1,47 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseStartScript, startCommand } from '../../bench/lib/start-command.js';
+
+const dockerfile = readFileSync(join(import.meta.dirname, '../../Dockerfile'), 'utf8');
+
+describe('how the gateway is started', () => {
+  const start = startCommand();
+
+  it('npm start runs the build with two malloc arenas and single-threaded garbage collection', () => {
+    expect(start).toEqual({ env: { MALLOC_ARENA_MAX: '2' }, nodeFlags: ['--single-threaded-gc'] });
+  });
+
+  it('the image runs the gateway as npm start does', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile)?.[1];
+    expect(cmd && JSON.parse(cmd)).toEqual([
+      'node',
+      ...start.nodeFlags,
+      'dist/cli/main.js',
+      'serve',
+    ]);
+    const env = [...dockerfile.matchAll(/^ENV (.*)$/gm)].map((m) => m[1]).join(' ');
+    for (const [name, value] of Object.entries(start.env))
+      expect(env).toContain(`${name}=${value}`);
+  });
+
+  it('this Node accepts the flags (a flag it did not know would stop npm start)', () => {
+    const run = spawnSync(process.execPath, [...start.nodeFlags, '-e', 'process.exit(0)'], {
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  it('refuses a start script that does not run the build with node', () => {
+    expect(() => parseStartScript('tsx src/cli/main.ts serve')).toThrow(/does not run node/);
+    expect(() => parseStartScript('node other.js')).toThrow(/dist\/cli\/main\.js/);
+    expect(
+      parseStartScript('node bin/x.js && A=1 B=2 node --x --y dist/cli/main.js serve'),
+    ).toEqual({
+      env: { A: '1', B: '2' },
+      nodeFlags: ['--x', '--y'],
+    });
+  });
+});
