@@ -9,7 +9,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
-# As npm start runs it (README, "Running the gateway"): two malloc arenas instead of one per thread
+# As npm start runs it (README, Operations, "Starting"): two malloc arenas instead of one per thread
 # (less RSS) and garbage collection on each JavaScript thread itself (less CPU on a few cores).
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8787 TOLLGATE_DATA_DIR=/data MALLOC_ARENA_MAX=2
 WORKDIR /app

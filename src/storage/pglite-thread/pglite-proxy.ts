@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { QueryOptions, Results } from '@electric-sql/pglite';
 import { startWorkerThread } from '../../runtime/worker-thread.js';
@@ -62,8 +64,20 @@ function applyParsers(result: Results, parsers: QueryOptions['parsers'], arrays:
  * Starts PGlite on a worker thread (in memory when `pgdata` is null) and resolves once it is
  * open. Every statement, transaction, migration and the final close go to that thread by
  * message, so the server's event loop never runs the database itself.
+ *
+ * A data directory that does not exist yet is first created on a thread of its own, which then
+ * ends: PGlite runs initdb in a WebAssembly instance of its own whose memory (about 160 MB) stays
+ * reserved until that thread's next full garbage collection, which a database thread that has no
+ * JavaScript garbage to speak of may not run for hours. Ending the thread gives it back at once.
  */
 export async function startPgliteThread(pgdata: string | null): Promise<PgliteThread> {
+  if (pgdata !== null && !existsSync(join(pgdata, 'PG_VERSION'))) {
+    await (await openPgliteThread(pgdata)).close();
+  }
+  return openPgliteThread(pgdata);
+}
+
+async function openPgliteThread(pgdata: string | null): Promise<PgliteThread> {
   const worker: Worker = startWorkerThread('pglite-worker', import.meta.url, {
     workerData: { pgdata } satisfies PgliteWorkerData,
   });
