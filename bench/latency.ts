@@ -57,6 +57,8 @@ interface Sample {
 interface Samples {
   samples: Sample[];
   failures: number;
+  /** Why requests failed: each distinct reason once, the first few. */
+  reasons: string[];
   /** The latest a request left after its scheduled time (the client's own lag), ms. */
   maxLateMs: number;
 }
@@ -65,7 +67,13 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+/**
+ * Idle sockets are closed here after 4 s, before a server's own keep-alive timeout (Node's 5 s)
+ * closes them: otherwise a request sent on a socket at the moment the server closes it fails with
+ * ECONNRESET, a race of the client's pool, not an answer of the server (the openai SDK's pool
+ * keeps idle sockets 4 s for the same reason).
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 4_000 });
 
 /** Sends one request and times its first and last body bytes; rejects on a non-200 answer. */
 function timedRequest(target: Target, body: string): Promise<Sample> {
@@ -125,8 +133,10 @@ async function steadyBlock(
         (sample) => {
           into.samples.push(sample);
         },
-        () => {
+        (err: unknown) => {
           into.failures += 1;
+          const reason = err instanceof Error ? err.message : String(err);
+          if (into.reasons.length < 5 && !into.reasons.includes(reason)) into.reasons.push(reason);
         },
       ),
     );
@@ -159,8 +169,8 @@ interface GroupResult {
 
 async function measureGroup(group: Group, targets: readonly Target[]): Promise<GroupResult> {
   const results = {
-    direct: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
-    tollgate: { samples: [], failures: 0, maxLateMs: 0 } as Samples,
+    direct: { samples: [], failures: 0, reasons: [], maxLateMs: 0 } as Samples,
+    tollgate: { samples: [], failures: 0, reasons: [], maxLateMs: 0 } as Samples,
   };
   const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(REQUEST_BODIES[group])]));
   const bodyOf = (t: Target) => {
@@ -180,7 +190,12 @@ async function measureGroup(group: Group, targets: readonly Target[]): Promise<G
       until: { amount: PRIME_REQUESTS },
     });
     // One block at the steady rate, not kept: the load generator's burst must not be measured.
-    await steadyBlock(target, bodyOf(target), BLOCK_S, { samples: [], failures: 0, maxLateMs: 0 });
+    await steadyBlock(target, bodyOf(target), BLOCK_S, {
+      samples: [],
+      failures: 0,
+      reasons: [],
+      maxLateMs: 0,
+    });
   }
   for (let block = 0; block < BLOCKS; block++) {
     const order = block % 2 === 0 ? targets : [...targets].reverse();
@@ -273,6 +288,9 @@ function report(results: readonly GroupResult[]): boolean {
       ]);
     }
     if (r.tollgate.failures > 0 || r.direct.failures > 0) ok = false;
+    for (const name of ['direct', 'tollgate'] as const) {
+      for (const reason of r[name].reasons) verdicts.push(`FAILED ${r.group} · ${name}: ${reason}`);
+    }
     for (const [what, added, target] of checks) {
       const v = verdict(added, target);
       if (v !== 'ok') ok = false;
