@@ -65,7 +65,7 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
       signal: init?.signal ?? undefined,
     });
     const contentType = String(res.headers['content-type'] ?? '');
-    if (contentType.includes('text/event-stream') && res.statusCode !== 204) {
+    if (contentType.includes('text/event-stream')) {
       const events = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
       return upstreamResponse(res.statusCode, res.headers, url.href, { events });
     }

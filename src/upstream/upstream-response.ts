@@ -1,8 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * The response headers of an upstream call, read-only, as the openai SDK reads them (`get`,
- * `has`, iteration). Built straight from the lower-cased names undici parsed; a WHATWG `Headers`
+ * The response headers of an upstream call, read-only, as the openai SDK and the failure
+ * classifier read them (`get`, `has`, `entries`, iteration). Built straight from the lower-cased names undici parsed; a WHATWG `Headers`
  * would copy and re-validate every header of every answer.
  */
 class UpstreamHeaders {
@@ -24,26 +24,9 @@ class UpstreamHeaders {
     return this.map.has(name.toLowerCase());
   }
 
-  getSetCookie(): string[] {
-    const value = this.map.get('set-cookie');
-    return value === undefined ? [] : [value];
-  }
-
-  forEach(callback: (value: string, name: string, headers: UpstreamHeaders) => void): void {
-    for (const [name, value] of this.entries()) callback(value, name, this);
-  }
-
   *entries(): IterableIterator<[string, string]> {
     // Sorted by name, as Headers iterates.
     yield* [...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [name] of this.entries()) yield name;
-  }
-
-  *values(): IterableIterator<string> {
-    for (const [, value] of this.entries()) yield value;
   }
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
