@@ -19,10 +19,10 @@ function visibleChunk(
  */
 export function chatStreamFormat(includeUsage: boolean): StreamFormat {
   return {
-    start: () => null,
+    start: () => '',
     chunk: (chunk) => {
       const visible = visibleChunk(chunk, includeUsage);
-      return visible ? sseData(visible) : null;
+      return visible ? sseData(visible) : '';
     },
     end: () => SSE_DONE,
     error: (error) => sseData(error.body()),

@@ -2,8 +2,6 @@ import type { ResponseContext, ResponseObject } from './responses/response-shell
 import { ResponsesStreamTranslator } from './responses/stream-translator.js';
 import type { StreamFormat } from './stream-relay.js';
 
-const encoder = new TextEncoder();
-
 /**
  * The Responses API's wire format: named events translated from the chat chunks as they arrive.
  * `keep`, when given, runs on the finished response before its closing event is sent.
@@ -14,20 +12,15 @@ export function responsesStreamFormat(
 ): StreamFormat {
   const translator = new ResponsesStreamTranslator(context);
   return {
-    start: () => encoder.encode(translator.start()),
-    chunk: (chunk) => {
-      const frames = translator.push(chunk);
-      return frames === '' ? null : encoder.encode(frames);
-    },
-    end: async () => encoder.encode(keep ? await translator.finishKept(keep) : translator.finish()),
+    start: () => translator.start(),
+    chunk: (chunk) => translator.push(chunk),
+    end: async () => (keep ? await translator.finishKept(keep) : translator.finish()),
     error: (error) =>
-      encoder.encode(
-        translator.fail({
-          message: error.message,
-          type: error.type,
-          code: error.code,
-          param: error.param,
-        }),
-      ),
+      translator.fail({
+        message: error.message,
+        type: error.type,
+        code: error.code,
+        param: error.param,
+      }),
   };
 }

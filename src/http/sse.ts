@@ -1,5 +1,3 @@
-const encoder = new TextEncoder();
-
 /** Headers of an OpenAI-style server-sent event stream. */
 export const SSE_HEADERS: Record<string, string> = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -9,9 +7,9 @@ export const SSE_HEADERS: Record<string, string> = {
 };
 
 /** One `data:` event carrying a JSON value. */
-export function sseData(value: unknown): Uint8Array {
-  return encoder.encode(`data: ${JSON.stringify(value)}\n\n`);
+export function sseData(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`;
 }
 
 /** The terminating `data: [DONE]` event. */
-export const SSE_DONE: Uint8Array = encoder.encode('data: [DONE]\n\n');
+export const SSE_DONE = 'data: [DONE]\n\n';

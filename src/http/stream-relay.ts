@@ -7,14 +7,14 @@ import { upstreamError } from './upstream-error.js';
 
 /** How an endpoint writes a relayed chat stream on the wire (chat chunks, Responses events, …). */
 export interface StreamFormat {
-  /** Bytes to send before the first chunk, if any. */
-  start(): Uint8Array | null;
-  /** The bytes for one upstream chunk, or null when the client sees nothing of it. */
-  chunk(chunk: ChatCompletionChunk): Uint8Array | null;
-  /** The closing bytes once the answer is whole (possibly after storing it). */
-  end(): Uint8Array | Promise<Uint8Array>;
-  /** The last bytes when the upstream fails after the stream began. */
-  error(error: GatewayError): Uint8Array;
+  /** Text to send before the first chunk ('' for none). */
+  start(): string;
+  /** The text for one upstream chunk ('' when the client sees nothing of it). */
+  chunk(chunk: ChatCompletionChunk): string;
+  /** The closing text once the answer is whole (possibly after storing it). */
+  end(): string | Promise<string>;
+  /** The last text when the upstream fails after the stream began. */
+  error(error: GatewayError): string;
 }
 
 /** How a relayed stream ended: its status, error code and the answer assembled so far. */
@@ -36,12 +36,14 @@ async function drain(stream: UpstreamStream): Promise<void> {
 }
 
 /**
- * Relays an upstream chat stream to the client in the endpoint's format, pulled one chunk at a
- * time (the next upstream chunk is read only when the client has taken the last one). A failure
- * after the first byte can only travel as the format's error frame. The answer is whole once every
- * choice has finished and the usage chunk (always asked for) has come: the stream ends then, not
- * when the upstream gets round to closing its connection. `onEnd` runs once, when the stream ends,
- * fails or the client leaves.
+ * Relays an upstream chat stream to the client in the endpoint's format. Each pull sends what the
+ * upstream has delivered so far as one piece (the chunks of one network read go out in one write,
+ * not one each) and waits for the upstream only when nothing is left to send: the next upstream
+ * read happens only when the client has taken the last piece. A failure after the first byte can
+ * only travel as the format's error frame. The answer is whole once every choice has finished and
+ * the usage chunk (always asked for) has come: the stream ends then, not when the upstream gets
+ * round to closing its connection. `onEnd` runs once, when the stream ends, fails or the client
+ * leaves.
  */
 export function relayStream(
   stream: UpstreamStream,
@@ -61,19 +63,22 @@ export function relayStream(
   let started = false;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      let out = started ? '' : format.start();
+      started = true;
+      const send = () => {
+        if (out !== '') controller.enqueue(Buffer.from(out));
+        out = '';
+      };
       try {
-        if (!started) {
-          started = true;
-          const opening = format.start();
-          if (opening) controller.enqueue(opening);
-        }
         for (;;) {
-          let chunk = pending;
+          let chunk = pending ?? stream.ready();
           pending = null;
           if (!chunk) {
+            if (out !== '') return send();
             const next = await stream.rest.next();
             if (next.done) {
-              controller.enqueue(await format.end());
+              out += await format.end();
+              send();
               controller.close();
               finish(200, null);
               return;
@@ -81,17 +86,16 @@ export function relayStream(
             chunk = next.value;
           }
           assembler.add(chunk);
-          const bytes = format.chunk(chunk);
-          if (bytes) controller.enqueue(bytes);
+          out += format.chunk(chunk);
           if (chunk.usage && assembler.finished) {
-            controller.enqueue(await format.end());
+            out += await format.end();
+            send();
             controller.close();
             // The upstream's own end is read in the background so its connection is reused.
             finish(200, null, false);
             void drain(stream);
             return;
           }
-          if (bytes) return;
         }
       } catch (err) {
         if (finished) return;
@@ -104,7 +108,8 @@ export function relayStream(
               });
         const error = upstreamError(failure, secrets);
         if (error instanceof GatewayError) {
-          controller.enqueue(format.error(error));
+          out += format.error(error);
+          send();
           controller.close();
           finish(error.status, error.code ?? 'upstream_error');
         } else {

@@ -14,8 +14,6 @@ import type { Clock } from '../runtime/clock.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
 
-const encoder = new TextEncoder();
-
 /** What the responder uses. */
 export interface RespondDeps extends KeepDeps {
   clock: Clock;
@@ -127,16 +125,16 @@ async function respondCached(
   };
   c.set('outcome', outcome);
   if (!req.stream) return c.json(await jsonBody(deps, c, completion, responses));
-  let frames: Uint8Array[];
+  let frames: string[];
   if (responses) {
-    frames = (await replayKept(deps, c, completion, responses)).map((f) => encoder.encode(f));
+    frames = await replayKept(deps, c, completion, responses);
   } else {
     frames = replayChunks(completion, req.includeUsage).map(sseData);
     frames.push(SSE_DONE);
   }
   // Every frame is known already: the replay goes out as one body in one write, like a JSON
   // answer (no stream to pump, nothing to wait for), so it is complete once handed over.
-  return c.newResponse(Buffer.concat(frames), 200, SSE_HEADERS);
+  return c.newResponse(Buffer.from(frames.join('')), 200, SSE_HEADERS);
 }
 
 /**

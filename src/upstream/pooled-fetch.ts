@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
 import { upstreamResponse } from './upstream-response.js';
@@ -66,8 +65,7 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
     });
     const contentType = String(res.headers['content-type'] ?? '');
     if (contentType.includes('text/event-stream')) {
-      const events = Readable.toWeb(res.body) as unknown as ReadableStream<Uint8Array>;
-      return upstreamResponse(res.statusCode, res.headers, url.href, { events });
+      return upstreamResponse(res.statusCode, res.headers, url.href, { events: res.body });
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
     return upstreamResponse(res.statusCode, res.headers, url.href, { bytes });

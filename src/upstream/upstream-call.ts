@@ -2,8 +2,10 @@ import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Clock } from '../runtime/clock.js';
 import { Attempt } from './attempt.js';
+import { ChatChunkReader } from './chat-chunk-reader.js';
 import type { UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
+import { bodyPieces } from './upstream-response.js';
 
 /** The timeouts one attempt runs under. */
 export interface AttemptTimeouts {
@@ -69,14 +71,15 @@ export async function callUpstream(
       return fail(err);
     }
   }
-  let iterator: AsyncIterator<ChatCompletionChunk>;
+  let iterator: ChatChunkReader;
   let first: IteratorResult<ChatCompletionChunk>;
   try {
-    const s = await sdk.chat.completions.create(
-      request.body as unknown as OpenAI.ChatCompletionCreateParamsStreaming,
-      options,
-    );
-    iterator = s[Symbol.asyncIterator]();
+    // The raw answer, read by the gateway's own event reader: the SDK's stream would wrap the
+    // body in a web stream, decode it line by line and hand each chunk through three generators.
+    const response = await sdk.chat.completions
+      .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, options)
+      .asResponse();
+    iterator = new ChatChunkReader(bodyPieces(response), response.headers);
     first = await iterator.next();
   } catch (err) {
     return fail(err);
@@ -96,8 +99,7 @@ export async function callUpstream(
     next: async () => {
       try {
         const next = await iterator.next();
-        // The SDK ends a stream quietly when it is aborted: a timer or the client did that, and
-        // the answer is not whole.
+        // A body that ends after an abort (a timer or the client) is not a whole answer.
         if (next.done && attempt.signal.aborted) return fail(attempt.signal.reason);
         attempt.chunkArrived(now());
         return next;
@@ -110,6 +112,11 @@ export async function callUpstream(
     stream: {
       first: first.value,
       rest,
+      ready: () => {
+        const chunk = iterator.ready();
+        if (chunk) attempt.chunkArrived(now());
+        return chunk;
+      },
       abort: () => attempt.controller.abort(),
       finish: () => attempt.detach(),
     },

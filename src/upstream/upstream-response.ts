@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
 
 /**
  * The response headers of an upstream call, read-only, as the openai SDK and the failure
@@ -37,7 +38,9 @@ class UpstreamHeaders {
 /**
  * An upstream answer as the openai SDK reads a fetch `Response` — status, headers, url, `body`
  * (server-sent events), `json()` and `text()` — without building a WHATWG Response (which would
- * copy and re-validate the headers and, for a body read whole, wrap it in a stream again).
+ * copy and re-validate the headers and, for a body read whole, wrap it in a stream again). The
+ * events stay a Node stream: the relay reads them as they are, and a web stream is made only if
+ * something asks for `body`.
  */
 class UpstreamResponse {
   readonly ok: boolean;
@@ -46,17 +49,25 @@ class UpstreamResponse {
   readonly type = 'basic';
   bodyUsed = false;
   readonly headers: UpstreamHeaders;
+  #body: ReadableStream<Uint8Array> | null = null;
 
   constructor(
     readonly status: number,
     headers: IncomingHttpHeaders,
     readonly url: string,
     /** The events as they arrive; null when the body was read whole into `bytes`. */
-    readonly body: ReadableStream<Uint8Array> | null,
+    readonly events: Readable | null,
     private readonly bytes: Buffer | null,
   ) {
     this.ok = status >= 200 && status < 300;
     this.headers = new UpstreamHeaders(headers);
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.events && !this.#body) {
+      this.#body = Readable.toWeb(this.events) as unknown as ReadableStream<Uint8Array>;
+    }
+    return this.#body;
   }
 
   private async consume(): Promise<Buffer> {
@@ -64,7 +75,7 @@ class UpstreamResponse {
     this.bodyUsed = true;
     if (this.bytes) return this.bytes;
     const parts: Uint8Array[] = [];
-    if (this.body) for await (const part of this.body) parts.push(part);
+    if (this.events) for await (const part of this.events) parts.push(part as Uint8Array);
     return Buffer.concat(parts);
   }
 
@@ -91,11 +102,21 @@ export function upstreamResponse(
   status: number,
   headers: IncomingHttpHeaders,
   url: string,
-  body: { bytes: Buffer } | { events: ReadableStream<Uint8Array> },
+  body: { bytes: Buffer } | { events: Readable },
 ): Response {
   const response =
     'bytes' in body
       ? new UpstreamResponse(status, headers, url, null, body.bytes)
       : new UpstreamResponse(status, headers, url, body.events, null);
   return response as unknown as Response;
+}
+
+/**
+ * The body of a streamed answer piece by piece: the pooled fetch's Node stream as it is, or the
+ * body of any other fetch's Response.
+ */
+export function bodyPieces(response: Response): AsyncIterator<Uint8Array> {
+  const events = response instanceof UpstreamResponse ? response.events : response.body;
+  if (!events) return (async function* empty() {})();
+  return (events as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
 }

@@ -29,6 +29,8 @@ export interface UpstreamStream {
   first: ChatCompletionChunk;
   /** The chunks after the first; throws a classified error if the upstream fails mid-stream. */
   rest: AsyncIterator<ChatCompletionChunk>;
+  /** The next chunk of `rest` if it has already arrived (null: `rest.next()` must wait or fail). */
+  ready(): ChatCompletionChunk | null;
   /** Stops the upstream request (client gone); idempotent. */
   abort(): void;
   /** Releases timers and listeners once the stream is finished; idempotent. */
