@@ -66,6 +66,8 @@ export class VectorShelf<T> {
   /** Per-slot scratch of the search: partial dot products and the search that last set them. */
   private partial = new Float64Array(0);
   private partialSq = new Float64Array(0);
+  private bounds = new Float64Array(0);
+  private touched = new Int32Array(0);
   private stamp = new Uint32Array(0);
   private generation = 0;
 
@@ -155,8 +157,8 @@ export class VectorShelf<T> {
       this.stamp.fill(0);
       this.generation = 1;
     }
-    const { partial, partialSq, stamp, generation } = this;
-    const touched: number[] = [];
+    const { partial, partialSq, stamp, generation, touched } = this;
+    let touchedCount = 0;
     for (const d of prefix.dimensions) {
       const list = postings[d];
       if (!list) continue;
@@ -169,7 +171,7 @@ export class VectorShelf<T> {
           const v = values[k];
           partial[slot] = weight * v;
           partialSq[slot] = v * v;
-          touched.push(slot);
+          touched[touchedCount++] = slot;
         } else {
           const v = values[k];
           partial[slot] += weight * v;
@@ -177,15 +179,45 @@ export class VectorShelf<T> {
         }
       }
     }
-    const candidates: number[] = [];
+    // Each touched vector's bound on its score (dot / |x|, which is |q|·cos): partial over P plus
+    // |q_S|·|x_S|, where |x_S| is the vector's length outside P, rounded up so that rounding never
+    // shrinks the bound. Those reaching the threshold are candidates, kept at the front of
+    // `touched`; the candidate with the highest bound is the likeliest best.
+    const { norms, bounds } = this;
     const rest = prefix.rest;
     const bar = target * queryNorm;
-    for (const slot of touched) {
-      const norm = this.norms[slot];
+    let candidateCount = 0;
+    let likeliest = -1;
+    let likeliestBound = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < touchedCount; i++) {
+      const slot = touched[i];
+      const norm = norms[slot];
       const normSq = norm * norm;
-      // The vector's length outside P, rounded up so that rounding never shrinks the bound.
       const outside = Math.sqrt(Math.max(0, normSq - partialSq[slot]) + 1e-12 * normSq);
-      if (partial[slot] + rest * outside >= bar * norm) candidates.push(slot);
+      const bound = (partial[slot] + rest * outside) / norm;
+      if (!(bound >= bar)) continue;
+      bounds[slot] = bound;
+      touched[candidateCount++] = slot;
+      if (bound > likeliestBound) {
+        likeliestBound = bound;
+        likeliest = slot;
+      }
+    }
+    if (candidateCount === 0) return null;
+    // The likeliest candidate's exact score is a floor: a vector whose bound is below it can
+    // neither beat nor tie it, so it needs no dot product.
+    let floor = bar;
+    const owner = this.owners[likeliest];
+    if (owner !== null && owner !== undefined && accept(owner)) {
+      floor = Math.max(
+        bar,
+        this.dot(likeliest, query) / norms[likeliest] - BOUND_SLACK * queryNorm,
+      );
+    }
+    const candidates: number[] = [];
+    for (let i = 0; i < candidateCount; i++) {
+      const slot = touched[i];
+      if (bounds[slot] >= floor) candidates.push(slot);
     }
     // In slot order, as a scan meets them, so ties resolve as a scan resolves them.
     candidates.sort((a, b) => a - b);
@@ -200,6 +232,11 @@ export class VectorShelf<T> {
     if (owner === null || owner === undefined) return;
     const norm = this.norms[slot];
     if (norm === 0 || !accept(owner)) return;
+    best.offer(owner, this.dot(slot, query), norm);
+  }
+
+  /** The dot product of one slot's vector with the query, summed in the row's order. */
+  private dot(slot: number, query: Float32Array): number {
     let dot = 0;
     if (this.dense) {
       const base = slot * this.dimensions;
@@ -210,7 +247,7 @@ export class VectorShelf<T> {
       const end = this.starts[slot + 1];
       for (let k = this.starts[slot]; k < end; k++) dot += values[k] * query[indices[k]];
     }
-    best.offer(owner, dot, norm);
+    return dot;
   }
 
   private ensureSlots(count: number): void {
@@ -225,6 +262,8 @@ export class VectorShelf<T> {
     if (this.partial.length >= capacity) return;
     this.partial = new Float64Array(capacity);
     this.partialSq = new Float64Array(capacity);
+    this.bounds = new Float64Array(capacity);
+    this.touched = new Int32Array(capacity);
     this.stamp = new Uint32Array(capacity);
     this.generation = 0;
   }
