@@ -159,10 +159,10 @@ export class VectorShelf<T> {
     }
     const { partial, partialSq, stamp, generation, touched } = this;
     let touchedCount = 0;
-    for (const d of prefix.dimensions) {
-      const list = postings[d];
+    for (let p = 0; p < prefix.count; p++) {
+      const list = postings[prefix.dimensions[p]];
       if (!list) continue;
-      const weight = query[d];
+      const weight = query[prefix.dimensions[p]];
       const { slots, values, length } = list;
       for (let k = 0; k < length; k++) {
         const slot = slots[k];
@@ -372,6 +372,18 @@ class BestSoFar<T> {
   }
 }
 
+/** A search's heavy prefix: the first `count` of `dimensions`, and the length of the rest. */
+interface HeavyPrefix {
+  dimensions: readonly number[];
+  count: number;
+  rest: number;
+}
+
+// Scratch of heavyPrefix, reused by every search (a search runs to its end without yielding).
+const prefixDims: number[] = [];
+let prefixGain = new Float64Array(0);
+let prefixRestSq = new Float64Array(0);
+
 /**
  * The question's dimensions that weigh most per posting to read, taken until the length of the
  * rest is at most `maxRest`, and that length.
@@ -380,9 +392,11 @@ function heavyPrefix(
   query: Float32Array,
   maxRest: number,
   postings: readonly (Postings | null)[],
-): { dimensions: number[]; rest: number } {
-  const dims: number[] = [];
-  const gain = new Float64Array(query.length);
+): HeavyPrefix {
+  const dims = prefixDims;
+  dims.length = 0;
+  if (prefixGain.length < query.length) prefixGain = new Float64Array(query.length);
+  const gain = prefixGain;
   for (let i = 0; i < query.length; i++) {
     if (query[i] === 0) continue;
     dims.push(i);
@@ -390,7 +404,9 @@ function heavyPrefix(
   }
   dims.sort((a, b) => gain[b] - gain[a] || a - b);
   // restSq[k]: squared length of the dimensions from k on, summed lightest first.
-  const restSq = new Float64Array(dims.length + 1);
+  if (prefixRestSq.length < dims.length + 1) prefixRestSq = new Float64Array(query.length + 1);
+  const restSq = prefixRestSq;
+  restSq[dims.length] = 0;
   for (let k = dims.length - 1; k >= 0; k--) {
     const x = query[dims[k]];
     restSq[k] = restSq[k + 1] + x * x;
@@ -398,7 +414,7 @@ function heavyPrefix(
   let k = 0;
   const maxRestSq = maxRest * maxRest;
   while (k < dims.length && restSq[k] > maxRestSq) k++;
-  return { dimensions: dims.slice(0, k), rest: Math.sqrt(restSq[k]) };
+  return { dimensions: dims, count: k, rest: Math.sqrt(restSq[k]) };
 }
 
 function nonZeros(vector: Float32Array): number {
