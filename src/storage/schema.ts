@@ -195,7 +195,6 @@ export const cacheEntries = pgTable(
   },
   (t) => [
     uniqueIndex('cache_entries_tenant_exact_key').on(t.tenantId, t.exactHash),
-    index('cache_entries_tenant_scope_idx').on(t.tenantId, t.scopeHash),
     index('cache_entries_expires_idx').on(t.expiresAt),
     index('cache_entries_written_idx').on(t.writtenAt, t.id),
   ],
