@@ -20,9 +20,12 @@ function visibleChunk(
 export function chatStreamFormat(includeUsage: boolean): StreamFormat {
   return {
     start: () => '',
-    chunk: (chunk) => {
+    chunk: (chunk, raw) => {
       const visible = visibleChunk(chunk, includeUsage);
-      return visible ? sseData(visible) : '';
+      if (!visible) return '';
+      // Unchanged chunks go out as the upstream wrote them (one line of JSON): no re-encoding.
+      if (visible === chunk && raw !== null && raw.indexOf('\n') === -1) return `data: ${raw}\n\n`;
+      return sseData(visible);
     },
     end: () => SSE_DONE,
     error: (error) => sseData(error.body()),

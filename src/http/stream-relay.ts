@@ -9,8 +9,11 @@ import { upstreamError } from './upstream-error.js';
 export interface StreamFormat {
   /** Text to send before the first chunk ('' for none). */
   start(): string;
-  /** The text for one upstream chunk ('' when the client sees nothing of it). */
-  chunk(chunk: ChatCompletionChunk): string;
+  /**
+   * The text for one upstream chunk ('' when the client sees nothing of it); `raw` is the chunk's
+   * JSON exactly as the upstream sent it, when known.
+   */
+  chunk(chunk: ChatCompletionChunk, raw: string | null): string;
   /** The closing text once the answer is whole (possibly after storing it). */
   end(): string | Promise<string>;
   /** The last text when the upstream fails after the stream began. */
@@ -86,7 +89,7 @@ export function relayStream(
             chunk = next.value;
           }
           assembler.add(chunk);
-          out += format.chunk(chunk);
+          out += format.chunk(chunk, stream.raw());
           if (chunk.usage && assembler.finished) {
             out += await format.end();
             send();

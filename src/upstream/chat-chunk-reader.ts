@@ -15,7 +15,10 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
   private readonly decoder = new SseDecoder();
   private queue: ChatCompletionChunk[] = [];
+  /** The data text of each queued chunk, as the upstream sent it. */
+  private texts: string[] = [];
   private head = 0;
+  private lastText: string | null = null;
   private failure: Error | null = null;
   private sawDone = false;
   private ended = false;
@@ -28,10 +31,8 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
 
   async next(): Promise<IteratorResult<ChatCompletionChunk>> {
     for (;;) {
-      if (this.head < this.queue.length) {
-        const value = this.queue[this.head++] as ChatCompletionChunk;
-        return { done: false, value };
-      }
+      const value = this.ready();
+      if (value) return { done: false, value };
       if (this.failure) throw this.failure;
       if (this.ended) return DONE;
       const piece = await this.source.next();
@@ -41,6 +42,7 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
         return DONE;
       }
       this.queue = [];
+      this.texts = [];
       this.head = 0;
       for (const event of this.decoder.push(piece.value)) {
         this.take(event);
@@ -51,7 +53,14 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
 
   /** The next chunk if it has already arrived, without waiting; null otherwise. */
   ready(): ChatCompletionChunk | null {
-    return this.head < this.queue.length ? (this.queue[this.head++] as ChatCompletionChunk) : null;
+    if (this.head >= this.queue.length) return null;
+    this.lastText = this.texts[this.head] ?? null;
+    return this.queue[this.head++] ?? null;
+  }
+
+  /** The JSON text of the chunk handed out last, exactly as the upstream sent it. */
+  lastRaw(): string | null {
+    return this.lastText;
   }
 
   async return(): Promise<IteratorResult<ChatCompletionChunk>> {
@@ -83,5 +92,6 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
       return;
     }
     this.queue.push(data as ChatCompletionChunk);
+    this.texts.push(event.data);
   }
 }

@@ -117,6 +117,7 @@ export async function callUpstream(
         if (chunk) attempt.chunkArrived(now());
         return chunk;
       },
+      raw: () => iterator.lastRaw(),
       abort: () => attempt.controller.abort(),
       finish: () => attempt.detach(),
     },

@@ -31,6 +31,8 @@ export interface UpstreamStream {
   rest: AsyncIterator<ChatCompletionChunk>;
   /** The next chunk of `rest` if it has already arrived (null: `rest.next()` must wait or fail). */
   ready(): ChatCompletionChunk | null;
+  /** The JSON text of the chunk handed out last (`first` until `rest` gives another), as sent. */
+  raw(): string | null;
   /** Stops the upstream request (client gone); idempotent. */
   abort(): void;
   /** Releases timers and listeners once the stream is finished; idempotent. */

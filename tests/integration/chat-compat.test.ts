@@ -190,6 +190,51 @@ describe('streaming chat completions', () => {
     expect(chunks.at(-1)?.choices).toEqual([]);
   });
 
+  it("relays each chunk in the upstream's own bytes, and re-encodes one only to hide the usage the client did not ask for", async () => {
+    // A provider's JSON as it writes it: escaped characters, its own key order, spaces.
+    const frames = [
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"caf\\u00e9 \\"ok\\""},"finish_reason":null}], "usage":null}',
+      '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","usage":null}',
+      '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}',
+    ];
+    const raw = (_req: unknown, res: import('node:http').ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`${frames.map((f) => `data: ${f}\n\n`).join('')}data: [DONE]\n\n`);
+    };
+    const base = await gateway.listen();
+    const { key } = await gateway.createKey();
+    const ask = async (includeUsage: boolean) => {
+      upstream.enqueue(raw);
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'hi' }],
+          stream: true,
+          ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+        }),
+      });
+      return res.text();
+    };
+    const withUsage = await ask(true);
+    expect(withUsage, withUsage).toBe(
+      `${frames.map((f) => `data: ${f}\n\n`).join('')}data: [DONE]\n\n`,
+    );
+    const withoutUsage = await ask(false);
+    const sent = withoutUsage
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'))
+      .map((f) => JSON.parse(f.slice('data: '.length)) as Record<string, unknown>);
+    expect(sent, withoutUsage).toEqual(
+      [
+        { ...(JSON.parse(frames[0] as string) as object), usage: undefined },
+        { ...(JSON.parse(frames[1] as string) as object), usage: undefined },
+      ].map(({ usage: _usage, ...rest }) => rest),
+    );
+    expect(withoutUsage.endsWith('data: [DONE]\n\n'), withoutUsage).toBe(true);
+  });
+
   it('sends the first chunk to the client before the upstream has finished', async () => {
     let release: () => void = () => {};
     const pause = new Promise<void>((r) => (release = r));

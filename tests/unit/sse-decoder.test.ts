@@ -106,7 +106,9 @@ describe('ChatChunkReader', () => {
     expect(reader.ready()).toBeNull();
     const first = await reader.next();
     expect(first.done ? null : first.value.choices[0]?.delta.content).toBe('a');
+    expect(reader.lastRaw()).toBe(JSON.stringify(chunk('a')));
     expect(reader.ready()?.choices[0]?.delta.content).toBe('b');
+    expect(reader.lastRaw()).toBe(JSON.stringify(chunk('b')));
     expect(reader.ready()).toBeNull();
     expect((await reader.next()).done).toBe(true);
   });
