@@ -1,17 +1,6 @@
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { withoutNullMember } from './json-member.js';
 import { SSE_DONE, sseData } from './sse.js';
 import type { StreamFormat } from './stream-relay.js';
-
-/** Removes what the client did not ask for: the usage chunk and `usage: null` fields. */
-function visibleChunk(
-  chunk: ChatCompletionChunk,
-  includeUsage: boolean,
-): ChatCompletionChunk | null {
-  if (includeUsage || !('usage' in chunk)) return chunk;
-  if (chunk.usage && chunk.choices.length === 0) return null;
-  const { usage: _usage, ...rest } = chunk;
-  return rest;
-}
 
 /**
  * Chat completions' wire format: each chunk as a `data:` event (the usage chunk only when the
@@ -21,10 +10,15 @@ export function chatStreamFormat(includeUsage: boolean): StreamFormat {
   return {
     start: () => '',
     chunk: (chunk, raw) => {
-      const visible = visibleChunk(chunk, includeUsage);
-      if (!visible) return '';
-      // Unchanged chunks go out as the upstream wrote them (one line of JSON): no re-encoding.
-      if (visible === chunk && raw !== null && raw.indexOf('\n') === -1) return `data: ${raw}\n\n`;
+      // A chunk goes out as the upstream wrote it (one line of JSON), less the usage the client
+      // did not ask for: re-encoded only when that cannot be cut from the text.
+      const line = raw !== null && raw.indexOf('\n') === -1 ? raw : null;
+      if (includeUsage || !('usage' in chunk))
+        return line === null ? sseData(chunk) : `data: ${line}\n\n`;
+      if (chunk.usage && chunk.choices.length === 0) return '';
+      const cut = line !== null && chunk.usage === null ? withoutNullMember(line, 'usage') : null;
+      if (cut !== null) return `data: ${cut}\n\n`;
+      const { usage: _usage, ...visible } = chunk;
       return sseData(visible);
     },
     end: () => SSE_DONE,

@@ -190,7 +190,7 @@ describe('streaming chat completions', () => {
     expect(chunks.at(-1)?.choices).toEqual([]);
   });
 
-  it("relays each chunk in the upstream's own bytes, and re-encodes one only to hide the usage the client did not ask for", async () => {
+  it("relays each chunk in the upstream's own bytes, less the usage the client did not ask for", async () => {
     // A provider's JSON as it writes it: escaped characters, its own key order, spaces.
     const frames = [
       '{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"caf\\u00e9 \\"ok\\""},"finish_reason":null}], "usage":null}',
@@ -221,18 +221,13 @@ describe('streaming chat completions', () => {
     expect(withUsage, withUsage).toBe(
       `${frames.map((f) => `data: ${f}\n\n`).join('')}data: [DONE]\n\n`,
     );
+    // Without it, the usage chunk is hidden and `usage: null` is cut from the others' own bytes.
     const withoutUsage = await ask(false);
-    const sent = withoutUsage
-      .split('\n\n')
-      .filter((f) => f.startsWith('data: {'))
-      .map((f) => JSON.parse(f.slice('data: '.length)) as Record<string, unknown>);
-    expect(sent, withoutUsage).toEqual(
-      [
-        { ...(JSON.parse(frames[0] as string) as object), usage: undefined },
-        { ...(JSON.parse(frames[1] as string) as object), usage: undefined },
-      ].map(({ usage: _usage, ...rest }) => rest),
+    expect(withoutUsage, withoutUsage).toBe(
+      `data: ${(frames[0] as string).replace(', "usage":null', '')}\n\n` +
+        `data: ${(frames[1] as string).replace(',"usage":null', '')}\n\n` +
+        'data: [DONE]\n\n',
     );
-    expect(withoutUsage.endsWith('data: [DONE]\n\n'), withoutUsage).toBe(true);
   });
 
   it('sends the first chunk to the client before the upstream has finished', async () => {
