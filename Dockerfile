@@ -24,4 +24,4 @@ VOLUME ["/data"]
 EXPOSE 8787
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8787)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/cli/main.js", "serve"]
+CMD ["node", "--heap-growing-percent=50", "dist/cli/main.js", "serve"]

@@ -9,8 +9,11 @@ const dockerfile = readFileSync(join(import.meta.dirname, '../../Dockerfile'), '
 describe('how the gateway is started', () => {
   const start = startCommand();
 
-  it('npm start runs the build with two malloc arenas', () => {
-    expect(start).toEqual({ env: { MALLOC_ARENA_MAX: '2' }, nodeFlags: [] });
+  it('npm start runs the build with two malloc arenas and a heap that grows by half at a time', () => {
+    expect(start).toEqual({
+      env: { MALLOC_ARENA_MAX: '2' },
+      nodeFlags: ['--heap-growing-percent=50'],
+    });
   });
 
   it('the image runs the gateway as npm start does', () => {

@@ -27,6 +27,14 @@ interface OpenTransaction {
   ended: Promise<void>;
 }
 
+/**
+ * PostgreSQL's buffer pool inside PGlite's WebAssembly memory. PostgreSQL's default (128 MB) is
+ * written at start-up, so it is resident from the first second; the gateway's embedded database
+ * reads a small working set (cache entries are served from the main thread's memory) and the
+ * operating system's page cache holds the files behind it.
+ */
+const SHARED_BUFFERS = '16MB';
+
 const transactions = new Map<number, OpenTransaction>();
 let nextTransaction = 1;
 
@@ -115,6 +123,7 @@ async function handle(
 
 async function start(): Promise<PGlite> {
   const options = {
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
     extensions: { vector },
     serializers: byteaSerializers,
     parsers: byteaParsers,
