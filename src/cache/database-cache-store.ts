@@ -141,7 +141,7 @@ export class DatabaseCacheStore implements CacheStore {
       scopeHash: keys.scopeHash,
       exactHash: keys.exactHash,
       embedder: vector ? this.deps.embedder.id : null,
-      vector,
+      dimensions: vector ? vector.length : null,
       response: w.completion,
       question,
       createdAt: now,
@@ -152,9 +152,9 @@ export class DatabaseCacheStore implements CacheStore {
         vector,
       }),
     };
-    this.index.set(entry);
+    this.index.set(entry, vector);
     this.loader.admit(entry);
-    this.tier.enqueueWrite({ ...entry, completion: w.completion, question });
+    this.tier.enqueueWrite({ ...entry, vector, completion: w.completion, question });
   }
 
   async flushTenant(tenantId: string): Promise<number> {
@@ -219,16 +219,12 @@ export class DatabaseCacheStore implements CacheStore {
       this.drop(entry);
       return null;
     }
-    // Kept open from now on: the next hit costs no decryption.
-    const question = entry.question;
-    this.index.set({
+    // Kept open from now on: the next hit costs no decryption. The estimate trades the sealed
+    // answer's bytes for the open one's (as UTF-16, as entryBytes counts it).
+    this.index.reopen(entry, {
       ...entry,
       response: completion,
-      bytes: entryBytes({
-        responseChars: JSON.stringify(completion).length,
-        questionChars: question === null ? 0 : question.length,
-        vector: entry.vector,
-      }),
+      bytes: entry.bytes - entry.response.length + JSON.stringify(completion).length * 2,
     });
     return completion;
   }

@@ -44,20 +44,20 @@ export class IndexLoader {
     for (const u of usage) {
       for (const victim of cap.touch(u.tenantId, u.exactHash, u.id)) tier.enqueueDelete(victim);
     }
-    const held: IndexedEntry[] = [];
+    const held: LoadedEntry[] = [];
     let bytes = 0;
     const read = await tier.loadNewest(now, (row) => {
       if (cap.idOf(row.tenantId, row.exactHash) !== row.id) return true;
-      const entry = this.entryOf(row);
-      bytes += entry.bytes;
+      const loaded = this.entryOf(row);
+      bytes += loaded.entry.bytes;
       if (bytes > this.deps.memoryBytes) return false;
-      held.push(entry);
+      held.push(loaded);
       return true;
     });
     // Oldest first, so the newest are the most recently used in memory.
     for (let i = held.length - 1; i >= 0; i--) {
-      const entry = held[i];
-      if (entry) index.set(entry);
+      const loaded = held[i];
+      if (loaded) index.set(loaded.entry, loaded.vector);
     }
     this.loaded = read;
   }
@@ -77,22 +77,22 @@ export class IndexLoader {
     const rows = await tier.sync(now, known);
     for (const row of rows ?? []) {
       if (known(row)) continue;
-      const entry = this.entryOf(row);
-      index.set(entry);
+      const { entry, vector } = this.entryOf(row);
+      index.set(entry, vector);
       this.admit(entry);
     }
   }
 
-  private entryOf(row: CacheEntryRow): IndexedEntry {
+  private entryOf(row: CacheEntryRow): LoadedEntry {
     const ours = row.embedder === this.deps.embedderId && row.embeddingF32 !== null;
     const vector = ours && row.embeddingF32 ? vectorFromBytes(row.embeddingF32) : null;
-    return {
+    const entry: IndexedEntry = {
       id: row.id,
       tenantId: row.tenantId,
       scopeHash: row.scopeHash,
       exactHash: row.exactHash,
       embedder: vector ? row.embedder : null,
-      vector,
+      dimensions: vector ? vector.length : null,
       response: row.responseEnc,
       question: row.questionEnc,
       createdAt: row.createdAt.getTime(),
@@ -103,5 +103,12 @@ export class IndexLoader {
         vector,
       }),
     };
+    return { entry, vector };
   }
+}
+
+/** A row as an entry, and its vector for the search index. */
+interface LoadedEntry {
+  entry: IndexedEntry;
+  vector: Float32Array | null;
 }

@@ -12,9 +12,13 @@ export interface IndexedEntry {
   readonly tenantId: string;
   readonly scopeHash: string;
   readonly exactHash: string;
-  /** The embedder that made `vector`; vectors of different embedders are never compared. */
+  /** The embedder that made its vector; vectors of different embedders are never compared. */
   readonly embedder: string | null;
-  readonly vector: Float32Array | null;
+  /**
+   * The length of its vector, which only the scope's search index holds (a sparse copy: the entry
+   * does not keep the dense one); null when the question is matched exactly only.
+   */
+  readonly dimensions: number | null;
   readonly response: ChatCompletion | Buffer;
   /** The normalised question (null when the question is matched exactly only). */
   readonly question: string | Buffer | null;
@@ -33,8 +37,18 @@ export interface NearestEntry {
 // Tenant ids never contain a newline, so `tenant\nhash` keys cannot collide across tenants.
 const SEPARATOR = '\n';
 const ENTRY_OVERHEAD_BYTES = 256;
+/**
+ * A sparse component: index and value in its row and in its postings (8 + 8), and as much again
+ * while their arrays have room to grow; plus each vector's own slot in the search's arrays.
+ */
+const SPARSE_COMPONENT_BYTES = 32;
+const SHELF_SLOT_BYTES = 96;
 
-/** Approximate bytes of an entry's parts in memory (strings as UTF-16). */
+/**
+ * Approximate bytes of an entry's parts in memory: strings as UTF-16, and its vector as the search
+ * index holds it (a dense row, or for a sparse vector each nonzero component twice, in its row and
+ * in its dimension's postings, with their arrays' room to grow).
+ */
 export function entryBytes(parts: {
   responseChars: number;
   questionChars: number;
@@ -42,9 +56,16 @@ export function entryBytes(parts: {
 }): number {
   return (
     (parts.responseChars + parts.questionChars) * 2 +
-    (parts.vector?.byteLength ?? 0) +
+    (parts.vector ? shelvedVectorBytes(parts.vector) : 0) +
     ENTRY_OVERHEAD_BYTES
   );
+}
+
+function shelvedVectorBytes(vector: Float32Array): number {
+  let nonZero = 0;
+  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZero++;
+  const row = nonZero * 2 > vector.length ? vector.byteLength : nonZero * SPARSE_COMPONENT_BYTES;
+  return row + SHELF_SLOT_BYTES;
 }
 
 /** One (tenant, scope)'s entries, and their vectors by embedder. */
@@ -76,27 +97,50 @@ export class MemoryIndex {
     return this.lru.get(tenantId + SEPARATOR + exactHash);
   }
 
-  /** Adds or replaces an entry. */
-  set(entry: IndexedEntry): void {
+  /**
+   * Adds or replaces an entry; `vector` (of `entry.dimensions` components, from `entry.embedder`)
+   * goes into its scope's search index, and only there.
+   */
+  set(entry: IndexedEntry, vector: Float32Array | null): void {
+    if (vector !== null && vector.length !== entry.dimensions) {
+      throw new RangeError(`a vector of ${vector.length} for an entry of ${entry.dimensions}`);
+    }
     const key = entry.tenantId + SEPARATOR + entry.exactHash;
     this.lru.set(key, entry);
     // An entry larger than the whole bound is refused by the LRU: keep the scope in step.
     if (this.lru.peek(key) !== entry) return;
-    const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
-    let scope = this.scopes.get(scopeKey);
-    if (!scope) {
-      scope = { entries: new Set(), shelves: new Map() };
-      this.scopes.set(scopeKey, scope);
-    }
+    const scope = this.scopeOf(entry, true);
     scope.entries.add(entry);
-    if (entry.embedder === null || entry.vector === null) return;
-    const shelfKey = shelfKeyOf(entry.embedder, entry.vector.length);
+    if (entry.embedder === null || vector === null) return;
+    const shelfKey = shelfKeyOf(entry.embedder, vector.length);
     let shelf = scope.shelves.get(shelfKey);
     if (!shelf) {
-      shelf = new VectorShelf(entry.vector.length);
+      shelf = new VectorShelf(vector.length);
       scope.shelves.set(shelfKey, shelf);
     }
-    shelf.add(entry, entry.vector);
+    shelf.add(entry, vector);
+  }
+
+  /**
+   * Puts `opened` (the same entry, its answer decrypted) in the place of `entry`, keeping its vector
+   * where the search index has it; nothing happens if `entry` is no longer held.
+   */
+  reopen(entry: IndexedEntry, opened: IndexedEntry): void {
+    const key = entry.tenantId + SEPARATOR + entry.exactHash;
+    if (this.lru.peek(key) !== entry) return;
+    this.lru.set(key, opened, { noDisposeOnSet: true });
+    const scope = this.scopeOf(entry, false);
+    if (this.lru.peek(key) !== opened) {
+      // Refused as too large: the key is gone, and so must the entry be from its scope.
+      this.unlinkScope(entry);
+      return;
+    }
+    if (!scope) return;
+    scope.entries.delete(entry);
+    scope.entries.add(opened);
+    if (entry.embedder !== null && entry.dimensions !== null) {
+      scope.shelves.get(shelfKeyOf(entry.embedder, entry.dimensions))?.replaceOwner(entry, opened);
+    }
   }
 
   delete(tenantId: string, exactHash: string): void {
@@ -160,12 +204,24 @@ export class MemoryIndex {
     return this.lru.calculatedSize;
   }
 
+  private scopeOf(entry: IndexedEntry, create: true): Scope;
+  private scopeOf(entry: IndexedEntry, create: false): Scope | undefined;
+  private scopeOf(entry: IndexedEntry, create: boolean): Scope | undefined {
+    const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
+    let scope = this.scopes.get(scopeKey);
+    if (!scope && create) {
+      scope = { entries: new Set(), shelves: new Map() };
+      this.scopes.set(scopeKey, scope);
+    }
+    return scope;
+  }
+
   private unlinkScope(entry: IndexedEntry): void {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     const scope = this.scopes.get(scopeKey);
     if (!scope?.entries.delete(entry)) return;
-    if (entry.embedder !== null && entry.vector !== null) {
-      const shelfKey = shelfKeyOf(entry.embedder, entry.vector.length);
+    if (entry.embedder !== null && entry.dimensions !== null) {
+      const shelfKey = shelfKeyOf(entry.embedder, entry.dimensions);
       const shelf = scope.shelves.get(shelfKey);
       shelf?.remove(entry);
       if (shelf && shelf.size === 0) scope.shelves.delete(shelfKey);

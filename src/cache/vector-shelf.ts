@@ -100,6 +100,15 @@ export class VectorShelf<T> {
     else if (!this.dense && this.live >= INDEX_FROM_VECTORS) this.buildPostings();
   }
 
+  /** Hands the vector of `owner` to `next` (in the same place, so ties resolve as before). */
+  replaceOwner(owner: T, next: T): void {
+    const slot = this.slotOf.get(owner);
+    if (slot === undefined || this.slotOf.has(next)) return;
+    this.slotOf.delete(owner);
+    this.slotOf.set(next, slot);
+    this.owners[slot] = next;
+  }
+
   /** Removes the vector of `owner`, if held. */
   remove(owner: T): void {
     const slot = this.slotOf.get(owner);

@@ -1,26 +1,33 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { IndexedEntry } from '../../src/cache/memory-index.js';
-import { MemoryIndex } from '../../src/cache/memory-index.js';
+import { entryBytes, MemoryIndex } from '../../src/cache/memory-index.js';
 
 const NOW = 1_000_000;
 const completion = (text: string) =>
   ({ id: text, choices: [{ message: { content: text } }] }) as unknown as ChatCompletion;
 
-function entry(over: Partial<IndexedEntry> & { exactHash: string }): IndexedEntry {
-  return {
-    id: `id-${over.exactHash}`,
-    tenantId: 't1',
-    scopeHash: 's1',
-    embedder: 'e1',
-    vector: Float32Array.of(1, 0, 0),
-    response: completion(over.exactHash),
-    question: over.exactHash,
-    createdAt: NOW - 1_000,
-    expiresAt: NOW + 60_000,
-    bytes: 1_000,
-    ...over,
-  };
+/** An entry and its vector, as `index.set` takes them. */
+function entry(
+  over: Partial<IndexedEntry> & { exactHash: string; vector?: Float32Array | null },
+): [IndexedEntry, Float32Array | null] {
+  const { vector = Float32Array.of(1, 0, 0), ...fields } = over;
+  return [
+    {
+      id: `id-${over.exactHash}`,
+      tenantId: 't1',
+      scopeHash: 's1',
+      embedder: 'e1',
+      dimensions: vector ? vector.length : null,
+      response: completion(over.exactHash),
+      question: over.exactHash,
+      createdAt: NOW - 1_000,
+      expiresAt: NOW + 60_000,
+      bytes: 1_000,
+      ...fields,
+    },
+    vector,
+  ];
 }
 
 const query = (
@@ -39,9 +46,9 @@ const query = (
 describe('MemoryIndex', () => {
   it('finds the nearest entry of the scope by cosine similarity', () => {
     const index = new MemoryIndex(1_000_000);
-    index.set(entry({ exactHash: 'a', vector: Float32Array.of(1, 0, 0) }));
-    index.set(entry({ exactHash: 'b', vector: Float32Array.of(0.8, 0.6, 0) }));
-    index.set(entry({ exactHash: 'c', vector: Float32Array.of(0, 0, 1) }));
+    index.set(...entry({ exactHash: 'a', vector: Float32Array.of(1, 0, 0) }));
+    index.set(...entry({ exactHash: 'b', vector: Float32Array.of(0.8, 0.6, 0) }));
+    index.set(...entry({ exactHash: 'c', vector: Float32Array.of(0, 0, 1) }));
     const found = index.nearest(query(Float32Array.of(0.7, 0.7, 0)));
     expect(found?.entry.exactHash).toBe('b');
     expect(found?.similarity).toBeCloseTo((0.8 * 0.7 + 0.6 * 0.7) / Math.sqrt(0.98), 5);
@@ -49,9 +56,9 @@ describe('MemoryIndex', () => {
 
   it('never compares across tenants, scopes or embedders', () => {
     const index = new MemoryIndex(1_000_000);
-    index.set(entry({ exactHash: 'other-tenant', tenantId: 't2' }));
-    index.set(entry({ exactHash: 'other-scope', scopeHash: 's2' }));
-    index.set(entry({ exactHash: 'other-embedder', embedder: 'e2' }));
+    index.set(...entry({ exactHash: 'other-tenant', tenantId: 't2' }));
+    index.set(...entry({ exactHash: 'other-scope', scopeHash: 's2' }));
+    index.set(...entry({ exactHash: 'other-embedder', embedder: 'e2' }));
     expect(index.nearest(query(Float32Array.of(1, 0, 0)))).toBeNull();
     expect(
       index.nearest(query(Float32Array.of(1, 0, 0), { tenantId: 't2' }))?.entry.exactHash,
@@ -60,19 +67,19 @@ describe('MemoryIndex', () => {
 
   it('skips expired entries and entries older than the accepted age', () => {
     const index = new MemoryIndex(1_000_000);
-    index.set(entry({ exactHash: 'expired', expiresAt: NOW }));
-    index.set(entry({ exactHash: 'old', createdAt: NOW - 50_000 }));
+    index.set(...entry({ exactHash: 'expired', expiresAt: NOW }));
+    index.set(...entry({ exactHash: 'old', createdAt: NOW - 50_000 }));
     expect(index.nearest(query(Float32Array.of(1, 0, 0), { notBefore: NOW - 10_000 }))).toBeNull();
     expect(index.nearest(query(Float32Array.of(1, 0, 0)))?.entry.exactHash).toBe('old');
   });
 
   it('lets the least recently used entries go beyond the byte bound, vectors included', () => {
     const index = new MemoryIndex(3_000);
-    index.set(entry({ exactHash: 'a' }));
-    index.set(entry({ exactHash: 'b', vector: Float32Array.of(0, 1, 0) }));
-    index.set(entry({ exactHash: 'c', vector: Float32Array.of(0, 0, 1) }));
+    index.set(...entry({ exactHash: 'a' }));
+    index.set(...entry({ exactHash: 'b', vector: Float32Array.of(0, 1, 0) }));
+    index.set(...entry({ exactHash: 'c', vector: Float32Array.of(0, 0, 1) }));
     expect(index.get('t1', 'a')?.exactHash).toBe('a');
-    index.set(entry({ exactHash: 'd', vector: Float32Array.of(0.5, 0.5, 0) }));
+    index.set(...entry({ exactHash: 'd', vector: Float32Array.of(0.5, 0.5, 0) }));
     expect(index.get('t1', 'b')).toBeUndefined();
     expect(index.size).toBe(3);
     expect(index.bytes).toBe(3_000);
@@ -81,8 +88,8 @@ describe('MemoryIndex', () => {
 
   it('replaces an entry and its vector when the same question is stored again', () => {
     const index = new MemoryIndex(1_000_000);
-    index.set(entry({ exactHash: 'a', vector: Float32Array.of(1, 0, 0) }));
-    index.set(entry({ exactHash: 'a', id: 'newer', vector: Float32Array.of(0, 1, 0) }));
+    index.set(...entry({ exactHash: 'a', vector: Float32Array.of(1, 0, 0) }));
+    index.set(...entry({ exactHash: 'a', id: 'newer', vector: Float32Array.of(0, 1, 0) }));
     expect(index.size).toBe(1);
     const found = index.nearest(query(Float32Array.of(1, 0, 0)));
     expect(found?.entry.id).toBe('newer');
@@ -91,13 +98,44 @@ describe('MemoryIndex', () => {
 
   it('drops a tenant entirely and reports what has expired', () => {
     const index = new MemoryIndex(1_000_000);
-    index.set(entry({ exactHash: 'a' }));
-    index.set(entry({ exactHash: 'b', expiresAt: NOW - 1 }));
-    index.set(entry({ exactHash: 'c', tenantId: 't2' }));
+    index.set(...entry({ exactHash: 'a' }));
+    index.set(...entry({ exactHash: 'b', expiresAt: NOW - 1 }));
+    index.set(...entry({ exactHash: 'c', tenantId: 't2' }));
     expect(index.deleteExpired(NOW).map((e) => e.exactHash)).toEqual(['b']);
     index.deleteTenant('t1');
     expect(index.get('t1', 'a')).toBeUndefined();
     expect(index.hasScope('t1', 's1')).toBe(false);
     expect(index.get('t2', 'c')?.exactHash).toBe('c');
+  });
+
+  it('puts an opened entry in the place of the sealed one, still found by its vector', () => {
+    const index = new MemoryIndex(1_000_000);
+    const [sealed, vector] = entry({ exactHash: 'a', vector: Float32Array.of(0.6, 0.8, 0) });
+    index.set(sealed, vector);
+    index.set(...entry({ exactHash: 'b', vector: Float32Array.of(0, 0, 1) }));
+    const opened: IndexedEntry = { ...sealed, response: completion('opened'), bytes: 1_500 };
+    index.reopen(sealed, opened);
+    expect(index.get('t1', 'a')).toBe(opened);
+    expect(index.size).toBe(2);
+    expect(index.bytes).toBe(2_500);
+    const found = index.nearest(query(Float32Array.of(0.6, 0.8, 0)));
+    expect(found?.entry).toBe(opened);
+    expect(found?.similarity).toBeCloseTo(1, 5);
+    // Once dropped, the vector goes with it: nothing is left to find.
+    index.delete('t1', 'a');
+    expect(index.nearest(query(Float32Array.of(0.6, 0.8, 0)))?.entry.exactHash).toBe('b');
+    // An entry no longer held is not brought back.
+    index.reopen(sealed, { ...sealed, bytes: 10 });
+    expect(index.get('t1', 'a')).toBeUndefined();
+  });
+
+  it('counts a vector as the search index holds it: sparse components twice, a dense row once', () => {
+    const sparse = new Float32Array(512);
+    for (let i = 0; i < 100; i++) sparse[i * 5] = 0.1;
+    const dense = new Float32Array(384).fill(0.05);
+    const text = { responseChars: 100, questionChars: 10 };
+    expect(entryBytes({ ...text, vector: null })).toBe(220 + 256);
+    expect(entryBytes({ ...text, vector: sparse })).toBe(220 + 256 + 100 * 32 + 96);
+    expect(entryBytes({ ...text, vector: dense })).toBe(220 + 256 + 384 * 4 + 96);
   });
 });
