@@ -1,3 +1,6 @@
+import type { Postings } from './heavy-prefix.js';
+import { heavyPrefix } from './heavy-prefix.js';
+
 /**
  * The vectors of one scope from one embedder, searched for the nearest to a question.
  *
@@ -41,13 +44,6 @@ export type Accept<T> = (owner: T) => boolean;
 export interface ShelfNearest<T> {
   owner: T;
   similarity: number;
-}
-
-/** A growable pair of (slot, value) arrays: one dimension's postings. */
-interface Postings {
-  slots: Int32Array;
-  values: Float32Array;
-  length: number;
 }
 
 export class VectorShelf<T> {
@@ -379,51 +375,6 @@ class BestSoFar<T> {
   result(): Best<T> | null {
     return this.best;
   }
-}
-
-/** A search's heavy prefix: the first `count` of `dimensions`, and the length of the rest. */
-interface HeavyPrefix {
-  dimensions: readonly number[];
-  count: number;
-  rest: number;
-}
-
-// Scratch of heavyPrefix, reused by every search (a search runs to its end without yielding).
-const prefixDims: number[] = [];
-let prefixGain = new Float64Array(0);
-let prefixRestSq = new Float64Array(0);
-
-/**
- * The question's dimensions that weigh most per posting to read, taken until the length of the
- * rest is at most `maxRest`, and that length.
- */
-function heavyPrefix(
-  query: Float32Array,
-  maxRest: number,
-  postings: readonly (Postings | null)[],
-): HeavyPrefix {
-  const dims = prefixDims;
-  dims.length = 0;
-  if (prefixGain.length < query.length) prefixGain = new Float64Array(query.length);
-  const gain = prefixGain;
-  for (let i = 0; i < query.length; i++) {
-    if (query[i] === 0) continue;
-    dims.push(i);
-    gain[i] = (query[i] * query[i]) / ((postings[i]?.length ?? 0) + 1);
-  }
-  dims.sort((a, b) => gain[b] - gain[a] || a - b);
-  // restSq[k]: squared length of the dimensions from k on, summed lightest first.
-  if (prefixRestSq.length < dims.length + 1) prefixRestSq = new Float64Array(query.length + 1);
-  const restSq = prefixRestSq;
-  restSq[dims.length] = 0;
-  for (let k = dims.length - 1; k >= 0; k--) {
-    const x = query[dims[k]];
-    restSq[k] = restSq[k + 1] + x * x;
-  }
-  let k = 0;
-  const maxRestSq = maxRest * maxRest;
-  while (k < dims.length && restSq[k] > maxRestSq) k++;
-  return { dimensions: dims, count: k, rest: Math.sqrt(restSq[k]) };
 }
 
 function nonZeros(vector: Float32Array): number {
