@@ -121,7 +121,7 @@ describe('MemoryIndex', () => {
     const found = index.nearest(query(Float32Array.of(0.6, 0.8, 0)));
     expect(found?.entry).toBe(opened);
     expect(found?.similarity).toBeCloseTo(1, 5);
-    // Once dropped, the vector goes with it: nothing is left to find.
+    // Once dropped, its vector goes with it: the nearest is the other entry now.
     index.delete('t1', 'a');
     expect(index.nearest(query(Float32Array.of(0.6, 0.8, 0)))?.entry.exactHash).toBe('b');
     // An entry no longer held is not brought back.
