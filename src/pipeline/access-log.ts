@@ -37,21 +37,19 @@ export function accessLog(deps: AccessLogDeps) {
 
 /** What every route knows of a request once its handler has returned. */
 export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
-  const error = c.error;
-  const request = c.get('request');
-  return {
-    ...basicFinishedRequest({
-      requestId: c.get('requestId'),
-      method: c.req.method,
-      route: matchedRoute(c),
-      status: c.res.status,
-      durationMs: clock.monotonic() - c.get('startedAt'),
-    }),
-    model: request?.model ?? null,
-    cacheStatus: c.get('cacheStatus') ?? null,
-    tokensSavedCompression: c.get('compression')?.tokensSaved ?? null,
-    ...errorFields(error, c.res.status),
-  };
+  const status = c.res.status;
+  const facts = basicFinishedRequest({
+    requestId: c.get('requestId'),
+    method: c.req.method,
+    route: matchedRoute(c),
+    status,
+    durationMs: clock.monotonic() - c.get('startedAt'),
+  });
+  facts.model = c.get('request')?.model ?? null;
+  facts.cacheStatus = c.get('cacheStatus') ?? null;
+  facts.tokensSavedCompression = c.get('compression')?.tokensSaved ?? null;
+  setErrorFields(facts, c.error, status);
+  return facts;
 }
 
 /** The route pattern that answered, so the metrics' route label stays bounded. */
@@ -60,21 +58,14 @@ export function matchedRoute(c: Context<AppEnv>): string {
   return handler ? handler.path : 'unmatched';
 }
 
-function errorFields(
-  error: Error | undefined,
-  status: number,
-): Pick<FinishedRequest, 'errorCode' | 'upstreamFailure'> {
+/** The error code the client saw, and whether the failure came from the upstream. */
+function setErrorFields(facts: FinishedRequest, error: Error | undefined, status: number): void {
   if (error instanceof GatewayError) {
     const upstream = error.type === 'upstream_error';
-    return {
-      errorCode: error.code ?? (upstream ? `upstream_${status}` : error.type),
-      upstreamFailure: upstream,
-    };
-  }
-  if (error instanceof ClientClosedError)
-    return { errorCode: 'client_closed', upstreamFailure: false };
-  if (error) return { errorCode: 'internal_error', upstreamFailure: false };
-  return { errorCode: null, upstreamFailure: false };
+    facts.errorCode = error.code ?? (upstream ? `upstream_${status}` : error.type);
+    facts.upstreamFailure = upstream;
+  } else if (error instanceof ClientClosedError) facts.errorCode = 'client_closed';
+  else if (error) facts.errorCode = 'internal_error';
 }
 
 /** Completes a chat request's report from its outcome. */
@@ -87,24 +78,23 @@ export function withOutcome(
   // An upstream may send anything in usage: only whole, finite counts are counted.
   const promptTokens = tokenCount(usage?.prompt_tokens);
   const completionTokens = tokenCount(usage?.completion_tokens);
-  return {
-    ...known,
-    status: o.status,
-    durationMs: o.latencyMs,
-    provider: o.provider,
-    upstreamMs: o.upstreamMs,
-    ttftMs: o.fromCache ? null : o.ttftMs,
-    promptTokens,
-    completionTokens,
-    costUsd: estimateCostUsd(prices, o.upstreamModel ?? known.model, {
-      prompt: promptTokens,
-      completion: completionTokens,
-      cached: usageDetails(usage).cachedTokens,
-    }),
-    errorCode: o.errorCode,
-    // A stream the upstream cut after the first byte ends with an error code; a client leaving does not.
-    upstreamFailure: o.errorCode !== null && o.status !== 499 && !o.fromCache,
-  };
+  // Completed in place (knownFacts made it for this request alone): no second copy of the report.
+  known.status = o.status;
+  known.durationMs = o.latencyMs;
+  known.provider = o.provider;
+  known.upstreamMs = o.upstreamMs;
+  known.ttftMs = o.fromCache ? null : o.ttftMs;
+  known.promptTokens = promptTokens;
+  known.completionTokens = completionTokens;
+  known.costUsd = estimateCostUsd(prices, o.upstreamModel ?? known.model, {
+    prompt: promptTokens,
+    completion: completionTokens,
+    cached: usageDetails(usage).cachedTokens,
+  });
+  known.errorCode = o.errorCode;
+  // A stream the upstream cut after the first byte ends with an error code; a client leaving does not.
+  known.upstreamFailure = o.errorCode !== null && o.status !== 499 && !o.fromCache;
+  return known;
 }
 
 function tokenCount(value: unknown): number | null {

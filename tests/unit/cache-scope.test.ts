@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/cache/canonical-json.js';
 import { type CacheKeyInput, deriveCacheKeys } from '../../src/cache/scope.js';
@@ -219,5 +220,23 @@ describe('canonicalJson', () => {
 
   it('rejects values JSON cannot represent', () => {
     expect(() => canonicalJson({ a: 1n })).toThrow(TypeError);
+  });
+
+  it('is JSON.stringify of the value with the keys of every object sorted as Array.prototype.sort sorts them', () => {
+    // Written the plain way (JSON.stringify of each key and leaf, keys sorted by the built-in sort);
+    // an object rebuilt in sorted order would not do: JavaScript lists integer-like keys first.
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+      if (value === null || typeof value !== 'object') return JSON.stringify(value);
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      return `{${keys.map((key) => `${JSON.stringify(key)}:${reference(record[key])}`).join(',')}}`;
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(reference(value));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
