@@ -24,7 +24,7 @@ import {
 import type { Breaker } from './breaker.js';
 import type { EntryCodec } from './entry-codec.js';
 import type { HitCounter } from './hit-counter.js';
-import { vectorToBytes } from './vector-bytes.js';
+import { storedVector } from './vector-bytes.js';
 
 /** An entry waiting for its durable write, in the clear (it is sealed when written). */
 export interface PendingEntry {
@@ -257,7 +257,7 @@ export class DatabaseTier {
         embedder: w.vector ? w.embedder : null,
         responseEnc: sealed.responseEnc,
         questionEnc: sealed.questionEnc,
-        embeddingF32: w.vector ? vectorToBytes(w.vector) : null,
+        ...storedVector(w.vector),
         createdAt: new Date(w.createdAt),
         expiresAt: new Date(w.expiresAt),
         size: sealed.responseEnc.length + (sealed.questionEnc?.length ?? 0),

@@ -3,7 +3,7 @@ import type { DatabaseTier } from './database-tier.js';
 import type { IndexedEntry } from './memory-index.js';
 import { entryBytes, type MemoryIndex } from './memory-index.js';
 import type { TenantCap } from './tenant-cap.js';
-import { vectorFromBytes } from './vector-bytes.js';
+import { vectorOfRow } from './vector-bytes.js';
 
 /**
  * Admits entries to the memory index under the per-tenant cap: entries stored here, the live rows
@@ -84,8 +84,7 @@ export class IndexLoader {
   }
 
   private entryOf(row: CacheEntryRow): LoadedEntry {
-    const ours = row.embedder === this.deps.embedderId && row.embeddingF32 !== null;
-    const vector = ours && row.embeddingF32 ? vectorFromBytes(row.embeddingF32) : null;
+    const vector = row.embedder === this.deps.embedderId ? readableVector(row) : null;
     const entry: IndexedEntry = {
       id: row.id,
       tenantId: row.tenantId,
@@ -111,4 +110,13 @@ export class IndexLoader {
 interface LoadedEntry {
   entry: IndexedEntry;
   vector: Float32Array | null;
+}
+
+/** A row's vector; null when it has none or its bytes cannot be read (it is matched exactly only). */
+function readableVector(row: CacheEntryRow): Float32Array | null {
+  try {
+    return vectorOfRow(row);
+  } catch {
+    return null;
+  }
 }

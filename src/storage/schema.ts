@@ -182,8 +182,13 @@ export const cacheEntries = pgTable(
     lastHitAt: timestamp('last_hit_at', { withTimezone: true, mode: 'date' }),
     /** Bytes of ciphertext, for capacity reports. */
     size: integer('size').notNull(),
-    /** The question's vector as Float32 little-endian bytes (made by `embedder`). */
+    /** The question's vector as Float32 little-endian bytes (made by `embedder`), when dense. */
     embeddingF32: bytea('embedding_f32'),
+    /**
+     * The question's vector, when mostly zeros, as its nonzero components only (see
+     * cache/vector-bytes.ts); at most one of the two vector columns is set.
+     */
+    embeddingSparse: bytea('embedding_sparse'),
     /**
      * When the database last wrote the row (its own clock): other instances read the rows written
      * since their last look, so their in-memory index learns of them without a query per request.

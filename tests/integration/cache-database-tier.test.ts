@@ -7,7 +7,7 @@ import type { PendingEntry } from '../../src/cache/database-tier.js';
 import { DatabaseTier } from '../../src/cache/database-tier.js';
 import { EntryCodec } from '../../src/cache/entry-codec.js';
 import { HitCounter } from '../../src/cache/hit-counter.js';
-import { vectorFromBytes } from '../../src/cache/vector-bytes.js';
+import { vectorFromBytes, vectorFromSparseBytes } from '../../src/cache/vector-bytes.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -90,6 +90,24 @@ describe('DatabaseTier', () => {
     const vector = vectorFromBytes(written[0]?.embedding_f32 as Uint8Array);
     expect([...vector].map((x) => x.toFixed(4))).toEqual(['0.6000', '0.8000']);
     expect(tier.pendingWrites).toBe(0);
+  });
+
+  it('writes a mostly-zero vector as its nonzero components, in its own column', async () => {
+    const { tier } = tierOn(database().db);
+    const vector = new Float32Array(512);
+    vector[3] = 0.6;
+    vector[300] = 0.8;
+    tier.enqueueWrite({ ...pending('s', '0190a000-0000-7000-8000-000000000021'), vector });
+    await tier.flush();
+    const result = await database().db.execute(
+      sql`select embedding_f32, embedding_sparse from cache_entries where exact_hash = 's'`,
+    );
+    const [row] = (result as unknown as { rows: Record<string, Uint8Array | null>[] }).rows;
+    expect(row?.embedding_f32).toBeNull();
+    expect(row?.embedding_sparse?.length).toBe(4 + 2 * 8);
+    const read = vectorFromSparseBytes(row?.embedding_sparse as Uint8Array);
+    expect([...read.keys()].filter((i) => read[i] !== 0)).toEqual([3, 300]);
+    expect([read[3]?.toFixed(4), read[300]?.toFixed(4)]).toEqual(['0.6000', '0.8000']);
   });
 
   it('deletes evicted rows and adds hit counts in the next flush', async () => {

@@ -64,6 +64,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     );
     const columns = (result as unknown as { column_name: string }[]).map((r) => r.column_name);
     expect(columns).toContain('embedding_f32');
+    expect(columns).toContain('embedding_sparse');
     expect(columns).not.toContain('embedding');
   });
 
@@ -96,6 +97,40 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
       const fromDb = await ask('How many moons has Mars?', otherClient);
       expect(fromDb.cache, JSON.stringify(fromDb.body)).toBe('hit');
       expect(fromDb.body).toEqual(first.body);
+      // Its vector was read too (stored sparse): the paraphrase finds the entry.
+      const near = await ask('How many moons does Mars have?', otherClient);
+      expect(near.cache, JSON.stringify(near.body)).toBe('semantic-hit');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('answers the exact question of a row whose vector cannot be read, and only that', async () => {
+    const first = await ask('How do I sort a list in Python?');
+    expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+    await gateway.server.deps.cache.flush();
+    const db = gateway.server.deps.database.db;
+    const stored = await db.execute(
+      sql`select count(*)::int as n from cache_entries where embedding_sparse is not null and embedding_f32 is null`,
+    );
+    expect((stored as unknown as { n: number }[])[0]?.n).toBeGreaterThan(0);
+    // Torn sparse bytes, as a damaged or foreign row would hold.
+    await db.execute(
+      sql`update cache_entries set embedding_sparse = '\\x0102'::bytea where embedding_sparse is not null`,
+    );
+    const other = await startTestGateway(envFor());
+    try {
+      const k = await other.createKey();
+      const otherClient = new OpenAI({
+        apiKey: k.key,
+        baseURL: `${other.baseURL}/v1`,
+        maxRetries: 0,
+      });
+      const exact = await ask('How do I sort a list in Python?', otherClient);
+      expect(exact.cache, JSON.stringify(exact.body)).toBe('hit');
+      expect(exact.body).toEqual(first.body);
+      const near = await ask('How can I sort a list in Python?', otherClient);
+      expect(near.cache, JSON.stringify(near.body)).toBe('miss');
     } finally {
       await other.stop();
     }

@@ -1,8 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import { EntryCodec } from '../../src/cache/entry-codec.js';
-import { vectorFromBytes, vectorToBytes } from '../../src/cache/vector-bytes.js';
+import {
+  sparseVectorToBytes,
+  storedVector,
+  vectorFromBytes,
+  vectorFromSparseBytes,
+  vectorOfRow,
+  vectorToBytes,
+} from '../../src/cache/vector-bytes.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 
 /** Tenant keys held in a map: a forgotten tenant is one without a key. */
@@ -53,5 +61,53 @@ describe('vector bytes', () => {
     expect([...bytes.subarray(0, 4)]).toEqual([0x00, 0x00, 0x80, 0x3f]);
     expect([...vectorFromBytes(bytes)]).toEqual([1, -0.5, 0.25]);
     expect(() => vectorFromBytes(new Uint8Array(6))).toThrow(RangeError);
+  });
+
+  it('stores a mostly-zero vector as its nonzero components and reads back the same vector', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 600 }),
+        fc.array(fc.tuple(fc.nat(), fc.float({ noNaN: true, noDefaultInfinity: true })), {
+          maxLength: 80,
+        }),
+        (dimensions, components) => {
+          const vector = new Float32Array(dimensions);
+          // -0 is a zero like any other: the sparse form leaves it out and reads back 0.
+          for (const [index, value] of components) vector[index % dimensions] = value || 0;
+          const sparse = sparseVectorToBytes(vector);
+          expect([...vectorFromSparseBytes(sparse)]).toEqual([...vector]);
+          const stored = storedVector(vector);
+          // Exactly one column, the smaller form, and the row reads back as the same vector.
+          expect((stored.embeddingF32 === null) !== (stored.embeddingSparse === null)).toBe(true);
+          const smaller = Math.min(sparse.length, vector.length * 4);
+          expect((stored.embeddingF32 ?? stored.embeddingSparse)?.length).toBe(smaller);
+          expect([...(vectorOfRow(stored) ?? [])]).toEqual([...vector]);
+        },
+      ),
+    );
+  });
+
+  it('picks the sparse column for a local-embedder-like vector, a quarter of the dense size', () => {
+    const vector = new Float32Array(512);
+    for (let i = 0; i < 60; i++) vector[(i * 37) % 512] = 0.1 * (i + 1);
+    const stored = storedVector(vector);
+    expect(stored.embeddingF32).toBeNull();
+    expect(stored.embeddingSparse?.length).toBe(4 + 60 * 8);
+    expect(vectorOfRow({ embeddingF32: null, embeddingSparse: null })).toBeNull();
+  });
+
+  it('refuses sparse bytes that are not a vector: torn, out of range, out of order', () => {
+    const vector = new Float32Array(8);
+    vector[2] = 1;
+    vector[5] = -2;
+    const bytes = sparseVectorToBytes(vector);
+    expect(() => vectorFromSparseBytes(bytes.subarray(0, bytes.length - 3))).toThrow(RangeError);
+    const outOfRange = Buffer.from(bytes);
+    outOfRange.writeUInt32LE(8, 12);
+    expect(() => vectorFromSparseBytes(outOfRange)).toThrow(RangeError);
+    const swapped = Buffer.from(bytes);
+    swapped.writeUInt32LE(5, 4);
+    swapped.writeUInt32LE(2, 12);
+    expect(() => vectorFromSparseBytes(swapped)).toThrow(RangeError);
   });
 });

@@ -62,15 +62,16 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
     response_enc: byteaText(e.responseEnc),
     question_enc: byteaText(e.questionEnc),
     embedding_f32: byteaText(e.embeddingF32),
+    embedding_sparse: byteaText(e.embeddingSparse),
     created_at: e.createdAt.toISOString(),
     expires_at: e.expiresAt.toISOString(),
     size: e.size,
   }));
   await db.execute(sql`
     insert into ${cacheEntries} (id, tenant_id, scope_hash, exact_hash, embedder, response_enc,
-      question_enc, embedding_f32, created_at, expires_at, size)
+      question_enc, embedding_f32, embedding_sparse, created_at, expires_at, size)
     select id, tenant_id, scope_hash, exact_hash, embedder, response_enc, question_enc,
-      embedding_f32, created_at, expires_at, size
+      embedding_f32, embedding_sparse, created_at, expires_at, size
     from json_populate_recordset(null::cache_entries, ${JSON.stringify(records)}::json)
     on conflict (tenant_id, exact_hash) do update set
       id = excluded.id,
@@ -79,6 +80,7 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
       response_enc = excluded.response_enc,
       question_enc = excluded.question_enc,
       embedding_f32 = excluded.embedding_f32,
+      embedding_sparse = excluded.embedding_sparse,
       created_at = excluded.created_at,
       expires_at = excluded.expires_at,
       hits = 0,
