@@ -35,7 +35,7 @@ export function heavyPrefix(
     dims.push(i);
     gain[i] = (query[i] * query[i]) / ((postings[i]?.length ?? 0) + 1);
   }
-  dims.sort((a, b) => gain[b] - gain[a] || a - b);
+  sortByGain(dims, gain);
   // restSq[k]: squared length of the dimensions from k on, summed lightest first.
   if (prefixRestSq.length < dims.length + 1) prefixRestSq = new Float64Array(query.length + 1);
   const restSq = prefixRestSq;
@@ -48,4 +48,22 @@ export function heavyPrefix(
   const maxRestSq = maxRest * maxRest;
   while (k < dims.length && restSq[k] > maxRestSq) k++;
   return { dimensions: dims, count: k, rest: Math.sqrt(restSq[k]) };
+}
+
+/**
+ * Sorts dimensions by gain, highest first, ties by index: by insertion, in place. A question has
+ * tens of nonzero dimensions, and this allocates nothing, where the built-in sort with a
+ * comparator allocates on every search.
+ */
+function sortByGain(dims: number[], gain: Float64Array): void {
+  for (let i = 1; i < dims.length; i++) {
+    const d = dims[i];
+    const g = gain[d];
+    let j = i - 1;
+    while (j >= 0 && (gain[dims[j]] < g || (gain[dims[j]] === g && dims[j] > d))) {
+      dims[j + 1] = dims[j];
+      j--;
+    }
+    dims[j + 1] = d;
+  }
 }

@@ -219,15 +219,16 @@ export class VectorShelf<T> {
         this.dot(likeliest, query) / norms[likeliest] - BOUND_SLACK * queryNorm,
       );
     }
-    const candidates: number[] = [];
+    let kept = 0;
     for (let i = 0; i < candidateCount; i++) {
       const slot = touched[i];
-      if (bounds[slot] >= floor) candidates.push(slot);
+      if (bounds[slot] >= floor) touched[kept++] = slot;
     }
-    // In slot order, as a scan meets them, so ties resolve as a scan resolves them.
-    candidates.sort((a, b) => a - b);
+    // In slot order, as a scan meets them, so ties resolve as a scan resolves them (a typed
+    // array sorts numerically, in place).
+    const candidates = touched.subarray(0, kept).sort();
     const best = new BestSoFar<T>();
-    for (const slot of candidates) this.consider(slot, query, accept, best);
+    for (let i = 0; i < kept; i++) this.consider(candidates[i], query, accept, best);
     return best.result();
   }
 
