@@ -68,7 +68,7 @@ function setErrorFields(facts: FinishedRequest, error: Error | undefined, status
   else if (error) facts.errorCode = 'internal_error';
 }
 
-/** Completes a chat request's report from its outcome. */
+/** Completes a chat request's report from its outcome, in place, and returns it. */
 export function withOutcome(
   known: FinishedRequest,
   o: Outcome,
@@ -78,7 +78,7 @@ export function withOutcome(
   // An upstream may send anything in usage: only whole, finite counts are counted.
   const promptTokens = tokenCount(usage?.prompt_tokens);
   const completionTokens = tokenCount(usage?.completion_tokens);
-  // Completed in place (knownFacts made it for this request alone): no second copy of the report.
+  // knownFacts made the report for this request alone: completing it costs no second copy.
   known.status = o.status;
   known.durationMs = o.latencyMs;
   known.provider = o.provider;
