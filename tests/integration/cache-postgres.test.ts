@@ -55,6 +55,22 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     return { body: data, cache: response.headers.get('x-tollgate-cache') };
   }
 
+  /** Runs `use` against a second instance on the same database, started now, and stops it. */
+  async function withOtherInstance(
+    use: (otherClient: OpenAI, other: TestGateway) => Promise<void>,
+  ): Promise<void> {
+    const other = await startTestGateway(envFor());
+    try {
+      const k = await other.createKey();
+      await use(
+        new OpenAI({ apiKey: k.key, baseURL: `${other.baseURL}/v1`, maxRetries: 0 }),
+        other,
+      );
+    } finally {
+      await other.stop();
+    }
+  }
+
   it('keeps semantic caching on without pgvector, its vectors in a plain column', async () => {
     const notices = gateway.logs.filter((l) => l.includes('semantic caching is off'));
     expect(notices, gateway.logs.join('')).toHaveLength(0);
@@ -86,23 +102,14 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     const paraphrase = await ask('How many moons does Mars have?');
     expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('semantic-hit');
     // A second instance started now: its hit comes from the rows it read at start-up.
-    const other = await startTestGateway(envFor());
-    try {
-      const k = await other.createKey();
-      const otherClient = new OpenAI({
-        apiKey: k.key,
-        baseURL: `${other.baseURL}/v1`,
-        maxRetries: 0,
-      });
+    await withOtherInstance(async (otherClient) => {
       const fromDb = await ask('How many moons has Mars?', otherClient);
       expect(fromDb.cache, JSON.stringify(fromDb.body)).toBe('hit');
       expect(fromDb.body).toEqual(first.body);
       // Its vector was read too (stored sparse): the paraphrase finds the entry.
       const near = await ask('How many moons does Mars have?', otherClient);
       expect(near.cache, JSON.stringify(near.body)).toBe('semantic-hit');
-    } finally {
-      await other.stop();
-    }
+    });
   });
 
   it('answers the exact question of a row whose vector cannot be read, and only that', async () => {
@@ -118,33 +125,17 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     await db.execute(
       sql`update cache_entries set embedding_sparse = '\\x0102'::bytea where embedding_sparse is not null`,
     );
-    const other = await startTestGateway(envFor());
-    try {
-      const k = await other.createKey();
-      const otherClient = new OpenAI({
-        apiKey: k.key,
-        baseURL: `${other.baseURL}/v1`,
-        maxRetries: 0,
-      });
+    await withOtherInstance(async (otherClient) => {
       const exact = await ask('How do I sort a list in Python?', otherClient);
       expect(exact.cache, JSON.stringify(exact.body)).toBe('hit');
       expect(exact.body).toEqual(first.body);
       const near = await ask('How can I sort a list in Python?', otherClient);
       expect(near.cache, JSON.stringify(near.body)).toBe('miss');
-    } finally {
-      await other.stop();
-    }
+    });
   });
 
   it('serves an entry stored by one instance from another once that one has synced', async () => {
-    const other = await startTestGateway(envFor());
-    try {
-      const k = await other.createKey();
-      const otherClient = new OpenAI({
-        apiKey: k.key,
-        baseURL: `${other.baseURL}/v1`,
-        maxRetries: 0,
-      });
+    await withOtherInstance(async (otherClient, other) => {
       const first = await ask('Which gas do plants take in?');
       expect(first.cache, JSON.stringify(first.body)).toBe('miss');
       await other.server.deps.cache.sync();
@@ -153,8 +144,6 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
       expect(fromOther.body).toEqual(first.body);
       const paraphrase = await ask('Which gas do the plants take in?', otherClient);
       expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('semantic-hit');
-    } finally {
-      await other.stop();
-    }
+    });
   });
 });
