@@ -60,15 +60,26 @@ interface Gateway {
 
 function messageOf(child: ChildProcess, type: string): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
+    const done = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+    };
+    const onExit = (code: number | null) => {
+      done();
+      reject(new Error(`gateway exited (code ${code})`));
+    };
     const onMessage = (message: unknown) => {
       const record = message as Record<string, unknown> | null;
-      if (record?.type === 'failed') reject(new Error(`gateway: ${String(record.message)}`));
-      if (record?.type !== type) return;
-      child.off('message', onMessage);
-      resolve(record);
+      if (record?.type === 'failed') {
+        done();
+        reject(new Error(`gateway: ${String(record.message)}`));
+      } else if (record?.type === type) {
+        done();
+        resolve(record);
+      }
     };
     child.on('message', onMessage);
-    child.once('exit', (code) => reject(new Error(`gateway exited (code ${code})`)));
+    child.once('exit', onExit);
   });
 }
 
@@ -102,6 +113,7 @@ async function startGateway(upstream: ServiceHandle, cache: 'on' | 'off'): Promi
       return (await reply) as T;
     },
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send({ type: 'stop' });
       await exited;
