@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CacheConfig } from './cache/cache-config.js';
+import type { EmbeddingsConfig } from './cache/embedders/create-embedder.js';
 import type { PromptCacheKeyMode } from './cache/prompt-cache-key.js';
 import { PROMPT_CACHE_KEY_MODES } from './cache/prompt-cache-key.js';
 import type { CompressionMode } from './compression/compression-mode.js';
@@ -192,18 +193,6 @@ export interface Config {
   /** Days after which stored text is erased / rows are deleted; unset keeps them forever. */
   retention: { contentDays: number | undefined; rowsDays: number | undefined; intervalMs: number };
 }
-
-/** Which embedder the semantic cache uses; base URL and key default to the upstream's. */
-export type EmbeddingsConfig =
-  | { kind: 'local' }
-  | { kind: 'model' }
-  | {
-      kind: 'upstream';
-      model: string;
-      dimensions: number;
-      baseURL: string;
-      apiKey: string | undefined;
-    };
 
 /** Thrown when the environment is invalid; lists every bad variable at once. */
 export class ConfigError extends Error {

@@ -7,14 +7,12 @@ import { createRetention } from './analytics/retention.js';
 import type { CacheStore } from './cache/cache-store.js';
 import { noopCacheStore } from './cache/cache-store.js';
 import { openDatabaseCacheStore } from './cache/database-cache-store.js';
+import { createEmbedder } from './cache/embedders/create-embedder.js';
 import type { Embedder } from './cache/embedders/embedder.js';
-import { createLocalEmbedder } from './cache/embedders/local-embedder.js';
 import type { ModelEmbedder } from './cache/embedders/model-embedder.js';
-import { createModelEmbedder } from './cache/embedders/model-embedder.js';
-import { createUpstreamEmbedder } from './cache/embedders/upstream-embedder.js';
 import type { EmbeddingsCache } from './cache/embeddings-cache.js';
 import { createEmbeddingsCache, noEmbeddingsCache } from './cache/embeddings-cache.js';
-import type { Config, EmbeddingsConfig } from './config.js';
+import type { Config } from './config.js';
 import type { ConversationStore } from './conversations/conversation-store.js';
 import { createConversationStore } from './conversations/conversation-store.js';
 import type { ResponseStore } from './conversations/response-store.js';
@@ -125,24 +123,6 @@ const BACKGROUND_DRAIN_TIMEOUT_MS = 10_000;
 /** Enough for one timed-out database write and a spill of the rest to the outbox. */
 const WRITER_CLOSE_TIMEOUT_MS = 15_000;
 const KEY_USAGE_FLUSH_TIMEOUT_MS = 2_000;
-/** The upstream embedder is on the request path of a cache miss: it must answer fast or not at all. */
-const UPSTREAM_EMBEDDING_TIMEOUT_MS = 2_000;
-
-/** Builds the configured embedder of the semantic cache. */
-export function createEmbedder(config: EmbeddingsConfig, fetch?: FetchFn): Embedder {
-  if (config.kind === 'local') return createLocalEmbedder();
-  if (config.kind === 'model') return createModelEmbedder();
-  return createUpstreamEmbedder({
-    baseURL: config.baseURL,
-    apiKey: config.apiKey ?? '',
-    model: config.model,
-    dimensions: config.dimensions,
-    timeoutMs: UPSTREAM_EMBEDDING_TIMEOUT_MS,
-    maxRetries: 0,
-    ...(fetch === undefined ? {} : { fetch }),
-  });
-}
-
 /** Reads the routing table named by TOLLGATE_CONFIG, or the single default upstream. */
 export function loadRouting(config: Config, env: Record<string, string | undefined>): RoutingTable {
   if (!config.routingFile) return defaultRouting(config.upstream.baseURL, config.upstream.apiKey);

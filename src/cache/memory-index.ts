@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { nonZeros } from './vector-math.js';
 import { VectorShelf } from './vector-shelf.js';
 
 /**
@@ -62,8 +63,7 @@ export function entryBytes(parts: {
 }
 
 function shelvedVectorBytes(vector: Float32Array): number {
-  let nonZero = 0;
-  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZero++;
+  const nonZero = nonZeros(vector);
   const row = nonZero * 2 > vector.length ? vector.byteLength : nonZero * SPARSE_COMPONENT_BYTES;
   return row + SHELF_SLOT_BYTES;
 }

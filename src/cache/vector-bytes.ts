@@ -1,3 +1,5 @@
+import { nonZeros } from './vector-math.js';
+
 /** Bytes per vector component stored (IEEE 754 single precision). */
 const FLOAT32_BYTES = 4;
 /** A sparse row: the vector's length, then (index, value) per nonzero component. */
@@ -31,9 +33,7 @@ export function vectorFromBytes(bytes: Uint8Array): Float32Array {
  * (uint32), then each nonzero component in order as its index (uint32) and value (float32).
  */
 export function sparseVectorToBytes(vector: Float32Array): Buffer {
-  let nonZeros = 0;
-  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZeros++;
-  const bytes = Buffer.allocUnsafe(SPARSE_HEADER_BYTES + nonZeros * SPARSE_COMPONENT_BYTES);
+  const bytes = Buffer.allocUnsafe(sparseBytes(nonZeros(vector)));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   view.setUint32(0, vector.length, true);
   let at = SPARSE_HEADER_BYTES;
@@ -70,6 +70,10 @@ export function vectorFromSparseBytes(bytes: Uint8Array): Float32Array {
   return vector;
 }
 
+function sparseBytes(components: number): number {
+  return SPARSE_HEADER_BYTES + components * SPARSE_COMPONENT_BYTES;
+}
+
 /** A vector's stored form: dense, or sparse when that is smaller (at most one is set). */
 export interface StoredVector {
   embeddingF32: Buffer | null;
@@ -79,10 +83,7 @@ export interface StoredVector {
 /** The columns a vector is stored in: the sparse form when it takes fewer bytes than the dense. */
 export function storedVector(vector: Float32Array | null): StoredVector {
   if (vector === null) return { embeddingF32: null, embeddingSparse: null };
-  let nonZeros = 0;
-  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) nonZeros++;
-  const sparse = SPARSE_HEADER_BYTES + nonZeros * SPARSE_COMPONENT_BYTES;
-  return sparse < vector.length * FLOAT32_BYTES
+  return sparseBytes(nonZeros(vector)) < vector.length * FLOAT32_BYTES
     ? { embeddingF32: null, embeddingSparse: sparseVectorToBytes(vector) }
     : { embeddingF32: vectorToBytes(vector), embeddingSparse: null };
 }

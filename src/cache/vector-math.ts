@@ -33,3 +33,10 @@ export function l2NormaliseInPlace(vector: Float32Array): Float32Array {
   for (let i = 0; i < vector.length; i++) vector[i] *= scale;
   return vector;
 }
+
+/** How many components of a vector are not zero. */
+export function nonZeros(vector: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) n++;
+  return n;
+}

@@ -1,5 +1,6 @@
 import type { Postings } from './heavy-prefix.js';
 import { heavyPrefix } from './heavy-prefix.js';
+import { nonZeros } from './vector-math.js';
 
 /**
  * The vectors of one scope from one embedder, searched for the nearest to a question.
@@ -376,12 +377,6 @@ class BestSoFar<T> {
   result(): Best<T> | null {
     return this.best;
   }
-}
-
-function nonZeros(vector: Float32Array): number {
-  let n = 0;
-  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) n++;
-  return n;
 }
 
 type Typed = Float64Array | Float32Array | Int32Array;

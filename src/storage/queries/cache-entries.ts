@@ -1,5 +1,6 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { byteaText } from '../bytea-text.js';
 import type { Database } from '../database.js';
 import { cacheEntries } from '../schema.js';
 
@@ -38,11 +39,6 @@ export interface CacheEntryCursor {
   id: string;
 }
 
-/** A bytea value in its text input form, which PostgreSQL decodes while reading the JSON. */
-function byteaText(bytes: Buffer | null | undefined): string | null {
-  return bytes ? `\\x${bytes.toString('hex')}` : null;
-}
-
 /**
  * Writes entries in one statement, each replacing an older row with the same exact key (whose hits
  * start over). The caller passes at most one entry per (tenant, exact key).
@@ -60,9 +56,9 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
     exact_hash: e.exactHash,
     embedder: e.embedder ?? null,
     response_enc: byteaText(e.responseEnc),
-    question_enc: byteaText(e.questionEnc),
-    embedding_f32: byteaText(e.embeddingF32),
-    embedding_sparse: byteaText(e.embeddingSparse),
+    question_enc: e.questionEnc ? byteaText(e.questionEnc) : null,
+    embedding_f32: e.embeddingF32 ? byteaText(e.embeddingF32) : null,
+    embedding_sparse: e.embeddingSparse ? byteaText(e.embeddingSparse) : null,
     created_at: e.createdAt.toISOString(),
     expires_at: e.expiresAt.toISOString(),
     size: e.size,

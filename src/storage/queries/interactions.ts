@@ -1,4 +1,5 @@
 import { eq, getTableColumns, sql } from 'drizzle-orm';
+import { byteaText } from '../bytea-text.js';
 import type { Database, DatabaseHandle } from '../database.js';
 import { rowsOf } from '../rows-of.js';
 import type { InteractionRow, NewInteraction } from '../schema.js';
@@ -18,8 +19,7 @@ const COLUMNS = Object.entries(getTableColumns(interactions)).map(([key, column]
 
 function jsonValue(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
-  // bytea's text input form; PostgreSQL decodes it while reading the JSON.
-  if (Buffer.isBuffer(value)) return `\\x${value.toString('hex')}`;
+  if (Buffer.isBuffer(value)) return byteaText(value);
   return value ?? null;
 }
 
