@@ -30,93 +30,131 @@ const DIMENSIONS = 64;
 /**
  * Sparse vectors around a few topics, as hashed text features are: each a topic's components,
  * some of them dropped or reweighted, plus a few of its own; repeats and zero vectors included,
- * so near ties, exact ties and empty vectors all occur.
+ * so near ties, exact ties and empty vectors all occur. With one topic and many vectors, most
+ * vectors share most dimensions, as a scope of templated questions does.
  */
-const vectorsArb = fc
-  .array(
-    fc.array(
-      fc.record({
-        dim: fc.nat(DIMENSIONS - 1),
-        value: fc.double({ min: -1, max: 1, noNaN: true }),
-      }),
-      { minLength: 3, maxLength: 12 },
-    ),
-    { minLength: 1, maxLength: 4 },
-  )
-  .chain((topics) =>
-    fc
-      .array(
+function vectorsArb(shape: { maxTopics: number; minVectors: number }) {
+  return fc
+    .array(
+      fc.array(
         fc.record({
-          topic: fc.nat(topics.length - 1),
-          keep: fc.array(fc.double({ min: 0, max: 1.5, noNaN: true }), {
-            minLength: 12,
-            maxLength: 12,
-          }),
-          own: fc.array(
-            fc.record({ dim: fc.nat(DIMENSIONS - 1), value: fc.double({ min: -0.5, max: 0.5 }) }),
-            { maxLength: 4 },
-          ),
-          zero: fc.nat(19).map((n) => n === 0),
+          dim: fc.nat(DIMENSIONS - 1),
+          value: fc.double({ min: -1, max: 1, noNaN: true }),
         }),
-        { minLength: 1, maxLength: 200, size: 'max' },
-      )
-      .map((specs) =>
-        specs.map(({ topic, keep, own, zero }) => {
-          const vector = new Float32Array(DIMENSIONS);
-          if (zero) return vector;
-          (topics[topic] ?? []).forEach(({ dim, value }, i) => {
-            const k = keep[i] ?? 1;
-            if (k > 0.2) vector[dim] += value * k;
-          });
-          for (const { dim, value } of own) vector[dim] += value;
-          return vector;
-        }),
+        { minLength: 3, maxLength: 12 },
       ),
-  );
+      { minLength: 1, maxLength: shape.maxTopics },
+    )
+    .chain((topics) =>
+      fc
+        .array(
+          fc.record({
+            topic: fc.nat(topics.length - 1),
+            keep: fc.array(fc.double({ min: 0, max: 1.5, noNaN: true }), {
+              minLength: 12,
+              maxLength: 12,
+            }),
+            own: fc.array(
+              fc.record({ dim: fc.nat(DIMENSIONS - 1), value: fc.double({ min: -0.5, max: 0.5 }) }),
+              { maxLength: 4 },
+            ),
+            zero: fc.nat(19).map((n) => n === 0),
+          }),
+          { minLength: shape.minVectors, maxLength: 200, size: 'max' },
+        )
+        .map((specs) =>
+          specs.map(({ topic, keep, own, zero }) => {
+            const vector = new Float32Array(DIMENSIONS);
+            if (zero) return vector;
+            (topics[topic] ?? []).forEach(({ dim, value }, i) => {
+              const k = keep[i] ?? 1;
+              if (k > 0.2) vector[dim] += value * k;
+            });
+            for (const { dim, value } of own) vector[dim] += value;
+            return vector;
+          }),
+        ),
+    );
+}
 
 describe('VectorShelf', () => {
-  it('answers exactly as a full scan for every threshold, through adds, removals and refusals', () => {
-    fc.assert(
-      fc.property(
-        vectorsArb,
-        fc.array(fc.nat(), { maxLength: 150, size: 'max' }),
-        fc.array(fc.double({ min: 0.05, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }),
-        fc.nat(7),
-        (vectors, removals, thresholds, refuseEvery) => {
-          const shelf = new VectorShelf<number>(DIMENSIONS);
-          const held: { owner: number; vector: Float32Array }[] = [];
-          vectors.forEach((vector, owner) => {
-            shelf.add(owner, vector);
-            held.push({ owner, vector });
-          });
-          for (const r of removals) {
-            if (held.length === 0) break;
-            const [gone] = held.splice(r % held.length, 1);
-            if (gone) shelf.remove(gone.owner);
-          }
-          expect(shelf.size).toBe(held.length);
-          // Some entries refused (expired or too old), as the cache's own filter does.
-          const accept = (owner: number) => refuseEvery === 0 || owner % (refuseEvery + 2) !== 0;
-          const queries = [...vectors.slice(0, 6), ...held.slice(-3).map((h) => h.vector)];
-          for (const query of queries) {
-            // Thresholds exactly at the similarity of some held vectors, where a loose bound
-            // would drop the one vector that reaches it.
-            const exact = held
-              .filter((_, i) => i % 7 === 3)
-              .map((h) => scanNearest([h], query, Number.NEGATIVE_INFINITY, () => true))
-              .filter((n) => n !== null && n.similarity > 0)
-              .map((n) => n?.similarity ?? 1);
-            for (const min of [Number.NEGATIVE_INFINITY, ...thresholds, ...exact]) {
-              expect(shelf.nearest(query, min, accept)).toEqual(
-                scanNearest(held, query, min, accept),
-              );
+  it.each([
+    ['a few topics', { maxTopics: 4, minVectors: 1 }],
+    ['one topic shared by many vectors', { maxTopics: 1, minVectors: 80 }],
+  ])(
+    'answers exactly as a full scan for every threshold, through adds, removals and refusals (%s)',
+    (_, shape) => {
+      fc.assert(
+        fc.property(
+          vectorsArb(shape),
+          fc.array(fc.nat(), { maxLength: 150, size: 'max' }),
+          fc.array(fc.double({ min: 0.05, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }),
+          fc.nat(7),
+          (vectors, removals, thresholds, refuseEvery) => {
+            const shelf = new VectorShelf<number>(DIMENSIONS);
+            const held: { owner: number; vector: Float32Array }[] = [];
+            vectors.forEach((vector, owner) => {
+              shelf.add(owner, vector);
+              held.push({ owner, vector });
+            });
+            for (const r of removals) {
+              if (held.length === 0) break;
+              const [gone] = held.splice(r % held.length, 1);
+              if (gone) shelf.remove(gone.owner);
             }
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
-  });
+            expect(shelf.size).toBe(held.length);
+            // Some entries refused (expired or too old), as the cache's own filter does.
+            const accept = (owner: number) => refuseEvery === 0 || owner % (refuseEvery + 2) !== 0;
+            const queries = [...vectors.slice(0, 6), ...held.slice(-3).map((h) => h.vector)];
+            for (const query of queries) {
+              // Thresholds exactly at the similarity of some held vectors, where a loose bound
+              // would drop the one vector that reaches it.
+              const exact = held
+                .filter((_, i) => i % 7 === 3)
+                .map((h) => scanNearest([h], query, Number.NEGATIVE_INFINITY, () => true))
+                .filter((n) => n !== null && n.similarity > 0)
+                .map((n) => n?.similarity ?? 1);
+              for (const min of [Number.NEGATIVE_INFINITY, ...thresholds, ...exact]) {
+                expect(shelf.nearest(query, min, accept)).toEqual(
+                  scanNearest(held, query, min, accept),
+                );
+              }
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+  );
+
+  it.each([
+    ['most vectors share its dimensions', 70],
+    ['few vectors share its dimensions', 2],
+  ])(
+    'finds the copy of a question spread over many dimensions, just above the threshold (%s)',
+    (_, sharing) => {
+      // Most of the question's length lies outside the dimensions the search reads first, so its
+      // copy passes only through the exact bound on what lies outside them.
+      const dimensions = 128;
+      const question = new Float32Array(dimensions);
+      for (let d = 0; d < 60; d++) question[d] = 1 + (d % 7) / 10;
+      const shelf = new VectorShelf<string>(dimensions);
+      for (let i = 0; i < 200; i++) {
+        const filler = new Float32Array(dimensions);
+        filler[60 + (i % 68)] = 1;
+        // A share of the fillers holds a few of the question's dimensions too.
+        if (i % 100 < sharing) for (let d = i % 3; d < 60; d += 3) filler[d] = 0.2;
+        shelf.add(`filler-${i}`, filler);
+      }
+      shelf.add('copy', question.slice());
+      // Twice: nothing one search leaves behind may change the next one's answer.
+      for (let round = 0; round < 2; round++) {
+        const found = shelf.nearest(question, 0.9999, () => true);
+        expect(found?.owner).toBe('copy');
+        expect(found?.similarity).toBeCloseTo(1, 6);
+      }
+    },
+  );
 
   it('keeps the earliest of equally similar vectors, with and without a threshold', () => {
     const shelf = new VectorShelf<string>(4);
