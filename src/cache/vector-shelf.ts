@@ -1,5 +1,6 @@
-import type { HeavyPrefix, Postings } from './heavy-prefix.js';
+import type { Postings } from './heavy-prefix.js';
 import { heavyPrefix } from './heavy-prefix.js';
+import { PrefixSums } from './prefix-sums.js';
 import { nonZeros } from './vector-math.js';
 
 /**
@@ -62,13 +63,8 @@ export class VectorShelf<T> {
   /** Dense rows: slot s holds values [s·dimensions, (s + 1)·dimensions). */
   private dense: boolean | null = null;
   private postings: (Postings | null)[] | null = null;
-  /** Per-slot scratch of the search: partial dot products and the search that last set them. */
-  private partial = new Float64Array(0);
-  private partialSq = new Float64Array(0);
-  private bounds = new Float64Array(0);
-  private touched = new Int32Array(0);
-  private stamp = new Uint32Array(0);
-  private generation = 0;
+  /** Per-slot scratch of the search. */
+  private readonly sums = new PrefixSums();
 
   constructor(readonly dimensions: number) {}
 
@@ -168,15 +164,17 @@ export class VectorShelf<T> {
     // Every slot's sums at once when the prefix's postings reach most slots (common words in a
     // scope of similar questions); otherwise only the slots the postings name.
     const dense = postingCount >= slotCount;
-    const touchedCount = dense
-      ? this.accumulateAll(query, prefix, postings, slotCount)
-      : this.accumulateTouched(query, prefix, postings);
+    const { sums } = this;
+    let touchedCount = slotCount;
+    if (dense) sums.sumAll(query, prefix, postings, slotCount);
+    else touchedCount = sums.sumTouched(query, prefix, postings);
     // Each examined vector's bound on its score (dot / |x|, which is |q|·cos): partial over P
     // plus |q_S|·|x_S|, where |x_S| is the vector's length outside P, rounded up so that rounding
     // never shrinks the bound. Those reaching the threshold are candidates, kept at the front of
     // `touched`; the candidate with the highest bound is the likeliest best. A slot no posting
     // named has partial 0 and |x_S| = |x|, so its bound is |q_S|, below the bar.
-    const { norms, bounds, partial, partialSq, touched } = this;
+    const { norms } = this;
+    const { bounds, partial, partialSq, touched } = sums;
     const rest = prefix.rest;
     const bar = target * queryNorm;
     let candidateCount = 0;
@@ -222,58 +220,6 @@ export class VectorShelf<T> {
     return best.result();
   }
 
-  /** Sums over P for every slot (the arrays cleared first); returns the slot count. */
-  private accumulateAll(
-    query: Float32Array,
-    prefix: HeavyPrefix,
-    postings: readonly (Postings | null)[],
-    slotCount: number,
-  ): number {
-    const { partial, partialSq } = this;
-    partial.fill(0, 0, slotCount);
-    partialSq.fill(0, 0, slotCount);
-    for (let p = 0; p < prefix.count; p++) {
-      const list = postings[prefix.dimensions[p]];
-      if (list) addPostings(list, query[prefix.dimensions[p]], partial, partialSq);
-    }
-    return slotCount;
-  }
-
-  /** Sums over P for the slots the postings name, listed in `touched`; returns their count. */
-  private accumulateTouched(
-    query: Float32Array,
-    prefix: HeavyPrefix,
-    postings: readonly (Postings | null)[],
-  ): number {
-    this.generation = (this.generation + 1) >>> 0;
-    if (this.generation === 0) {
-      this.stamp.fill(0);
-      this.generation = 1;
-    }
-    const { partial, partialSq, stamp, generation, touched } = this;
-    let touchedCount = 0;
-    for (let p = 0; p < prefix.count; p++) {
-      const list = postings[prefix.dimensions[p]];
-      if (!list) continue;
-      const weight = query[prefix.dimensions[p]];
-      const { slots, values, length } = list;
-      for (let k = 0; k < length; k++) {
-        const slot = slots[k];
-        const v = values[k];
-        if (stamp[slot] !== generation) {
-          stamp[slot] = generation;
-          partial[slot] = weight * v;
-          partialSq[slot] = v * v;
-          touched[touchedCount++] = slot;
-        } else {
-          partial[slot] += weight * v;
-          partialSq[slot] += v * v;
-        }
-      }
-    }
-    return touchedCount;
-  }
-
   /** A scan's step: the exact dot product of one slot, kept if it beats the best so far. */
   private consider(slot: number, query: Float32Array, accept: Accept<T>, best: BestSoFar<T>): void {
     const owner = this.owners[slot];
@@ -306,17 +252,7 @@ export class VectorShelf<T> {
     const capacity = Math.max(count, this.norms.length * 2);
     this.norms = grow(this.norms, capacity);
     this.starts = grow(this.starts, capacity + 1);
-    if (this.postings) this.growScratch(capacity);
-  }
-
-  private growScratch(capacity: number): void {
-    if (this.partial.length >= capacity) return;
-    this.partial = new Float64Array(capacity);
-    this.partialSq = new Float64Array(capacity);
-    this.bounds = new Float64Array(capacity);
-    this.touched = new Int32Array(capacity);
-    this.stamp = new Uint32Array(capacity);
-    this.generation = 0;
+    if (this.postings) this.sums.grow(capacity);
   }
 
   private appendRow(slot: number, vector: Float32Array): void {
@@ -363,7 +299,7 @@ export class VectorShelf<T> {
 
   private buildPostings(): void {
     this.postings = new Array<Postings | null>(this.dimensions).fill(null);
-    this.growScratch(this.norms.length);
+    this.sums.grow(this.norms.length);
     for (let slot = 0; slot < this.owners.length; slot++) {
       if (this.owners[slot] !== null) this.post(slot);
     }
@@ -394,22 +330,6 @@ export class VectorShelf<T> {
       this.postings = null;
       if (this.live >= INDEX_FROM_VECTORS) this.buildPostings();
     }
-  }
-}
-
-/** Adds one dimension's postings, weighted by the question's component, to every slot's sums. */
-function addPostings(
-  list: Postings,
-  weight: number,
-  partial: Float64Array,
-  partialSq: Float64Array,
-): void {
-  const { slots, values, length } = list;
-  for (let k = 0; k < length; k++) {
-    const slot = slots[k];
-    const v = values[k];
-    partial[slot] += weight * v;
-    partialSq[slot] += v * v;
   }
 }
 
