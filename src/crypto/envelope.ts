@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBuffer } from '../runtime/random-pool.js';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
 import type { MasterKey } from './key-ring.js';
@@ -30,7 +31,7 @@ function seal(
   key: Uint8Array,
   plaintext: Buffer,
   aad: Buffer,
-  iv: Buffer = randomBytes(IV_BYTES),
+  iv: Buffer = randomBuffer(IV_BYTES),
 ): Buffer {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad);
@@ -126,7 +127,7 @@ export function sealRowJson(
   dataKey: Uint8Array,
   json: Buffer,
   ctx: RowFieldContext,
-  iv: Buffer = randomBytes(IV_BYTES),
+  iv: Buffer = randomBuffer(IV_BYTES),
 ): Buffer {
   if (iv.length !== IV_BYTES) throw new Error(`a row IV is ${IV_BYTES} bytes`);
   return rowCiphertext(dataKey, deflateSmall(json), ctx, iv);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** Length of the public id part of a key (`tg_<public id>_<secret>`). */
@@ -42,7 +42,7 @@ export function parseApiKey(key: string): { publicId: string; secret: string } |
 
 /** SHA-256 of a key's secret, hex-encoded: the only form in which a secret is stored. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 /** Compares a presented secret with a stored hash in constant time. */

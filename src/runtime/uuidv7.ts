@@ -1,23 +1,19 @@
-import { randomFillSync } from 'node:crypto';
+import { fillRandom } from './random-pool.js';
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const POOL_SIZE = 16 * 256;
-const pool = Buffer.allocUnsafe(POOL_SIZE);
-let poolOffset = POOL_SIZE;
+/** The random part of one id (74 of its bits), refilled on every call. */
+const random = Buffer.allocUnsafe(10);
 
 /** A time-ordered UUID (RFC 9562 version 7) for request and row ids. */
 export function uuidv7(nowMs: number = Date.now()): string {
-  if (poolOffset + 10 > POOL_SIZE) {
-    randomFillSync(pool);
-    poolOffset = 0;
-  }
+  fillRandom(random, 0, 10);
   const b = new Array<number>(16);
   let ts = nowMs;
   for (let i = 5; i >= 0; i--) {
     b[i] = ts % 256;
     ts = Math.floor(ts / 256);
   }
-  for (let i = 6; i < 16; i++) b[i] = pool[poolOffset++] ?? 0;
+  for (let i = 6; i < 16; i++) b[i] = random[i - 6] ?? 0;
   b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
   b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
   let out = '';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/cache/canonical-json.js';
@@ -105,6 +106,33 @@ describe('deriveCacheKeys scope isolation', () => {
 describe('deriveCacheKeys exact key', () => {
   const keysFor = (content: unknown) =>
     deriveCacheKeys(input({ extra: { messages: [{ role: 'user', content }] } }));
+
+  it('derives the same keys as before, so entries stored by earlier versions stay reachable', () => {
+    // The derivation as written down: SHA-256 (hex) of the canonical JSON of each part.
+    const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    const keys = deriveCacheKeys({
+      tenantId: 'tenant-1',
+      model: 'gpt-4o-mini',
+      body: {
+        model: 'alias',
+        max_tokens: 64,
+        messages: [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'What is   the capital of France?' },
+        ],
+      },
+    });
+    const scope = sha(
+      '{"context":[{"content":"Be brief.","role":"system"}],"model":"gpt-4o-mini",' +
+        '"params":{"max_tokens":64},"tenant":"tenant-1","turnMeta":{},"v":1}',
+    );
+    expect(keys.scopeHash).toBe(scope);
+    expect(keys.exactHash).toBe(
+      sha(
+        `{"scope":"${scope}","turn":{"kind":"text","text":"What is the capital of France?"},"v":1}`,
+      ),
+    );
+  });
 
   it('gives the same question with different whitespace the same exact key', () => {
     const a = keysFor('What is the capital of France?');
