@@ -2,8 +2,9 @@ import {
   compareGuardFeatures,
   type GuardCheckName,
   type GuardRejection,
+  numbersAgree,
 } from './guards/compare-guard-features.js';
-import { extractGuardFeatures } from './guards/guard-features.js';
+import { extractGuardFeatures, readGuardNumbers } from './guards/guard-features.js';
 
 /** Whether a semantic candidate may answer the query; `reason` names a category, not text. */
 export type GuardResult = { ok: true } | { ok: false; reason: GuardRejection };
@@ -22,10 +23,11 @@ export function guardSemanticMatch(
   candidate: string,
   skip?: ReadonlySet<GuardCheckName>,
 ): GuardResult {
-  const reason = compareGuardFeatures(
-    extractGuardFeatures(query),
-    extractGuardFeatures(candidate),
-    skip,
-  );
+  const q = readGuardNumbers(query);
+  const c = readGuardNumbers(candidate);
+  // The numbers are checked first under every profile: when they differ, that is the answer,
+  // and the rest of either question need not be read.
+  if (!numbersAgree(q, c)) return { ok: false, reason: 'number-mismatch' };
+  const reason = compareGuardFeatures(extractGuardFeatures(q), extractGuardFeatures(c), skip);
   return reason === null ? { ok: true } : { ok: false, reason };
 }

@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import {
+  compareGuardFeatures,
+  GUARD_CHECKS,
+  type GuardCheckName,
+} from '../../src/cache/guards/compare-guard-features.js';
+import { extractGuardFeatures } from '../../src/cache/guards/guard-features.js';
 import { guardSemanticMatch } from '../../src/cache/guards.js';
 import { HOSTILE_GUARD_INPUTS, SHORT_PAIR } from '../helpers/adversarial-inputs.js';
 
@@ -385,5 +391,29 @@ describe('guardSemanticMatch robustness', () => {
 
   it('lets a paraphrased pair of short questions through', () => {
     expect(guardSemanticMatch(SHORT_PAIR[0], SHORT_PAIR[1])).toEqual({ ok: true });
+  });
+});
+
+describe('guardSemanticMatch answers as the full comparison does', () => {
+  // It refuses on the numbers before reading the rest of either question: the verdict must be
+  // the one every check, run in order on both questions' full features, gives.
+  const pairs = [...rejected, ...accepted].flatMap(([, a, b]) => [
+    [a, b],
+    [b, a],
+  ]);
+  const profiles: ReadonlySet<GuardCheckName>[] = [
+    new Set(),
+    new Set(GUARD_CHECKS.map((c) => c.name)),
+    new Set(['key-terms', 'question-type']),
+  ];
+  it('for every pair of the tables above, both ways, under every profile', () => {
+    for (const skip of profiles) {
+      for (const [a = '', b = ''] of pairs) {
+        const full = compareGuardFeatures(extractGuardFeatures(a), extractGuardFeatures(b), skip);
+        expect(guardSemanticMatch(a, b, skip), `${a} / ${b}`).toEqual(
+          full === null ? { ok: true } : { ok: false, reason: full },
+        );
+      }
+    }
   });
 });

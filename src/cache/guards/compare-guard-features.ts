@@ -19,7 +19,7 @@ export type GuardRejection =
  * the rejection it reports.
  */
 export const GUARD_CHECKS = [
-  check('numbers', 'number-mismatch', (a, b) => sameList(a.numbers, b.numbers)),
+  check('numbers', 'number-mismatch', numbersAgree),
   check('operators', 'operator-mismatch', (a, b) => sameList(a.operators, b.operators)),
   check('negations', 'negation-mismatch', (a, b) => a.negations === b.negations),
   check(
@@ -104,6 +104,17 @@ function check<N extends string>(
   passes(a: GuardFeatures, b: GuardFeatures): boolean;
 } {
   return { name, reason, passes };
+}
+
+/**
+ * The first check, and one no profile may skip: two questions must have the same numbers. It
+ * needs only their first reading (GuardNumbers), so a pair it refuses is refused without the rest.
+ */
+export function numbersAgree(
+  a: { readonly numbers: readonly string[] },
+  b: { readonly numbers: readonly string[] },
+): boolean {
+  return sameList(a.numbers, b.numbers);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

@@ -1,7 +1,7 @@
 import { lightStem } from '../embedders/light-stem.js';
 import { isFunctionWord } from '../embedders/word-weights.js';
 import { type GuardToken, tokeniseForGuards } from './guard-tokens.js';
-import { readNumberFeatures } from './number-features.js';
+import { type NumberFeatures, readNumberFeatures } from './number-features.js';
 import { FILLER_AFTER_BEST, POLAR_WORDS } from './polar-lexicon.js';
 import { codeIdentifiers, quotedStrings } from './quoted-and-code.js';
 import {
@@ -48,10 +48,26 @@ export interface GuardFeatures {
 
 const PAIR_WINDOW = 4;
 
-/** Reads the guard features of one (normalised) question. */
-export function extractGuardFeatures(text: string): GuardFeatures {
+/** The first reading of a question: its tokens and numbers, enough for the numbers check. */
+export interface GuardNumbers {
+  readonly text: string;
+  readonly tokens: readonly GuardToken[];
+  readonly nums: NumberFeatures;
+  /** Canonical numbers, sorted (GuardFeatures.numbers). */
+  readonly numbers: readonly string[];
+}
+
+/** Reads the tokens and numbers of one (normalised) question. */
+export function readGuardNumbers(text: string): GuardNumbers {
   const tokens = tokeniseForGuards(text);
   const nums = readNumberFeatures(tokens);
+  return { text, tokens, nums, numbers: [...nums.numbers].sort() };
+}
+
+/** Reads the guard features of one (normalised) question, or completes its first reading. */
+export function extractGuardFeatures(question: string | GuardNumbers): GuardFeatures {
+  const { text, tokens, nums, numbers } =
+    typeof question === 'string' ? readGuardNumbers(question) : question;
   const keyTerms = new Set<string>();
   const present = new Set<string>();
   const names: string[] = [];
@@ -101,7 +117,7 @@ export function extractGuardFeatures(text: string): GuardFeatures {
 
   return {
     flatText: text.replace(/\s+/g, ' '),
-    numbers: [...nums.numbers].sort(),
+    numbers,
     operators: [...nums.operators].sort(),
     negations,
     quoted: [...new Set(quotedStrings(text))],
