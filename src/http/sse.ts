@@ -6,6 +6,18 @@ export const SSE_HEADERS: Record<string, string> = {
   'x-accel-buffering': 'no',
 };
 
+/**
+ * Headers of a stream relayed as it arrives. Declaring the chunked framing Node uses anyway for a
+ * body of unknown length (the bytes on the wire are the same) makes the Node adapter send the
+ * headers at once and each piece as it comes: without it, the adapter reads ahead for a length
+ * and, when the stream's second piece is not ready yet, waits a timer tick (1 ms or more) before
+ * the first byte leaves.
+ */
+export const RELAYED_SSE_HEADERS: Record<string, string> = {
+  ...SSE_HEADERS,
+  'transfer-encoding': 'chunked',
+};
+
 /** One `data:` event carrying a JSON value. */
 export function sseData(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;

@@ -8,7 +8,7 @@ import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
-import { SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
+import { RELAYED_SSE_HEADERS, SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
 import { relayStream } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { KeepDeps } from './keep-response.js';
@@ -89,7 +89,7 @@ export function respond(deps: RespondDeps) {
       outcome.latencyMs = now - startedAt;
       outcome.complete = true;
     });
-    return c.newResponse(body, 200, SSE_HEADERS);
+    return c.newResponse(body, 200, RELAYED_SSE_HEADERS);
   };
 }
 
