@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { randomBuffer } from '../runtime/random-pool.js';
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
+import { randomBuffer } from '../runtime/random-pool.js';
 import type { MasterKey } from './key-ring.js';
 import { createSmallDeflate } from './row-compression.js';
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../runtime/logger.js';
 
 /** One master key: the key-encryption key that wraps tenants' data keys. */
 export interface MasterKey {
@@ -108,4 +109,18 @@ export function loadKeyRing(options: {
     ring: parseMasterKeys(readFileSync(path, 'utf8')),
     source: { kind: 'file', path, created: true },
   };
+}
+
+/** Says loudly where a new master key was written, or that a throw-away one is in use. */
+export function announceKeySource(logger: Logger, source: KeyRingSource): void {
+  if (source.kind === 'file' && source.created) {
+    logger.warn(
+      { file: source.path },
+      `GENERATED A NEW MASTER KEY at ${source.path}. Every stored prompt and response is encrypted under it: BACK IT UP NOW. Losing it makes the stored text unreadable; for production set TOLLGATE_MASTER_KEYS instead.`,
+    );
+  } else if (source.kind === 'ephemeral') {
+    logger.warn(
+      'Using a throw-away master key for the in-memory database: stored text lives only as long as this process.',
+    );
+  }
 }
