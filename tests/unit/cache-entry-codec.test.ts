@@ -50,7 +50,9 @@ describe.each([
       expect(bytes.toString('latin1')).not.toContain('SECRET');
     }
     expect(await opener.openResponse('t1', 'hash-a', sealed.responseEnc)).toEqual(answer);
-    expect(await opener.openQuestion('t1', 'hash-a', sealed.questionEnc)).toBe('SECRET-QUESTION-12');
+    expect(await opener.openQuestion('t1', 'hash-a', sealed.questionEnc)).toBe(
+      'SECRET-QUESTION-12',
+    );
   });
 
   it('refuses a ciphertext moved to another question, tenant or field', async () => {
