@@ -1,6 +1,6 @@
 import type { PriceTable } from '../analytics/prices.js';
 import type { SessionSummary } from '../storage/queries/analytics-sessions.js';
-import type { Summary, SummaryMetrics } from '../storage/queries/analytics-summary.js';
+import type { Summary, SummaryMetrics } from '../storage/queries/summary-metrics.js';
 
 function round(value: number, digits: number): number {
   const f = 10 ** digits;
