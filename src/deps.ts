@@ -32,7 +32,7 @@ import { registerLogMetrics } from './recording/log-metrics.js';
 import { openOutbox } from './recording/outbox.js';
 import type { InteractionRecorder } from './recording/recorder.js';
 import { createInteractionRecorder } from './recording/recorder.js';
-import { createThreadRowSealer } from './recording/row-sealer.js';
+import { createThreadRowSealer, type RowSealer } from './recording/row-sealer.js';
 import type { InteractionWriter } from './recording/writer.js';
 import { createInteractionWriter } from './recording/writer.js';
 import type { Background } from './runtime/background.js';
@@ -167,8 +167,9 @@ export async function openDeps(
     const { upstream, fetch } = buildUpstream(b, routing);
     const rateLimiter = await buildRateLimiter(b, metrics);
     const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
-    const { writer, recorder } = await buildRecording(b, { database, tenantKeys, metrics });
-    const cache = await buildCache(b, { database, tenantKeys, fetch });
+    const recording = await buildRecording(b, { database, tenantKeys, metrics });
+    const { writer, recorder } = recording;
+    const cache = await buildCache(b, { database, tenantKeys, fetch, sealer: recording.sealer });
     const sealer = createJsonSealer(tenantKeys);
     const responseStore = createResponseStore({ db: database.db, sealer });
     const conversationStore = createConversationStore({ db: database.db, sealer, clock });
@@ -323,7 +324,7 @@ async function buildRateLimiter(b: Building, metrics: Metrics): Promise<RateLimi
 async function buildRecording(
   b: Building,
   parts: { database: DatabaseHandle; tenantKeys: TenantKeys; metrics: Metrics },
-): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder }> {
+): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder; sealer?: RowSealer }> {
   const { config, logger, overrides, resources } = b;
   const { database, tenantKeys } = parts;
   // Each worker of WORKERS=N has its own outbox: a segment is replayed by the process that wrote it.
@@ -347,7 +348,11 @@ async function buildRecording(
   if (overrides.recorder) return { writer, recorder: overrides.recorder };
   const sealer = createThreadRowSealer({ logger });
   resources.add('row sealing thread', () => sealer.close());
-  return { writer, recorder: createInteractionRecorder({ tenantKeys, sealer, writer, logger }) };
+  return {
+    writer,
+    recorder: createInteractionRecorder({ tenantKeys, sealer, writer, logger }),
+    sealer,
+  };
 }
 
 /** The response cache: the database-backed store, or a no-op one when CACHE=off. */
@@ -357,6 +362,8 @@ async function buildCache(
     database: DatabaseHandle;
     tenantKeys: TenantKeys;
     fetch: FetchFn | undefined;
+    /** The interaction log's sealing thread, which seals cache entries too (it closes after). */
+    sealer: RowSealer | undefined;
   },
 ): Promise<CacheStore> {
   const { config, logger } = b;
@@ -373,6 +380,7 @@ async function buildCache(
     clock: b.clock,
     logger,
     config: config.cache,
+    ...(parts.sealer ? { sealer: parts.sealer } : {}),
   });
   b.resources.add('cache', () => cache.close());
   return cache;

@@ -16,7 +16,7 @@ import type {
 } from './cache-store.js';
 import { DatabaseTier } from './database-tier.js';
 import type { Embedder } from './embedders/embedder.js';
-import { EntryCodec } from './entry-codec.js';
+import { EntryCodec, type TextSealer } from './entry-codec.js';
 import { HitCounter } from './hit-counter.js';
 import { IndexLoader } from './index-loader.js';
 import type { IndexedEntry } from './memory-index.js';
@@ -37,6 +37,8 @@ export interface DatabaseCacheStoreDeps {
   clock: Clock;
   logger: Logger;
   config: CacheConfig;
+  /** Seals entries off the event loop (the interaction log's sealing thread); here when absent. */
+  sealer?: TextSealer;
 }
 
 /**
@@ -61,7 +63,7 @@ export class DatabaseCacheStore implements CacheStore {
     this.threshold = deps.config.semanticThreshold ?? deps.embedder.defaultThreshold;
     this.index = new MemoryIndex(deps.config.memoryBytes);
     this.cap = new TenantCap(deps.config.maxEntriesPerTenant);
-    this.codec = new EntryCodec(deps.tenantKeys);
+    this.codec = new EntryCodec(deps.tenantKeys, deps.sealer);
     const breaker = new Breaker({ clock: deps.clock, openMs: BREAKER_OPEN_MS });
     this.tier = new DatabaseTier({ ...deps, codec: this.codec, breaker, hits: this.hits });
     this.loader = new IndexLoader({

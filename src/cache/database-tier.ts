@@ -245,9 +245,13 @@ export class DatabaseTier {
   }
 
   private async seal(writes: PendingEntry[]): Promise<NewCacheEntry[]> {
+    // All at once: a sealing thread seals what it is given together, in one batch.
+    const sealedAll = await Promise.all(
+      writes.map((w) => this.deps.codec.seal(w.tenantId, w.exactHash, w.completion, w.question)),
+    );
     const rows: NewCacheEntry[] = [];
-    for (const w of writes) {
-      const sealed = await this.deps.codec.seal(w.tenantId, w.exactHash, w.completion, w.question);
+    for (const [i, w] of writes.entries()) {
+      const sealed = sealedAll[i];
       if (!sealed) continue;
       rows.push({
         id: w.id,

@@ -12,11 +12,31 @@ export interface SealedEntry {
 }
 
 /**
+ * Seals two texts (JSON) under a data key, each bound to (rowId, tenantId, its field name), in
+ * the format encryptRowField writes: the interaction log's sealing thread offers this.
+ */
+export interface TextSealer {
+  seal(job: {
+    dataKey: Buffer;
+    rowId: string;
+    tenantId: string;
+    request: string | null;
+    response: string | null;
+    fields: readonly [string, string];
+  }): Promise<{ requestEnc: Buffer | null; responseEnc: Buffer | null }>;
+}
+
+/**
  * Encrypts and decrypts cache entries under the tenant's data key. Each ciphertext is bound to the
  * tenant, the exact key and the field, so it cannot be replayed under another question or tenant.
+ * With a sealer, entries are compressed and encrypted there (off the event loop); without one,
+ * here.
  */
 export class EntryCodec {
-  constructor(private readonly tenantKeys: TenantKeys) {}
+  constructor(
+    private readonly tenantKeys: TenantKeys,
+    private readonly sealer?: TextSealer,
+  ) {}
 
   /** True while the tenant has a data key (false once it is forgotten). */
   async canSeal(tenantId: string): Promise<boolean> {
@@ -32,6 +52,19 @@ export class EntryCodec {
   ): Promise<SealedEntry | null> {
     const dataKey = await this.tenantKeys.forEncryption(tenantId);
     if (!dataKey) return null;
+    if (this.sealer) {
+      // The answer goes in the first slot, the question in the second.
+      const sealed = await this.sealer.seal({
+        dataKey,
+        rowId: exactHash,
+        tenantId,
+        request: JSON.stringify(completion),
+        response: question === null ? null : JSON.stringify(question),
+        fields: [RESPONSE_FIELD, QUESTION_FIELD],
+      });
+      if (!sealed.requestEnc) throw new Error('the sealer returned no ciphertext for the answer');
+      return { responseEnc: sealed.requestEnc, questionEnc: sealed.responseEnc };
+    }
     const bind = (field: string) => ({ rowId: exactHash, tenantId, field });
     return {
       responseEnc: await encryptRowField(dataKey, completion, bind(RESPONSE_FIELD)),

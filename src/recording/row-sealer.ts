@@ -14,9 +14,17 @@ export interface RowToSeal {
   request: string | null;
   /** The response as JSON, or null when there is none. */
   response: string | null;
+  /**
+   * The field names bound into the two ciphertexts, for texts that are not an interaction's
+   * (a cache entry's answer and question); 'request' and 'response' when absent.
+   */
+  fields?: readonly [string, string];
 }
 
-/** Encrypts interaction rows' text fields (the format of encryptRowField, bound to the row). */
+/**
+ * Encrypts interaction rows' text fields (the format of encryptRowField, bound to the row), and
+ * other pairs of texts stored the same way (a cache entry's answer and question).
+ */
 export interface RowSealer {
   seal(row: RowToSeal): Promise<SealedFields>;
   /** Seals what is queued, waits for it, and stops the sealing thread if there is one. */
@@ -46,7 +54,9 @@ function toBatch(waiting: readonly Waiting[]): SealBatch {
       // it would copy whole.
       keys.push(new Uint8Array(row.dataKey));
     }
-    return { key, rowId: row.rowId, tenantId: row.tenantId };
+    return row.fields
+      ? { key, rowId: row.rowId, tenantId: row.tenantId, fields: row.fields }
+      : { key, rowId: row.rowId, tenantId: row.tenantId };
   });
   return { keys, jobs, ...packTexts(waiting.map((w) => w.row)) };
 }

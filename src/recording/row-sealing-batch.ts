@@ -7,6 +7,8 @@ export interface SealJob {
   key: number;
   rowId: string;
   tenantId: string;
+  /** The field names bound into the row's two ciphertexts; 'request' and 'response' when absent. */
+  fields?: readonly [string, string];
 }
 
 /**
@@ -92,7 +94,7 @@ export function sealBatch(batch: SealBatch): SealedBatch {
       const sealed = sealRowJson(
         key,
         Buffer.from(batch.text.buffer, batch.text.byteOffset + start, end - start),
-        { rowId: job.rowId, tenantId: job.tenantId, field },
+        { rowId: job.rowId, tenantId: job.tenantId, field: job.fields?.[f] ?? field },
         ivs.subarray(ivAt, ivAt + ROW_IV_BYTES),
       );
       pieces.push(sealed);

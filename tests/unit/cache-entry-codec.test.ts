@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EntryCodec } from '../../src/cache/entry-codec.js';
 import {
   sparseVectorToBytes,
@@ -12,6 +12,8 @@ import {
   vectorToBytes,
 } from '../../src/cache/vector-bytes.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
+import { createInlineRowSealer, createThreadRowSealer } from '../../src/recording/row-sealer.js';
+import { createLogger } from '../../src/runtime/logger.js';
 
 /** Tenant keys held in a map: a forgotten tenant is one without a key. */
 function keysFor(tenants: Record<string, Buffer | null>): TenantKeys {
@@ -28,8 +30,18 @@ const answer = {
   choices: [{ index: 0, message: { role: 'assistant', content: 'SECRET-ANSWER-77' } }],
 } as unknown as ChatCompletion;
 
-describe('EntryCodec', () => {
-  const codec = new EntryCodec(keysFor({ t1: randomBytes(32), t2: randomBytes(32), gone: null }));
+const threadSealer = createThreadRowSealer({ logger: createLogger('silent') });
+afterAll(() => threadSealer.close());
+
+describe.each([
+  ['here', undefined],
+  ['by a row sealer', createInlineRowSealer()],
+  ['on the sealing thread', threadSealer],
+])('EntryCodec sealing %s', (_, sealer) => {
+  const tenantKeys = keysFor({ t1: randomBytes(32), t2: randomBytes(32), gone: null });
+  const codec = new EntryCodec(tenantKeys, sealer);
+  // Entries sealed one way are opened by any instance, whichever way it seals.
+  const opener = new EntryCodec(tenantKeys);
 
   it('seals answer and question without plaintext and opens them again', async () => {
     const sealed = await codec.seal('t1', 'hash-a', answer, 'SECRET-QUESTION-12');
@@ -37,16 +49,19 @@ describe('EntryCodec', () => {
     for (const bytes of [sealed.responseEnc, sealed.questionEnc]) {
       expect(bytes.toString('latin1')).not.toContain('SECRET');
     }
-    expect(await codec.openResponse('t1', 'hash-a', sealed.responseEnc)).toEqual(answer);
-    expect(await codec.openQuestion('t1', 'hash-a', sealed.questionEnc)).toBe('SECRET-QUESTION-12');
+    expect(await opener.openResponse('t1', 'hash-a', sealed.responseEnc)).toEqual(answer);
+    expect(await opener.openQuestion('t1', 'hash-a', sealed.questionEnc)).toBe(
+      'SECRET-QUESTION-12',
+    );
   });
 
   it('refuses a ciphertext moved to another question, tenant or field', async () => {
     const sealed = await codec.seal('t1', 'hash-a', answer, 'q');
     if (!sealed?.questionEnc) throw new Error('expected both fields sealed');
-    expect(await codec.openResponse('t1', 'hash-b', sealed.responseEnc)).toBeNull();
-    expect(await codec.openResponse('t2', 'hash-a', sealed.responseEnc)).toBeNull();
-    expect(await codec.openQuestion('t1', 'hash-a', sealed.responseEnc)).toBeNull();
+    expect(await opener.openResponse('t1', 'hash-b', sealed.responseEnc)).toBeNull();
+    expect(await opener.openResponse('t2', 'hash-a', sealed.responseEnc)).toBeNull();
+    expect(await opener.openQuestion('t1', 'hash-a', sealed.responseEnc)).toBeNull();
+    expect(await opener.openResponse('t1', 'hash-a', sealed.questionEnc)).toBeNull();
   });
 
   it('seals nothing for a forgotten tenant', async () => {
