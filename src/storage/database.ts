@@ -13,7 +13,7 @@ import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
-import { createPostgresSocketFactory } from './postgres-socket.js';
+import { silentCloseOptions } from './postgres-socket.js';
 import { rowsOf } from './rows-of.js';
 
 import * as schema from './schema.js';
@@ -104,24 +104,19 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
  * postgres.js options every client of the gateway shares. `socket` is postgres.js's documented
  * custom-socket option (absent from its types): ours fails an attempt the server closed unanswered.
  */
-function clientOptions(max: number) {
-  return {
-    max,
-    onnotice: () => {},
-    connect_timeout: 10,
-    socket: createPostgresSocketFactory(),
-  };
+function clientOptions(url: string, max: number) {
+  return { max, onnotice: () => {}, connect_timeout: 10, ...silentCloseOptions(url) };
 }
 
 async function openPostgres(url: string): Promise<DatabaseHandle> {
-  const client = postgres(url, { ...clientOptions(10), idle_timeout: 60 });
+  const client = postgres(url, { ...clientOptions(url, 10), idle_timeout: 60 });
   const db = drizzlePostgres({ client, schema }) as unknown as Database;
   return {
     db,
     kind: 'postgres',
     migrate: async (progress) => {
       // Several gateway processes may start together: one migrates at a time, on one session.
-      const single = postgres(url, clientOptions(1));
+      const single = postgres(url, clientOptions(url, 1));
       try {
         await single`select pg_advisory_lock(7242011)`;
         const session = drizzlePostgres({ client: single, schema });

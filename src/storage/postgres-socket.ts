@@ -31,15 +31,12 @@ export class SilentCloseError extends Error {
  * a silent close comes from something in front of it, such as a proxy or pooler whose database is
  * gone. postgres.js 3.4 retries such an attempt at once, forever, and the query that started it
  * never settles (porsager/postgres#1193); as an error, the query fails like a refused connection
- * and the connection returns to the pool for the next one.
+ * and the connection returns to the pool for the next one. For one host (or one Unix socket).
  */
 export function createPostgresSocketFactory(): (target: PostgresSocketTarget) => PostgresSocket {
-  let attempts = 0;
   return (target) => {
-    // Several hosts: each attempt tries the next, as postgres.js does on its own.
-    const index = attempts++ % Math.max(1, target.host.length);
-    const host = target.host[index] ?? 'localhost';
-    const port = target.port[index] ?? target.port[0] ?? 5432;
+    const host = target.host[0] ?? 'localhost';
+    const port = target.port[0] ?? 5432;
     const socket = target.path ? net.connect(target.path) : net.connect(port, host);
     const where = target.path || `${host}:${port}`;
     socket.once('end', () => {
@@ -47,4 +44,17 @@ export function createPostgresSocketFactory(): (target: PostgresSocketTarget) =>
     });
     return Object.assign(socket, { host, port });
   };
+}
+
+/**
+ * The postgres.js options that install the factory for `url`. A URL naming several hosts
+ * (`host1:5432,host2:5432`) keeps postgres.js's own sockets: it tries those hosts in order for
+ * each connection, which a shared factory cannot follow.
+ */
+export function silentCloseOptions(url: string): {
+  socket?: ReturnType<typeof createPostgresSocketFactory>;
+} {
+  const authority = url.replace(/^[a-z]+:\/\//i, '').split(/[/?#]/, 1)[0] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  return hosts.includes(',') ? {} : { socket: createPostgresSocketFactory() };
 }

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { isConnectionFailure } from '../../src/storage/database-probe.js';
+import { silentCloseOptions } from '../../src/storage/postgres-socket.js';
 import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
@@ -18,6 +19,18 @@ async function rejectionOf(p: Promise<unknown>): Promise<Error> {
   if (!(outcome instanceof Error)) throw new Error(`expected a rejection, got ${String(outcome)}`);
   return outcome;
 }
+
+describe('which PostgreSQL URLs get the guarded sockets', () => {
+  it('guards one host or a Unix socket, and leaves a list of hosts to postgres.js failover', () => {
+    expect(silentCloseOptions('postgres://u:p%40ss@db.internal:5432/app').socket).toBeTypeOf(
+      'function',
+    );
+    expect(silentCloseOptions('postgres://u@/app?host=/var/run/postgresql').socket).toBeTypeOf(
+      'function',
+    );
+    expect(silentCloseOptions('postgresql://u:p@db1:5432,db2:5432/app?x=a,b')).toEqual({});
+  });
+});
 
 describe('a database address that accepts connections and closes them unanswered', () => {
   // What a proxy or pooler does while the database behind it is gone.
