@@ -3,6 +3,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseHandle, DatabaseTarget } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
+import { FreezableTcpProxy } from './freezable-tcp-proxy.js';
 import { openMigratedPglite } from './pglite-template.js';
 
 /** A database a test suite owns: created for it, dropped afterwards. */
@@ -29,6 +30,21 @@ export async function createPostgresDatabase(serverUrl: string): Promise<TestDat
       await a.end();
     },
   };
+}
+
+/** A fresh PostgreSQL database reached through a proxy the test can cut or freeze. */
+export async function createProxiedPostgresDatabase(
+  serverUrl: string,
+): Promise<{ target: TestDatabaseTarget; proxy: FreezableTcpProxy; url: string }> {
+  const target = await createPostgresDatabase(serverUrl);
+  const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
+  const proxy = await FreezableTcpProxy.start({
+    host: direct.hostname,
+    port: Number(direct.port || 5432),
+  });
+  const viaProxy = new URL(direct);
+  viaProxy.port = String(proxy.port);
+  return { target, proxy, url: viaProxy.toString() };
 }
 
 /** The drivers a storage suite runs on: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */

@@ -2,13 +2,13 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { openDatabase } from '../../src/storage/database.js';
-import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import type { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
-import { createPostgresDatabase } from '../helpers/test-database.js';
+import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
@@ -83,19 +83,13 @@ describe.skipIf(!serverUrl)('16: admin and analytics while PostgreSQL stops answ
 
   beforeAll(async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
-    target = await createPostgresDatabase(serverUrl ?? '');
-    const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-    proxy = await FreezableTcpProxy.start({
-      host: direct.hostname,
-      port: Number(direct.port || 5432),
-    });
-    const viaProxy = new URL(direct);
-    viaProxy.port = String(proxy.port);
+    let url: string;
+    ({ target, proxy, url } = await createProxiedPostgresDatabase(serverUrl ?? ''));
     clock = manualClock(Date.now());
-    const database = await openDatabase({ kind: 'postgres', url: viaProxy.toString() });
+    const database = await openDatabase({ kind: 'postgres', url: url });
     gateway = await createTestApp(
       {
-        DATABASE_URL: viaProxy.toString(),
+        DATABASE_URL: url,
         DATABASE_PROBE_TIMEOUT_MS: '300',
         TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
       },

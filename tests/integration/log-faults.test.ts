@@ -4,12 +4,12 @@ import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
-import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import type { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { LoadResult } from '../helpers/load.js';
 import { runLoad } from '../helpers/load.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
-import { createPostgresDatabase } from '../helpers/test-database.js';
+import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -25,17 +25,11 @@ describe.skipIf(!serverUrl)('interaction log when PostgreSQL goes away mid-load'
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
-    target = await createPostgresDatabase(serverUrl ?? '');
-    const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-    proxy = await FreezableTcpProxy.start({
-      host: direct.hostname,
-      port: Number(direct.port || 5432),
-    });
-    const viaProxy = new URL(direct);
-    viaProxy.port = String(proxy.port);
+    let url: string;
+    ({ target, proxy, url } = await createProxiedPostgresDatabase(serverUrl ?? ''));
     gateway = await startTestGateway({
       UPSTREAM_BASE_URL: upstream.url,
-      DATABASE_URL: viaProxy.toString(),
+      DATABASE_URL: url,
       TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
       LOG_RETRY_INTERVAL_MS: '200',
       LOG_LEVEL: 'warn',

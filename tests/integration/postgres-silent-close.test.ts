@@ -4,9 +4,9 @@ import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { isConnectionFailure } from '../../src/storage/database-probe.js';
 import { silentCloseOptions } from '../../src/storage/postgres-socket.js';
-import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import type { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
-import { createPostgresDatabase } from '../helpers/test-database.js';
+import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
@@ -82,15 +82,9 @@ describe.skipIf(!serverUrl)('PostgreSQL behind a proxy that loses it', () => {
   let handle: DatabaseHandle;
 
   beforeAll(async () => {
-    target = await createPostgresDatabase(serverUrl ?? '');
-    const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-    proxy = await FreezableTcpProxy.start({
-      host: direct.hostname,
-      port: Number(direct.port || 5432),
-    });
-    const viaProxy = new URL(direct);
-    viaProxy.port = String(proxy.port);
-    handle = await openDatabase({ kind: 'postgres', url: viaProxy.toString() });
+    let url: string;
+    ({ target, proxy, url } = await createProxiedPostgresDatabase(serverUrl ?? ''));
+    handle = await openDatabase({ kind: 'postgres', url: url });
   });
 
   afterAll(async () => {
