@@ -10,11 +10,10 @@ import { openDatabase } from '../../src/storage/database.js';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import { startGatewayProcess } from '../helpers/gateway-process.js';
 import type { LoadResult } from '../helpers/load.js';
 import { runLoad } from '../helpers/load.js';
-import { createPostgresDatabase } from '../helpers/test-database.js';
+import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 
 /** Resets allowed to the kernel's accept backlog when the port closes (see the drain test). */
 const MAX_BACKLOG_RESETS = 3;
@@ -123,19 +122,14 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
   it.skipIf(!process.env.TEST_DATABASE_URL)(
     'keeps rows in the outbox when the database is gone at shutdown and replays them after a restart (PostgreSQL)',
     async () => {
-      const target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
-      const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-      const proxy = await FreezableTcpProxy.start({
-        host: direct.hostname,
-        port: Number(direct.port || 5432),
-      });
-      const viaProxy = new URL(direct);
-      viaProxy.port = String(proxy.port);
+      const { target, proxy, url } = await createProxiedPostgresDatabase(
+        process.env.TEST_DATABASE_URL ?? '',
+      );
       const dir = tempDir();
       const env = {
         TOLLGATE_DATA_DIR: dir,
         UPSTREAM_BASE_URL: upstream.url,
-        DATABASE_URL: viaProxy.toString(),
+        DATABASE_URL: url,
         TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
         LOG_RETRY_INTERVAL_MS: '200',
       };
@@ -184,18 +178,13 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
     '10: exits within SHUTDOWN_TIMEOUT_MS when PostgreSQL silently stops answering, its rows in the outbox (PostgreSQL)',
     { timeout: 60_000 },
     async () => {
-      const target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
-      const direct = new URL(target.target.kind === 'postgres' ? target.target.url : '');
-      const proxy = await FreezableTcpProxy.start({
-        host: direct.hostname,
-        port: Number(direct.port || 5432),
-      });
-      const viaProxy = new URL(direct);
-      viaProxy.port = String(proxy.port);
+      const { target, proxy, url } = await createProxiedPostgresDatabase(
+        process.env.TEST_DATABASE_URL ?? '',
+      );
       const env = {
         TOLLGATE_DATA_DIR: tempDir(),
         UPSTREAM_BASE_URL: upstream.url,
-        DATABASE_URL: viaProxy.toString(),
+        DATABASE_URL: url,
         TOLLGATE_MASTER_KEYS: generateMasterKeyEntry('ci'),
         SHUTDOWN_TIMEOUT_MS: '4000',
       };
