@@ -7,6 +7,9 @@ function round(value: number, digits: number): number {
   return Math.round(value * f) / f;
 }
 
+/** One group's (or the totals') numbers as GET /analytics/summary answers them. */
+export type MetricsJson = ReturnType<typeof metricsJson>;
+
 /** One group's (or the totals') metrics as the summary route shows them. */
 export function metricsJson(m: SummaryMetrics) {
   return {

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../src/deps.js';
+import type { MetricsJson } from '../../src/routes/analytics-json.js';
 import { rollUpPending } from '../../src/storage/queries/analytics-rollups.js';
 import { readViewStats } from '../../src/storage/queries/analytics-views.js';
 import { selectRows } from '../../src/storage/queries/raw-rows.js';
@@ -11,27 +12,8 @@ import type { TestApp } from '../helpers/test-app.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { storageDrivers } from '../helpers/test-database.js';
 
-interface Metrics {
-  requests: number;
-  errors: number;
-  cache_hits: number;
-  latency_p50_ms: number | null;
-  latency_p95_ms: number | null;
-  ttft_p50_ms: number | null;
-  ttft_p95_ms: number | null;
-  prompt_tokens: number;
-  completion_tokens: number;
-  tokens_saved_cache: number;
-  tokens_saved_compression: number;
-  cached_tokens: number;
-  reasoning_tokens: number;
-  estimated_cost_usd: number;
-  estimated_savings_usd: number;
-  estimated_savings_cache_usd: number;
-  estimated_savings_compression_usd: number;
-  estimated_savings_provider_cache_usd: number;
-  unpriced_requests: number;
-}
+/** The answer's numbers, typed as the route declares them. */
+type Metrics = MetricsJson;
 interface SummaryBody {
   group_by: string;
   data: (Metrics & { group: string | null })[];
