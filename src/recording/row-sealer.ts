@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../runtime/logger.js';
-import { startWorkerThread } from '../runtime/worker-thread.js';
+import { SERVICE_THREAD_LIMITS, startWorkerThread } from '../runtime/worker-thread.js';
 import type { SealerReply, SealerRequest } from './row-sealer-protocol.js';
 import type { SealBatch, SealedBatch, SealedFields } from './row-sealing-batch.js';
 import { packTexts, sealBatch, sealedFieldsOf } from './row-sealing-batch.js';
@@ -96,7 +96,9 @@ export function createThreadRowSealer(options: {
 }): RowSealer {
   const windowMs = options.windowMs ?? SEAL_WINDOW_MS;
   const maxBatch = options.maxBatch ?? SEAL_MAX_BATCH;
-  let worker: Worker | null = startWorkerThread('row-sealer-worker', import.meta.url, {});
+  let worker: Worker | null = startWorkerThread('row-sealer-worker', import.meta.url, {
+    resourceLimits: SERVICE_THREAD_LIMITS,
+  });
   // Like a socket, the thread keeps the process alive only while it owes an answer.
   worker.unref();
   const inFlight = new Map<number, Waiting[]>();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { QueryOptions, Results } from '@electric-sql/pglite';
-import { startWorkerThread } from '../../runtime/worker-thread.js';
+import { SERVICE_THREAD_LIMITS, startWorkerThread } from '../../runtime/worker-thread.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import type { FailedStatement } from './wire-error.js';
 import { fromWireError } from './wire-error.js';
@@ -80,6 +80,7 @@ export async function startPgliteThread(pgdata: string | null): Promise<PgliteTh
 async function openPgliteThread(pgdata: string | null): Promise<PgliteThread> {
   const worker: Worker = startWorkerThread('pglite-worker', import.meta.url, {
     workerData: { pgdata } satisfies PgliteWorkerData,
+    resourceLimits: SERVICE_THREAD_LIMITS,
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;
