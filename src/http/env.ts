@@ -40,6 +40,11 @@ export interface Outcome {
   tokensSavedCache?: number | null;
   /** False while a stream is still being sent. */
   complete: boolean;
+  /**
+   * Called once when a stream that was not complete yet ends (sent, failed or abandoned): the
+   * after-response step waits on it instead of wrapping the stream in one more of its own.
+   */
+  onComplete?: () => void;
 }
 
 /** What the cache did for a request, as the `x-tollgate-cache` header says. */
@@ -53,8 +58,8 @@ export interface CachePlan {
 }
 
 /**
- * The typed context every middleware shares. Data only (and the trace's span handle): no promises,
- * no callbacks, no `any`.
+ * The typed context every middleware shares. Data only (and the trace's span handle, and the
+ * outcome's end-of-stream hook): no promises, no other callbacks, no `any`.
  */
 export interface AppEnv {
   Variables: {
@@ -101,5 +106,9 @@ export interface AppEnv {
     reportedAfter: boolean;
     /** The request's trace (its spans); absent when tracing is off. */
     trace: RequestTrace | undefined;
+    /** Response headers gathered by the stages (see response-headers.ts). */
+    responseHeaders?: Record<string, string>;
+    /** True once the answer was built with the gathered headers. */
+    responseHeadersWritten?: boolean;
   };
 }

@@ -62,33 +62,6 @@ export async function afterSequence(
 }
 
 /**
- * Passes a streamed body through and runs `onEnd` once, after its last byte was taken or the
- * client went away.
- */
-function onStreamEnd(res: Response, onEnd: () => void): Response {
-  const source = res.body;
-  if (!source) {
-    onEnd();
-    return res;
-  }
-  const reader = source.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await reader.read();
-      if (next.done) {
-        controller.close();
-        onEnd();
-      } else controller.enqueue(next.value);
-    },
-    async cancel(reason) {
-      await reader.cancel(reason);
-      onEnd();
-    },
-  });
-  return new Response(body, res);
-}
-
-/**
  * The after-response step of every pipeline endpoint, placed first in its route: once the response
  * is complete (the last byte of a stream sent, or the client gone), reports the request (access
  * log, metrics) and, for an authenticated one, runs the after-response sequence in the background,
@@ -136,7 +109,7 @@ export function after(deps: AfterDeps) {
     }
     const outcome = c.get('outcome');
     if (outcome.complete) run(outcome, null);
-    else c.res = onStreamEnd(c.res, () => run(outcome, null));
+    else outcome.onComplete = () => run(outcome, null);
   } satisfies MiddlewareHandler<AppEnv>;
 }
 

@@ -4,6 +4,7 @@ import type { CacheStore } from '../cache/cache-store.js';
 import { deriveCacheKeys } from '../cache/scope.js';
 import type { AppEnv, CacheStatus } from '../http/env.js';
 import { requestHeader } from '../http/incoming.js';
+import { setResponseHeader } from '../http/response-headers.js';
 
 /**
  * Answers from the cache when it safely can (the upstream stage then stands aside), and tells the
@@ -17,7 +18,7 @@ export function cache(deps: { cache: CacheStore }) {
     const directives = parseCacheControl(requestHeader(c, 'cache-control'));
     const mark = (status: CacheStatus) => {
       c.set('cacheStatus', status);
-      c.header('x-tollgate-cache', status);
+      setResponseHeader(c, 'x-tollgate-cache', status);
     };
     if (!deps.cache.enabled || !key.cacheEnabled || (directives.noCache && directives.noStore)) {
       mark('bypass');

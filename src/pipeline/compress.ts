@@ -5,6 +5,7 @@ import { COMPRESSION_MODES_TEXT, isCompressionMode } from '../compression/compre
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
+import { setResponseHeader } from '../http/response-headers.js';
 
 /**
  * Compresses system, user and tool text before the cache (so equivalent prompts share cache keys)
@@ -40,7 +41,7 @@ export function compress(deps: { config: { compression: CompressionMode } }) {
       }
     }
     c.set('compression', { mode, tokensSaved });
-    c.header('x-tollgate-tokens-saved', String(tokensSaved));
+    setResponseHeader(c, 'x-tollgate-tokens-saved', String(tokensSaved));
     await next();
   } satisfies MiddlewareHandler<AppEnv>;
 }

@@ -8,6 +8,7 @@ import type { AppEnv, CacheStatus, Outcome } from '../http/env.js';
 import { requestHeader } from '../http/incoming.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
+import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
 import { upstreamError } from '../http/upstream-error.js';
 import type { Clock } from '../runtime/clock.js';
 import { isRecord } from '../runtime/is-record.js';
@@ -56,7 +57,7 @@ export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock:
     const directives = parseCacheControl(requestHeader(c, 'cache-control'));
     const mark = (status: CacheStatus) => {
       c.set('cacheStatus', status);
-      c.header('x-tollgate-cache', status);
+      setResponseHeader(c, 'x-tollgate-cache', status);
     };
     if (
       !deps.embeddingsCache.enabled ||
@@ -72,8 +73,8 @@ export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock:
       const hit = deps.embeddingsCache.get(cacheKey, directives.maxAgeMs, now);
       if (hit) {
         mark('hit');
-        c.header('x-tollgate-cache-similarity', '1.0000');
-        c.header('age', String(Math.max(0, Math.floor((now - hit.createdAt) / 1000))));
+        setResponseHeader(c, 'x-tollgate-cache-similarity', '1.0000');
+        setResponseHeader(c, 'age', String(Math.max(0, Math.floor((now - hit.createdAt) / 1000))));
         c.set('embeddingsHit', hit);
         return next();
       }
@@ -132,7 +133,11 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
     const startedAt = c.get('startedAt');
     const hit = c.get('embeddingsHit');
     if (hit) {
-      c.header('x-tollgate-overhead-ms', (deps.clock.monotonic() - startedAt).toFixed(2));
+      setResponseHeader(
+        c,
+        'x-tollgate-overhead-ms',
+        (deps.clock.monotonic() - startedAt).toFixed(2),
+      );
       c.set('outcome', {
         status: 200,
         errorCode: null,
@@ -148,11 +153,12 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
         complete: true,
         tokensSavedCache: hit.totalTokens,
       });
-      return c.body(hit.body, 200, { 'content-type': 'application/json' });
+      return answerWith(c, hit.body, JSON_HEADERS);
     }
     const { result, meta } = c.get('embeddings');
     const upstreamMs = meta.firstByteAt - meta.startedAt;
-    c.header(
+    setResponseHeader(
+      c,
       'x-tollgate-overhead-ms',
       (deps.clock.monotonic() - startedAt - upstreamMs).toFixed(2),
     );
@@ -184,6 +190,6 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
         createdAt: deps.clock.now(),
       });
     }
-    return c.body(body, 200, { 'content-type': 'application/json' });
+    return answerWith(c, body, JSON_HEADERS);
   };
 }

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { countRequestTokens } from '../compression/token-count.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { setResponseHeader } from '../http/response-headers.js';
 import { toTokenCount } from '../ratelimit/admission-plan.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -56,7 +57,7 @@ export function rateLimit(deps: {
       reserve,
     );
     for (const [name, value] of Object.entries(rateLimitHeaders(result.state)))
-      c.header(name, value);
+      setResponseHeader(c, name, value);
     if (!result.ok) {
       if (result.reason === 'unavailable') {
         throw GatewayError.notReady('Rate limits cannot be checked right now; try again shortly.');

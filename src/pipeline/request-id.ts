@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { requestHeader } from '../http/incoming.js';
+import { applyGatheredHeaders, setResponseHeader } from '../http/response-headers.js';
 import type { Clock } from '../runtime/clock.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
 
@@ -28,14 +29,15 @@ export function requestId(deps: { clock: Clock }) {
     c.set('receivedAt', now);
     const id = uuidv7(now);
     c.set('requestId', id);
-    c.header('x-request-id', id);
+    setResponseHeader(c, 'x-request-id', id);
     const own = clientRequestIdOf(
       requestHeader(c, 'x-client-request-id') ?? requestHeader(c, 'x-request-id'),
     );
     if (own !== null) {
       c.set('clientRequestId', own);
-      c.header('x-client-request-id', own);
+      setResponseHeader(c, 'x-client-request-id', own);
     }
     await next();
+    applyGatheredHeaders(c);
   } satisfies MiddlewareHandler<AppEnv>;
 }

@@ -4,6 +4,7 @@ import type { CacheHit } from '../cache/cache-store.js';
 import { replayChunks } from '../http/chat-replay.js';
 import { chatStreamFormat } from '../http/chat-sse.js';
 import type { AppEnv, Outcome } from '../http/env.js';
+import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
 import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
@@ -52,7 +53,8 @@ export function respond(deps: RespondDeps) {
     const { meta } = answer;
     const upstreamWaitMs = meta.firstByteAt - meta.startedAt;
     const setOverhead = () =>
-      c.header(
+      setResponseHeader(
+        c,
         'x-tollgate-overhead-ms',
         (clock.monotonic() - startedAt - upstreamWaitMs).toFixed(2),
       );
@@ -74,7 +76,7 @@ export function respond(deps: RespondDeps) {
       const json = await jsonBody(deps, c, answer.completion, responses);
       setOverhead();
       outcome.latencyMs = clock.monotonic() - startedAt;
-      return c.json(json);
+      return answerWith(c, JSON.stringify(json), JSON_HEADERS);
     }
     setOverhead();
     const format = responses
@@ -88,8 +90,9 @@ export function respond(deps: RespondDeps) {
       outcome.upstreamMs = now - meta.startedAt;
       outcome.latencyMs = now - startedAt;
       outcome.complete = true;
+      outcome.onComplete?.();
     });
-    return c.newResponse(body, 200, RELAYED_SSE_HEADERS);
+    return answerWith(c, body, RELAYED_SSE_HEADERS);
   };
 }
 
@@ -108,9 +111,13 @@ async function respondCached(
   const responses = c.get('responses');
   const startedAt = c.get('startedAt');
   const { completion } = hit;
-  c.header('x-tollgate-cache-similarity', hit.similarity.toFixed(4));
-  c.header('age', String(Math.max(0, Math.floor((clock.now() - hit.createdAt) / 1_000))));
-  c.header('x-tollgate-overhead-ms', (clock.monotonic() - startedAt).toFixed(2));
+  setResponseHeader(c, 'x-tollgate-cache-similarity', hit.similarity.toFixed(4));
+  setResponseHeader(
+    c,
+    'age',
+    String(Math.max(0, Math.floor((clock.now() - hit.createdAt) / 1_000))),
+  );
+  setResponseHeader(c, 'x-tollgate-overhead-ms', (clock.monotonic() - startedAt).toFixed(2));
   const outcome: Outcome = {
     status: 200,
     errorCode: null,
@@ -124,7 +131,13 @@ async function respondCached(
     complete: true,
   };
   c.set('outcome', outcome);
-  if (!req.stream) return c.json(await jsonBody(deps, c, completion, responses));
+  if (!req.stream) {
+    return answerWith(
+      c,
+      JSON.stringify(await jsonBody(deps, c, completion, responses)),
+      JSON_HEADERS,
+    );
+  }
   let frames: string[];
   if (responses) {
     frames = await replayKept(deps, c, completion, responses);
@@ -134,7 +147,7 @@ async function respondCached(
   }
   // Every frame is known already: the replay goes out as one body in one write, like a JSON
   // answer (no stream to pump, nothing to wait for), so it is complete once handed over.
-  return c.newResponse(Buffer.from(frames.join('')), 200, SSE_HEADERS);
+  return answerWith(c, Buffer.from(frames.join('')), SSE_HEADERS);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
+import { setResponseHeader } from '../http/response-headers.js';
 import { isSessionId, MAX_SESSION_ID_CHARS } from '../storage/session-id.js';
 
 /** The request header that names a session, echoed back in the response under the same name. */
@@ -33,7 +34,7 @@ export function sessionId(fallback?: (c: Context<AppEnv>) => string | undefined)
     const chosen = c.get('sessionId') ?? fromHeader ?? fallback?.(c);
     if (chosen !== undefined) {
       c.set('sessionId', chosen);
-      c.header(SESSION_HEADER, chosen);
+      setResponseHeader(c, SESSION_HEADER, chosen);
     }
     await next();
   } satisfies MiddlewareHandler<AppEnv>;
