@@ -106,9 +106,7 @@ export interface AppEnv {
     reportedAfter: boolean;
     /** The request's trace (its spans); absent when tracing is off. */
     trace: RequestTrace | undefined;
-    /** Response headers gathered by the stages (see response-headers.ts). */
-    responseHeaders?: Record<string, string>;
-    /** True once the answer was built with the gathered headers. */
-    responseHeadersWritten?: boolean;
+    /** Response headers gathered by the stages and not written yet (see response-headers.ts). */
+    responseHeaders?: Record<string, string> | undefined;
   };
 }

@@ -37,7 +37,8 @@ export function answerWith(
   headers: Readonly<Record<string, string>>,
 ): Response {
   const all = Object.assign(gathered(c), headers);
-  c.set('responseHeadersWritten', true);
+  // Written: what a later stage gathers starts a record of its own, applied afterwards.
+  c.set('responseHeaders', undefined);
   return new Response(body, { status: 200, headers: all });
 }
 
@@ -46,7 +47,6 @@ export function answerWith(
  * a route outside the pipeline); those it already carries win. Runs once, outermost.
  */
 export function applyGatheredHeaders(c: Context<AppEnv>): void {
-  if (c.get('responseHeadersWritten')) return;
   const headers = c.get('responseHeaders');
   if (!headers) return;
   let target: Headers | null = null;
