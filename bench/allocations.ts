@@ -9,7 +9,7 @@ import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
-import { startCommand } from './lib/start-command.js';
+import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
 
 /**
  * Bytes the gateway's main thread allocates per request, and where: every short-lived object is
@@ -152,6 +152,7 @@ async function measure(gateway: Gateway, row: Row): Promise<SamplerReport> {
 async function main(): Promise<void> {
   const rows = ROWS.filter((row) => !ONLY || ONLY.test(row.name));
   if (rows.length === 0) throw new Error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no row`);
+  bringBuildUpToDate();
   const upstream = await forkService(
     'upstream',
     new URL('./lib/fake-upstream-server.ts', import.meta.url),

@@ -9,7 +9,7 @@ import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
-import { startCommand } from './lib/start-command.js';
+import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway adds to a request's latency when it is not saturated: requests sent at a
@@ -315,6 +315,8 @@ function report(results: readonly GroupResult[]): boolean {
 async function main(): Promise<void> {
   const started: ServiceHandle[] = [];
   try {
+    log('bringing the build up to date…');
+    bringBuildUpToDate();
     log('starting the fake upstream…');
     const upstream = await forkService(
       'upstream',

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,7 +10,7 @@ import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import { forkService } from './lib/service-process.js';
-import { startCommand } from './lib/start-command.js';
+import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway's memory does under a long run of mixed traffic, on the embedded default as
@@ -111,7 +111,7 @@ function mixedBodies(): () => string {
 async function main(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('bench:memory reads RSS from /proc (Linux)');
   log('bringing the build up to date…');
-  execFileSync(process.execPath, [join(ROOT, 'bin/build-if-stale.js')], { stdio: 'inherit' });
+  bringBuildUpToDate();
   const upstream = await forkService(
     'upstream',
     new URL('./lib/fake-upstream-server.ts', import.meta.url),

@@ -11,7 +11,7 @@ import type { RowSummary } from './lib/report.js';
 import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
-import { startCommand } from './lib/start-command.js';
+import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
 
 /**
  * What the gateway costs on top of the network: the same request, under the same load, sent
@@ -31,14 +31,14 @@ import { startCommand } from './lib/start-command.js';
  * (the PostgreSQL server the `on PostgreSQL` rows record into, default the local one; a database
  * is created for the run and dropped after; unreachable, those rows are skipped), BENCH_CPU_PROF_DIR
  * (V8 CPU profiles of the Tollgate processes, one folder per service and one file per thread, in
- * the order they start: the main thread, the database thread (PGlite) and the row sealing thread,
- * each followed by a small one for its tsx loader). A profile samples wall time while its thread
+ * the order they start: the main thread and the TypeScript loader's thread of the bench's own
+ * modules, then the database thread (PGlite) and the row sealing thread). A profile samples wall time while its thread
  * is busy, so on a loaded machine it counts time the thread waited for a core. Per-thread CPU
  * (from /proc/<pid>/task/<tid>/stat, on Linux) is printed after the table for every Tollgate
  * row: the main thread, each worker thread by its entry's name, and the rest (V8's helper
  * threads, which do most of the concurrent garbage collection, the libuv pool, the loader).
- * Tollgate processes run with the Node flags and environment of `npm start` (its script in
- * package.json); BENCH_NODE_FLAGS adds flags (e.g. `--trace-gc`, whose lines reach this process's
+ * Tollgate processes run the compiled gateway (dist/, brought up to date first) with the Node
+ * flags and environment of `npm start` (its script in package.json); BENCH_NODE_FLAGS adds flags (e.g. `--trace-gc`, whose lines reach this process's
  * standard output).
  *
  * To add a row: list its process in SERVICES (e.g. `tollgate('tollgate-redis', { REDIS_URL })`)
@@ -481,6 +481,8 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
 }
 
 async function main(): Promise<number> {
+  log('bringing the build up to date…');
+  bringBuildUpToDate();
   const started = new Map<string, ServiceHandle>();
   // Front processes first, the fake upstream last, so nothing logs a dead upstream on the way out.
   const stopAll = async () => {

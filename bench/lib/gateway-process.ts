@@ -1,15 +1,13 @@
-import { loadConfig } from '../../src/config.js';
-import { openDeps } from '../../src/deps.js';
-import { createKey } from '../../src/keys/key-admin.js';
 import type { KeySettings } from '../../src/keys/key-settings.js';
-import { startServer } from '../../src/main.js';
 import { answerAllocationSampling } from './allocation-sampler.js';
 import { runService } from './service-process.js';
 import { labelWorkerThreads, observeGc } from './thread-cpu.js';
 
 /**
  * Child process: Tollgate as `tollgate serve` builds it (openDeps + startServer), configured by
- * the environment the orchestrator passes. Four knobs exist only here:
+ * the environment the orchestrator passes. The gateway's modules come from the build (dist/, which
+ * the orchestrator brings up to date first), as `npm start` runs them; their types from the
+ * sources they were compiled from. Four knobs exist only here:
  * BENCH_UPSTREAM_HTTP (`pooled` | `global`) picks the SDK's HTTP client, BENCH_KEY_SPEC
  * (JSON key settings) shapes the key the load uses (no limits by default), and BENCH_RECORDING=off
  * replaces the interaction recorder with one that drops rows (to price recording).
@@ -20,7 +18,18 @@ labelWorkerThreads();
 observeGc();
 if (process.env.BENCH_ALLOCATIONS === 'on') answerAllocationSampling();
 
+/** A module of the compiled gateway, typed as its source. */
+async function built<M>(path: string): Promise<M> {
+  return (await import(new URL(`../../dist/${path}`, import.meta.url).href)) as M;
+}
+
 runService(async () => {
+  const [{ loadConfig }, { openDeps }, { createKey }, { startServer }] = await Promise.all([
+    built<typeof import('../../src/config.js')>('config.js'),
+    built<typeof import('../../src/deps.js')>('deps.js'),
+    built<typeof import('../../src/keys/key-admin.js')>('keys/key-admin.js'),
+    built<typeof import('../../src/main.js')>('main.js'),
+  ]);
   const env = process.env;
   const config = loadConfig(env);
   const deps = await openDeps(config, env, {
