@@ -33,6 +33,8 @@ export interface CacheWrite {
   tenantId: string;
   keys: CacheKeys;
   completion: ChatCompletion;
+  /** `completion` as JSON, when the response already serialised it (it is not serialised again). */
+  completionJson?: string | undefined;
   /** The question's vector if the lookup already made it. */
   embedding: Float32Array | null;
 }

@@ -136,6 +136,7 @@ export class DatabaseCacheStore implements CacheStore {
     const question = keys.semanticText;
     const vector = question === null ? null : (w.embedding ?? (await this.embed(question)));
     const now = this.deps.clock.now();
+    const completionJson = w.completionJson ?? JSON.stringify(w.completion);
     const entry: IndexedEntry = {
       // Sync compares ids for recency: a later store here must always sort after an earlier one.
       id: monotonicUuidv7(now),
@@ -149,14 +150,14 @@ export class DatabaseCacheStore implements CacheStore {
       createdAt: now,
       expiresAt: now + this.deps.config.ttlMs,
       bytes: entryBytes({
-        responseChars: JSON.stringify(w.completion).length,
+        responseChars: completionJson.length,
         questionChars: question?.length ?? 0,
         vector,
       }),
     };
     this.index.set(entry, vector);
     this.loader.admit(entry);
-    this.tier.enqueueWrite({ ...entry, vector, completion: w.completion, question });
+    this.tier.enqueueWrite({ ...entry, vector, completionJson, question });
   }
 
   async flushTenant(tenantId: string): Promise<number> {

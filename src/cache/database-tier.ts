@@ -1,4 +1,3 @@
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
@@ -34,7 +33,8 @@ export interface PendingEntry {
   exactHash: string;
   embedder: string | null;
   vector: Float32Array | null;
-  completion: ChatCompletion;
+  /** The answer as JSON, as it is sealed. */
+  completionJson: string;
   question: string | null;
   createdAt: number;
   expiresAt: number;
@@ -247,7 +247,9 @@ export class DatabaseTier {
   private async seal(writes: PendingEntry[]): Promise<NewCacheEntry[]> {
     // All at once: a sealing thread seals what it is given together, in one batch.
     const sealedAll = await Promise.all(
-      writes.map((w) => this.deps.codec.seal(w.tenantId, w.exactHash, w.completion, w.question)),
+      writes.map((w) =>
+        this.deps.codec.seal(w.tenantId, w.exactHash, w.completionJson, w.question),
+      ),
     );
     const rows: NewCacheEntry[] = [];
     for (const [i, w] of writes.entries()) {

@@ -1,5 +1,5 @@
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { decryptRowField, encryptRowField } from '../crypto/envelope.js';
+import { decryptRowField, encryptRowField, encryptRowJson } from '../crypto/envelope.js';
 import type { TenantKeys } from '../crypto/tenant-keys.js';
 
 const RESPONSE_FIELD = 'cache.response';
@@ -47,7 +47,8 @@ export class EntryCodec {
   async seal(
     tenantId: string,
     exactHash: string,
-    completion: ChatCompletion,
+    /** The answer as JSON (the text the client received). */
+    completionJson: string,
     question: string | null,
   ): Promise<SealedEntry | null> {
     const dataKey = await this.tenantKeys.forEncryption(tenantId);
@@ -58,7 +59,7 @@ export class EntryCodec {
         dataKey,
         rowId: exactHash,
         tenantId,
-        request: JSON.stringify(completion),
+        request: completionJson,
         response: question === null ? null : JSON.stringify(question),
         fields: [RESPONSE_FIELD, QUESTION_FIELD],
       });
@@ -67,7 +68,7 @@ export class EntryCodec {
     }
     const bind = (field: string) => ({ rowId: exactHash, tenantId, field });
     return {
-      responseEnc: await encryptRowField(dataKey, completion, bind(RESPONSE_FIELD)),
+      responseEnc: await encryptRowJson(dataKey, completionJson, bind(RESPONSE_FIELD)),
       questionEnc:
         question === null ? null : await encryptRowField(dataKey, question, bind(QUESTION_FIELD)),
     };

@@ -107,12 +107,21 @@ const deflateSmall = createSmallDeflate();
  * Encrypts one field of an interaction row: JSON → deflate-raw → AES-256-GCM with a random IV and
  * the row id, tenant id and field name as additional data, so it cannot be moved to another row.
  */
-export async function encryptRowField(
+export function encryptRowField(
   dataKey: Buffer,
   value: unknown,
   ctx: RowFieldContext,
 ): Promise<Buffer> {
-  const json = Buffer.from(JSON.stringify(value), 'utf8');
+  return encryptRowJson(dataKey, JSON.stringify(value), ctx);
+}
+
+/** encryptRowField for a value already serialised to JSON (its text). */
+export async function encryptRowJson(
+  dataKey: Buffer,
+  text: string,
+  ctx: RowFieldContext,
+): Promise<Buffer> {
+  const json = Buffer.from(text, 'utf8');
   const compressed =
     json.length <= SYNC_DEFLATE_MAX_BYTES ? deflateSmall(json) : await deflate(json);
   return rowCiphertext(dataKey, compressed, ctx);

@@ -22,6 +22,11 @@ export interface Outcome {
   errorCode: string | null;
   /** The answer as one completion (streams assembled), if any part of one arrived. */
   completion: ChatCompletion | null;
+  /**
+   * `completion` as JSON, when the client received exactly that text (a chat completion answered
+   * whole): the interaction row and the cache entry use it instead of serialising it again.
+   */
+  completionJson?: string;
   provider: string | null;
   upstreamModel: string | null;
   /** Milliseconds from the request's arrival to its first streamed chunk. */

@@ -53,7 +53,13 @@ export async function afterSequence(
     const { keys, embedding } = f.cachePlan;
     // A cache that fails to store costs a saving, never the row.
     await deps.cache
-      .store({ tenantId: f.key.tenantId, keys, completion, embedding })
+      .store({
+        tenantId: f.key.tenantId,
+        keys,
+        completion,
+        completionJson: completion === outcome.completion ? outcome.completionJson : undefined,
+        embedding,
+      })
       .catch((err: unknown) => deps.logger.warn({ err, requestId: f.id }, 'cache store failed'));
   }
   // Returned, not awaited: while the row waits to be sealed, this closure (and the request and

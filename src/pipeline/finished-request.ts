@@ -105,6 +105,8 @@ export function interactionRecord(
     endpoint: request?.endpoint ?? null,
     stream: request?.stream ?? false,
     request: request?.clientBody ?? request?.body ?? null,
+    // The client's bytes while nothing changed the body (a translated request has none).
+    requestJson: request?.clientBody ? null : (request?.rawBody ?? null),
     cacheStatus: f.cacheStatus ?? null,
     cacheSimilarity: cacheHit?.similarity ?? null,
     // What the upstream would have billed again: the cached answer's own total.
@@ -122,5 +124,6 @@ export function interactionRecord(
     upstreamMs: outcome.upstreamMs,
     ttftMs: outcome.ttftMs,
     response: errorBody ?? outcome.completion ?? outcome.summary ?? null,
+    responseJson: errorBody == null && outcome.completion ? (outcome.completionJson ?? null) : null,
   };
 }

@@ -74,9 +74,11 @@ export function respond(deps: RespondDeps) {
     if (answer.kind === 'json') {
       // A stored response is written before its body goes out: that time is the gateway's too.
       const json = await jsonBody(deps, c, answer.completion, responses);
+      const text = JSON.stringify(json);
+      if (json === answer.completion) outcome.completionJson = text;
       setOverhead();
       outcome.latencyMs = clock.monotonic() - startedAt;
-      return answerWith(c, JSON.stringify(json), JSON_HEADERS);
+      return answerWith(c, text, JSON_HEADERS);
     }
     setOverhead();
     const format = responses
@@ -132,11 +134,10 @@ async function respondCached(
   };
   c.set('outcome', outcome);
   if (!req.stream) {
-    return answerWith(
-      c,
-      JSON.stringify(await jsonBody(deps, c, completion, responses)),
-      JSON_HEADERS,
-    );
+    const json = await jsonBody(deps, c, completion, responses);
+    const text = JSON.stringify(json);
+    if (json === completion) outcome.completionJson = text;
+    return answerWith(c, text, JSON_HEADERS);
   }
   let frames: string[];
   if (responses) {

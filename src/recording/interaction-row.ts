@@ -34,8 +34,12 @@ export interface InteractionRecord {
   ttftMs: number | null;
   /** The request body (messages and parameters); null when it could not be parsed. */
   request: unknown;
+  /** `request` as JSON when its text is at hand (the client's own bytes): not serialised again. */
+  requestJson?: string | null;
   /** The answer (completion, assembled stream, or error body); null when there was none. */
   response: unknown;
+  /** `response` as JSON when its text is at hand (what the client received): not serialised again. */
+  responseJson?: string | null;
 }
 
 /**

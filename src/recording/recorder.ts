@@ -43,8 +43,8 @@ export function createInteractionRecorder(deps: {
       }
       const row = metadataRow(r);
       // A forgotten tenant keeps its metadata but no content can be stored for it any more.
-      const request = dataKey ? jsonOf(r.request) : null;
-      const response = dataKey ? jsonOf(r.response) : null;
+      const request = dataKey ? (r.requestJson ?? jsonOf(r.request)) : null;
+      const response = dataKey ? (r.responseJson ?? jsonOf(r.response)) : null;
       if (!dataKey || (request === null && response === null)) {
         deps.writer.enqueue(row);
         return;

@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Breaker } from '../../src/cache/breaker.js';
 import type { PendingEntry } from '../../src/cache/database-tier.js';
@@ -50,7 +49,7 @@ function pending(exactHash: string, id: string): PendingEntry {
     exactHash,
     embedder: 'e1',
     vector: Float32Array.of(0.6, 0.8),
-    completion: { id, choices: [] } as unknown as ChatCompletion,
+    completionJson: JSON.stringify({ id, choices: [] }),
     question: `question ${exactHash}`,
     createdAt: NOW,
     expiresAt: NOW + 60_000,

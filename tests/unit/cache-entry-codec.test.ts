@@ -44,7 +44,7 @@ describe.each([
   const opener = new EntryCodec(tenantKeys);
 
   it('seals answer and question without plaintext and opens them again', async () => {
-    const sealed = await codec.seal('t1', 'hash-a', answer, 'SECRET-QUESTION-12');
+    const sealed = await codec.seal('t1', 'hash-a', JSON.stringify(answer), 'SECRET-QUESTION-12');
     if (!sealed?.questionEnc) throw new Error('expected both fields sealed');
     for (const bytes of [sealed.responseEnc, sealed.questionEnc]) {
       expect(bytes.toString('latin1')).not.toContain('SECRET');
@@ -56,7 +56,7 @@ describe.each([
   });
 
   it('refuses a ciphertext moved to another question, tenant or field', async () => {
-    const sealed = await codec.seal('t1', 'hash-a', answer, 'q');
+    const sealed = await codec.seal('t1', 'hash-a', JSON.stringify(answer), 'q');
     if (!sealed?.questionEnc) throw new Error('expected both fields sealed');
     expect(await opener.openResponse('t1', 'hash-b', sealed.responseEnc)).toBeNull();
     expect(await opener.openResponse('t2', 'hash-a', sealed.responseEnc)).toBeNull();
@@ -66,7 +66,7 @@ describe.each([
 
   it('seals nothing for a forgotten tenant', async () => {
     expect(await codec.canSeal('gone')).toBe(false);
-    expect(await codec.seal('gone', 'hash-a', answer, null)).toBeNull();
+    expect(await codec.seal('gone', 'hash-a', JSON.stringify(answer), null)).toBeNull();
   });
 });
 
