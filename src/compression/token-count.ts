@@ -35,6 +35,21 @@ const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35-', 'text-embedding-3'];
  * (`ft:gpt-3.5-turbo:org::id`).
  */
 export function encodingForModel(model: string): TokenEncoding {
+  let encoding = encodingByModel.get(model);
+  if (encoding === undefined) {
+    encoding = encodingOfName(model);
+    // A handful of model names in practice; a client inventing names cannot grow this unbounded.
+    if (encodingByModel.size >= MODEL_NAMES_REMEMBERED) encodingByModel.clear();
+    encodingByModel.set(model, encoding);
+  }
+  return encoding;
+}
+
+/** Model names whose encoding is remembered (each request asks for its model's). */
+const MODEL_NAMES_REMEMBERED = 256;
+const encodingByModel = new Map<string, TokenEncoding>();
+
+function encodingOfName(model: string): TokenEncoding {
   let name = model.trim().toLowerCase();
   const slash = name.lastIndexOf('/');
   if (slash >= 0) name = name.slice(slash + 1);
