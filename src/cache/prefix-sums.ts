@@ -2,13 +2,14 @@ import type { HeavyPrefix, Postings } from './heavy-prefix.js';
 
 /**
  * The per-slot scratch of a vector shelf's search: for each slot, the dot product of its vector
- * with the question over the heavy prefix P (`partial`) and its own squared length over P
- * (`partialSq`), plus room for bounds and a list of slots. A search runs to its end without
- * yielding, so one scratch serves every search of a shelf.
+ * with the question over the heavy prefix P and its own squared length over P, side by side in
+ * `partial` (a posting updates both in one cache line: searches of a scope of similar questions
+ * read every slot's pair once per prefix dimension), plus room for bounds and a list of slots. A
+ * search runs to its end without yielding, so one scratch serves every search of a shelf.
  */
 export class PrefixSums {
+  /** Per slot s: the partial dot product at 2s, the partial squared length at 2s + 1. */
   partial = new Float64Array(0);
-  partialSq = new Float64Array(0);
   bounds = new Float64Array(0);
   /** The slots the last `sumTouched` summed; a search reuses it for its candidates. */
   touched = new Int32Array(0);
@@ -18,9 +19,8 @@ export class PrefixSums {
 
   /** Makes room for `capacity` slots (the sums are cleared). */
   grow(capacity: number): void {
-    if (this.partial.length >= capacity) return;
-    this.partial = new Float64Array(capacity);
-    this.partialSq = new Float64Array(capacity);
+    if (this.bounds.length >= capacity) return;
+    this.partial = new Float64Array(2 * capacity);
     this.bounds = new Float64Array(capacity);
     this.touched = new Int32Array(capacity);
     this.stamp = new Uint32Array(capacity);
@@ -37,12 +37,11 @@ export class PrefixSums {
     postings: readonly (Postings | null)[],
     slotCount: number,
   ): void {
-    const { partial, partialSq } = this;
-    partial.fill(0, 0, slotCount);
-    partialSq.fill(0, 0, slotCount);
+    const { partial } = this;
+    partial.fill(0, 0, 2 * slotCount);
     for (let p = 0; p < prefix.count; p++) {
       const list = postings[prefix.dimensions[p]];
-      if (list) addPostings(list, query[prefix.dimensions[p]], partial, partialSq);
+      if (list) addPostings(list, query[prefix.dimensions[p]], partial);
     }
   }
 
@@ -60,7 +59,7 @@ export class PrefixSums {
       this.stamp.fill(0);
       this.generation = 1;
     }
-    const { partial, partialSq, stamp, generation, touched } = this;
+    const { partial, stamp, generation, touched } = this;
     let touchedCount = 0;
     for (let p = 0; p < prefix.count; p++) {
       const list = postings[prefix.dimensions[p]];
@@ -72,12 +71,12 @@ export class PrefixSums {
         const v = values[k];
         if (stamp[slot] !== generation) {
           stamp[slot] = generation;
-          partial[slot] = weight * v;
-          partialSq[slot] = v * v;
+          partial[2 * slot] = weight * v;
+          partial[2 * slot + 1] = v * v;
           touched[touchedCount++] = slot;
         } else {
-          partial[slot] += weight * v;
-          partialSq[slot] += v * v;
+          partial[2 * slot] += weight * v;
+          partial[2 * slot + 1] += v * v;
         }
       }
     }
@@ -90,13 +89,12 @@ function addPostings(
   list: Postings,
   weight: number,
   partial: Float64Array,
-  partialSq: Float64Array,
 ): void {
   const { slots, values, length } = list;
   for (let k = 0; k < length; k++) {
     const slot = slots[k];
     const v = values[k];
-    partial[slot] += weight * v;
-    partialSq[slot] += v * v;
+    partial[2 * slot] += weight * v;
+    partial[2 * slot + 1] += v * v;
   }
 }

@@ -174,7 +174,7 @@ export class VectorShelf<T> {
     // `touched`; the candidate with the highest bound is the likeliest best. A slot no posting
     // named has partial 0 and |x_S| = |x|, so its bound is |q_S|, below the bar.
     const { norms } = this;
-    const { bounds, partial, partialSq, touched } = sums;
+    const { bounds, partial, touched } = sums;
     const rest = prefix.rest;
     const bar = target * queryNorm;
     let candidateCount = 0;
@@ -184,10 +184,11 @@ export class VectorShelf<T> {
       const slot = dense ? i : touched[i];
       const norm = norms[slot];
       // |x_S| ≤ |x|·(1 + 1e-12): a vector that cannot pass even so needs no square root.
-      if (partial[slot] + rest * norm * (1 + 1e-12) < bar * norm) continue;
+      const dot = partial[2 * slot];
+      if (dot + rest * norm * (1 + 1e-12) < bar * norm) continue;
       const normSq = norm * norm;
-      const outside = Math.sqrt(Math.max(0, normSq - partialSq[slot]) + 1e-12 * normSq);
-      const bound = (partial[slot] + rest * outside) / norm;
+      const outside = Math.sqrt(Math.max(0, normSq - partial[2 * slot + 1]) + 1e-12 * normSq);
+      const bound = (dot + rest * outside) / norm;
       if (!(bound >= bar)) continue;
       bounds[slot] = bound;
       touched[candidateCount++] = slot;
