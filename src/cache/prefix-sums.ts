@@ -85,11 +85,7 @@ export class PrefixSums {
 }
 
 /** Adds one dimension's postings, weighted by the question's component, to every slot's sums. */
-function addPostings(
-  list: Postings,
-  weight: number,
-  partial: Float64Array,
-): void {
+function addPostings(list: Postings, weight: number, partial: Float64Array): void {
   const { slots, values, length } = list;
   for (let k = 0; k < length; k++) {
     const slot = slots[k];

@@ -48,6 +48,32 @@ export function derivePromptCacheKey(
     return null;
   }
   // Length-prefixed, so no tenant id and prefix can run into another pair.
-  const mac = createHmac('sha256', secret).update(`${tenantId.length}:${tenantId}`).update(text);
-  return `tg-${mac.digest('base64url').slice(0, 32)}`;
+  const input = `${tenantId.length}:${tenantId}${text}`;
+  if (input.length > REMEMBERED_INPUT_MAX_CHARS) return keyOf(secret, input);
+  if (secret !== remembered.secret || remembered.keys.size >= REMEMBERED_KEYS) {
+    remembered.secret = secret;
+    remembered.keys.clear();
+  }
+  let key = remembered.keys.get(input);
+  if (key === undefined) {
+    key = keyOf(secret, input);
+    remembered.keys.set(input, key);
+  }
+  return key;
 }
+
+function keyOf(secret: Buffer, input: string): string {
+  return `tg-${createHmac('sha256', secret).update(input).digest('base64url').slice(0, 32)}`;
+}
+
+/**
+ * Keys already derived, by their HMAC input: a tenant's requests repeat a few prefixes, and an
+ * HMAC costs more than the lookup. Bounded in entries and in the length of each input; cleared
+ * when full or when the secret changes.
+ */
+const REMEMBERED_KEYS = 512;
+const REMEMBERED_INPUT_MAX_CHARS = 8_192;
+const remembered: { secret: Buffer | null; keys: Map<string, string> } = {
+  secret: null,
+  keys: new Map(),
+};

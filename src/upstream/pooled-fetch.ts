@@ -26,6 +26,25 @@ export function createUpstreamAgent(options: PoolOptions): Agent {
   });
 }
 
+/**
+ * Parsed request URLs by their text: the SDK asks for the same few (one per upstream and
+ * endpoint) on every call, and a WHATWG URL parse costs more than the lookup. Bounded; cleared
+ * when full.
+ */
+const PARSED_URLS_REMEMBERED = 256;
+const parsedUrls = new Map<string, { origin: string; path: string; href: string }>();
+
+function parsedUrl(text: string): { origin: string; path: string; href: string } {
+  let parsed = parsedUrls.get(text);
+  if (parsed === undefined) {
+    const url = new URL(text);
+    parsed = { origin: url.origin, path: url.pathname + url.search, href: url.href };
+    if (parsedUrls.size >= PARSED_URLS_REMEMBERED) parsedUrls.clear();
+    parsedUrls.set(text, parsed);
+  }
+  return parsed;
+}
+
 function requestHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!init?.headers) return out;
@@ -45,7 +64,9 @@ function requestHeaders(init: RequestInit | undefined): Record<string, string> {
  */
 export function createPooledFetch(agent: Dispatcher): FetchFn {
   return async function pooledFetch(input, init) {
-    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const url = parsedUrl(
+      typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+    );
     const body = init?.body;
     if (
       body !== undefined &&
@@ -57,7 +78,7 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
     }
     const res = await agent.request({
       origin: url.origin,
-      path: url.pathname + url.search,
+      path: url.path,
       method: (init?.method ?? 'GET') as Dispatcher.HttpMethod,
       headers: requestHeaders(init),
       body: body ?? undefined,

@@ -41,6 +41,27 @@ describe('prompt cache key', () => {
     expect(new Set(others).size).toBe(others.length);
   });
 
+  it('gives every prefix its own key, and the same again, however many prefixes came between', () => {
+    const withSystem = (n: number) => ({
+      ...chat('q'),
+      messages: [
+        { role: 'system', content: `Prompt number ${n}.` },
+        { role: 'user', content: 'q' },
+      ],
+    });
+    const first = Array.from({ length: 1_200 }, (_, n) =>
+      derivePromptCacheKey(SECRET, 'acme', withSystem(n)),
+    );
+    expect(new Set(first).size).toBe(first.length);
+    // Asked again in reverse order, after the remembered keys were dropped (more than it keeps).
+    for (let n = first.length - 1; n >= 0; n--) {
+      expect(derivePromptCacheKey(SECRET, 'acme', withSystem(n))).toBe(first[n]);
+    }
+    const otherSecret = derivePromptCacheKey(Buffer.alloc(32, 9), 'acme', withSystem(0));
+    expect(otherSecret).not.toBe(first[0]);
+    expect(derivePromptCacheKey(SECRET, 'acme', withSystem(0))).toBe(first[0]);
+  });
+
   it('does not depend on the order of keys in the prefix, and reveals neither tenant nor prompt', () => {
     const reordered = {
       messages: [
