@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { SSE_DONE } from './sse.js';
 
 /** Words per replayed content chunk: enough chunks to look like a stream, few enough to be cheap. */
 const WORDS_PER_CHUNK = 4;
@@ -16,6 +17,18 @@ export function splitForReplay(text: string): string[] {
 
 type ChunkChoice = ChatCompletionChunk.Choice;
 
+/** The fields every replayed chunk starts with, in OpenAI's order. */
+function chunkBase(completion: ChatCompletion) {
+  return {
+    id: completion.id,
+    object: 'chat.completion.chunk' as const,
+    created: completion.created,
+    model: completion.model,
+    ...(completion.service_tier ? { service_tier: completion.service_tier } : {}),
+    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
+  };
+}
+
 /**
  * Turns a stored completion back into the chunks OpenAI would have streamed: per choice the role
  * first, then the content (or refusal) in several pieces, tool calls, and the finish reason; the
@@ -26,64 +39,76 @@ export function replayChunks(
   completion: ChatCompletion,
   includeUsage: boolean,
 ): ChatCompletionChunk[] {
-  const base = {
-    id: completion.id,
-    object: 'chat.completion.chunk' as const,
-    created: completion.created,
-    model: completion.model,
-    ...(completion.service_tier ? { service_tier: completion.service_tier } : {}),
-    ...(completion.system_fingerprint ? { system_fingerprint: completion.system_fingerprint } : {}),
-  };
-  const chunk = (choice: ChunkChoice): ChatCompletionChunk => ({
+  const base = chunkBase(completion);
+  const chunks: ChatCompletionChunk[] = replayChoices(completion).map((choice) => ({
     ...base,
     choices: [choice],
     ...(includeUsage ? { usage: null } : {}),
-  });
-  const chunks: ChatCompletionChunk[] = [];
-  for (const choice of completion.choices) {
-    const { index, message } = choice;
-    const logprobs = choice.logprobs ?? null;
-    chunks.push(
-      chunk({
-        index,
-        delta: { role: 'assistant', content: '', refusal: null },
-        logprobs: null,
-        finish_reason: null,
-      }),
-    );
-    const content = message.content ?? '';
-    // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
-    const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
-    for (const piece of pieces) {
-      chunks.push(chunk({ index, delta: { content: piece }, logprobs, finish_reason: null }));
-    }
-    for (const piece of splitForReplay(message.refusal ?? '')) {
-      chunks.push(chunk({ index, delta: { refusal: piece }, logprobs: null, finish_reason: null }));
-    }
-    (message.tool_calls ?? []).forEach((call, i) => {
-      if (call.type !== 'function') return;
-      chunks.push(
-        chunk({
-          index,
-          delta: {
-            tool_calls: [
-              {
-                index: i,
-                id: call.id,
-                type: 'function',
-                function: { name: call.function.name, arguments: call.function.arguments },
-              },
-            ],
-          },
-          logprobs: null,
-          finish_reason: null,
-        }),
-      );
-    });
-    chunks.push(chunk({ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason }));
-  }
+  }));
   if (includeUsage && completion.usage) {
     chunks.push({ ...base, choices: [], usage: completion.usage });
   }
   return chunks;
+}
+
+/**
+ * The replayed stream as it goes out: replayChunks' chunks as `data:` events, then `[DONE]`,
+ * byte for byte what serialising each chunk gives, with the fields every chunk shares serialised
+ * once.
+ */
+export function replayFrames(completion: ChatCompletion, includeUsage: boolean): string {
+  const base = JSON.stringify(chunkBase(completion));
+  // `{…shared fields` without its closing brace: every chunk continues it with its choices.
+  const open = `data: ${base.slice(0, -1)},"choices":[`;
+  const close = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
+  let out = '';
+  for (const choice of replayChoices(completion)) out += `${open}${JSON.stringify(choice)}${close}`;
+  if (includeUsage && completion.usage) {
+    out += `${open}],"usage":${JSON.stringify(completion.usage)}}\n\n`;
+  }
+  return out + SSE_DONE;
+}
+
+/** The one choice of each replayed chunk, in the order they are sent. */
+function replayChoices(completion: ChatCompletion): ChunkChoice[] {
+  const choices: ChunkChoice[] = [];
+  for (const choice of completion.choices) {
+    const { index, message } = choice;
+    const logprobs = choice.logprobs ?? null;
+    choices.push({
+      index,
+      delta: { role: 'assistant', content: '', refusal: null },
+      logprobs: null,
+      finish_reason: null,
+    });
+    const content = message.content ?? '';
+    // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
+    const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
+    for (const piece of pieces) {
+      choices.push({ index, delta: { content: piece }, logprobs, finish_reason: null });
+    }
+    for (const piece of splitForReplay(message.refusal ?? '')) {
+      choices.push({ index, delta: { refusal: piece }, logprobs: null, finish_reason: null });
+    }
+    (message.tool_calls ?? []).forEach((call, i) => {
+      if (call.type !== 'function') return;
+      choices.push({
+        index,
+        delta: {
+          tool_calls: [
+            {
+              index: i,
+              id: call.id,
+              type: 'function',
+              function: { name: call.function.name, arguments: call.function.arguments },
+            },
+          ],
+        },
+        logprobs: null,
+        finish_reason: null,
+      });
+    });
+    choices.push({ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason });
+  }
+  return choices;
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
-import { replayChunks } from '../http/chat-replay.js';
+import { replayFrames } from '../http/chat-replay.js';
 import { chatStreamFormat } from '../http/chat-sse.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
@@ -9,7 +9,7 @@ import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
-import { RELAYED_SSE_HEADERS, SSE_DONE, SSE_HEADERS, sseData } from '../http/sse.js';
+import { RELAYED_SSE_HEADERS, SSE_HEADERS } from '../http/sse.js';
 import { relayStream } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { KeepDeps } from './keep-response.js';
@@ -139,16 +139,12 @@ async function respondCached(
     if (json === completion) outcome.completionJson = text;
     return answerWith(c, text, JSON_HEADERS);
   }
-  let frames: string[];
-  if (responses) {
-    frames = await replayKept(deps, c, completion, responses);
-  } else {
-    frames = replayChunks(completion, req.includeUsage).map(sseData);
-    frames.push(SSE_DONE);
-  }
+  const frames = responses
+    ? (await replayKept(deps, c, completion, responses)).join('')
+    : replayFrames(completion, req.includeUsage);
   // Every frame is known already: the replay goes out as one body in one write, like a JSON
   // answer (no stream to pump, nothing to wait for), so it is complete once handed over.
-  return answerWith(c, Buffer.from(frames.join('')), SSE_HEADERS);
+  return answerWith(c, Buffer.from(frames), SSE_HEADERS);
 }
 
 /**

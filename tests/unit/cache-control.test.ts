@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCacheControl } from '../../src/cache/cache-control.js';
-import { replayChunks, splitForReplay } from '../../src/http/chat-replay.js';
+import { replayChunks, replayFrames, splitForReplay } from '../../src/http/chat-replay.js';
+import { SSE_DONE, sseData } from '../../src/http/sse.js';
 import { completionFor } from '../helpers/fake-upstream.js';
 
 describe('parseCacheControl', () => {
@@ -42,5 +43,48 @@ describe('cached replay', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(
       completion.choices[0]?.message.content,
     );
+  });
+
+  it('sends the replay as the chunks serialised one by one, byte for byte, then [DONE]', () => {
+    const plain = completionFor({ model: 'm' }, 'one two three four five six seven eight nine');
+    const rich = {
+      id: 'chatcmpl-"quoted"\u2028',
+      object: 'chat.completion',
+      created: 1_764_979_200,
+      model: 'gpt-4o-mini-2024-07-18',
+      service_tier: 'default',
+      system_fingerprint: 'fp_1',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: null, refusal: 'I cannot help with that.' },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+        {
+          index: 1,
+          message: {
+            role: 'assistant',
+            content: 'Calling a tool now.',
+            tool_calls: [
+              { id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+            ],
+          },
+          logprobs: {
+            content: [{ token: 'Calling', logprob: -0.1, bytes: null, top_logprobs: [] }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+      usage: { prompt_tokens: 12, completion_tokens: 9, total_tokens: 21 },
+    };
+    for (const completion of [plain, rich]) {
+      for (const includeUsage of [false, true]) {
+        const expected = `${replayChunks(completion as never, includeUsage)
+          .map(sseData)
+          .join('')}${SSE_DONE}`;
+        expect(replayFrames(completion as never, includeUsage)).toBe(expected);
+      }
+    }
   });
 });
