@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { remembered } from '../runtime/remembered.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** Whether the gateway sets `prompt_cache_key` on requests that have none. */
@@ -50,16 +51,12 @@ export function derivePromptCacheKey(
   // Length-prefixed, so no tenant id and prefix can run into another pair.
   const input = `${tenantId.length}:${tenantId}${text}`;
   if (input.length > REMEMBERED_INPUT_MAX_CHARS) return keyOf(secret, input);
-  if (secret !== remembered.secret || remembered.keys.size >= REMEMBERED_KEYS) {
-    remembered.secret = secret;
-    remembered.keys.clear();
+  let keys = keysBySecret.get(secret);
+  if (!keys) {
+    keys = remembered(REMEMBERED_KEYS, (i) => keyOf(secret, i));
+    keysBySecret.set(secret, keys);
   }
-  let key = remembered.keys.get(input);
-  if (key === undefined) {
-    key = keyOf(secret, input);
-    remembered.keys.set(input, key);
-  }
-  return key;
+  return keys(input);
 }
 
 function keyOf(secret: Buffer, input: string): string {
@@ -67,13 +64,9 @@ function keyOf(secret: Buffer, input: string): string {
 }
 
 /**
- * Keys already derived, by their HMAC input: a tenant's requests repeat a few prefixes, and an
- * HMAC costs more than the lookup. Bounded in entries and in the length of each input; cleared
- * when full or when the secret changes.
+ * Keys already derived under each secret, by their HMAC input: a tenant's requests repeat a few
+ * prefixes, and an HMAC costs more than the lookup. Bounded in entries and in each input's length.
  */
 const REMEMBERED_KEYS = 512;
 const REMEMBERED_INPUT_MAX_CHARS = 8_192;
-const remembered: { secret: Buffer | null; keys: Map<string, string> } = {
-  secret: null,
-  keys: new Map(),
-};
+const keysBySecret = new WeakMap<Buffer, (input: string) => string>();

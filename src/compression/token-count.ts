@@ -1,6 +1,7 @@
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { isRecord } from '../runtime/is-record.js';
+import { remembered } from '../runtime/remembered.js';
 
 /** The byte-pair encodings Tollgate counts with. */
 export type TokenEncoding = 'o200k_base' | 'cl100k_base';
@@ -35,19 +36,11 @@ const CL100K_PREFIXES = ['gpt-4-', 'gpt-3.5', 'gpt-35-', 'text-embedding-3'];
  * (`ft:gpt-3.5-turbo:org::id`).
  */
 export function encodingForModel(model: string): TokenEncoding {
-  let encoding = encodingByModel.get(model);
-  if (encoding === undefined) {
-    encoding = encodingOfName(model);
-    // A handful of model names in practice; a client inventing names cannot grow this unbounded.
-    if (encodingByModel.size >= MODEL_NAMES_REMEMBERED) encodingByModel.clear();
-    encodingByModel.set(model, encoding);
-  }
-  return encoding;
+  return encodingByModel(model);
 }
 
-/** Model names whose encoding is remembered (each request asks for its model's). */
-const MODEL_NAMES_REMEMBERED = 256;
-const encodingByModel = new Map<string, TokenEncoding>();
+/** Each request asks for its model's encoding; a handful of names in practice. */
+const encodingByModel = remembered(256, encodingOfName);
 
 function encodingOfName(model: string): TokenEncoding {
   let name = model.trim().toLowerCase();

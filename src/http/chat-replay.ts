@@ -30,31 +30,11 @@ function chunkBase(completion: ChatCompletion) {
 }
 
 /**
- * Turns a stored completion back into the chunks OpenAI would have streamed: per choice the role
- * first, then the content (or refusal) in several pieces, tool calls, and the finish reason; the
- * usage chunk (empty choices) last. With `includeUsage`, every other chunk carries `usage: null`,
- * as OpenAI's do; without it no chunk has a usage field.
- */
-export function replayChunks(
-  completion: ChatCompletion,
-  includeUsage: boolean,
-): ChatCompletionChunk[] {
-  const base = chunkBase(completion);
-  const chunks: ChatCompletionChunk[] = replayChoices(completion).map((choice) => ({
-    ...base,
-    choices: [choice],
-    ...(includeUsage ? { usage: null } : {}),
-  }));
-  if (includeUsage && completion.usage) {
-    chunks.push({ ...base, choices: [], usage: completion.usage });
-  }
-  return chunks;
-}
-
-/**
- * The replayed stream as it goes out: replayChunks' chunks as `data:` events, then `[DONE]`,
- * byte for byte what serialising each chunk gives, with the fields every chunk shares serialised
- * once.
+ * Turns a stored completion back into the stream OpenAI would have sent, as `data:` events ending
+ * with `[DONE]`: per choice the role first, then the content (or refusal) in several pieces, tool
+ * calls, and the finish reason; the usage chunk (empty choices) last. With `includeUsage`, every
+ * other chunk carries `usage: null`, as OpenAI's do; without it no chunk has a usage field. The
+ * fields every chunk shares are serialised once; each event is what serialising its chunk gives.
  */
 export function replayFrames(completion: ChatCompletion, includeUsage: boolean): string {
   const base = JSON.stringify(chunkBase(completion));

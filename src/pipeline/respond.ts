@@ -22,18 +22,23 @@ export interface RespondDeps extends KeepDeps {
 }
 
 /**
- * The answer as JSON in the endpoint's shape: a chat completion, or a Responses `response` (stored
- * first when the request asks for it).
+ * The answer's JSON text in the endpoint's shape: a chat completion, or a Responses `response`
+ * (stored first when the request asks for it). A chat completion's text is also left on the
+ * outcome, so the interaction row and the cache entry need not serialise it again.
  */
-async function jsonBody(
+async function jsonText(
   deps: RespondDeps,
   c: Context<AppEnv>,
   completion: ChatCompletion,
   responses: ResponseContext | undefined,
-) {
-  if (!responses) return completion;
+  outcome: Outcome,
+): Promise<string> {
+  if (!responses) {
+    outcome.completionJson = JSON.stringify(completion);
+    return outcome.completionJson;
+  }
   const response = toResponseObject(completion, responses, Math.floor(deps.clock.now() / 1_000));
-  return responseKeeper(deps, c, responses)(response);
+  return JSON.stringify(await responseKeeper(deps, c, responses)(response));
 }
 
 /**
@@ -73,9 +78,7 @@ export function respond(deps: RespondDeps) {
     c.set('outcome', outcome);
     if (answer.kind === 'json') {
       // A stored response is written before its body goes out: that time is the gateway's too.
-      const json = await jsonBody(deps, c, answer.completion, responses);
-      const text = JSON.stringify(json);
-      if (json === answer.completion) outcome.completionJson = text;
+      const text = await jsonText(deps, c, answer.completion, responses, outcome);
       setOverhead();
       outcome.latencyMs = clock.monotonic() - startedAt;
       return answerWith(c, text, JSON_HEADERS);
@@ -134,10 +137,7 @@ async function respondCached(
   };
   c.set('outcome', outcome);
   if (!req.stream) {
-    const json = await jsonBody(deps, c, completion, responses);
-    const text = JSON.stringify(json);
-    if (json === completion) outcome.completionJson = text;
-    return answerWith(c, text, JSON_HEADERS);
+    return answerWith(c, await jsonText(deps, c, completion, responses, outcome), JSON_HEADERS);
   }
   const frames = responses
     ? (await replayKept(deps, c, completion, responses)).join('')

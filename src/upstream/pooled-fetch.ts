@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { Agent } from 'undici';
+import { remembered } from '../runtime/remembered.js';
 import { upstreamResponse } from './upstream-response.js';
 
 /** A fetch-compatible function, as the openai SDK expects. */
@@ -27,23 +28,13 @@ export function createUpstreamAgent(options: PoolOptions): Agent {
 }
 
 /**
- * Parsed request URLs by their text: the SDK asks for the same few (one per upstream and
- * endpoint) on every call, and a WHATWG URL parse costs more than the lookup. Bounded; cleared
- * when full.
+ * A request URL's parts by its text: the SDK asks for the same few (one per upstream and
+ * endpoint) on every call, and a WHATWG URL parse costs more than the lookup.
  */
-const PARSED_URLS_REMEMBERED = 256;
-const parsedUrls = new Map<string, { origin: string; path: string; href: string }>();
-
-function parsedUrl(text: string): { origin: string; path: string; href: string } {
-  let parsed = parsedUrls.get(text);
-  if (parsed === undefined) {
-    const url = new URL(text);
-    parsed = { origin: url.origin, path: url.pathname + url.search, href: url.href };
-    if (parsedUrls.size >= PARSED_URLS_REMEMBERED) parsedUrls.clear();
-    parsedUrls.set(text, parsed);
-  }
-  return parsed;
-}
+const parsedUrl = remembered(256, (text) => {
+  const url = new URL(text);
+  return { origin: url.origin, path: url.pathname + url.search, href: url.href };
+});
 
 function requestHeaders(init: RequestInit | undefined): Record<string, string> {
   const out: Record<string, string> = {};
