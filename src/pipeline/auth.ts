@@ -1,9 +1,9 @@
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
 import type { KeyVerifier } from '../keys/key-verifier.js';
 import { KeyStoreUnavailable } from '../keys/key-verifier.js';
+import type { Stage } from './stage.js';
+import { stageMiddleware } from './stage.js';
 
 const REJECTION_MESSAGES = {
   malformed: 'Incorrect API key provided. Tollgate keys look like tg_<id>_<secret>.',
@@ -15,7 +15,7 @@ const REJECTION_MESSAGES = {
 
 /** Authenticates the bearer key and requires one of the given scopes. */
 export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
-  return async function auth(c, next) {
+  return async function auth(c) {
     const header = requestHeader(c, 'authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
@@ -34,6 +34,10 @@ export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
       throw GatewayError.insufficientScope(scopes.join(' or '));
     }
     c.set('apiKey', check.key);
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
+}
+
+/** `auth` as a middleware, for the routes that are not a pipeline (reads, admin, analytics). */
+export function requireKey(deps: { keys: KeyVerifier }, ...scopes: string[]) {
+  return stageMiddleware(auth(deps, ...scopes));
 }

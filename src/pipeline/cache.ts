@@ -1,10 +1,10 @@
-import type { MiddlewareHandler } from 'hono';
 import { parseCacheControl } from '../cache/cache-control.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import { deriveCacheKeys } from '../cache/scope.js';
-import type { AppEnv, CacheStatus } from '../http/env.js';
+import type { CacheStatus } from '../http/env.js';
 import { requestHeader } from '../http/incoming.js';
 import { setResponseHeader } from '../http/response-headers.js';
+import type { Stage } from './stage.js';
 
 /**
  * Answers from the cache when it safely can (the upstream stage then stands aside), and tells the
@@ -12,7 +12,7 @@ import { setResponseHeader } from '../http/response-headers.js';
  * `no-store`, `max-age`) and the key's own cache setting.
  */
 export function cache(deps: { cache: CacheStore }) {
-  return async function cache(c, next) {
+  return async function cache(c) {
     const key = c.get('apiKey');
     const request = c.get('request');
     const directives = parseCacheControl(requestHeader(c, 'cache-control'));
@@ -22,7 +22,6 @@ export function cache(deps: { cache: CacheStore }) {
     };
     if (!deps.cache.enabled || !key.cacheEnabled || (directives.noCache && directives.noStore)) {
       mark('bypass');
-      await next();
       return;
     }
     const keys = deriveCacheKeys({
@@ -50,12 +49,10 @@ export function cache(deps: { cache: CacheStore }) {
       if (found.hit) {
         mark(found.hit.kind);
         c.set('cacheHit', found.hit);
-        await next();
         return;
       }
     }
     mark(directives.noCache ? 'bypass' : 'miss');
     if (!directives.noStore) c.set('cachePlan', { keys, embedding });
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

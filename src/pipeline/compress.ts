@@ -1,11 +1,10 @@
-import type { MiddlewareHandler } from 'hono';
 import { compressMessages } from '../compression/compress-messages.js';
 import type { CompressionMode } from '../compression/compression-mode.js';
 import { COMPRESSION_MODES_TEXT, isCompressionMode } from '../compression/compression-mode.js';
-import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
 import { setResponseHeader } from '../http/response-headers.js';
+import type { Stage } from './stage.js';
 
 /**
  * Compresses system, user and tool text before the cache (so equivalent prompts share cache keys)
@@ -14,7 +13,7 @@ import { setResponseHeader } from '../http/response-headers.js';
  * model's tokenizer, is returned in `x-tollgate-tokens-saved`.
  */
 export function compress(deps: { config: { compression: CompressionMode } }) {
-  return async function compress(c, next) {
+  return function compress(c) {
     const header = requestHeader(c, 'x-tollgate-compression')?.trim().toLowerCase();
     if (header !== undefined && !isCompressionMode(header)) {
       throw GatewayError.invalidRequest(
@@ -42,6 +41,5 @@ export function compress(deps: { config: { compression: CompressionMode } }) {
     }
     c.set('compression', { mode, tokensSaved });
     setResponseHeader(c, 'x-tollgate-tokens-saved', String(tokensSaved));
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

@@ -1,4 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { parseCacheControl } from '../cache/cache-control.js';
 import type { EmbeddingsCache } from '../cache/embeddings-cache.js';
 import { embeddingsCacheKey } from '../cache/embeddings-cache.js';
@@ -17,13 +17,14 @@ import type { Upstream } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
+import type { Stage } from './stage.js';
 
 /**
  * Reads an embeddings request, checks the key may use the model, and counts its input tokens for
  * the TPM reservation (texts with the model's tokenizer, token arrays by length).
  */
 export function parseEmbeddings(deps: ParseDeps) {
-  return async function parseEmbeddings(c, next) {
+  return async function parseEmbeddings(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const parsed = parseEmbeddingsRequest(parseJsonBody(text));
     checkModel(c.get('apiKey'), parsed.model, deps.upstream);
@@ -42,8 +43,7 @@ export function parseEmbeddings(deps: ParseDeps) {
       n: 1,
       reserveTokens: tokens,
     });
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }
 
 /**
@@ -52,7 +52,7 @@ export function parseEmbeddings(deps: ParseDeps) {
  * `Cache-Control` (`no-cache`, `no-store`, `max-age`) and the key's cache setting, as chat does.
  */
 export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock: Clock }) {
-  return async function embeddingsCache(c, next) {
+  return function embeddingsCache(c) {
     const key = c.get('apiKey');
     const directives = parseCacheControl(requestHeader(c, 'cache-control'));
     const mark = (status: CacheStatus) => {
@@ -65,7 +65,7 @@ export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock:
       (directives.noCache && directives.noStore)
     ) {
       mark('bypass');
-      return next();
+      return;
     }
     const cacheKey = embeddingsCacheKey(key.tenantId, c.get('request').body);
     if (!directives.noCache) {
@@ -76,19 +76,18 @@ export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock:
         setResponseHeader(c, 'x-tollgate-cache-similarity', '1.0000');
         setResponseHeader(c, 'age', String(Math.max(0, Math.floor((now - hit.createdAt) / 1000))));
         c.set('embeddingsHit', hit);
-        return next();
+        return;
       }
     }
     mark(directives.noCache ? 'bypass' : 'miss');
     if (!directives.noStore) c.set('embeddingsCacheKey', cacheKey);
-    return next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }
 
 /** Sends the embeddings request upstream (with retries and fallbacks) and keeps its answer. */
 export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly string[] }) {
-  return async function upstreamEmbeddings(c, next) {
-    if (c.get('embeddingsHit')) return next();
+  return async function upstreamEmbeddings(c) {
+    if (c.get('embeddingsHit')) return;
     const req = c.get('request');
     const trace = c.get('trace');
     const span = trace?.child(
@@ -111,8 +110,7 @@ export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly
       if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
       throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
     }
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }
 
 function usageOf(result: Record<string, unknown>): Outcome['usage'] {

@@ -1,21 +1,17 @@
-import type { MiddlewareHandler } from 'hono';
-import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { LocalSlots } from '../ratelimit/local-slots.js';
+import type { Stage } from './stage.js';
 
 /**
  * Takes a slot of the key's (and tenant's) `max_concurrency` before the body is read, so a slow
  * body counts against it; 429 when every slot is taken. The after-response step releases it.
  */
 export function holdSlot(deps: { localSlots: LocalSlots }) {
-  return async function holdSlot(c, next) {
+  return function holdSlot(c) {
     const key = c.get('apiKey');
     const keyLimit = key.maxConcurrency;
     const tenantLimit = key.tenantLimits.maxConcurrency;
-    if (keyLimit === null && tenantLimit === null) {
-      await next();
-      return;
-    }
+    if (keyLimit === null && tenantLimit === null) return;
     const slot = deps.localSlots.acquire({
       keyId: key.id,
       tenantId: key.tenantId,
@@ -31,6 +27,5 @@ export function holdSlot(deps: { localSlots: LocalSlots }) {
       );
     }
     c.set('slot', slot);
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

@@ -1,10 +1,9 @@
-import type { MiddlewareHandler } from 'hono';
 import { parseChatRequest } from '../http/chat-request.js';
-import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { readBodyText } from '../http/read-body.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Upstream } from '../upstream/upstream.js';
+import type { Stage } from './stage.js';
 
 /** What the parse stages read: the body limits and the upstream's routes. */
 export interface ParseDeps {
@@ -22,11 +21,10 @@ export function checkModel(key: VerifiedKey, model: string, upstream: Upstream):
 
 /** Reads and validates the chat request, and checks the key may use the model. */
 export function parseChat(deps: ParseDeps) {
-  return async function parseChat(c, next) {
+  return async function parseChat(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseChatRequest(text);
     checkModel(c.get('apiKey'), request.model, deps.upstream);
     c.set('request', request);
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

@@ -1,8 +1,6 @@
-import type { MiddlewareHandler } from 'hono';
 import type { ResponseItem } from 'openai/resources/responses/responses';
 import type { ConversationStore } from '../conversations/conversation-store.js';
 import type { ResponseStore } from '../conversations/response-store.js';
-import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
@@ -15,6 +13,7 @@ import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
+import type { Stage } from './stage.js';
 
 /** What the Responses parse stage reads besides the body limits: the stored state. */
 export interface ParseResponsesDeps extends ParseDeps {
@@ -68,7 +67,7 @@ async function priorOf(
  * whole conversation so far, and `item_reference` inputs are replaced by the stored items they name.
  */
 export function parseResponses(deps: ParseResponsesDeps) {
-  return async function parseResponses(c, next) {
+  return async function parseResponses(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const request = parseResponsesRequest(parseJsonBody(text));
     const key = c.get('apiKey');
@@ -103,6 +102,5 @@ export function parseResponses(deps: ParseResponsesDeps) {
       maxTokens: request.maxOutputTokens,
       n: 1,
     });
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { countRequestTokens } from '../compression/token-count.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
@@ -7,6 +7,7 @@ import { toTokenCount } from '../ratelimit/admission-plan.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { Metrics } from '../runtime/metrics.js';
+import type { Stage } from './stage.js';
 
 const LIMIT_NAMES = {
   requests: 'requests per minute (RPM)',
@@ -24,54 +25,59 @@ function hasLimits(spec: LimitSpec): boolean {
  * are reserved up front (prompt tokens + max_tokens, or a default) and settled with the real usage
  * after the answer by the after-response step; failed calls and cache hits are refunded.
  */
-export function rateLimit(deps: {
+export function rateLimit(deps: RateLimitDeps) {
+  return function rateLimit(c) {
+    const key = c.get('apiKey');
+    const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
+    if (!hasLimits(keySpec) && !hasLimits(key.tenantLimits)) return;
+    return admit(deps, c, keySpec);
+  } satisfies Stage;
+}
+
+/** What the rate-limit stage uses. */
+interface RateLimitDeps {
   rateLimiter: RateLimiter;
   metrics: Metrics;
   config: { rateLimit: { defaultMaxTokens: number } };
-}) {
-  return async function rateLimit(c, next) {
-    const key = c.get('apiKey');
-    const req = c.get('request');
-    const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
-    const tenantSpec = key.tenantLimits;
-    if (!hasLimits(keySpec) && !hasLimits(tenantSpec)) {
-      await next();
-      return;
+}
+
+/** Admits a request whose key or tenant has limits, or throws the 429 (or 503) it gets. */
+async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec): Promise<void> {
+  const key = c.get('apiKey');
+  const req = c.get('request');
+  const tenantSpec = key.tenantLimits;
+  // Counting prompt tokens costs CPU: only keys under a token limit pay it.
+  const reserve =
+    keySpec.tpm != null || tenantSpec.tpm != null
+      ? toTokenCount(
+          req.reserveTokens ??
+            countRequestTokens(req.body, req.model) +
+              (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n,
+        )
+      : 0;
+  const result = await deps.rateLimiter.admit(
+    {
+      keyId: key.id,
+      tenantId: key.tenantId,
+      key: keySpec,
+      tenant: hasLimits(tenantSpec) ? tenantSpec : undefined,
+    },
+    reserve,
+  );
+  for (const [name, value] of Object.entries(rateLimitHeaders(result.state)))
+    setResponseHeader(c, name, value);
+  if (!result.ok) {
+    if (result.reason === 'unavailable') {
+      throw GatewayError.notReady('Rate limits cannot be checked right now; try again shortly.');
     }
-    // Counting prompt tokens costs CPU: only keys under a token limit pay it.
-    const reserve =
-      keySpec.tpm != null || tenantSpec.tpm != null
-        ? toTokenCount(
-            req.reserveTokens ??
-              countRequestTokens(req.body, req.model) +
-                (req.maxTokens ?? deps.config.rateLimit.defaultMaxTokens) * req.n,
-          )
-        : 0;
-    const result = await deps.rateLimiter.admit(
-      {
-        keyId: key.id,
-        tenantId: key.tenantId,
-        key: keySpec,
-        tenant: hasLimits(tenantSpec) ? tenantSpec : undefined,
-      },
-      reserve,
+    deps.metrics.rateLimited.inc({ reason: result.reason });
+    const seconds = retryAfterSeconds(result.retryAfterMs);
+    const owner = result.scope === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
+    throw GatewayError.rateLimited(
+      `Rate limit reached for ${LIMIT_NAMES[result.reason]} on ${owner}. Please try again in ${seconds}s.`,
+      result.reason === 'tokens' ? 'tokens' : 'requests',
+      { 'retry-after': seconds, 'retry-after-ms': String(Math.ceil(result.retryAfterMs)) },
     );
-    for (const [name, value] of Object.entries(rateLimitHeaders(result.state)))
-      setResponseHeader(c, name, value);
-    if (!result.ok) {
-      if (result.reason === 'unavailable') {
-        throw GatewayError.notReady('Rate limits cannot be checked right now; try again shortly.');
-      }
-      deps.metrics.rateLimited.inc({ reason: result.reason });
-      const seconds = retryAfterSeconds(result.retryAfterMs);
-      const owner = result.scope === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
-      throw GatewayError.rateLimited(
-        `Rate limit reached for ${LIMIT_NAMES[result.reason]} on ${owner}. Please try again in ${seconds}s.`,
-        result.reason === 'tokens' ? 'tokens' : 'requests',
-        { 'retry-after': seconds, 'retry-after-ms': String(Math.ceil(result.retryAfterMs)) },
-      );
-    }
-    c.set('admission', result.ticket);
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  }
+  c.set('admission', result.ticket);
 }

@@ -1,9 +1,10 @@
-import type { Context, MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
 import { setResponseHeader } from '../http/response-headers.js';
 import { isSessionId, MAX_SESSION_ID_CHARS } from '../storage/session-id.js';
+import type { Stage } from './stage.js';
 
 /** The request header that names a session, echoed back in the response under the same name. */
 export const SESSION_HEADER = 'x-tollgate-session-id';
@@ -29,13 +30,12 @@ export function sessionIdOf(header: string | undefined): string | undefined {
  * (a first stored response starts its own session). The session is echoed back.
  */
 export function sessionId(fallback?: (c: Context<AppEnv>) => string | undefined) {
-  return async function sessionId(c, next) {
+  return function sessionId(c) {
     const fromHeader = sessionIdOf(requestHeader(c, SESSION_HEADER));
     const chosen = c.get('sessionId') ?? fromHeader ?? fallback?.(c);
     if (chosen !== undefined) {
       c.set('sessionId', chosen);
       setResponseHeader(c, SESSION_HEADER, chosen);
     }
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+  } satisfies Stage;
 }

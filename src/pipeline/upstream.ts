@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context } from 'hono';
 import { derivePromptCacheKey } from '../cache/prompt-cache-key.js';
 import type { AppEnv } from '../http/env.js';
 import { upstreamError } from '../http/upstream-error.js';
@@ -6,6 +6,7 @@ import type { RequestTrace, Span } from '../runtime/tracing.js';
 import { failSpan, SpanKind } from '../runtime/tracing.js';
 import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
+import type { Stage } from './stage.js';
 
 /** The key to add to a request that has no `prompt_cache_key` of its own; null to add none. */
 function addedPromptCacheKey(
@@ -36,58 +37,62 @@ function withLeadingField(raw: string, name: string, value: string): string | nu
  * stage so the gateway's own cache scope never sees it. An upstream failure becomes the error the
  * client sees (scrubbed of every configured secret).
  */
-export function upstream(deps: {
+export function upstream(deps: UpstreamStageDeps) {
+  return function upstream(c) {
+    if (c.get('cacheHit')) return;
+    return askUpstream(deps, c);
+  } satisfies Stage;
+}
+
+/** What the upstream stage uses. */
+interface UpstreamStageDeps {
   upstream: Upstream;
   secrets: readonly string[];
   promptCacheSecret: Buffer | null;
-}) {
-  return async function upstream(c, next) {
-    if (c.get('cacheHit')) {
-      await next();
-      return;
-    }
-    const req = c.get('request');
-    const needsUsage = req.stream && !req.includeUsage;
-    let body = needsUsage
-      ? {
-          ...req.body,
-          stream_options: {
-            ...(req.body.stream_options as Record<string, unknown> | undefined),
-            include_usage: true,
-          },
-        }
-      : req.body;
-    const trace = c.get('trace');
-    const span = trace?.child(
-      `chat ${req.model}`,
-      { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': req.model },
-      SpanKind.CLIENT,
-    );
-    let rawBody = needsUsage ? null : req.rawBody;
-    const cacheKey = deps.promptCacheSecret
-      ? addedPromptCacheKey(deps.promptCacheSecret, c.get('apiKey').tenantId, body)
-      : null;
-    if (cacheKey !== null) {
-      body = { ...body, prompt_cache_key: cacheKey };
-      rawBody = rawBody === null ? null : withLeadingField(rawBody, 'prompt_cache_key', cacheKey);
-    }
-    try {
-      const answer = await deps.upstream.chat({
-        body,
-        rawBody: rawBody === null ? null : Buffer.from(rawBody),
-        model: req.model,
-        stream: req.stream,
-        signal: c.req.raw.signal,
-        headers: trace && span ? trace.headersFor(span) : undefined,
-      });
-      c.set('answer', answer);
-      if (trace && span) endUpstreamSpan(trace, span, answer);
-    } catch (err) {
-      if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
-      throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
-    }
-    await next();
-  } satisfies MiddlewareHandler<AppEnv>;
+}
+
+/** Sends the request upstream and puts the answer in the context. */
+async function askUpstream(deps: UpstreamStageDeps, c: Context<AppEnv>): Promise<void> {
+  const req = c.get('request');
+  const needsUsage = req.stream && !req.includeUsage;
+  let body = needsUsage
+    ? {
+        ...req.body,
+        stream_options: {
+          ...(req.body.stream_options as Record<string, unknown> | undefined),
+          include_usage: true,
+        },
+      }
+    : req.body;
+  const trace = c.get('trace');
+  const span = trace?.child(
+    `chat ${req.model}`,
+    { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': req.model },
+    SpanKind.CLIENT,
+  );
+  let rawBody = needsUsage ? null : req.rawBody;
+  const cacheKey = deps.promptCacheSecret
+    ? addedPromptCacheKey(deps.promptCacheSecret, c.get('apiKey').tenantId, body)
+    : null;
+  if (cacheKey !== null) {
+    body = { ...body, prompt_cache_key: cacheKey };
+    rawBody = rawBody === null ? null : withLeadingField(rawBody, 'prompt_cache_key', cacheKey);
+  }
+  try {
+    const answer = await deps.upstream.chat({
+      body,
+      rawBody: rawBody === null ? null : Buffer.from(rawBody),
+      model: req.model,
+      stream: req.stream,
+      signal: c.req.raw.signal,
+      headers: trace && span ? trace.headersFor(span) : undefined,
+    });
+    c.set('answer', answer);
+    if (trace && span) endUpstreamSpan(trace, span, answer);
+  } catch (err) {
+    if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
+    throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
+  }
 }
 
 /** A JSON answer ends the upstream span; a stream's span lasts until the request ends. */

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
-import { auth } from '../pipeline/auth.js';
+import { requireKey } from '../pipeline/auth.js';
 import { databaseReady } from '../pipeline/database-ready.js';
 import { plainUrl } from '../pipeline/plain-url.js';
 import { adminCacheRoute } from './admin-cache.js';
@@ -14,7 +14,7 @@ import { adminTenantRoutes } from './admin-tenants.js';
  */
 export function adminRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
-  app.use('*', auth(deps, 'admin'));
+  app.use('*', requireKey(deps, 'admin'));
   app.use('*', plainUrl());
   app.use('*', databaseReady(deps));
   app.route('/', adminKeyRoutes(deps));

@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
-import { auth } from '../pipeline/auth.js';
+import { requireKey } from '../pipeline/auth.js';
 import { databaseReady } from '../pipeline/database-ready.js';
 import { plainUrl } from '../pipeline/plain-url.js';
 import { isUuid } from '../runtime/uuidv7.js';
@@ -43,7 +43,7 @@ const EXPORT_BATCH_ROWS = 1_000;
 export function analyticsRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
-  app.use('*', auth(deps, 'analytics:read', CONTENT_SCOPE, 'admin'));
+  app.use('*', requireKey(deps, 'analytics:read', CONTENT_SCOPE, 'admin'));
   app.use('*', plainUrl());
   app.use('*', databaseReady(deps));
   app.route('/', analyticsSessionRoutes(deps));

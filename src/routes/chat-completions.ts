@@ -10,6 +10,7 @@ import { parseChat } from '../pipeline/parse-chat.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
 import { sessionId } from '../pipeline/session-id.js';
+import { pipeline } from '../pipeline/stage.js';
 import { upstream } from '../pipeline/upstream.js';
 
 /**
@@ -23,15 +24,19 @@ export function chatCompletionsRoute(deps: Deps) {
   app.post(
     '/chat/completions',
     after(deps),
-    auth(deps, 'chat'),
-    holdSlot(deps),
-    sessionId(),
-    parseChat(deps),
-    rateLimit(deps),
-    compress(deps),
-    cache(deps),
-    upstream(deps),
-    respond(deps),
+    pipeline(
+      [
+        auth(deps, 'chat'),
+        holdSlot(deps),
+        sessionId(),
+        parseChat(deps),
+        rateLimit(deps),
+        compress(deps),
+        cache(deps),
+        upstream(deps),
+      ],
+      respond(deps),
+    ),
   );
   return app;
 }

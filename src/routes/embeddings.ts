@@ -12,6 +12,7 @@ import {
 import { holdSlot } from '../pipeline/hold-slot.js';
 import { rateLimit } from '../pipeline/rate-limit.js';
 import { sessionId } from '../pipeline/session-id.js';
+import { pipeline } from '../pipeline/stage.js';
 
 /**
  * POST /v1/embeddings: after → auth → hold slot → session → parse → rate limit (input tokens
@@ -22,14 +23,18 @@ export function embeddingsRoute(deps: Deps) {
   app.post(
     '/embeddings',
     after(deps),
-    auth(deps, 'chat'),
-    holdSlot(deps),
-    sessionId(),
-    parseEmbeddings(deps),
-    rateLimit(deps),
-    embeddingsCache(deps),
-    upstreamEmbeddings(deps),
-    respondEmbeddings(deps),
+    pipeline(
+      [
+        auth(deps, 'chat'),
+        holdSlot(deps),
+        sessionId(),
+        parseEmbeddings(deps),
+        rateLimit(deps),
+        embeddingsCache(deps),
+        upstreamEmbeddings(deps),
+      ],
+      respondEmbeddings(deps),
+    ),
   );
   return app;
 }

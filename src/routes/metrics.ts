@@ -3,7 +3,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
-import { auth } from '../pipeline/auth.js';
+import { requireKey } from '../pipeline/auth.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -13,7 +13,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  */
 export function metricsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
-  const requireAdmin = auth(deps, 'admin');
+  const requireAdmin = requireKey(deps, 'admin');
   const token = deps.config.metricsToken;
   const tokenDigest = token === undefined ? null : digest(token);
   app.get(
