@@ -85,32 +85,42 @@ export function embeddingsCache(deps: { embeddingsCache: EmbeddingsCache; clock:
 }
 
 /** Sends the embeddings request upstream (with retries and fallbacks) and keeps its answer. */
-export function upstreamEmbeddings(deps: { upstream: Upstream; secrets: readonly string[] }) {
-  return async function upstreamEmbeddings(c) {
+export function upstreamEmbeddings(deps: UpstreamEmbeddingsDeps) {
+  return function upstreamEmbeddings(c) {
     if (c.get('embeddingsHit')) return;
-    const req = c.get('request');
-    const trace = c.get('trace');
-    const span = trace?.child(
-      `embeddings ${req.model}`,
-      { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': req.model },
-      SpanKind.CLIENT,
-    );
-    try {
-      c.set(
-        'embeddings',
-        await deps.upstream.embeddings({
-          body: req.body,
-          model: req.model,
-          signal: c.req.raw.signal,
-          headers: trace && span ? trace.headersFor(span) : undefined,
-        }),
-      );
-      span?.end();
-    } catch (err) {
-      if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
-      throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
-    }
+    return fetchEmbeddings(deps, c);
   } satisfies Stage;
+}
+
+/** What the embeddings upstream stage uses. */
+interface UpstreamEmbeddingsDeps {
+  upstream: Upstream;
+  secrets: readonly string[];
+}
+
+async function fetchEmbeddings(deps: UpstreamEmbeddingsDeps, c: Context<AppEnv>): Promise<void> {
+  const req = c.get('request');
+  const trace = c.get('trace');
+  const span = trace?.child(
+    `embeddings ${req.model}`,
+    { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': req.model },
+    SpanKind.CLIENT,
+  );
+  try {
+    c.set(
+      'embeddings',
+      await deps.upstream.embeddings({
+        body: req.body,
+        model: req.model,
+        signal: c.req.raw.signal,
+        headers: trace && span ? trace.headersFor(span) : undefined,
+      }),
+    );
+    span?.end();
+  } catch (err) {
+    if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
+    throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
+  }
 }
 
 function usageOf(result: Record<string, unknown>): Outcome['usage'] {
