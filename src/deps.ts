@@ -381,6 +381,8 @@ async function buildCache(
     logger,
     config: config.cache,
     ...(parts.sealer ? { sealer: parts.sealer } : {}),
+    // The embedded database is opened by one process at a time: no other instance writes it.
+    othersWrite: parts.database.kind === 'postgres',
   });
   b.resources.add('cache', () => cache.close());
   return cache;

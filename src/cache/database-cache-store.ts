@@ -39,6 +39,11 @@ export interface DatabaseCacheStoreDeps {
   config: CacheConfig;
   /** Seals entries off the event loop (the interaction log's sealing thread); here when absent. */
   sealer?: TextSealer;
+  /**
+   * Whether other processes write the same database (instances sharing PostgreSQL): only then
+   * does `sync` read what they wrote. The embedded database has a single writer.
+   */
+  othersWrite: boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
+      othersWrite: deps.othersWrite,
     });
   }
 

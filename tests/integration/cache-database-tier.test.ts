@@ -1,12 +1,17 @@
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
+import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Breaker } from '../../src/cache/breaker.js';
+import { DatabaseCacheStore } from '../../src/cache/database-cache-store.js';
 import type { PendingEntry } from '../../src/cache/database-tier.js';
 import { DatabaseTier } from '../../src/cache/database-tier.js';
+import { createLocalEmbedder } from '../../src/cache/embedders/local-embedder.js';
 import { EntryCodec } from '../../src/cache/entry-codec.js';
 import { HitCounter } from '../../src/cache/hit-counter.js';
+import { deriveCacheKeys } from '../../src/cache/scope.js';
 import { vectorFromBytes, vectorFromSparseBytes } from '../../src/cache/vector-bytes.js';
+import { loadConfig } from '../../src/config.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
@@ -157,5 +162,78 @@ describe('DatabaseTier', () => {
     ]);
     for (const r of synced ?? []) known.add(r.id);
     expect(await reader.sync(NOW, (r) => known.has(r.id))).toEqual([]);
+  });
+});
+
+describe('DatabaseCacheStore sync', () => {
+  function storeOn(db: Database, othersWrite: boolean): DatabaseCacheStore {
+    return new DatabaseCacheStore({
+      db,
+      tenantKeys,
+      embedder: createLocalEmbedder(),
+      clock,
+      logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
+      config: loadConfig({}).cache,
+      othersWrite,
+    });
+  }
+
+  const body = {
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: 'Which gas do plants take in?' }],
+  };
+  const completion: ChatCompletion = {
+    id: 'chatcmpl-sync',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Carbon dioxide.', refusal: null },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
+  };
+
+  async function storeFromAnotherWriter(db: Database): Promise<void> {
+    const writer = storeOn(db, true);
+    await writer.load();
+    await writer.store({
+      tenantId,
+      keys: deriveCacheKeys({ tenantId, model: body.model, body }),
+      completion,
+      embedding: null,
+    });
+    await writer.flush();
+  }
+
+  async function lookupOn(store: DatabaseCacheStore) {
+    return store.lookup({
+      tenantId,
+      keys: deriveCacheKeys({ tenantId, model: body.model, body }),
+      maxAgeMs: null,
+    });
+  }
+
+  it('on a shared database, brings in what another instance wrote', async () => {
+    const reader = storeOn(database().db, true);
+    await reader.load();
+    await storeFromAnotherWriter(database().db);
+    expect((await lookupOn(reader)).hit).toBeNull();
+    await reader.sync();
+    const found = await lookupOn(reader);
+    expect(found.hit?.kind).toBe('hit');
+    expect(found.hit?.completion).toEqual(completion);
+  });
+
+  it('on a single-writer database, reads nothing: every row there is its own', async () => {
+    const reader = storeOn(database().db, false);
+    await reader.load();
+    // A row no single-writer process could meet (the embedded database takes one process).
+    await storeFromAnotherWriter(database().db);
+    await reader.sync();
+    expect((await lookupOn(reader)).hit).toBeNull();
   });
 });
