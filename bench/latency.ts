@@ -16,8 +16,9 @@ import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
  * steady rate (open loop: each leaves at its scheduled time, whether or not the ones before have
  * been answered), straight to the fake upstream and through Tollgate in its default configuration
  * (cache on with every question new, safe compression, recording into the embedded database in a
- * data directory on disk). The two targets take turns in short blocks, so drift on a shared
- * machine hits both alike. For streams the time to the first body byte is measured too.
+ * data directory on disk), and through a bare undici proxy for reference (what one more hop costs
+ * on this machine, whatever the proxy does). The targets take turns in short blocks, so drift on a
+ * shared machine hits them alike. For streams the time to the first body byte is measured too.
  *
  * "Added" is the gateway's percentile minus direct's percentile over the same run.
  *
@@ -41,8 +42,11 @@ const TARGET_FIRST_BYTE_P50_MS = 1;
 
 type Group = keyof typeof REQUEST_BODIES;
 
+/** Straight to the fake upstream, through a bare undici proxy (the floor of any hop), through Tollgate. */
+const TARGET_NAMES = ['direct', 'proxy', 'tollgate'] as const;
+
 interface Target {
-  name: 'direct' | 'tollgate';
+  name: (typeof TARGET_NAMES)[number];
   url: URL;
   headers: Record<string, string>;
 }
@@ -161,17 +165,11 @@ function embeddedDataDir(): Record<string, string> {
   };
 }
 
-interface GroupResult {
-  group: Group;
-  direct: Samples;
-  tollgate: Samples;
-}
+type GroupResult = { group: Group } & Record<Target['name'], Samples>;
 
 async function measureGroup(group: Group, targets: readonly Target[]): Promise<GroupResult> {
-  const results = {
-    direct: { samples: [], failures: 0, reasons: [], maxLateMs: 0 } as Samples,
-    tollgate: { samples: [], failures: 0, reasons: [], maxLateMs: 0 } as Samples,
-  };
+  const empty = (): Samples => ({ samples: [], failures: 0, reasons: [], maxLateMs: 0 });
+  const results = { direct: empty(), proxy: empty(), tollgate: empty() };
   const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(REQUEST_BODIES[group])]));
   const bodyOf = (t: Target) => {
     const next = bodies.get(t.name);
@@ -198,7 +196,8 @@ async function measureGroup(group: Group, targets: readonly Target[]): Promise<G
     });
   }
   for (let block = 0; block < BLOCKS; block++) {
-    const order = block % 2 === 0 ? targets : [...targets].reverse();
+    // Each target goes first, second and last in turn.
+    const order = targets.map((_, i) => targets[(i + block) % targets.length] as Target);
     for (const target of order) {
       await steadyBlock(target, bodyOf(target), BLOCK_S, results[target.name]);
     }
@@ -227,7 +226,9 @@ function report(results: readonly GroupResult[]): boolean {
     'requests'.padStart(8),
     'first p50'.padStart(10),
     'last p50'.padStart(9),
+    'last p90'.padStart(9),
     'last p99'.padStart(9),
+    'last max'.padStart(9),
     'failed'.padStart(7),
     'late ms'.padStart(8),
   ].join(' ');
@@ -235,7 +236,7 @@ function report(results: readonly GroupResult[]): boolean {
   let ok = true;
   const verdicts: string[] = [];
   for (const r of results) {
-    for (const name of ['direct', 'tollgate'] as const) {
+    for (const name of TARGET_NAMES) {
       const s = r[name];
       console.log(
         [
@@ -256,7 +257,19 @@ function report(results: readonly GroupResult[]): boolean {
           fmt(
             percentile(
               s.samples.map((x) => x.lastByteMs),
+              90,
+            ),
+          ).padStart(9),
+          fmt(
+            percentile(
+              s.samples.map((x) => x.lastByteMs),
               99,
+            ),
+          ).padStart(9),
+          fmt(
+            percentile(
+              s.samples.map((x) => x.lastByteMs),
+              100,
             ),
           ).padStart(9),
           String(s.failures).padStart(7),
@@ -287,8 +300,8 @@ function report(results: readonly GroupResult[]): boolean {
         TARGET_FIRST_BYTE_P50_MS,
       ]);
     }
-    if (r.tollgate.failures > 0 || r.direct.failures > 0) ok = false;
-    for (const name of ['direct', 'tollgate'] as const) {
+    if (TARGET_NAMES.some((name) => r[name].failures > 0)) ok = false;
+    for (const name of TARGET_NAMES) {
       for (const reason of r[name].reasons) verdicts.push(`FAILED ${r.group} · ${name}: ${reason}`);
     }
     for (const [what, added, target] of checks) {
@@ -298,13 +311,22 @@ function report(results: readonly GroupResult[]): boolean {
         `${v.padEnd(4)} ${r.group}: added ${what} ${fmt(added)} ms (target ≤ ${target} ms)`,
       );
     }
+    // Not a target: what one more hop costs on this machine whatever the proxy does.
+    verdicts.push(
+      `     ${r.group}: a bare proxy adds p50 ${fmt(last(r.proxy, 50) - last(r.direct, 50))} ms, ` +
+        `p99 ${fmt(last(r.proxy, 99) - last(r.direct, 99))} ms` +
+        (r.group === 'stream'
+          ? `, first byte p50 ${fmt(first(r.proxy) - first(r.direct))} ms`
+          : ''),
+    );
   }
   console.log(
     [
       '',
-      'first / last: ms from sending a request to its first / last body byte; p50 and p99 over every',
+      'first / last: ms from sending a request to its first / last body byte; percentiles over every',
       'request of the run. late ms: the latest a request left after its scheduled time (the load',
-      "generator's own lag; large values mean the machine could not keep the rate).",
+      "generator's own lag; large values mean the machine could not keep the rate). proxy: a bare",
+      'undici pass-through (no auth, no log) in front of the same upstream, for reference.',
       '',
       ...verdicts,
     ].join('\n'),
@@ -324,6 +346,10 @@ async function main(): Promise<void> {
       {},
     );
     started.push(upstream);
+    const proxy = await forkService('proxy', new URL('./lib/bare-proxy.ts', import.meta.url), {
+      BENCH_TARGET_URL: upstream.origin,
+    });
+    started.push(proxy);
     log('starting tollgate…');
     const start = startCommand();
     const gateway = await forkService(
@@ -345,6 +371,7 @@ async function main(): Promise<void> {
     started.push(gateway);
     const targets: Target[] = [
       { name: 'direct', url: new URL('/v1/chat/completions', upstream.origin), headers: {} },
+      { name: 'proxy', url: new URL('/v1/chat/completions', proxy.origin), headers: {} },
       {
         name: 'tollgate',
         url: new URL('/v1/chat/completions', gateway.origin),

@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
@@ -95,6 +96,69 @@ async function waitReady(origin: string, child: ChildProcess): Promise<void> {
 }
 
 /** A body for request `i` of the mix: 4 in 10 new JSON, 3 repeated JSON, 2 new streams, 1 repeated stream. */
+/**
+ * The floor under the gateway: a node process, started with npm start's flags and environment, that
+ * only opens the embedded database the way the gateway does (its own thread, a new data directory,
+ * the migrations) and writes 20,000 rows of 1 KB in batches of 100, then collects its garbage
+ * and reports its RSS in MB. No gateway code runs in it beyond the database's.
+ */
+const FLOOR_SCRIPT = `
+const [databaseModule, drizzleModule, dataDir] = process.argv.slice(2);
+const { openDatabase } = await import(databaseModule);
+const { sql } = await import(drizzleModule);
+const handle = await openDatabase({ kind: 'pglite', dataDir });
+await handle.migrate();
+await handle.db.execute(sql\`create table bench_floor (id serial primary key, body text not null)\`);
+const body = 'x'.repeat(1024);
+for (let batch = 0; batch < 200; batch++) {
+  const values = sql.join(Array.from({ length: 100 }, () => sql\`(\${body})\`), sql\`, \`);
+  await handle.db.execute(sql\`insert into bench_floor (body) values \${values}\`);
+}
+await new Promise((resolve) => setTimeout(resolve, 2000));
+globalThis.gc();
+await new Promise((resolve) => setTimeout(resolve, 500));
+process.stdout.write(String(process.memoryUsage().rss / 2 ** 20));
+await handle.close();
+`;
+
+/** RSS (MB) of a process holding only the embedded database, run as the gateway would be. */
+async function databaseFloorMb(): Promise<number> {
+  const start = startCommand();
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-floor-'));
+  try {
+    // A file, not `--eval`: the database's thread inherits the flags, and a thread cannot take
+    // `--input-type`.
+    const script = join(dir, 'floor.mjs');
+    writeFileSync(script, FLOOR_SCRIPT);
+    const child = spawn(
+      process.execPath,
+      [
+        ...start.nodeFlags,
+        '--expose-gc',
+        script,
+        pathToFileURL(join(ROOT, 'dist/storage/database.js')).href,
+        import.meta.resolve('drizzle-orm'),
+        join(dir, 'data'),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...start.env, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString('utf8');
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const mb = Number(out);
+    if (code !== 0 || !Number.isFinite(mb)) throw new Error(`database floor: exit ${code}, ${out}`);
+    return mb;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function mixedBodies(): () => string {
   const newJson = newQuestionBodies(REQUEST_BODIES.json);
   const newStream = newQuestionBodies(REQUEST_BODIES.stream);
@@ -112,6 +176,8 @@ async function main(): Promise<void> {
   if (process.platform !== 'linux') throw new Error('bench:memory reads RSS from /proc (Linux)');
   log('bringing the build up to date…');
   bringBuildUpToDate();
+  log('measuring the embedded database alone…');
+  const floorMb = await databaseFloorMb();
   const upstream = await forkService(
     'upstream',
     new URL('./lib/fake-upstream-server.ts', import.meta.url),
@@ -214,6 +280,8 @@ async function main(): Promise<void> {
         `growth over the last quarter (${quarter.requests} → ${last.requests} requests): ${(growth * 100).toFixed(1)}% ` +
           `(stopped growing: ≤ ${FLAT_GROWTH * 100}%) — ${flat ? 'met' : 'MISSED'}`,
         `final RSS ${last.rssMb.toFixed(0)} MB (target ≤ ${TARGET_RSS_MB} MB) — ${small ? 'met' : 'MISSED'}`,
+        `for scale: a node process started the same way that only opens the embedded database and ` +
+          `writes 20,000 rows holds ${floorMb.toFixed(0)} MB (${((floorMb / TARGET_RSS_MB) * 100).toFixed(0)}% of the target)`,
       ].join('\n'),
     );
     if (!flat || !small || failures > 0) process.exitCode = 1;
