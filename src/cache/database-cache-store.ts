@@ -77,7 +77,6 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
-      othersWrite: deps.othersWrite,
     });
   }
 

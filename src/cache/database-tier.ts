@@ -85,6 +85,12 @@ export class DatabaseTier {
       hits: HitCounter;
       clock: Clock;
       logger: Logger;
+      /**
+       * Whether other processes write the same database (instances sharing PostgreSQL). The
+       * embedded database has one writer, this process: there `sync` has nothing to find and
+       * reads nothing, and deleted ids need not be remembered for it.
+       */
+      othersWrite: boolean;
     },
   ) {}
 
@@ -110,7 +116,7 @@ export class DatabaseTier {
     const key = entry.tenantId + SEPARATOR + entry.exactHash;
     if (this.writes.get(key)?.id === entry.id) this.writes.delete(key);
     this.deletes.add(entry.id);
-    this.forgotten.set(entry.id, this.deps.clock.monotonic());
+    if (this.deps.othersWrite) this.forgotten.set(entry.id, this.deps.clock.monotonic());
   }
 
   /** Drops everything queued for a tenant whose cache is being flushed. */
@@ -175,6 +181,7 @@ export class DatabaseTier {
    * entries, or newer versions of ours). Null when the database could not be read.
    */
   sync(now: number, known: (row: WrittenRow) => boolean): Promise<CacheEntryRow[] | null> {
+    if (!this.deps.othersWrite) return Promise.resolve([]);
     return this.exclusive(() =>
       this.guarded(async () => {
         const mark = this.syncMark ?? new Date(0);

@@ -21,11 +21,6 @@ export class IndexLoader {
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
       memoryBytes: number;
-      /**
-       * Whether other processes write the same database (PostgreSQL shared by instances). The
-       * embedded database has one writer, this process, so a sync has nothing to read there.
-       */
-      othersWrite: boolean;
     },
   ) {}
 
@@ -73,8 +68,6 @@ export class IndexLoader {
       await this.load(now);
       return;
     }
-    // Every row of a database no one else writes is one this process stored (or loaded) itself.
-    if (!this.deps.othersWrite) return;
     const { cap, index, tier } = this.deps;
     // Ids are UUIDv7: a row whose id sorts at or below the known one is not newer than ours.
     const known = (r: { tenantId: string; exactHash: string; id: string }) => {
