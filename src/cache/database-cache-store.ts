@@ -162,7 +162,20 @@ export class DatabaseCacheStore implements CacheStore {
     };
     this.index.set(entry, vector);
     this.loader.admit(entry);
-    this.tier.enqueueWrite({ ...entry, vector, completionJson, question });
+    // Field by field, not `{ ...entry, … }`: fields added to a spread copy make a new shape (a map
+    // and its descriptors, freed only by a full collection) for every entry stored.
+    this.tier.enqueueWrite({
+      id: entry.id,
+      tenantId: entry.tenantId,
+      scopeHash: entry.scopeHash,
+      exactHash: entry.exactHash,
+      embedder: entry.embedder,
+      vector,
+      completionJson,
+      question,
+      createdAt: entry.createdAt,
+      expiresAt: entry.expiresAt,
+    });
   }
 
   async flushTenant(tenantId: string): Promise<number> {
