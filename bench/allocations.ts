@@ -3,13 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SamplerReport } from './lib/allocation-sampler.js';
+import { type SamplerReport, sampledObjectsOf } from './lib/allocation-sampler.js';
 import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
 import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
+import { closeSteadyConnections, emptySamples, steadyBlock } from './lib/steady-load.js';
 
 /**
  * Bytes the gateway's main thread allocates per request, and where: every short-lived object is
@@ -20,11 +21,16 @@ import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
  * Tollgate runs in its own process as `npm start` runs it (its flags and environment; a fresh data
  * directory), against the bench's fake upstream; the load comes from this process. For each row
  * the gateway is primed, then V8's sampling heap profiler counts every allocation (collected
- * objects included) over a fixed number of requests.
+ * objects included) over a fixed number of requests. Each row also gives V8's own count of what
+ * the young collections promoted meanwhile: objects that outlive a few young collections are
+ * moved to the old generation, and only full collections (the long pauses under load) free them.
  *
  * Env: BENCH_REQUESTS (4000 sampled per row), BENCH_PRIME_REQUESTS (3000 per row before
  * sampling), BENCH_CONNECTIONS (32), BENCH_TOP (12 places listed per row), BENCH_ONLY (regular
- * expression on row names).
+ * expression on row names), BENCH_RATE (unset: as fast as the connections go; else requests per
+ * second, each sent at its scheduled time as bench:latency sends them), BENCH_OBJECTS (`all`;
+ * `promoted`: only what outlived the young generation or was freed by a full collection, the
+ * garbage full collections find; `live`: only what is still alive at the end).
  */
 
 const REQUESTS = Math.round(envNumber('BENCH_REQUESTS', 4000));
@@ -32,6 +38,13 @@ const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
 const CONNECTIONS = Math.round(envNumber('BENCH_CONNECTIONS', 32));
 const TOP = Math.round(envNumber('BENCH_TOP', 12));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+const RATE = envNumber('BENCH_RATE', 0);
+const OBJECTS = sampledObjectsOf(process.env.BENCH_OBJECTS);
+const COUNTED: Record<typeof OBJECTS, string> = {
+  all: 'allocated',
+  promoted: 'allocated and outliving the young generation',
+  live: 'allocated and still alive at the end',
+};
 const START = startCommand();
 
 interface Row {
@@ -125,6 +138,24 @@ function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KB`;
 }
 
+/** REQUESTS sent at RATE per second, each at its scheduled time (as bench:latency sends them). */
+async function steadyLoad(load: {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  bodyFor: (() => string) | undefined;
+}): Promise<{ requests: number; failures: number }> {
+  const samples = emptySamples();
+  const target = { name: 'tollgate', url: new URL(load.url), headers: load.headers };
+  await steadyBlock(
+    target,
+    load.bodyFor ?? (() => load.body),
+    { rate: RATE, count: REQUESTS },
+    samples,
+  );
+  return { requests: samples.samples.length + samples.failures, failures: samples.failures };
+}
+
 async function measure(gateway: Gateway, row: Row): Promise<SamplerReport> {
   const body = row.stream ? REQUEST_BODIES.stream : REQUEST_BODIES.json;
   const load = {
@@ -137,7 +168,8 @@ async function measure(gateway: Gateway, row: Row): Promise<SamplerReport> {
   const primed = await runLoad({ ...load, until: { amount: PRIME_REQUESTS } });
   if (primed.failures > 0) throw new Error(`${row.name}: ${primed.failures} failed requests`);
   await gateway.sample({ type: 'sample-start' }, 'sample-started');
-  const result = await runLoad({ ...load, until: { amount: REQUESTS } });
+  const result =
+    RATE > 0 ? await steadyLoad(load) : await runLoad({ ...load, until: { amount: REQUESTS } });
   const report = await gateway.sample<SamplerReport>({ type: 'sample-stop' }, 'sample-report');
   if (result.failures > 0) throw new Error(`${row.name}: ${result.failures} failed requests`);
   const perRequest = (bytes: number) => bytes / Math.max(1, result.requests);
@@ -146,6 +178,10 @@ async function measure(gateway: Gateway, row: Row): Promise<SamplerReport> {
     totalBytes: perRequest(report.totalBytes),
     bySite: report.bySite.map(([site, bytes]) => [site, perRequest(bytes)]),
     byFile: report.byFile.map(([file, bytes]) => [file, perRequest(bytes)]),
+    collections: {
+      ...report.collections,
+      promotedBytes: perRequest(report.collections.promotedBytes),
+    },
   };
 }
 
@@ -158,7 +194,7 @@ async function main(): Promise<void> {
     new URL('./lib/fake-upstream-server.ts', import.meta.url),
     {},
   );
-  const totals: [string, number][] = [];
+  const totals: [string, number, number][] = [];
   try {
     for (const cache of ['off', 'on'] as const) {
       const ours = rows.filter((row) => row.cache === cache);
@@ -167,8 +203,12 @@ async function main(): Promise<void> {
       try {
         for (const row of ours) {
           const report = await measure(gateway, row);
-          totals.push([row.name, report.totalBytes]);
-          console.log(`\n${row.name}: ${kb(report.totalBytes)} allocated per request`);
+          totals.push([row.name, report.totalBytes, report.collections.promotedBytes]);
+          const { young, full, promotedBytes } = report.collections;
+          console.log(`\n${row.name}: ${kb(report.totalBytes)} ${COUNTED[OBJECTS]} per request`);
+          console.log(
+            `  promoted by young collections (V8's count): ${kb(promotedBytes)} per request; ${young} young, ${full} full collections`,
+          );
           console.log('  by file:');
           for (const [file, bytes] of report.byFile.slice(0, TOP)) {
             console.log(`    ${kb(bytes).padStart(9)}  ${file}`);
@@ -183,12 +223,19 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    closeSteadyConnections();
     await upstream.stop();
   }
   console.log(
-    `\nMain-thread allocation per request (${REQUESTS} requests per row, ${CONNECTIONS} connections, after ${PRIME_REQUESTS} to prime):`,
+    `\nMain-thread bytes ${COUNTED[OBJECTS]} per request (${REQUESTS} requests per row, ${RATE > 0 ? `${RATE} per second` : `${CONNECTIONS} connections`}, after ${PRIME_REQUESTS} to prime):`,
   );
-  for (const [name, bytes] of totals) console.log(`  ${name.padEnd(20)} ${kb(bytes).padStart(9)}`);
+  console.log(`  ${'row'.padEnd(20)} ${'sampled'.padStart(9)} ${'promoted'.padStart(9)}`);
+  for (const [name, bytes, promoted] of totals) {
+    console.log(`  ${name.padEnd(20)} ${kb(bytes).padStart(9)} ${kb(promoted).padStart(9)}`);
+  }
+  console.log(
+    "  (promoted: what the main heap's young collections moved to the old generation, V8's own count)",
+  );
 }
 
 main().catch((err: unknown) => {

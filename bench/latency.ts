@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { envNumber } from './lib/env-number.js';
 import { runLoad } from './lib/load.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { ServiceHandle } from './lib/service-process.js';
 import { forkService } from './lib/service-process.js';
 import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
+import {
+  closeSteadyConnections,
+  emptySamples,
+  type Samples,
+  steadyBlock,
+} from './lib/steady-load.js';
 
 /**
  * What the gateway adds to a request's latency when it is not saturated: requests sent at a
@@ -32,6 +36,7 @@ const RATE = envNumber('BENCH_RATE', 200);
 const BLOCK_S = envNumber('BENCH_BLOCK_S', 2);
 const BLOCKS = Math.round(envNumber('BENCH_BLOCKS', 10));
 const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
+const BLOCK_PACE = { rate: RATE, count: Math.round(BLOCK_S * RATE) };
 const CACHE = process.env.BENCH_CACHE ?? 'on';
 if (CACHE !== 'on' && CACHE !== 'off') throw new Error('BENCH_CACHE must be on or off');
 
@@ -51,101 +56,8 @@ interface Target {
   headers: Record<string, string>;
 }
 
-/** One request's timings in milliseconds from the moment it was sent. */
-interface Sample {
-  firstByteMs: number;
-  lastByteMs: number;
-}
-
-/** The samples of one target and group, and what went wrong. */
-interface Samples {
-  samples: Sample[];
-  failures: number;
-  /** Why requests failed: each distinct reason once, the first few. */
-  reasons: string[];
-  /** The latest a request left after its scheduled time (the client's own lag), ms. */
-  maxLateMs: number;
-}
-
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-/**
- * Idle sockets are closed here after 4 s, before a server's own keep-alive timeout (Node's 5 s)
- * closes them: otherwise a request sent on a socket at the moment the server closes it fails with
- * ECONNRESET, a race of the client's pool, not an answer of the server (the openai SDK's pool
- * keeps idle sockets 4 s for the same reason).
- */
-const agent = new Agent({ keepAlive: true, maxSockets: 64, timeout: 4_000 });
-
-/** Sends one request and times its first and last body bytes; rejects on a non-200 answer. */
-function timedRequest(target: Target, body: string): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    const sentAt = performance.now();
-    let firstByteAt = 0;
-    const req = request(
-      target.url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          ...target.headers,
-        },
-      },
-      (res) => {
-        res.on('data', () => {
-          if (firstByteAt === 0) firstByteAt = performance.now();
-        });
-        res.on('end', () => {
-          if (res.statusCode !== 200) {
-            reject(new Error(`${target.name}: status ${res.statusCode}`));
-            return;
-          }
-          const end = performance.now();
-          resolve({ firstByteMs: (firstByteAt || end) - sentAt, lastByteMs: end - sentAt });
-        });
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${target.name}: no answer in 10 s`)));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Sends requests at RATE for `seconds`, each at its scheduled time, and collects their timings. */
-async function steadyBlock(
-  target: Target,
-  bodyFor: () => string,
-  seconds: number,
-  into: Samples,
-): Promise<void> {
-  const interval = 1000 / RATE;
-  const count = Math.round(seconds * RATE);
-  const start = performance.now();
-  const inFlight: Promise<void>[] = [];
-  for (let i = 0; i < count; i++) {
-    const due = start + i * interval;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    into.maxLateMs = Math.max(into.maxLateMs, performance.now() - due);
-    inFlight.push(
-      timedRequest(target, bodyFor()).then(
-        (sample) => {
-          into.samples.push(sample);
-        },
-        (err: unknown) => {
-          into.failures += 1;
-          const reason = err instanceof Error ? err.message : String(err);
-          if (into.reasons.length < 5 && !into.reasons.includes(reason)) into.reasons.push(reason);
-        },
-      ),
-    );
-  }
-  await Promise.all(inFlight);
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -168,8 +80,7 @@ function embeddedDataDir(): Record<string, string> {
 type GroupResult = { group: Group } & Record<Target['name'], Samples>;
 
 async function measureGroup(group: Group, targets: readonly Target[]): Promise<GroupResult> {
-  const empty = (): Samples => ({ samples: [], failures: 0, reasons: [], maxLateMs: 0 });
-  const results = { direct: empty(), proxy: empty(), tollgate: empty() };
+  const results = { direct: emptySamples(), proxy: emptySamples(), tollgate: emptySamples() };
   const bodies = new Map(targets.map((t) => [t.name, newQuestionBodies(REQUEST_BODIES[group])]));
   const bodyOf = (t: Target) => {
     const next = bodies.get(t.name);
@@ -188,18 +99,13 @@ async function measureGroup(group: Group, targets: readonly Target[]): Promise<G
       until: { amount: PRIME_REQUESTS },
     });
     // One block at the steady rate, not kept: the load generator's burst must not be measured.
-    await steadyBlock(target, bodyOf(target), BLOCK_S, {
-      samples: [],
-      failures: 0,
-      reasons: [],
-      maxLateMs: 0,
-    });
+    await steadyBlock(target, bodyOf(target), BLOCK_PACE, emptySamples());
   }
   for (let block = 0; block < BLOCKS; block++) {
     // Each target goes first, second and last in turn.
     const order = targets.map((_, i) => targets[(i + block) % targets.length] as Target);
     for (const target of order) {
-      await steadyBlock(target, bodyOf(target), BLOCK_S, results[target.name]);
+      await steadyBlock(target, bodyOf(target), BLOCK_PACE, results[target.name]);
     }
     log(`${group}: block ${block + 1}/${BLOCKS}`);
   }
@@ -389,7 +295,7 @@ async function main(): Promise<void> {
     );
     process.exitCode = ok ? 0 : 1;
   } finally {
-    agent.destroy();
+    closeSteadyConnections();
     for (const service of started.reverse()) await service.stop();
   }
 }
