@@ -19,7 +19,13 @@ export interface CacheLookup {
   keys: CacheKeys;
   /** Accept only entries at most this old (request `max-age`); null = any live entry. */
   maxAgeMs: number | null;
-  signal?: AbortSignal;
+  /**
+   * The client's abort signal, asked for only when the lookup embeds (it costs an AbortController,
+   * which an exact hit never needs). A function, not a getter: an object literal with a getter
+   * gets a hidden class of its own (the getter's closure is part of it), which lives in the old
+   * generation and keeps the request it closes over alive until a full collection.
+   */
+  clientSignal?: () => AbortSignal;
 }
 
 /** The lookup's answer; the vector made on the way is kept so the store need not embed again. */

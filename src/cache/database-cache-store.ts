@@ -99,7 +99,7 @@ export class DatabaseCacheStore implements CacheStore {
     const query = keys.semanticText;
     // With nothing in the scope there is nothing to compare with: the store embeds, after the response.
     if (query === null || !this.index.hasScope(tenantId, keys.scopeHash)) return MISS;
-    const embedding = await this.embed(query, q.signal);
+    const embedding = await this.embed(query, q.clientSignal?.());
     if (!embedding) return MISS;
     const nearest = this.index.nearest({
       tenantId,

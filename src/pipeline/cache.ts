@@ -37,11 +37,7 @@ export function cache(deps: { cache: CacheStore }) {
         tenantId: key.tenantId,
         keys,
         maxAgeMs: directives.maxAgeMs,
-        // Read only when the lookup embeds: the client's signal costs an AbortController, which
-        // an exact hit never needs.
-        get signal() {
-          return raw.signal;
-        },
+        clientSignal: () => raw.signal,
       });
       span?.setAttribute('tollgate.cache', found.hit ? found.hit.kind : 'miss');
       span?.end();
