@@ -21,9 +21,9 @@ export interface CacheLookup {
   maxAgeMs: number | null;
   /**
    * The client's abort signal, asked for only when the lookup embeds (it costs an AbortController,
-   * which an exact hit never needs). A function, not a getter: an object literal with a getter
-   * gets a hidden class of its own (the getter's closure is part of it), which lives in the old
-   * generation and keeps the request it closes over alive until a full collection.
+   * which an exact hit never needs). A function, not a getter: V8 keeps an object literal's getter
+   * in an accessor pair allocated in the old generation, which holds the getter's closure, and the
+   * request it closes over, alive until a full collection.
    */
   clientSignal?: () => AbortSignal;
 }
