@@ -383,6 +383,7 @@ async function buildCache(
     ...(parts.sealer ? { sealer: parts.sealer } : {}),
     // The embedded database is opened by one process at a time: no other instance writes it.
     othersWrite: parts.database.kind === 'postgres',
+    copyFrom: parts.database.copyFrom,
   });
   b.resources.add('cache', () => cache.close());
   return cache;

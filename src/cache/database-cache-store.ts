@@ -4,7 +4,7 @@ import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import { monotonicUuidv7 } from '../runtime/uuidv7.js';
-import type { Database } from '../storage/database.js';
+import type { Database, DatabaseHandle } from '../storage/database.js';
 import { Breaker } from './breaker.js';
 import type { CacheConfig } from './cache-config.js';
 import type {
@@ -44,6 +44,8 @@ export interface DatabaseCacheStoreDeps {
    * does `sync` read what they wrote. The embedded database has a single writer.
    */
   othersWrite: boolean;
+  /** The embedded database's binary COPY loader: the cache's writes use it when it is there. */
+  copyFrom?: DatabaseHandle['copyFrom'] | undefined;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import { withTimeout } from '../runtime/with-timeout.js';
-import type { Database } from '../storage/database.js';
+import type { Database, DatabaseHandle } from '../storage/database.js';
 import type {
   CacheEntryCursor,
   CacheEntryRow,
@@ -10,6 +10,7 @@ import type {
   NewCacheEntry,
 } from '../storage/queries/cache-entries.js';
 import {
+  copyCacheEntries,
   deleteCacheEntriesById,
   deleteExpiredCacheEntries,
   deleteTenantCacheEntries,
@@ -91,6 +92,11 @@ export class DatabaseTier {
        * reads nothing, and deleted ids need not be remembered for it.
        */
       othersWrite: boolean;
+      /**
+       * Loads a binary COPY buffer (the embedded database's handle offers it): writes go that way,
+       * with no JSON for the database to parse. Absent or null: one JSON statement per chunk.
+       */
+      copyFrom?: DatabaseHandle['copyFrom'] | undefined;
     },
   ) {}
 
@@ -233,7 +239,10 @@ export class DatabaseTier {
     const written = await this.guarded(async () => {
       const rows = await this.seal(writes);
       for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
-        await upsertCacheEntries(this.deps.db, rows.slice(i, i + WRITE_CHUNK_ROWS));
+        const chunk = rows.slice(i, i + WRITE_CHUNK_ROWS);
+        const copyFrom = this.deps.copyFrom;
+        if (copyFrom) await copyCacheEntries(this.deps.db, copyFrom, chunk);
+        else await upsertCacheEntries(this.deps.db, chunk);
       }
       for (let i = 0; i < deletes.length; i += WRITE_CHUNK_ROWS) {
         await deleteCacheEntriesById(this.deps.db, deletes.slice(i, i + WRITE_CHUNK_ROWS));

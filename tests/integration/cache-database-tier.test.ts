@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import type { Database } from '../../src/storage/database.js';
+import type { Database, DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
@@ -27,7 +27,7 @@ const database = migratedMemoryDatabase();
 let tenantId: string;
 let tenantKeys: TenantKeys;
 
-function tierOn(db: Database, logs: string[] = []) {
+function tierOn(db: Database, logs: string[] = [], copyFrom?: DatabaseHandle['copyFrom']) {
   const hits = new HitCounter();
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -44,6 +44,7 @@ function tierOn(db: Database, logs: string[] = []) {
     logger: createLogger('warn', sink),
     // Two tiers on one database stand for two instances sharing it.
     othersWrite: true,
+    copyFrom,
   });
   return { tier, hits };
 }
@@ -164,6 +165,85 @@ describe('DatabaseTier', () => {
     ]);
     for (const r of synced ?? []) known.add(r.id);
     expect(await reader.sync(NOW, (r) => known.has(r.id))).toEqual([]);
+  });
+});
+
+describe('DatabaseTier through binary COPY (the embedded database)', () => {
+  it('writes the newest entry of each key, and a replaced entry starts its hits over', async () => {
+    const { tier, hits } = tierOn(database().db, [], database().copyFrom);
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000041'));
+    tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000042'));
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000043'));
+    await tier.flush();
+    hits.count(tenantId, 'b', NOW);
+    await tier.flush();
+    expect((await rows()).map((r) => [r.exact_hash, r.id, r.hits])).toEqual([
+      ['a', '0190a000-0000-7000-8000-000000000043', 0],
+      ['b', '0190a000-0000-7000-8000-000000000042', 1],
+    ]);
+    tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000044'));
+    await tier.flush();
+    const result = await database().db.execute(
+      sql`select id, hits, scope_hash, embedder, size, created_at, expires_at, embedding_f32,
+        question_enc is not null as has_question, written_at is not null as stamped
+        from cache_entries where exact_hash = 'b'`,
+    );
+    const [row] = (result as unknown as { rows: Record<string, unknown>[] }).rows;
+    expect(row).toMatchObject({
+      id: '0190a000-0000-7000-8000-000000000044',
+      hits: 0,
+      scope_hash: 'scope',
+      embedder: 'e1',
+      has_question: true,
+      stamped: true,
+    });
+    expect(new Date(row?.created_at as string).getTime()).toBe(NOW);
+    expect(new Date(row?.expires_at as string).getTime()).toBe(NOW + 60_000);
+    expect(row?.size).toBeGreaterThan(0);
+    const vector = vectorFromBytes(row?.embedding_f32 as Uint8Array);
+    expect([...vector].map((x) => x.toFixed(4))).toEqual(['0.6000', '0.8000']);
+    expect(tier.pendingWrites).toBe(0);
+  });
+
+  it('never writes a batch whose merge failed later, after its tenant was flushed', async () => {
+    const db = database().db;
+    let failNext = false;
+    // The database refuses one statement: the merge that follows a batch's COPY.
+    const flaky = new Proxy(db, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'execute' || typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (failNext) {
+            failNext = false;
+            return Promise.reject(new Error('merge refused'));
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const tier = new DatabaseTier({
+      db: flaky,
+      codec: new EntryCodec(tenantKeys),
+      breaker: new Breaker({ clock, openMs: 0 }),
+      hits: new HitCounter(),
+      clock,
+      logger: createLogger('silent'),
+      othersWrite: false,
+      copyFrom: database().copyFrom,
+    });
+    tier.enqueueWrite(pending('first', '0190a000-0000-7000-8000-000000000051'));
+    await tier.flush();
+    tier.enqueueWrite(pending('failed', '0190a000-0000-7000-8000-000000000052'));
+    failNext = true;
+    await tier.flush();
+    expect(tier.pendingWrites).toBe(1);
+    // The tenant's entries are flushed (as the admin API's cache flush does): queued and stored.
+    tier.dropTenant(tenantId);
+    await tier.deleteTenant(tenantId);
+    tier.enqueueWrite(pending('after', '0190a000-0000-7000-8000-000000000053'));
+    await tier.flush();
+    expect((await rows()).map((r) => r.exact_hash)).toEqual(['after']);
   });
 });
 

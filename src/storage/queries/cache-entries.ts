@@ -1,5 +1,6 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { copyTableOf, encodeCopy } from '../binary-copy.js';
 import { byteaText } from '../bytea-text.js';
 import type { Database } from '../database.js';
 import { cacheEntries } from '../schema.js';
@@ -39,6 +40,26 @@ export interface CacheEntryCursor {
   id: string;
 }
 
+/** The columns a write sets; the others start over (no hits yet, written now). */
+const WRITTEN_COLUMNS = sql.raw(`id, tenant_id, scope_hash, exact_hash, embedder, response_enc,
+  question_enc, embedding_f32, embedding_sparse, created_at, expires_at, size`);
+
+/** A written row replaces the row of the same exact key, whose hits start over. */
+const REPLACE_SAME_KEY = sql.raw(`on conflict (tenant_id, exact_hash) do update set
+  id = excluded.id,
+  scope_hash = excluded.scope_hash,
+  embedder = excluded.embedder,
+  response_enc = excluded.response_enc,
+  question_enc = excluded.question_enc,
+  embedding_f32 = excluded.embedding_f32,
+  embedding_sparse = excluded.embedding_sparse,
+  created_at = excluded.created_at,
+  expires_at = excluded.expires_at,
+  hits = 0,
+  last_hit_at = null,
+  size = excluded.size,
+  written_at = now()`);
+
 /**
  * Writes entries in one statement, each replacing an older row with the same exact key (whose hits
  * start over). The caller passes at most one entry per (tenant, exact key).
@@ -64,25 +85,80 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
     size: e.size,
   }));
   await db.execute(sql`
-    insert into ${cacheEntries} (id, tenant_id, scope_hash, exact_hash, embedder, response_enc,
-      question_enc, embedding_f32, embedding_sparse, created_at, expires_at, size)
-    select id, tenant_id, scope_hash, exact_hash, embedder, response_enc, question_enc,
-      embedding_f32, embedding_sparse, created_at, expires_at, size
+    insert into ${cacheEntries} (${WRITTEN_COLUMNS})
+    select ${WRITTEN_COLUMNS}
     from json_populate_recordset(null::cache_entries, ${JSON.stringify(records)}::json)
-    on conflict (tenant_id, exact_hash) do update set
-      id = excluded.id,
-      scope_hash = excluded.scope_hash,
-      embedder = excluded.embedder,
-      response_enc = excluded.response_enc,
-      question_enc = excluded.question_enc,
-      embedding_f32 = excluded.embedding_f32,
-      embedding_sparse = excluded.embedding_sparse,
-      created_at = excluded.created_at,
-      expires_at = excluded.expires_at,
-      hits = 0,
-      last_hit_at = null,
-      size = excluded.size,
-      written_at = now()`);
+    ${REPLACE_SAME_KEY}`);
+}
+
+/** Where a binary COPY puts a batch before it is merged (this connection's own temporary table). */
+const INCOMING = 'cache_entries_incoming';
+
+const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
+  keys: [
+    'id',
+    'tenantId',
+    'scopeHash',
+    'exactHash',
+    'embedder',
+    'responseEnc',
+    'questionEnc',
+    'embeddingF32',
+    'embeddingSparse',
+    'createdAt',
+    'expiresAt',
+    'size',
+  ],
+  target: INCOMING,
+  rowName: 'cache entry',
+  idOf: (e) => e.id,
+});
+
+/** Per database: whether its incoming table exists, and whether a failed merge may have left rows in it. */
+const incomingState = new WeakMap<Database, { created: boolean; dirty: boolean }>();
+
+/**
+ * The same write as upsertCacheEntries, for a database that loads binary COPY buffers (the
+ * embedded one): the batch is copied into a temporary table, merged from there in one statement,
+ * and the temporary table emptied. The database parses no JSON and no hex, and the batch crosses
+ * to its thread as one transferred buffer. Rows a failed step leaves behind are cleared before the
+ * next batch, so they can never reach the table later (after their tenant's entries were deleted).
+ */
+export async function copyCacheEntries(
+  db: Database,
+  copyFrom: (statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>,
+  entries: NewCacheEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const data = encodeCopy(INCOMING_COPY, entries);
+  let state = incomingState.get(db);
+  if (!state) {
+    state = { created: false, dirty: false };
+    incomingState.set(db, state);
+  }
+  if (!state.created) {
+    await db.execute(
+      sql.raw(
+        `create temporary table if not exists ${INCOMING} (like cache_entries including defaults)`,
+      ),
+    );
+    state.created = true;
+  }
+  const empty = sql.raw(`truncate ${INCOMING}`);
+  if (state.dirty) {
+    await db.execute(empty);
+    state.dirty = false;
+  }
+  state.dirty = true;
+  await copyFrom(INCOMING_COPY.fromBlob, data);
+  await db.execute(sql`
+    insert into ${cacheEntries} (${WRITTEN_COLUMNS})
+    select ${WRITTEN_COLUMNS} from ${sql.raw(INCOMING)}
+    ${REPLACE_SAME_KEY}`);
+  // Emptied by TRUNCATE, not DELETE: nothing vacuums a temporary table, so deleted rows would
+  // pile up in it and every later merge would read past them.
+  await db.execute(empty);
+  state.dirty = false;
 }
 
 /** Deletes rows by id; returns how many there were. */
