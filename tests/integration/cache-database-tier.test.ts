@@ -17,6 +17,10 @@ import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { Database, DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
+import {
+  copyCacheEntries,
+  deleteTenantCacheEntries,
+} from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
 import { migratedMemoryDatabase } from '../helpers/test-database.js';
@@ -244,6 +248,64 @@ describe('DatabaseTier through binary COPY (the embedded database)', () => {
     tier.enqueueWrite(pending('after', '0190a000-0000-7000-8000-000000000053'));
     await tier.flush();
     expect((await rows()).map((r) => r.exact_hash)).toEqual(['after']);
+  });
+});
+
+describe('binary COPY writes against a tenant flush', () => {
+  it('a batch merged after its tenant was flushed brings none of its rows back', async () => {
+    const db = database().db;
+    const copyFrom = database().copyFrom;
+    if (!copyFrom) throw new Error('the embedded database loads COPY buffers');
+    const dialect = (db as unknown as { dialect: { sqlToQuery(q: unknown): { sql: string } } })
+      .dialect;
+    let releaseMerge: () => void = () => {};
+    const mergeHeld = new Promise<void>((resolve) => {
+      releaseMerge = resolve;
+    });
+    let mergeReached: () => void = () => {};
+    const reached = new Promise<void>((resolve) => {
+      mergeReached = resolve;
+    });
+    let holding = false;
+    // The merge waits (a database slow enough that the batch's caller stops waiting for it).
+    const slow = new Proxy(db, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'execute' || typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          if (holding && /^\s*insert/i.test(dialect.sqlToQuery(args[0]).sql)) {
+            holding = false;
+            mergeReached();
+            await mergeHeld;
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const entry = (exactHash: string, id: string) => ({
+      id,
+      tenantId,
+      scopeHash: 'scope',
+      exactHash,
+      embedder: 'e1',
+      responseEnc: Buffer.from('sealed answer'),
+      questionEnc: null,
+      embeddingF32: null,
+      embeddingSparse: null,
+      createdAt: new Date(NOW),
+      expiresAt: new Date(NOW + 60_000),
+      size: 13,
+    });
+    await copyCacheEntries(slow, copyFrom, [entry('kept', '0190a000-0000-7000-8000-000000000061')]);
+    holding = true;
+    const batch = copyCacheEntries(slow, copyFrom, [
+      entry('late', '0190a000-0000-7000-8000-000000000062'),
+    ]);
+    await reached;
+    expect(await deleteTenantCacheEntries(slow, tenantId)).toBe(1);
+    releaseMerge();
+    await batch;
+    expect(await rows()).toEqual([]);
   });
 });
 

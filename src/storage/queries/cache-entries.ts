@@ -256,6 +256,11 @@ export async function findCacheEntriesByIds(db: Database, ids: string[]): Promis
 
 /** Deletes every entry of a tenant; returns how many there were. */
 export async function deleteTenantCacheEntries(db: Database, tenantId: string): Promise<number> {
+  // Its rows still in the incoming table go first: a batch whose caller stopped waiting for it
+  // (a timeout) may merge after this, and must find none of them.
+  if (incomingState.get(db)?.created) {
+    await db.execute(sql`delete from ${sql.raw(INCOMING)} where tenant_id = ${tenantId}`);
+  }
   const rows = await db
     .delete(cacheEntries)
     .where(eq(cacheEntries.tenantId, tenantId))
