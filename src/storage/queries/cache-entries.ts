@@ -40,9 +40,31 @@ export interface CacheEntryCursor {
   id: string;
 }
 
-/** The columns a write sets; the others start over (no hits yet, written now). */
-const WRITTEN_COLUMNS = sql.raw(`id, tenant_id, scope_hash, exact_hash, embedder, response_enc,
-  question_enc, embedding_f32, embedding_sparse, created_at, expires_at, size`);
+/** Where a binary COPY puts a batch before it is merged (this connection's own temporary table). */
+const INCOMING = 'cache_entries_incoming';
+
+const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
+  keys: [
+    'id',
+    'tenantId',
+    'scopeHash',
+    'exactHash',
+    'embedder',
+    'responseEnc',
+    'questionEnc',
+    'embeddingF32',
+    'embeddingSparse',
+    'createdAt',
+    'expiresAt',
+    'size',
+  ],
+  target: INCOMING,
+  rowName: 'cache entry',
+  idOf: (e) => e.id,
+});
+
+/** The columns a write sets (the COPY's, by name); the others start over (no hits yet, written now). */
+const WRITTEN_COLUMNS = sql.raw(INCOMING_COPY.columns.map((c) => c.name).join(', '));
 
 /** A written row replaces the row of the same exact key, whose hits start over. */
 const REPLACE_SAME_KEY = sql.raw(`on conflict (tenant_id, exact_hash) do update set
@@ -90,29 +112,6 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
     from json_populate_recordset(null::cache_entries, ${JSON.stringify(records)}::json)
     ${REPLACE_SAME_KEY}`);
 }
-
-/** Where a binary COPY puts a batch before it is merged (this connection's own temporary table). */
-const INCOMING = 'cache_entries_incoming';
-
-const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
-  keys: [
-    'id',
-    'tenantId',
-    'scopeHash',
-    'exactHash',
-    'embedder',
-    'responseEnc',
-    'questionEnc',
-    'embeddingF32',
-    'embeddingSparse',
-    'createdAt',
-    'expiresAt',
-    'size',
-  ],
-  target: INCOMING,
-  rowName: 'cache entry',
-  idOf: (e) => e.id,
-});
 
 /** Per database: whether its incoming table exists, and whether a failed merge may have left rows in it. */
 const incomingState = new WeakMap<Database, { created: boolean; dirty: boolean }>();
