@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { Clock } from '../runtime/clock.js';
 import type { RetryPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
@@ -17,6 +17,7 @@ import type {
 } from './upstream.js';
 import type { AttemptTimeouts } from './upstream-call.js';
 import { callEmbeddings, callUpstream } from './upstream-call.js';
+import { UpstreamClient } from './upstream-client.js';
 import { allowsFallback, isRetryable, UpstreamFailure } from './upstream-failure.js';
 
 /** Timeouts and retry policy of upstream calls. */
@@ -34,7 +35,7 @@ export interface RouterOptions {
 function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec; sdk: OpenAI }> {
   const clients = new Map<string, { spec: UpstreamSpec; sdk: OpenAI }>();
   for (const spec of options.routing.upstreams) {
-    const sdk = new OpenAI({
+    const sdk = new UpstreamClient({
       apiKey: spec.apiKey ?? 'no-upstream-key-configured',
       baseURL: spec.baseURL,
       maxRetries: 0,

@@ -7,6 +7,10 @@ import type { UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
 
+const JSON_CONTENT: Readonly<Record<string, string>> = Object.freeze({
+  'content-type': 'application/json',
+});
+
 /** The timeouts one attempt runs under. */
 export interface AttemptTimeouts {
   firstTokenMs: number;
@@ -43,14 +47,13 @@ export async function callUpstream(
     request.stream ? timeouts.firstTokenMs : null,
     timeouts.totalMs,
   );
-  const signal = attempt.signal;
-  const options = request.rawBody
-    ? {
-        signal,
-        body: request.rawBody,
-        headers: { 'content-type': 'application/json', ...request.headers },
-      }
-    : { signal, ...(request.headers ? { headers: request.headers } : {}) };
+  // Always JSON bytes (the client's own when unchanged): the one request shape the client
+  // builds without the SDK's per-call header work (see UpstreamClient).
+  const options = {
+    signal: attempt.signal,
+    body: request.rawBody ?? Buffer.from(JSON.stringify(request.body)),
+    headers: request.headers ? { ...JSON_CONTENT, ...request.headers } : JSON_CONTENT,
+  };
   const fail = (err: unknown): never => {
     attempt.detach();
     throw classifyFailure(err, {

@@ -1,0 +1,95 @@
+import OpenAI from 'openai';
+
+type BuildOptions = Parameters<OpenAI['buildRequest']>[0];
+type BuildContext = Parameters<OpenAI['buildRequest']>[1];
+type BuiltRequest = Awaited<ReturnType<OpenAI['buildRequest']>>;
+
+/**
+ * The openai SDK client the router calls an upstream with. It differs from `OpenAI` in one step:
+ * building the HTTP request of a chat call.
+ *
+ * The SDK builds every request's headers from scratch: five `Headers` objects merged one into
+ * the next, each header name and value checked as it goes, and the URL parsed again. For the
+ * calls the router makes, the result never changes: a POST of JSON bytes with the same
+ * content type, no retry count but 0 (the router retries, the SDK's retries are off), the
+ * client's own timeout, key and default headers. So the first such call is built by the SDK
+ * itself, and every later one reuses its headers and URL; only the body and the signal are the
+ * call's own. Any other request (another method or header, a query, an object body, a retry,
+ * per-call fetch options) is built by the SDK as usual. Measured on a chat call whose fetch
+ * answers at once: ~44 → ~21 µs of CPU per call.
+ *
+ * The shared `Headers` is only ever read after it is built (by the SDK's request logging and by
+ * the fetch); nothing in the SDK's path writes to a request's headers once built.
+ */
+export class UpstreamClient extends OpenAI {
+  #built: { headers: Headers; urls: Map<string, string> } | null = null;
+
+  override async buildRequest(
+    options: BuildOptions,
+    context: BuildContext = {},
+  ): Promise<BuiltRequest> {
+    if (!this.#reusable(options, context)) return super.buildRequest(options, context);
+    const built = this.#built;
+    if (built === null) {
+      const first = await super.buildRequest(options, context);
+      this.#built = { headers: first.req.headers, urls: new Map([[options.path, first.url]]) };
+      return first;
+    }
+    let url = built.urls.get(options.path);
+    if (url === undefined) {
+      url = this.buildURL(options.path, null, undefined);
+      built.urls.set(options.path, url);
+    }
+    return {
+      req: {
+        method: options.method,
+        headers: built.headers,
+        ...(options.signal ? { signal: options.signal } : {}),
+        body: options.body as Uint8Array,
+      },
+      url,
+      timeout: this.timeout,
+    };
+  }
+
+  /** A chat call as the router makes it: POST, JSON bytes, only the content type as a header. */
+  #reusable(options: BuildOptions, context: BuildContext): boolean {
+    const headers = options.headers;
+    return (
+      options.method === 'post' &&
+      options.body instanceof Uint8Array &&
+      (context?.retryCount ?? 0) === 0 &&
+      options.query == null &&
+      options.defaultBaseURL === undefined &&
+      options.timeout === undefined &&
+      options.idempotencyKey === undefined &&
+      options.fetchOptions === undefined &&
+      this.fetchOptions === undefined &&
+      this.idempotencyHeader === undefined &&
+      isPlainRecord(headers) &&
+      onlyJsonContentType(headers)
+    );
+  }
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.getPrototypeOf(value) === Object.prototype &&
+    !Array.isArray(value)
+  );
+}
+
+function onlyJsonContentType(headers: Record<string, unknown>): boolean {
+  let count = 0;
+  for (const name in headers) {
+    count += 1;
+    if (name !== 'content-type' || headers[name] !== 'application/json') return false;
+  }
+  return count === 1;
+}
+
+// The SDK names itself in its User-Agent by its class's name ("OpenAI/JS <version>"): upstreams
+// see the same agent as from the plain client.
+Object.defineProperty(UpstreamClient, 'name', { value: OpenAI.name });
