@@ -142,9 +142,9 @@ export async function callEmbeddings(
   const attempt = new Attempt(clientSignal, null, totalMs);
   try {
     const result = await sdk.post<Record<string, unknown>>('/embeddings', {
-      body,
+      body: Buffer.from(JSON.stringify(body)),
       signal: attempt.signal,
-      ...(headers ? { headers } : {}),
+      headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
     });
     return result;
   } catch (err) {

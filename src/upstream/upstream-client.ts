@@ -6,7 +6,7 @@ type BuiltRequest = Awaited<ReturnType<OpenAI['buildRequest']>>;
 
 /**
  * The openai SDK client the router calls an upstream with. It differs from `OpenAI` in one step:
- * building the HTTP request of a chat call.
+ * building the HTTP request of a chat or embeddings call.
  *
  * The SDK builds every request's headers from scratch: five `Headers` objects merged one into
  * the next, each header name and value checked as it goes, and the URL parsed again. For the
@@ -52,7 +52,7 @@ export class UpstreamClient extends OpenAI {
     };
   }
 
-  /** A chat call as the router makes it: POST, JSON bytes, only the content type as a header. */
+  /** A call as the router makes it: POST, JSON bytes, only the content type as a header. */
   #reusable(options: BuildOptions, context: BuildContext): boolean {
     const headers = options.headers;
     return (

@@ -74,8 +74,13 @@ async function callsThrough(sdk: OpenAI): Promise<ReturnType<typeof asSeen>[]> {
     },
   });
   await sdk.chat.completions.create(question(5));
+  // Another path with the same shape: the headers are the same, the URL its own.
+  await sdk.post('/embeddings', {
+    body: bytes({ model: 'text-embedding-3-small', input: 'question 6' }),
+    headers: JSON_ONLY,
+  });
   // And the JSON shape again after them.
-  const last = question(6);
+  const last = question(7);
   await sdk.chat.completions.create(last, { body: bytes(last), headers: JSON_ONLY });
   return upstream.requests.slice(from).map(asSeen);
 }
@@ -84,7 +89,7 @@ describe('UpstreamClient', () => {
   it('sends every call exactly as the openai SDK sends it: method, path, headers and body', async () => {
     const plain = await callsThrough(new OpenAI(clientOptions()));
     const reused = await callsThrough(new UpstreamClient(clientOptions()));
-    expect(reused).toHaveLength(7);
+    expect(reused).toHaveLength(8);
     expect(reused).toEqual(plain);
     // The key and the SDK's own headers are on the calls whose headers were reused.
     for (const seen of reused) {
@@ -92,6 +97,11 @@ describe('UpstreamClient', () => {
       expect(seen.headers['x-stainless-retry-count']).toBe('0');
       expect(seen.headers['user-agent']).toMatch(/^OpenAI\/JS /);
     }
+    expect(reused.map((seen) => seen.path)).toEqual([
+      ...Array(6).fill('/v1/chat/completions'),
+      '/v1/embeddings',
+      '/v1/chat/completions',
+    ]);
     expect(reused[4]?.headers.traceparent).toBe(
       '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     );
