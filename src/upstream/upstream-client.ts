@@ -28,7 +28,10 @@ export class UpstreamClient extends OpenAI {
     options: BuildOptions,
     context: BuildContext = {},
   ): Promise<BuiltRequest> {
-    if (!this.#reusable(options, context)) return super.buildRequest(options, context);
+    const body = options.body;
+    if (!(body instanceof Uint8Array) || !this.#reusable(options, context)) {
+      return super.buildRequest(options, context);
+    }
     const built = this.#built;
     if (built === null) {
       const first = await super.buildRequest(options, context);
@@ -45,20 +48,24 @@ export class UpstreamClient extends OpenAI {
         method: options.method,
         headers: built.headers,
         ...(options.signal ? { signal: options.signal } : {}),
-        body: options.body as Uint8Array,
+        body,
       },
       url,
       timeout: this.timeout,
     };
   }
 
-  /** A call as the router makes it: POST, JSON bytes, only the content type as a header. */
+  /**
+   * A call as the router makes it (its body bytes checked by the caller): POST, only the content
+   * type as a header, the API key as a bearer token (the SDK's default).
+   */
   #reusable(options: BuildOptions, context: BuildContext): boolean {
     const headers = options.headers;
+    const security = options.__security;
     return (
       options.method === 'post' &&
-      options.body instanceof Uint8Array &&
       (context?.retryCount ?? 0) === 0 &&
+      (security === undefined || (security.bearerAuth === true && !security.adminAPIKeyAuth)) &&
       options.query == null &&
       options.defaultBaseURL === undefined &&
       options.timeout === undefined &&
