@@ -1,27 +1,33 @@
 import { fillRandom } from './random-pool.js';
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-/** The random part of one id (74 of its bits), refilled on every call. */
-const random = Buffer.allocUnsafe(10);
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** The id's 16 bytes and its 36 characters of text, reused by every call (the dashes stay put). */
+const bytes = Buffer.alloc(16);
+const text = Buffer.from('00000000-0000-0000-0000-000000000000', 'latin1');
+/** Where each byte's two hex digits go in the text. */
+const DIGITS_AT = Uint8Array.from([0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]);
 
-/** A time-ordered UUID (RFC 9562 version 7) for request and row ids. */
+/**
+ * A time-ordered UUID (RFC 9562 version 7) for request and row ids. Its text is written as bytes
+ * and read as one flat string: no string built up piece by piece (which would leave a chain of
+ * pieces to flatten when the id is hashed or compared).
+ */
 export function uuidv7(nowMs: number = Date.now()): string {
-  fillRandom(random, 0, 10);
-  const b = new Array<number>(16);
   let ts = nowMs;
   for (let i = 5; i >= 0; i--) {
-    b[i] = ts % 256;
+    bytes[i] = ts % 256;
     ts = Math.floor(ts / 256);
   }
-  for (let i = 6; i < 16; i++) b[i] = random[i - 6] ?? 0;
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x70;
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  let out = '';
+  fillRandom(bytes, 6, 10);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) out += '-';
-    out += HEX[b[i] ?? 0];
+    const b = bytes[i] ?? 0;
+    const at = DIGITS_AT[i] ?? 0;
+    text[at] = HEX_DIGITS[b >> 4] ?? 0;
+    text[at + 1] = HEX_DIGITS[b & 15] ?? 0;
   }
-  return out;
+  return text.toString('latin1');
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
