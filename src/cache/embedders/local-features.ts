@@ -95,8 +95,9 @@ function addCharGrams(vector: Float32Array, token: Token, weights: LocalFeatureW
 
 function tokenise(text: string, weights: LocalFeatureWeights): Token[] {
   const tokens: Token[] = [];
-  for (const match of text.toLowerCase().matchAll(WORD)) {
-    for (const word of splitContraction(match[0])) {
+  // The words alone (no match objects with their positions, which nothing here reads).
+  for (const match of text.toLowerCase().match(WORD) ?? []) {
+    for (const word of splitContraction(match)) {
       const function_ = isFunctionWord(word);
       tokens.push({
         lower: word,
