@@ -27,9 +27,13 @@ export function tokeniseForGuards(text: string): GuardToken[] {
   const tokens: GuardToken[] = [];
   let sentenceStart = true;
   let clauseStart = true;
-  for (const match of text.matchAll(TOKEN)) {
-    const raw = match[0];
-    const start = match.index;
+  // The tokens' text only (one array, no match object per token); each one's place is the first
+  // place its text occurs from the end of the one before: every character a token can begin with
+  // begins one wherever it stands, so none of them is in the text skipped between two tokens.
+  let from = 0;
+  for (const raw of text.match(TOKEN) ?? []) {
+    const start = text.indexOf(raw, from);
+    from = start + raw.length;
     const first = raw.charCodeAt(0);
     const isDigit = first >= 48 && first <= 57;
     const isBoundary = raw.length === 1 && (SENTENCE_END.has(raw) || raw === ',');
