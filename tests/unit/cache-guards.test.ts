@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   compareGuardFeatures,
@@ -5,6 +6,7 @@ import {
   type GuardCheckName,
 } from '../../src/cache/guards/compare-guard-features.js';
 import { extractGuardFeatures } from '../../src/cache/guards/guard-features.js';
+import { tokeniseForGuards } from '../../src/cache/guards/guard-tokens.js';
 import { guardSemanticMatch } from '../../src/cache/guards.js';
 import { HOSTILE_GUARD_INPUTS, SHORT_PAIR } from '../helpers/adversarial-inputs.js';
 
@@ -391,6 +393,45 @@ describe('guardSemanticMatch robustness', () => {
 
   it('lets a paraphrased pair of short questions through', () => {
     expect(guardSemanticMatch(SHORT_PAIR[0], SHORT_PAIR[1])).toEqual({ ok: true });
+  });
+});
+
+describe('tokeniseForGuards', () => {
+  // Where a token stands decides "5km" (adjacent) against "5 km": each one's offsets must be
+  // where its text is, in order, whatever the text holds (marks, surrogates, apostrophes…).
+  const pieces = [
+    'a',
+    'Km',
+    'é',
+    'e\u0301',
+    '\u0301',
+    '日',
+    '𝒜',
+    '𝟎',
+    '😀',
+    '\ud835',
+    '0',
+    '7',
+    '٣',
+  ];
+  const more = ['.', ',', '!', '?', ' ', "'", '’', '+', '#', '-', '/', '%', '(', '"', '_'];
+  const words = ['C++', 'F#', 'U.S.', 'e.g.', '3.5', '1,000', "don't", "James'", '5km'];
+  it('places every token at its own text, in order, without overlaps', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...pieces, ...more, ...words), { maxLength: 24 }),
+        (parts) => {
+          const text = parts.join('');
+          let end = 0;
+          for (const token of tokeniseForGuards(text)) {
+            expect(token.start).toBeGreaterThanOrEqual(end);
+            expect(text.slice(token.start, token.end)).toBe(token.text);
+            end = token.end;
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
