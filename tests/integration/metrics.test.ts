@@ -4,6 +4,7 @@ import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { manualClock, minuteStart } from '../helpers/manual-clock.js';
 import type { Sample } from '../helpers/prometheus-text.js';
 import { parseSamples, sampleValue } from '../helpers/prometheus-text.js';
 import { settleLog } from '../helpers/settle.js';
@@ -20,12 +21,17 @@ let key: string;
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   upstream.setFallback(ok);
-  gateway = await startTestGateway({
-    UPSTREAM_BASE_URL: upstream.url,
-    UPSTREAM_MAX_RETRIES: '0',
-    METRICS_TOKEN,
-    HOST: '0.0.0.0',
-  });
+  // The wall clock stays one second into a rate-limit window (fixed one-minute windows), so the
+  // key limited to one request a minute is refused its second however slowly the mix runs.
+  gateway = await startTestGateway(
+    {
+      UPSTREAM_BASE_URL: upstream.url,
+      UPSTREAM_MAX_RETRIES: '0',
+      METRICS_TOKEN,
+      HOST: '0.0.0.0',
+    },
+    { clock: manualClock(minuteStart(1_000)) },
+  );
   key = (await gateway.createKey({ scopes: ['chat'] })).key;
 });
 
