@@ -238,9 +238,9 @@ export class DatabaseTier {
     this.deletes.clear();
     const written = await this.guarded(async () => {
       const rows = await this.seal(writes);
+      const copyFrom = this.deps.copyFrom;
       for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
         const chunk = rows.slice(i, i + WRITE_CHUNK_ROWS);
-        const copyFrom = this.deps.copyFrom;
         if (copyFrom) await copyCacheEntries(this.deps.db, copyFrom, chunk);
         else await upsertCacheEntries(this.deps.db, chunk);
       }

@@ -26,6 +26,9 @@ export type DatabaseTarget =
 /** The Drizzle database, whichever driver is behind it. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
+/** Loads a binary COPY buffer with a `COPY … FROM` statement (the embedded database only). */
+export type CopyFrom = (statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>;
+
 /** An open database connection with its lifecycle. */
 export interface DatabaseHandle {
   db: Database;
@@ -38,7 +41,7 @@ export interface DatabaseHandle {
    * Loads a binary COPY buffer with `copy … from '/dev/blob'` (the embedded database only; null
    * on PostgreSQL).
    */
-  copyFrom: ((statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>) | null;
+  copyFrom: CopyFrom | null;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
 import { copyTableOf, encodeCopy } from '../binary-copy.js';
 import { byteaText } from '../bytea-text.js';
-import type { Database } from '../database.js';
+import type { CopyFrom, Database } from '../database.js';
 import { cacheEntries } from '../schema.js';
 
 /** A cache_entries row as the gateway reads it. */
@@ -125,7 +125,7 @@ const incomingState = new WeakMap<Database, { created: boolean; dirty: boolean }
  */
 export async function copyCacheEntries(
   db: Database,
-  copyFrom: (statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>,
+  copyFrom: CopyFrom,
   entries: NewCacheEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
