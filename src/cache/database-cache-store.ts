@@ -68,7 +68,13 @@ export class DatabaseCacheStore implements CacheStore {
 
   constructor(private readonly deps: DatabaseCacheStoreDeps) {
     this.threshold = deps.config.semanticThreshold ?? deps.embedder.defaultThreshold;
-    this.index = new MemoryIndex(deps.config.memoryBytes);
+    const { embedder } = deps;
+    this.index = new MemoryIndex(
+      deps.config.memoryBytes,
+      embedder.denseLeading === undefined
+        ? null
+        : { embedder: embedder.id, denseLeading: embedder.denseLeading },
+    );
     this.cap = new TenantCap(deps.config.maxEntriesPerTenant);
     this.codec = new EntryCodec(deps.tenantKeys, deps.sealer);
     const breaker = new Breaker({ clock: deps.clock, openMs: BREAKER_OPEN_MS });
@@ -78,6 +84,7 @@ export class DatabaseCacheStore implements CacheStore {
       cap: this.cap,
       tier: this.tier,
       embedderId: deps.embedder.id,
+      denseLeading: deps.embedder.denseLeading,
       memoryBytes: deps.config.memoryBytes,
     });
   }
@@ -160,6 +167,7 @@ export class DatabaseCacheStore implements CacheStore {
         responseChars: completionJson.length,
         questionChars: question?.length ?? 0,
         vector,
+        denseLeading: this.deps.embedder.denseLeading,
       }),
     };
     this.index.set(entry, vector);

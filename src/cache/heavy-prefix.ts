@@ -18,11 +18,13 @@ let prefixGain = new Float64Array(0);
 let prefixRestSq = new Float64Array(0);
 
 /**
- * The question's dimensions that weigh most per posting to read, taken until the length of the
- * rest is at most `maxRest`, and that length.
+ * The question's dimensions from `from` on that weigh most per posting to read, taken until the
+ * length of the rest (the dimensions before `from` included) is at most `maxRest`, or all of
+ * them; and that length.
  */
 export function heavyPrefix(
   query: Float32Array,
+  from: number,
   maxRest: number,
   postings: readonly (Postings | null)[],
 ): HeavyPrefix {
@@ -30,16 +32,19 @@ export function heavyPrefix(
   dims.length = 0;
   if (prefixGain.length < query.length) prefixGain = new Float64Array(query.length);
   const gain = prefixGain;
-  for (let i = 0; i < query.length; i++) {
+  let leadSq = 0;
+  for (let i = 0; i < from; i++) leadSq += query[i] * query[i];
+  for (let i = from; i < query.length; i++) {
     if (query[i] === 0) continue;
     dims.push(i);
     gain[i] = (query[i] * query[i]) / ((postings[i]?.length ?? 0) + 1);
   }
   sortByGain(dims, gain);
-  // restSq[k]: squared length of the dimensions from k on, summed lightest first.
+  // restSq[k]: squared length of the leading dimensions and of those from k on, summed lightest
+  // first.
   if (prefixRestSq.length < dims.length + 1) prefixRestSq = new Float64Array(query.length + 1);
   const restSq = prefixRestSq;
-  restSq[dims.length] = 0;
+  restSq[dims.length] = leadSq;
   for (let k = dims.length - 1; k >= 0; k--) {
     const x = query[dims[k]];
     restSq[k] = restSq[k + 1] + x * x;

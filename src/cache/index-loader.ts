@@ -20,6 +20,8 @@ export class IndexLoader {
       tier: DatabaseTier;
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
+      /** The embedder's layout of its vectors (see Embedder.denseLeading). */
+      denseLeading: number | undefined;
       memoryBytes: number;
     },
   ) {}
@@ -100,6 +102,7 @@ export class IndexLoader {
         responseChars: row.responseEnc.length / 2,
         questionChars: (row.questionEnc?.length ?? 0) / 2,
         vector,
+        denseLeading: this.deps.denseLeading,
       }),
     };
     return { entry, vector };

@@ -47,25 +47,34 @@ const SHELF_SLOT_BYTES = 96;
 
 /**
  * Approximate bytes of an entry's parts in memory: strings as UTF-16, and its vector as the search
- * index holds it (a dense row, or for a sparse vector each nonzero component twice, in its row and
- * in its dimension's postings, with their arrays' room to grow).
+ * index holds it: its leading dimensions as a dense row (`denseLeading` of them, the embedder's
+ * layout; unset: all of them when the vector is mostly nonzero, none otherwise), each other
+ * nonzero component twice, in its row and in its dimension's postings, with their arrays' room
+ * to grow.
  */
 export function entryBytes(parts: {
   responseChars: number;
   questionChars: number;
   vector: Float32Array | null;
+  denseLeading?: number | undefined;
 }): number {
   return (
     (parts.responseChars + parts.questionChars) * 2 +
-    (parts.vector ? shelvedVectorBytes(parts.vector) : 0) +
+    (parts.vector ? shelvedVectorBytes(parts.vector, parts.denseLeading) : 0) +
     ENTRY_OVERHEAD_BYTES
   );
 }
 
-function shelvedVectorBytes(vector: Float32Array): number {
-  const nonZero = nonZeros(vector);
-  const row = nonZero * 2 > vector.length ? vector.byteLength : nonZero * SPARSE_COMPONENT_BYTES;
+function shelvedVectorBytes(vector: Float32Array, denseLeading: number | undefined): number {
+  const lead = denseLeading ?? (nonZeros(vector) * 2 > vector.length ? vector.length : 0);
+  const row = lead * 4 + nonZeros(vector, lead) * SPARSE_COMPONENT_BYTES;
   return row + SHELF_SLOT_BYTES;
+}
+
+/** How one embedder's vectors are laid out: see Embedder.denseLeading. */
+export interface VectorLayout {
+  embedder: string;
+  denseLeading: number;
 }
 
 /** One (tenant, scope)'s entries, and their vectors by embedder. */
@@ -84,7 +93,11 @@ export class MemoryIndex {
   private readonly lru: LRUCache<string, IndexedEntry>;
   private readonly scopes = new Map<string, Scope>();
 
-  constructor(maxBytes: number) {
+  /** `layout`: the current embedder's, when it declares one (others' shelves decide by their first vector). */
+  constructor(
+    maxBytes: number,
+    private readonly layout: VectorLayout | null = null,
+  ) {
     this.lru = new LRUCache<string, IndexedEntry>({
       maxSize: maxBytes,
       sizeCalculation: (entry) => Math.max(1, entry.bytes),
@@ -115,7 +128,14 @@ export class MemoryIndex {
     const shelfKey = shelfKeyOf(entry.embedder, vector.length);
     let shelf = scope.shelves.get(shelfKey);
     if (!shelf) {
-      shelf = new VectorShelf(vector.length);
+      const { layout } = this;
+      const lead =
+        layout !== null &&
+        layout.embedder === entry.embedder &&
+        layout.denseLeading <= vector.length
+          ? layout.denseLeading
+          : undefined;
+      shelf = new VectorShelf(vector.length, lead);
       scope.shelves.set(shelfKey, shelf);
     }
     shelf.add(entry, vector);

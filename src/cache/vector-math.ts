@@ -35,8 +35,8 @@ export function l2NormaliseInPlace(vector: Float32Array): Float32Array {
 }
 
 /** How many components of a vector are not zero. */
-export function nonZeros(vector: Float32Array): number {
+export function nonZeros(vector: Float32Array, from = 0): number {
   let n = 0;
-  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) n++;
+  for (let i = from; i < vector.length; i++) if (vector[i] !== 0) n++;
   return n;
 }

@@ -129,7 +129,7 @@ describe('MemoryIndex', () => {
     expect(index.get('t1', 'a')).toBeUndefined();
   });
 
-  it('counts a vector as the search index holds it: sparse components twice, a dense row once', () => {
+  it('counts a vector as the search index holds it: sparse components twice, dense rows once', () => {
     const sparse = new Float32Array(512);
     for (let i = 0; i < 100; i++) sparse[i * 5] = 0.1;
     const dense = new Float32Array(384).fill(0.05);
@@ -137,5 +137,15 @@ describe('MemoryIndex', () => {
     expect(entryBytes({ ...text, vector: null })).toBe(220 + 256);
     expect(entryBytes({ ...text, vector: sparse })).toBe(220 + 256 + 100 * 32 + 96);
     expect(entryBytes({ ...text, vector: dense })).toBe(220 + 256 + 384 * 4 + 96);
+    // A blend: the model's 384 components held as a dense row, the 100 others sparse.
+    const blended = new Float32Array(384 + 512);
+    blended.set(dense, 0);
+    blended.set(sparse, 384);
+    expect(entryBytes({ ...text, vector: blended, denseLeading: 384 })).toBe(
+      220 + 256 + 384 * 4 + 100 * 32 + 96,
+    );
+    expect(entryBytes({ ...text, vector: sparse, denseLeading: 0 })).toBe(
+      220 + 256 + 100 * 32 + 96,
+    );
   });
 });

@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VectorShelf } from '../../src/cache/vector-shelf.js';
 
-/** What a full scan answers: the earliest most similar accepted vector, if at least `min`. */
+/**
+ * What a full scan answers: the earliest most similar accepted vector, if at least `min` (a
+ * question or vector of length 0 or NaN finds or is found by nothing).
+ */
 function scanNearest(
   held: readonly { owner: number; vector: Float32Array }[],
   query: Float32Array,
@@ -11,11 +14,12 @@ function scanNearest(
 ): { owner: number; similarity: number } | null {
   const norm = (v: Float32Array) => Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
   const queryNorm = norm(query);
-  if (queryNorm === 0) return null;
+  if (queryNorm === 0 || !Number.isFinite(queryNorm)) return null;
   let best: { owner: number; dot: number; norm: number } | null = null;
   for (const { owner, vector } of held) {
     const n = norm(vector);
-    if (n === 0 || !accept(owner)) continue;
+    // A vector of length 0 or NaN is never found.
+    if (n === 0 || !Number.isFinite(n) || !accept(owner)) continue;
     let dot = 0;
     for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) dot += vector[i] * query[i];
     if (best === null || dot * best.norm > best.dot * n) best = { owner, dot, norm: n };
@@ -77,21 +81,63 @@ function vectorsArb(shape: { maxTopics: number; minVectors: number }) {
     );
 }
 
+/** Leading components of the blended vectors below: a dense model's part. */
+const LEAD = 12;
+
+/**
+ * Vectors as a blend of a dense model's vector and hashed text features makes them: `LEAD`
+ * leading components (nonzero but for an exact zero now and then, weighted so that the sparse
+ * part decides most scores, as the blend's 0.7 and 0.3 do for unit vectors), then a vector of
+ * `vectorsArb`. Zero vectors stay zero.
+ */
+function blendedArb(shape: { maxTopics: number; minVectors: number }) {
+  return vectorsArb(shape).chain((sparse) =>
+    fc
+      .array(
+        fc.array(fc.oneof(fc.constant(0), fc.double({ min: -0.4, max: 0.4, noNaN: true })), {
+          minLength: LEAD,
+          maxLength: LEAD,
+        }),
+        { minLength: sparse.length, maxLength: sparse.length },
+      )
+      .map((leads) =>
+        sparse.map((tail, i) => {
+          const vector = new Float32Array(LEAD + DIMENSIONS);
+          if (tail.every((x) => x === 0)) return vector;
+          vector.set(leads[i] ?? [], 0);
+          vector.set(tail, LEAD);
+          return vector;
+        }),
+      ),
+  );
+}
+
 describe('VectorShelf', () => {
   it.each([
-    ['a few topics', { maxTopics: 4, minVectors: 1 }],
-    ['one topic shared by many vectors', { maxTopics: 1, minVectors: 80 }],
-  ])(
-    'answers exactly as a full scan for every threshold, through adds, removals and refusals (%s)',
-    (_, shape) => {
+    ['a few topics', 'sparse', { maxTopics: 4, minVectors: 1 }],
+    ['one topic shared by many vectors', 'sparse', { maxTopics: 1, minVectors: 80 }],
+    ['a few topics', 'blended', { maxTopics: 4, minVectors: 1 }],
+    ['one topic shared by many vectors', 'blended', { maxTopics: 1, minVectors: 80 }],
+    ['a few topics', 'dense', { maxTopics: 4, minVectors: 1 }],
+    ['one topic shared by many vectors', 'dense', { maxTopics: 1, minVectors: 80 }],
+  ] as const)(
+    'answers exactly as a full scan for every threshold, through adds, removals and refusals (%s, %s vectors)',
+    (_, layout, shape) => {
       fc.assert(
         fc.property(
-          vectorsArb(shape),
+          layout === 'sparse' ? vectorsArb(shape) : blendedArb(shape),
           fc.array(fc.nat(), { maxLength: 150, size: 'max' }),
           fc.array(fc.double({ min: 0.05, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }),
           fc.nat(7),
           (vectors, removals, thresholds, refuseEvery) => {
-            const shelf = new VectorShelf<number>(DIMENSIONS);
+            // Blended: the leading part dense, the rest indexed. Dense: every row dense, scanned.
+            const shelf =
+              layout === 'sparse'
+                ? new VectorShelf<number>(DIMENSIONS)
+                : new VectorShelf<number>(
+                    LEAD + DIMENSIONS,
+                    layout === 'blended' ? LEAD : LEAD + DIMENSIONS,
+                  );
             const held: { owner: number; vector: Float32Array }[] = [];
             vectors.forEach((vector, owner) => {
               shelf.add(owner, vector);
@@ -155,6 +201,20 @@ describe('VectorShelf', () => {
       }
     },
   );
+
+  it('holds leading dimensions densely and finds neighbours by the others', () => {
+    // Every vector shares the same dense part; only the sparse part tells them apart.
+    const shelf = new VectorShelf<string>(8, 4);
+    const vector = (a: number, b: number) => Float32Array.of(0.5, 0.5, 0.5, 0.5, a, b, 0, 0);
+    for (let i = 0; i < 100; i++) shelf.add(`filler-${i}`, vector(0, 0.1 + i / 100));
+    shelf.add('near', vector(1, 0));
+    const found = shelf.nearest(vector(1, 0.01), 0.99, () => true);
+    expect(found?.owner).toBe('near');
+    expect(found?.similarity).toBeCloseTo(1, 3);
+    expect(shelf.nearest(vector(1, 0.01), 0.99, (owner) => owner !== 'near')).toBeNull();
+    expect(() => new VectorShelf(8, 9)).toThrow(RangeError);
+    expect(() => new VectorShelf(8, 1.5)).toThrow(RangeError);
+  });
 
   it('keeps the earliest of equally similar vectors, with and without a threshold', () => {
     const shelf = new VectorShelf<string>(4);

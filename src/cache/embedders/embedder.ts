@@ -19,5 +19,11 @@ export interface Embedder {
    * words, quoted text or code identifiers: those always run).
    */
   readonly skippedGuards: ReadonlySet<GuardCheckName>;
+  /**
+   * How many leading components of every vector are (almost always) nonzero, the rest being
+   * mostly zeros: the cache's search holds those densely and indexes the rest by dimension.
+   * Unset: read from the first vector (all dense when it is mostly nonzero, all sparse otherwise).
+   */
+  readonly denseLeading?: number;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }

@@ -108,6 +108,8 @@ export function createModelEmbedder(options: ModelEmbedderOptions = {}): ModelEm
     dimensions: MODEL_EMBEDDING_DIMENSIONS,
     defaultThreshold: MODEL_SEMANTIC_THRESHOLD,
     skippedGuards: MODEL_SKIPPED_GUARDS,
+    // The model's part fills its 512 components; the local part, after it, is mostly zeros.
+    denseLeading: MODEL_DIMENSIONS,
     embed: (texts, signal) => Promise.all(texts.map((t) => embedOne(t, signal))),
     async close() {
       await worker.terminate();
