@@ -191,15 +191,7 @@ export class VectorShelf<T> {
       return best.result();
     }
     const [first, second] = checkpoints(lead);
-    let restSq1 = 0;
-    let restSq2 = 0;
-    for (let i = first; i < query.length; i++) {
-      const sq = query[i] * query[i];
-      restSq1 += sq;
-      if (i >= second) restSq2 += sq;
-    }
-    const rest1 = Math.sqrt(restSq1);
-    const rest2 = Math.sqrt(restSq2);
+    const [rest1, rest2] = lengthsPastCheckpoints(query, lead);
     const bar = target * queryNorm;
     const slack = BOUND_SLACK * queryNorm;
     // What dot / |x| must reach: the threshold, and the best so far (a tie keeps the earlier).
@@ -367,21 +359,14 @@ export class VectorShelf<T> {
     this.starts[slot + 1] = end;
   }
 
-  /** Keeps the vector's lengths past the scan's checkpoints, each summed over its own components. */
+  /** Keeps the vector's lengths past the scan's checkpoints. */
   private keepTails(slot: number, vector: Float32Array): void {
     const lead = this.lead ?? 0;
     if (lead < STAGED_FROM_DIMENSIONS) return;
-    const [first, second] = checkpoints(lead);
-    let tailSq1 = 0;
-    let tailSq2 = 0;
-    for (let i = first; i < vector.length; i++) {
-      const sq = vector[i] * vector[i];
-      tailSq1 += sq;
-      if (i >= second) tailSq2 += sq;
-    }
+    const [tail1, tail2] = lengthsPastCheckpoints(vector, lead);
     this.tails = growTo(this.tails, 2 * slot + 2);
-    this.tails[2 * slot] = Math.sqrt(tailSq1);
-    this.tails[2 * slot + 1] = Math.sqrt(tailSq2);
+    this.tails[2 * slot] = tail1;
+    this.tails[2 * slot + 1] = tail2;
   }
 
   /** Adds one slot's sparse components to the postings of their dimensions. */
@@ -480,6 +465,19 @@ class BestSoFar<T> {
 /** Where a scan looks at its bound in a dense row of `lead` dimensions: a quarter and half in. */
 function checkpoints(lead: number): [number, number] {
   return [lead >> 2, lead >> 1];
+}
+
+/** A vector's lengths past the two checkpoints, each summed over its own components. */
+function lengthsPastCheckpoints(vector: Float32Array, lead: number): [number, number] {
+  const [first, second] = checkpoints(lead);
+  let sq1 = 0;
+  let sq2 = 0;
+  for (let i = first; i < vector.length; i++) {
+    const sq = vector[i] * vector[i];
+    sq1 += sq;
+    if (i >= second) sq2 += sq;
+  }
+  return [Math.sqrt(sq1), Math.sqrt(sq2)];
 }
 
 type Typed = Float64Array | Float32Array | Int32Array;
