@@ -54,6 +54,21 @@ describe('MemoryIndex', () => {
     expect(found?.similarity).toBeCloseTo((0.8 * 0.7 + 0.6 * 0.7) / Math.sqrt(0.98), 5);
   });
 
+  it("searches the declaring embedder's vectors with its layout, and others' as their own", () => {
+    // e1 declares two dense leading components; e2's vectors (1 component) could not hold them.
+    const index = new MemoryIndex(1_000_000, { embedder: 'e1', denseLeading: 2 });
+    for (let i = 0; i < 70; i++) {
+      index.set(...entry({ exactHash: `f${i}`, vector: Float32Array.of(0.6, 0, 0.8) }));
+    }
+    index.set(...entry({ exactHash: 'near', vector: Float32Array.of(0.6, 0.8, 0) }));
+    index.set(...entry({ exactHash: 'other', embedder: 'e2', vector: Float32Array.of(1) }));
+    const found = index.nearest(query(Float32Array.of(0.6, 0.8, 0), { minSimilarity: 0.9 }));
+    expect(found?.entry.exactHash).toBe('near');
+    expect(index.nearest(query(Float32Array.of(1), { embedder: 'e2' }))?.entry.exactHash).toBe(
+      'other',
+    );
+  });
+
   it('never compares across tenants, scopes or embedders', () => {
     const index = new MemoryIndex(1_000_000);
     index.set(...entry({ exactHash: 'other-tenant', tenantId: 't2' }));
