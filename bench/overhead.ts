@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import { envNumber } from './lib/env-number.js';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
+import { postgresServerMicros, postgresServerMicrosBetween } from './lib/postgres-cpu.js';
 import { newQuestionBodies, REQUEST_BODIES } from './lib/questions.js';
 import type { RowSummary } from './lib/report.js';
 import { formatComparison, formatFeatureCost, formatRowRatio, formatTable } from './lib/report.js';
@@ -36,8 +37,10 @@ import { bringBuildUpToDate, startCommand } from './lib/start-command.js';
  * is busy, so on a loaded machine it counts time the thread waited for a core. Per-thread CPU
  * (from /proc/<pid>/task/<tid>/stat, on Linux) is printed after the table for every Tollgate
  * row: the main thread, each worker thread by its entry's name, and the rest (V8's helper
- * threads, which do most of the concurrent garbage collection, the libuv pool, the loader).
- * Tollgate processes run the compiled gateway (dist/, brought up to date first) with the Node
+ * threads, which do most of the concurrent garbage collection, the libuv pool, the loader);
+ * for the `on PostgreSQL` rows also the server's own CPU (every `postgres` process on this
+ * machine, from /proc), which the gateway's CPU per request leaves out while an embedded row
+ * counts its database thread: compare the two with it. Tollgate processes run the compiled gateway (dist/, brought up to date first) with the Node
  * flags and environment of `npm start` (its script in package.json); BENCH_NODE_FLAGS adds flags (e.g. `--trace-gc`, whose lines reach this process's
  * standard output).
  *
@@ -52,6 +55,8 @@ const ROUNDS = Math.round(envNumber('BENCH_ROUNDS', 2));
 const PRIME_REQUESTS = Math.round(envNumber('BENCH_PRIME_REQUESTS', 3000));
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+/** The PostgreSQL rows' server CPU in the by-thread breakdown (not part of the gateway's). */
+const POSTGRES_SERVER_LABEL = 'PostgreSQL server';
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 /** Tollgate processes run with the flags and environment of `npm start`. */
 const START = startCommand();
@@ -292,16 +297,26 @@ interface Measurement extends LoadResult {
   threadMicrosPerRequest: Record<string, number>;
 }
 
-async function measure(target: ServiceHandle, request: RowRequest): Promise<Measurement> {
+async function measure(
+  target: ServiceHandle,
+  request: RowRequest,
+  onPostgres: boolean,
+): Promise<Measurement> {
   const load = { ...request, connections: CONNECTIONS };
   await runLoad({ ...load, until: { durationS: WARMUP_S } });
+  const serverBefore = onPostgres ? postgresServerMicros() : null;
   const before = await target.cpuReading();
   const result = await runLoad({ ...load, until: { durationS: DURATION_S } });
   const after = await target.cpuReading();
+  const serverAfter = onPostgres ? postgresServerMicros() : null;
   const requests = Math.max(1, result.requests);
   const threadMicrosPerRequest: Record<string, number> = {};
   for (const [label, micros] of Object.entries(after.threads)) {
     threadMicrosPerRequest[label] = (micros - (before.threads[label] ?? 0)) / requests;
+  }
+  if (serverBefore !== null && serverAfter !== null && serverAfter.size > 0) {
+    threadMicrosPerRequest[POSTGRES_SERVER_LABEL] =
+      postgresServerMicrosBetween(serverBefore, serverAfter) / requests;
   }
   return {
     ...result,
@@ -327,7 +342,8 @@ function formatThreadBreakdown(prepared: readonly PreparedRow[]): string[] {
     ? []
     : [
         '',
-        'CPU µs/req by thread (/proc, 10 ms ticks; round with the least CPU; GC pauses are part of main):',
+        'CPU µs/req by thread (/proc, 10 ms ticks; round with the least CPU; GC pauses are part of main;',
+        `  "${POSTGRES_SERVER_LABEL}": the server's processes on this machine, not in CPU µs/req):`,
         ...lines,
       ];
 }
@@ -457,7 +473,7 @@ async function run(started: Map<string, ServiceHandle>): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? prepared : [...prepared].reverse();
     for (const row of order) {
-      const m = await measure(row.target, row.request);
+      const m = await measure(row.target, row.request, onPostgres.has(row.scenario.service));
       row.runs.push(m);
       log(
         `round ${round + 1}/${ROUNDS} ${row.scenario.name}: ${m.requestsPerS.toFixed(0)} req/s, ` +
