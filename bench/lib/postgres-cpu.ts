@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-
-/** Scheduler ticks per second as /proc counts them (USER_HZ: 100 on every Linux build in use). */
-const TICKS_PER_S = 100;
+import { readdirSync } from 'node:fs';
+import { procCpu } from './proc-stat.js';
 
 /**
  * User+system CPU, in µs, of every PostgreSQL server process on this machine by pid, from /proc
@@ -21,18 +19,8 @@ export function postgresServerMicros(): Map<number, number> {
   for (const entry of entries) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // ended meanwhile, or not ours to read
-    }
-    // pid (comm) state …: comm may hold spaces, so the fields are counted after its ')'.
-    const close = stat.lastIndexOf(')');
-    if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-    const fields = stat.slice(close + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-    if (Number.isFinite(ticks)) byPid.set(pid, (ticks * 1e6) / TICKS_PER_S);
+    const cpu = procCpu(`/proc/${pid}/stat`);
+    if (cpu?.command === 'postgres') byPid.set(pid, cpu.micros);
   }
   return byPid;
 }

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { WorkerOptions } from 'node:worker_threads';
+import { procCpu } from './proc-stat.js';
 
 /**
  * Per-thread CPU of the current process, read from /proc (Linux only; elsewhere empty), so the
@@ -11,8 +12,6 @@ import type { WorkerOptions } from 'node:worker_threads';
  * and compilation, the libuv pool, the module loader).
  */
 
-/** Scheduler ticks per second as /proc counts them (USER_HZ: 100 on every Linux build in use). */
-const TICKS_PER_S = 100;
 const MAIN = 'main';
 const OTHER = 'other (V8 GC/JIT helpers, libuv, loader)';
 
@@ -72,17 +71,10 @@ export function threadCpuMicros(): Record<string, number> {
   const out: Record<string, number> = {};
   const pid = process.pid;
   for (const tid of threadIds()) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
-    } catch {
-      continue; // the thread ended between the listing and the read
-    }
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
+    const cpu = procCpu(`/proc/self/task/${tid}/stat`);
+    if (cpu === null) continue; // the thread ended between the listing and the read
     const label = tid === pid ? MAIN : (workerLabels.get(tid) ?? OTHER);
-    out[label] = (out[label] ?? 0) + (ticks * 1e6) / TICKS_PER_S;
+    out[label] = (out[label] ?? 0) + cpu.micros;
   }
   if (gcObserved) out['main: GC pauses (wall)'] = gcMicros;
   return out;

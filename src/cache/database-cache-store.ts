@@ -19,8 +19,7 @@ import type { Embedder } from './embedders/embedder.js';
 import { EntryCodec, type TextSealer } from './entry-codec.js';
 import { HitCounter } from './hit-counter.js';
 import { IndexLoader } from './index-loader.js';
-import type { IndexedEntry } from './memory-index.js';
-import { entryBytes, MemoryIndex } from './memory-index.js';
+import { type IndexedEntry, MemoryIndex } from './memory-index.js';
 import { decideSemanticHit } from './semantic-decision.js';
 import { TenantCap } from './tenant-cap.js';
 
@@ -84,7 +83,6 @@ export class DatabaseCacheStore implements CacheStore {
       cap: this.cap,
       tier: this.tier,
       embedderId: deps.embedder.id,
-      denseLeading: deps.embedder.denseLeading,
       memoryBytes: deps.config.memoryBytes,
     });
   }
@@ -163,11 +161,10 @@ export class DatabaseCacheStore implements CacheStore {
       question,
       createdAt: now,
       expiresAt: now + this.deps.config.ttlMs,
-      bytes: entryBytes({
+      bytes: this.index.bytesOf({
         responseChars: completionJson.length,
         questionChars: question?.length ?? 0,
         vector,
-        denseLeading: this.deps.embedder.denseLeading,
       }),
     };
     this.index.set(entry, vector);

@@ -1,7 +1,6 @@
 import type { CacheEntryRow } from '../storage/queries/cache-entries.js';
 import type { DatabaseTier } from './database-tier.js';
-import type { IndexedEntry } from './memory-index.js';
-import { entryBytes, type MemoryIndex } from './memory-index.js';
+import type { IndexedEntry, MemoryIndex } from './memory-index.js';
 import type { TenantCap } from './tenant-cap.js';
 import { vectorOfRow } from './vector-bytes.js';
 
@@ -20,8 +19,6 @@ export class IndexLoader {
       tier: DatabaseTier;
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
-      /** The embedder's layout of its vectors (see Embedder.denseLeading). */
-      denseLeading: number | undefined;
       memoryBytes: number;
     },
   ) {}
@@ -98,11 +95,10 @@ export class IndexLoader {
       question: row.questionEnc,
       createdAt: row.createdAt.getTime(),
       expiresAt: row.expiresAt.getTime(),
-      bytes: entryBytes({
+      bytes: this.deps.index.bytesOf({
         responseChars: row.responseEnc.length / 2,
         questionChars: (row.questionEnc?.length ?? 0) / 2,
         vector,
-        denseLeading: this.deps.denseLeading,
       }),
     };
     return { entry, vector };

@@ -214,6 +214,15 @@ export class MemoryIndex {
     return found === null ? null : { entry: found.owner, similarity: found.similarity };
   }
 
+  /** Approximate bytes of an entry whose vector (if any) is the current embedder's: see entryBytes. */
+  bytesOf(parts: {
+    responseChars: number;
+    questionChars: number;
+    vector: Float32Array | null;
+  }): number {
+    return entryBytes({ ...parts, denseLeading: this.layout?.denseLeading });
+  }
+
   /** Entries held. */
   get size(): number {
     return this.lru.size;

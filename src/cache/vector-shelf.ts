@@ -1,15 +1,13 @@
 import type { Postings } from './heavy-prefix.js';
 import { heavyPrefix } from './heavy-prefix.js';
 import { PrefixSums } from './prefix-sums.js';
-import { nonZeros } from './vector-math.js';
+import { checkpoints, grow, lengthsPastCheckpoints, ShelfRows } from './vector-rows.js';
 
 /**
  * The vectors of one scope from one embedder, searched for the nearest to a question.
  *
- * Vectors sit in flat typed arrays, in the order they were added. The shelf's leading dimensions
- * (`lead` of them: none for hashed text features, all for a dense model's vectors, the model's
- * part of a blended vector) are held as one dense row per vector; the others as a row of their
- * nonzero components (indices and values, CSR), indexed by dimension. A removed vector leaves a
+ * Vectors sit in flat typed arrays (ShelfRows), in the order they were added: the leading
+ * dimensions dense, the others sparse and indexed here by dimension. A removed vector leaves a
  * hole until holes outnumber the vectors, then the arrays are compacted (order kept).
  *
  * A search for vectors at least `t` similar need not compute every dot product. Split the
@@ -36,8 +34,6 @@ import { nonZeros } from './vector-math.js';
 
 /** Below this many vectors a scan is as cheap as the index; the index is built from here. */
 const INDEX_FROM_VECTORS = 64;
-/** A scan checks its bound part-way through dense rows of at least this many dimensions. */
-const STAGED_FROM_DIMENSIONS = 16;
 /** Holes are compacted away once they are this many and outnumber the live vectors. */
 const COMPACT_FROM_HOLES = 32;
 /**
@@ -68,20 +64,7 @@ export class VectorShelf<T> {
   private owners: (T | null)[] = [];
   private readonly slotOf = new Map<T, number>();
   private live = 0;
-  private norms = new Float64Array(8);
-  /** Leading dimensions held densely (null until the first vector when not given). */
-  private lead: number | null;
-  /** Dense rows of the leading dimensions: slot s holds [s·lead, (s + 1)·lead). */
-  private block = new Float32Array(0);
-  /**
-   * Per slot s, its length past the scan's two checkpoints (see `checkpoints`) at 2s and 2s + 1;
-   * kept only when the dense rows are long enough to be checked part-way.
-   */
-  private tails = new Float64Array(0);
-  /** Sparse rows of the other dimensions: slot s holds indices/values [starts[s], starts[s + 1]). */
-  private starts = new Int32Array(9);
-  private indices = new Int32Array(64);
-  private values = new Float32Array(64);
+  private readonly rows: ShelfRows;
   private postings: (Postings | null)[] | null = null;
   /** Per-slot scratch of the search. */
   private readonly sums = new PrefixSums();
@@ -95,10 +78,7 @@ export class VectorShelf<T> {
     readonly dimensions: number,
     lead?: number,
   ) {
-    if (lead !== undefined && !(Number.isInteger(lead) && lead >= 0 && lead <= dimensions)) {
-      throw new RangeError(`${lead} leading dimensions in a shelf of ${dimensions}`);
-    }
-    this.lead = lead ?? null;
+    this.rows = new ShelfRows(dimensions, lead);
   }
 
   /** Vectors held. */
@@ -114,21 +94,15 @@ export class VectorShelf<T> {
       );
     }
     if (this.slotOf.has(owner)) this.remove(owner);
-    this.lead ??= nonZeros(vector) * 2 > vector.length ? this.dimensions : 0;
     const slot = this.owners.length;
     this.owners.push(owner);
     this.slotOf.set(owner, slot);
     this.live += 1;
-    this.ensureSlots(slot + 1);
-    let norm = 0;
-    for (let i = 0; i < vector.length; i++) norm += vector[i] * vector[i];
-    // A vector of length 0 or not finite (NaN or infinite components) is held but never found.
-    const length = Math.sqrt(norm);
-    this.norms[slot] = Number.isFinite(length) ? length : 0;
-    this.appendRow(slot, vector);
-    this.keepTails(slot, vector);
-    if (this.postings) this.post(slot);
-    else if (this.lead < this.dimensions && this.live >= INDEX_FROM_VECTORS) this.buildPostings();
+    this.rows.append(slot, vector);
+    if (this.postings) {
+      this.sums.grow(this.rows.capacity);
+      this.post(slot);
+    } else if (this.rows.hasSparse && this.live >= INDEX_FROM_VECTORS) this.buildPostings();
   }
 
   /** Hands the vector of `owner` to `next` (in the same place, so ties resolve as before). */
@@ -183,8 +157,9 @@ export class VectorShelf<T> {
     accept: Accept<T>,
   ): Best<T> | null {
     const best = new BestSoFar<T>();
-    const lead = this.lead ?? 0;
-    if (lead < STAGED_FROM_DIMENSIONS) {
+    const { rows } = this;
+    const lead = rows.lead ?? 0;
+    if (!rows.staged) {
       for (let slot = 0; slot < this.owners.length; slot++) {
         this.consider(slot, query, accept, best);
       }
@@ -196,7 +171,7 @@ export class VectorShelf<T> {
     const slack = BOUND_SLACK * queryNorm;
     // What dot / |x| must reach: the threshold, and the best so far (a tie keeps the earlier).
     let reach = bar;
-    const { block, norms, tails, indices, values, starts } = this;
+    const { block, norms, tails, indices, values, starts } = rows;
     for (let slot = 0; slot < this.owners.length; slot++) {
       const owner = this.owners[slot];
       if (owner === null || owner === undefined) continue;
@@ -232,7 +207,7 @@ export class VectorShelf<T> {
     if (postings === null) return this.scan(query, queryNorm, target, accept);
     const prefix = heavyPrefix(
       query,
-      this.lead ?? 0,
+      this.rows.lead ?? 0,
       queryNorm * target * REST_SHARE_OF_THRESHOLD,
       postings,
     );
@@ -257,7 +232,8 @@ export class VectorShelf<T> {
     // never shrinks the bound. Those reaching the threshold are candidates, kept at the front of
     // `touched`; the candidate with the highest bound is the likeliest best. A slot no posting
     // named has partial 0 and |x_S| = |x|, so its bound is |q_S|, below the bar.
-    const { norms } = this;
+    const { rows } = this;
+    const { norms } = rows;
     const { bounds, partial, touched } = sums;
     const rest = prefix.rest;
     const bar = target * queryNorm;
@@ -289,7 +265,7 @@ export class VectorShelf<T> {
     if (owner !== null && owner !== undefined && accept(owner)) {
       floor = Math.max(
         bar,
-        this.dot(likeliest, query) / norms[likeliest] - BOUND_SLACK * queryNorm,
+        rows.dot(likeliest, query) / norms[likeliest] - BOUND_SLACK * queryNorm,
       );
     }
     let kept = 0;
@@ -309,73 +285,22 @@ export class VectorShelf<T> {
   private consider(slot: number, query: Float32Array, accept: Accept<T>, best: BestSoFar<T>): void {
     const owner = this.owners[slot];
     if (owner === null || owner === undefined) return;
-    const norm = this.norms[slot];
+    const norm = this.rows.norms[slot];
     if (norm === 0) return;
-    const dot = this.dot(slot, query);
+    const dot = this.rows.dot(slot, query);
     // Asked only of a vector that would be the best so far: most never are, and asking reads
     // the owner (an object elsewhere in memory) where the dot product reads the shelf's arrays.
     if (best.beatenBy(dot, norm) && accept(owner)) best.take(owner, dot, norm);
-  }
-
-  /** The dot product of one slot's vector with the query, summed dimension by dimension, in order. */
-  private dot(slot: number, query: Float32Array): number {
-    let dot = 0;
-    const lead = this.lead ?? 0;
-    if (lead > 0) {
-      const { block } = this;
-      const base = slot * lead;
-      for (let i = 0; i < lead; i++) dot += block[base + i] * query[i];
-    }
-    const { indices, values } = this;
-    const end = this.starts[slot + 1];
-    for (let k = this.starts[slot]; k < end; k++) dot += values[k] * query[indices[k]];
-    return dot;
-  }
-
-  private ensureSlots(count: number): void {
-    if (this.norms.length >= count) return;
-    const capacity = Math.max(count, this.norms.length * 2);
-    this.norms = grow(this.norms, capacity);
-    this.starts = grow(this.starts, capacity + 1);
-    if (this.postings) this.sums.grow(capacity);
-  }
-
-  private appendRow(slot: number, vector: Float32Array): void {
-    const lead = this.lead ?? 0;
-    if (lead > 0) {
-      this.block = growTo(this.block, (slot + 1) * lead);
-      this.block.set(vector.subarray(0, lead), slot * lead);
-    }
-    const start = this.starts[slot];
-    const end = start + nonZeros(vector, lead);
-    this.indices = growTo(this.indices, end);
-    this.values = growTo(this.values, end);
-    let k = start;
-    for (let i = lead; i < vector.length; i++) {
-      if (vector[i] === 0) continue;
-      this.indices[k] = i;
-      this.values[k++] = vector[i];
-    }
-    this.starts[slot + 1] = end;
-  }
-
-  /** Keeps the vector's lengths past the scan's checkpoints. */
-  private keepTails(slot: number, vector: Float32Array): void {
-    const lead = this.lead ?? 0;
-    if (lead < STAGED_FROM_DIMENSIONS) return;
-    const [tail1, tail2] = lengthsPastCheckpoints(vector, lead);
-    this.tails = growTo(this.tails, 2 * slot + 2);
-    this.tails[2 * slot] = tail1;
-    this.tails[2 * slot + 1] = tail2;
   }
 
   /** Adds one slot's sparse components to the postings of their dimensions. */
   private post(slot: number): void {
     const postings = this.postings;
     if (!postings) return;
-    const end = this.starts[slot + 1];
-    for (let k = this.starts[slot]; k < end; k++) {
-      const d = this.indices[k];
+    const { starts, indices, values } = this.rows;
+    const end = starts[slot + 1];
+    for (let k = starts[slot]; k < end; k++) {
+      const d = indices[k];
       let list = postings[d];
       if (!list) {
         list = { slots: new Int32Array(4), values: new Float32Array(4), length: 0 };
@@ -386,13 +311,13 @@ export class VectorShelf<T> {
         list.values = grow(list.values, list.length * 2);
       }
       list.slots[list.length] = slot;
-      list.values[list.length++] = this.values[k];
+      list.values[list.length++] = values[k];
     }
   }
 
   private buildPostings(): void {
     this.postings = new Array<Postings | null>(this.dimensions).fill(null);
-    this.sums.grow(this.norms.length);
+    this.sums.grow(this.rows.capacity);
     for (let slot = 0; slot < this.owners.length; slot++) {
       if (this.owners[slot] !== null) this.post(slot);
     }
@@ -401,23 +326,11 @@ export class VectorShelf<T> {
   /** Rewrites the arrays without holes, in the same order. */
   private compact(): void {
     const owners: T[] = [];
-    const lead = this.lead ?? 0;
-    let used = 0;
     for (let slot = 0; slot < this.owners.length; slot++) {
       const owner = this.owners[slot];
       if (owner === null || owner === undefined) continue;
-      const from = this.starts[slot];
-      const to = this.starts[slot + 1];
       const target = owners.length;
-      this.norms[target] = this.norms[slot];
-      if (this.tails.length > 0) this.tails.copyWithin(2 * target, 2 * slot, 2 * slot + 2);
-      // Moving rows down within the same arrays never overwrites a row not yet moved.
-      if (lead > 0) this.block.copyWithin(target * lead, slot * lead, (slot + 1) * lead);
-      this.indices.copyWithin(used, from, to);
-      this.values.copyWithin(used, from, to);
-      this.starts[target] = used;
-      used += to - from;
-      this.starts[target + 1] = used;
+      this.rows.move(slot, target);
       this.slotOf.set(owner, target);
       owners.push(owner);
     }
@@ -460,34 +373,4 @@ class BestSoFar<T> {
   result(): Best<T> | null {
     return this.best;
   }
-}
-
-/** Where a scan looks at its bound in a dense row of `lead` dimensions: a quarter and half in. */
-function checkpoints(lead: number): [number, number] {
-  return [lead >> 2, lead >> 1];
-}
-
-/** A vector's lengths past the two checkpoints, each summed over its own components. */
-function lengthsPastCheckpoints(vector: Float32Array, lead: number): [number, number] {
-  const [first, second] = checkpoints(lead);
-  let sq1 = 0;
-  let sq2 = 0;
-  for (let i = first; i < vector.length; i++) {
-    const sq = vector[i] * vector[i];
-    sq1 += sq;
-    if (i >= second) sq2 += sq;
-  }
-  return [Math.sqrt(sq1), Math.sqrt(sq2)];
-}
-
-type Typed = Float64Array | Float32Array | Int32Array;
-
-function grow<A extends Typed>(array: A, capacity: number): A {
-  const next = new (array.constructor as new (length: number) => A)(capacity);
-  next.set(array);
-  return next;
-}
-
-function growTo<A extends Typed>(array: A, length: number): A {
-  return array.length >= length ? array : grow(array, Math.max(length, array.length * 2));
 }

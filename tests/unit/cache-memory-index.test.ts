@@ -67,6 +67,10 @@ describe('MemoryIndex', () => {
     expect(index.nearest(query(Float32Array.of(1), { embedder: 'e2' }))?.entry.exactHash).toBe(
       'other',
     );
+    // Counted as held: two dense components (4 bytes each), one sparse one (32), the slot (96).
+    const parts = { responseChars: 0, questionChars: 0, vector: Float32Array.of(0.6, 0, 0.8) };
+    expect(index.bytesOf(parts)).toBe(256 + 2 * 4 + 32 + 96);
+    expect(new MemoryIndex(1_000_000).bytesOf(parts)).toBe(256 + 3 * 4 + 96);
   });
 
   it('never compares across tenants, scopes or embedders', () => {
