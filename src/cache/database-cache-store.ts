@@ -17,6 +17,7 @@ import type {
 import { DatabaseTier } from './database-tier.js';
 import type { Embedder } from './embedders/embedder.js';
 import { EntryCodec, type TextSealer } from './entry-codec.js';
+import { numbersKey } from './guards.js';
 import { HitCounter } from './hit-counter.js';
 import { IndexLoader } from './index-loader.js';
 import { type IndexedEntry, MemoryIndex } from './memory-index.js';
@@ -26,6 +27,8 @@ import { TenantCap } from './tenant-cap.js';
 /** After a database failure its steps are skipped this long, then one probes. */
 const BREAKER_OPEN_MS = 1_000;
 
+/** Sealed questions opened for their numbers between two turns of the event loop. */
+const NUMBERS_READ_CHUNK = 64;
 const MISS: CacheLookupResult = { hit: null, embedding: null };
 
 /** What the cache store is built from. */
@@ -64,6 +67,9 @@ export class DatabaseCacheStore implements CacheStore {
 
   /** The configured semantic threshold, or the embedder's own. */
   private readonly threshold: number;
+  /** Reading the numbers of entries loaded sealed (`readNumbers`), in the background. */
+  private numbersRead: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(private readonly deps: DatabaseCacheStoreDeps) {
     this.threshold = deps.config.semanticThreshold ?? deps.embedder.defaultThreshold;
@@ -84,6 +90,16 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
+      admittedSealed: (entries) => {
+        this.numbersRead = this.numbersRead
+          .then(() => this.readNumbers(entries))
+          .catch((err: unknown) =>
+            deps.logger.warn(
+              { reason: errorReason(err) },
+              'reading cached questions’ numbers failed; their scopes are searched in full',
+            ),
+          );
+      },
     });
   }
 
@@ -104,8 +120,16 @@ export class DatabaseCacheStore implements CacheStore {
         return { hit: this.served(exact, completion, 'hit', 1, now), embedding: null };
     }
     const query = keys.semanticText;
-    // With nothing in the scope there is nothing to compare with: the store embeds, after the response.
-    if (query === null || !this.index.hasScope(tenantId, keys.scopeHash)) return MISS;
+    // With nothing in the scope there is nothing to compare with, and with no entry that may carry
+    // the question's numbers the nearest could only be refused by the guards: no embedding and no
+    // search on the request path (the store embeds, after the response).
+    if (
+      query === null ||
+      !this.index.hasScope(tenantId, keys.scopeHash) ||
+      !this.index.mayShareNumbers(tenantId, keys.scopeHash, numbersKey(query))
+    ) {
+      return MISS;
+    }
     const embedding = await this.embed(query, q.clientSignal?.());
     if (!embedding) return MISS;
     const nearest = this.index.nearest({
@@ -167,6 +191,7 @@ export class DatabaseCacheStore implements CacheStore {
         vector,
       }),
     };
+    if (question !== null) entry.numbers = numbersKey(question);
     this.index.set(entry, vector);
     this.loader.admit(entry);
     // Field by field, not `{ ...entry, … }`: fields added to a spread copy make a new shape (a map
@@ -207,8 +232,36 @@ export class DatabaseCacheStore implements CacheStore {
     return this.loader.sync(this.deps.clock.now());
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.numbersRead;
     return this.tier.flush();
+  }
+
+  /** Resolves once the numbers of every entry loaded so far have been read (or could not be). */
+  numbersReadIdle(): Promise<void> {
+    return this.numbersRead;
+  }
+
+  /**
+   * Opens the questions of entries read sealed (from start-up or another instance) to learn their
+   * numbers, a chunk at a time between other work, and forgets the text: until an entry's numbers
+   * are known, every question of its scope is searched (see `lookup`). One that cannot be opened
+   * stays unread.
+   */
+  private async readNumbers(entries: readonly IndexedEntry[]): Promise<void> {
+    for (let i = 0; i < entries.length && !this.closed; i++) {
+      const entry = entries[i];
+      if (entry?.numbers === undefined && Buffer.isBuffer(entry?.question)) {
+        const question = await this.codec
+          .openQuestion(entry.tenantId, entry.exactHash, entry.question)
+          .catch(() => null);
+        if (question !== null) this.index.learnNumbers(entry, numbersKey(question));
+      }
+      if (i % NUMBERS_READ_CHUNK === NUMBERS_READ_CHUNK - 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   }
 
   private served(

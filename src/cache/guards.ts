@@ -31,3 +31,13 @@ export function guardSemanticMatch(
   const reason = compareGuardFeatures(extractGuardFeatures(q), extractGuardFeatures(c), skip);
   return reason === null ? { ok: true } : { ok: false, reason };
 }
+
+/**
+ * The numbers of a (normalised) question as the guards read them, as one string: a candidate whose
+ * key differs from the query's is refused by guardSemanticMatch under every profile, however
+ * similar the two are. The cache keeps each scope's keys to skip a search that could only find
+ * such a candidate.
+ */
+export function numbersKey(question: string): string {
+  return readGuardNumbers(question).numbers.join('\u0000');
+}

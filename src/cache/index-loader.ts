@@ -20,6 +20,8 @@ export class IndexLoader {
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
       memoryBytes: number;
+      /** Told of the entries admitted with a sealed question and a vector (their numbers unread). */
+      admittedSealed?: (entries: readonly IndexedEntry[]) => void;
     },
   ) {}
 
@@ -58,6 +60,7 @@ export class IndexLoader {
       const loaded = held[i];
       if (loaded) index.set(loaded.entry, loaded.vector);
     }
+    this.tellSealed(held);
     this.loaded = read;
   }
 
@@ -74,12 +77,20 @@ export class IndexLoader {
       return id !== undefined && id >= r.id;
     };
     const rows = await tier.sync(now, known);
+    const admitted: LoadedEntry[] = [];
     for (const row of rows ?? []) {
       if (known(row)) continue;
-      const { entry, vector } = this.entryOf(row);
-      index.set(entry, vector);
-      this.admit(entry);
+      const loaded = this.entryOf(row);
+      index.set(loaded.entry, loaded.vector);
+      this.admit(loaded.entry);
+      admitted.push(loaded);
     }
+    this.tellSealed(admitted);
+  }
+
+  private tellSealed(loaded: readonly LoadedEntry[]): void {
+    const sealed = loaded.filter((l) => l.vector !== null && l.entry.question !== null);
+    if (sealed.length > 0) this.deps.admittedSealed?.(sealed.map((l) => l.entry));
   }
 
   private entryOf(row: CacheEntryRow): LoadedEntry {

@@ -27,6 +27,11 @@ export interface IndexedEntry {
   readonly expiresAt: number;
   /** Approximate bytes the entry occupies. */
   readonly bytes: number;
+  /**
+   * The question's numbers as the guards read them (`numbersKey`); absent while not known (a
+   * question read sealed from the database and not opened since).
+   */
+  numbers?: string;
 }
 
 /** The nearest entry of a scope and its cosine similarity to the question. */
@@ -82,6 +87,21 @@ interface Scope {
   entries: Set<IndexedEntry>;
   /** Keyed by embedder and dimensions: vectors of different embedders are never compared. */
   shelves: Map<string, VectorShelf<IndexedEntry>>;
+  /** How many entries with a vector carry each numbers key. */
+  numbers: Map<string, number>;
+  /** Entries with a vector whose numbers are not known. */
+  unread: number;
+}
+
+/** Counts an entry with a vector in (`by` 1) or out (−1) of its scope's numbers. */
+function tally(scope: Scope, numbers: string | undefined, by: 1 | -1): void {
+  if (numbers === undefined) {
+    scope.unread += by;
+    return;
+  }
+  const count = (scope.numbers.get(numbers) ?? 0) + by;
+  if (count === 0) scope.numbers.delete(numbers);
+  else scope.numbers.set(numbers, count);
 }
 
 /**
@@ -138,7 +158,7 @@ export class MemoryIndex {
       shelf = new VectorShelf(vector.length, lead);
       scope.shelves.set(shelfKey, shelf);
     }
-    shelf.add(entry, vector);
+    if (shelf.add(entry, vector)) tally(scope, entry.numbers, 1);
   }
 
   /**
@@ -159,8 +179,38 @@ export class MemoryIndex {
     scope.entries.delete(entry);
     scope.entries.add(opened);
     if (entry.embedder !== null && entry.dimensions !== null) {
+      // `opened` is a copy of `entry`: the same numbers, so the scope's count stands.
       scope.shelves.get(shelfKeyOf(entry.embedder, entry.dimensions))?.replaceOwner(entry, opened);
     }
+  }
+
+  /**
+   * Records the numbers of an entry's question once it has been read (a sealed question, opened),
+   * on the version of the entry held now (the same row, perhaps opened since); nothing happens
+   * when they are known already or that row is no longer held.
+   */
+  learnNumbers(entry: IndexedEntry, numbers: string): void {
+    const held = this.lru.peek(entry.tenantId + SEPARATOR + entry.exactHash);
+    if (held === undefined || held.id !== entry.id || held.numbers !== undefined) return;
+    const scope = this.scopeOf(held, false);
+    const shelved =
+      held.embedder !== null &&
+      held.dimensions !== null &&
+      scope?.shelves.get(shelfKeyOf(held.embedder, held.dimensions))?.holds(held) === true;
+    if (scope && shelved) tally(scope, undefined, -1);
+    held.numbers = numbers;
+    if (scope && shelved) tally(scope, numbers, 1);
+  }
+
+  /**
+   * False when no entry with a vector in the scope can carry these numbers (`numbersKey`): none
+   * has them, and every entry's are known. The guards refuse a candidate whose numbers differ,
+   * so a search of such a scope could only end in a miss.
+   */
+  mayShareNumbers(tenantId: string, scopeHash: string, numbers: string): boolean {
+    const scope = this.scopes.get(tenantId + SEPARATOR + scopeHash);
+    if (!scope) return false;
+    return scope.unread > 0 || scope.numbers.has(numbers);
   }
 
   delete(tenantId: string, exactHash: string): void {
@@ -239,7 +289,7 @@ export class MemoryIndex {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     let scope = this.scopes.get(scopeKey);
     if (!scope && create) {
-      scope = { entries: new Set(), shelves: new Map() };
+      scope = { entries: new Set(), shelves: new Map(), numbers: new Map(), unread: 0 };
       this.scopes.set(scopeKey, scope);
     }
     return scope;
@@ -252,7 +302,7 @@ export class MemoryIndex {
     if (entry.embedder !== null && entry.dimensions !== null) {
       const shelfKey = shelfKeyOf(entry.embedder, entry.dimensions);
       const shelf = scope.shelves.get(shelfKey);
-      shelf?.remove(entry);
+      if (shelf?.remove(entry)) tally(scope, entry.numbers, -1);
       if (shelf && shelf.size === 0) scope.shelves.delete(shelfKey);
     }
     if (scope.entries.size === 0) this.scopes.delete(scopeKey);

@@ -86,14 +86,17 @@ export class VectorShelf<T> {
     return this.live;
   }
 
-  /** Adds a vector (of length `dimensions`) for `owner`, after every vector added before. */
-  add(owner: T, vector: Float32Array): void {
+  /**
+   * Adds a vector (of length `dimensions`) for `owner`, after every vector added before; false
+   * when `owner` already had one (it is replaced).
+   */
+  add(owner: T, vector: Float32Array): boolean {
     if (vector.length !== this.dimensions) {
       throw new RangeError(
         `vector of ${vector.length} dimensions in a shelf of ${this.dimensions}`,
       );
     }
-    if (this.slotOf.has(owner)) this.remove(owner);
+    const held = this.remove(owner);
     const slot = this.owners.length;
     this.owners.push(owner);
     this.slotOf.set(owner, slot);
@@ -103,6 +106,12 @@ export class VectorShelf<T> {
       this.sums.grow(this.rows.capacity);
       this.post(slot);
     } else if (this.rows.hasSparse && this.live >= INDEX_FROM_VECTORS) this.buildPostings();
+    return !held;
+  }
+
+  /** Whether `owner` has a vector here. */
+  holds(owner: T): boolean {
+    return this.slotOf.has(owner);
   }
 
   /** Hands the vector of `owner` to `next` (in the same place, so ties resolve as before). */
@@ -114,15 +123,16 @@ export class VectorShelf<T> {
     this.owners[slot] = next;
   }
 
-  /** Removes the vector of `owner`, if held. */
-  remove(owner: T): void {
+  /** Removes the vector of `owner`; false when it was not held. */
+  remove(owner: T): boolean {
     const slot = this.slotOf.get(owner);
-    if (slot === undefined) return;
+    if (slot === undefined) return false;
     this.slotOf.delete(owner);
     this.owners[slot] = null;
     this.live -= 1;
     const holes = this.owners.length - this.live;
     if (holes >= COMPACT_FROM_HOLES && holes > this.live) this.compact();
+    return true;
   }
 
   /**

@@ -381,3 +381,97 @@ describe('DatabaseCacheStore sync', () => {
     expect((await lookupOn(reader)).hit).toBeNull();
   });
 });
+
+describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () => {
+  /** The local embedder, counting the questions it embeds. */
+  function countingEmbedder() {
+    const local = createLocalEmbedder();
+    const counter = {
+      calls: 0,
+      embedder: {
+        ...local,
+        embed: (texts: string[], signal?: AbortSignal) => {
+          counter.calls += texts.length;
+          return local.embed(texts, signal);
+        },
+      },
+    };
+    return counter;
+  }
+
+  function storeWith(embedder: ReturnType<typeof createLocalEmbedder>): DatabaseCacheStore {
+    return new DatabaseCacheStore({
+      db: database().db,
+      tenantKeys,
+      embedder,
+      clock,
+      logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
+      config: loadConfig({}).cache,
+      othersWrite: false,
+    });
+  }
+
+  const keysOf = (content: string) => {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] };
+    return deriveCacheKeys({ tenantId, model: body.model, body });
+  };
+  const answer: ChatCompletion = {
+    id: 'chatcmpl-numbers',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-4o-mini',
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', content: 'Use reversed(items).', refusal: null },
+        finish_reason: 'stop',
+        logprobs: null,
+      },
+    ],
+  };
+  const stored = 'How do I reverse a list of 3 items in Python?';
+  const sameNumbers = 'How can I reverse a list of 3 items in Python?';
+  const otherNumbers = 'How do I reverse a list of 4 items in Python?';
+  const lookup = (store: DatabaseCacheStore, content: string) =>
+    store.lookup({ tenantId, keys: keysOf(content), maxAgeMs: null });
+
+  it('answers a paraphrase with the same numbers, and one with other numbers without a search', async () => {
+    const counter = countingEmbedder();
+    const store = storeWith(counter.embedder);
+    await store.load();
+    await store.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    const embedded = counter.calls;
+
+    const other = await lookup(store, otherNumbers);
+    expect(other.hit).toBeNull();
+    // Nothing in the scope carries a 4: the question was neither embedded nor searched for.
+    expect(other.embedding).toBeNull();
+    expect(counter.calls).toBe(embedded);
+
+    const same = await lookup(store, sameNumbers);
+    expect(same.hit?.kind).toBe('semantic-hit');
+    expect(same.hit?.completion).toEqual(answer);
+    expect(counter.calls).toBe(embedded + 1);
+  });
+
+  it('reads the numbers of entries loaded sealed after start-up, and answers alike before and after', async () => {
+    const first = storeWith(createLocalEmbedder());
+    await first.load();
+    await first.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    await first.flush();
+
+    // A restart: the entry comes back sealed, its question (and so its numbers) unread until the
+    // store has opened it in the background; a lookup meanwhile searches, and misses as it should.
+    const counter = countingEmbedder();
+    const store = storeWith(counter.embedder);
+    await store.load();
+    expect((await lookup(store, otherNumbers)).hit).toBeNull();
+    await store.numbersReadIdle();
+    const before = counter.calls;
+    expect((await lookup(store, otherNumbers)).hit).toBeNull();
+    expect(counter.calls).toBe(before);
+    expect((await lookup(store, sameNumbers)).hit?.kind).toBe('semantic-hit');
+    expect(counter.calls).toBe(before + 1);
+    await store.close();
+  });
+});

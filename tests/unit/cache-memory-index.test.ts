@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { IndexedEntry } from '../../src/cache/memory-index.js';
@@ -166,5 +167,94 @@ describe('MemoryIndex', () => {
     expect(entryBytes({ ...text, vector: sparse, denseLeading: 0 })).toBe(
       220 + 256 + 100 * 32 + 96,
     );
+  });
+
+  describe('the numbers its entries carry (mayShareNumbers)', () => {
+    const KEYS = ['a', 'b', 'c', 'd', 'e'];
+    const NUMBERS = ['', '7', '7\u00003'];
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('set' as const),
+        key: fc.constantFrom(...KEYS),
+        scope: fc.constantFrom('s1', 's2'),
+        numbers: fc.option(fc.constantFrom(...NUMBERS), { nil: undefined }),
+        withVector: fc.boolean(),
+        large: fc.boolean(),
+      }),
+      fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom(...KEYS) }),
+      fc.record({
+        kind: fc.constant('learn' as const),
+        key: fc.constantFrom(...KEYS),
+        numbers: fc.constantFrom(...NUMBERS),
+      }),
+      fc.record({ kind: fc.constant('reopen' as const), key: fc.constantFrom(...KEYS) }),
+      fc.record({ kind: fc.constant('expire' as const) }),
+      fc.record({ kind: fc.constant('dropTenant' as const) }),
+    );
+
+    it('answers as the entries it holds would, through stores, replacements, evictions and removals', () => {
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+          // Room for three ordinary entries: larger ones push the least recently used out.
+          const index = new MemoryIndex(3_000);
+          const stale = new Map<string, IndexedEntry>();
+          for (const o of ops) {
+            if (o.kind === 'set') {
+              const [e, vector] = entry({
+                exactHash: o.key,
+                scopeHash: o.scope,
+                vector: o.withVector ? Float32Array.of(1, 0, 0) : null,
+                embedder: o.withVector ? 'e1' : null,
+                bytes: o.large ? 1_600 : 900,
+                expiresAt: o.large ? NOW - 1 : NOW + 60_000,
+                ...(o.numbers === undefined ? {} : { numbers: o.numbers }),
+              });
+              stale.set(o.key, e);
+              index.set(e, vector);
+            } else if (o.kind === 'delete') index.delete('t1', o.key);
+            else if (o.kind === 'learn') {
+              // Also for an entry no longer held: nothing may change then.
+              const e = stale.get(o.key);
+              if (e) index.learnNumbers(e, o.numbers);
+            } else if (o.kind === 'reopen') {
+              const e = stale.get(o.key);
+              if (e) {
+                const opened = { ...e, response: completion('opened') };
+                index.reopen(e, opened);
+                stale.set(o.key, opened);
+              }
+            } else if (o.kind === 'expire') index.deleteExpired(NOW);
+            else index.deleteTenant('t1');
+          }
+          const held = [...stale.values()].filter(
+            (e) => index.get('t1', e.exactHash) === e && e.embedder !== null,
+          );
+          for (const scope of ['s1', 's2']) {
+            for (const numbers of [...NUMBERS, '9']) {
+              const expected = held.some(
+                (e) => e.scopeHash === scope && (e.numbers === undefined || e.numbers === numbers),
+              );
+              expect(index.mayShareNumbers('t1', scope, numbers)).toBe(expected);
+            }
+          }
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('learns a sealed entry’s numbers once, and then skips a scope that cannot match', () => {
+      const index = new MemoryIndex(1_000_000);
+      const [sealed, vector] = entry({ exactHash: 'a' });
+      index.set(sealed, vector);
+      index.set(...entry({ exactHash: 'b', numbers: '42' }));
+      expect(index.mayShareNumbers('t1', 's1', '43')).toBe(true);
+      index.learnNumbers(sealed, '41');
+      expect(index.mayShareNumbers('t1', 's1', '43')).toBe(false);
+      expect(index.mayShareNumbers('t1', 's1', '41')).toBe(true);
+      // Known numbers are never replaced: the entry's question has not changed.
+      index.learnNumbers(sealed, '43');
+      expect(index.mayShareNumbers('t1', 's1', '43')).toBe(false);
+      expect(index.mayShareNumbers('t1', 's2', '41')).toBe(false);
+    });
   });
 });
