@@ -190,8 +190,8 @@ export class DatabaseCacheStore implements CacheStore {
         questionChars: question?.length ?? 0,
         vector,
       }),
+      numbers: question === null ? undefined : numbersKey(question),
     };
-    if (question !== null) entry.numbers = numbersKey(question);
     this.index.set(entry, vector);
     this.loader.admit(entry);
     // Field by field, not `{ ...entry, … }`: fields added to a spread copy make a new shape (a map

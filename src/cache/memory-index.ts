@@ -178,10 +178,8 @@ export class MemoryIndex {
     if (!scope) return;
     scope.entries.delete(entry);
     scope.entries.add(opened);
-    if (entry.embedder !== null && entry.dimensions !== null) {
-      // `opened` is a copy of `entry`: the same numbers, so the scope's count stands.
-      scope.shelves.get(shelfKeyOf(entry.embedder, entry.dimensions))?.replaceOwner(entry, opened);
-    }
+    // `opened` is a copy of `entry`: the same numbers, so the scope's count stands.
+    shelfOf(scope, entry)?.replaceOwner(entry, opened);
   }
 
   /**
@@ -193,13 +191,10 @@ export class MemoryIndex {
     const held = this.lru.peek(entry.tenantId + SEPARATOR + entry.exactHash);
     if (held === undefined || held.id !== entry.id || held.numbers !== undefined) return;
     const scope = this.scopeOf(held, false);
-    const shelved =
-      held.embedder !== null &&
-      held.dimensions !== null &&
-      scope?.shelves.get(shelfKeyOf(held.embedder, held.dimensions))?.holds(held) === true;
-    if (scope && shelved) tally(scope, undefined, -1);
+    const shelved = scope !== undefined && shelfOf(scope, held)?.holds(held) === true;
+    if (shelved) tally(scope, undefined, -1);
     held.numbers = numbers;
-    if (scope && shelved) tally(scope, numbers, 1);
+    if (shelved) tally(scope, numbers, 1);
   }
 
   /**
@@ -299,14 +294,19 @@ export class MemoryIndex {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     const scope = this.scopes.get(scopeKey);
     if (!scope?.entries.delete(entry)) return;
-    if (entry.embedder !== null && entry.dimensions !== null) {
-      const shelfKey = shelfKeyOf(entry.embedder, entry.dimensions);
-      const shelf = scope.shelves.get(shelfKey);
-      if (shelf?.remove(entry)) tally(scope, entry.numbers, -1);
-      if (shelf && shelf.size === 0) scope.shelves.delete(shelfKey);
+    const shelf = shelfOf(scope, entry);
+    if (shelf?.remove(entry)) tally(scope, entry.numbers, -1);
+    if (shelf && shelf.size === 0 && entry.embedder !== null && entry.dimensions !== null) {
+      scope.shelves.delete(shelfKeyOf(entry.embedder, entry.dimensions));
     }
     if (scope.entries.size === 0) this.scopes.delete(scopeKey);
   }
+}
+
+/** The shelf of the scope that holds (or would hold) an entry's vector. */
+function shelfOf(scope: Scope, entry: IndexedEntry): VectorShelf<IndexedEntry> | undefined {
+  if (entry.embedder === null || entry.dimensions === null) return undefined;
+  return scope.shelves.get(shelfKeyOf(entry.embedder, entry.dimensions));
 }
 
 function shelfKeyOf(embedder: string, dimensions: number): string {
