@@ -7,6 +7,8 @@ export interface CacheHit {
   kind: 'hit' | 'semantic-hit';
   /** The answer as the upstream gave it the first time. */
   completion: ChatCompletion;
+  /** `completion` as JSON: the text a chat completion hit sends as it is. */
+  completionJson: string;
   /** Cosine similarity of the two questions; 1 for an exact hit. */
   similarity: number;
   /** Wall-clock time (ms) the entry was stored. */
@@ -28,10 +30,15 @@ export interface CacheLookup {
   clientSignal?: () => AbortSignal;
 }
 
-/** The lookup's answer; the vector made on the way is kept so the store need not embed again. */
+/**
+ * The lookup's answer; what it read of the question on the way (its vector, its numbers) is kept
+ * so the store need not read it again.
+ */
 export interface CacheLookupResult {
   hit: CacheHit | null;
   embedding: Float32Array | null;
+  /** The question's numbers as the guards read them (`numbersKey`), when the lookup read them. */
+  numbers?: string | undefined;
 }
 
 /** An answer to store. */
@@ -43,6 +50,8 @@ export interface CacheWrite {
   completionJson?: string | undefined;
   /** The question's vector if the lookup already made it. */
   embedding: Float32Array | null;
+  /** The question's numbers (`numbersKey`) if the lookup already read them. */
+  numbers?: string | undefined;
 }
 
 /**

@@ -31,6 +31,12 @@ const BREAKER_OPEN_MS = 1_000;
 const NUMBERS_READ_CHUNK = 64;
 const MISS: CacheLookupResult = { hit: null, embedding: null };
 
+/** An entry's answer, open: the completion and its JSON text. */
+interface OpenAnswer {
+  completion: ChatCompletion;
+  json: string;
+}
+
 /** What the cache store is built from. */
 export interface DatabaseCacheStoreDeps {
   db: Database;
@@ -115,23 +121,20 @@ export class DatabaseCacheStore implements CacheStore {
     const exact = this.index.get(tenantId, keys.exactHash);
     if (exact && exact.expiresAt <= now) this.drop(exact);
     else if (exact && (notBefore === null || exact.createdAt >= notBefore)) {
-      const completion = await this.responseOf(exact);
-      if (completion)
-        return { hit: this.served(exact, completion, 'hit', 1, now), embedding: null };
+      const answer = await this.responseOf(exact);
+      if (answer) return { hit: this.served(exact, answer, 'hit', 1, now), embedding: null };
     }
     const query = keys.semanticText;
     // With nothing in the scope there is nothing to compare with, and with no entry that may carry
     // the question's numbers the nearest could only be refused by the guards: no embedding and no
     // search on the request path (the store embeds, after the response).
-    if (
-      query === null ||
-      !this.index.hasScope(tenantId, keys.scopeHash) ||
-      !this.index.mayShareNumbers(tenantId, keys.scopeHash, numbersKey(query))
-    ) {
-      return MISS;
+    if (query === null || !this.index.hasScope(tenantId, keys.scopeHash)) return MISS;
+    const numbers = numbersKey(query);
+    if (!this.index.mayShareNumbers(tenantId, keys.scopeHash, numbers)) {
+      return { hit: null, embedding: null, numbers };
     }
     const embedding = await this.embed(query, q.clientSignal?.());
-    if (!embedding) return MISS;
+    if (!embedding) return { hit: null, embedding: null, numbers };
     const nearest = this.index.nearest({
       tenantId,
       scopeHash: keys.scopeHash,
@@ -142,10 +145,10 @@ export class DatabaseCacheStore implements CacheStore {
       minSimilarity: this.threshold,
     });
     if (!nearest || nearest.similarity < this.threshold) {
-      return { hit: null, embedding };
+      return { hit: null, embedding, numbers };
     }
     const candidate = await this.questionOf(nearest.entry);
-    if (candidate === null) return { hit: null, embedding };
+    if (candidate === null) return { hit: null, embedding, numbers };
     const decision = decideSemanticHit({
       query,
       candidate,
@@ -158,12 +161,12 @@ export class DatabaseCacheStore implements CacheStore {
         { similarity: nearest.similarity, reason: decision.reason },
         'semantic cache candidate refused',
       );
-      return { hit: null, embedding };
+      return { hit: null, embedding, numbers };
     }
-    const completion = await this.responseOf(nearest.entry);
-    if (!completion) return { hit: null, embedding };
-    const hit = this.served(nearest.entry, completion, 'semantic-hit', nearest.similarity, now);
-    return { hit, embedding };
+    const answer = await this.responseOf(nearest.entry);
+    if (!answer) return { hit: null, embedding, numbers };
+    const hit = this.served(nearest.entry, answer, 'semantic-hit', nearest.similarity, now);
+    return { hit, embedding, numbers };
   }
 
   async store(w: CacheWrite): Promise<void> {
@@ -181,7 +184,7 @@ export class DatabaseCacheStore implements CacheStore {
       exactHash: keys.exactHash,
       embedder: vector ? this.deps.embedder.id : null,
       dimensions: vector ? vector.length : null,
-      response: w.completion,
+      response: completionJson,
       question,
       createdAt: now,
       expiresAt: now + this.deps.config.ttlMs,
@@ -190,7 +193,7 @@ export class DatabaseCacheStore implements CacheStore {
         questionChars: question?.length ?? 0,
         vector,
       }),
-      numbers: question === null ? undefined : numbersKey(question),
+      numbers: question === null ? undefined : (w.numbers ?? numbersKey(question)),
     };
     this.index.set(entry, vector);
     this.loader.admit(entry);
@@ -266,14 +269,20 @@ export class DatabaseCacheStore implements CacheStore {
 
   private served(
     entry: IndexedEntry,
-    completion: ChatCompletion,
+    answer: OpenAnswer,
     kind: CacheHit['kind'],
     similarity: number,
     now: number,
   ): CacheHit {
     this.hits.count(entry.tenantId, entry.exactHash, now);
     this.cap.touch(entry.tenantId, entry.exactHash, entry.id);
-    return { kind, completion, similarity, createdAt: entry.createdAt };
+    return {
+      kind,
+      completion: answer.completion,
+      completionJson: answer.json,
+      similarity,
+      createdAt: entry.createdAt,
+    };
   }
 
   private forgetTenant(tenantId: string): void {
@@ -289,25 +298,26 @@ export class DatabaseCacheStore implements CacheStore {
     this.cap.remove(entry.tenantId, entry.exactHash);
   }
 
-  private async responseOf(entry: IndexedEntry): Promise<ChatCompletion | null> {
-    if (!Buffer.isBuffer(entry.response)) return entry.response;
-    const completion = await this.codec.openResponse(
-      entry.tenantId,
-      entry.exactHash,
-      entry.response,
-    );
+  /** The entry's answer, opened once if it was read sealed (and kept open from then on). */
+  private async responseOf(entry: IndexedEntry): Promise<OpenAnswer | null> {
+    const held = entry.response;
+    // Held open, it is the JSON this store serialised or checked when it opened it.
+    if (!Buffer.isBuffer(held))
+      return { completion: JSON.parse(held) as ChatCompletion, json: held };
+    const completion = await this.codec.openResponse(entry.tenantId, entry.exactHash, held);
     if (!completion) {
       this.drop(entry);
       return null;
     }
-    // Kept open from now on: the next hit costs no decryption. The estimate trades the sealed
-    // answer's bytes for the open one's (as UTF-16, as entryBytes counts it).
+    // The estimate trades the sealed answer's bytes for the open text's (UTF-16, as entryBytes
+    // counts it).
+    const json = JSON.stringify(completion);
     this.index.reopen(entry, {
       ...entry,
-      response: completion,
-      bytes: entry.bytes - entry.response.length + JSON.stringify(completion).length * 2,
+      response: json,
+      bytes: entry.bytes - held.length + json.length * 2,
     });
-    return completion;
+    return { completion, json };
   }
 
   private async questionOf(entry: IndexedEntry): Promise<string | null> {

@@ -60,6 +60,8 @@ export interface CachePlan {
   keys: CacheKeys;
   /** The question's vector, when the lookup made one (the store need not embed again). */
   embedding: Float32Array | null;
+  /** The question's numbers, when the lookup read them (the store need not read them again). */
+  numbers: string | undefined;
 }
 
 /**

@@ -50,7 +50,7 @@ export async function afterSequence(
   }
   const completion = f.request && f.cachePlan ? storableCompletion(outcome, f.request) : null;
   if (completion && f.cachePlan) {
-    const { keys, embedding } = f.cachePlan;
+    const { keys, embedding, numbers } = f.cachePlan;
     // A cache that fails to store costs a saving, never the row.
     await deps.cache
       .store({
@@ -59,6 +59,7 @@ export async function afterSequence(
         completion,
         completionJson: completion === outcome.completion ? outcome.completionJson : undefined,
         embedding,
+        numbers,
       })
       .catch((err: unknown) => deps.logger.warn({ err, requestId: f.id }, 'cache store failed'));
   }

@@ -30,6 +30,7 @@ export function cache(deps: { cache: CacheStore }) {
       body: request.body,
     });
     let embedding: Float32Array | null = null;
+    let numbers: string | undefined;
     if (!directives.noCache) {
       const span = c.get('trace')?.child('cache lookup');
       const raw = c.req.raw;
@@ -42,6 +43,7 @@ export function cache(deps: { cache: CacheStore }) {
       span?.setAttribute('tollgate.cache', found.hit ? found.hit.kind : 'miss');
       span?.end();
       embedding = found.embedding;
+      numbers = found.numbers;
       if (found.hit) {
         mark(found.hit.kind);
         c.set('cacheHit', found.hit);
@@ -49,6 +51,6 @@ export function cache(deps: { cache: CacheStore }) {
       }
     }
     mark(directives.noCache ? 'bypass' : 'miss');
-    if (!directives.noStore) c.set('cachePlan', { keys, embedding });
+    if (!directives.noStore) c.set('cachePlan', { keys, embedding, numbers });
   } satisfies Stage;
 }

@@ -22,9 +22,10 @@ export interface RespondDeps extends KeepDeps {
 }
 
 /**
- * The answer's JSON text in the endpoint's shape: a chat completion, or a Responses `response`
- * (stored first when the request asks for it). A chat completion's text is also left on the
- * outcome, so the interaction row and the cache entry need not serialise it again.
+ * The answer's JSON text in the endpoint's shape: a chat completion (`completionJson` when its
+ * text is known already: a cached one's), or a Responses `response` (stored first when the request
+ * asks for it). A chat completion's text is also left on the outcome, so the interaction row and
+ * the cache entry need not serialise it again.
  */
 async function jsonText(
   deps: RespondDeps,
@@ -32,9 +33,10 @@ async function jsonText(
   completion: ChatCompletion,
   responses: ResponseContext | undefined,
   outcome: Outcome,
+  completionJson?: string,
 ): Promise<string> {
   if (!responses) {
-    outcome.completionJson = JSON.stringify(completion);
+    outcome.completionJson = completionJson ?? JSON.stringify(completion);
     return outcome.completionJson;
   }
   const response = toResponseObject(completion, responses, Math.floor(deps.clock.now() / 1_000));
@@ -137,7 +139,8 @@ async function respondCached(
   };
   c.set('outcome', outcome);
   if (!req.stream) {
-    return answerWith(c, await jsonText(deps, c, completion, responses, outcome), JSON_HEADERS);
+    const text = await jsonText(deps, c, completion, responses, outcome, hit.completionJson);
+    return answerWith(c, text, JSON_HEADERS);
   }
   const frames = responses
     ? (await replayKept(deps, c, completion, responses)).join('')

@@ -474,4 +474,32 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
     expect(counter.calls).toBe(before + 1);
     await store.close();
   });
+
+  it('answers with the stored text itself, opened once after a restart and kept open', async () => {
+    const first = storeWith(createLocalEmbedder());
+    await first.load();
+    // The text the client received, spacing and key order included: not what serialising gives.
+    const sent = `{"id":"chatcmpl-numbers", "model":"gpt-4o-mini","object":"chat.completion","created":1,"choices":${JSON.stringify(answer.choices)}}`;
+    await first.store({
+      tenantId,
+      keys: keysOf(stored),
+      completion: answer,
+      completionJson: sent,
+      embedding: null,
+    });
+    const fresh = (await lookup(first, stored)).hit;
+    expect(fresh?.completionJson).toBe(sent);
+    expect(fresh?.completion).toEqual(JSON.parse(sent));
+    await first.flush();
+
+    const store = storeWith(createLocalEmbedder());
+    await store.load();
+    const opened = (await lookup(store, stored)).hit;
+    expect(opened?.completion).toEqual(JSON.parse(sent));
+    expect(opened?.completionJson).toBe(JSON.stringify(JSON.parse(sent)));
+    const again = (await lookup(store, sameNumbers)).hit;
+    expect(again?.kind).toBe('semantic-hit');
+    expect(again?.completionJson).toBe(opened?.completionJson);
+    await store.close();
+  });
 });

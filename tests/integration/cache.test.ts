@@ -95,6 +95,20 @@ describe('exact cache', () => {
     expect(chatCount()).toBe(1);
   });
 
+  it('sends a hit as the very bytes of the first answer', async () => {
+    const send = async () => {
+      const response = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Name a fjord.' }] })
+        .asResponse();
+      await settle(gateway);
+      return { cache: response.headers.get('x-tollgate-cache'), text: await response.text() };
+    };
+    const first = await send();
+    const second = await send();
+    expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
+    expect(second.text).toBe(first.text);
+  });
+
   it('treats whitespace differences in the last user turn as the same question', async () => {
     await ask('What is the capital of Sweden?');
     const again = await ask('  What is   the capital of Sweden?\n');

@@ -1,12 +1,11 @@
 import fc from 'fast-check';
-import type { ChatCompletion } from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import type { IndexedEntry } from '../../src/cache/memory-index.js';
 import { entryBytes, MemoryIndex } from '../../src/cache/memory-index.js';
 
 const NOW = 1_000_000;
 const completion = (text: string) =>
-  ({ id: text, choices: [{ message: { content: text } }] }) as unknown as ChatCompletion;
+  JSON.stringify({ id: text, choices: [{ message: { content: text } }] });
 
 /** An entry and its vector, as `index.set` takes them. */
 function entry(
