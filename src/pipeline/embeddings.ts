@@ -3,6 +3,7 @@ import { parseCacheControl } from '../cache/cache-control.js';
 import type { EmbeddingsCache } from '../cache/embeddings-cache.js';
 import { embeddingsCacheKey } from '../cache/embeddings-cache.js';
 import { countTokens } from '../compression/token-count.js';
+import { clientLink } from '../http/client-link.js';
 import { parseEmbeddingsRequest } from '../http/embeddings-request.js';
 import type { AppEnv, CacheStatus, Outcome } from '../http/env.js';
 import { requestHeader } from '../http/incoming.js';
@@ -112,7 +113,7 @@ async function fetchEmbeddings(deps: UpstreamEmbeddingsDeps, c: Context<AppEnv>)
       await deps.upstream.embeddings({
         body: req.body,
         model: req.model,
-        signal: c.req.raw.signal,
+        client: clientLink(c),
         headers: trace && span ? trace.headersFor(span) : undefined,
       }),
     );

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { derivePromptCacheKey } from '../cache/prompt-cache-key.js';
+import { clientLink } from '../http/client-link.js';
 import type { AppEnv } from '../http/env.js';
 import { upstreamError } from '../http/upstream-error.js';
 import type { RequestTrace, Span } from '../runtime/tracing.js';
@@ -97,7 +98,7 @@ async function askUpstream(deps: UpstreamStageDeps, c: Context<AppEnv>): Promise
       rawBody: rawBody === null ? null : Buffer.from(rawBody),
       model: req.model,
       stream: req.stream,
-      signal: c.req.raw.signal,
+      client: clientLink(c),
       headers: trace && span ? trace.headersFor(span) : undefined,
     });
     c.set('answer', answer);

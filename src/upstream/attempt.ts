@@ -1,31 +1,37 @@
+import type { ClientLink } from './upstream.js';
 import type { TimeoutPhase } from './upstream-failure.js';
 import { UpstreamTimeout } from './upstream-failure.js';
 
-/** One upstream attempt's abort controller and timers; the client's disconnect aborts it too. */
+/** Why an attempt stopped when its client went. */
+const CLIENT_GONE = 'the client closed its connection';
+
+/** One upstream attempt's abort controller and timers; the client's leaving aborts it too. */
 export class Attempt {
   readonly controller = new AbortController();
   /** The gateway timer that aborted the attempt, if one did. */
   timeout: UpstreamTimeout | null = null;
-  readonly #clientSignal: AbortSignal;
+  readonly #client: ClientLink;
   readonly #totalTimer: NodeJS.Timeout;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
   #idleMs = 0;
   #lastChunkAt = 0;
-  readonly #onClientAbort = () => this.controller.abort(this.#clientSignal.reason);
+  readonly #onClientClose = () => {
+    if (this.#client.gone) this.controller.abort(CLIENT_GONE);
+  };
 
   /**
    * Starts the total timer and, when `firstByteMs` is given, the first-byte timer (streams: the
    * first chunk must arrive within it).
    */
-  constructor(clientSignal: AbortSignal, firstByteMs: number | null, totalMs: number) {
-    this.#clientSignal = clientSignal;
+  constructor(client: ClientLink, firstByteMs: number | null, totalMs: number) {
+    this.#client = client;
     this.#totalTimer = setTimeout(() => this.#fire('total'), totalMs);
     if (firstByteMs !== null) {
       this.#firstByteTimer = setTimeout(() => this.#fire('first-byte'), firstByteMs);
     }
-    if (clientSignal.aborted) this.controller.abort(clientSignal.reason);
-    else clientSignal.addEventListener('abort', this.#onClientAbort, { once: true });
+    if (client.gone) this.controller.abort(CLIENT_GONE);
+    else client.onClose(this.#onClientClose);
   }
 
   get signal(): AbortSignal {
@@ -65,7 +71,7 @@ export class Attempt {
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     this.firstByteArrived();
-    this.#clientSignal.removeEventListener('abort', this.#onClientAbort);
+    this.#client.offClose(this.#onClientClose);
   }
 
   #fire(phase: TimeoutPhase): void {

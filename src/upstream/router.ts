@@ -7,6 +7,7 @@ import type { FetchFn } from './pooled-fetch.js';
 import type { RoutingTable, UpstreamSpec } from './routing-config.js';
 import { routeModel } from './routing-config.js';
 import type {
+  ClientLink,
   EmbeddingsAnswer,
   EmbeddingsRequest,
   Upstream,
@@ -49,9 +50,9 @@ function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec
 }
 
 /** Waits before a retry; a client that leaves meanwhile ends the wait as a client-closed failure. */
-async function pause(ms: number, signal: AbortSignal): Promise<void> {
+async function pause(ms: number, requester: ClientLink): Promise<void> {
   try {
-    await sleep(ms, undefined, { signal });
+    await sleep(ms, undefined, { signal: requester.signal() });
   } catch {
     throw new UpstreamFailure({ kind: 'client-closed' });
   }
@@ -74,7 +75,7 @@ export function createRouter(options: RouterOptions): Upstream {
    */
   async function routed<T>(
     model: string,
-    signal: AbortSignal,
+    requester: ClientLink,
     call: (
       sdk: OpenAI,
       target: { upstreamModel: string; renamed: boolean },
@@ -117,7 +118,7 @@ export function createRouter(options: RouterOptions): Upstream {
           if (!isRetryable(last) || i === retry.maxRetries) break;
           const wait = backoffMs(retry, i, last, random);
           if (wait === null) break;
-          await pause(wait, signal);
+          await pause(wait, requester);
         }
       }
       if (last !== null && !allowsFallback(last)) break;
@@ -128,14 +129,14 @@ export function createRouter(options: RouterOptions): Upstream {
   }
 
   async function chat(request: UpstreamRequest): Promise<UpstreamAnswer> {
-    const { result, meta } = await routed(request.model, request.signal, (sdk, target, totalMs) =>
+    const { result, meta } = await routed(request.model, request.client, (sdk, target, totalMs) =>
       callUpstream(
         sdk,
         {
           body: target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
           rawBody: target.renamed ? null : request.rawBody,
           stream: request.stream,
-          signal: request.signal,
+          client: request.client,
           headers: request.headers,
         },
         { ...timeouts, totalMs },
@@ -148,11 +149,11 @@ export function createRouter(options: RouterOptions): Upstream {
   }
 
   async function embeddings(request: EmbeddingsRequest): Promise<EmbeddingsAnswer> {
-    const { result, meta } = await routed(request.model, request.signal, (sdk, target, totalMs) =>
+    const { result, meta } = await routed(request.model, request.client, (sdk, target, totalMs) =>
       callEmbeddings(
         sdk,
         target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
-        request.signal,
+        request.client,
         totalMs,
         clock,
         request.headers,

@@ -3,7 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 import type { Clock } from '../runtime/clock.js';
 import { Attempt } from './attempt.js';
 import { ChatChunkReader } from './chat-chunk-reader.js';
-import type { UpstreamStream } from './upstream.js';
+import type { ClientLink, UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
 
@@ -25,8 +25,8 @@ export interface AttemptRequest {
   /** The client's exact bytes when the body is unchanged (sent instead of re-serialising it). */
   rawBody: Uint8Array | null;
   stream: boolean;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  /** The client, whose leaving aborts the attempt. */
+  client: ClientLink;
   /** Extra headers (the trace's `traceparent`). */
   headers?: Record<string, string> | undefined;
 }
@@ -43,7 +43,7 @@ export async function callUpstream(
 ): Promise<{ completion: ChatCompletion } | { stream: UpstreamStream }> {
   // A JSON answer arrives whole, so only the total timeout applies to it.
   const attempt = new Attempt(
-    request.signal,
+    request.client,
     request.stream ? timeouts.firstTokenMs : null,
     timeouts.totalMs,
   );
@@ -57,7 +57,7 @@ export async function callUpstream(
   const fail = (err: unknown): never => {
     attempt.detach();
     throw classifyFailure(err, {
-      clientAborted: request.signal.aborted,
+      clientAborted: request.client.gone,
       timeout: attempt.timeout,
       nowMs: clock.now(),
     });
@@ -134,12 +134,12 @@ export async function callUpstream(
 export async function callEmbeddings(
   sdk: OpenAI,
   body: Record<string, unknown>,
-  clientSignal: AbortSignal,
+  client: ClientLink,
   totalMs: number,
   clock: Clock,
   headers?: Record<string, string>,
 ): Promise<Record<string, unknown>> {
-  const attempt = new Attempt(clientSignal, null, totalMs);
+  const attempt = new Attempt(client, null, totalMs);
   try {
     const result = await sdk.post<Record<string, unknown>>('/embeddings', {
       body: Buffer.from(JSON.stringify(body)),
@@ -149,7 +149,7 @@ export async function callEmbeddings(
     return result;
   } catch (err) {
     throw classifyFailure(err, {
-      clientAborted: clientSignal.aborted,
+      clientAborted: client.gone,
       timeout: attempt.timeout,
       nowMs: clock.now(),
     });

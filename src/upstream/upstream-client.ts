@@ -3,6 +3,8 @@ import OpenAI from 'openai';
 type BuildOptions = Parameters<OpenAI['buildRequest']>[0];
 type BuildContext = Parameters<OpenAI['buildRequest']>[1];
 type BuiltRequest = Awaited<ReturnType<OpenAI['buildRequest']>>;
+type ClientOptions = NonNullable<ConstructorParameters<typeof OpenAI>[0]>;
+type Fetch = NonNullable<ClientOptions['fetch']>;
 
 /**
  * The openai SDK client the router calls an upstream with. It differs from `OpenAI` in one step:
@@ -23,6 +25,39 @@ type BuiltRequest = Awaited<ReturnType<OpenAI['buildRequest']>>;
  */
 export class UpstreamClient extends OpenAI {
   #built: { headers: Headers; urls: Map<string, string> } | null = null;
+  /** The fetch the SDK calls (the SDK keeps its own copy private). */
+  readonly #fetch: Fetch;
+
+  constructor(options: ClientOptions) {
+    super(options);
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /**
+   * Sends a call built from the reused headers with its own signal as it is. The SDK would chain
+   * an abort controller of its own to that signal and arm a timer of its own (the client's
+   * timeout, which the router sets past its own timers, whose signal this is): an AbortSignal, a
+   * listener and a timer per call that live as long as the call, long enough under load for the
+   * young collections to move them to the old generation. Any other call goes the SDK's way.
+   */
+  override fetchWithTimeout(
+    url: Parameters<OpenAI['fetchWithTimeout']>[0],
+    init: RequestInit | undefined,
+    ms: number,
+    controller: AbortController,
+  ): Promise<Response> {
+    const built = this.#built;
+    if (!init?.signal || built === null || init.headers !== built.headers) {
+      return super.fetchWithTimeout(url, init, ms, controller);
+    }
+    const fetch = this.#fetch;
+    return fetch(url, {
+      method: (init.method ?? 'GET').toUpperCase(),
+      headers: init.headers,
+      body: init.body ?? null,
+      signal: init.signal,
+    });
+  }
 
   override async buildRequest(
     options: BuildOptions,

@@ -1,5 +1,22 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
+/**
+ * The client's end of a request, as an upstream call watches it: whether the client has gone
+ * (closed its connection before its answer was complete), and the connection's close to hear it go.
+ */
+export interface ClientLink {
+  /** True once the client has gone. */
+  readonly gone: boolean;
+  /**
+   * Calls `listener` when the connection closes, which it also does after a complete answer: the
+   * listener checks `gone`.
+   */
+  onClose(listener: () => void): void;
+  offClose(listener: () => void): void;
+  /** A signal aborted when the client goes, for APIs that take one (made when first asked for). */
+  signal(): AbortSignal;
+}
+
 /** A chat request on its way upstream: the client's body, untouched but for routing fields. */
 export interface UpstreamRequest {
   body: Record<string, unknown>;
@@ -7,8 +24,8 @@ export interface UpstreamRequest {
   rawBody: Uint8Array | null;
   model: string;
   stream: boolean;
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
+  /** The client, whose leaving aborts the call. */
+  client: ClientLink;
   /** Extra headers for the upstream (the trace's `traceparent`). */
   headers?: Record<string, string> | undefined;
 }
@@ -56,7 +73,8 @@ export interface UpstreamModel {
 export interface EmbeddingsRequest {
   body: Record<string, unknown>;
   model: string;
-  signal: AbortSignal;
+  /** The client, whose leaving aborts the call. */
+  client: ClientLink;
   /** Extra headers for the upstream (the trace's `traceparent`). */
   headers?: Record<string, string> | undefined;
 }

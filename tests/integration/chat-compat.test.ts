@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
 import { json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
@@ -269,4 +269,40 @@ describe('streaming chat completions', () => {
     release();
     expect(closedAt, 'upstream never saw its connection close').toBeDefined();
   });
+
+  it.each([
+    ['over a socket', () => socketClient],
+    ['in process', () => client],
+  ])(
+    'closes the upstream connection when the client leaves before the answer (%s)',
+    async (_how, sdk) => {
+      let arrived: (request: RecordedRequest) => void = () => {};
+      const received = new Promise<RecordedRequest>((r) => (arrived = r));
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      upstream.enqueue(async (request, res) => {
+        arrived(request);
+        await held;
+        res.destroy();
+      });
+      const controller = new AbortController();
+      // Settled as soon as it fails: the client gives up before the test looks at how.
+      const failed = sdk()
+        .chat.completions.create(
+          { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+          { signal: controller.signal },
+        )
+        .then(
+          () => false,
+          () => true,
+        );
+      const seen = await received;
+      controller.abort();
+      // The upstream holds its answer until after this: only the client's leaving can close it.
+      const closedAt = await seen.closedEarly;
+      release();
+      expect(await failed).toBe(true);
+      expect(closedAt).toBeGreaterThan(0);
+    },
+  );
 });
