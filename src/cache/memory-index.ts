@@ -6,8 +6,7 @@ import { VectorShelf } from './vector-shelf.js';
  * One cache entry in memory. The answer and question are held decrypted when this process stored
  * them, sealed (ciphertext) when they were read from the database, and opened on first use. The
  * answer is held as its JSON text, not as the object: a string is one object for the collector to
- * trace and to promote, where a completion is a dozen (measured: 10-20% of a cache miss's CPU,
- * all threads, went to the collector's work on entries held as objects).
+ * trace and to move to the old generation, where a parsed completion is a dozen.
  */
 export interface IndexedEntry {
   /** The row id of this version of the entry. */
