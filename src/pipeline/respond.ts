@@ -22,8 +22,8 @@ export interface RespondDeps extends KeepDeps {
 }
 
 /**
- * The answer's JSON text in the endpoint's shape: a chat completion (`completionJson` when its
- * text is known already: a cached one's), or a Responses `response` (stored first when the request
+ * The answer's JSON text in the endpoint's shape: a chat completion (its text as the upstream
+ * sent it, `completionJson`, when known), or a Responses `response` (stored first when the request
  * asks for it). A chat completion's text is also left on the outcome, so the interaction row and
  * the cache entry need not serialise it again.
  */
@@ -80,7 +80,14 @@ export function respond(deps: RespondDeps) {
     c.set('outcome', outcome);
     if (answer.kind === 'json') {
       // A stored response is written before its body goes out: that time is the gateway's too.
-      const text = await jsonText(deps, c, answer.completion, responses, outcome);
+      const text = await jsonText(
+        deps,
+        c,
+        answer.completion,
+        responses,
+        outcome,
+        answer.completionJson,
+      );
       setOverhead();
       outcome.latencyMs = clock.monotonic() - startedAt;
       return answerWith(c, text, JSON_HEADERS);

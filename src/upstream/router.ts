@@ -144,7 +144,7 @@ export function createRouter(options: RouterOptions): Upstream {
       ),
     );
     return 'completion' in result
-      ? { kind: 'json', completion: result.completion, meta }
+      ? { kind: 'json', completion: result.completion, completionJson: result.json, meta }
       : { kind: 'stream', stream: result.stream, meta };
   }
 

@@ -32,15 +32,16 @@ export interface AttemptRequest {
 }
 
 /**
- * Sends one chat request to one upstream through the SDK. Resolves with the completion, or with
- * the live stream once its first chunk has arrived; rejects with an UpstreamFailure.
+ * Sends one chat request to one upstream through the SDK. Resolves with the completion and its
+ * JSON text as the upstream sent it, or with the live stream once its first chunk has arrived;
+ * rejects with an UpstreamFailure.
  */
 export async function callUpstream(
   sdk: OpenAI,
   request: AttemptRequest,
   timeouts: AttemptTimeouts,
   clock: Clock,
-): Promise<{ completion: ChatCompletion } | { stream: UpstreamStream }> {
+): Promise<{ completion: ChatCompletion; json: string } | { stream: UpstreamStream }> {
   // A JSON answer arrives whole, so only the total timeout applies to it.
   const attempt = new Attempt(
     request.client,
@@ -64,12 +65,15 @@ export async function callUpstream(
   };
   if (!request.stream) {
     try {
-      const completion = (await sdk.chat.completions.create(
-        request.body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming,
-        options,
-      )) as ChatCompletion;
+      // The answer's text, read here rather than by the SDK's parser: the client gets these very
+      // bytes (not the parsed answer serialised again), and the row and the cache keep them.
+      const response = await sdk.chat.completions
+        .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, options)
+        .asResponse();
+      const json = await response.text();
+      const completion = JSON.parse(json) as ChatCompletion;
       attempt.detach();
-      return { completion };
+      return { completion, json };
     } catch (err) {
       return fail(err);
     }

@@ -58,7 +58,13 @@ export interface UpstreamStream {
 
 /** What the upstream answered. */
 export type UpstreamAnswer =
-  | { kind: 'json'; completion: ChatCompletion; meta: UpstreamMeta }
+  | {
+      kind: 'json';
+      completion: ChatCompletion;
+      /** The completion's JSON text as the upstream sent it. */
+      completionJson: string;
+      meta: UpstreamMeta;
+    }
   | { kind: 'stream'; stream: UpstreamStream; meta: UpstreamMeta };
 
 /** A model as OpenAI's `GET /v1/models` lists it; the upstream's own fields are kept. */

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
-import { json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 
@@ -76,6 +76,22 @@ describe('non-streaming chat completions', () => {
       messages: [{ role: 'user', content: 'Weather in Oslo?' }],
     });
     expect(res).toEqual(upstreamBody);
+  });
+
+  it('sends the upstream’s JSON bytes as they came, its layout and escapes included', async () => {
+    // OpenAI indents its JSON answers; this one also escapes a character JSON need not escape.
+    const sent = `${JSON.stringify(completionFor({ model: 'gpt-4o-mini' }), null, 2).replace(
+      'Hello from upstream',
+      'Hello from \\u00e9t\\u00e9',
+    )}\n`;
+    upstream.enqueue((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(sent);
+    });
+    const response = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello.' }] })
+      .asResponse();
+    expect(await response.text()).toBe(sent);
   });
 
   it('passes tools, response_format, seed, logprobs, n, stop and unknown fields through unchanged, adding only a prompt_cache_key', async () => {
