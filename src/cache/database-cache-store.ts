@@ -301,7 +301,7 @@ export class DatabaseCacheStore implements CacheStore {
   /** The entry's answer, opened once if it was read sealed (and kept open from then on). */
   private async responseOf(entry: IndexedEntry): Promise<OpenAnswer | null> {
     const held = entry.response;
-    // Held open, it is the JSON this store serialised or checked when it opened it.
+    // Held open, it is the text the client received, or what this store wrote when it opened it.
     if (!Buffer.isBuffer(held))
       return { completion: JSON.parse(held) as ChatCompletion, json: held };
     const completion = await this.codec.openResponse(entry.tenantId, entry.exactHash, held);

@@ -1,10 +1,7 @@
-import { ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
-import { isRecord } from '../runtime/is-record.js';
-import type { ClientLink } from '../upstream/upstream.js';
-
-/** Why an upstream call stopped when its client went. */
-const CLIENT_GONE = 'Client connection prematurely closed.';
+import { CLIENT_GONE, type ClientLink } from '../upstream/upstream.js';
+import { outgoingOf } from './incoming.js';
 
 /**
  * The link of a request served by the Node server: its response's `close` event, which Node emits
@@ -63,9 +60,6 @@ class SignalLink implements ClientLink {
 
 /** The request's client, as upstream calls watch it. */
 export function clientLink(c: Context): ClientLink {
-  const env: unknown = c.env;
-  const outgoing = isRecord(env) ? env.outgoing : undefined;
-  return outgoing instanceof ServerResponse
-    ? new ResponseLink(outgoing)
-    : new SignalLink(c.req.raw.signal);
+  const outgoing = outgoingOf(c);
+  return outgoing ? new ResponseLink(outgoing) : new SignalLink(c.req.raw.signal);
 }

@@ -1,13 +1,26 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { isRecord } from '../runtime/is-record.js';
 
 /** The Node request behind a Hono context served by the Node server; null in process (tests). */
 export function incomingOf(c: Context): IncomingMessage | null {
+  return fromNodeServer(c, 'incoming', IncomingMessage);
+}
+
+/** The Node response behind a Hono context served by the Node server; null in process (tests). */
+export function outgoingOf(c: Context): ServerResponse | null {
+  return fromNodeServer(c, 'outgoing', ServerResponse);
+}
+
+/** What the Node server put in the context's environment under `name`, if it is a `type`. */
+function fromNodeServer<T>(
+  c: Context,
+  name: 'incoming' | 'outgoing',
+  type: abstract new (...args: never[]) => T,
+): T | null {
   const env: unknown = c.env;
-  if (!isRecord(env)) return null;
-  const incoming = env.incoming;
-  return incoming instanceof IncomingMessage ? incoming : null;
+  const value = isRecord(env) ? env[name] : undefined;
+  return value instanceof type ? value : null;
 }
 
 /**

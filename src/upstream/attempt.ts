@@ -1,9 +1,6 @@
-import type { ClientLink } from './upstream.js';
+import { CLIENT_GONE, type ClientLink } from './upstream.js';
 import type { TimeoutPhase } from './upstream-failure.js';
 import { UpstreamTimeout } from './upstream-failure.js';
-
-/** Why an attempt stopped when its client went. */
-const CLIENT_GONE = 'the client closed its connection';
 
 /** One upstream attempt's abort controller and timers; the client's leaving aborts it too. */
 export class Attempt {

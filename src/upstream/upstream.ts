@@ -1,5 +1,8 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
+/** Why an upstream call stopped when its client went (the abort's reason). */
+export const CLIENT_GONE = 'the client closed its connection';
+
 /**
  * The client's end of a request, as an upstream call watches it: whether the client has gone
  * (closed its connection before its answer was complete), and the connection's close to hear it go.
