@@ -100,10 +100,13 @@ export class DatabaseTier {
     },
   ) {}
 
-  /** Queues an entry's write; a newer entry of the same key replaces a queued one. */
+  /**
+   * Queues an entry's write; a newer entry of the same key takes a queued one's place (in it: a
+   * key deleted and added back again and again would leave V8 a chain of its deleted copies to
+   * walk on every lookup, see KeyCounts).
+   */
   enqueueWrite(entry: PendingEntry): void {
     const key = entry.tenantId + SEPARATOR + entry.exactHash;
-    this.writes.delete(key);
     this.writes.set(key, entry);
     if (this.writes.size > MAX_PENDING_ENTRIES) {
       const oldest = this.writes.keys().next();

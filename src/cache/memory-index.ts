@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { KeyCounts } from './key-counts.js';
 import { nonZeros } from './vector-math.js';
 import { VectorShelf } from './vector-shelf.js';
 
@@ -90,7 +91,7 @@ interface Scope {
   /** Keyed by embedder and dimensions: vectors of different embedders are never compared. */
   shelves: Map<string, VectorShelf<IndexedEntry>>;
   /** How many entries with a vector carry each numbers key. */
-  numbers: Map<string, number>;
+  numbers: KeyCounts;
   /** Entries with a vector whose numbers are not known. */
   unread: number;
 }
@@ -101,9 +102,7 @@ function tally(scope: Scope, numbers: string | undefined, by: 1 | -1): void {
     scope.unread += by;
     return;
   }
-  const count = (scope.numbers.get(numbers) ?? 0) + by;
-  if (count === 0) scope.numbers.delete(numbers);
-  else scope.numbers.set(numbers, count);
+  scope.numbers.add(numbers, by);
 }
 
 /**
@@ -286,7 +285,7 @@ export class MemoryIndex {
     const scopeKey = entry.tenantId + SEPARATOR + entry.scopeHash;
     let scope = this.scopes.get(scopeKey);
     if (!scope && create) {
-      scope = { entries: new Set(), shelves: new Map(), numbers: new Map(), unread: 0 };
+      scope = { entries: new Set(), shelves: new Map(), numbers: new KeyCounts(), unread: 0 };
       this.scopes.set(scopeKey, scope);
     }
     return scope;
