@@ -7,7 +7,7 @@ const MIN_ZEROS_TO_CLEAR = 64;
  * once would be simpler, but V8 leaves a deleted Map entry in its bucket's chain until the table
  * is next rebuilt, so one key deleted and added back again and again (a cache entry stored anew
  * with the same numbers, its old version removed first) makes every lookup of that key walk all
- * its old copies: ~5 µs per `get` in a map of 10,000 keys, measured.
+ * its old copies: ~5.6 µs per set and delete of it in a map of 10,000 other keys, measured.
  */
 export class KeyCounts {
   private counts = new Map<string, number>();
