@@ -134,7 +134,9 @@ export class DatabaseCacheStore implements CacheStore {
       return { hit: null, embedding: null, numbers };
     }
     const embedding = await this.embed(query, q.clientSignal?.());
-    if (!embedding) return { hit: null, embedding: null, numbers };
+    // What a miss from here on tells the store: the question's vector and numbers.
+    const miss: CacheLookupResult = { hit: null, embedding, numbers };
+    if (!embedding) return miss;
     const nearest = this.index.nearest({
       tenantId,
       scopeHash: keys.scopeHash,
@@ -144,11 +146,9 @@ export class DatabaseCacheStore implements CacheStore {
       notBefore,
       minSimilarity: this.threshold,
     });
-    if (!nearest || nearest.similarity < this.threshold) {
-      return { hit: null, embedding, numbers };
-    }
+    if (!nearest || nearest.similarity < this.threshold) return miss;
     const candidate = await this.questionOf(nearest.entry);
-    if (candidate === null) return { hit: null, embedding, numbers };
+    if (candidate === null) return miss;
     const decision = decideSemanticHit({
       query,
       candidate,
@@ -161,10 +161,10 @@ export class DatabaseCacheStore implements CacheStore {
         { similarity: nearest.similarity, reason: decision.reason },
         'semantic cache candidate refused',
       );
-      return { hit: null, embedding, numbers };
+      return miss;
     }
     const answer = await this.responseOf(nearest.entry);
-    if (!answer) return { hit: null, embedding, numbers };
+    if (!answer) return miss;
     const hit = this.served(nearest.entry, answer, 'semantic-hit', nearest.similarity, now);
     return { hit, embedding, numbers };
   }

@@ -96,6 +96,12 @@ describe('exact cache', () => {
   });
 
   it('sends a hit as the very bytes of the first answer', async () => {
+    // Indented, as OpenAI sends it: a hit that serialised the answer again would be compact.
+    const indented = `${JSON.stringify(completionFor({ model: 'gpt-4o-mini' }, 'Geirangerfjord.'), null, 2)}\n`;
+    upstream.enqueue((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(indented);
+    });
     const send = async () => {
       const response = await client.chat.completions
         .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Name a fjord.' }] })
@@ -106,7 +112,8 @@ describe('exact cache', () => {
     const first = await send();
     const second = await send();
     expect([first.cache, second.cache]).toEqual(['miss', 'hit']);
-    expect(second.text).toBe(first.text);
+    expect(first.text).toBe(indented);
+    expect(second.text).toBe(indented);
   });
 
   it('treats whitespace differences in the last user turn as the same question', async () => {
