@@ -52,7 +52,10 @@ export interface DatabaseCacheStoreDeps {
    * does `sync` read what they wrote. The embedded database has a single writer.
    */
   othersWrite: boolean;
-  /** The embedded database's binary COPY loader: the cache's writes use it when it is there. */
+  /**
+   * The embedded database's binary COPY loader: the cache's writes use it when it is there (not on
+   * PostgreSQL, whose pooled connections do not share the temporary table the writes go through).
+   */
   copyFrom?: DatabaseHandle['copyFrom'] | undefined;
 }
 

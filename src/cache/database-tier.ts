@@ -93,8 +93,9 @@ export class DatabaseTier {
        */
       othersWrite: boolean;
       /**
-       * Loads a binary COPY buffer (the embedded database's handle offers it): writes go that way,
-       * with no JSON for the database to parse. Absent or null: one JSON statement per chunk.
+       * Loads a binary COPY buffer (the embedded database's, whose one session keeps the temporary
+       * table the writes go through): writes go that way, with no JSON for the database to parse.
+       * Absent or null: one JSON statement per chunk.
        */
       copyFrom?: DatabaseHandle['copyFrom'] | undefined;
     },

@@ -8,11 +8,13 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import type { CopyStatements } from './binary-copy.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
+import { copyIntoPostgres } from './postgres-copy.js';
 import { silentCloseOptions } from './postgres-socket.js';
 import { rowsOf } from './rows-of.js';
 
@@ -26,8 +28,11 @@ export type DatabaseTarget =
 /** The Drizzle database, whichever driver is behind it. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-/** Loads a binary COPY buffer with a `COPY … FROM` statement (the embedded database only). */
-export type CopyFrom = (statement: string, data: Uint8Array<ArrayBuffer>) => Promise<void>;
+/**
+ * Loads a binary COPY buffer into a table with its COPY statement, storing the batch whole or not
+ * at all; fails with CopyRefusedError or the database's own error when the database refuses it.
+ */
+export type CopyFrom = (copy: CopyStatements, data: Uint8Array<ArrayBuffer>) => Promise<void>;
 
 /** An open database connection with its lifecycle. */
 export interface DatabaseHandle {
@@ -38,10 +43,12 @@ export interface DatabaseHandle {
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
-   * Loads a binary COPY buffer with `copy … from '/dev/blob'` (the embedded database only; null
-   * on PostgreSQL).
+   * Loads a binary COPY buffer: on the embedded database with `copy … from '/dev/blob'`, in the
+   * one session every statement shares; on PostgreSQL with `copy … from stdin` on a pooled
+   * connection, in a transaction of its own (a temporary table another statement made is not
+   * there).
    */
-  copyFrom: CopyFrom | null;
+  copyFrom: CopyFrom;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -84,8 +91,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
       migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
-    copyFrom: async (statement, data) => {
-      await thread.copyFrom(statement, data);
+    copyFrom: async (copy, data) => {
+      await thread.copyFrom(copy.fromBlob, data);
     },
     ping: async () => {
       await thread.client.query('select 1');
@@ -134,7 +141,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     hasVector: () => hasVectorExtension(db),
-    copyFrom: null,
+    copyFrom: (copy, data) => copyIntoPostgres(client, copy.fromStdin, data),
     ping: async () => {
       await client`select 1`;
     },

@@ -12,6 +12,7 @@ import {
 } from '../../src/storage/queries/interactions-copy.js';
 import type { InteractionRow, NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
+import { sqlStateOf } from '../../src/storage/sql-state.js';
 import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
 /** Every column set, with values that are easy to get wrong in a binary encoding. */
@@ -93,6 +94,28 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
       .from(interactions)
       .where(inArray(interactions.id, ids));
     expect(count).toEqual({ n: 15, distinct: 15 });
+  });
+
+  it('a batch the database refuses stores none of its rows and fails with the reason', async () => {
+    const db = database().db;
+    await db.execute(
+      sql.raw('alter table interactions add constraint status_below_900 check (status < 900)'),
+    );
+    const good = fullRow({ status: 200 });
+    const refused = fullRow({ status: 950 });
+    try {
+      const error = await storeInteractions(database(), [good, refused]).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(sqlStateOf(error)).toBe('23514');
+      expect(await findInteraction(db, good.id)).toBeUndefined();
+    } finally {
+      await db.execute(sql.raw('alter table interactions drop constraint status_below_900'));
+    }
+    // The connection that carried the refused batch takes the next one.
+    expect(await storeInteractions(database(), [good])).toBe(1);
+    expect((await findInteraction(db, good.id))?.status).toBe(200);
   });
 
   it('feeds the rollups from every row it stores', async () => {

@@ -149,7 +149,7 @@ export async function copyCacheEntries(
     state.dirty = false;
   }
   state.dirty = true;
-  await copyFrom(INCOMING_COPY.fromBlob, data);
+  await copyFrom(INCOMING_COPY, data);
   await db.execute(sql`
     insert into ${cacheEntries} (${WRITTEN_COLUMNS})
     select ${WRITTEN_COLUMNS} from ${sql.raw(INCOMING)}
