@@ -383,9 +383,7 @@ async function buildCache(
     ...(parts.sealer ? { sealer: parts.sealer } : {}),
     // The embedded database is opened by one process at a time: no other instance writes it.
     othersWrite: parts.database.kind === 'postgres',
-    // The cache's COPY goes through a temporary table of the session: the embedded database's one
-    // session has it; PostgreSQL's pooled connections would not share it.
-    ...(parts.database.kind === 'pglite' ? { copyFrom: parts.database.copyFrom } : {}),
+    copyFrom: parts.database.copyFrom,
   });
   b.resources.add('cache', () => cache.close());
   return cache;

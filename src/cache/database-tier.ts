@@ -93,9 +93,8 @@ export class DatabaseTier {
        */
       othersWrite: boolean;
       /**
-       * Loads a binary COPY buffer (the embedded database's, whose one session keeps the temporary
-       * table the writes go through): writes go that way, with no JSON for the database to parse.
-       * Absent or null: one JSON statement per chunk.
+       * Loads a binary COPY buffer (the database handle's): writes go that way, with no JSON for
+       * the database to parse. Absent or null: one JSON statement per chunk.
        */
       copyFrom?: DatabaseHandle['copyFrom'] | undefined;
     },
@@ -245,7 +244,7 @@ export class DatabaseTier {
       const copyFrom = this.deps.copyFrom;
       for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
         const chunk = rows.slice(i, i + WRITE_CHUNK_ROWS);
-        if (copyFrom) await copyCacheEntries(this.deps.db, copyFrom, chunk);
+        if (copyFrom) await copyCacheEntries(copyFrom, chunk);
         else await upsertCacheEntries(this.deps.db, chunk);
       }
       for (let i = 0; i < deletes.length; i += WRITE_CHUNK_ROWS) {

@@ -180,6 +180,15 @@ export interface CopyStatements {
   fromStdin: string;
 }
 
+/**
+ * Statements run in a COPY's transaction: `before` it (making the table it loads) and `after` it
+ * (merging what it loaded); the three are stored together or not at all.
+ */
+export interface CopySteps {
+  before: string;
+  after: string;
+}
+
 /** A table's columns as COPY writes them, and how its rows are named in errors. */
 export interface CopyTable<R> extends CopyStatements {
   columns: readonly CopyColumn<R>[];

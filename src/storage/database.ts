@@ -8,7 +8,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import type { CopyStatements } from './binary-copy.js';
+import type { CopyStatements, CopySteps } from './binary-copy.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
@@ -29,10 +29,15 @@ export type DatabaseTarget =
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
- * Loads a binary COPY buffer into a table with its COPY statement, storing the batch whole or not
- * at all; fails with CopyRefusedError or the database's own error when the database refuses it.
+ * Loads a binary COPY buffer into a table with its COPY statement (with `steps` around it, in one
+ * transaction), storing the batch whole or not at all; fails with CopyRefusedError or the
+ * database's own error when the database refuses it.
  */
-export type CopyFrom = (copy: CopyStatements, data: Uint8Array<ArrayBuffer>) => Promise<void>;
+export type CopyFrom = (
+  copy: CopyStatements,
+  data: Uint8Array<ArrayBuffer>,
+  steps?: CopySteps,
+) => Promise<void>;
 
 /** An open database connection with its lifecycle. */
 export interface DatabaseHandle {
@@ -43,10 +48,10 @@ export interface DatabaseHandle {
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
-   * Loads a binary COPY buffer: on the embedded database with `copy … from '/dev/blob'`, in the
-   * one session every statement shares; on PostgreSQL with `copy … from stdin` on a pooled
-   * connection, in a transaction of its own (a temporary table another statement made is not
-   * there).
+   * Loads a binary COPY buffer: on the embedded database with `copy … from '/dev/blob'` (in a
+   * transaction when it has steps); on PostgreSQL with `copy … from stdin` on a pooled connection,
+   * in a transaction of its own (a temporary table it loads must be made by its `before` step:
+   * another statement may have run on another connection).
    */
   copyFrom: CopyFrom;
   /** Cheap liveness probe. */
@@ -91,8 +96,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
       migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
-    copyFrom: async (copy, data) => {
-      await thread.copyFrom(copy.fromBlob, data);
+    copyFrom: async (copy, data, steps) => {
+      await thread.copyFrom(copy.fromBlob, data, steps ?? null);
     },
     ping: async () => {
       await thread.client.query('select 1');
@@ -141,7 +146,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     hasVector: () => hasVectorExtension(db),
-    copyFrom: (copy, data) => copyIntoPostgres(client, copy.fromStdin, data),
+    copyFrom: (copy, data, steps) => copyIntoPostgres(client, copy.fromStdin, data, steps),
     ping: async () => {
       await client`select 1`;
     },

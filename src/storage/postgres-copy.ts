@@ -1,4 +1,5 @@
 import type { Sql } from 'postgres';
+import type { CopySteps } from './binary-copy.js';
 import { sqlStateOf } from './sql-state.js';
 
 /** PostgreSQL's in_failed_sql_transaction: a statement sent after one that failed in the same transaction. */
@@ -18,12 +19,14 @@ export class CopyRefusedError extends Error {
 
 /**
  * Loads a binary COPY batch into PostgreSQL with `statement` (`copy … from stdin with (format
- * binary)`), in a transaction of its own, so the batch is stored whole or not at all.
+ * binary)`), in a transaction of its own with `steps` around it, so the batch is stored whole or
+ * not at all.
  *
  * postgres.js 3.4 answers a COPY with a stream and settles that stream only when the server accepts
  * the data: when the server refuses it after the end of the data has been sent (a duplicate key,
  * a constraint), the stream never finishes and the server's error is dropped. So the end of the
- * data is sent with one query queued behind it in the same transaction: that query fails with
+ * data is sent with one query queued behind it in the same transaction (the `after` step, or
+ * `select 1`): that query fails with
  * in_failed_sql_transaction exactly when the COPY failed (CopyRefusedError; the transaction rolls
  * back), and succeeds exactly when it was stored. A connection lost meanwhile fails that query too.
  */
@@ -31,8 +34,10 @@ export async function copyIntoPostgres(
   client: Sql,
   statement: string,
   data: Uint8Array,
+  steps?: CopySteps,
 ): Promise<void> {
   await client.begin(async (tx) => {
+    if (steps) await tx.unsafe(steps.before);
     const stream = await tx.unsafe(statement).writable();
     // Errors are heard through the write below or the query after it; a stream error with no
     // listener would end the process.
@@ -46,10 +51,10 @@ export async function copyIntoPostgres(
       });
     });
     // Nothing is pending now, so Node runs the stream's final step within end(): postgres.js sends
-    // the end of the data and frees the connection for the query below.
+    // the end of the data and frees the connection for the query below (the `after` step, if any).
     stream.end();
     try {
-      await tx`select 1`;
+      await (steps ? tx.unsafe(steps.after) : tx`select 1`);
     } catch (err) {
       if (sqlStateOf(err) === IN_FAILED_TRANSACTION) throw new CopyRefusedError();
       throw err;

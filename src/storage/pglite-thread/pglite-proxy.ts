@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { QueryOptions, Results } from '@electric-sql/pglite';
 import { SERVICE_THREAD_LIMITS, startWorkerThread } from '../../runtime/worker-thread.js';
+import type { CopySteps } from '../binary-copy.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import type { FailedStatement } from './wire-error.js';
 import { fromWireError } from './wire-error.js';
@@ -27,10 +28,11 @@ export interface PgliteProxyTransaction {
 export interface PgliteThread {
   client: PgliteProxyClient;
   /**
-   * Runs a COPY … FROM '/dev/blob' statement outside any transaction, reading `data`. The buffer
-   * is transferred to the database thread: it is unusable here afterwards.
+   * Runs a COPY … FROM '/dev/blob' statement reading `data`: on its own, or with `steps` before and
+   * after it in one transaction. The buffer is transferred to the database thread: it is unusable
+   * here afterwards.
    */
-  copyFrom(sql: string, data: Uint8Array<ArrayBuffer>): Promise<Results>;
+  copyFrom(sql: string, data: Uint8Array<ArrayBuffer>, steps: CopySteps | null): Promise<Results>;
   /** Applies the migrations in `folder` on the database thread. */
   migrate(folder: string): Promise<void>;
   /** Closes PGlite (flushing its files) and ends the thread. */
@@ -198,9 +200,9 @@ async function openPgliteThread(pgdata: string | null): Promise<PgliteThread> {
   let closing: Promise<void> | null = null;
   return {
     client,
-    async copyFrom(sql, data) {
+    async copyFrom(sql, data, steps) {
       const statement = { query: sql, params: [], options: undefined };
-      const reply = await send({ op: 'copy', sql, data }, statement, [data.buffer]);
+      const reply = await send({ op: 'copy', sql, data, steps }, statement, [data.buffer]);
       return reply.value as Results;
     },
     async migrate(folder) {

@@ -99,8 +99,17 @@ async function handle(
       });
     case 'exec':
       return target(client, request.tx).exec(request.sql);
-    case 'copy':
-      return client.query(request.sql, [], { blob: new Blob([request.data]) });
+    case 'copy': {
+      const { sql, steps } = request;
+      const blob = new Blob([request.data]);
+      if (!steps) return client.query(sql, [], { blob });
+      return client.transaction(async (tx) => {
+        await tx.exec(steps.before);
+        const copied = await tx.query<Record<string, unknown>>(sql, [], { blob });
+        await tx.exec(steps.after);
+        return copied;
+      });
+    }
     case 'begin':
       begin(client, request.id);
       return null;

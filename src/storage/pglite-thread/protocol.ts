@@ -1,4 +1,5 @@
 import type { Results, RowMode } from '@electric-sql/pglite';
+import type { CopySteps } from '../binary-copy.js';
 
 /** What the database thread is started with. */
 export interface PgliteWorkerData {
@@ -24,8 +25,17 @@ export type DbRequest =
       tx: number | null;
     }
   | { id: number; op: 'exec'; sql: string; tx: number | null }
-  /** A COPY … FROM '/dev/blob' statement and the data it reads (transferred, not copied). */
-  | { id: number; op: 'copy'; sql: string; data: Uint8Array<ArrayBuffer> }
+  /**
+   * A COPY … FROM '/dev/blob' statement and the data it reads (transferred, not copied); with
+   * steps, run between them in one transaction.
+   */
+  | {
+      id: number;
+      op: 'copy';
+      sql: string;
+      data: Uint8Array<ArrayBuffer>;
+      steps: CopySteps | null;
+    }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'migrate'; migrationsFolder: string }

@@ -1,5 +1,6 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import type { CopySteps } from '../binary-copy.js';
 import { copyTableOf, encodeCopy } from '../binary-copy.js';
 import { byteaText } from '../bytea-text.js';
 import type { CopyFrom, Database } from '../database.js';
@@ -40,7 +41,7 @@ export interface CacheEntryCursor {
   id: string;
 }
 
-/** Where a binary COPY puts a batch before it is merged (this connection's own temporary table). */
+/** Where a binary COPY puts a batch before it is merged (the connection's own temporary table). */
 const INCOMING = 'cache_entries_incoming';
 
 const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
@@ -64,10 +65,11 @@ const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
 });
 
 /** The columns a write sets (the COPY's, by name); the others start over (no hits yet, written now). */
-const WRITTEN_COLUMNS = sql.raw(INCOMING_COPY.columns.map((c) => c.name).join(', '));
+const WRITTEN_COLUMN_LIST = INCOMING_COPY.columns.map((c) => c.name).join(', ');
+const WRITTEN_COLUMNS = sql.raw(WRITTEN_COLUMN_LIST);
 
 /** A written row replaces the row of the same exact key, whose hits start over. */
-const REPLACE_SAME_KEY = sql.raw(`on conflict (tenant_id, exact_hash) do update set
+const REPLACE_SAME_KEY = `on conflict (tenant_id, exact_hash) do update set
   id = excluded.id,
   scope_hash = excluded.scope_hash,
   embedder = excluded.embedder,
@@ -80,7 +82,15 @@ const REPLACE_SAME_KEY = sql.raw(`on conflict (tenant_id, exact_hash) do update 
   hits = 0,
   last_hit_at = null,
   size = excluded.size,
-  written_at = now()`);
+  written_at = now()`;
+
+/** The COPY's steps: the incoming table made where missing and emptied at commit, then the merge. */
+const INCOMING_STEPS: CopySteps = {
+  before: `create temporary table if not exists ${INCOMING} (like cache_entries including defaults) on commit delete rows`,
+  after: `insert into cache_entries (${WRITTEN_COLUMN_LIST})
+    select ${WRITTEN_COLUMN_LIST} from ${INCOMING}
+    ${REPLACE_SAME_KEY}`,
+};
 
 /**
  * Writes entries in one statement, each replacing an older row with the same exact key (whose hits
@@ -110,54 +120,24 @@ export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[])
     insert into ${cacheEntries} (${WRITTEN_COLUMNS})
     select ${WRITTEN_COLUMNS}
     from json_populate_recordset(null::cache_entries, ${JSON.stringify(records)}::json)
-    ${REPLACE_SAME_KEY}`);
+    ${sql.raw(REPLACE_SAME_KEY)}`);
 }
 
-/** Per database: whether its incoming table exists, and whether a failed merge may have left rows in it. */
-const incomingState = new WeakMap<Database, { created: boolean; dirty: boolean }>();
-
 /**
- * The same write as upsertCacheEntries, for a database that loads binary COPY buffers (the
- * embedded one): the batch is copied into a temporary table, merged from there in one statement,
- * and the temporary table emptied. The database parses no JSON and no hex, and the batch crosses
- * to its thread as one transferred buffer. Rows a failed step leaves behind are cleared before the
- * next batch, so they can never reach the table later (after their tenant's entries were deleted).
+ * The same write as upsertCacheEntries by binary COPY, in one transaction: the batch is copied into
+ * a temporary table (made by the transaction if this connection has none, emptied when it ends)
+ * and merged from there in one statement. The database parses no JSON and no hex; the embedded
+ * one receives the batch on its thread as one transferred buffer. Nothing of a failed batch stays
+ * behind, and a batch whose caller stopped waiting for it is stored whole before a later statement
+ * on the embedded database runs (its statements run one at a time), so a tenant's flush that
+ * follows it finds its rows.
  */
 export async function copyCacheEntries(
-  db: Database,
   copyFrom: CopyFrom,
   entries: NewCacheEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  const data = encodeCopy(INCOMING_COPY, entries);
-  let state = incomingState.get(db);
-  if (!state) {
-    state = { created: false, dirty: false };
-    incomingState.set(db, state);
-  }
-  if (!state.created) {
-    await db.execute(
-      sql.raw(
-        `create temporary table if not exists ${INCOMING} (like cache_entries including defaults)`,
-      ),
-    );
-    state.created = true;
-  }
-  const empty = sql.raw(`truncate ${INCOMING}`);
-  if (state.dirty) {
-    await db.execute(empty);
-    state.dirty = false;
-  }
-  state.dirty = true;
-  await copyFrom(INCOMING_COPY, data);
-  await db.execute(sql`
-    insert into ${cacheEntries} (${WRITTEN_COLUMNS})
-    select ${WRITTEN_COLUMNS} from ${sql.raw(INCOMING)}
-    ${REPLACE_SAME_KEY}`);
-  // Emptied by TRUNCATE, not DELETE: nothing vacuums a temporary table, so deleted rows would
-  // pile up in it and every later merge would read past them.
-  await db.execute(empty);
-  state.dirty = false;
+  await copyFrom(INCOMING_COPY, encodeCopy(INCOMING_COPY, entries), INCOMING_STEPS);
 }
 
 /** Deletes rows by id; returns how many there were. */
@@ -255,11 +235,6 @@ export async function findCacheEntriesByIds(db: Database, ids: string[]): Promis
 
 /** Deletes every entry of a tenant; returns how many there were. */
 export async function deleteTenantCacheEntries(db: Database, tenantId: string): Promise<number> {
-  // Its rows still in the incoming table go first: a batch whose caller stopped waiting for it
-  // (a timeout) may merge after this, and must find none of them.
-  if (incomingState.get(db)?.created) {
-    await db.execute(sql`delete from ${sql.raw(INCOMING)} where tenant_id = ${tenantId}`);
-  }
   const rows = await db
     .delete(cacheEntries)
     .where(eq(cacheEntries.tenantId, tenantId))

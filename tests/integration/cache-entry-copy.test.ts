@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/runtime/uuidv7.js';
+import type { NewCacheEntry } from '../../src/storage/queries/cache-entries.js';
+import {
+  copyCacheEntries,
+  recordCacheHits,
+  upsertCacheEntries,
+} from '../../src/storage/queries/cache-entries.js';
+import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { rowsOf } from '../../src/storage/rows-of.js';
+import { sqlStateOf } from '../../src/storage/sql-state.js';
+import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
+
+const NOW = Date.UTC(2030, 0, 1);
+
+describe.each(storageDrivers())('cache entries by binary COPY on $name', (driver) => {
+  const database = migratedDatabaseOn(driver);
+  let tenantId: string;
+
+  function entry(exactHash: string, overrides: Partial<NewCacheEntry> = {}): NewCacheEntry {
+    return {
+      id: uuidv7(),
+      tenantId,
+      scopeHash: 'scope',
+      exactHash,
+      embedder: 'e1',
+      responseEnc: randomBytes(900),
+      questionEnc: randomBytes(40),
+      embeddingF32: null,
+      embeddingSparse: randomBytes(64),
+      createdAt: new Date(NOW),
+      expiresAt: new Date(NOW + 60_000),
+      size: 1000,
+      ...overrides,
+    };
+  }
+
+  /** The stored entries, as a reader sees them, by exact key. */
+  async function stored(): Promise<Record<string, unknown>[]> {
+    const result = await database().db.execute(sql`
+      select id, exact_hash, scope_hash, embedder, response_enc, question_enc, embedding_f32,
+        embedding_sparse, created_at, expires_at, size, hits, last_hit_at is null as unhit
+      from cache_entries order by exact_hash`);
+    return rowsOf<Record<string, unknown>>(result).map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(row)) {
+        out[key] =
+          value instanceof Uint8Array
+            ? Buffer.from(value).toString('hex')
+            : value instanceof Date
+              ? value.toISOString()
+              : value;
+      }
+      return out;
+    });
+  }
+
+  beforeAll(async () => {
+    tenantId = (await insertTenant(database().db, 'copy')).id;
+  });
+
+  beforeEach(async () => {
+    await database().db.execute(sql`delete from cache_entries`);
+  });
+
+  it('stores what the JSON write stores, an entry replacing its key’s older one and its hits', async () => {
+    const batch = [entry('a'), entry('b', { questionEnc: null, embeddingSparse: null })];
+    await upsertCacheEntries(database().db, batch);
+    await recordCacheHits(database().db, [
+      { tenantId, exactHash: 'a', count: 3, lastHitAt: new Date(NOW) },
+    ]);
+    const viaJson = await stored();
+    expect(viaJson.find((r) => r.exact_hash === 'a')).toMatchObject({ hits: 3, unhit: false });
+
+    await database().db.execute(sql`delete from cache_entries`);
+    await copyCacheEntries(database().copyFrom, batch);
+    await recordCacheHits(database().db, [
+      { tenantId, exactHash: 'a', count: 3, lastHitAt: new Date(NOW) },
+    ]);
+    expect(await stored()).toEqual(viaJson);
+
+    // A newer entry of key a replaces the stored one, whose hits start over.
+    const newer = entry('a', { id: uuidv7(), size: 2000 });
+    await copyCacheEntries(database().copyFrom, [newer]);
+    const rows = await stored();
+    expect(rows).toHaveLength(2);
+    expect(rows.find((r) => r.exact_hash === 'a')).toMatchObject({
+      id: newer.id,
+      size: 2000,
+      hits: 0,
+      unhit: true,
+      response_enc: Buffer.from(newer.responseEnc).toString('hex'),
+    });
+  });
+
+  it('a batch the database refuses stores none of its entries and leaves none for the next', async () => {
+    // Two entries of one key in one batch: the merge cannot replace a row twice.
+    const refused = [entry('x'), entry('y'), entry('y')];
+    const error = await copyCacheEntries(database().copyFrom, refused).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    // The merge's own reason (cardinality_violation), not a stream that never settles.
+    expect(sqlStateOf(error)).toBe('21000');
+    expect(await stored()).toEqual([]);
+    await copyCacheEntries(database().copyFrom, [entry('z')]);
+    expect((await stored()).map((r) => r.exact_hash)).toEqual(['z']);
+  });
+
+  it('batches written at once, on as many connections, all land', async () => {
+    const batches = Array.from({ length: 6 }, (_, b) =>
+      Array.from({ length: 20 }, (_, i) => entry(`k${b}-${String(i).padStart(2, '0')}`)),
+    );
+    await Promise.all(batches.map((batch) => copyCacheEntries(database().copyFrom, batch)));
+    expect(await stored()).toHaveLength(120);
+  });
+});
