@@ -26,9 +26,9 @@ export class CopyRefusedError extends Error {
  * the data: when the server refuses it after the end of the data has been sent (a duplicate key,
  * a constraint), the stream never finishes and the server's error is dropped. So the end of the
  * data is sent with one query queued behind it in the same transaction (the `after` step, or
- * `select 1`): that query fails with
- * in_failed_sql_transaction exactly when the COPY failed (CopyRefusedError; the transaction rolls
- * back), and succeeds exactly when it was stored. A connection lost meanwhile fails that query too.
+ * `select 1`): that query fails with in_failed_sql_transaction exactly when the COPY failed
+ * (CopyRefusedError; the transaction rolls back), and otherwise succeeds or fails for its own
+ * reason. A connection lost meanwhile fails that query too.
  */
 export async function copyIntoPostgres(
   client: Sql,
