@@ -18,6 +18,7 @@ import {
   listCacheEntriesNewestFirst,
   listCacheEntriesWrittenSince,
   listCacheEntryUsage,
+  readUncommittedHorizon,
   recordCacheHits,
   upsertCacheEntries,
 } from '../storage/queries/cache-entries.js';
@@ -55,10 +56,17 @@ const WRITE_CHUNK_ROWS = 500;
 /** Rows per page read at start-up. */
 const LOAD_PAGE_ROWS = 500;
 /**
- * Sync reads back this far before its last mark: a row is stamped when its transaction starts
- * and may commit after a later one was already read.
+ * Sync reads back at most this far before its last mark: a row is stamped when its transaction
+ * starts and may commit after a later one was already read. It reads back less when the database
+ * said, before the last read, that no transaction open then had started that early (see
+ * readUncommittedHorizon): then each row is read about once instead of once a second for 6 s.
  */
 const SYNC_OVERLAP_MS = 5_000;
+/**
+ * Sync reads back this much before that horizon: a transaction takes its start time a moment before
+ * it shows in pg_stat_activity.
+ */
+const HORIZON_MARGIN_MS = 1_000;
 /** While the database is down at most this many entries wait; beyond it the oldest are dropped. */
 const MAX_PENDING_ENTRIES = 10_000;
 
@@ -76,6 +84,8 @@ export class DatabaseTier {
   private readonly forgotten = new Map<string, number>();
   private chain: Promise<unknown> = Promise.resolve();
   private syncMark: Date | null = null;
+  /** Before the last sync's read: where rows it could not see yet may lie (null: unknown). */
+  private syncHorizon: Date | null = null;
   private droppedWarned = false;
 
   constructor(
@@ -97,6 +107,8 @@ export class DatabaseTier {
        * the database to parse. Absent or null: one JSON statement per chunk.
        */
       copyFrom?: DatabaseHandle['copyFrom'] | undefined;
+      /** How far before the horizon a sync reads (HORIZON_MARGIN_MS unless set). */
+      horizonMarginMs?: number;
     },
   ) {}
 
@@ -166,6 +178,7 @@ export class DatabaseTier {
       const done = await this.guarded(async () => {
         let after: CacheEntryCursor | null = null;
         this.syncMark = null;
+        this.syncHorizon = null;
         for (;;) {
           const page = await listCacheEntriesNewestFirst(this.deps.db, {
             now: new Date(now),
@@ -194,10 +207,19 @@ export class DatabaseTier {
     return this.exclusive(() =>
       this.guarded(async () => {
         const mark = this.syncMark ?? new Date(0);
+        // Read before the rows: a row this read cannot see was written at or after it.
+        const horizon = await readUncommittedHorizon(this.deps.db);
+        let since = mark.getTime() - SYNC_OVERLAP_MS;
+        if (this.syncHorizon)
+          since = Math.max(
+            since,
+            this.syncHorizon.getTime() - (this.deps.horizonMarginMs ?? HORIZON_MARGIN_MS),
+          );
         const stamps = await listCacheEntriesWrittenSince(this.deps.db, {
-          since: new Date(mark.getTime() - SYNC_OVERLAP_MS),
+          since: new Date(since),
           now: new Date(now),
         });
+        this.syncHorizon = horizon;
         const last = stamps.at(-1);
         if (last && last.writtenAt > mark) this.syncMark = last.writtenAt;
         this.pruneForgotten();

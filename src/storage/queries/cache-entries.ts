@@ -4,6 +4,7 @@ import type { CopySteps } from '../binary-copy.js';
 import { copyTableOf, encodeCopy } from '../binary-copy.js';
 import { byteaText } from '../bytea-text.js';
 import type { CopyFrom, Database } from '../database.js';
+import { rowsOf } from '../rows-of.js';
 import { cacheEntries } from '../schema.js';
 
 /** A cache_entries row as the gateway reads it. */
@@ -225,6 +226,32 @@ export async function listCacheEntriesWrittenSince(
       ),
     )
     .orderBy(asc(cacheEntries.writtenAt), asc(cacheEntries.id));
+}
+
+/**
+ * Where rows not yet committed can lie, read before a sync's read: the start of the oldest
+ * transaction another session has open in this database (a row's written_at is its transaction's
+ * start), or the database's clock when none is open. Null when the database hides another session's
+ * transaction from this role (pg_stat_activity shows it only to the same role or to members of
+ * pg_read_all_stats): then it cannot be told.
+ */
+export async function readUncommittedHorizon(db: Database): Promise<Date | null> {
+  const result = await db.execute(sql`
+    select now() as now,
+      min(xact_start) filter (where pid <> pg_backend_pid()) as oldest,
+      count(*) filter (
+        where pid <> pg_backend_pid() and backend_type = 'client backend' and state is null
+      )::int as hidden
+    from pg_stat_activity
+    where datname = current_database()`);
+  const row = rowsOf<{ now: Date | string; oldest: Date | string | null; hidden: number }>(
+    result,
+  )[0];
+  if (!row || row.hidden > 0) return null;
+  const now = new Date(row.now);
+  if (row.oldest === null) return now;
+  const oldest = new Date(row.oldest);
+  return oldest < now ? oldest : now;
 }
 
 /** The rows with these ids. */
