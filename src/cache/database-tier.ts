@@ -207,8 +207,9 @@ export class DatabaseTier {
     return this.exclusive(() =>
       this.guarded(async () => {
         const mark = this.syncMark ?? new Date(0);
-        // Read before the rows: a row this read cannot see was written at or after it.
-        const horizon = await readUncommittedHorizon(this.deps.db);
+        // Read before the rows: a row this read cannot see was written at or after it. Not
+        // readable (a database that keeps pg_stat_activity from this role): the 5 s overlap.
+        const horizon = await readUncommittedHorizon(this.deps.db).catch(() => null);
         let since = mark.getTime() - SYNC_OVERLAP_MS;
         if (this.syncHorizon)
           since = Math.max(

@@ -237,21 +237,17 @@ export async function listCacheEntriesWrittenSince(
  */
 export async function readUncommittedHorizon(db: Database): Promise<Date | null> {
   const result = await db.execute(sql`
-    select now() as now,
-      min(xact_start) filter (where pid <> pg_backend_pid()) as oldest,
+    select extract(epoch from now())::float8 * 1000 as now_ms,
+      extract(epoch from min(xact_start) filter (where pid <> pg_backend_pid()))::float8 * 1000
+        as oldest_ms,
       count(*) filter (
         where pid <> pg_backend_pid() and backend_type = 'client backend' and state is null
       )::int as hidden
     from pg_stat_activity
     where datname = current_database()`);
-  const row = rowsOf<{ now: Date | string; oldest: Date | string | null; hidden: number }>(
-    result,
-  )[0];
+  const row = rowsOf<{ now_ms: number; oldest_ms: number | null; hidden: number }>(result)[0];
   if (!row || row.hidden > 0) return null;
-  const now = new Date(row.now);
-  if (row.oldest === null) return now;
-  const oldest = new Date(row.oldest);
-  return oldest < now ? oldest : now;
+  return new Date(Math.min(row.now_ms, row.oldest_ms ?? row.now_ms));
 }
 
 /** The rows with these ids. */
