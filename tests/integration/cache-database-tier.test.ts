@@ -23,6 +23,7 @@ import {
 } from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
+import { cacheEntryRow } from '../helpers/cache-entry-row.js';
 import { migratedMemoryDatabase } from '../helpers/test-database.js';
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -247,20 +248,8 @@ describe('binary COPY writes against a tenant flush', () => {
   it('a batch still being written when its tenant is flushed is flushed with it', async () => {
     const db = database().db;
     const copyFrom = database().copyFrom;
-    const entry = (exactHash: string, id: string) => ({
-      id,
-      tenantId,
-      scopeHash: 'scope',
-      exactHash,
-      embedder: 'e1',
-      responseEnc: Buffer.from('sealed answer'),
-      questionEnc: null,
-      embeddingF32: null,
-      embeddingSparse: null,
-      createdAt: new Date(NOW),
-      expiresAt: new Date(NOW + 60_000),
-      size: 13,
-    });
+    const entry = (exactHash: string, id: string) =>
+      cacheEntryRow(tenantId, exactHash, NOW, { id });
     await copyCacheEntries(copyFrom, [entry('kept', '0190a000-0000-7000-8000-000000000061')]);
     // Its caller stops waiting for it (a timeout), and the tenant's flush goes out behind it.
     const batch = copyCacheEntries(copyFrom, [

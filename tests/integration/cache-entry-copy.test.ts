@@ -11,6 +11,7 @@ import {
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import { sqlStateOf } from '../../src/storage/sql-state.js';
+import { cacheEntryRow } from '../helpers/cache-entry-row.js';
 import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -19,22 +20,15 @@ describe.each(storageDrivers())('cache entries by binary COPY on $name', (driver
   const database = migratedDatabaseOn(driver);
   let tenantId: string;
 
+  /** An entry with every byte column set, as a semantic entry has them. */
   function entry(exactHash: string, overrides: Partial<NewCacheEntry> = {}): NewCacheEntry {
-    return {
-      id: uuidv7(),
-      tenantId,
-      scopeHash: 'scope',
-      exactHash,
-      embedder: 'e1',
+    return cacheEntryRow(tenantId, exactHash, NOW, {
       responseEnc: randomBytes(900),
       questionEnc: randomBytes(40),
-      embeddingF32: null,
       embeddingSparse: randomBytes(64),
-      createdAt: new Date(NOW),
-      expiresAt: new Date(NOW + 60_000),
       size: 1000,
       ...overrides,
-    };
+    });
   }
 
   /** The stored entries, as a reader sees them, by exact key. */

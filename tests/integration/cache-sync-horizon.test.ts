@@ -6,11 +6,10 @@ import { EntryCodec } from '../../src/cache/entry-codec.js';
 import { HitCounter } from '../../src/cache/hit-counter.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { uuidv7 } from '../../src/runtime/uuidv7.js';
-import type { NewCacheEntry } from '../../src/storage/queries/cache-entries.js';
 import { copyCacheEntries, upsertCacheEntries } from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
+import { cacheEntryRow } from '../helpers/cache-entry-row.js';
 import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
 const NOW = Date.UTC(2030, 0, 1);
@@ -25,22 +24,7 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
   );
   let tenantId: string;
 
-  function entry(exactHash: string): NewCacheEntry {
-    return {
-      id: uuidv7(),
-      tenantId,
-      scopeHash: 'scope',
-      exactHash,
-      embedder: 'e1',
-      responseEnc: Buffer.from('sealed answer'),
-      questionEnc: null,
-      embeddingF32: null,
-      embeddingSparse: null,
-      createdAt: new Date(NOW),
-      expiresAt: new Date(NOW + 60_000),
-      size: 13,
-    };
-  }
+  const entry = (exactHash: string) => cacheEntryRow(tenantId, exactHash, NOW);
 
   beforeAll(async () => {
     tenantId = (await insertTenant(database().db, 'sync')).id;
