@@ -172,14 +172,6 @@ export function encodeCopy<R>(table: CopyTable<R>, rows: readonly R[]): Uint8Arr
   return new Uint8Array(out.buffer);
 }
 
-/** The two forms of one table's COPY statement: one per database kind. */
-export interface CopyStatements {
-  /** `copy "table" (columns) from '/dev/blob' with (format binary)`: PGlite reads the batch as its blob. */
-  fromBlob: string;
-  /** `copy "table" (columns) from stdin with (format binary)`: PostgreSQL reads it off the connection. */
-  fromStdin: string;
-}
-
 /**
  * Statements run in a COPY's transaction: `before` it (making the table it loads) and `after` it
  * (merging what it loaded); the three are stored together or not at all.
@@ -190,8 +182,10 @@ export interface CopySteps {
 }
 
 /** A table's columns as COPY writes them, and how its rows are named in errors. */
-export interface CopyTable<R> extends CopyStatements {
+export interface CopyTable<R> {
   columns: readonly CopyColumn<R>[];
+  /** `copy "table" (columns) from '/dev/blob' with (format binary)`: PGlite reads the batch as its blob. */
+  fromBlob: string;
   /** What a row is called in an error (`interaction`, `cache entry`). */
   rowName: string;
   idOf(row: R): string;
@@ -228,7 +222,6 @@ export function copyTableOf<R>(
   return {
     columns,
     fromBlob: `copy "${target}" (${list}) from '/dev/blob' with (format binary)`,
-    fromStdin: `copy "${target}" (${list}) from stdin with (format binary)`,
     rowName: options.rowName,
     idOf: options.idOf,
   };

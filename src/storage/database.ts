@@ -8,13 +8,12 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import type { CopyStatements, CopySteps } from './binary-copy.js';
+import type { CopySteps } from './binary-copy.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
-import { copyIntoPostgres } from './postgres-copy.js';
 import { silentCloseOptions } from './postgres-socket.js';
 import { rowsOf } from './rows-of.js';
 
@@ -29,12 +28,11 @@ export type DatabaseTarget =
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
- * Loads a binary COPY buffer into a table with its COPY statement (with `steps` around it, in one
- * transaction), storing the batch whole or not at all; fails with CopyRefusedError or the
- * database's own error when the database refuses it.
+ * Loads a binary COPY buffer with a `COPY … FROM` statement (the embedded database only), with
+ * `steps` around it in one transaction when given.
  */
 export type CopyFrom = (
-  copy: CopyStatements,
+  statement: string,
   data: Uint8Array<ArrayBuffer>,
   steps?: CopySteps,
 ) => Promise<void>;
@@ -48,12 +46,10 @@ export interface DatabaseHandle {
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
-   * Loads a binary COPY buffer: on the embedded database with `copy … from '/dev/blob'` (in a
-   * transaction when it has steps); on PostgreSQL with `copy … from stdin` on a pooled connection,
-   * in a transaction of its own (a temporary table it loads must be made by its `before` step:
-   * another statement may have run on another connection).
+   * Loads a binary COPY buffer with `copy … from '/dev/blob'` (the embedded database only; null
+   * on PostgreSQL).
    */
-  copyFrom: CopyFrom;
+  copyFrom: CopyFrom | null;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -96,8 +92,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
       migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
-    copyFrom: async (copy, data, steps) => {
-      await thread.copyFrom(copy.fromBlob, data, steps ?? null);
+    copyFrom: async (statement, data, steps) => {
+      await thread.copyFrom(statement, data, steps ?? null);
     },
     ping: async () => {
       await thread.client.query('select 1');
@@ -146,7 +142,7 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       }
     },
     hasVector: () => hasVectorExtension(db),
-    copyFrom: (copy, data, steps) => copyIntoPostgres(client, copy.fromStdin, data, steps),
+    copyFrom: null,
     ping: async () => {
       await client`select 1`;
     },

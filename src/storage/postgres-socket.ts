@@ -31,8 +31,7 @@ export class SilentCloseError extends Error {
  * a silent close comes from something in front of it, such as a proxy or pooler whose database is
  * gone. postgres.js 3.4 retries such an attempt at once, forever, and the query that started it
  * never settles (porsager/postgres#1193); as an error, the query fails like a refused connection
- * and the connection returns to the pool for the next one. And its sockets send without delay
- * (TCP_NODELAY). For one host (or one Unix socket).
+ * and the connection returns to the pool for the next one. For one host (or one Unix socket).
  */
 export function createPostgresSocketFactory(): (target: PostgresSocketTarget) => PostgresSocket {
   return (target) => {
@@ -40,9 +39,6 @@ export function createPostgresSocketFactory(): (target: PostgresSocketTarget) =>
     const port = target.port[0] ?? 5432;
     const socket = target.path ? net.connect(target.path) : net.connect(port, host);
     const where = target.path || `${host}:${port}`;
-    // A COPY ends with a few bytes sent behind its data: with Nagle's algorithm they would wait for
-    // the server to acknowledge that data (~40 ms per batch with delayed acknowledgements).
-    socket.setNoDelay(true);
     socket.once('end', () => {
       if (socket.bytesRead === 0) socket.destroy(new SilentCloseError(where));
     });

@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import type { Database, DatabaseHandle } from '../../src/storage/database.js';
+import type { CopyFrom, Database, DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import {
   copyCacheEntries,
@@ -74,6 +74,13 @@ async function rows(): Promise<Record<string, unknown>[]> {
     sql`select id, exact_hash, hits, embedding_f32 from cache_entries order by exact_hash`,
   );
   return (result as unknown as { rows: Record<string, unknown>[] }).rows;
+}
+
+/** The embedded database's COPY loader (PostgreSQL has none). */
+function embeddedCopy(): CopyFrom {
+  const copyFrom = database().copyFrom;
+  if (!copyFrom) throw new Error('the embedded database loads COPY buffers');
+  return copyFrom;
 }
 
 beforeAll(async () => {
@@ -211,13 +218,13 @@ describe('DatabaseTier through binary COPY (the embedded database)', () => {
   });
 
   it('never writes a batch whose merge failed later, after its tenant was flushed', async () => {
-    const copyFrom = database().copyFrom;
+    const copyFrom = embeddedCopy();
     let failNext = false;
     // The database refuses one merge (the statement after a batch's COPY, in its transaction).
-    const flakyCopy: DatabaseHandle['copyFrom'] = (copy, data, steps) => {
-      if (!failNext || !steps) return copyFrom(copy, data, steps);
+    const flakyCopy: CopyFrom = (statement, data, steps) => {
+      if (!failNext || !steps) return copyFrom(statement, data, steps);
       failNext = false;
-      return copyFrom(copy, data, { before: steps.before, after: 'select 1 / 0' });
+      return copyFrom(statement, data, { before: steps.before, after: 'select 1 / 0' });
     };
     const tier = new DatabaseTier({
       db: database().db,
@@ -247,7 +254,7 @@ describe('DatabaseTier through binary COPY (the embedded database)', () => {
 describe('binary COPY writes against a tenant flush', () => {
   it('a batch still being written when its tenant is flushed is flushed with it', async () => {
     const db = database().db;
-    const copyFrom = database().copyFrom;
+    const copyFrom = embeddedCopy();
     const entry = (exactHash: string, id: string) =>
       cacheEntryRow(tenantId, exactHash, NOW, { id });
     await copyCacheEntries(copyFrom, [entry('kept', '0190a000-0000-7000-8000-000000000061')]);

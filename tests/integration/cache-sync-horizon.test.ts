@@ -6,7 +6,7 @@ import { EntryCodec } from '../../src/cache/entry-codec.js';
 import { HitCounter } from '../../src/cache/hit-counter.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { copyCacheEntries, upsertCacheEntries } from '../../src/storage/queries/cache-entries.js';
+import { upsertCacheEntries } from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
 import { cacheEntryRow } from '../helpers/cache-entry-row.js';
@@ -42,7 +42,6 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
       clock,
       logger: createLogger('silent'),
       othersWrite: true,
-      copyFrom: database().copyFrom,
       // Without the margin, a write begun a moment before a read must be found by the horizon
       // alone (the margin would cover a write begun less than a second before).
       horizonMarginMs: 1,
@@ -51,7 +50,7 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
     const sync = async () => ((await tier.sync(NOW, () => false)) ?? []).map((r) => r.exactHash);
 
     const old = entry('old');
-    await copyCacheEntries(database().copyFrom, [old]);
+    await upsertCacheEntries(db, [old]);
     await db.execute(
       sql`update cache_entries set written_at = now() - interval '3 seconds' where id = ${old.id}`,
     );
@@ -73,7 +72,7 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
     });
     await inside;
     // A row written after it began, committed at once: the first sync's newest.
-    await copyCacheEntries(database().copyFrom, [entry('after')]);
+    await upsertCacheEntries(db, [entry('after')]);
 
     expect((await sync()).sort()).toEqual(['after', 'old']);
     // The write begun before that read is still open, so the next read goes back to its start,

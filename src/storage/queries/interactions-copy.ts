@@ -1,4 +1,3 @@
-import type { CopyStatements } from '../binary-copy.js';
 import { copyTableOf, encodeCopy, UnstorableRowError } from '../binary-copy.js';
 import type { NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
@@ -9,8 +8,8 @@ const INTERACTIONS_COPY = copyTableOf<NewInteraction>(interactions, {
   idOf: (row) => String(row.id),
 });
 
-/** The statements that load an encoded batch (PGlite's from its `/dev/blob`, PostgreSQL's from the connection). */
-export const COPY_INTERACTIONS: CopyStatements = INTERACTIONS_COPY;
+/** The statement that loads an encoded batch into PGlite (the batch is its `/dev/blob`). */
+export const COPY_INTERACTIONS_FROM_BLOB = INTERACTIONS_COPY.fromBlob;
 
 export { UnstorableRowError };
 

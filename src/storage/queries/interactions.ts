@@ -1,12 +1,11 @@
 import { eq, getTableColumns, sql } from 'drizzle-orm';
 import { byteaText } from '../bytea-text.js';
 import type { Database, DatabaseHandle } from '../database.js';
-import { CopyRefusedError } from '../postgres-copy.js';
 import { rowsOf } from '../rows-of.js';
 import type { InteractionRow, NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
 import { sqlStateOf } from '../sql-state.js';
-import { COPY_INTERACTIONS, encodeInteractionsCopy } from './interactions-copy.js';
+import { COPY_INTERACTIONS_FROM_BLOB, encodeInteractionsCopy } from './interactions-copy.js';
 
 /** PostgreSQL's unique_violation: here, an id already stored. */
 const UNIQUE_VIOLATION = '23505';
@@ -64,9 +63,8 @@ export async function findInteraction(
  * Stores rows with binary COPY (`copy` loads an encoded batch; see interactions-copy.ts), the
  * cheapest way into the database. COPY cannot skip rows that exist, so a batch that meets an id
  * already stored (a replay after a write whose outcome was unknown) fails whole, changing
- * nothing, and is inserted again with insertInteractions, which skips them; so is a batch the
- * database refused without saying why (CopyRefusedError), whose insert then says it. Returns how
- * many rows were new.
+ * nothing, and is inserted again with insertInteractions, which skips them. Returns how many
+ * rows were new.
  */
 export async function copyInteractions(
   db: Database,
@@ -78,20 +76,22 @@ export async function copyInteractions(
     await copy(encodeInteractionsCopy(rows));
     return rows.length;
   } catch (err) {
-    if (!(err instanceof CopyRefusedError) && sqlStateOf(err) !== UNIQUE_VIOLATION) throw err;
+    if (sqlStateOf(err) !== UNIQUE_VIOLATION) throw err;
     return insertInteractions(db, rows);
   }
 }
 
 /**
- * The writer's insert: binary COPY on either database (the embedded one receives the batch on its
- * thread as one transferred buffer; PostgreSQL reads it off the connection, and parses neither
- * JSON nor hex), falling back to the skipping JSON insert as copyInteractions says. Returns how
- * many rows were new.
+ * The writer's insert: binary COPY where the driver can load a buffer (the embedded database,
+ * whose thread receives the batch as one transferred buffer), else the skipping JSON insert.
+ * PostgreSQL keeps the JSON insert: postgres.js's COPY stream never finishes when the server
+ * rejects data after CopyDone. Returns how many rows were new.
  */
 export function storeInteractions(
   handle: DatabaseHandle,
   rows: readonly NewInteraction[],
 ): Promise<number> {
-  return copyInteractions(handle.db, (data) => handle.copyFrom(COPY_INTERACTIONS, data), rows);
+  const copyFrom = handle.copyFrom;
+  if (!copyFrom) return insertInteractions(handle.db, rows);
+  return copyInteractions(handle.db, (data) => copyFrom(COPY_INTERACTIONS_FROM_BLOB, data), rows);
 }
