@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { DEFAULT_PRICES, priceRows } from '../src/analytics/prices.js';
 import type { Database, DatabaseHandle, DatabaseTarget } from '../src/storage/database.js';
 import { openDatabase } from '../src/storage/database.js';
@@ -17,6 +16,7 @@ import { listInteractionPage } from '../src/storage/queries/analytics-interactio
 import { rollUpPending } from '../src/storage/queries/analytics-rollups.js';
 import { listSessionPage } from '../src/storage/queries/analytics-sessions.js';
 import { summarizeInteractions } from '../src/storage/queries/analytics-summary.js';
+import { runOnServer } from '../tests/helpers/server-sql.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SEED_BATCH_ROWS = 100_000;
@@ -152,23 +152,20 @@ async function main() {
   const pglite = await runOn('pglite', { kind: 'pglite', dataDir: null }, async () => {});
   if (pglite) results.push(pglite);
   const name = `tollgate_bench_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  await runOnServer(SERVER_URL, `CREATE DATABASE "${name}"`);
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   try {
-    const pg = await runOn('postgres', { kind: 'postgres', url: url.toString() }, async () => {
-      const c = postgres(url.toString(), { max: 1, onnotice: () => {} });
-      await c.unsafe(
+    const pg = await runOn('postgres', { kind: 'postgres', url: url.toString() }, () =>
+      runOnServer(
+        url.toString(),
         'VACUUM ANALYZE interactions, interaction_rollups_daily, interaction_histograms_daily, interaction_rollup_pending',
-      );
-      await c.end();
-    });
+      ),
+    );
     if (pg) results.push(pg);
   } finally {
     if (process.env.BENCH_KEEP) process.stderr.write(`kept database ${name}\n`);
-    else await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
+    else await runOnServer(SERVER_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   }
   const rows = ROWS.toLocaleString('en-US');
   process.stdout.write(

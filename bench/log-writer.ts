@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
 import { encryptRowField, generateDataKey } from '../src/crypto/envelope.js';
 import { openOutbox } from '../src/recording/outbox.js';
 import { createInteractionWriter } from '../src/recording/writer.js';
@@ -11,12 +10,13 @@ import type { DatabaseTarget } from '../src/storage/database.js';
 import { openDatabase } from '../src/storage/database.js';
 import { insertInteractions, storeInteractions } from '../src/storage/queries/interactions.js';
 import type { NewInteraction } from '../src/storage/schema.js';
+import { runOnServer } from '../tests/helpers/server-sql.js';
 
 /**
  * Rows per second the interaction writer sustains into each database: realistic rows (metadata
  * plus request and response of ~0.7 KB JSON each, encrypted beforehand so only the writer is timed),
- * enqueued as fast as possible, timed until the last batch is in. Into PGlite, the gateway's binary
- * COPY and the JSON insert it replaced run side by side (PostgreSQL takes the JSON insert).
+ * enqueued as fast as possible, timed until the last batch is in. Into each database, the gateway's
+ * binary COPY and the JSON insert run side by side.
  * Env: BENCH_ROWS (50000), BENCH_BATCH (500), BENCH_DATABASE_URL (PostgreSQL server; default the
  * local one; a database is created for the run and dropped after).
  */
@@ -101,50 +101,66 @@ async function timeInto(
   }
 }
 
+/** A fresh database of one kind for one timed run, and how to remove it. */
+interface Place {
+  name: string;
+  open(): Promise<{ target: DatabaseTarget; remove(): Promise<void> }>;
+}
+
+const PLACES: Place[] = [
+  {
+    name: 'PGlite (in memory)',
+    open: async () => ({ target: { kind: 'pglite', dataDir: null }, remove: async () => {} }),
+  },
+  {
+    name: 'PGlite (files)',
+    open: async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-bench-pglite-'));
+      return {
+        target: { kind: 'pglite', dataDir },
+        remove: async () => rmSync(dataDir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      const name = `tollgate_bench_${process.pid}_${Date.now()}`;
+      await runOnServer(SERVER, `CREATE DATABASE "${name}"`);
+      const url = new URL(SERVER);
+      url.pathname = `/${name}`;
+      return {
+        target: { kind: 'postgres', url: url.toString() },
+        remove: () => runOnServer(SERVER, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+      };
+    },
+  },
+];
+
 async function main(): Promise<void> {
   process.stderr.write(`encrypting ${ROWS} rows…\n`);
   const rows = await makeRows(ROWS);
   const results: [string, number][] = [];
   const ratios: string[] = [];
-  for (const where of ['in memory', 'files'] as const) {
+  for (const place of PLACES) {
     const times: Record<InsertPath, number> = { gateway: 0, json: 0 };
-    // Side by side, alternating, each on a fresh database: binary COPY (what the gateway sends
-    // PGlite) and the JSON insert it replaced.
-    for (const path of ['gateway', 'json', 'gateway', 'json'] as const) {
-      const dataDir =
-        where === 'files' ? mkdtempSync(join(tmpdir(), 'tollgate-bench-pglite-')) : null;
-      try {
-        times[path] = Math.max(
-          times[path],
-          await timeInto({ kind: 'pglite', dataDir }, rows, path),
-        );
-      } finally {
-        if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    try {
+      // Side by side, alternating, each on a fresh database: binary COPY (what the gateway sends)
+      // and the JSON insert (what it falls back to for a replayed batch).
+      for (const path of ['gateway', 'json', 'gateway', 'json'] as const) {
+        const { target, remove } = await place.open();
+        try {
+          times[path] = Math.max(times[path], await timeInto(target, rows, path));
+        } finally {
+          await remove();
+        }
       }
+    } catch (err) {
+      process.stderr.write(`${place.name} skipped: ${(err as Error).message}\n`);
+      continue;
     }
-    results.push(
-      [`PGlite (${where}), COPY`, times.gateway],
-      [`PGlite (${where}), JSON`, times.json],
-    );
-    ratios.push(
-      `PGlite (${where}): COPY ÷ JSON insert ${(times.gateway / times.json).toFixed(2)}×`,
-    );
-  }
-  const name = `tollgate_bench_${process.pid}`;
-  const admin = postgres(SERVER, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    const url = new URL(SERVER);
-    url.pathname = `/${name}`;
-    results.push([
-      'PostgreSQL, JSON',
-      await timeInto({ kind: 'postgres', url: url.toString() }, rows),
-    ]);
-  } catch (err) {
-    process.stderr.write(`PostgreSQL skipped: ${(err as Error).message}\n`);
-  } finally {
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    results.push([`${place.name}, COPY`, times.gateway], [`${place.name}, JSON`, times.json]);
+    ratios.push(`${place.name}: COPY ÷ JSON insert ${(times.gateway / times.json).toFixed(2)}×`);
   }
   console.log(
     `interaction writer, ${ROWS} rows of ~${Math.round((rows[0]?.requestEnc?.length ?? 0) + (rows[0]?.responseEnc?.length ?? 0))} bytes ciphertext, batches of ${BATCH}`,

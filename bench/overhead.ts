@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
+import { runOnServer } from '../tests/helpers/server-sql.js';
 import { envNumber } from './lib/env-number.js';
 import type { LoadResult } from './lib/load.js';
 import { runLoad } from './lib/load.js';
@@ -134,20 +134,15 @@ let benchDatabase: { url: string; drop(): Promise<void> } | null = null;
 
 async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `tollgate_bench_overhead_${process.pid}`;
-  const admin = postgres(POSTGRES_SERVER, { max: 1, onnotice: () => {}, connect_timeout: 5 });
-  try {
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-  } catch (err) {
-    await admin.end();
-    throw err;
-  }
+  await runOnServer(POSTGRES_SERVER, `CREATE DATABASE "${name}"`);
   const url = new URL(POSTGRES_SERVER);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: async () => {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(() => {});
-      await admin.end();
+      await runOnServer(POSTGRES_SERVER, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).catch(
+        () => {},
+      );
     },
   };
 }

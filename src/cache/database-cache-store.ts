@@ -52,7 +52,7 @@ export interface DatabaseCacheStoreDeps {
    * does `sync` read what they wrote. The embedded database has a single writer.
    */
   othersWrite: boolean;
-  /** The embedded database's binary COPY loader: the cache's writes use it when it is there. */
+  /** The database's binary COPY loader: the cache's writes use it when it is there. */
   copyFrom?: DatabaseHandle['copyFrom'] | undefined;
 }
 

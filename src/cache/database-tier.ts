@@ -103,8 +103,8 @@ export class DatabaseTier {
        */
       othersWrite: boolean;
       /**
-       * Loads a binary COPY buffer (the embedded database's handle offers it): writes go that way,
-       * with no JSON for the database to parse. Absent or null: one JSON statement per chunk.
+       * Loads a binary COPY buffer (the database handle's): writes go that way, with no JSON for
+       * the database to parse. Absent: one JSON statement per chunk.
        */
       copyFrom?: DatabaseHandle['copyFrom'] | undefined;
       /** How far before the horizon a sync reads (HORIZON_MARGIN_MS unless set). */

@@ -181,11 +181,17 @@ export interface CopySteps {
   after: string;
 }
 
-/** A table's columns as COPY writes them, and how its rows are named in errors. */
-export interface CopyTable<R> {
-  columns: readonly CopyColumn<R>[];
+/** The two forms of one table's COPY statement: one per database kind. */
+export interface CopyStatements {
   /** `copy "table" (columns) from '/dev/blob' with (format binary)`: PGlite reads the batch as its blob. */
   fromBlob: string;
+  /** `copy "table" (columns) from stdin with (format binary)`: PostgreSQL reads it off the connection. */
+  fromStdin: string;
+}
+
+/** A table's columns as COPY writes them, and how its rows are named in errors. */
+export interface CopyTable<R> extends CopyStatements {
+  columns: readonly CopyColumn<R>[];
   /** What a row is called in an error (`interaction`, `cache entry`). */
   rowName: string;
   idOf(row: R): string;
@@ -222,6 +228,7 @@ export function copyTableOf<R>(
   return {
     columns,
     fromBlob: `copy "${target}" (${list}) from '/dev/blob' with (format binary)`,
+    fromStdin: `copy "${target}" (${list}) from stdin with (format binary)`,
     rowName: options.rowName,
     idOf: options.idOf,
   };

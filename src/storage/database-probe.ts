@@ -6,9 +6,19 @@ import type { Database } from './database.js';
 /** How long a successful probe vouches for the database before the next call probes again. */
 const PROBE_FRESH_MS = 1_000;
 
-/** Codes of a connection that failed or went away (postgres.js, Node's sockets, SQLSTATE 08/57P0x). */
+/** Codes of a connection that failed or went away (Node's sockets, SQLSTATE 08/57P0x). */
 const CONNECTION_FAILURE_RE =
-  /^(CONNECTION_(CLOSED|DESTROYED|ENDED)|CONNECT_TIMEOUT|E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH)|08\w{3}|57P0[1-3])$/;
+  /^(E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH)|08\w{3}|57P0[1-3])$/;
+
+/** node-postgres's own connection failures, which carry no code: its messages, as it words them. */
+const NODE_POSTGRES_CONNECTION_FAILURES = new Set([
+  'Connection terminated',
+  'Connection terminated unexpectedly',
+  'Connection terminated due to connection timeout',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+  'timeout exceeded when trying to connect',
+]);
 
 /** Answers, quickly, whether the database answers at all. */
 export interface DatabaseProbe {
@@ -51,6 +61,7 @@ export function isConnectionFailure(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_FAILURE_RE.test(code)) return true;
+    if (code === undefined && NODE_POSTGRES_CONNECTION_FAILURES.has(e.message)) return true;
   }
   return false;
 }

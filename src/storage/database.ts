@@ -1,20 +1,21 @@
 import { mkdirSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
-import type { CopySteps } from './binary-copy.js';
+import pg from 'pg';
+import type { CopyStatements, CopySteps } from './binary-copy.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
-import { silentCloseOptions } from './postgres-socket.js';
+import { copyIntoPostgres } from './postgres-copy.js';
 import { rowsOf } from './rows-of.js';
 
 import * as schema from './schema.js';
@@ -28,11 +29,12 @@ export type DatabaseTarget =
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 /**
- * Loads a binary COPY buffer with a `COPY … FROM` statement (the embedded database only), with
- * `steps` around it in one transaction when given.
+ * Loads a binary COPY buffer into a table with its COPY statement (with `steps` around it, in one
+ * transaction, when given), storing the batch whole or not at all; fails with the database's own
+ * error (its SQLSTATE on `code`) when the database refuses it.
  */
 export type CopyFrom = (
-  statement: string,
+  copy: CopyStatements,
   data: Uint8Array<ArrayBuffer>,
   steps?: CopySteps,
 ) => Promise<void>;
@@ -46,10 +48,10 @@ export interface DatabaseHandle {
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
-   * Loads a binary COPY buffer with `copy … from '/dev/blob'` (the embedded database only; null
-   * on PostgreSQL).
+   * Loads a binary COPY buffer: on the embedded database with `copy … from '/dev/blob'` on its
+   * thread; on PostgreSQL with `copy … from stdin` on a pooled connection.
    */
-  copyFrom: CopyFrom | null;
+  copyFrom: CopyFrom;
   /** Cheap liveness probe. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -58,7 +60,7 @@ export interface DatabaseHandle {
 /** The committed migrations folder, resolved from this file (works from src/ and dist/). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
-/** Opens the configured database: embedded PGlite (file or memory) or PostgreSQL via postgres.js. */
+/** Opens the configured database: embedded PGlite (file or memory) or PostgreSQL via node-postgres. */
 export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
   if (target.kind === 'postgres') return openPostgres(target.url);
   return openPglite(target.dataDir);
@@ -92,8 +94,8 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
       migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
-    copyFrom: async (statement, data, steps) => {
-      await thread.copyFrom(statement, data, steps ?? null);
+    copyFrom: async (copy, data, steps) => {
+      await thread.copyFrom(copy.fromBlob, data, steps ?? null);
     },
     ping: async () => {
       await thread.client.query('select 1');
@@ -111,25 +113,65 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   };
 }
 
+/** How long closing waits for statements still running before it cuts their connections. */
+const CLOSE_GRACE_MS = 5_000;
+
 /**
- * postgres.js options every client of the gateway shares. `socket` is postgres.js's documented
- * custom-socket option (absent from its types): ours fails an attempt the server closed unanswered.
+ * The PostgreSQL connections of one handle: node-postgres settings they share, and their sockets,
+ * so closing can cut the ones a hung statement holds.
  */
-function clientOptions(url: string, max: number) {
-  return { max, onnotice: () => {}, connect_timeout: 10, ...silentCloseOptions(url) };
+class PostgresConnections {
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly url: string) {}
+
+  config(): pg.ClientConfig {
+    return {
+      connectionString: this.url,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      stream: () => {
+        const socket = new net.Socket();
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+        return socket;
+      },
+    };
+  }
+
+  /** Ends every connection still open. */
+  destroyAll(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
+
+/**
+ * A connection that dies makes its client emit `error` (after failing whatever it was running):
+ * with no listener, an idle client's error, or a checked-out one's between two statements of a
+ * transaction, would end the process. The failure reaches the caller through its query; the pool
+ * drops a client that is no longer queryable when it is released.
+ */
+function ignoreConnectionErrors(client: pg.Client | pg.PoolClient): void {
+  client.on('error', () => {});
 }
 
 async function openPostgres(url: string): Promise<DatabaseHandle> {
-  const client = postgres(url, { ...clientOptions(url, 10), idle_timeout: 60 });
-  const db = drizzlePostgres({ client, schema }) as unknown as Database;
+  const connections = new PostgresConnections(url);
+  const pool = new pg.Pool({ ...connections.config(), max: 10, idleTimeoutMillis: 60_000 });
+  pool.on('connect', ignoreConnectionErrors);
+  pool.on('error', () => {});
+  const db = drizzlePostgres({ client: pool, schema }) as unknown as Database;
+  let closing: Promise<void> | null = null;
   return {
     db,
     kind: 'postgres',
     migrate: async (progress) => {
       // Several gateway processes may start together: one migrates at a time, on one session.
-      const single = postgres(url, clientOptions(url, 1));
+      const single = new pg.Client(connections.config());
+      ignoreConnectionErrors(single);
       try {
-        await single`select pg_advisory_lock(7242011)`;
+        await single.connect();
+        await single.query('select pg_advisory_lock(7242011)');
         const session = drizzlePostgres({ client: single, schema });
         await migrateWithProgress(
           session,
@@ -138,18 +180,36 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
           progress,
         );
       } finally {
-        await single.end({ timeout: 5 });
+        await single.end().catch(() => {});
       }
     },
     hasVector: () => hasVectorExtension(db),
-    copyFrom: null,
+    copyFrom: (copy, data, steps) => copyIntoPostgres(pool, copy.fromStdin, data, steps),
     ping: async () => {
-      await client`select 1`;
+      await pool.query('select 1');
     },
-    close: async () => {
-      await client.end({ timeout: 5 });
+    close: () => {
+      closing ??= closeWithin(pool.end(), CLOSE_GRACE_MS, () => connections.destroyAll());
+      return closing;
     },
   };
+}
+
+/** Waits for `ended`; past `graceMs`, calls `cut` (which makes it settle) and waits on. */
+async function closeWithin(ended: Promise<void>, graceMs: number, cut: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), graceMs);
+    timer.unref();
+  });
+  try {
+    if ((await Promise.race([ended, late])) === 'late') {
+      cut();
+      await ended;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function hasVectorExtension(db: Database): Promise<boolean> {

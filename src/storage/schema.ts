@@ -21,7 +21,7 @@ import {
  */
 export const MAX_MODEL_CHARS = 256;
 
-/** PostgreSQL bytea; PGlite returns Uint8Array and postgres.js Buffer, so both are normalised. */
+/** PostgreSQL bytea; PGlite returns Uint8Array and node-postgres Buffer, so both are normalised. */
 export const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
   dataType() {
     return 'bytea';

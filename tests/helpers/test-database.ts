@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseHandle, DatabaseTarget } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { FreezableTcpProxy } from './freezable-tcp-proxy.js';
 import { openMigratedPglite } from './pglite-template.js';
+import { runOnServer } from './server-sql.js';
 
 /** A database a test suite owns: created for it, dropped afterwards. */
 export interface TestDatabaseTarget {
@@ -16,18 +16,14 @@ export interface TestDatabaseTarget {
 /** A fresh PostgreSQL database on the server named by TEST_DATABASE_URL. */
 export async function createPostgresDatabase(serverUrl: string): Promise<TestDatabaseTarget> {
   const name = `tollgate_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
-  await admin.end();
+  await runOnServer(serverUrl, `CREATE DATABASE "${name}"`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     name,
     target: { kind: 'postgres', url: url.toString() },
     async drop() {
-      const a = postgres(serverUrl, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
+      await runOnServer(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
 }

@@ -2,13 +2,14 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import postgres from 'postgres';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { grantAnalystRole } from '../../src/storage/queries/analytics-views.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedBulkRows } from '../helpers/analytics-seed.js';
+import { runOnServer } from '../helpers/server-sql.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
@@ -41,7 +42,7 @@ describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
   const role = `tollgate_analyst_${process.pid}`;
   let target: TestDatabaseTarget;
   let handle: DatabaseHandle;
-  let session: postgres.Sql;
+  let session: pg.Client;
 
   beforeAll(async () => {
     target = await createPostgresDatabase(serverUrl ?? '');
@@ -50,42 +51,50 @@ describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
     const tenant = await insertTenant(handle.db, 'acme');
     await seedBulkRows(handle.db, tenant.id, 500, new Date('2025-05-01T00:00:00Z'));
     if (target.target.kind !== 'postgres') throw new Error('expected a PostgreSQL target');
-    session = postgres(target.target.url, { max: 1, onnotice: () => {} });
+    session = new pg.Client({ connectionString: target.target.url });
+    await session.connect();
   });
 
   afterAll(async () => {
     await session?.end();
     await handle?.close();
     await target?.drop();
-    const admin = postgres(serverUrl ?? '', { max: 1, onnotice: () => {} });
-    await admin.unsafe(`DROP ROLE IF EXISTS "${role}"`);
-    await admin.end();
+    await runOnServer(serverUrl ?? '', `DROP ROLE IF EXISTS "${role}"`);
   });
 
   it('creates a role that reads the views and is denied the tables', async () => {
     expect(await grantAnalystRole(handle.db, role)).toEqual({ created: true });
     expect(await grantAnalystRole(handle.db, role)).toEqual({ created: false });
-    const [login] = await session`select rolcanlogin from pg_roles where rolname = ${role}`;
-    expect(login?.rolcanlogin).toBe(false);
-    await session.unsafe(`SET ROLE "${role}"`);
+    const { rows: before } = await session.query(
+      'select rolcanlogin from pg_roles where rolname = $1',
+      [role],
+    );
+    expect(before[0]?.rolcanlogin).toBe(false);
+    await session.query(`SET ROLE "${role}"`);
     try {
-      const [daily] = await session`select sum(requests)::int as n from interaction_stats_daily`;
-      expect(daily?.n).toBe(500);
-      const [hourly] = await session`select sum(requests)::int as n from interaction_stats_hourly`;
-      expect(hourly?.n).toBe(500);
+      const daily = await session.query(
+        'select sum(requests)::int as n from interaction_stats_daily',
+      );
+      expect(daily.rows[0]?.n).toBe(500);
+      const hourly = await session.query(
+        'select sum(requests)::int as n from interaction_stats_hourly',
+      );
+      expect(hourly.rows[0]?.n).toBe(500);
       for (const table of ['interactions', 'api_keys', 'tenants', 'audit_log']) {
-        await expect(session.unsafe(`select 1 from ${table} limit 1`), table).rejects.toThrow(
+        await expect(session.query(`select 1 from ${table} limit 1`), table).rejects.toThrow(
           /permission denied/,
         );
       }
     } finally {
-      await session.unsafe('RESET ROLE');
+      await session.query('RESET ROLE');
     }
   });
 
   it('gives the role a login when a password is given', async () => {
     await grantAnalystRole(handle.db, role, { password: "it's-a-secret" });
-    const [login] = await session`select rolcanlogin from pg_roles where rolname = ${role}`;
-    expect(login?.rolcanlogin).toBe(true);
+    const { rows } = await session.query('select rolcanlogin from pg_roles where rolname = $1', [
+      role,
+    ]);
+    expect(rows[0]?.rolcanlogin).toBe(true);
   });
 });

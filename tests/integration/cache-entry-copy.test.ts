@@ -13,20 +13,13 @@ import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import { sqlStateOf } from '../../src/storage/sql-state.js';
 import { cacheEntryRow } from '../helpers/cache-entry-row.js';
-import { migratedMemoryDatabase } from '../helpers/test-database.js';
+import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 
-// PostgreSQL takes cache entries as one JSON statement (its driver's COPY cannot run safely in a
-// transaction: see the README's Storage section); the embedded database takes them by COPY.
-describe('cache entries by binary COPY on the embedded database', () => {
-  const database = migratedMemoryDatabase();
-
-  function copyFrom(): CopyFrom {
-    const loader = database().copyFrom;
-    if (!loader) throw new Error('the embedded database loads COPY buffers');
-    return loader;
-  }
+describe.each(storageDrivers())('cache entries by binary COPY on $name', (driver) => {
+  const database = migratedDatabaseOn(driver);
+  const copyFrom = (): CopyFrom => database().copyFrom;
   let tenantId: string;
 
   /** An entry with every byte column set, as a semantic entry has them. */

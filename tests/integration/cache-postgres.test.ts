@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
+import { rowsOf } from '../../src/storage/rows-of.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
@@ -78,7 +79,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     const result = await gateway.server.deps.database.db.execute(
       sql`select column_name from information_schema.columns where table_name = 'cache_entries'`,
     );
-    const columns = (result as unknown as { column_name: string }[]).map((r) => r.column_name);
+    const columns = rowsOf<{ column_name: string }>(result).map((r) => r.column_name);
     expect(columns).toContain('embedding_f32');
     expect(columns).toContain('embedding_sparse');
     expect(columns).not.toContain('embedding');
@@ -120,7 +121,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
     const stored = await db.execute(
       sql`select count(*)::int as n from cache_entries where embedding_sparse is not null and embedding_f32 is null`,
     );
-    expect((stored as unknown as { n: number }[])[0]?.n).toBeGreaterThan(0);
+    expect(rowsOf<{ n: number }>(stored)[0]?.n).toBeGreaterThan(0);
     // Torn sparse bytes, as a damaged or foreign row would hold.
     await db.execute(
       sql`update cache_entries set embedding_sparse = '\\x0102'::bytea where embedding_sparse is not null`,

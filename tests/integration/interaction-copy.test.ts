@@ -10,6 +10,7 @@ import {
   encodeInteractionsCopy,
   UnstorableRowError,
 } from '../../src/storage/queries/interactions-copy.js';
+import { rowsOf } from '../../src/storage/rows-of.js';
 import type { InteractionRow, NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
 import { sqlStateOf } from '../../src/storage/sql-state.js';
@@ -125,9 +126,7 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
     const result = await database().db.execute(
       sql`select count(*)::int as n from interaction_rollup_pending where tenant_id = ${tenantId}`,
     );
-    const pendingRows =
-      (result as unknown as { rows?: { n: number }[] }).rows ??
-      (result as unknown as { n: number }[]);
+    const pendingRows = rowsOf<{ n: number }>(result);
     const n = pendingRows[0]?.n;
     expect(n).toBe(40);
   });

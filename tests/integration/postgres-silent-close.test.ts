@@ -3,7 +3,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { isConnectionFailure } from '../../src/storage/database-probe.js';
-import { silentCloseOptions } from '../../src/storage/postgres-socket.js';
 import type { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
@@ -19,18 +18,6 @@ async function rejectionOf(p: Promise<unknown>): Promise<Error> {
   if (!(outcome instanceof Error)) throw new Error(`expected a rejection, got ${String(outcome)}`);
   return outcome;
 }
-
-describe('which PostgreSQL URLs get the guarded sockets', () => {
-  it('guards one host or a Unix socket, and leaves a list of hosts to postgres.js failover', () => {
-    expect(silentCloseOptions('postgres://u:p%40ss@db.internal:5432/app').socket).toBeTypeOf(
-      'function',
-    );
-    expect(silentCloseOptions('postgres://u@/app?host=/var/run/postgresql').socket).toBeTypeOf(
-      'function',
-    );
-    expect(silentCloseOptions('postgresql://u:p@db1:5432,db2:5432/app?x=a,b')).toEqual({});
-  });
-});
 
 describe('a database address that accepts connections and closes them unanswered', () => {
   // What a proxy or pooler does while the database behind it is gone.
@@ -66,9 +53,7 @@ describe('a database address that accepts connections and closes them unanswered
     const before = accepted;
     for (let attempt = 0; attempt < 3; attempt++) {
       const err = await rejectionOf(handle.ping());
-      expect(err.message).toBe(
-        `the database at 127.0.0.1:${address.port} closed the connection before answering`,
-      );
+      expect(err.message).toBe('Connection terminated unexpectedly');
       expect(isConnectionFailure(err)).toBe(true);
     }
     // One connection attempt a query: none is retried behind the caller's back.
@@ -100,7 +85,7 @@ describe.skipIf(!serverUrl)('PostgreSQL behind a proxy that loses it', () => {
     // accepted and closed unanswered.
     expect(isConnectionFailure(await rejectionOf(handle.ping()))).toBe(true);
     const err = await rejectionOf(handle.ping());
-    expect(err.message).toMatch(/closed the connection before answering$/);
+    expect(err.message).toBe('Connection terminated unexpectedly');
     proxy.restore();
     await handle.ping();
   });

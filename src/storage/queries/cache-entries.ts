@@ -138,7 +138,7 @@ export async function copyCacheEntries(
   entries: NewCacheEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await copyFrom(INCOMING_COPY.fromBlob, encodeCopy(INCOMING_COPY, entries), INCOMING_STEPS);
+  await copyFrom(INCOMING_COPY, encodeCopy(INCOMING_COPY, entries), INCOMING_STEPS);
 }
 
 /** Deletes rows by id; returns how many there were. */

@@ -1,15 +1,16 @@
+import type { CopyStatements } from '../binary-copy.js';
 import { copyTableOf, encodeCopy, UnstorableRowError } from '../binary-copy.js';
 import type { NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
 
-/** Interaction rows in binary COPY format (see binary-copy.ts): the writer's batches to PGlite. */
+/** Interaction rows in binary COPY format (see binary-copy.ts): the writer's batches. */
 const INTERACTIONS_COPY = copyTableOf<NewInteraction>(interactions, {
   rowName: 'interaction',
   idOf: (row) => String(row.id),
 });
 
-/** The statement that loads an encoded batch into PGlite (the batch is its `/dev/blob`). */
-export const COPY_INTERACTIONS_FROM_BLOB = INTERACTIONS_COPY.fromBlob;
+/** The statements that load an encoded batch (PGlite's from its `/dev/blob`, PostgreSQL's from the connection). */
+export const COPY_INTERACTIONS: CopyStatements = INTERACTIONS_COPY;
 
 export { UnstorableRowError };
 

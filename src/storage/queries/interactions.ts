@@ -5,7 +5,7 @@ import { rowsOf } from '../rows-of.js';
 import type { InteractionRow, NewInteraction } from '../schema.js';
 import { interactions } from '../schema.js';
 import { sqlStateOf } from '../sql-state.js';
-import { COPY_INTERACTIONS_FROM_BLOB, encodeInteractionsCopy } from './interactions-copy.js';
+import { COPY_INTERACTIONS, encodeInteractionsCopy } from './interactions-copy.js';
 
 /** PostgreSQL's unique_violation: here, an id already stored. */
 const UNIQUE_VIOLATION = '23505';
@@ -82,16 +82,13 @@ export async function copyInteractions(
 }
 
 /**
- * The writer's insert: binary COPY where the driver can load a buffer (the embedded database,
- * whose thread receives the batch as one transferred buffer), else the skipping JSON insert.
- * PostgreSQL keeps the JSON insert: postgres.js's COPY stream never finishes when the server
- * rejects data after CopyDone. Returns how many rows were new.
+ * The writer's insert: binary COPY (the embedded database's thread receives the batch as one
+ * transferred buffer; PostgreSQL reads it off a pooled connection), falling back to the skipping
+ * JSON insert for a replayed batch. Returns how many rows were new.
  */
 export function storeInteractions(
-  handle: DatabaseHandle,
+  handle: Pick<DatabaseHandle, 'db' | 'copyFrom'>,
   rows: readonly NewInteraction[],
 ): Promise<number> {
-  const copyFrom = handle.copyFrom;
-  if (!copyFrom) return insertInteractions(handle.db, rows);
-  return copyInteractions(handle.db, (data) => copyFrom(COPY_INTERACTIONS_FROM_BLOB, data), rows);
+  return copyInteractions(handle.db, (data) => handle.copyFrom(COPY_INTERACTIONS, data), rows);
 }
