@@ -52,8 +52,8 @@ export interface DatabaseCacheStoreDeps {
    * does `sync` read what they wrote. The embedded database has a single writer.
    */
   othersWrite: boolean;
-  /** The database's binary COPY loader: the cache's writes use it when it is there. */
-  copyFrom?: DatabaseHandle['copyFrom'] | undefined;
+  /** The database's binary COPY loader: the cache's writes go that way. */
+  copyFrom: DatabaseHandle['copyFrom'];
 }
 
 /**

@@ -20,7 +20,6 @@ import {
   listCacheEntryUsage,
   readUncommittedHorizon,
   recordCacheHits,
-  upsertCacheEntries,
 } from '../storage/queries/cache-entries.js';
 import type { Breaker } from './breaker.js';
 import type { EntryCodec } from './entry-codec.js';
@@ -102,11 +101,8 @@ export class DatabaseTier {
        * reads nothing, and deleted ids need not be remembered for it.
        */
       othersWrite: boolean;
-      /**
-       * Loads a binary COPY buffer (the database handle's): writes go that way, with no JSON for
-       * the database to parse. Absent: one JSON statement per chunk.
-       */
-      copyFrom?: DatabaseHandle['copyFrom'] | undefined;
+      /** Loads a binary COPY buffer (the database handle's): the entries are written that way. */
+      copyFrom: DatabaseHandle['copyFrom'];
       /** How far before the horizon a sync reads (HORIZON_MARGIN_MS unless set). */
       horizonMarginMs?: number;
     },
@@ -264,11 +260,8 @@ export class DatabaseTier {
     this.deletes.clear();
     const written = await this.guarded(async () => {
       const rows = await this.seal(writes);
-      const copyFrom = this.deps.copyFrom;
       for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
-        const chunk = rows.slice(i, i + WRITE_CHUNK_ROWS);
-        if (copyFrom) await copyCacheEntries(copyFrom, chunk);
-        else await upsertCacheEntries(this.deps.db, chunk);
+        await copyCacheEntries(this.deps.copyFrom, rows.slice(i, i + WRITE_CHUNK_ROWS));
       }
       for (let i = 0; i < deletes.length; i += WRITE_CHUNK_ROWS) {
         await deleteCacheEntriesById(this.deps.db, deletes.slice(i, i + WRITE_CHUNK_ROWS));

@@ -32,7 +32,11 @@ const database = migratedMemoryDatabase();
 let tenantId: string;
 let tenantKeys: TenantKeys;
 
-function tierOn(db: Database, logs: string[] = [], copyFrom?: DatabaseHandle['copyFrom']) {
+function tierOn(
+  handle: Pick<DatabaseHandle, 'db' | 'copyFrom'>,
+  logs: string[] = [],
+  copyFrom: CopyFrom = handle.copyFrom,
+) {
   const hits = new HitCounter();
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -41,7 +45,7 @@ function tierOn(db: Database, logs: string[] = [], copyFrom?: DatabaseHandle['co
     },
   });
   const tier = new DatabaseTier({
-    db,
+    db: handle.db,
     codec: new EntryCodec(tenantKeys),
     breaker: new Breaker({ clock, openMs: 60_000 }),
     hits,
@@ -76,13 +80,6 @@ async function rows(): Promise<Record<string, unknown>[]> {
   return (result as unknown as { rows: Record<string, unknown>[] }).rows;
 }
 
-/** The embedded database's COPY loader (PostgreSQL has none). */
-function embeddedCopy(): CopyFrom {
-  const copyFrom = database().copyFrom;
-  if (!copyFrom) throw new Error('the embedded database loads COPY buffers');
-  return copyFrom;
-}
-
 beforeAll(async () => {
   const ring = parseMasterKeys(generateMasterKeyEntry('test'));
   tenantKeys = createTenantKeys({ db: database().db, ring });
@@ -95,7 +92,7 @@ beforeEach(async () => {
 
 describe('DatabaseTier', () => {
   it('writes nothing until flush, then every queued entry at once, the newest of each key', async () => {
-    const { tier } = tierOn(database().db);
+    const { tier } = tierOn(database());
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000001'));
     tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000002'));
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000003'));
@@ -112,7 +109,7 @@ describe('DatabaseTier', () => {
   });
 
   it('writes a mostly-zero vector as its nonzero components, in its own column', async () => {
-    const { tier } = tierOn(database().db);
+    const { tier } = tierOn(database());
     const vector = new Float32Array(512);
     vector[3] = 0.6;
     vector[300] = 0.8;
@@ -130,7 +127,7 @@ describe('DatabaseTier', () => {
   });
 
   it('deletes evicted rows and adds hit counts in the next flush', async () => {
-    const { tier, hits } = tierOn(database().db);
+    const { tier, hits } = tierOn(database());
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000011'));
     tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000012'));
     await tier.flush();
@@ -148,7 +145,7 @@ describe('DatabaseTier', () => {
       url: 'postgres://tollgate@127.0.0.1:1/none',
     });
     const logs: string[] = [];
-    const { tier, hits } = tierOn(broken.db, logs);
+    const { tier, hits } = tierOn(broken, logs);
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000021'));
     hits.count(tenantId, 'a', NOW);
     await tier.flush();
@@ -161,8 +158,8 @@ describe('DatabaseTier', () => {
   });
 
   it('finds the rows another instance wrote since its last look, once', async () => {
-    const writer = tierOn(database().db).tier;
-    const reader = tierOn(database().db).tier;
+    const writer = tierOn(database()).tier;
+    const reader = tierOn(database()).tier;
     writer.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000031'));
     await writer.flush();
     const loaded: string[] = [];
@@ -182,7 +179,7 @@ describe('DatabaseTier', () => {
 
 describe('DatabaseTier through binary COPY (the embedded database)', () => {
   it('writes the newest entry of each key, and a replaced entry starts its hits over', async () => {
-    const { tier, hits } = tierOn(database().db, [], database().copyFrom);
+    const { tier, hits } = tierOn(database());
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000041'));
     tier.enqueueWrite(pending('b', '0190a000-0000-7000-8000-000000000042'));
     tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000043'));
@@ -218,7 +215,7 @@ describe('DatabaseTier through binary COPY (the embedded database)', () => {
   });
 
   it('never writes a batch whose merge failed later, after its tenant was flushed', async () => {
-    const copyFrom = embeddedCopy();
+    const copyFrom = database().copyFrom;
     let failNext = false;
     // The database refuses one merge (the statement after a batch's COPY, in its transaction).
     const flakyCopy: CopyFrom = (statement, data, steps) => {
@@ -254,7 +251,7 @@ describe('DatabaseTier through binary COPY (the embedded database)', () => {
 describe('binary COPY writes against a tenant flush', () => {
   it('a batch still being written when its tenant is flushed is flushed with it', async () => {
     const db = database().db;
-    const copyFrom = embeddedCopy();
+    const copyFrom = database().copyFrom;
     const entry = (exactHash: string, id: string) =>
       cacheEntryRow(tenantId, exactHash, NOW, { id });
     await copyCacheEntries(copyFrom, [entry('kept', '0190a000-0000-7000-8000-000000000061')]);
@@ -269,15 +266,19 @@ describe('binary COPY writes against a tenant flush', () => {
 });
 
 describe('DatabaseCacheStore sync', () => {
-  function storeOn(db: Database, othersWrite: boolean): DatabaseCacheStore {
+  function storeOn(
+    handle: Pick<DatabaseHandle, 'db' | 'copyFrom'>,
+    othersWrite: boolean,
+  ): DatabaseCacheStore {
     return new DatabaseCacheStore({
-      db,
+      db: handle.db,
       tenantKeys,
       embedder: createLocalEmbedder(),
       clock,
       logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
       config: loadConfig({}).cache,
       othersWrite,
+      copyFrom: handle.copyFrom,
     });
   }
 
@@ -300,8 +301,8 @@ describe('DatabaseCacheStore sync', () => {
     ],
   };
 
-  async function storeFromAnotherWriter(db: Database): Promise<void> {
-    const writer = storeOn(db, true);
+  async function storeFromAnotherWriter(handle: DatabaseHandle): Promise<void> {
+    const writer = storeOn(handle, true);
     await writer.load();
     await writer.store({
       tenantId,
@@ -321,9 +322,9 @@ describe('DatabaseCacheStore sync', () => {
   }
 
   it('on a shared database, brings in what another instance wrote', async () => {
-    const reader = storeOn(database().db, true);
+    const reader = storeOn(database(), true);
     await reader.load();
-    await storeFromAnotherWriter(database().db);
+    await storeFromAnotherWriter(database());
     expect((await lookupOn(reader)).hit).toBeNull();
     await reader.sync();
     const found = await lookupOn(reader);
@@ -332,10 +333,10 @@ describe('DatabaseCacheStore sync', () => {
   });
 
   it('on a single-writer database, reads nothing: every row there is its own', async () => {
-    const reader = storeOn(database().db, false);
+    const reader = storeOn(database(), false);
     await reader.load();
     // A row no single-writer process could meet (the embedded database takes one process).
-    await storeFromAnotherWriter(database().db);
+    await storeFromAnotherWriter(database());
     await reader.sync();
     expect((await lookupOn(reader)).hit).toBeNull();
   });
@@ -367,6 +368,7 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
       logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
       config: loadConfig({}).cache,
       othersWrite: false,
+      copyFrom: database().copyFrom,
     });
   }
 

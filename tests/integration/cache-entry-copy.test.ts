@@ -4,11 +4,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/runtime/uuidv7.js';
 import type { CopyFrom } from '../../src/storage/database.js';
 import type { NewCacheEntry } from '../../src/storage/queries/cache-entries.js';
-import {
-  copyCacheEntries,
-  recordCacheHits,
-  upsertCacheEntries,
-} from '../../src/storage/queries/cache-entries.js';
+import { copyCacheEntries, recordCacheHits } from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import { sqlStateOf } from '../../src/storage/sql-state.js';
@@ -37,17 +33,14 @@ describe.each(storageDrivers())('cache entries by binary COPY on $name', (driver
   async function stored(): Promise<Record<string, unknown>[]> {
     const result = await database().db.execute(sql`
       select id, exact_hash, scope_hash, embedder, response_enc, question_enc, embedding_f32,
-        embedding_sparse, created_at, expires_at, size, hits, last_hit_at is null as unhit
+        embedding_sparse, (extract(epoch from created_at) * 1000)::float8 as created_ms,
+        (extract(epoch from expires_at) * 1000)::float8 as expires_ms, size, hits,
+        last_hit_at is null as unhit
       from cache_entries order by exact_hash`);
     return rowsOf<Record<string, unknown>>(result).map((row) => {
       const out: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(row)) {
-        out[key] =
-          value instanceof Uint8Array
-            ? Buffer.from(value).toString('hex')
-            : value instanceof Date
-              ? value.toISOString()
-              : value;
+        out[key] = value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value;
       }
       return out;
     });
@@ -61,21 +54,34 @@ describe.each(storageDrivers())('cache entries by binary COPY on $name', (driver
     await database().db.execute(sql`delete from cache_entries`);
   });
 
-  it('stores what the JSON write stores, an entry replacing its key’s older one and its hits', async () => {
-    const batch = [entry('a'), entry('b', { questionEnc: null, embeddingSparse: null })];
-    await upsertCacheEntries(database().db, batch);
-    await recordCacheHits(database().db, [
-      { tenantId, exactHash: 'a', count: 3, lastHitAt: new Date(NOW) },
-    ]);
-    const viaJson = await stored();
-    expect(viaJson.find((r) => r.exact_hash === 'a')).toMatchObject({ hits: 3, unhit: false });
+  /** An entry as a reader sees it once stored, with `hits` counted. */
+  function asStored(e: NewCacheEntry, hits = 0): Record<string, unknown> {
+    const hex = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('hex') : null);
+    return {
+      id: e.id,
+      exact_hash: e.exactHash,
+      scope_hash: e.scopeHash,
+      embedder: e.embedder ?? null,
+      response_enc: hex(e.responseEnc),
+      question_enc: hex(e.questionEnc),
+      embedding_f32: hex(e.embeddingF32),
+      embedding_sparse: hex(e.embeddingSparse),
+      created_ms: e.createdAt.getTime(),
+      expires_ms: e.expiresAt.getTime(),
+      size: e.size,
+      hits,
+      unhit: hits === 0,
+    };
+  }
 
-    await database().db.execute(sql`delete from cache_entries`);
-    await copyCacheEntries(copyFrom(), batch);
+  it('stores every field of each entry, an entry replacing its key’s older one and its hits', async () => {
+    const a = entry('a', { embeddingF32: randomBytes(32) });
+    const b = entry('b', { questionEnc: null, embeddingSparse: null, embedder: null });
+    await copyCacheEntries(copyFrom(), [a, b]);
     await recordCacheHits(database().db, [
       { tenantId, exactHash: 'a', count: 3, lastHitAt: new Date(NOW) },
     ]);
-    expect(await stored()).toEqual(viaJson);
+    expect(await stored()).toEqual([asStored(a, 3), asStored(b)]);
 
     // A newer entry of key a replaces the stored one, whose hits start over.
     const newer = entry('a', { id: uuidv7(), size: 2000 });

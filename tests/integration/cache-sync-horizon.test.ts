@@ -6,8 +6,8 @@ import { EntryCodec } from '../../src/cache/entry-codec.js';
 import { HitCounter } from '../../src/cache/hit-counter.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { upsertCacheEntries } from '../../src/storage/queries/cache-entries.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { cacheEntries } from '../../src/storage/schema.js';
 import { createTenantKeys } from '../../src/tenants/tenant-keys.js';
 import { cacheEntryRow } from '../helpers/cache-entry-row.js';
 import { migratedDatabaseOn, storageDrivers } from '../helpers/test-database.js';
@@ -42,6 +42,7 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
       clock,
       logger: createLogger('silent'),
       othersWrite: true,
+      copyFrom: database().copyFrom,
       // Without the margin, a write begun a moment before a read must be found by the horizon
       // alone (the margin would cover a write begun less than a second before).
       horizonMarginMs: 1,
@@ -50,7 +51,7 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
     const sync = async () => ((await tier.sync(NOW, () => false)) ?? []).map((r) => r.exactHash);
 
     const old = entry('old');
-    await upsertCacheEntries(db, [old]);
+    await db.insert(cacheEntries).values(old);
     await db.execute(
       sql`update cache_entries set written_at = now() - interval '3 seconds' where id = ${old.id}`,
     );
@@ -66,13 +67,13 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
       begun = resolve;
     });
     const late = db.transaction(async (tx) => {
-      await upsertCacheEntries(tx, [entry('late')]);
+      await tx.insert(cacheEntries).values(entry('late'));
       begun();
       await held;
     });
     await inside;
     // A row written after it began, committed at once: the first sync's newest.
-    await upsertCacheEntries(db, [entry('after')]);
+    await db.insert(cacheEntries).values(entry('after'));
 
     expect((await sync()).sort()).toEqual(['after', 'old']);
     // The write begun before that read is still open, so the next read goes back to its start,

@@ -94,38 +94,8 @@ const INCOMING_STEPS: CopySteps = {
 };
 
 /**
- * Writes entries in one statement, each replacing an older row with the same exact key (whose hits
- * start over). The caller passes at most one entry per (tenant, exact key).
- *
- * The rows travel as one JSON parameter expanded by the database (json_populate_recordset), as
- * interactions do: the statement's text is the same for every batch, so building it costs nothing
- * per row, and the database parses one parameter instead of eleven per row.
- */
-export async function upsertCacheEntries(db: Database, entries: NewCacheEntry[]): Promise<void> {
-  if (entries.length === 0) return;
-  const records = entries.map((e) => ({
-    id: e.id,
-    tenant_id: e.tenantId,
-    scope_hash: e.scopeHash,
-    exact_hash: e.exactHash,
-    embedder: e.embedder ?? null,
-    response_enc: byteaText(e.responseEnc),
-    question_enc: e.questionEnc ? byteaText(e.questionEnc) : null,
-    embedding_f32: e.embeddingF32 ? byteaText(e.embeddingF32) : null,
-    embedding_sparse: e.embeddingSparse ? byteaText(e.embeddingSparse) : null,
-    created_at: e.createdAt.toISOString(),
-    expires_at: e.expiresAt.toISOString(),
-    size: e.size,
-  }));
-  await db.execute(sql`
-    insert into ${cacheEntries} (${WRITTEN_COLUMNS})
-    select ${WRITTEN_COLUMNS}
-    from json_populate_recordset(null::cache_entries, ${JSON.stringify(records)}::json)
-    ${sql.raw(REPLACE_SAME_KEY)}`);
-}
-
-/**
- * The same write as upsertCacheEntries by binary COPY, in one transaction: the batch is copied into
+ * Writes entries, each replacing an older row with the same exact key (whose hits start over; the
+ * caller passes at most one entry per (tenant, exact key)), by binary COPY in one transaction: the batch is copied into
  * a temporary table (made by the transaction if this connection has none, emptied when it ends)
  * and merged from there in one statement. The database parses no JSON and no hex; the embedded
  * one receives the batch on its thread as one transferred buffer. Nothing of a failed batch stays
