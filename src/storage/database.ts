@@ -129,7 +129,10 @@ class PostgresConnections {
     return {
       connectionString: this.url,
       connectionTimeoutMillis: 10_000,
+      // A server gone without a word is found by TCP keepalive probes from a minute of silence
+      // (the system's default waits two hours).
       keepAlive: true,
+      keepAliveInitialDelayMillis: 60_000,
       stream: () => {
         const socket = new net.Socket();
         this.sockets.add(socket);
