@@ -9,17 +9,8 @@ import { openDatabase } from '../../src/storage/database.js';
 import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { tenants } from '../../src/storage/schema.js';
+import { rejectionOf } from '../helpers/rejection-of.js';
 import { migratedMemoryDatabase } from '../helpers/test-database.js';
-
-/** The error a rejected promise carries (fails the test if it resolves). */
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('PGlite on its own thread: the raw client', () => {
   let thread: PgliteThread;

@@ -5,21 +5,12 @@ import { openDatabase } from '../../src/storage/database.js';
 import { isConnectionFailure } from '../../src/storage/database-probe.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
+import { rejectionOf } from '../helpers/rejection-of.js';
 import { runOnServer } from '../helpers/server-sql.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
-
-/** The rejection of `p`, or a failure of the test if it resolves. */
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) throw new Error(`expected a rejection, got ${String(outcome)}`);
-  return outcome;
-}
 
 /** A promise and the function that resolves it. */
 function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {

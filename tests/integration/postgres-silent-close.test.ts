@@ -4,20 +4,11 @@ import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { isConnectionFailure } from '../../src/storage/database-probe.js';
 import type { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
+import { rejectionOf } from '../helpers/rejection-of.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
-
-/** The rejection of `p`, or a failure of the test if it resolves. */
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  const outcome = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) throw new Error(`expected a rejection, got ${String(outcome)}`);
-  return outcome;
-}
 
 describe('a database address that accepts connections and closes them unanswered', () => {
   // What a proxy or pooler does while the database behind it is gone.
