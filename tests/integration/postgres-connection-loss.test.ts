@@ -6,7 +6,7 @@ import { isConnectionFailure } from '../../src/storage/database-probe.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import { rejectionOf } from '../helpers/rejection-of.js';
-import { runOnServer } from '../helpers/server-sql.js';
+import { runOnServer, withServerSession } from '../helpers/server-sql.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
 
@@ -115,5 +115,37 @@ describe.skipIf(!serverUrl)('PostgreSQL connections that die under a transaction
       await insertTenant(t, 'on-a-new-connection');
     });
     expect(await tenantNames()).toContain('on-a-new-connection');
+  });
+});
+
+describe.skipIf(!serverUrl)('closing while a statement runs', () => {
+  let target: TestDatabaseTarget;
+
+  beforeAll(async () => {
+    target = await createPostgresDatabase(serverUrl ?? '');
+  });
+
+  afterAll(async () => {
+    await target?.drop();
+  });
+
+  it('cuts the connection of a statement that does not finish in time, failing it, and closes', async () => {
+    const handle = await openDatabase(target.target);
+    const running = rejectionOf(handle.db.execute(sql`select pg_sleep(600)`));
+    await expect
+      .poll(() =>
+        withServerSession(serverUrl ?? '', async (session) => {
+          const { rows } = await session.query(
+            `select 1 from pg_stat_activity where datname = $1 and query like 'select pg_sleep%'`,
+            [target.name],
+          );
+          return rows.length;
+        }),
+      )
+      .toBe(1);
+    // Closing waits its grace (5 s) for the statement, then cuts its connection: close settles,
+    // and so does the statement, as a connection failure.
+    await handle.close();
+    expect(isConnectionFailure(await running)).toBe(true);
   });
 });
