@@ -15,7 +15,7 @@ import { loadConfig } from '../../src/config.js';
 import { generateMasterKeyEntry, parseMasterKeys } from '../../src/crypto/key-ring.js';
 import type { TenantKeys } from '../../src/crypto/tenant-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import type { CopyFrom, Database, DatabaseHandle } from '../../src/storage/database.js';
+import type { CopyFrom, DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import {
   copyCacheEntries,

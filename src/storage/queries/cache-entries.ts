@@ -2,7 +2,6 @@ import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
 import { and, asc, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
 import type { CopySteps } from '../binary-copy.js';
 import { copyTableOf, encodeCopy } from '../binary-copy.js';
-import { byteaText } from '../bytea-text.js';
 import type { CopyFrom, Database } from '../database.js';
 import { rowsOf } from '../rows-of.js';
 import { cacheEntries } from '../schema.js';
@@ -67,7 +66,6 @@ const INCOMING_COPY = copyTableOf<NewCacheEntry>(cacheEntries, {
 
 /** The columns a write sets (the COPY's, by name); the others start over (no hits yet, written now). */
 const WRITTEN_COLUMN_LIST = INCOMING_COPY.columns.map((c) => c.name).join(', ');
-const WRITTEN_COLUMNS = sql.raw(WRITTEN_COLUMN_LIST);
 
 /** A written row replaces the row of the same exact key, whose hits start over. */
 const REPLACE_SAME_KEY = `on conflict (tenant_id, exact_hash) do update set
@@ -95,9 +93,9 @@ const INCOMING_STEPS: CopySteps = {
 
 /**
  * Writes entries, each replacing an older row with the same exact key (whose hits start over; the
- * caller passes at most one entry per (tenant, exact key)), by binary COPY in one transaction: the batch is copied into
- * a temporary table (made by the transaction if this connection has none, emptied when it ends)
- * and merged from there in one statement. The database parses no JSON and no hex; the embedded
+ * caller passes at most one entry per (tenant, exact key)), by binary COPY in one transaction: the
+ * batch is copied into a temporary table (made by the transaction if this connection has none,
+ * emptied when it ends) and merged from there in one statement. The database parses no JSON and no hex; the embedded
  * one receives the batch on its thread as one transferred buffer. Nothing of a failed batch stays
  * behind, and a batch whose caller stopped waiting for it is stored whole before a later statement
  * on the embedded database runs (its statements run one at a time), so a tenant's flush that
