@@ -36,11 +36,14 @@ const parsedUrl = remembered(256, (text) => {
   return { origin: url.origin, path: url.pathname + url.search, href: url.href };
 });
 
-function requestHeaders(init: RequestInit | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!init?.headers) return out;
+function requestHeaders(init: RequestInit | undefined): Readonly<Record<string, string>> {
+  const given = init?.headers;
+  if (!given) return {};
+  // A record (the SDK's reused headers, see UpstreamClient) is what undici takes: sent as it is.
+  if (!(given instanceof Headers) && !Array.isArray(given)) return given as Record<string, string>;
   // The SDK passes a Headers it has built and checked: read it as it is rather than copy it.
-  const headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
+  const headers = given instanceof Headers ? given : new Headers(given);
+  const out: Record<string, string> = {};
   headers.forEach((value, name) => {
     out[name] = value;
   });

@@ -7,27 +7,29 @@ import { Readable } from 'node:stream';
  * would copy and re-validate every header of every answer.
  */
 class UpstreamHeaders {
-  private readonly map = new Map<string, string>();
+  // Private, so the SDK's debug formatting of every response's headers (done whatever the log
+  // level) finds no own property to copy.
+  readonly #map = new Map<string, string>();
 
   constructor(headers: IncomingHttpHeaders) {
     for (const name in headers) {
       const value = headers[name];
       if (value === undefined) continue;
-      this.map.set(name, Array.isArray(value) ? value.join(', ') : value);
+      this.#map.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
   }
 
   get(name: string): string | null {
-    return this.map.get(name.toLowerCase()) ?? null;
+    return this.#map.get(name.toLowerCase()) ?? null;
   }
 
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.#map.has(name.toLowerCase());
   }
 
   *entries(): IterableIterator<[string, string]> {
     // Sorted by name, as Headers iterates.
-    yield* [...this.map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    yield* [...this.#map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
