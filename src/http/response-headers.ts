@@ -30,16 +30,26 @@ export function setResponseHeader(c: Context<AppEnv>, name: string, value: strin
   gathered(c)[name] = value;
 }
 
+/**
+ * The headers an answer goes out with: the gathered ones and `headers` (which win). Taken: what a
+ * later stage gathers starts a record of its own, applied afterwards.
+ */
+export function answerHeaders(
+  c: Context<AppEnv>,
+  headers: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const all = Object.assign(gathered(c), headers);
+  c.set('responseHeaders', undefined);
+  return all;
+}
+
 /** The answer, with the gathered headers and `headers` (which win). */
 export function answerWith(
   c: Context<AppEnv>,
   body: BodyInit,
   headers: Readonly<Record<string, string>>,
 ): Response {
-  const all = Object.assign(gathered(c), headers);
-  // Written: what a later stage gathers starts a record of its own, applied afterwards.
-  c.set('responseHeaders', undefined);
-  return new Response(body, { status: 200, headers: all });
+  return new Response(body, { status: 200, headers: answerHeaders(c, headers) });
 }
 
 /**

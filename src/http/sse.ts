@@ -7,11 +7,11 @@ export const SSE_HEADERS: Record<string, string> = {
 };
 
 /**
- * Headers of a stream relayed as it arrives. Declaring the chunked framing Node uses anyway for a
- * body of unknown length (the bytes on the wire are the same) makes the Node adapter send the
- * headers at once and each piece as it comes: without it, the adapter reads ahead for a length
- * and, when the stream's second piece is not ready yet, waits a timer tick (1 ms or more) before
- * the first byte leaves.
+ * Headers of a stream relayed as it arrives, declaring the chunked framing Node uses anyway for a
+ * body of unknown length (the bytes on the wire are the same). Served by the Node server the relay
+ * writes them itself (see relayStreamTo); a stream handed to the Node adapter without them would
+ * make it read ahead for a length and, when the stream's second piece is not ready yet, wait a
+ * timer tick (1 ms or more) before the first byte leaves.
  */
 export const RELAYED_SSE_HEADERS: Record<string, string> = {
   ...SSE_HEADERS,

@@ -1,16 +1,23 @@
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
 import { replayFrames } from '../http/chat-replay.js';
 import { chatStreamFormat } from '../http/chat-sse.js';
 import type { AppEnv, Outcome } from '../http/env.js';
-import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
+import { outgoingOf } from '../http/incoming.js';
+import {
+  answerHeaders,
+  answerWith,
+  JSON_HEADERS,
+  setResponseHeader,
+} from '../http/response-headers.js';
 import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
 import { RELAYED_SSE_HEADERS, SSE_HEADERS } from '../http/sse.js';
-import { relayStream } from '../http/stream-relay.js';
+import { relayStream, relayStreamTo, type StreamEnd } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
@@ -96,7 +103,7 @@ export function respond(deps: RespondDeps) {
     const format = responses
       ? responsesStreamFormat(responses, responseKeeper(deps, c, responses))
       : chatStreamFormat(c.get('request').includeUsage);
-    const body = relayStream(answer.stream, format, deps.secrets, (end) => {
+    const onEnd = (end: StreamEnd) => {
       const now = clock.monotonic();
       outcome.status = end.status;
       outcome.errorCode = end.errorCode;
@@ -105,7 +112,16 @@ export function respond(deps: RespondDeps) {
       outcome.latencyMs = now - startedAt;
       outcome.complete = true;
       outcome.onComplete?.();
-    });
+    };
+    // Served by the Node server, the stream goes straight onto its response (see relayStreamTo);
+    // the Node adapter then writes nothing more. In process (tests), as a web stream.
+    const outgoing = outgoingOf(c);
+    if (outgoing) {
+      const headers = answerHeaders(c, RELAYED_SSE_HEADERS);
+      relayStreamTo(outgoing, headers, answer.stream, format, deps.secrets, onEnd);
+      return RESPONSE_ALREADY_SENT;
+    }
+    const body = relayStream(answer.stream, format, deps.secrets, onEnd);
     return answerWith(c, body, RELAYED_SSE_HEADERS);
   };
 }

@@ -1,0 +1,193 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chatStreamFormat } from '../../src/http/chat-sse.js';
+import { relayStreamTo, type StreamEnd } from '../../src/http/stream-relay.js';
+import type { UpstreamStream } from '../../src/upstream/upstream.js';
+
+/** A chunk of a streamed answer carrying `content`. */
+function chunk(content: string, finish: 'stop' | null = null): ChatCompletionChunk {
+  return {
+    id: 'chatcmpl-relay',
+    object: 'chat.completion.chunk',
+    created: 1_700_000_000,
+    model: 'gpt-4o-mini',
+    choices: [{ index: 0, delta: { content }, finish_reason: finish, logprobs: null }],
+  };
+}
+
+/**
+ * An upstream stream of `count` chunks after the first, each `size` characters of its index's
+ * letter, handed out one `rest.next()` at a time; `onPull` runs at each pull.
+ */
+function upstreamStream(count: number, size: number, onPull: () => void) {
+  const state = { pulled: 0, aborted: false, finished: false };
+  const stream: UpstreamStream = {
+    first: chunk(''),
+    rest: {
+      next: async () => {
+        onPull();
+        if (state.aborted) throw new Error('aborted');
+        if (state.pulled === count) return { done: true, value: undefined };
+        state.pulled++;
+        const letter = String.fromCharCode(97 + (state.pulled % 26));
+        return {
+          done: false,
+          value: chunk(letter.repeat(size), state.pulled === count ? 'stop' : null),
+        };
+      },
+    },
+    ready: () => null,
+    raw: () => null,
+    abort: () => {
+      state.aborted = true;
+    },
+    finish: () => {
+      state.finished = true;
+    },
+  };
+  return { stream, state };
+}
+
+let server: Server | null = null;
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = null;
+});
+
+/** Serves one relayed stream; resolves with the port once listening. */
+async function serve(handle: (response: ServerResponse) => void): Promise<number> {
+  server = createServer((_request, response) => handle(response));
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A raw client that sends one request and reads nothing until told to. */
+async function pausedClient(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  sockets.push(socket);
+  socket.pause();
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  socket.write('GET / HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n');
+  return socket;
+}
+
+function readAll(socket: Socket): Promise<string> {
+  const parts: Buffer[] = [];
+  socket.on('data', (part: Buffer) => parts.push(part));
+  const ended = new Promise<string>((resolve) =>
+    socket.once('end', () => resolve(Buffer.concat(parts).toString('utf8'))),
+  );
+  socket.resume();
+  return ended;
+}
+
+/** An HTTP/1.1 response's head and its chunked body, decoded. */
+function parseResponse(raw: string): { head: string; body: string; ended: boolean } {
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, split);
+  let rest = raw.slice(split + 4);
+  let body = '';
+  for (;;) {
+    const line = rest.indexOf('\r\n');
+    const size = Number.parseInt(rest.slice(0, line), 16);
+    if (size === 0) return { head, body, ended: rest === '0\r\n\r\n' };
+    body += rest.slice(line + 2, line + 2 + size);
+    rest = rest.slice(line + 2 + size + 2);
+  }
+}
+
+/** The content deltas of an event-stream body, in order. */
+function contents(body: string): string[] {
+  const events = body.split('\n\n').filter((e) => e.startsWith('data: {'));
+  return events.map((e) => {
+    const parsed = JSON.parse(e.slice('data: '.length)) as ChatCompletionChunk;
+    return parsed.choices[0]?.delta.content ?? '';
+  });
+}
+
+describe('relayStreamTo', () => {
+  it('reads the upstream no further while the client is not reading, then sends everything in order', async () => {
+    // 128 chunks of 256 KB: far more than the sockets between the two can hold.
+    const count = 128;
+    const size = 256 * 1024;
+    let response: ServerResponse | null = null;
+    let pulledWhileFull = 0;
+    let full: () => void = () => {};
+    const filled = new Promise<void>((resolve) => (full = resolve));
+    const { stream, state } = upstreamStream(count, size, () => {
+      if (response?.writableNeedDrain) pulledWhileFull++;
+    });
+    let end: StreamEnd | null = null;
+    const port = await serve((res) => {
+      response = res;
+      const write = res.write.bind(res) as (text: string) => boolean;
+      res.write = ((text: string) => {
+        const taken = write(text);
+        if (!taken) full();
+        return taken;
+      }) as typeof res.write;
+      relayStreamTo(
+        res,
+        { 'content-type': 'text/event-stream' },
+        stream,
+        chatStreamFormat(false),
+        [],
+        (e) => {
+          end = e;
+        },
+      );
+    });
+    const client = await pausedClient(port);
+    await filled;
+    const { head, body, ended } = parseResponse(await readAll(client));
+
+    expect(pulledWhileFull).toBe(0);
+    const sent = contents(body);
+    expect(sent).toHaveLength(count + 1);
+    expect(sent.slice(1).map((c) => c.length)).toEqual(Array(count).fill(size));
+    expect(
+      sent
+        .slice(1)
+        .map((c) => c[0])
+        .join(''),
+    ).toBe(
+      Array.from({ length: count }, (_, i) => String.fromCharCode(97 + ((i + 1) % 26))).join(''),
+    );
+    expect(head.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+    expect(head).toMatch(/\r\ncontent-type: text\/event-stream(\r\n|$)/i);
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(ended).toBe(true);
+    expect(end).toMatchObject({ status: 200, errorCode: null });
+    expect(state.finished).toBe(true);
+  });
+
+  it('aborts the upstream and ends as client_closed when the client leaves mid-stream', async () => {
+    const { stream, state } = upstreamStream(1_000, 256 * 1024, () => {});
+    let ended: (e: StreamEnd) => void = () => {};
+    const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
+    let full: () => void = () => {};
+    const filled = new Promise<void>((resolve) => (full = resolve));
+    const port = await serve((res) => {
+      const write = res.write.bind(res) as (text: string) => boolean;
+      res.write = ((text: string) => {
+        const taken = write(text);
+        if (!taken) full();
+        return taken;
+      }) as typeof res.write;
+      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended);
+    });
+    const client = await pausedClient(port);
+    await filled;
+    client.destroy();
+
+    expect(await end).toMatchObject({ status: 499, errorCode: 'client_closed' });
+    expect(state.aborted).toBe(true);
+    expect(state.pulled).toBeLessThan(1_000);
+  });
+});
