@@ -60,11 +60,26 @@ afterEach(async () => {
   server = null;
 });
 
-/** Serves one relayed stream; resolves with the port once listening. */
-async function serve(handle: (response: ServerResponse) => void): Promise<number> {
-  server = createServer((_request, response) => handle(response));
+/**
+ * Serves one relayed stream (`relay` starts it on the response); `filled` resolves at the first
+ * write the response refused (the client's socket full).
+ */
+async function serve(
+  relay: (response: ServerResponse) => void,
+): Promise<{ port: number; filled: Promise<void> }> {
+  let full: () => void = () => {};
+  const filled = new Promise<void>((resolve) => (full = resolve));
+  server = createServer((_request, response) => {
+    const write = response.write.bind(response) as (text: string) => boolean;
+    response.write = ((text: string) => {
+      const taken = write(text);
+      if (!taken) full();
+      return taken;
+    }) as typeof response.write;
+    relay(response);
+  });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return (server.address() as AddressInfo).port;
+  return { port: (server.address() as AddressInfo).port, filled };
 }
 
 /** A raw client that sends one request and reads nothing until told to. */
@@ -118,20 +133,12 @@ describe('relayStreamTo', () => {
     const size = 256 * 1024;
     let response: ServerResponse | null = null;
     let pulledWhileFull = 0;
-    let full: () => void = () => {};
-    const filled = new Promise<void>((resolve) => (full = resolve));
     const { stream, state } = upstreamStream(count, size, () => {
       if (response?.writableNeedDrain) pulledWhileFull++;
     });
     let end: StreamEnd | null = null;
-    const port = await serve((res) => {
+    const { port, filled } = await serve((res) => {
       response = res;
-      const write = res.write.bind(res) as (text: string) => boolean;
-      res.write = ((text: string) => {
-        const taken = write(text);
-        if (!taken) full();
-        return taken;
-      }) as typeof res.write;
       relayStreamTo(
         res,
         { 'content-type': 'text/event-stream' },
@@ -171,17 +178,9 @@ describe('relayStreamTo', () => {
     const { stream, state } = upstreamStream(1_000, 256 * 1024, () => {});
     let ended: (e: StreamEnd) => void = () => {};
     const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
-    let full: () => void = () => {};
-    const filled = new Promise<void>((resolve) => (full = resolve));
-    const port = await serve((res) => {
-      const write = res.write.bind(res) as (text: string) => boolean;
-      res.write = ((text: string) => {
-        const taken = write(text);
-        if (!taken) full();
-        return taken;
-      }) as typeof res.write;
-      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended);
-    });
+    const { port, filled } = await serve((res) =>
+      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended),
+    );
     const client = await pausedClient(port);
     await filled;
     client.destroy();
