@@ -95,8 +95,8 @@ const INCOMING_STEPS: CopySteps = {
  * Writes entries, each replacing an older row with the same exact key (whose hits start over; the
  * caller passes at most one entry per (tenant, exact key)), by binary COPY in one transaction: the
  * batch is copied into a temporary table (made by the transaction if this connection has none,
- * emptied when it ends) and merged from there in one statement. The database parses no JSON and no hex; the embedded
- * one receives the batch on its thread as one transferred buffer. Nothing of a failed batch stays
+ * emptied when it ends) and merged from there in one statement. The database parses no JSON and
+ * no hex; the embedded one receives the batch on its thread as one transferred buffer. Nothing of a failed batch stays
  * behind, and a batch whose caller stopped waiting for it is stored whole before a later statement
  * on the embedded database runs (its statements run one at a time), so a tenant's flush that
  * follows it finds its rows.
