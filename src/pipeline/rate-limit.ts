@@ -3,11 +3,14 @@ import { countRequestTokens } from '../compression/token-count.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { setResponseHeader } from '../http/response-headers.js';
-import { toTokenCount } from '../ratelimit/admission-plan.js';
+import type { KeyVerifier } from '../keys/key-verifier.js';
+import { normalizeLimit, toTokenCount } from '../ratelimit/admission-plan.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
-import type { LimitSpec, RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { LimitSpec, LimitState, RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { auth } from './auth.js';
 import type { Stage } from './stage.js';
+import { stageMiddleware } from './stage.js';
 
 const LIMIT_NAMES = {
   requests: 'requests per minute (RPM)',
@@ -32,6 +35,34 @@ export function rateLimit(deps: RateLimitDeps) {
     if (!hasLimits(keySpec) && !hasLimits(key.tenantLimits)) return;
     return admit(deps, c, keySpec);
   } satisfies Stage;
+}
+
+/**
+ * `auth` with the `chat` scope for the /v1 routes that call no model (model lists, stored
+ * responses and conversations): they are not counted against the limits, and their answers carry
+ * the key's current x-ratelimit-* state as every /v1 answer does, read without consuming anything.
+ */
+export function requireChatKey(deps: { keys: KeyVerifier; rateLimiter: RateLimiter }) {
+  const authenticate = auth(deps, 'chat');
+  return stageMiddleware(async function chatKey(c) {
+    await authenticate(c);
+    const key = c.get('apiKey');
+    const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
+    if (!hasLimits(keySpec) && !hasLimits(key.tenantLimits)) return;
+    const state = await deps.rateLimiter.peek({
+      keyId: key.id,
+      tenantId: key.tenantId,
+      key: keySpec,
+      tenant: hasLimits(key.tenantLimits) ? key.tenantLimits : undefined,
+    });
+    setLimitHeaders(c, state);
+  });
+}
+
+function setLimitHeaders(c: Context<AppEnv>, state: LimitState): void {
+  for (const [name, value] of Object.entries(rateLimitHeaders(state))) {
+    setResponseHeader(c, name, value);
+  }
 }
 
 /** What the rate-limit stage uses. */
@@ -64,8 +95,7 @@ async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec
     },
     reserve,
   );
-  for (const [name, value] of Object.entries(rateLimitHeaders(result.state)))
-    setResponseHeader(c, name, value);
+  setLimitHeaders(c, result.state);
   if (!result.ok) {
     if (result.reason === 'unavailable') {
       throw GatewayError.notReady('Rate limits cannot be checked right now; try again shortly.');
@@ -73,10 +103,24 @@ async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec
     deps.metrics.rateLimited.inc({ reason: result.reason });
     const seconds = retryAfterSeconds(result.retryAfterMs);
     const owner = result.scope === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
+    const headers: Record<string, string> = {
+      'retry-after': seconds,
+      'retry-after-ms': String(Math.ceil(result.retryAfterMs)),
+    };
+    const tpm = normalizeLimit(result.scope === 'tenant' ? tenantSpec.tpm : keySpec.tpm);
+    if (result.reason === 'tokens' && tpm !== null && reserve > tpm) {
+      // No window will ever fit it: the client's SDK is told not to wait and send it again.
+      headers['x-should-retry'] = 'false';
+      throw GatewayError.rateLimited(
+        `Request too large for ${owner} on ${LIMIT_NAMES.tokens}: Limit ${tpm}, Requested ${reserve}. Reduce the prompt or max_tokens to run it.`,
+        'tokens',
+        headers,
+      );
+    }
     throw GatewayError.rateLimited(
       `Rate limit reached for ${LIMIT_NAMES[result.reason]} on ${owner}. Please try again in ${seconds}s.`,
       result.reason === 'tokens' ? 'tokens' : 'requests',
-      { 'retry-after': seconds, 'retry-after-ms': String(Math.ceil(result.retryAfterMs)) },
+      headers,
     );
   }
   c.set('admission', result.ticket);

@@ -77,6 +77,11 @@ export interface RateLimiter {
    * cache hit) and a concurrency slot, for the key and the tenant, or rejects without consuming.
    */
   admit(subject: LimitSubject, reserveTokens: number): Promise<AdmitResult>;
+  /**
+   * The subject's current state, for the headers of an answer that is not counted (a model list,
+   * a stored conversation): nothing is consumed. Never throws; a failing backend reads as unlimited.
+   */
+  peek(subject: LimitSubject): Promise<LimitState>;
   /** Waits for pending backend work and frees what the limiter owns. */
   close(): Promise<void>;
 }
@@ -91,7 +96,7 @@ export interface RateLimiterLogger {
 
 /** Passed to `onBackendError` for every failed or timed-out backend operation (wire it to a metric). */
 export interface BackendErrorEvent {
-  operation: 'admit' | 'rollback' | 'settle' | 'release';
+  operation: 'admit' | 'peek' | 'rollback' | 'settle' | 'release';
   error: unknown;
 }
 

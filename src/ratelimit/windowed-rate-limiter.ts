@@ -16,6 +16,7 @@ import {
   type AdmitResult,
   type BackendErrorEvent,
   type FailPolicy,
+  type LimitState,
   type LimitSubject,
   type RateLimiter,
   type RateLimiterLogger,
@@ -136,6 +137,24 @@ export class WindowedRateLimiter implements RateLimiter {
       },
     );
     return { ok: true, state: stateFromOutcomes(outcomes, now, false), ticket };
+  }
+
+  async peek(subject: LimitSubject): Promise<LimitState> {
+    const now = this.#clock();
+    // A 0-token plan reads the token counters as it reads the request counters: adding nothing.
+    const counters = planChecks(subject, 0, windowIndex(now)).filter(
+      (check) => check.kind === 'counter',
+    );
+    if (counters.length === 0) return UNLIMITED_STATE;
+    try {
+      const reads = counters.map(async (check): Promise<CheckOutcome> => {
+        return { kind: 'counter', check, total: await this.#store.add(check.key, 0) };
+      });
+      return stateFromOutcomes(await Promise.all(reads), now, false);
+    } catch (err) {
+      this.#reporter.report('peek', err);
+      return UNLIMITED_STATE;
+    }
   }
 
   async close(): Promise<void> {

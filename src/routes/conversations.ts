@@ -15,7 +15,7 @@ import { listPage, parseListParams } from '../http/list-page.js';
 import { readBodyText } from '../http/read-body.js';
 import { storedItemsOf } from '../http/responses/stored-items.js';
 import { storedNotFound } from '../http/stored-not-found.js';
-import { requireKey } from '../pipeline/auth.js';
+import { requireChatKey } from '../pipeline/rate-limit.js';
 import { isRecord } from '../runtime/is-record.js';
 
 /** The JSON body; an empty one counts as `{}` where every field is optional (`emptyIsObject`). */
@@ -68,8 +68,8 @@ async function storedItems(
 export function conversationsRoute(deps: Deps) {
   const store = deps.conversationStore;
   const app = new Hono<AppEnv>();
-  app.use('/conversations', requireKey(deps, 'chat'));
-  app.use('/conversations/*', requireKey(deps, 'chat'));
+  app.use('/conversations', requireChatKey(deps));
+  app.use('/conversations/*', requireChatKey(deps));
   const tenantOf = (c: Context<AppEnv>) => c.get('apiKey').tenantId;
 
   app.post('/conversations', async (c) => {

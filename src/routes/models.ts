@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
-import { requireKey } from '../pipeline/auth.js';
+import { requireChatKey } from '../pipeline/rate-limit.js';
 import { errorReason } from '../runtime/error-reason.js';
 import { listedModels, routeModel } from '../upstream/routing-config.js';
 import type { UpstreamModel } from '../upstream/upstream.js';
@@ -59,11 +59,11 @@ export function modelsRoute(deps: Deps) {
     return known;
   }
 
-  app.get('/models', requireKey(deps, 'chat'), async (c) => {
+  app.get('/models', requireChatKey(deps), async (c) => {
     return c.json({ object: 'list', data: await visibleModels(c) });
   });
 
-  app.get('/models/:id{.+}', requireKey(deps, 'chat'), async (c) => {
+  app.get('/models/:id{.+}', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
     const model = (await visibleModels(c)).find((m) => m.id === id);
     if (!model) throw GatewayError.modelNotFound(id);

@@ -5,12 +5,12 @@ import { pageOf, parseListParams } from '../http/list-page.js';
 import { unsupported } from '../http/responses/request-errors.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import { after } from '../pipeline/after.js';
-import { auth, requireKey } from '../pipeline/auth.js';
+import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
 import { holdSlot } from '../pipeline/hold-slot.js';
 import { parseResponses } from '../pipeline/parse-responses.js';
-import { rateLimit } from '../pipeline/rate-limit.js';
+import { rateLimit, requireChatKey } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
 import { sessionId } from '../pipeline/session-id.js';
 import { pipeline } from '../pipeline/stage.js';
@@ -42,7 +42,7 @@ export function responsesRoute(deps: Deps) {
       respond(deps),
     ),
   );
-  app.get('/responses/:id', requireKey(deps, 'chat'), async (c) => {
+  app.get('/responses/:id', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
     if (c.req.query('stream') === 'true') {
       throw unsupported('stream', 'Replaying a stored response as a stream');
@@ -51,14 +51,14 @@ export function responsesRoute(deps: Deps) {
     if (stored === null) throw storedNotFound('Response', id);
     return c.json(stored.response);
   });
-  app.delete('/responses/:id', requireKey(deps, 'chat'), async (c) => {
+  app.delete('/responses/:id', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
     if (!(await deps.responseStore.remove(c.get('apiKey').tenantId, id))) {
       throw storedNotFound('Response', id);
     }
     return c.json({ id, object: 'response.deleted', deleted: true });
   });
-  app.get('/responses/:id/input_items', requireKey(deps, 'chat'), async (c) => {
+  app.get('/responses/:id/input_items', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
     const params = parseListParams((name) => c.req.query(name));
     const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);

@@ -114,6 +114,26 @@ export function describeRateLimiterBehaviour(backend: string, factory: LimiterFa
       });
     });
 
+    it('peeks at the state without counting anything, the tenant included', async () => {
+      const s = subject('key-1', { rpm: 3, tpm: 1_000, maxConcurrency: 1 }, { rpm: 10 });
+      expect(await limiter.peek(s)).toEqual({
+        limitRequests: 3,
+        remainingRequests: 3,
+        resetRequestsMs: 45_000,
+        limitTokens: 1_000,
+        remainingTokens: 1_000,
+        resetTokensMs: 45_000,
+      });
+      const ticket = expectAdmitted(await limiter.admit(s, 400));
+      for (let i = 0; i < 5; i++) {
+        expect(await limiter.peek(s)).toMatchObject({ remainingRequests: 2, remainingTokens: 600 });
+      }
+      // The concurrency slot the ticket holds is still its own: a peek takes none.
+      await ticket.release();
+      expectAdmitted(await limiter.admit(s, 0));
+      expect(await limiter.peek(subject('key-2', {}))).toMatchObject({ limitRequests: null });
+    });
+
     it('counts reserved tokens and lets the next request through once settling refunds the over-reservation', async () => {
       const s = subject('key-1', { tpm: 1_000 });
       const first = expectAdmitted(await limiter.admit(s, 800));

@@ -1,3 +1,4 @@
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPromptTokens } from '../../src/compression/token-count.js';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
@@ -14,7 +15,7 @@ import { manualClock, minuteStart } from '../helpers/manual-clock.js';
 import { openMigratedPglite } from '../helpers/pglite-template.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { createTestApp } from '../helpers/test-app.js';
+import { createTestApp, TEST_APP_ORIGIN } from '../helpers/test-app.js';
 import { lend } from '../helpers/test-deps.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -145,6 +146,33 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     expect((await chat(gateway, key)).status).toBe(200);
   });
 
+  it('reports the limits on the answers it does not count: conversations, stored responses', async () => {
+    clock.set(minuteStart(301_000));
+    const { key } = await gateway.createKey({ rpm: 2, tpm: 5000 });
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const created = await gateway.request('/v1/conversations', {
+      method: 'POST',
+      headers,
+      body: '{}',
+    });
+    const conversation = (await created.json()) as { id: string };
+    expect(created.status, JSON.stringify(conversation)).toBe(200);
+    const missing = await gateway.request('/v1/responses/resp_nothing_here', { headers });
+    expect(missing.status).toBe(404);
+    for (const res of [created, missing]) {
+      expect(res.headers.get('x-ratelimit-limit-requests')).toBe('2');
+      expect(res.headers.get('x-ratelimit-remaining-requests')).toBe('2');
+      expect(res.headers.get('x-ratelimit-limit-tokens')).toBe('5000');
+      expect(res.headers.get('x-ratelimit-remaining-tokens')).toBe('5000');
+      expect(res.headers.get('x-ratelimit-reset-requests')).toBe('59s');
+    }
+    // Neither was counted: both requests of the minute are still there for the model.
+    expect((await chat(gateway, key)).headers.get('x-ratelimit-remaining-requests')).toBe('1');
+    const listed = await gateway.request(`/v1/conversations/${conversation.id}/items`, { headers });
+    expect(listed.status, await listed.text()).toBe(200);
+    expect(listed.headers.get('x-ratelimit-remaining-requests')).toBe('1');
+  });
+
   it('applies tenant limits across the keys of one tenant', async () => {
     clock.set(minuteStart(241_000));
     const db = gateway.deps.database.db;
@@ -225,6 +253,49 @@ describe('the openai SDK and a 429', () => {
       // The SDK waited out the window the gateway announced, then got through.
       expect(Date.now() - started).toBeGreaterThanOrEqual(300);
       expect(second.response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    } finally {
+      await gw.close();
+    }
+  });
+  it('answers a request larger than the whole TPM limit once, telling the SDK not to retry', async () => {
+    // A second before the window ends: an SDK that retried would wait a second, not a minute.
+    const clock = manualClock(minuteStart(59_000));
+    const gw = await cachingGateway(clock);
+    try {
+      const { key, id } = await gw.createKey({ tpm: 50 });
+      let sent = 0;
+      const client = new OpenAI({
+        apiKey: key,
+        baseURL: `${TEST_APP_ORIGIN}/v1`,
+        maxRetries: 2,
+        fetch: (url: string | URL | Request, init?: RequestInit) => {
+          sent++;
+          return gw.request(url, init);
+        },
+      });
+      const messages = [{ role: 'user' as const, content: 'Tell me about the sea. '.repeat(20) }];
+      const requested = countPromptTokens(messages, 'gpt-4o-mini') + 10;
+      const error = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages, max_tokens: 10 })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+      const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(limited.headers?.get('x-should-retry')).toBe('false');
+      expect(limited.message).toContain(
+        `Request too large for key ${id} on tokens per minute (TPM): Limit 50, Requested ${requested}.`,
+      );
+      // One request, not three: the SDK did not wait out a window that could never fit it.
+      expect(sent).toBe(1);
+      // A request within the limit still gets through.
+      const small = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 5,
+      });
+      expect(small.choices[0]?.message.content).toBe('Hello from upstream');
     } finally {
       await gw.close();
     }

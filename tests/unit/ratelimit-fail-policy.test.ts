@@ -66,6 +66,15 @@ describe('rate limiter backend failures', () => {
     ]);
   });
 
+  it('reads a failing backend as unlimited when peeking, under either policy, and reports it', async () => {
+    for (const policy of ['fail-open', 'fail-closed'] as const) {
+      const { store, limiter, events } = setup(policy);
+      store.failCounters = true;
+      expect(await limiter.peek(subject)).toEqual(UNLIMITED_STATE);
+      expect(events.map((e) => e.operation)).toEqual(['peek']);
+    }
+  });
+
   it('answers unavailable under fail-closed', async () => {
     const { store, limiter, events } = setup('fail-closed');
     store.failLeases = true;
