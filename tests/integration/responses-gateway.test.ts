@@ -4,6 +4,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError } from 'openai';
+import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { interactions } from '../../src/storage/schema.js';
@@ -158,6 +159,22 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
       .catch((e: unknown) => e);
     expect(builtin).toBeInstanceOf(BadRequestError);
     expect((builtin as BadRequestError).error).toMatchObject({ param: 'tools[0].type' });
+  });
+
+  it('refuses a parameter the Responses API does not have, as OpenAI does, instead of dropping it', async () => {
+    for (const extra of [{ foo_bar: 1 }, { n: 2 }]) {
+      const err = await client.responses
+        .create({ model: 'gpt-4o-mini', input: 'x', ...extra } as ResponseCreateParamsNonStreaming)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      const name = Object.keys(extra)[0];
+      expect((err as BadRequestError).error).toEqual({
+        message: `Unknown parameter: '${name}'.`,
+        type: 'invalid_request_error',
+        param: name,
+        code: 'unknown_parameter',
+      });
+    }
   });
 });
 

@@ -10,6 +10,46 @@ const SUPPORTED_INCLUDES = new Set([
   'message.input_image.image_url',
 ]);
 
+/**
+ * Every top-level parameter of a Responses create request (openai-node 6's
+ * `ResponseCreateParams`, and `max_tool_calls` from the API reference). Any other name is refused
+ * as OpenAI refuses it (`unknown_parameter`): translated to chat completions, it would otherwise
+ * be dropped without a word.
+ */
+const KNOWN_PARAMETERS = new Set([
+  'background',
+  'context_management',
+  'conversation',
+  'include',
+  'input',
+  'instructions',
+  'max_output_tokens',
+  'max_tool_calls',
+  'metadata',
+  'model',
+  'moderation',
+  'parallel_tool_calls',
+  'previous_response_id',
+  'prompt',
+  'prompt_cache_key',
+  'prompt_cache_options',
+  'prompt_cache_retention',
+  'reasoning',
+  'safety_identifier',
+  'service_tier',
+  'store',
+  'stream',
+  'stream_options',
+  'temperature',
+  'text',
+  'tool_choice',
+  'tools',
+  'top_logprobs',
+  'top_p',
+  'truncation',
+  'user',
+]);
+
 const TOOL_CHOICE_MODES = new Set(['none', 'auto', 'required']);
 const TEXT_FORMATS = new Set(['text', 'json_object', 'json_schema']);
 
@@ -105,11 +145,16 @@ function checkInclude(include: unknown): void {
 }
 
 /**
- * Refuses what a chat-completions upstream cannot honour: built-in tools and tool choices, a
+ * Refuses parameters OpenAI does not know, and what a chat-completions upstream cannot honour: built-in tools and tool choices, a
  * background run, stored prompts, moderation, server-side context management, and `include` values that
  * only those produce. A 400 names the parameter, so the client learns what to drop.
  */
 export function rejectUnsupported(body: Record<string, unknown>): void {
+  for (const name in body) {
+    if (!KNOWN_PARAMETERS.has(name)) {
+      throw GatewayError.invalidRequest(`Unknown parameter: '${name}'.`, name, 'unknown_parameter');
+    }
+  }
   if (body.background === true) {
     throw unsupported('background', "'background: true'");
   }
