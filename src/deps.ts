@@ -42,6 +42,7 @@ import { systemClock } from './runtime/clock.js';
 import { errorReason } from './runtime/error-reason.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
+import { InFlightRequests } from './runtime/in-flight.js';
 import type { Metrics } from './runtime/metrics.js';
 import { createMetrics } from './runtime/metrics.js';
 import { packageVersion } from './runtime/package-version.js';
@@ -78,6 +79,8 @@ export interface Deps {
   /** Concurrency held in this process from authentication on (slow bodies included). */
   localSlots: LocalSlots;
   metrics: Metrics;
+  /** Requests whose after-response work is not yet handed to `background` (see InFlightRequests). */
+  inFlight: InFlightRequests;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
   /** Exact repeats of embeddings requests, in memory (a no-op one when CACHE=off). */
@@ -197,6 +200,7 @@ export async function openDeps(
       rateLimiter,
       localSlots: new LocalSlots(),
       metrics,
+      inFlight: new InFlightRequests(metrics.requestsInFlight),
       cache,
       embeddingsCache: config.cache.enabled
         ? createEmbeddingsCache({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlMs })

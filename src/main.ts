@@ -15,6 +15,7 @@ import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runti
 import { loadDotEnv } from './runtime/dot-env.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
+import { withTimeout } from './runtime/with-timeout.js';
 
 /** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
 const CLOSE_RESERVE_MS = 10_000;
@@ -25,6 +26,12 @@ const SPILL_RESERVE_MS = 1_000;
 export function drainBoundMs(shutdownTimeoutMs: number): number {
   return shutdownTimeoutMs - Math.min(CLOSE_RESERVE_MS, shutdownTimeoutMs / 2);
 }
+
+/**
+ * Of the close reserve, how long requests whose connections the drain closed may take to hand over
+ * their after-response work (their rows) once they notice; at most an eighth of SHUTDOWN_TIMEOUT_MS.
+ */
+const CUT_REQUESTS_MS = 2_000;
 
 /** How long a keep-alive connection idle at the start of a drain may still bring a request. */
 const IDLE_GRACE_MS = 500;
@@ -88,7 +95,17 @@ export function startServer(deps: Deps): Promise<RunningServer> {
           stop() {
             stopping ??= (async () => {
               deps.readiness.ready = false;
-              await drainConnections(server, drainBoundMs(deps.config.shutdownTimeoutMs));
+              const { shutdownTimeoutMs } = deps.config;
+              await drainConnections(server, drainBoundMs(shutdownTimeoutMs));
+              // Requests the drain had to cut learn of it a few turns later, then hand their rows
+              // to the background runner: closing the dependencies first would lose those rows.
+              const cutMs = Math.min(CUT_REQUESTS_MS, shutdownTimeoutMs / 8);
+              await withTimeout(deps.inFlight.idle(), cutMs, 'cut requests').catch(() =>
+                deps.logger.warn(
+                  { open: deps.inFlight.open },
+                  'requests still running after the drain; their rows may be missing',
+                ),
+              );
               // In-flight requests are done: no timer may start new work on closing dependencies.
               jobs.stop();
               await deps.close();

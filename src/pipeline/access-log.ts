@@ -21,16 +21,16 @@ export interface AccessLogDeps extends RequestObserver {
  */
 export function accessLog(deps: AccessLogDeps) {
   return async function accessLog(c, next) {
-    deps.metrics.requestsInFlight.inc();
+    deps.inFlight.begin();
     try {
       await next();
     } catch (err) {
       // Errors are rendered by the app's onError before they get here; this is a last resort.
-      deps.metrics.requestsInFlight.dec();
+      deps.inFlight.end();
       throw err;
     }
     if (c.get('reportedAfter')) return;
-    deps.metrics.requestsInFlight.dec();
+    deps.inFlight.end();
     reportRequest(deps, knownFacts(c, deps.clock));
   } satisfies MiddlewareHandler<AppEnv>;
 }

@@ -86,7 +86,7 @@ export function after(deps: AfterDeps) {
       facts.slot?.release();
       deps.background.run(async () => {
         await afterResponse();
-        deps.metrics.requestsInFlight.dec();
+        deps.inFlight.end();
         const report = withOutcome(known, outcome, deps.prices);
         try {
           reportRequest(deps, report);

@@ -1,10 +1,12 @@
 import type { Logger } from './logger.js';
+import type { InFlightRequests } from './in-flight.js';
 import type { Metrics } from './metrics.js';
 
 /** What reporting a request needs: the process logger and metrics (a `Deps` is one). */
 export interface RequestObserver {
   logger: Logger;
   metrics: Metrics;
+  inFlight: InFlightRequests;
 }
 
 /**

@@ -9,7 +9,7 @@ import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
-import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startGatewayProcess } from '../helpers/gateway-process.js';
 import type { LoadResult } from '../helpers/load.js';
 import { runLoad } from '../helpers/load.js';
@@ -117,6 +117,68 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
       `${failures.length} failed: ${JSON.stringify(resets)}`,
     ).toBeLessThanOrEqual(MAX_BACKLOG_RESETS);
     expect(results.filter((r) => r.status !== 0).every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('records the requests the drain had to cut: a stream mid-answer and a call still waiting on the upstream', async () => {
+    const dir = tempDir();
+    // A 4 s stop leaves 2 s to drain (the rest closes the dependencies).
+    const gw = await startGatewayProcess({
+      TOLLGATE_DATA_DIR: dir,
+      UPSTREAM_BASE_URL: upstream.url,
+      SHUTDOWN_TIMEOUT_MS: '4000',
+    });
+    const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let arrived = () => {};
+    const waitingUpstream = new Promise<void>((resolve) => (arrived = resolve));
+    upstream.enqueue(sse(['one', 'two'], { pauseBefore: 1, pause: held }), async (req, res) => {
+      arrived();
+      await held;
+      if (!res.destroyed) json(200, completionFor(req.body))(req, res);
+    });
+    const post = (clientId: string, extra: Record<string, unknown>) =>
+      fetch(`${gw.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'x-request-id': clientId,
+        },
+        body: JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: clientId }],
+          ...extra,
+        }),
+      });
+    try {
+      const stream = await post('cut-stream', { stream: true });
+      expect(stream.status).toBe(200);
+      const reader = stream.body?.getReader();
+      expect((await reader?.read())?.done).toBe(false);
+      const waiting = post('cut-waiting', {}).catch((err: unknown) => err);
+      await waitingUpstream;
+      expect(await gw.terminate(), gw.output()).toBe(0);
+      // Neither got an answer: the stream was cut, the waiting call's connection closed.
+      await expect(reader?.read()).rejects.toThrow();
+      expect(await waiting).toBeInstanceOf(Error);
+    } finally {
+      release();
+    }
+    const handle = await openDatabase({ kind: 'pglite', dataDir: dir });
+    try {
+      const rows = await handle.db
+        .select({ clientRequestId: interactions.clientRequestId, status: interactions.status })
+        .from(interactions)
+        .where(sql`${interactions.clientRequestId} in ('cut-stream', 'cut-waiting')`)
+        .orderBy(interactions.clientRequestId);
+      expect(rows, gw.output()).toEqual([
+        { clientRequestId: 'cut-stream', status: 499 },
+        { clientRequestId: 'cut-waiting', status: 499 },
+      ]);
+    } finally {
+      await handle.close();
+    }
   });
 
   it.skipIf(!process.env.TEST_DATABASE_URL)(
