@@ -1,5 +1,5 @@
-import type { Logger } from './logger.js';
 import type { InFlightRequests } from './in-flight.js';
+import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 /** What reporting a request needs: the process logger and metrics (a `Deps` is one). */
