@@ -3,12 +3,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
+import { answerClientError } from './http/client-error.js';
 import { startJobs } from './jobs.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
 import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runtime/cluster.js';
@@ -32,6 +34,9 @@ export function drainBoundMs(shutdownTimeoutMs: number): number {
  * their after-response work (their rows) once they notice; at most an eighth of SHUTDOWN_TIMEOUT_MS.
  */
 const CUT_REQUESTS_MS = 2_000;
+
+/** How often Node checks connections against the headers deadline. */
+const CONNECTIONS_CHECK_MS = 1_000;
 
 /** How long a keep-alive connection idle at the start of a drain may still bring a request. */
 const IDLE_GRACE_MS = 500;
@@ -85,7 +90,16 @@ export function startServer(deps: Deps): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     // serve() without TLS or HTTP/2 options creates a node:http server.
     const server = serve(
-      { fetch: app.fetch, port: deps.config.port, hostname: deps.config.host },
+      {
+        fetch: app.fetch,
+        port: deps.config.port,
+        hostname: deps.config.host,
+        serverOptions: {
+          // Headers get the body's bound (Node's own: 60 s, checked every 30 s).
+          headersTimeout: deps.config.bodyTimeoutMs,
+          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+        },
+      },
       (info: AddressInfo) => {
         const jobs = startJobs(deps);
         let stopping: Promise<void> | null = null;
@@ -116,6 +130,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
       },
     ) as Server;
     server.once('error', reject);
+    server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket, deps));
   });
 }
 
