@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import { type Redis, ReplyError } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { withTimeout } from '../runtime/with-timeout.js';
-import type { LimitStore } from './limit-store.js';
+import { type LimitStore, UnansweredStoreError } from './limit-store.js';
 import { COUNTER_TTL_S } from './limit-window.js';
 import type {
   BackendErrorEvent,
@@ -52,6 +52,9 @@ export interface RedisLimitStoreOptions {
  * counter cannot forget the slot of a process that crashed without releasing it.
  *
  * Every operation fails fast when the client is not connected and is raced against `timeoutMs`.
+ * A timeout does not take a command back: Redis runs it whenever it reads it, so an operation that
+ * timed out on a live connection rejects with {@link UnansweredStoreError}, and what is sent next
+ * on that connection runs after it.
  */
 export class RedisLimitStore implements LimitStore {
   readonly #client: Redis;
@@ -77,12 +80,16 @@ export class RedisLimitStore implements LimitStore {
   async add(key: string, points: number): Promise<number> {
     const op =
       points >= 0 ? this.#counters.consume(key, points) : this.#counters.reward(key, -points);
-    const res = await withTimeout(
-      op,
-      this.#timeoutMs,
-      'rate limiter backend: counter update did not answer',
-    );
-    return res.consumedPoints;
+    try {
+      const res = await withTimeout(
+        op,
+        this.#timeoutMs,
+        'rate limiter backend: counter update did not answer',
+      );
+      return res.consumedPoints;
+    } catch (err) {
+      throw this.#unansweredOr(err);
+    }
   }
 
   async acquireLease(
@@ -93,30 +100,36 @@ export class RedisLimitStore implements LimitStore {
     leaseMs: number,
   ): Promise<boolean> {
     this.#assertReady();
-    const reply = await withTimeout(
-      this.#client.eval(
-        ACQUIRE_LEASE_LUA,
-        1,
-        this.#redisKey(key),
-        nowMs,
-        nowMs + leaseMs,
-        max,
-        leaseId,
-        2 * leaseMs,
-      ),
-      this.#timeoutMs,
-      'rate limiter backend: lease acquire did not answer',
+    const op = this.#client.eval(
+      ACQUIRE_LEASE_LUA,
+      1,
+      this.#redisKey(key),
+      nowMs,
+      nowMs + leaseMs,
+      max,
+      leaseId,
+      2 * leaseMs,
     );
-    return reply === 1;
+    try {
+      const reply = await withTimeout(
+        op,
+        this.#timeoutMs,
+        'rate limiter backend: lease acquire did not answer',
+      );
+      return reply === 1;
+    } catch (err) {
+      throw this.#unansweredOr(err);
+    }
   }
 
   async releaseLease(key: string, leaseId: string): Promise<void> {
     this.#assertReady();
-    await withTimeout(
-      this.#client.zrem(this.#redisKey(key), leaseId),
-      this.#timeoutMs,
-      'rate limiter backend: lease release did not answer',
-    );
+    const op = this.#client.zrem(this.#redisKey(key), leaseId);
+    try {
+      await withTimeout(op, this.#timeoutMs, 'rate limiter backend: lease release did not answer');
+    } catch (err) {
+      throw this.#unansweredOr(err);
+    }
   }
 
   async close(): Promise<void> {
@@ -135,6 +148,16 @@ export class RedisLimitStore implements LimitStore {
 
   #redisKey(key: string): string {
     return `${this.#keyPrefix}:${key}`;
+  }
+
+  /**
+   * A failed command's error, as an {@link UnansweredStoreError} when it may still run: Redis has
+   * not replied (a timeout) and the connection is still up. An error reply means it did not run;
+   * after a lost connection nothing sent now could follow it on the same connection.
+   */
+  #unansweredOr(err: unknown): unknown {
+    const unanswered = !(err instanceof ReplyError) && this.#client.status === 'ready';
+    return unanswered ? new UnansweredStoreError(err) : err;
   }
 
   /** Fail at once rather than sit in a client's offline queue until the timeout. */

@@ -9,7 +9,7 @@ import {
   toTokenCount,
 } from './admission-plan.js';
 import { BackendErrorReporter } from './backend-error-reporter.js';
-import type { LimitStore } from './limit-store.js';
+import { type LimitStore, UnansweredStoreError } from './limit-store.js';
 import { LimitTicket, UNCOUNTED_TICKET } from './limit-ticket.js';
 import { msUntilWindowReset, windowIndex } from './limit-window.js';
 import {
@@ -62,7 +62,9 @@ export interface WindowedRateLimiterOptions {
  *
  * If the store fails or times out, whatever this admit consumed is given back in the background
  * and the fail policy decides: `fail-open` admits with an uncounted ticket and no limit state,
- * `fail-closed` answers `unavailable`.
+ * `fail-closed` answers `unavailable`. What a stalled store never answered is given back too: it
+ * may still take effect when the store resumes, and the give-back follows it there, so a stall
+ * leaves no slot held by no one and no count behind.
  */
 export class WindowedRateLimiter implements RateLimiter {
   readonly #store: LimitStore;
@@ -163,28 +165,46 @@ export class WindowedRateLimiter implements RateLimiter {
   }
 
   async #apply(check: AdmissionCheck, leaseId: string, now: number): Promise<CheckOutcome> {
-    if (check.kind === 'counter') {
-      return { kind: 'counter', check, total: await this.#store.add(check.key, check.points) };
+    try {
+      if (check.kind === 'counter') {
+        return { kind: 'counter', check, total: await this.#store.add(check.key, check.points) };
+      }
+      const acquired = await this.#store.acquireLease(
+        check.key,
+        leaseId,
+        check.max,
+        now,
+        this.#leaseMs,
+      );
+      return { kind: 'lease', check, acquired };
+    } catch (err) {
+      // Unanswered, the operation may still land (a Redis that stalls runs it when it resumes),
+      // taking a slot no ticket will release before its lease expires, or points no admit holds.
+      // The give-back is sent now, before the event loop turns, so the store runs it after the
+      // operation, never before it.
+      if (err instanceof UnansweredStoreError) this.#inBackground(this.#giveBack([check], leaseId));
+      throw err;
     }
-    const acquired = await this.#store.acquireLease(
-      check.key,
-      leaseId,
-      check.max,
-      now,
-      this.#leaseMs,
-    );
-    return { kind: 'lease', check, acquired };
   }
 
-  /** Gives back everything an admit consumed. Failures are reported, never thrown. */
-  async #undo(outcomes: readonly CheckOutcome[], leaseId: string): Promise<void> {
-    const undos: Promise<unknown>[] = [];
+  /** Gives back everything an admit consumed. */
+  #undo(outcomes: readonly CheckOutcome[], leaseId: string): Promise<void> {
+    const consumed: AdmissionCheck[] = [];
     for (const outcome of outcomes) {
-      if (outcome.kind === 'counter' && outcome.check.points > 0) {
-        undos.push(this.#store.add(outcome.check.key, -outcome.check.points));
-      } else if (outcome.kind === 'lease' && outcome.acquired) {
-        undos.push(this.#store.releaseLease(outcome.check.key, leaseId));
-      }
+      if (outcome.kind === 'counter' || outcome.acquired) consumed.push(outcome.check);
+    }
+    return this.#giveBack(consumed, leaseId);
+  }
+
+  /**
+   * Gives back what `checks` took (their points, their slot under `leaseId`); every store call is
+   * made before this returns. Failures are reported, never thrown.
+   */
+  async #giveBack(checks: readonly AdmissionCheck[], leaseId: string): Promise<void> {
+    const undos: Promise<unknown>[] = [];
+    for (const check of checks) {
+      if (check.kind === 'lease') undos.push(this.#store.releaseLease(check.key, leaseId));
+      else if (check.points > 0) undos.push(this.#store.add(check.key, -check.points));
     }
     for (const result of await Promise.allSettled(undos)) {
       if (result.status === 'rejected') this.#reporter.report('rollback', result.reason);

@@ -1,31 +1,60 @@
 import { describe, expect, it } from 'vitest';
 import { BACKEND_WARN_INTERVAL_MS } from '../../src/ratelimit/backend-error-reporter.js';
-import type { LimitStore } from '../../src/ratelimit/limit-store.js';
+import { type LimitStore, UnansweredStoreError } from '../../src/ratelimit/limit-store.js';
 import { MemoryLimitStore } from '../../src/ratelimit/memory-rate-limiter.js';
 import type { BackendErrorEvent, FailPolicy } from '../../src/ratelimit/rate-limiter.js';
 import { UNLIMITED_STATE } from '../../src/ratelimit/rate-limiter.js';
 import { WindowedRateLimiter } from '../../src/ratelimit/windowed-rate-limiter.js';
 import { ManualClock } from '../helpers/rate-limiter-suite.js';
 
-/** A memory store whose operations can be made to fail, like a Redis that went away. */
+/**
+ * A memory store whose operations can be made to fail, like a Redis that went away, to refuse
+ * single commands while the rest run, like an error reply, or to stall, like a Redis that stops
+ * answering: a stalled operation times out at once for its caller and runs, in the order sent,
+ * when the store resumes.
+ */
 class FlakyStore implements LimitStore {
   readonly inner = new MemoryLimitStore();
   failCounters = false;
   failLeases = false;
+  /** How many of the next operations are refused without running. */
+  refusals = 0;
+  #stalled: Array<() => Promise<unknown>> | null = null;
+
+  stall(): void {
+    this.#stalled = [];
+  }
+
+  /** Runs what was sent during the stall, in order, and answers again. */
+  async resume(): Promise<void> {
+    const sent = this.#stalled ?? [];
+    this.#stalled = null;
+    for (const operation of sent) await operation();
+  }
 
   add(key: string, points: number): Promise<number> {
     if (this.failCounters) return Promise.reject(new Error('counter backend down'));
-    return this.inner.add(key, points);
+    return this.#send(() => this.inner.add(key, points));
   }
 
   acquireLease(key: string, id: string, max: number, now: number, leaseMs: number) {
     if (this.failLeases) return Promise.reject(new Error('lease backend down'));
-    return this.inner.acquireLease(key, id, max, now, leaseMs);
+    return this.#send(() => this.inner.acquireLease(key, id, max, now, leaseMs));
   }
 
   releaseLease(key: string, id: string): Promise<void> {
     if (this.failLeases) return Promise.reject(new Error('lease backend down'));
-    return this.inner.releaseLease(key, id);
+    return this.#send(() => this.inner.releaseLease(key, id));
+  }
+
+  #send<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.refusals > 0) {
+      this.refusals -= 1;
+      return Promise.reject(new Error('backend refused the command'));
+    }
+    if (this.#stalled === null) return operation();
+    this.#stalled.push(operation);
+    return Promise.reject(new UnansweredStoreError(new Error('backend did not answer')));
   }
 
   close(): Promise<void> {
@@ -97,6 +126,37 @@ describe('rate limiter backend failures', () => {
     expect(next, JSON.stringify(next)).toMatchObject({
       ok: true,
       state: { remainingRequests: 0, remainingTokens: 0 },
+    });
+  });
+
+  it('frees the slot and the counts an unanswered admit takes once a stalled backend resumes', async () => {
+    for (const policy of ['fail-open', 'fail-closed'] as const) {
+      const { store, limiter } = setup(policy);
+      const s = { keyId: 'k', tenantId: 't', key: { rpm: 3, tpm: 100, maxConcurrency: 1 } };
+      store.stall();
+      const during = await limiter.admit(s, 40);
+      expect(during.ok, JSON.stringify(during)).toBe(policy === 'fail-open');
+      await store.resume();
+
+      const next = await limiter.admit(s, 40);
+      expect(next, `${policy}: ${JSON.stringify(next)}`).toMatchObject({
+        ok: true,
+        state: { remainingRequests: 2, remainingTokens: 60 },
+      });
+    }
+  });
+
+  it('gives back only what ran when the backend refuses one command of an admit', async () => {
+    const { store, limiter } = setup('fail-open');
+    const s = { keyId: 'k', tenantId: 't', key: { rpm: 3, tpm: 100 } };
+    store.refusals = 1;
+    expect(await limiter.admit(s, 40)).toMatchObject({ ok: true, state: UNLIMITED_STATE });
+    await limiter.close();
+
+    const next = await limiter.admit(s, 40);
+    expect(next, JSON.stringify(next)).toMatchObject({
+      ok: true,
+      state: { remainingRequests: 2, remainingTokens: 60 },
     });
   });
 
