@@ -20,6 +20,8 @@ const REDIS_URL = process.env.TEST_REDIS_URL;
 /** Nothing listens here: connections are refused. */
 const DEAD_REDIS_URL = 'redis://127.0.0.1:6390';
 const TIMEOUT_MS = 100;
+/** A budget a busy machine's loopback round trip cannot use up, for the calls that must answer. */
+const STALL_TIMEOUT_MS = 1_000;
 /**
  * Slack over the timeout that a busy machine cannot use up (a late timer is late by tens of
  * milliseconds, not seconds); without the timeout a frozen Redis hangs the call for good, and a
@@ -239,6 +241,61 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
       }
       expect(rec.events.filter((e) => e.operation === 'admit')).toHaveLength(3);
       expect(rec.warnings).toHaveLength(1);
+    });
+
+    it('holds no slot and no count for the admits a stall timed out: the key gets through at once after it', async () => {
+      const target = new URL(REDIS_URL ?? '');
+      const proxy = await FreezableTcpProxy.start({
+        host: target.hostname,
+        port: Number(target.port || 6379),
+      });
+      proxies.push(proxy);
+      // The gateway's own client: command timeouts, no offline queue, nothing resent.
+      const client = createLimiterRedisClient(`redis://127.0.0.1:${proxy.port}`, {
+        timeoutMs: STALL_TIMEOUT_MS,
+        logger: silentLogger,
+      });
+      clients.push(client);
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      const rec = recorder();
+      const clock = new ManualClock();
+      const limiter = createRedisRateLimiter({
+        client,
+        keyPrefix: nextPrefix(),
+        clock: clock.now,
+        timeoutMs: STALL_TIMEOUT_MS,
+        logger: rec.logger,
+        onBackendError: rec.onBackendError,
+      });
+      opened.push(limiter);
+      const k = { keyId: 'key-1', tenantId: 't', key: { rpm: 10, tpm: 1_000, maxConcurrency: 2 } };
+      const before = await limiter.admit(k, 100);
+      if (!before.ok) throw new Error(JSON.stringify(before));
+      await before.ticket.release();
+
+      proxy.freeze();
+      const during = await Promise.all([limiter.admit(k, 100), limiter.admit(k, 100)]);
+      expect(during, JSON.stringify(during)).toMatchObject([
+        { ok: true, state: UNLIMITED_STATE },
+        { ok: true, state: UNLIMITED_STATE },
+      ]);
+      expect(rec.events.filter((e) => e.operation === 'admit')).toHaveLength(2);
+      proxy.thaw();
+      // Redis runs one connection's commands in order: once this answers, whatever the stalled
+      // admits sent has run.
+      await client.ping();
+
+      // The limiter's clock has not moved, so no lease has expired: only a give-back frees them.
+      const first = await limiter.admit(k, 100);
+      expect(first, JSON.stringify(first)).toMatchObject({
+        ok: true,
+        state: { remainingRequests: 8, remainingTokens: 800 },
+      });
+      const second = await limiter.admit(k, 100);
+      expect(second, JSON.stringify(second)).toMatchObject({
+        ok: true,
+        state: { remainingRequests: 7, remainingTokens: 700 },
+      });
     });
 
     it('settles and releases without throwing or hanging when Redis goes away mid-request', async () => {
