@@ -34,7 +34,11 @@ export function metadataOf(value: unknown): Record<string, string> {
   if (!isRecord(value)) throw invalidType('metadata', 'an object', value);
   const entries = Object.entries(value);
   if (entries.length > MAX_METADATA_KEYS) {
-    throw tooLong('metadata', MAX_METADATA_KEYS, 'more keys, the most allowed is');
+    throw GatewayError.invalidRequest(
+      `Invalid 'metadata': ${entries.length} keys; at most ${MAX_METADATA_KEYS} are allowed.`,
+      'metadata',
+      'invalid_value',
+    );
   }
   for (const [key, v] of entries) {
     if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string', v);

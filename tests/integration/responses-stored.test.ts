@@ -565,6 +565,14 @@ describe('conversations', () => {
       params.push((err as BadRequestError).param);
     }
     expect(params).toEqual(['metadata.n', 'items[0].role', 'order', 'items']);
+    const crowded = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    const tooMany = await client.conversations
+      .create({ metadata: crowded })
+      .catch((e: unknown) => e);
+    expect((tooMany as BadRequestError).error).toMatchObject({
+      message: "Invalid 'metadata': 17 keys; at most 16 are allowed.",
+      param: 'metadata',
+    });
   });
 
   it('keeps no plaintext of a conversation in its tables, and a forgotten tenant cannot read it', async () => {
