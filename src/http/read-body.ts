@@ -6,7 +6,8 @@ import { incomingOf } from './incoming.js';
 /** How long a client may take to send its body when the caller sets no other bound. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 
-function bodyTimeout(timeoutMs: number): GatewayError {
+/** The 408 of a body that did not arrive whole within `timeoutMs`. */
+export function bodyTimeout(timeoutMs: number): GatewayError {
   return new GatewayError({
     status: 408,
     message: `The request body did not arrive within ${Math.round(timeoutMs / 1000)} s.`,

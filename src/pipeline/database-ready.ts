@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
+import { incomingOf } from '../http/incoming.js';
+import { bodyTimeout } from '../http/read-body.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Database } from '../storage/database.js';
 import { createDatabaseProbe, isConnectionFailure } from '../storage/database-probe.js';
@@ -41,6 +43,10 @@ export function databaseReady(deps: DatabaseReadyDeps) {
     try {
       await Promise.race([next(), deadline]);
     } catch (err) {
+      // Still receiving the body at the deadline: the client is slow, not the database.
+      if (err instanceof RequestDeadline && incomingOf(c)?.complete === false) {
+        throw bodyTimeout(requestTimeoutMs);
+      }
       if (err instanceof RequestDeadline || isConnectionFailure(err)) {
         throw GatewayError.databaseUnavailable();
       }

@@ -29,7 +29,8 @@ export function actOf(c: Context<AppEnv>, deps: Deps): AdminAct {
 export function adminKeyRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   const db = deps.database.db;
-  const body = (c: Context<AppEnv>) => readBodyText(c, deps.config.maxBodyBytes);
+  const body = (c: Context<AppEnv>) =>
+    readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
 
   app.post('/keys', async (c) => {
     const input = adminJsonBody(await body(c));

@@ -16,7 +16,7 @@ export function adminTenantRoutes(deps: Deps) {
   const db = deps.database.db;
 
   app.post('/tenants', async (c) => {
-    const text = await readBodyText(c, deps.config.maxBodyBytes);
+    const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
     const input = adminJsonBody(text);
     const act = actOf(c, deps);
     const tenant = await asAdminRequest(async () =>

@@ -15,8 +15,7 @@ afterAll(async () => {
 });
 
 /** Sends raw bytes on a new connection and resolves with everything the server sent back. */
-function exchange(bytes: string): Promise<string> {
-  const { port } = gateway.server;
+function exchange(bytes: string, port = gateway.server.port): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
     let answer = '';
@@ -82,6 +81,33 @@ describe('requests refused by the HTTP parser', () => {
       expect(accessLines(requestId)).toEqual([
         expect.objectContaining({ route: 'unparsed', status, errorCode: code }),
       ]);
+    },
+  );
+});
+
+describe('a slow body on the admin routes', () => {
+  it.each([
+    { what: 'within the admin deadline', env: {} as Record<string, string> },
+    { what: 'past the admin deadline', env: { ADMIN_REQUEST_TIMEOUT_MS: '500' } },
+  ])(
+    'is answered 408 request_timeout when it stops arriving $what, not as the database',
+    async ({ env }) => {
+      const slow = await startTestGateway({ REQUEST_BODY_TIMEOUT_MS: '1000', ...env });
+      try {
+        const { key } = await slow.createKey({ scopes: ['admin'] });
+        const answer = parse(
+          await exchange(
+            'POST /admin/keys HTTP/1.1\r\nHost: x\r\n' +
+              `Authorization: Bearer ${key}\r\ncontent-type: application/json\r\n` +
+              'content-length: 100\r\n\r\n{"name":',
+            slow.server.port,
+          ),
+        );
+        expect(answer.status).toBe(408);
+        expect(answer.body).toMatchObject({ error: { code: 'request_timeout' } });
+      } finally {
+        await slow.stop();
+      }
     },
   );
 });
