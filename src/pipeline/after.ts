@@ -36,7 +36,8 @@ export interface AfterDeps extends RequestObserver {
 /**
  * The after-response sequence, in this order: settle the rate-limit reservation with the real
  * usage (and free the concurrency slot), store a fresh answer in the cache, record the
- * interaction row. It runs once per request, after its last byte.
+ * interaction row. It runs once per request, after its last byte. The row is its one promise:
+ * whatever the steps before it meet, they log it and the row is still recorded.
  */
 export async function afterSequence(
   deps: AfterDeps,
@@ -44,24 +45,37 @@ export async function afterSequence(
   outcome: Outcome,
   errorBody: unknown,
 ): Promise<void> {
-  if (f.admission) {
-    await f.admission.settle(tokensUsed(outcome, f.admission.reservedTokens));
-    await f.admission.release();
+  // Each step before the record catches its own failure: an odd answer or a failing store costs
+  // a saving or a settled count, never the row.
+  const { admission, request, cachePlan } = f;
+  if (admission) {
+    try {
+      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
+    } catch (err) {
+      deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
+    }
+    try {
+      await admission.release();
+    } catch (err) {
+      deps.logger.warn({ err, requestId: f.id }, 'rate-limit release failed');
+    }
   }
-  const completion = f.request && f.cachePlan ? storableCompletion(outcome, f.request) : null;
-  if (completion && f.cachePlan) {
-    const { keys, embedding, numbers } = f.cachePlan;
-    // A cache that fails to store costs a saving, never the row.
-    await deps.cache
-      .store({
-        tenantId: f.key.tenantId,
-        keys,
-        completion,
-        completionJson: completion === outcome.completion ? outcome.completionJson : undefined,
-        embedding,
-        numbers,
-      })
-      .catch((err: unknown) => deps.logger.warn({ err, requestId: f.id }, 'cache store failed'));
+  if (request && cachePlan) {
+    try {
+      const completion = storableCompletion(outcome, request);
+      if (completion) {
+        await deps.cache.store({
+          tenantId: f.key.tenantId,
+          keys: cachePlan.keys,
+          completion,
+          completionJson: completion === outcome.completion ? outcome.completionJson : undefined,
+          embedding: cachePlan.embedding,
+          numbers: cachePlan.numbers,
+        });
+      }
+    } catch (err) {
+      deps.logger.warn({ err, requestId: f.id }, 'cache store failed');
+    }
   }
   // Returned, not awaited: while the row waits to be sealed, this closure (and the request and
   // answer it holds) can be collected.
