@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 import type { Clock } from '../runtime/clock.js';
 import { Attempt } from './attempt.js';
 import { ChatChunkReader } from './chat-chunk-reader.js';
+import { isChatCompletion } from './chat-completion-shape.js';
 import type { ClientLink, UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
@@ -71,7 +72,15 @@ export async function callUpstream(
         .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, options)
         .asResponse();
       const json = await response.text();
-      const completion = JSON.parse(json) as ChatCompletion;
+      const completion: unknown = JSON.parse(json);
+      // A 200 that is not a chat completion fails the attempt as a body that is not JSON does:
+      // retried, then the next upstream, then a 502, never an answer to relay or cache.
+      if (!isChatCompletion(completion)) {
+        throw new UpstreamFailure({
+          kind: 'connection',
+          message: 'upstream answered with a body that is not a chat completion',
+        });
+      }
       attempt.detach();
       return { completion, json };
     } catch (err) {
