@@ -52,7 +52,9 @@ interface Piece {
  * the next piece only once the client has taken the last. A failure after the first byte can only
  * travel as the format's error frame. The answer is whole once every choice has finished and the
  * usage chunk (always asked for) has come: the stream ends then, not when the upstream gets round
- * to closing its connection. `onEnd` runs once, when the stream ends, fails or the client leaves.
+ * to closing its connection. A body that ends with neither `[DONE]` nor every choice finished was
+ * cut mid-answer and fails like any other. `onEnd` runs once, when the stream ends, fails or the
+ * client leaves.
  */
 class RelayPieces {
   private readonly assembler = new StreamAssembler();
@@ -82,6 +84,15 @@ class RelayPieces {
           if (out !== '') return { text: out, last: false };
           const next = await stream.rest.next();
           if (next.done) {
+            // A connection cut mid-answer (by the upstream or a proxy on the way) ends the body as
+            // cleanly as a whole answer does: without `[DONE]` and with a choice still unfinished,
+            // the answer is not whole. A finished one without `[DONE]` is (some servers omit it).
+            if (!this.assembler.finished && !stream.endedWithDone()) {
+              throw new UpstreamFailure({
+                kind: 'connection',
+                message: 'upstream stream ended before the answer finished',
+              });
+            }
             out += await format.end();
             this.finish(200, null);
             return { text: out, last: true };

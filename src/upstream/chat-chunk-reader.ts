@@ -58,6 +58,11 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
     return this.queue[this.head++] ?? null;
   }
 
+  /** True once the upstream closed its answer with `data: [DONE]`. */
+  get endedWithDone(): boolean {
+    return this.sawDone;
+  }
+
   /** The JSON text of the chunk handed out last, exactly as the upstream sent it. */
   lastRaw(): string | null {
     return this.lastText;

@@ -134,6 +134,7 @@ export async function callUpstream(
         return chunk;
       },
       raw: () => iterator.lastRaw(),
+      endedWithDone: () => iterator.endedWithDone,
       abort: () => attempt.controller.abort(),
       finish: () => attempt.detach(),
     },

@@ -53,6 +53,11 @@ export interface UpstreamStream {
   ready(): ChatCompletionChunk | null;
   /** The JSON text of the chunk handed out last (`first` until `rest` gives another), as sent. */
   raw(): string | null;
+  /**
+   * True once the upstream closed its answer with `data: [DONE]`; false for a body that just
+   * ended (a whole answer from a server that omits it, or a connection cut mid-answer).
+   */
+  endedWithDone(): boolean;
   /** Stops the upstream request (client gone); idempotent. */
   abort(): void;
   /** Releases timers and listeners once the stream is finished; idempotent. */

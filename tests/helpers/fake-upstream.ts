@@ -102,10 +102,19 @@ export function chunksFor(model: string, parts: readonly string[], includeUsage:
   return chunks;
 }
 
-/** Streams the given text parts as SSE, optionally pausing before a given chunk index. */
+/**
+ * Streams the given text parts as SSE, optionally pausing before a given chunk index. `failAfter`
+ * drops the connection before that chunk; `endAfter` ends the body cleanly before it, with nothing
+ * more (no `data: [DONE]`), as a connection cut on the way looks to the gateway.
+ */
 export function sse(
   parts: readonly string[],
-  options: { pauseBefore?: number; pause?: Promise<void>; failAfter?: number } = {},
+  options: {
+    pauseBefore?: number;
+    pause?: Promise<void>;
+    failAfter?: number;
+    endAfter?: number;
+  } = {},
 ): UpstreamHandler {
   return async (req, res) => {
     const includeUsage =
@@ -113,6 +122,7 @@ export function sse(
     const chunks = chunksFor(String(req.body.model), parts, includeUsage);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (let i = 0; i < chunks.length; i++) {
+      if (options.endAfter === i) break;
       if (options.pauseBefore === i && options.pause) await options.pause;
       if (options.failAfter === i) {
         // Let what was written reach the client first, then drop the connection.
@@ -125,7 +135,7 @@ export function sse(
         res.write(`data: ${JSON.stringify(chunks[i])}\n\n`, () => r()),
       );
     }
-    res.end('data: [DONE]\n\n');
+    res.end(options.endAfter === undefined ? 'data: [DONE]\n\n' : undefined);
   };
 }
 

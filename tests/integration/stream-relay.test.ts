@@ -41,6 +41,7 @@ function upstreamStream(count: number, size: number, onPull: () => void) {
     },
     ready: () => null,
     raw: () => null,
+    endedWithDone: () => state.pulled === count,
     abort: () => {
       state.aborted = true;
     },
