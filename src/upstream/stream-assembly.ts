@@ -92,7 +92,10 @@ export class StreamAssembler {
     return this.usage;
   }
 
-  /** The completion as a non-streaming call would have returned it. */
+  /**
+   * The completion as a non-streaming call would have returned it; a choice the stream never
+   * finished has `finish_reason: null`.
+   */
   result(): ChatCompletion {
     const choices = [...this.choices.values()]
       .sort((a, b) => a.index - b.index)
@@ -113,7 +116,9 @@ export class StreamAssembler {
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
           },
           logprobs: s.logprobs,
-          finish_reason: s.finishReason ?? 'stop',
+          // Never made up: a choice the upstream did not finish keeps null, so the answer is
+          // recorded as it came and not cached as if it were whole.
+          finish_reason: s.finishReason as ChatCompletion.Choice['finish_reason'],
         };
       });
     return {

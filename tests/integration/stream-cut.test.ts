@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
-import { sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { chunksFor, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
@@ -107,7 +107,7 @@ describe('a stream the upstream ends without [DONE] and without a finish_reason'
   });
 });
 
-describe('a stream that ends without [DONE] but with a finish_reason', () => {
+describe('a stream that ends with only one of [DONE] and a finish_reason', () => {
   it('is whole with its finish_reason and no [DONE] (nor usage): answered, recorded and cached', async () => {
     upstream.enqueue(sse(['Hel', 'lo'], { endAfter: BEFORE_USAGE }));
     const whole = await streamChat('a whole answer without [DONE]');
@@ -119,5 +119,26 @@ describe('a stream that ends without [DONE] but with a finish_reason', () => {
     const again = await streamChat('a whole answer without [DONE]');
     expect(again.cache).toBe('hit');
     expect(again.text).toBe('Hello');
+  });
+
+  it('is answered with [DONE] and no finish_reason, but not cached with a finish_reason made up', async () => {
+    upstream.enqueue(async (req, res) => {
+      const unfinished = chunksFor(String(req.body.model), ['Hel', 'lo'], true).filter(
+        (c) => !(c.choices as { finish_reason: string | null }[]).some((ch) => ch.finish_reason),
+      );
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        `${unfinished.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`,
+      );
+    });
+    const first = await streamChat('an answer that never says why it ended');
+    expect(first.failure).toBeNull();
+    expect(first.text).toBe('Hello');
+    expect(await rowOf(first.requestId)).toEqual({ status: 200, errorCode: null });
+
+    const again = await streamChat('an answer that never says why it ended');
+    expect(again.cache, 'an answer without a finish_reason is not stored').toBe('miss');
+    expect(again.text, 'answered by the upstream again').toBe('Hello again');
+    expect(upstream.requests).toHaveLength(2);
   });
 });

@@ -88,5 +88,6 @@ describe('StreamAssembler', () => {
     });
     expect(a.finished).toBe(false);
     expect(a.result().choices.map((c) => c.message.content)).toEqual(['A', 'B']);
+    expect(a.result().choices.map((c) => c.finish_reason)).toEqual(['stop', null]);
   });
 });
