@@ -215,7 +215,12 @@ export function relayStreamTo(
         response.end(piece.text);
         return;
       }
-      if (!response.write(piece.text)) await writable(response);
+      if (!response.write(piece.text)) {
+        // The time a full socket takes to drain is the client's, not the upstream's silence.
+        stream.clientBusy();
+        await writable(response);
+        stream.clientReady();
+      }
     }
   };
   send().catch((err: unknown) => response.destroy(err instanceof Error ? err : undefined));

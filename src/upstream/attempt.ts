@@ -13,6 +13,11 @@ export class Attempt {
   #idleTimer: NodeJS.Timeout | null = null;
   #idleMs = 0;
   #lastChunkAt = 0;
+  /** The idle clock and its check, while the idle timeout applies. */
+  #idleNow: (() => number) | null = null;
+  #idleCheck: (() => void) | null = null;
+  /** When the relay began waiting for the client, while it waits; null otherwise. */
+  #pausedAt: number | null = null;
   readonly #onClientClose = () => {
     if (this.#client.gone) this.controller.abort(CLIENT_GONE);
   };
@@ -50,10 +55,16 @@ export class Attempt {
     this.#idleMs = idleMs;
     this.#lastChunkAt = now();
     const check = () => {
+      this.#idleTimer = null;
+      // While the relay waits for the client the upstream's silence does not count: resumeIdle
+      // arms the timer again.
+      if (this.#pausedAt !== null) return;
       const left = this.#lastChunkAt + this.#idleMs - now();
       if (left <= 0) this.#fire('idle');
       else this.#idleTimer = setTimeout(check, left);
     };
+    this.#idleNow = now;
+    this.#idleCheck = check;
     this.#idleTimer = setTimeout(check, idleMs);
   }
 
@@ -62,11 +73,34 @@ export class Attempt {
     this.#lastChunkAt = at;
   }
 
+  /**
+   * The relay waits for the client to take what it was sent: the idle clock stops, since the
+   * upstream is not being asked for anything. Costs a clock read; the timer is left as it is.
+   */
+  pauseIdle(): void {
+    if (this.#idleNow !== null && this.#pausedAt === null) this.#pausedAt = this.#idleNow();
+  }
+
+  /**
+   * The client took it: the idle clock runs on from where it stopped. A timer is armed only if the
+   * one running fired during the wait.
+   */
+  resumeIdle(): void {
+    if (this.#idleNow === null || this.#idleCheck === null || this.#pausedAt === null) return;
+    const now = this.#idleNow();
+    this.#lastChunkAt += now - this.#pausedAt;
+    this.#pausedAt = null;
+    this.#idleTimer ??= setTimeout(this.#idleCheck, this.#lastChunkAt + this.#idleMs - now);
+  }
+
   /** Releases the timers and the client listener; idempotent. */
   detach(): void {
     clearTimeout(this.#totalTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
+    // No idle timer after this, whatever the relay still says.
+    this.#idleNow = null;
+    this.#idleCheck = null;
     this.firstByteArrived();
     this.#client.offClose(this.#onClientClose);
   }

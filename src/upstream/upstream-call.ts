@@ -135,6 +135,8 @@ export async function callUpstream(
       },
       raw: () => iterator.lastRaw(),
       endedWithDone: () => iterator.endedWithDone,
+      clientBusy: () => attempt.pauseIdle(),
+      clientReady: () => attempt.resumeIdle(),
       abort: () => attempt.controller.abort(),
       finish: () => attempt.detach(),
     },

@@ -58,6 +58,13 @@ export interface UpstreamStream {
    * ended (a whole answer from a server that omits it, or a connection cut mid-answer).
    */
   endedWithDone(): boolean;
+  /**
+   * The relay is waiting for the client to take what it was sent (its socket is full): the
+   * upstream's silence stops counting towards the idle timeout until `clientReady`.
+   */
+  clientBusy(): void;
+  /** The client took what it was sent: the idle timeout runs on. */
+  clientReady(): void;
   /** Stops the upstream request (client gone); idempotent. */
   abort(): void;
   /** Releases timers and listeners once the stream is finished; idempotent. */

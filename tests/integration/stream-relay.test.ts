@@ -5,7 +5,17 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chatStreamFormat } from '../../src/http/chat-sse.js';
 import { relayStreamTo, type StreamEnd } from '../../src/http/stream-relay.js';
-import type { UpstreamStream } from '../../src/upstream/upstream.js';
+import type { Clock } from '../../src/runtime/clock.js';
+import { createRouter } from '../../src/upstream/router.js';
+import { defaultRouting } from '../../src/upstream/routing-config.js';
+import type {
+  ClientLink,
+  Upstream,
+  UpstreamAnswer,
+  UpstreamStream,
+} from '../../src/upstream/upstream.js';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 
 /** A chunk of a streamed answer carrying `content`. */
 function chunk(content: string, finish: 'stop' | null = null): ChatCompletionChunk {
@@ -42,6 +52,8 @@ function upstreamStream(count: number, size: number, onPull: () => void) {
     ready: () => null,
     raw: () => null,
     endedWithDone: () => state.pulled === count,
+    clientBusy: () => {},
+    clientReady: () => {},
     abort: () => {
       state.aborted = true;
     },
@@ -189,5 +201,116 @@ describe('relayStreamTo', () => {
     expect(await end).toMatchObject({ status: 499, errorCode: 'client_closed' });
     expect(state.aborted).toBe(true);
     expect(state.pulled).toBeLessThan(1_000);
+  });
+});
+
+/** A monotonic clock that stands still until the test moves it (wall time stays real). */
+function steppedClock(): Clock & { advance(ms: number): void } {
+  let t = 1_000;
+  return {
+    now: () => Date.now(),
+    monotonic: () => t,
+    advance(ms) {
+      t += ms;
+    },
+  };
+}
+
+/** A client that stays for the whole call: only the relay's own waits are under test. */
+const staying: ClientLink = {
+  gone: false,
+  onClose: () => {},
+  offClose: () => {},
+  signal: () => new AbortController().signal,
+};
+
+function streamOf(answer: UpstreamAnswer): UpstreamStream {
+  if (answer.kind !== 'stream') throw new Error(`expected a stream, got ${answer.kind}`);
+  return answer.stream;
+}
+
+describe('relayStreamTo, from a real upstream call', () => {
+  const IDLE_MS = 300;
+  let fake: FakeUpstream | null = null;
+  let router: Upstream | null = null;
+
+  afterEach(async () => {
+    await router?.close();
+    await fake?.close();
+    router = null;
+    fake = null;
+  });
+
+  /** Streams a chat request through the router to the fake upstream; resolves at the first chunk. */
+  async function chat(upstream: Upstream, content: string): Promise<UpstreamStream> {
+    const body = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content }],
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    return streamOf(
+      await upstream.chat({
+        body,
+        rawBody: null,
+        model: body.model,
+        stream: true,
+        client: staying,
+      }),
+    );
+  }
+
+  it("does not count the time the client's full socket takes to drain as upstream silence", async () => {
+    fake = await startFakeUpstream();
+    const clock = steppedClock();
+    const upstream = createRouter({
+      routing: defaultRouting(fake.url, 'sk-test'),
+      fetch: undefined,
+      clock,
+      timeouts: { firstTokenMs: 60_000, idleMs: IDLE_MS, totalMs: 600_000 },
+      retry: { maxRetries: 0, baseMs: 1, maxMs: 1 },
+    });
+    router = upstream;
+    // 64 parts of 256 KB: far more than the sockets between relay and client hold.
+    const count = 64;
+    const size = 256 * 1024;
+    const parts = Array.from({ length: count }, (_, i) =>
+      String.fromCharCode(97 + (i % 26)).repeat(size),
+    );
+    fake.enqueue(sse(parts));
+    const stream = await chat(upstream, 'firehose');
+    let end: StreamEnd | null = null;
+    const { port, filled } = await serve((res) =>
+      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], (e) => {
+        end = e;
+      }),
+    );
+    const client = await pausedClient(port);
+    await filled;
+    // The client keeps the relay waiting ten times the idle timeout...
+    clock.advance(10 * IDLE_MS);
+    // ...and the gateway's idle checks have run since: a second stream, whose upstream went silent
+    // after its first chunk, has been cut by its own (later armed) idle timer.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fake.enqueue(sse(['w'], { pauseBefore: 1, pause: held }));
+    try {
+      const silent = await chat(upstream, 'silent');
+      clock.advance(IDLE_MS);
+      const cut = await silent.rest.next().catch((e: unknown) => e);
+      expect(cut, JSON.stringify(cut)).toMatchObject({
+        detail: { kind: 'timeout', phase: 'idle' },
+      });
+    } finally {
+      release();
+    }
+
+    const { body, ended } = parseResponse(await readAll(client));
+    expect(body.endsWith('data: [DONE]\n\n'), body.slice(-300)).toBe(true);
+    expect(ended).toBe(true);
+    const sent = contents(body);
+    const summary = (texts: readonly string[]) => texts.map((t) => `${t.slice(0, 1)}${t.length}`);
+    expect(summary(sent)).toEqual(summary(['', ...parts, '']));
+    expect(end).toMatchObject({ status: 200, errorCode: null });
   });
 });
