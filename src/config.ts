@@ -60,6 +60,7 @@ const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
   UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
   REQUEST_BODY_TIMEOUT_MS: positiveInt(30_000),
+  CLIENT_STALL_TIMEOUT_MS: positiveInt(30_000),
   UPSTREAM_MAX_RETRIES: nonNegativeInt(2),
   UPSTREAM_RETRY_BASE_MS: positiveInt(250),
   UPSTREAM_RETRY_MAX_MS: positiveInt(8_000),
@@ -153,6 +154,8 @@ export interface Config {
   timeouts: { connectMs: number; firstTokenMs: number; idleMs: number; totalMs: number };
   /** How long a client may take to send its request body. */
   bodyTimeoutMs: number;
+  /** How long a streamed answer waits for a client that has stopped reading (its socket full). */
+  clientStallMs: number;
   retry: { maxRetries: number; baseMs: number; maxMs: number };
   poolConnections: number;
   keyCacheTtlMs: number;
@@ -243,6 +246,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       totalMs: e.UPSTREAM_TIMEOUT_MS,
     },
     bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
+    clientStallMs: e.CLIENT_STALL_TIMEOUT_MS,
     retry: {
       maxRetries: e.UPSTREAM_MAX_RETRIES,
       baseMs: e.UPSTREAM_RETRY_BASE_MS,

@@ -128,11 +128,14 @@ class RelayPieces {
     }
   }
 
-  /** The client left before the end: the upstream call is aborted. */
-  cancel(): void {
+  /**
+   * The client left before the end (`client_closed`) or stopped reading (`client_stalled`): the
+   * upstream call is aborted.
+   */
+  cancel(errorCode: 'client_closed' | 'client_stalled' = 'client_closed'): void {
     if (this.finished) return;
     this.stream.abort();
-    this.finish(499, 'client_closed');
+    this.finish(499, errorCode);
   }
 
   private finish(status: number, errorCode: string | null, release = true): void {
@@ -167,16 +170,22 @@ export function relayStream(
   });
 }
 
-/** Resolves once `response` can take more (`drain`) or will take nothing more (`close`). */
-function writable(response: ServerResponse): Promise<void> {
+/**
+ * Resolves true once `response` can take more (`drain`) or will take nothing more (`close`);
+ * false if neither happens within `stallMs` (the client has stopped reading).
+ */
+function writable(response: ServerResponse, stallMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
+    const done = (taken: boolean) => {
+      clearTimeout(timer);
+      response.off('drain', drained);
+      response.off('close', drained);
+      resolve(taken);
     };
-    response.on('drain', done);
-    response.on('close', done);
+    const drained = () => done(true);
+    const timer = setTimeout(done, stallMs, false);
+    response.on('drain', drained);
+    response.on('close', drained);
   });
 }
 
@@ -186,7 +195,8 @@ function writable(response: ServerResponse): Promise<void> {
  * adapter sends the headers in a write of their own, then every piece after a chain of web-stream
  * reads: the extra write alone was ~4% of a streamed request's main-thread CPU
  * (`npm run bench:overhead`, profiled). A client that leaves (the response closes before its end)
- * aborts the upstream call.
+ * aborts the upstream call; so does one that leaves its socket full for `clientStallMs`, whose
+ * connection is then closed (recorded as 499 `client_stalled`).
  */
 export function relayStreamTo(
   response: ServerResponse,
@@ -195,6 +205,7 @@ export function relayStreamTo(
   format: StreamFormat,
   secrets: readonly string[],
   onEnd: (end: StreamEnd) => void,
+  clientStallMs: number,
 ): void {
   const pieces = new RelayPieces(stream, format, secrets, onEnd);
   let gone = false;
@@ -218,7 +229,14 @@ export function relayStreamTo(
       if (!response.write(piece.text)) {
         // The time a full socket takes to drain is the client's, not the upstream's silence.
         stream.clientBusy();
-        await writable(response);
+        if (!(await writable(response, clientStallMs))) {
+          // A client that stops reading would otherwise hold its connection, the upstream call
+          // and its key's concurrency slot for as long as it stays connected.
+          gone = true;
+          pieces.cancel('client_stalled');
+          response.destroy();
+          return;
+        }
         stream.clientReady();
       }
     }

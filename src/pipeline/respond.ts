@@ -26,6 +26,7 @@ import { responseKeeper } from './keep-response.js';
 export interface RespondDeps extends KeepDeps {
   clock: Clock;
   secrets: readonly string[];
+  config: { clientStallMs: number };
 }
 
 /**
@@ -118,7 +119,15 @@ export function respond(deps: RespondDeps) {
     const outgoing = outgoingOf(c);
     if (outgoing) {
       const headers = answerHeaders(c, RELAYED_SSE_HEADERS);
-      relayStreamTo(outgoing, headers, answer.stream, format, deps.secrets, onEnd);
+      relayStreamTo(
+        outgoing,
+        headers,
+        answer.stream,
+        format,
+        deps.secrets,
+        onEnd,
+        deps.config.clientStallMs,
+      );
       return RESPONSE_ALREADY_SENT;
     }
     const body = relayStream(answer.stream, format, deps.secrets, onEnd);

@@ -64,6 +64,9 @@ function upstreamStream(count: number, size: number, onPull: () => void) {
   return { stream, state };
 }
 
+/** How long the relay waits for a client that stopped reading: longer than any case here. */
+const STALL_MS = 60_000;
+
 let server: Server | null = null;
 const sockets: Socket[] = [];
 
@@ -161,6 +164,7 @@ describe('relayStreamTo', () => {
         (e) => {
           end = e;
         },
+        STALL_MS,
       );
     });
     const client = await pausedClient(port);
@@ -192,7 +196,7 @@ describe('relayStreamTo', () => {
     let ended: (e: StreamEnd) => void = () => {};
     const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
     const { port, filled } = await serve((res) =>
-      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended),
+      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended, STALL_MS),
     );
     const client = await pausedClient(port);
     await filled;
@@ -281,9 +285,17 @@ describe('relayStreamTo, from a real upstream call', () => {
     const stream = await chat(upstream, 'firehose');
     let end: StreamEnd | null = null;
     const { port, filled } = await serve((res) =>
-      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], (e) => {
-        end = e;
-      }),
+      relayStreamTo(
+        res,
+        {},
+        stream,
+        chatStreamFormat(false),
+        [],
+        (e) => {
+          end = e;
+        },
+        STALL_MS,
+      ),
     );
     const client = await pausedClient(port);
     await filled;
