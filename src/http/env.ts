@@ -37,6 +37,11 @@ export interface Outcome {
   latencyMs: number;
   /** True when the answer came from the cache: nothing was spent upstream. */
   fromCache: boolean;
+  /**
+   * Why the upstream call failed (it answered an error, timed out, could not be reached or cut a
+   * stream), in the gateway's own words; null when it did not fail or was not called.
+   */
+  upstreamFailure: string | null;
   /** Token usage of an answer that is not a completion (embeddings). */
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
   /** What is recorded of an answer that is not a completion (embeddings: no vectors). */
@@ -50,6 +55,16 @@ export interface Outcome {
    * after-response step waits on it instead of wrapping the stream in one more of its own.
    */
   onComplete?: () => void;
+}
+
+/** An upstream call that failed (not one the client left): what the report and the row say of it. */
+export interface FailedUpstream {
+  /** The configured upstream asked last; null when none was. */
+  provider: string | null;
+  /** Milliseconds spent on the call, retries and waits included. */
+  upstreamMs: number | null;
+  /** Why it failed, in the gateway's own words (never the upstream's text). */
+  reason: string;
 }
 
 /** What the cache did for a request, as the `x-tollgate-cache` header says. */
@@ -101,6 +116,8 @@ export interface AppEnv {
     cachePlan: CachePlan;
     /** The upstream's answer (JSON, or a stream whose first chunk has arrived). */
     answer: UpstreamAnswer;
+    /** Set by the upstream stages when the call failed; the request then ends with its error. */
+    failedUpstream: FailedUpstream;
     /** The upstream's embeddings answer. */
     embeddings: EmbeddingsAnswer;
     /** An embeddings request's cached answer (its exact repeat); the upstream stage stands aside. */

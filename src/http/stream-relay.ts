@@ -25,6 +25,8 @@ export interface StreamFormat {
 export interface StreamEnd {
   status: number;
   errorCode: string | null;
+  /** Why the upstream cut the stream (UpstreamFailure's reason); null when it did not. */
+  upstreamFailure: string | null;
   assembler: StreamAssembler;
 }
 
@@ -94,7 +96,7 @@ class RelayPieces {
               });
             }
             out += await format.end();
-            this.finish(200, null);
+            this.finish(200, null, null);
             return { text: out, last: true };
           }
           chunk = next.value;
@@ -104,7 +106,7 @@ class RelayPieces {
         if (chunk.usage && this.assembler.finished) {
           out += await format.end();
           // The upstream's own end is read in the background so its connection is reused.
-          this.finish(200, null, false);
+          this.finish(200, null, null, false);
           void drain(stream);
           return { text: out, last: true };
         }
@@ -120,10 +122,10 @@ class RelayPieces {
             });
       const error = upstreamError(failure, this.secrets);
       if (error instanceof GatewayError) {
-        this.finish(error.status, error.code ?? 'upstream_error');
+        this.finish(error.status, error.code ?? 'upstream_error', failure.reason);
         return { text: out + format.error(error), last: true };
       }
-      this.finish(499, 'client_closed');
+      this.finish(499, 'client_closed', null);
       return { text: '', last: true };
     }
   }
@@ -135,14 +137,19 @@ class RelayPieces {
   cancel(errorCode: 'client_closed' | 'client_stalled' = 'client_closed'): void {
     if (this.finished) return;
     this.stream.abort();
-    this.finish(499, errorCode);
+    this.finish(499, errorCode, null);
   }
 
-  private finish(status: number, errorCode: string | null, release = true): void {
+  private finish(
+    status: number,
+    errorCode: string | null,
+    upstreamFailure: string | null,
+    release = true,
+  ): void {
     if (this.finished) return;
     this.finished = true;
     if (release) this.stream.finish();
-    this.onEnd({ status, errorCode, assembler: this.assembler });
+    this.onEnd({ status, errorCode, upstreamFailure, assembler: this.assembler });
   }
 }
 

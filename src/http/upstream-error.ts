@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isRecord } from '../runtime/is-record.js';
 import type { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { scrubSecrets } from '../upstream/upstream-failure.js';
 import { ClientClosedError, GatewayError } from './errors.js';
@@ -62,9 +63,27 @@ function toClientError(
         status: f.status as ContentfulStatusCode,
         message: 'upstream error',
         type: 'upstream_error',
+        code: passedCode(rawBody),
         headers,
         rawBody,
       });
     }
   }
+}
+
+/** An error code as the access log and the row keep it: a short token, nothing else. */
+const CODE_TOKEN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The error code of a passed-through upstream body, as the access log and the interaction row
+ * report it: OpenAI's `error.code`, else its `error.type`, else `upstream_error` (also when the
+ * field is not a short token: the upstream's text never becomes a code).
+ */
+function passedCode(body: unknown): string {
+  const error = isRecord(body) ? body.error : undefined;
+  if (!isRecord(error)) return 'upstream_error';
+  for (const field of [error.code, error.type]) {
+    if (typeof field === 'string' && CODE_TOKEN.test(field)) return field;
+  }
+  return 'upstream_error';
 }

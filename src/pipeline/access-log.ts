@@ -92,8 +92,10 @@ export function withOutcome(
     cached: usageDetails(usage).cachedTokens,
   });
   known.errorCode = o.errorCode;
-  // A stream the upstream cut after the first byte ends with an error code; a client leaving does not.
-  known.upstreamFailure = o.errorCode !== null && o.status !== 499 && !o.fromCache;
+  // Only a failed upstream call is an upstream failure: the gateway's own refusals (400, 401,
+  // 413, its 429, …) and a client that left are ordinary requests with their status and code.
+  known.upstreamFailure = o.upstreamFailure !== null;
+  known.failureReason = o.upstreamFailure;
   return known;
 }
 

@@ -125,7 +125,8 @@ export function after(deps: AfterDeps) {
     const error = c.error;
     if (error) {
       const latencyMs = deps.clock.monotonic() - facts.startedAt;
-      run(outcomeOfError(error, latencyMs), error instanceof GatewayError ? error.body() : null);
+      const outcome = outcomeOfError(error, latencyMs, c.get('failedUpstream'));
+      run(outcome, error instanceof GatewayError ? error.body() : null);
       return;
     }
     const outcome = c.get('outcome');

@@ -10,15 +10,14 @@ import { requestHeader } from '../http/incoming.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
-import { upstreamError } from '../http/upstream-error.js';
 import type { Clock } from '../runtime/clock.js';
 import { isRecord } from '../runtime/is-record.js';
 import { failSpan, SpanKind } from '../runtime/tracing.js';
 import type { Upstream } from '../upstream/upstream.js';
-import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import type { Stage } from './stage.js';
+import { failedCall } from './upstream.js';
 
 /**
  * Reads an embeddings request, checks the key may use the model, and counts its input tokens for
@@ -120,7 +119,7 @@ async function fetchEmbeddings(deps: UpstreamEmbeddingsDeps, c: Context<AppEnv>)
     span?.end();
   } catch (err) {
     if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
-    throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
+    throw failedCall(c, err, deps.secrets);
   }
 }
 
@@ -159,6 +158,7 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
         upstreamMs: null,
         latencyMs: deps.clock.monotonic() - startedAt,
         fromCache: true,
+        upstreamFailure: null,
         complete: true,
         tokensSavedCache: hit.totalTokens,
       });
@@ -186,6 +186,7 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
       upstreamMs,
       latencyMs: deps.clock.monotonic() - startedAt,
       fromCache: false,
+      upstreamFailure: null,
       complete: true,
     });
     const body = JSON.stringify(result);

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
 import type { ChatRequest } from '../http/chat-request.js';
-import type { AppEnv, CachePlan, CacheStatus, Outcome } from '../http/env.js';
+import type { AppEnv, CachePlan, CacheStatus, FailedUpstream, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { LocalSlot } from '../ratelimit/local-slots.js';
@@ -46,20 +46,29 @@ export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
   };
 }
 
-/** The outcome of a request that ended with an error before any answer was sent. */
-export function outcomeOfError(error: Error, latencyMs: number): Outcome {
+/**
+ * The outcome of a request that ended with an error before any answer was sent: the gateway's own
+ * refusal, or — when `failed` says the upstream call failed — the upstream's failure, with the
+ * provider and the time spent on it.
+ */
+export function outcomeOfError(
+  error: Error,
+  latencyMs: number,
+  failed: FailedUpstream | undefined,
+): Outcome {
   const closed = error instanceof ClientClosedError;
   const gatewayError = error instanceof GatewayError ? error : null;
   return {
     status: closed ? 499 : (gatewayError?.status ?? 500),
     errorCode: closed ? 'client_closed' : (gatewayError?.code ?? 'internal_error'),
     completion: null,
-    provider: null,
+    provider: failed?.provider ?? null,
     upstreamModel: null,
     ttftMs: null,
-    upstreamMs: null,
+    upstreamMs: failed?.upstreamMs ?? null,
     latencyMs,
     fromCache: false,
+    upstreamFailure: failed?.reason ?? null,
     complete: true,
   };
 }

@@ -83,6 +83,7 @@ export function respond(deps: RespondDeps) {
       upstreamMs: upstreamWaitMs,
       latencyMs: clock.monotonic() - startedAt,
       fromCache: false,
+      upstreamFailure: null,
       complete: answer.kind === 'json',
     };
     c.set('outcome', outcome);
@@ -108,6 +109,7 @@ export function respond(deps: RespondDeps) {
       const now = clock.monotonic();
       outcome.status = end.status;
       outcome.errorCode = end.errorCode;
+      outcome.upstreamFailure = end.upstreamFailure;
       outcome.completion = end.assembler.chunks > 0 ? end.assembler.result() : null;
       outcome.upstreamMs = now - meta.startedAt;
       outcome.latencyMs = now - startedAt;
@@ -167,6 +169,7 @@ async function respondCached(
     upstreamMs: null,
     latencyMs: clock.monotonic() - startedAt,
     fromCache: true,
+    upstreamFailure: null,
     complete: true,
   };
   c.set('outcome', outcome);

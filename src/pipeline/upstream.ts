@@ -105,8 +105,26 @@ async function askUpstream(deps: UpstreamStageDeps, c: Context<AppEnv>): Promise
     if (trace && span) endUpstreamSpan(trace, span, answer);
   } catch (err) {
     if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
-    throw err instanceof UpstreamFailure ? upstreamError(err, deps.secrets) : err;
+    throw failedCall(c, err, deps.secrets);
   }
+}
+
+/**
+ * The error a failed upstream call ends the request with: an UpstreamFailure becomes the error the
+ * client sees, and — unless the client left — what failed is first noted in the context
+ * (`failedUpstream`), so the access log and the interaction row report an upstream failure with
+ * its provider, time and reason rather than one of the gateway's own refusals.
+ */
+export function failedCall(c: Context<AppEnv>, err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof UpstreamFailure)) return err;
+  if (err.detail.kind !== 'client-closed') {
+    c.set('failedUpstream', {
+      provider: err.provider,
+      upstreamMs: err.upstreamMs,
+      reason: err.reason,
+    });
+  }
+  return upstreamError(err, secrets);
 }
 
 /** A JSON answer ends the upstream span; a stream's span lasts until the request ends. */

@@ -41,6 +41,8 @@ export interface FinishedRequest {
   errorCode: string | null;
   /** Set when the failure came from the upstream (an error status, a stream cut mid-way). */
   upstreamFailure: boolean;
+  /** Why the upstream failed, in the gateway's own words, when that is known. */
+  failureReason: string | null;
 }
 
 /** A finished request with only what every route knows; the rest null. */
@@ -66,6 +68,7 @@ export function basicFinishedRequest(
     costUsd: null,
     errorCode: null,
     upstreamFailure: false,
+    failureReason: null,
   };
 }
 
@@ -95,8 +98,13 @@ function logRequest(logger: Logger, f: FinishedRequest): void {
     completionTokens: f.completionTokens,
     errorCode: f.errorCode,
   };
-  if (f.upstreamFailure) logger.warn(line, 'upstream failure');
-  else if (f.status >= 500) logger.warn(line, 'request failed');
+  if (f.upstreamFailure) {
+    // Built only for the rare failure: the common line keeps its fixed shape.
+    logger.warn(
+      f.failureReason === null ? line : { ...line, reason: f.failureReason },
+      'upstream failure',
+    );
+  } else if (f.status >= 500) logger.warn(line, 'request failed');
   else logger.info(line, 'request');
 }
 

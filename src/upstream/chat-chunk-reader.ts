@@ -2,6 +2,7 @@ import { APIError } from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { SseEvent } from './sse-decoder.js';
 import { SseDecoder } from './sse-decoder.js';
+import { UpstreamFailure } from './upstream-failure.js';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -84,11 +85,11 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
     try {
       data = JSON.parse(event.data);
     } catch {
-      this.failure = new Error('upstream sent a stream event that is not JSON');
+      this.failure = badEvent('upstream sent a stream event that is not JSON');
       return;
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-      this.failure = new Error('upstream sent a stream event that is not a JSON object');
+      this.failure = badEvent('upstream sent a stream event that is not a JSON object');
       return;
     }
     const error = (data as { error?: unknown }).error;
@@ -99,4 +100,9 @@ export class ChatChunkReader implements AsyncIterator<ChatCompletionChunk> {
     this.queue.push(data as ChatCompletionChunk);
     this.texts.push(event.data);
   }
+}
+
+/** A stream whose events cannot be read: a connection-level failure, named as such in the log. */
+function badEvent(message: string): UpstreamFailure {
+  return new UpstreamFailure({ kind: 'connection', message, reason: 'bad event stream' });
 }

@@ -85,47 +85,63 @@ export function createRouter(options: RouterOptions): Upstream {
     const targets = routeModel(routing, model) ?? [];
     const startedAt = clock.monotonic();
     let attempts = 0;
+    let provider: string | null = null;
     // Made only when needed: an Error captures a stack trace, a cost every request would pay.
     let last: UpstreamFailure | null = null;
-    for (const target of targets) {
-      const client = clients.get(target.upstream);
-      if (!client) continue;
-      const upstreamModel = target.model ?? model;
-      for (let i = 0; i <= retry.maxRetries; i++) {
-        // One time budget for the client's request: every attempt and fallback shares it.
-        const leftMs = timeouts.totalMs - (clock.monotonic() - startedAt);
-        if (leftMs <= 0) throw new UpstreamFailure({ kind: 'timeout', phase: 'total' });
-        attempts++;
-        try {
-          const result = await call(
-            client.sdk,
-            { upstreamModel, renamed: target.model !== null },
-            leftMs,
-          );
-          const meta = {
-            provider: client.spec.name,
-            upstreamModel,
-            attempts,
-            startedAt,
-            firstByteAt: clock.monotonic(),
-          };
-          return { result, meta };
-        } catch (err) {
-          if (!(err instanceof UpstreamFailure)) throw err;
-          last = err;
-          last.attempts = attempts;
-          if (last.detail.kind === 'client-closed') throw last;
-          if (!isRetryable(last) || i === retry.maxRetries) break;
-          const wait = backoffMs(retry, i, last, random);
-          if (wait === null) break;
-          await pause(wait, requester);
+    try {
+      for (const target of targets) {
+        const client = clients.get(target.upstream);
+        if (!client) continue;
+        const upstreamModel = target.model ?? model;
+        for (let i = 0; i <= retry.maxRetries; i++) {
+          // One time budget for the client's request: every attempt and fallback shares it.
+          const leftMs = timeouts.totalMs - (clock.monotonic() - startedAt);
+          if (leftMs <= 0) throw new UpstreamFailure({ kind: 'timeout', phase: 'total' });
+          attempts++;
+          provider = client.spec.name;
+          try {
+            const result = await call(
+              client.sdk,
+              { upstreamModel, renamed: target.model !== null },
+              leftMs,
+            );
+            const meta = {
+              provider: client.spec.name,
+              upstreamModel,
+              attempts,
+              startedAt,
+              firstByteAt: clock.monotonic(),
+            };
+            return { result, meta };
+          } catch (err) {
+            if (!(err instanceof UpstreamFailure)) throw err;
+            last = err;
+            last.attempts = attempts;
+            if (last.detail.kind === 'client-closed') throw last;
+            if (!isRetryable(last) || i === retry.maxRetries) break;
+            const wait = backoffMs(retry, i, last, random);
+            if (wait === null) break;
+            await pause(wait, requester);
+          }
         }
+        if (last !== null && !allowsFallback(last)) break;
       }
-      if (last !== null && !allowsFallback(last)) break;
+      throw (
+        last ??
+        new UpstreamFailure({
+          kind: 'connection',
+          message: 'no upstream serves this model',
+          reason: 'no upstream serves the model',
+        })
+      );
+    } catch (err) {
+      // Who was asked last and how long it all took: the access log and the row report both.
+      if (err instanceof UpstreamFailure) {
+        err.provider = provider;
+        err.upstreamMs = clock.monotonic() - startedAt;
+      }
+      throw err;
     }
-    throw (
-      last ?? new UpstreamFailure({ kind: 'connection', message: 'no upstream serves this model' })
-    );
   }
 
   async function chat(request: UpstreamRequest): Promise<UpstreamAnswer> {

@@ -105,6 +105,7 @@ export async function callUpstream(
       new UpstreamFailure({
         kind: 'connection',
         message: 'upstream stream ended before its first chunk',
+        reason: 'stream ended before its first chunk',
       }),
     );
   }

@@ -1,4 +1,4 @@
-import { APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 
 /** Which of the gateway's own upstream timers fired. */
 export type TimeoutPhase = 'first-byte' | 'idle' | 'total';
@@ -7,7 +7,8 @@ export type TimeoutPhase = 'first-byte' | 'idle' | 'total';
 export type FailureDetail =
   | { kind: 'client-closed' }
   | { kind: 'timeout'; phase: TimeoutPhase }
-  | { kind: 'connection'; message: string }
+  /** `reason`: why, in the gateway's own words, when it is known (see `UpstreamFailure.reason`). */
+  | { kind: 'connection'; message: string; reason?: string }
   | { kind: 'status'; status: number; body: unknown; retryAfterMs: number | null };
 
 function describe(detail: FailureDetail): string {
@@ -27,11 +28,66 @@ function describe(detail: FailureDetail): string {
 export class UpstreamFailure extends Error {
   /** Upstream calls the gateway made for the client's request before giving up. */
   attempts = 1;
+  /** The configured upstream asked last (set by the router); null when none was asked. */
+  provider: string | null = null;
+  /** Milliseconds from the first attempt to the failure, retries and waits included (router). */
+  upstreamMs: number | null = null;
 
   constructor(readonly detail: FailureDetail) {
     super(describe(detail));
     this.name = 'UpstreamFailure';
   }
+
+  /**
+   * Why the call failed, in a few fixed words an operator can count (`answered 503`,
+   * `first-byte timeout`, `body is not JSON`, `connection refused`): never the upstream's text.
+   */
+  get reason(): string {
+    return reasonOf(this.detail);
+  }
+}
+
+function reasonOf(detail: FailureDetail): string {
+  switch (detail.kind) {
+    case 'client-closed':
+      return 'client closed';
+    case 'timeout':
+      return `${detail.phase} timeout`;
+    case 'status':
+      return `answered ${detail.status}`;
+    case 'connection':
+      return detail.reason ?? 'connection failed';
+  }
+}
+
+/** What some system error codes mean, in the words `UpstreamFailure.reason` uses. */
+const CONNECTION_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host not found',
+  UND_ERR_SOCKET: 'connection closed mid-answer',
+  UND_ERR_HEADERS_OVERFLOW: 'response headers too large',
+};
+
+function codeOf(err: unknown): string | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : null;
+}
+
+/**
+ * Why a connection-level error happened, from what the error already carries (its class, its
+ * system code or its cause's): a known code in words, another code as it is, never a message.
+ */
+function connectionReason(err: unknown): string {
+  if (err instanceof SyntaxError) return 'body is not JSON';
+  const code = codeOf(err) ?? codeOf(err instanceof Error ? err.cause : undefined);
+  if (code === null) return 'connection failed';
+  return (
+    CONNECTION_CODES[code] ?? (/^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? code : 'connection failed')
+  );
 }
 
 /** Marks an abort caused by one of the gateway's own timers. */
@@ -71,7 +127,14 @@ function classify(
   if (ctx.clientAborted) return { kind: 'client-closed' };
   if (ctx.timeout) return { kind: 'timeout', phase: ctx.timeout.phase };
   if (err instanceof APIConnectionTimeoutError) return { kind: 'timeout', phase: 'first-byte' };
-  if (err instanceof APIUserAbortError) return { kind: 'connection', message: 'aborted' };
+  if (err instanceof APIUserAbortError) {
+    return { kind: 'connection', message: 'aborted', reason: 'aborted' };
+  }
+  const cause = err instanceof Error ? err.cause : undefined;
+  if (codeOf(cause) === 'UND_ERR_CONNECT_TIMEOUT') return { kind: 'timeout', phase: 'first-byte' };
+  if (err instanceof APIConnectionError) {
+    return { kind: 'connection', message: err.message, reason: connectionReason(cause) };
+  }
   if (err instanceof APIError && err.status !== undefined) {
     const body = err.error === undefined ? undefined : { error: err.error };
     return {
@@ -82,14 +145,16 @@ function classify(
     };
   }
   if (err instanceof APIError) {
-    // An error frame inside the stream (no HTTP status): the provider failed mid-answer.
-    return { kind: 'connection', message: err.message };
+    // An error frame inside the stream (no HTTP status): the provider failed mid-answer. Its
+    // message is the provider's text, so the failure keeps words of the gateway's own.
+    const reason = 'error event in the stream';
+    return { kind: 'connection', message: reason, reason };
   }
-  const cause = err instanceof Error ? err.cause : undefined;
-  if (cause instanceof Error && (cause as { code?: unknown }).code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return { kind: 'timeout', phase: 'first-byte' };
-  }
-  return { kind: 'connection', message: err instanceof Error ? err.message : String(err) };
+  const reason = connectionReason(err);
+  // A JSON parse error quotes the text it could not read: the upstream's body stays out of it.
+  const message =
+    err instanceof SyntaxError ? reason : err instanceof Error ? err.message : String(err);
+  return { kind: 'connection', message, reason };
 }
 
 /** True when the same upstream may be asked again. */

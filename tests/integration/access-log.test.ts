@@ -1,5 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
@@ -7,6 +8,7 @@ import { startTestGateway } from '../helpers/test-gateway.js';
 
 const UPSTREAM_SECRET = 'sk-test-upstream-secret-0123456789';
 const PROMPT_MARK = 'confidential-prompt-text';
+const BODY_LIMIT = 64 * 1024;
 let upstream: FakeUpstream;
 let gateway: TestGateway;
 let key: string;
@@ -19,6 +21,8 @@ beforeAll(async () => {
     UPSTREAM_BASE_URL: upstream.url,
     UPSTREAM_MAX_RETRIES: '0',
     LOG_LEVEL: 'info',
+    MAX_BODY_BYTES: String(BODY_LIMIT),
+    REQUEST_BODY_TIMEOUT_MS: '1000',
   });
   key = (await gateway.createKey({ scopes: ['chat'] })).key;
   adminKey = (await gateway.createKey({ scopes: ['admin'] })).key;
@@ -42,6 +46,7 @@ interface LogLine {
   upstreamMs?: number | null;
   provider?: string | null;
   errorCode?: string | null;
+  reason?: string;
 }
 
 function lines(): LogLine[] {
@@ -55,16 +60,56 @@ function lines(): LogLine[] {
 
 const accessLines = () => lines().filter((l) => l.requestId !== undefined && l.route !== undefined);
 
-function chat(text: string, extra: Record<string, unknown> = {}) {
+function chat(text: string, extra: Record<string, unknown> = {}, bearer = key) {
+  return postChat(
+    JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }], ...extra }),
+    bearer,
+  );
+}
+
+function postChat(body: string, bearer = key) {
   return fetch(`${gateway.baseURL}/v1/chat/completions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: text }],
-      ...extra,
-    }),
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+    body,
   });
+}
+
+/** A chat request whose body starts and never finishes: the gateway answers 408. */
+function stalledChat(): Promise<{ status: number; id: string | null }> {
+  const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'content-length': '1000',
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          req.destroy();
+          const id = res.headers['x-request-id'];
+          resolve({ status: res.statusCode ?? 0, id: typeof id === 'string' ? id : null });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.write('{"model":');
+  });
+}
+
+/** The access-log line of each answered request, by its x-request-id, once the log is written. */
+async function linesOf(ids: readonly (string | null)[]): Promise<(LogLine | undefined)[]> {
+  await settleLog(gateway.server.deps);
+  const all = accessLines();
+  return ids.map((id) => all.find((l) => l.requestId === id));
 }
 
 describe('access log', () => {
@@ -114,7 +159,7 @@ describe('access log', () => {
     expect(all).not.toContain(adminKey.split('_')[2]);
   });
 
-  it('logs an upstream error as a warning with the request id', async () => {
+  it('logs an upstream error as a warning with the request id, the provider and why', async () => {
     upstream.enqueue(json(503, { error: { message: 'overloaded' } }));
     const res = await chat('this one fails');
     expect(res.status, await res.text()).toBe(502);
@@ -126,7 +171,122 @@ describe('access log', () => {
       msg: 'upstream failure',
       status: 502,
       errorCode: 'upstream_error',
+      provider: 'default',
+      reason: 'answered 503',
     });
+    expect(typeof line?.upstreamMs, JSON.stringify(line)).toBe('number');
+  });
+
+  it("logs the gateway's own refusals (400, 401, 408, 413, 429) as request lines, not upstream failures", async () => {
+    const tinyTpm = (await gateway.createKey({ scopes: ['chat'], tpm: 1 })).key;
+    const upstreamCalls = upstream.requests.length;
+    const answers = [
+      await postChat('{"model": "gpt-4o-mini", "messages": ['),
+      await chat('who are you', {}, 'tg_wrong'),
+      await postChat(JSON.stringify({ model: 'gpt-4o-mini', pad: 'x'.repeat(BODY_LIMIT) })),
+      await chat('a question far above one token a minute', {}, tinyTpm),
+    ];
+    const refusals: { status: number; id: string | null; body: string }[] = [];
+    for (const res of answers) {
+      refusals.push({
+        status: res.status,
+        id: res.headers.get('x-request-id'),
+        body: await res.text(),
+      });
+    }
+    const stalled = await stalledChat();
+    refusals.push({ ...stalled, body: '' });
+    const lines = await linesOf(refusals.map((r) => r.id));
+    const expected = [
+      { status: 400, errorCode: 'invalid_json' },
+      { status: 401, errorCode: 'invalid_api_key' },
+      { status: 413, errorCode: 'request_too_large' },
+      { status: 429, errorCode: 'rate_limit_exceeded' },
+      { status: 408, errorCode: 'request_timeout' },
+    ];
+    expected.forEach((want, i) => {
+      const got = refusals[i];
+      expect(got?.status, got?.body).toBe(want.status);
+      expect(lines[i], JSON.stringify(lines[i])).toMatchObject({
+        level: 'info',
+        msg: 'request',
+        route: '/v1/chat/completions',
+        ...want,
+      });
+      expect(lines[i]?.reason).toBeUndefined();
+    });
+    // None of them was sent upstream.
+    expect(upstream.requests.length).toBe(upstreamCalls);
+  });
+
+  it("logs a passed-through upstream 4xx as an upstream failure with the upstream's code, provider and time", async () => {
+    const error = (code: string | null) => ({
+      error: { message: 'Invalid value.', type: 'invalid_request_error', param: null, code },
+    });
+    const cases = [
+      { status: 400, body: error('invalid_value'), errorCode: 'invalid_value' },
+      { status: 404, body: error(null), errorCode: 'invalid_request_error' },
+      { status: 422, body: { detail: 'not OpenAI-shaped' }, errorCode: 'upstream_error' },
+    ];
+    const ids: (string | null)[] = [];
+    for (const c of cases) {
+      upstream.enqueue(json(c.status, c.body));
+      const res = await chat('parameters the upstream refuses');
+      expect(res.status, await res.text()).toBe(c.status);
+      ids.push(res.headers.get('x-request-id'));
+    }
+    const lines = await linesOf(ids);
+    cases.forEach((c, i) => {
+      expect(lines[i], JSON.stringify(lines[i])).toMatchObject({
+        level: 'warn',
+        msg: 'upstream failure',
+        status: c.status,
+        errorCode: c.errorCode,
+        provider: 'default',
+        reason: `answered ${c.status}`,
+      });
+      expect(typeof lines[i]?.upstreamMs, JSON.stringify(lines[i])).toBe('number');
+    });
+  });
+
+  it("says why the upstream failed when it is known, never with the upstream's text", async () => {
+    const BODY_MARK = 'upstream-body-text-never-logged';
+    const notJson: UpstreamHandler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`${BODY_MARK} is not JSON`);
+    };
+    const badEvent: UpstreamHandler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`data: {${BODY_MARK}\n\n`);
+    };
+    const hugeHeaders: UpstreamHandler = (req, res) => {
+      res.setHeader('x-padding', 'p'.repeat(64 * 1024));
+      ok(req, res);
+    };
+    const cases = [
+      { handler: notJson, stream: false, reason: 'body is not JSON' },
+      { handler: badEvent, stream: true, reason: 'bad event stream' },
+      { handler: hugeHeaders, stream: false, reason: 'response headers too large' },
+    ];
+    const ids: (string | null)[] = [];
+    for (const c of cases) {
+      upstream.enqueue(c.handler);
+      const res = await chat('an answer the gateway cannot read', { stream: c.stream });
+      expect(res.status, await res.text()).toBe(502);
+      ids.push(res.headers.get('x-request-id'));
+    }
+    const lines = await linesOf(ids);
+    cases.forEach((c, i) => {
+      expect(lines[i], JSON.stringify(lines[i])).toMatchObject({
+        level: 'warn',
+        msg: 'upstream failure',
+        status: 502,
+        errorCode: 'upstream_error',
+        provider: 'default',
+        reason: c.reason,
+      });
+    });
+    expect(gateway.logs.join('')).not.toContain(BODY_MARK);
   });
 
   it('logs a stream the upstream cut mid-way as a warning with the request id', async () => {
@@ -141,8 +301,10 @@ describe('access log', () => {
       level: 'warn',
       msg: 'upstream failure',
       route: '/v1/chat/completions',
+      errorCode: 'upstream_error',
+      provider: 'default',
+      reason: 'connection closed mid-answer',
     });
-    expect(line?.errorCode).not.toBeNull();
   });
 
   it('prints every level as its name', () => {

@@ -7,6 +7,7 @@ import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { revokeApiKey } from '../../src/storage/queries/api-keys.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { deadPort, hang, json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 import { lend } from '../helpers/test-deps.js';
@@ -244,6 +245,21 @@ describe('upstream failures', () => {
     expect(r.status, r.text).toBe(504);
     expect(r.json.error.code, r.text).toBe('upstream_timeout');
     expect(upstream.requests.length, r.text).toBeGreaterThan(0);
+    await settleLog(gateway.deps);
+    const id = r.headers.get('x-request-id');
+    const line = gateway.logs
+      .flatMap((chunk) => chunk.split('\n').filter((l) => l !== ''))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.requestId === id && l.route !== undefined);
+    // Which of the gateway's timers ended the call: the whole call's budget.
+    expect(line, JSON.stringify(line)).toMatchObject({
+      level: 'warn',
+      msg: 'upstream failure',
+      status: 504,
+      errorCode: 'upstream_timeout',
+      provider: 'default',
+      reason: 'total timeout',
+    });
   });
 
   it('sends a final error frame that makes the SDK throw when the upstream fails mid-stream', async () => {

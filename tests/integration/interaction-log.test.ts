@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readInteractionContent } from '../../src/analytics/interaction-content.js';
 import { DecryptionError } from '../../src/crypto/envelope.js';
@@ -131,7 +131,13 @@ describe('interaction log', () => {
     expect(s?.latencyMs).toBeGreaterThanOrEqual(s?.ttftMs ?? 0);
 
     const f = byId(failed.headers.get('x-request-id'));
-    expect(f).toMatchObject({ status: 502, errorCode: 'upstream_error', promptTokens: null });
+    expect(f).toMatchObject({
+      status: 502,
+      errorCode: 'upstream_error',
+      provider: 'default',
+      promptTokens: null,
+    });
+    expect(f?.upstreamMs).toBeGreaterThan(0);
 
     const d = byId(leaving.response.headers.get('x-request-id'));
     expect(d).toMatchObject({ status: 499, errorCode: 'client_closed', stream: true });
@@ -145,6 +151,52 @@ describe('interaction log', () => {
         (content.response as { choices: { message: { content: string } }[] }).choices[0]?.message
           .content,
     ).toBe('x');
+  });
+
+  it("records a passed-through upstream 4xx with the upstream's error code, its provider and time", async () => {
+    const refusal = (code: string | null) => ({
+      error: {
+        message: "Invalid value for 'temperature'.",
+        type: 'invalid_request_error',
+        param: 'temperature',
+        code,
+      },
+    });
+    const ask = async (status: number, body: unknown) => {
+      upstream.enqueue(json(status, body));
+      const err = await client.chat.completions
+        .create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'too hot' }],
+          temperature: 9,
+        })
+        .catch((e: unknown) => e);
+      expect(err, String(err)).toBeInstanceOf(APIError);
+      expect((err as APIError).status, String(err)).toBe(status);
+      return (err as APIError).requestID ?? '';
+    };
+    const coded = await ask(400, refusal('invalid_value'));
+    const typed = await ask(404, refusal(null));
+    await settleLog(gateway.server.deps);
+    const db = gateway.server.deps.database.db;
+    const rows = [await findInteraction(db, coded), await findInteraction(db, typed)];
+    expect(rows[0], JSON.stringify(rows[0])).toMatchObject({
+      status: 400,
+      errorCode: 'invalid_value',
+      provider: 'default',
+    });
+    expect(rows[1], JSON.stringify(rows[1])).toMatchObject({
+      status: 404,
+      errorCode: 'invalid_request_error',
+      provider: 'default',
+    });
+    for (const row of rows) expect(row?.upstreamMs, JSON.stringify(row)).toBeGreaterThan(0);
+    // The row keeps the body the client received.
+    const content = await readInteractionContent(
+      gateway.server.deps.tenantKeys,
+      rows[0] as NonNullable<(typeof rows)[0]>,
+    );
+    expect(content.ok && content.response).toEqual(refusal('invalid_value'));
   });
 
   it('stores no plaintext, decrypts to the exact messages and answer, and refuses a moved ciphertext', async () => {

@@ -1,8 +1,10 @@
+import { APIConnectionError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/http/errors.js';
 import { upstreamError } from '../../src/http/upstream-error.js';
 import type { FailureDetail } from '../../src/upstream/upstream-failure.js';
 import {
+  classifyFailure,
   parseRetryAfter,
   scrubSecrets,
   UpstreamFailure,
@@ -58,5 +60,34 @@ describe('upstream error handling', () => {
     const failure = new UpstreamFailure({ kind: 'timeout', phase: 'idle' });
     expect(failure).toBeInstanceOf(Error);
     expect(failure.message).toBe('upstream idle timeout');
+  });
+
+  it("names why a call failed in the gateway's words, never with the upstream's text", () => {
+    const ctx = { clientAborted: false, timeout: null, nowMs: 0 };
+    const PROVIDER_TEXT = 'text-the-provider-wrote';
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
+      code: 'ECONNREFUSED',
+    });
+    const cases = [
+      [new APIConnectionError({ cause: refused }), 'connection refused'],
+      [
+        new SyntaxError(`Unexpected token '${PROVIDER_TEXT}' is not valid JSON`),
+        'body is not JSON',
+      ],
+      [
+        new APIError(undefined, { message: PROVIDER_TEXT }, undefined, new Headers()),
+        'error event in the stream',
+      ],
+      [new Error('something odd'), 'connection failed'],
+    ] as const;
+    for (const [err, reason] of cases) {
+      const failure = classifyFailure(err, ctx);
+      expect(failure.reason, String(err)).toBe(reason);
+      // The message names the failure in traces: the provider's words stay out of it too.
+      expect(failure.message, String(err)).not.toContain(PROVIDER_TEXT);
+    }
+    expect(new UpstreamFailure({ kind: 'timeout', phase: 'first-byte' }).reason).toBe(
+      'first-byte timeout',
+    );
   });
 });
