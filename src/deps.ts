@@ -58,7 +58,7 @@ import type { FetchFn } from './upstream/pooled-fetch.js';
 import { createPooledFetch, createUpstreamAgent } from './upstream/pooled-fetch.js';
 import { createRouter } from './upstream/router.js';
 import type { RoutingTable } from './upstream/routing-config.js';
-import { defaultRouting, parseRoutingConfig } from './upstream/routing-config.js';
+import { defaultRouting, namedModels, parseRoutingConfig } from './upstream/routing-config.js';
 import type { Upstream } from './upstream/upstream.js';
 
 /** Everything the app needs, built once from config (or by a test). */
@@ -164,7 +164,7 @@ export async function openDeps(
     const database = await openMigratedDatabase(b, keyRing);
     // The analysts' views price their money columns from this copy of the table.
     await replaceModelPrices(database.db, priceRows(prices));
-    const metrics = createMetrics();
+    const metrics = createMetrics(namedModels(routing));
     const background = createBackground((err) => logger.error({ err }, 'background task failed'));
     const keys = buildKeyVerifier(b, database);
     const { upstream, fetch } = buildUpstream(b, routing);

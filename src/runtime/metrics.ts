@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ModelLabels } from './model-labels.js';
 
 /** The process's Prometheus metrics, named by Prometheus's conventions under one `tollgate_` prefix. */
 export interface Metrics {
@@ -23,6 +24,8 @@ export interface Metrics {
   unpricedRequests: Counter<'model'>;
   cacheLookups: Counter<'result'>;
   compressionTokensSaved: Counter;
+  /** The bounded values of every `model` label above (see ModelLabels). */
+  modelLabels: ModelLabels;
 }
 
 /** Seconds: from a fast cache hit to a long completion. */
@@ -42,8 +45,11 @@ const MISNAMED_DEFAULT_METRICS = [
   'nodejs_active_resources_total',
 ];
 
-/** Creates the registry with Node's standard process metrics and the gateway's own. */
-export function createMetrics(): Metrics {
+/**
+ * Creates the registry with Node's standard process metrics and the gateway's own; `models` are
+ * the model names configuration names, each a `model` label value from the start.
+ */
+export function createMetrics(models: Iterable<string> = []): Metrics {
   const registry = new Registry();
   // No prefix: stock dashboards look for process_cpu_seconds_total, nodejs_heap_size_used_bytes, …
   collectDefaultMetrics({ register: registry });
@@ -119,6 +125,7 @@ export function createMetrics(): Metrics {
       help: 'Prompt tokens removed by compression before the upstream call',
       registers,
     }),
+    modelLabels: new ModelLabels(models),
   };
 }
 

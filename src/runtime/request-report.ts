@@ -109,7 +109,11 @@ function logRequest(logger: Logger, f: FinishedRequest): void {
 }
 
 function countRequest(metrics: Metrics, f: FinishedRequest): void {
-  const model = f.model ?? '';
+  // A successful answer is what lets a client-chosen name become a label value of its own.
+  const model =
+    f.model === null
+      ? ''
+      : metrics.modelLabels.of(f.model, f.status === 200 && f.errorCode === null);
   metrics.requestDuration.observe(
     { method: f.method, route: f.route, status: String(f.status), model },
     f.durationMs / 1000,

@@ -99,6 +99,11 @@ export function routeModel(table: RoutingTable, model: string): RouteTarget[] | 
   return table.upstreams.map((u) => ({ upstream: u.name, model: null }));
 }
 
+/** Every model name the table routes explicitly (aliases included), never the `*` catch-all. */
+export function namedModels(table: RoutingTable): string[] {
+  return [...table.models.keys()].filter((model) => model !== '*');
+}
+
 /** The model names the table routes explicitly (for /v1/models), or null when it serves any model. */
 export function listedModels(table: RoutingTable): string[] | null {
   if (table.models.size === 0 || table.models.has('*')) return null;

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -8,6 +9,7 @@ import { manualClock, minuteStart } from '../helpers/manual-clock.js';
 import type { Sample } from '../helpers/prometheus-text.js';
 import { parseSamples, sampleValue } from '../helpers/prometheus-text.js';
 import { settleLog } from '../helpers/settle.js';
+import { createTestApp } from '../helpers/test-app.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -165,6 +167,89 @@ describe('/metrics after a scripted mix of requests', () => {
     const written = gateway.server.deps.writer.metrics.rowsWritten;
     expect(written).toBeGreaterThan(0);
     expect(sampleValue(samples, 'tollgate_log_rows_written_total')).toBe(written);
+  });
+});
+
+describe('the model label', () => {
+  const durations = (samples: Sample[], labels: Record<string, string>) =>
+    sampleValue(samples, 'tollgate_http_request_duration_seconds_count', labels);
+  const modelLabels = (samples: Sample[]) =>
+    new Set(samples.flatMap((s) => (s.labels.model === undefined ? [] : [s.labels.model])));
+
+  it('is "other" for names the upstream has not answered, and a name of its own once it has', async () => {
+    const madeUp = Array.from({ length: 20 }, (_, i) => `made-up-model-${i}`);
+    for (const model of madeUp) {
+      upstream.enqueue(
+        json(404, {
+          error: {
+            message: `The model '${model}' does not exist.`,
+            type: 'invalid_request_error',
+            param: 'model',
+            code: 'model_not_found',
+          },
+        }),
+      );
+      const res = await chat({ ...ask('which model are you'), model });
+      expect(res.status, await res.text()).toBe(404);
+    }
+    const answered = 'answered-model';
+    const res = await chat({ ...ask('which model are you'), model: answered });
+    expect(res.status, await res.text()).toBe(200);
+    await settleLog(gateway.server.deps);
+    const samples = parseSamples(await scrape());
+
+    const labels = modelLabels(samples);
+    expect(
+      madeUp.filter((m) => labels.has(m)),
+      [...labels].join(', '),
+    ).toEqual([]);
+    expect(durations(samples, { route: ROUTE, status: '404', model: 'other' })).toBe(20);
+    expect(
+      sampleValue(samples, 'tollgate_upstream_duration_seconds_count', {
+        model: 'other',
+        outcome: 'error',
+      }),
+    ).toBe(20);
+    expect(durations(samples, { route: ROUTE, status: '200', model: answered })).toBe(1);
+    expect(sampleValue(samples, 'tollgate_tokens_total', { type: 'prompt', model: answered })).toBe(
+      12,
+    );
+  });
+
+  it('names a model the routing configuration names before the upstream has answered it', async () => {
+    const file = join(tmpdir(), `tollgate-metrics-routing-${process.pid}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        upstreams: { main: { baseURL: upstream.url, apiKey: 'sk-main-000000000000' } },
+        models: { 'team-model': [{ upstream: 'main', model: 'gpt-4o-mini' }], '*': ['main'] },
+      }),
+    );
+    const app = await createTestApp({
+      TOLLGATE_CONFIG: file,
+      UPSTREAM_MAX_RETRIES: '0',
+      CACHE: 'off',
+    });
+    try {
+      const client = app.openai((await app.createKey({ scopes: ['chat'] })).key);
+      for (const model of ['team-model', 'unconfigured-model']) {
+        upstream.enqueue(json(500, { error: { message: 'down', type: 'server_error' } }));
+        const err = await client.chat.completions
+          .create({ model, messages: [{ role: 'user', content: 'hi' }] })
+          .catch((e: unknown) => e);
+        expect((err as { status?: number }).status, String(err)).toBe(502);
+      }
+      await settleLog(app.deps);
+      const res = await fetch(`${await app.listen()}/metrics`);
+      const text = await res.text();
+      expect(res.status, text).toBe(200);
+      const samples = parseSamples(text);
+      expect(durations(samples, { status: '502', model: 'team-model' })).toBe(1);
+      expect(durations(samples, { status: '502', model: 'other' })).toBe(1);
+      expect(modelLabels(samples).has('unconfigured-model')).toBe(false);
+    } finally {
+      await app.close();
+    }
   });
 });
 
