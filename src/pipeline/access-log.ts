@@ -6,12 +6,14 @@ import type { AppEnv, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import { usageDetails } from '../recording/interaction-row.js';
 import type { Clock } from '../runtime/clock.js';
+import type { InFlightRequests } from '../runtime/in-flight.js';
 import type { FinishedRequest, RequestObserver } from '../runtime/request-report.js';
 import { basicFinishedRequest, reportRequest } from '../runtime/request-report.js';
 
 /** What the access-log middleware uses. */
 export interface AccessLogDeps extends RequestObserver {
   clock: Clock;
+  inFlight: InFlightRequests;
 }
 
 /**

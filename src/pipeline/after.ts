@@ -9,6 +9,7 @@ import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
 import type { Clock } from '../runtime/clock.js';
+import type { InFlightRequests } from '../runtime/in-flight.js';
 import type {
   FinishedRequest as ReportedRequest,
   RequestObserver,
@@ -31,6 +32,7 @@ export interface AfterDeps extends RequestObserver {
   background: Background;
   clock: Clock;
   prices: PriceTable;
+  inFlight: InFlightRequests;
 }
 
 /**

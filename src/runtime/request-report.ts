@@ -1,4 +1,3 @@
-import type { InFlightRequests } from './in-flight.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -6,7 +5,6 @@ import type { Metrics } from './metrics.js';
 export interface RequestObserver {
   logger: Logger;
   metrics: Metrics;
-  inFlight: InFlightRequests;
 }
 
 /**

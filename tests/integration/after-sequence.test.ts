@@ -67,6 +67,7 @@ function outcomeWith(completion: unknown): Outcome {
   return {
     status: 200,
     errorCode: null,
+    upstreamFailure: null,
     completion: completion as ChatCompletion,
     provider: 'default',
     upstreamModel: 'gpt-4o-mini',
