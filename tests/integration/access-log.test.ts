@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
+import { stalledChat } from '../helpers/stalled-body.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -72,36 +72,6 @@ function postChat(body: string, bearer = key) {
     method: 'POST',
     headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
     body,
-  });
-}
-
-/** A chat request whose body starts and never finishes: the gateway answers 408. */
-function stalledChat(): Promise<{ status: number; id: string | null }> {
-  const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${key}`,
-          'content-type': 'application/json',
-          'content-length': '1000',
-        },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          req.destroy();
-          const id = res.headers['x-request-id'];
-          resolve({ status: res.statusCode ?? 0, id: typeof id === 'string' ? id : null });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.write('{"model":');
   });
 }
 
@@ -194,7 +164,7 @@ describe('access log', () => {
         body: await res.text(),
       });
     }
-    const stalled = await stalledChat();
+    const stalled = await stalledChat(gateway.baseURL, key);
     refusals.push({ ...stalled, body: '' });
     const lines = await linesOf(refusals.map((r) => r.id));
     const expected = [

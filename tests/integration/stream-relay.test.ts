@@ -142,6 +142,18 @@ function contents(body: string): string[] {
   });
 }
 
+/** Relays a chat stream onto `res` as the responder does, with the file's stall bound. */
+function relayChat(res: ServerResponse, stream: UpstreamStream, onEnd: (end: StreamEnd) => void) {
+  relayStreamTo(
+    res,
+    { 'content-type': 'text/event-stream' },
+    stream,
+    chatStreamFormat(false),
+    [],
+    onEnd,
+    STALL_MS,
+  );
+}
 describe('relayStreamTo', () => {
   it('reads the upstream no further while the client is not reading, then sends everything in order', async () => {
     // 128 chunks of 256 KB: far more than the sockets between the two can hold.
@@ -155,17 +167,9 @@ describe('relayStreamTo', () => {
     let end: StreamEnd | null = null;
     const { port, filled } = await serve((res) => {
       response = res;
-      relayStreamTo(
-        res,
-        { 'content-type': 'text/event-stream' },
-        stream,
-        chatStreamFormat(false),
-        [],
-        (e) => {
-          end = e;
-        },
-        STALL_MS,
-      );
+      relayChat(res, stream, (e) => {
+        end = e;
+      });
     });
     const client = await pausedClient(port);
     await filled;
@@ -195,9 +199,7 @@ describe('relayStreamTo', () => {
     const { stream, state } = upstreamStream(1_000, 256 * 1024, () => {});
     let ended: (e: StreamEnd) => void = () => {};
     const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
-    const { port, filled } = await serve((res) =>
-      relayStreamTo(res, {}, stream, chatStreamFormat(false), [], ended, STALL_MS),
-    );
+    const { port, filled } = await serve((res) => relayChat(res, stream, ended));
     const client = await pausedClient(port);
     await filled;
     client.destroy();
@@ -285,17 +287,9 @@ describe('relayStreamTo, from a real upstream call', () => {
     const stream = await chat(upstream, 'firehose');
     let end: StreamEnd | null = null;
     const { port, filled } = await serve((res) =>
-      relayStreamTo(
-        res,
-        {},
-        stream,
-        chatStreamFormat(false),
-        [],
-        (e) => {
-          end = e;
-        },
-        STALL_MS,
-      ),
+      relayChat(res, stream, (e) => {
+        end = e;
+      }),
     );
     const client = await pausedClient(port);
     await filled;

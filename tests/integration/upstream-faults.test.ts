@@ -3,6 +3,7 @@ import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { chunksFor, completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { stalledChat } from '../helpers/stalled-body.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -211,37 +212,7 @@ describe('request bodies read from the socket', () => {
   });
 
   it('answers 408 in OpenAI shape when the body does not arrive in time', async () => {
-    const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
-    const { status, body } = await new Promise<{ status: number; body: string }>(
-      (resolve, reject) => {
-        const req = httpRequest(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: url.pathname,
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${key}`,
-              'content-type': 'application/json',
-              'content-length': '1000',
-            },
-          },
-          (res) => {
-            let text = '';
-            res.on('data', (d: Buffer) => {
-              text += d.toString('utf8');
-            });
-            res.on('end', () => {
-              req.destroy();
-              resolve({ status: res.statusCode ?? 0, body: text });
-            });
-          },
-        );
-        req.on('error', reject);
-        // A few bytes of a body that never finishes.
-        req.write('{"model":');
-      },
-    );
+    const { status, body } = await stalledChat(gateway.baseURL, key);
     expect(status, body).toBe(408);
     expect(JSON.parse(body).error.code, body).toBe('request_timeout');
   });
