@@ -58,10 +58,16 @@ function storableModel(value: string | null): string | null {
   return storableText(value === null ? null : value.slice(0, MAX_MODEL_CHARS));
 }
 
+/** The largest count a 32-bit integer column holds. */
+const MAX_STORED_COUNT = 2 ** 31 - 1;
+
 /** A token count as an integer column can hold it; anything else an upstream sends is unknown. */
 function storableCount(value: unknown): number | null {
   if (typeof value !== 'number' || !Number.isFinite(value)) return null;
-  return Math.min(2 ** 31 - 1, Math.max(-(2 ** 31), Math.round(value)));
+  const count = Math.round(value);
+  // A negative count, or one past what a column holds, is no count at all: unknown, not a number
+  // the analytics would add up.
+  return count >= 0 && count <= MAX_STORED_COUNT ? count : null;
 }
 
 /** A field of an object the upstream sent, if it is one. */

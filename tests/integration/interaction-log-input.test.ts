@@ -41,6 +41,15 @@ describe('interaction log with awkward input', () => {
     const odd = await client.chat.completions
       .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'odd upstream' }] })
       .withResponse();
+    upstream.enqueue((req, res) =>
+      json(200, {
+        ...completionFor(req.body, 'impossible usage'),
+        usage: { prompt_tokens: -5, completion_tokens: 1e308, total_tokens: 17 },
+      })(req, res),
+    );
+    const impossible = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'impossible usage' }] })
+      .withResponse();
     const nul = await client.chat.completions
       .create({
         model: 'gpt-4o-mini',
@@ -66,13 +75,16 @@ describe('interaction log with awkward input', () => {
       odd.response.headers.get('x-request-id') ?? '',
       nul.response.headers.get('x-request-id') ?? '',
       refused.headers?.get('x-request-id') ?? '',
+      impossible.response.headers.get('x-request-id') ?? '',
     ];
     const rows = await gateway.server.deps.database.db
       .select()
       .from(interactions)
       .where(inArray(interactions.id, ids));
     const byId = new Map(rows.map((r) => [r.id, r]));
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(4);
+    // A negative count or one past any column is unknown, not a number the analytics add up.
+    expect(byId.get(ids[3] ?? '')).toMatchObject({ promptTokens: null, completionTokens: null });
     expect(byId.get(ids[0] ?? '')).toMatchObject({
       promptTokens: 13,
       completionTokens: null,
