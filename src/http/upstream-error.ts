@@ -14,9 +14,12 @@ export function upstreamError(
   secrets: readonly string[],
 ): GatewayError | ClientClosedError {
   const error = toClientError(failure, secrets);
-  // One retry budget per client request: when the gateway already retried, the client's SDK is
-  // told not to multiply the calls (openai-node and openai-python honour x-should-retry).
-  if (error instanceof GatewayError && failure.attempts > 1) {
+  // One retry budget per client request: when the gateway already retried, or spent the whole
+  // call's time (UPSTREAM_TIMEOUT_MS), the client's SDK is told not to multiply the calls or the
+  // wait (openai-node and openai-python honour x-should-retry).
+  const detail = failure.detail;
+  const spent = detail.kind === 'timeout' && detail.phase === 'total';
+  if (error instanceof GatewayError && (failure.attempts > 1 || spent)) {
     error.headers['x-should-retry'] = 'false';
   }
   return error;

@@ -244,6 +244,8 @@ describe('upstream failures', () => {
     release();
     expect(r.status, r.text).toBe(504);
     expect(r.json.error.code, r.text).toBe('upstream_timeout');
+    // The whole call's time is spent: the SDK is told not to wait it out again.
+    expect(r.headers.get('x-should-retry')).toBe('false');
     expect(upstream.requests.length, r.text).toBeGreaterThan(0);
     await settleLog(gateway.deps);
     const id = r.headers.get('x-request-id');
