@@ -1,6 +1,9 @@
+import type { Context } from 'hono';
 import type { ResponseItem } from 'openai/resources/responses/responses';
+import { countRequestTokens } from '../compression/token-count.js';
 import type { ConversationStore } from '../conversations/conversation-store.js';
 import type { ResponseStore } from '../conversations/response-store.js';
+import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
@@ -11,6 +14,7 @@ import { parseResponsesRequest } from '../http/responses/responses-request.js';
 import { storedInputItems } from '../http/responses/stored-items.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
+import { isRecord } from '../runtime/is-record.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import type { Stage } from './stage.js';
@@ -103,4 +107,42 @@ export function parseResponses(deps: ParseResponsesDeps) {
       n: 1,
     });
   } satisfies Stage;
+}
+
+/** The model whose encoding counts a request that names none (today's models share it). */
+const COUNTING_MODEL = 'gpt-4o';
+
+/**
+ * POST /v1/responses/input_tokens: the input tokens a Responses request would send, as the
+ * gateway counts them for a TPM reservation (the model's encoding; `instructions`, the conversation
+ * so far or the `previous_response_id` chain, the input, tools and the response format). Its body
+ * is a create request's, with `model` and `input` optional and nothing run.
+ */
+export async function countResponsesInput(
+  deps: ParseResponsesDeps,
+  c: Context<AppEnv>,
+): Promise<number> {
+  const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
+  const json = parseJsonBody(text);
+  if (!isRecord(json)) {
+    throw GatewayError.invalidRequest(
+      'The request body must be a JSON object.',
+      null,
+      'invalid_type',
+    );
+  }
+  // `personality` only shapes the answer's style; it is no parameter of a create request.
+  const { personality: _personality, ...fields } = json;
+  const named = fields.model !== undefined && fields.model !== null;
+  const request = parseResponsesRequest({
+    ...fields,
+    model: named ? fields.model : COUNTING_MODEL,
+    input: fields.input ?? [],
+  });
+  const key = c.get('apiKey');
+  if (named) checkModel(key, request.model, deps.upstream);
+  const prior = await priorOf(deps, key.tenantId, request);
+  const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
+  const body = toChatCompletionsBody(request, prior.history, references);
+  return countRequestTokens(body as unknown as Record<string, unknown>, request.model);
 }

@@ -9,7 +9,7 @@ import { auth } from '../pipeline/auth.js';
 import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
 import { holdSlot } from '../pipeline/hold-slot.js';
-import { parseResponses } from '../pipeline/parse-responses.js';
+import { countResponsesInput, parseResponses } from '../pipeline/parse-responses.js';
 import { rateLimit, requireChatKey } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
 import { sessionId } from '../pipeline/session-id.js';
@@ -20,7 +20,7 @@ import { upstream } from '../pipeline/upstream.js';
  * POST /v1/responses: the Responses API over the same stages as chat completions, translated to
  * the upstream's chat completions; only the parse stage differs, and the responder's wire format.
  * GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items read the stored ones,
- * the key's tenant's only.
+ * the key's tenant's only; POST /v1/responses/input_tokens counts a request's input, runs nothing.
  * The session header applies after the parse, so a stored conversation or chain keeps its session.
  */
 export function responsesRoute(deps: Deps) {
@@ -41,6 +41,9 @@ export function responsesRoute(deps: Deps) {
       ],
       respond(deps),
     ),
+  );
+  app.post('/responses/input_tokens', requireChatKey(deps), async (c) =>
+    c.json({ object: 'response.input_tokens', input_tokens: await countResponsesInput(deps, c) }),
   );
   app.get('/responses/:id', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');

@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRetention } from '../../src/analytics/retention.js';
+import { countPromptTokens } from '../../src/compression/token-count.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import { forgetTenant } from '../../src/tenants/tenant-admin.js';
@@ -337,6 +338,62 @@ describe('stored responses across a restart', () => {
     } finally {
       await second.stop();
     }
+  });
+});
+
+describe('input token counts', () => {
+  it('counts what a request would send, its stored chain included, without calling the upstream', async () => {
+    numberedAnswers();
+    const first = await client.responses.create({
+      model: 'gpt-4o-mini',
+      instructions: 'Be brief.',
+      input: 'Name a fjord.',
+    });
+    upstream.requests.length = 0;
+    const alone = await client.responses.inputTokens.count({
+      model: 'gpt-4o-mini',
+      instructions: 'Be brief.',
+      input: 'And another?',
+    });
+    expect(alone).toEqual({
+      object: 'response.input_tokens',
+      input_tokens: countPromptTokens(
+        [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'And another?' },
+        ],
+        'gpt-4o-mini',
+      ),
+    });
+    const chained = await client.responses.inputTokens.count({
+      model: 'gpt-4o-mini',
+      instructions: 'Be brief.',
+      previous_response_id: first.id,
+      input: 'And another?',
+    });
+    expect(chained.input_tokens).toBe(
+      countPromptTokens(
+        [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Name a fjord.' },
+          { role: 'assistant', content: 'Answer 1' },
+          { role: 'user', content: 'And another?' },
+        ],
+        'gpt-4o-mini',
+      ),
+    );
+    // No model: counted in today's models' encoding.
+    const unnamed = await client.responses.inputTokens.count({ input: 'And another?' });
+    expect(unnamed.input_tokens).toBe(
+      countPromptTokens([{ role: 'user', content: 'And another?' }], 'gpt-4o'),
+    );
+    expect(upstream.requests).toHaveLength(0);
+    const unknown = await client.responses.inputTokens
+      .count({ model: 'gpt-4o-mini', previous_response_id: 'resp_nothing', input: 'x' })
+      .catch((e: unknown) => e);
+    expect((unknown as BadRequestError).error).toMatchObject({
+      code: 'previous_response_not_found',
+    });
   });
 });
 

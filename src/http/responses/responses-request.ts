@@ -86,8 +86,8 @@ function conversationIdOf(conversation: unknown): string | null {
 
 /**
  * Validates what the gateway relies on to translate a Responses request to chat completions and
- * refuses, with a 400 naming the parameter, what chat completions cannot honour. Unknown fields
- * are ignored rather than refused, so a client a release ahead of the gateway keeps working.
+ * refuses, with a 400 naming the parameter, what chat completions cannot honour and any parameter
+ * OpenAI's create request does not have (`unknown_parameter`, as OpenAI answers).
  */
 export function parseResponsesRequest(json: unknown): ResponsesRequest {
   if (!isRecord(json)) {
