@@ -1,7 +1,7 @@
 import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
-import { parseJsonBody } from './json-body.js';
+import { jsonObject, parseJsonBody } from './json-body.js';
 
 /** The OpenAI endpoints the gateway serves through its pipeline. */
 export type Endpoint = 'chat.completions' | 'responses' | 'embeddings';
@@ -114,14 +114,7 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
  * new OpenAI field passes through without a gateway release. Errors name the offending `param`.
  */
 export function parseChatRequest(text: string): ChatRequest {
-  const json = parseJsonBody(text);
-  if (!isRecord(json)) {
-    throw GatewayError.invalidRequest(
-      'The request body must be a JSON object.',
-      null,
-      'invalid_type',
-    );
-  }
+  const json = jsonObject(parseJsonBody(text));
   const body = json;
   if (body.model === undefined) {
     throw GatewayError.invalidRequest(

@@ -1,5 +1,6 @@
 import { isRecord } from '../runtime/is-record.js';
 import { GatewayError } from './errors.js';
+import { jsonObject } from './json-body.js';
 import { checkItems } from './responses/input-validation.js';
 import { invalidType } from './responses/request-errors.js';
 
@@ -8,17 +9,6 @@ const MAX_ITEMS_PER_REQUEST = 20;
 const MAX_METADATA_KEYS = 16;
 const MAX_METADATA_KEY_CHARS = 64;
 const MAX_METADATA_VALUE_CHARS = 512;
-
-function bodyObject(json: unknown): Record<string, unknown> {
-  if (!isRecord(json)) {
-    throw GatewayError.invalidRequest(
-      'The request body must be a JSON object.',
-      null,
-      'invalid_type',
-    );
-  }
-  return json;
-}
 
 function tooLong(param: string, max: number, what: string): GatewayError {
   return GatewayError.invalidRequest(
@@ -78,13 +68,13 @@ export function parseConversationCreate(json: unknown): {
   items: unknown[];
   metadata: Record<string, string>;
 } {
-  const body = bodyObject(json);
+  const body = jsonObject(json);
   return { items: itemsOf(body.items, false), metadata: metadataOf(body.metadata) };
 }
 
 /** `POST /v1/conversations/{id}`: the new `metadata` (required; null clears it). */
 export function parseConversationUpdate(json: unknown): Record<string, string> {
-  const body = bodyObject(json);
+  const body = jsonObject(json);
   if (!('metadata' in body)) {
     throw GatewayError.invalidRequest(
       "Missing required parameter: 'metadata'.",
@@ -97,5 +87,5 @@ export function parseConversationUpdate(json: unknown): Record<string, string> {
 
 /** `POST /v1/conversations/{id}/items`: the `items` to append (1 to 20). */
 export function parseItemsAdd(json: unknown): unknown[] {
-  return itemsOf(bodyObject(json).items, true);
+  return itemsOf(jsonObject(json).items, true);
 }

@@ -1,6 +1,6 @@
-import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
+import { jsonObject } from './json-body.js';
 
 /** Most inputs one embeddings request may carry (OpenAI's own limit). */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -28,14 +28,8 @@ function isTokenArray(v: unknown): v is number[] {
  * array of token arrays; `model`; `encoding_format` float or base64; `dimensions` a positive
  * integer. Everything else passes through to the provider.
  */
-export function parseEmbeddingsRequest(json: unknown): EmbeddingsRequestBody {
-  if (!isRecord(json)) {
-    throw GatewayError.invalidRequest(
-      'The request body must be a JSON object.',
-      null,
-      'invalid_type',
-    );
-  }
+export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequestBody {
+  const json = jsonObject(body);
   const { model, input } = json;
   if (typeof model !== 'string' || model.trim() === '') {
     throw invalid("'model' must be a non-empty string.", 'model', 'missing_required_parameter');

@@ -1,3 +1,4 @@
+import { isRecord } from '../runtime/is-record.js';
 import { GatewayError } from './errors.js';
 import { findJsonShapeProblem, MAX_JSON_DEPTH } from './json-shape.js';
 
@@ -32,4 +33,14 @@ export function parseJsonBody(text: string): unknown {
       'invalid_json',
     );
   }
+}
+
+/** A parsed body as the JSON object every endpoint takes, or a 400 `invalid_type` in OpenAI's shape. */
+export function jsonObject(json: unknown): Record<string, unknown> {
+  if (isRecord(json)) return json;
+  throw GatewayError.invalidRequest(
+    'The request body must be a JSON object.',
+    null,
+    'invalid_type',
+  );
 }

@@ -5,7 +5,7 @@ import type { ConversationStore } from '../conversations/conversation-store.js';
 import type { ResponseStore } from '../conversations/response-store.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
-import { parseJsonBody } from '../http/json-body.js';
+import { jsonObject, parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import { referencedItemIds, toChatCompletionsBody } from '../http/responses/chat-body.js';
 import { newItemId } from '../http/responses/item-ids.js';
@@ -14,7 +14,6 @@ import { parseResponsesRequest } from '../http/responses/responses-request.js';
 import { storedInputItems } from '../http/responses/stored-items.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
-import { isRecord } from '../runtime/is-record.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import type { Stage } from './stage.js';
@@ -123,14 +122,7 @@ export async function countResponsesInput(
   c: Context<AppEnv>,
 ): Promise<number> {
   const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-  const json = parseJsonBody(text);
-  if (!isRecord(json)) {
-    throw GatewayError.invalidRequest(
-      'The request body must be a JSON object.',
-      null,
-      'invalid_type',
-    );
-  }
+  const json = jsonObject(parseJsonBody(text));
   // `personality` only shapes the answer's style; it is no parameter of a create request.
   const { personality: _personality, ...fields } = json;
   const named = fields.model !== undefined && fields.model !== null;

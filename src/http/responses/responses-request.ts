@@ -2,6 +2,7 @@ import type { ResponseCreateParamsBase } from 'openai/resources/responses/respon
 import { isRecord } from '../../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../../storage/schema.js';
 import { GatewayError } from '../errors.js';
+import { jsonObject } from '../json-body.js';
 import { checkInput } from './input-validation.js';
 import { describeValue, invalidType } from './request-errors.js';
 import { rejectUnsupported } from './unsupported-parameters.js';
@@ -89,14 +90,8 @@ function conversationIdOf(conversation: unknown): string | null {
  * refuses, with a 400 naming the parameter, what chat completions cannot honour and any parameter
  * OpenAI's create request does not have (`unknown_parameter`, as OpenAI answers).
  */
-export function parseResponsesRequest(json: unknown): ResponsesRequest {
-  if (!isRecord(json)) {
-    throw GatewayError.invalidRequest(
-      'The request body must be a JSON object.',
-      null,
-      'invalid_type',
-    );
-  }
+export function parseResponsesRequest(body: unknown): ResponsesRequest {
+  const json = jsonObject(body);
   const model = checkModel(json.model);
   for (const [field, check, expected] of FIELD_TYPES) {
     const value = json[field];
