@@ -35,7 +35,7 @@ export function createApp(deps: Deps) {
   app.route('/dashboard', dashboardRoutes());
 
   app.notFound((c) => {
-    const err = GatewayError.notFound(`Unknown route: ${c.req.method} ${c.req.path}`);
+    const err = GatewayError.unknownRoute(c.req.method, c.req.path);
     return c.json(err.body(), err.status);
   });
 

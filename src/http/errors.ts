@@ -91,6 +91,11 @@ export class GatewayError extends Error {
     });
   }
 
+  /** A method and path no route serves. */
+  static unknownRoute(method: string, path: string) {
+    return GatewayError.notFound(`Unknown route: ${method} ${path}`);
+  }
+
   static notFound(message = 'Not found.') {
     return new GatewayError({
       status: 404,

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
+import { GatewayError } from '../http/errors.js';
 import { pageOf, parseListParams } from '../http/list-page.js';
 import { unsupported } from '../http/responses/request-errors.js';
 import { storedNotFound } from '../http/stored-not-found.js';
@@ -20,7 +21,8 @@ import { upstream } from '../pipeline/upstream.js';
  * POST /v1/responses: the Responses API over the same stages as chat completions, translated to
  * the upstream's chat completions; only the parse stage differs, and the responder's wire format.
  * GET and DELETE /v1/responses/{id} and GET /v1/responses/{id}/input_items read the stored ones,
- * the key's tenant's only; POST /v1/responses/input_tokens counts a request's input, runs nothing.
+ * the key's tenant's only; POST /v1/responses/input_tokens counts a request's input, runs nothing;
+ * POST /v1/responses/{id}/cancel refuses (no background responses here).
  * The session header applies after the parse, so a stored conversation or chain keeps its session.
  */
 export function responsesRoute(deps: Deps) {
@@ -42,8 +44,18 @@ export function responsesRoute(deps: Deps) {
       respond(deps),
     ),
   );
-  app.post('/responses/input_tokens', requireChatKey(deps), async (c) =>
-    c.json({ object: 'response.input_tokens', input_tokens: await countResponsesInput(deps, c) }),
+  // `POST /responses/input_tokens` as a parameter route: beside `/responses/:id/cancel`, a static
+  // segment would leave Hono's RegExpRouter unable to hold the routes, and every request of the
+  // gateway would be matched by its slower trie router instead.
+  app.post(
+    '/responses/:id',
+    async (c, next) => {
+      if (c.req.param('id') !== 'input_tokens') throw GatewayError.unknownRoute('POST', c.req.path);
+      await next();
+    },
+    requireChatKey(deps),
+    async (c) =>
+      c.json({ object: 'response.input_tokens', input_tokens: await countResponsesInput(deps, c) }),
   );
   app.get('/responses/:id', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
@@ -60,6 +72,16 @@ export function responsesRoute(deps: Deps) {
       throw storedNotFound('Response', id);
     }
     return c.json({ id, object: 'response.deleted', deleted: true });
+  });
+  // Only a background response can be cancelled; this gateway runs none, so a stored one (always
+  // finished) is refused as OpenAI refuses a foreground response, and an unknown id is a 404.
+  app.post('/responses/:id/cancel', requireChatKey(deps), async (c) => {
+    const id = c.req.param('id');
+    const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);
+    if (stored === null) throw storedNotFound('Response', id);
+    throw GatewayError.invalidRequest(
+      'Only responses created with background=true can be cancelled; this response was not, and it has already finished.',
+    );
   });
   app.get('/responses/:id/input_items', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');

@@ -223,6 +223,20 @@ describe('stored responses: retrieve, delete and input items', () => {
     await expect(client.responses.delete(created.id)).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('refuses to cancel a finished foreground response, and answers an unknown id with 404', async () => {
+    const created = await client.responses.create({ model: 'gpt-4o-mini', input: 'Too late' });
+    const err = await client.responses.cancel(created.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining(
+        'Only responses created with background=true can be cancelled',
+      ),
+    });
+    expect((await client.responses.retrieve(created.id)).status).toBe('completed');
+    await expect(client.responses.cancel('resp_unknown')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
   it('refuses to continue a chain whose earlier response was deleted, naming it', async () => {
     const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
     const second = await client.responses.create({
