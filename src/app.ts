@@ -3,6 +3,7 @@ import type { Deps } from './deps.js';
 import type { AppEnv } from './http/env.js';
 import { ClientClosedError, GatewayError } from './http/errors.js';
 import { accessLog } from './pipeline/access-log.js';
+import { cors } from './pipeline/cors.js';
 import { requestId } from './pipeline/request-id.js';
 import { traceRequest } from './pipeline/trace.js';
 import { adminRoutes } from './routes/admin.js';
@@ -19,7 +20,8 @@ import { responsesRoute } from './routes/responses.js';
 /** Builds the HTTP app from its dependencies. Reads no environment. */
 export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>();
-  app.use('*', requestId(deps));
+  const crossOrigin = deps.config.corsOrigins === null ? null : cors(deps.config.corsOrigins);
+  app.use('*', requestId(deps, crossOrigin));
   if (deps.tracing.enabled) app.use('*', traceRequest(deps));
   // Every request, /v1 included, until the after-response step reports /v1 with its full outcome.
   app.use('*', accessLog(deps));
@@ -30,6 +32,7 @@ export function createApp(deps: Deps) {
   app.route('/v1', responsesRoute(deps));
   app.route('/v1', embeddingsRoute(deps));
   app.route('/v1', conversationsRoute(deps));
+  if (crossOrigin) app.options('/v1/*', crossOrigin.preflight);
   app.route('/admin', adminRoutes(deps));
   app.route('/analytics', analyticsRoutes(deps));
   app.route('/dashboard', dashboardRoutes());

@@ -40,6 +40,9 @@ const httpUrl = z
   .trim()
   .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
 
+/** A browser origin: scheme, host and optional port, nothing after. */
+const ORIGIN = /^https?:\/\/[^\s/?#]+$/i;
+
 const envSchema = z.object({
   PORT: port.default(8787),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
@@ -52,6 +55,17 @@ const envSchema = z.object({
   METRICS_TOKEN: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  ),
+  CORS_ORIGINS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .trim()
+      .refine((v) => v === '*' || v === 'off' || v.split(',').every((o) => ORIGIN.test(o.trim())), {
+        message:
+          'must be *, off, or a comma-separated list of origins such as https://app.example.com',
+      })
+      .default('*'),
   ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
@@ -148,6 +162,11 @@ export interface Config {
   metricsToken: string | undefined;
   maxBodyBytes: number;
   /**
+   * Browser origins allowed to call `/v1` cross-origin (CORS): `*` (any, as OpenAI's API allows),
+   * a list of exact origins (lower case), or null (no CORS headers, preflights are 404s).
+   */
+  corsOrigins: '*' | readonly string[] | null;
+  /**
    * Upstream timeouts: connect, first streamed chunk, silence between chunks, and the whole call
    * (every attempt of one client request together).
    */
@@ -238,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     routingFile: e.TOLLGATE_CONFIG,
     logLevel: e.LOG_LEVEL,
     metricsToken: e.METRICS_TOKEN,
+    corsOrigins: corsOriginsOf(e.CORS_ORIGINS),
     maxBodyBytes: e.MAX_BODY_BYTES,
     timeouts: {
       connectMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
@@ -325,4 +345,10 @@ function workersProblems(
     );
   }
   return problems;
+}
+
+function corsOriginsOf(value: string): Config['corsOrigins'] {
+  if (value === '*') return '*';
+  if (value === 'off') return null;
+  return value.split(',').map((o) => o.trim().toLowerCase());
 }

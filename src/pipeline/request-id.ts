@@ -4,6 +4,7 @@ import { requestHeader } from '../http/incoming.js';
 import { applyGatheredHeaders, setResponseHeader } from '../http/response-headers.js';
 import type { Clock } from '../runtime/clock.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
+import type { Cors } from './cors.js';
 
 /** Longest client request id kept: longer ones are dropped, not cut (a cut id matches nothing). */
 export const MAX_CLIENT_REQUEST_ID_CHARS = 128;
@@ -20,9 +21,11 @@ export function clientRequestIdOf(header: string | undefined): string | null {
 /**
  * Gives every request the gateway's own id (a UUIDv7, also the interaction row's primary key, so
  * no client can make two answers share one row) and notes its arrival time. A client's own sane
- * request id is kept beside it and echoed back in `x-client-request-id`.
+ * request id is kept beside it and echoed back in `x-client-request-id`. Being the first middleware,
+ * it also gives a browser's cross-origin request its CORS headers (`cors`), so they cost no
+ * middleware of their own.
  */
-export function requestId(deps: { clock: Clock }) {
+export function requestId(deps: { clock: Clock }, cors: Cors | null = null) {
   return async function requestId(c, next) {
     c.set('startedAt', deps.clock.monotonic());
     const now = deps.clock.now();
@@ -37,6 +40,7 @@ export function requestId(deps: { clock: Clock }) {
       c.set('clientRequestId', own);
       setResponseHeader(c, 'x-client-request-id', own);
     }
+    cors?.headers(c);
     await next();
     applyGatheredHeaders(c);
   } satisfies MiddlewareHandler<AppEnv>;

@@ -53,4 +53,15 @@ describe('loadConfig', () => {
       /PROMPT_CACHE_KEY must be auto or off \(got "sometimes"\)/,
     );
   });
+
+  it('allows any origin for CORS unless CORS_ORIGINS says off or lists origins, and names a bad one', () => {
+    expect(loadConfig({}).corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'off' }).corsOrigins).toBeNull();
+    expect(
+      loadConfig({ CORS_ORIGINS: 'https://App.example.com, http://127.0.0.1:5173' }).corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://127.0.0.1:5173']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'https://app.example.com/path' })).toThrow(
+      /CORS_ORIGINS must be \*, off, or a comma-separated list of origins/,
+    );
+  });
 });
