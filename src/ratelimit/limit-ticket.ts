@@ -2,6 +2,7 @@ import { tokenCounterKey, toTokenCount } from './admission-plan.js';
 import type { BackendErrorReporter } from './backend-error-reporter.js';
 import type { LimitStore } from './limit-store.js';
 import { windowIndex } from './limit-window.js';
+import type { OwedReleases } from './owed-releases.js';
 import type { Ticket } from './rate-limiter.js';
 
 /** A ticket that holds nothing: for unlimited subjects, the no-op limiter and fail-open admits. */
@@ -26,6 +27,8 @@ export interface Reservation {
 /** The dependencies a ticket gives its reservation back through. */
 export interface LimitTicketDeps {
   store: LimitStore;
+  /** Releases slots, keeping the ones the store refused to send again. */
+  owed: OwedReleases;
   clock: () => number;
   reporter: BackendErrorReporter;
 }
@@ -75,7 +78,7 @@ export class LimitTicket implements Ticket {
     const { leaseKeys, leaseId } = this.#reservation;
     if (leaseKeys.length === 0) return;
     const results = await Promise.allSettled(
-      leaseKeys.map((key) => this.#deps.store.releaseLease(key, leaseId)),
+      leaseKeys.map((key) => this.#deps.owed.release(key, leaseId)),
     );
     this.#reportFailures('release', results);
   }

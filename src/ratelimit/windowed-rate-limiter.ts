@@ -12,6 +12,7 @@ import { BackendErrorReporter } from './backend-error-reporter.js';
 import { type LimitStore, UnansweredStoreError } from './limit-store.js';
 import { LimitTicket, UNCOUNTED_TICKET } from './limit-ticket.js';
 import { msUntilWindowReset, windowIndex } from './limit-window.js';
+import { OwedReleases } from './owed-releases.js';
 import {
   type AdmitResult,
   type BackendErrorEvent,
@@ -64,7 +65,9 @@ export interface WindowedRateLimiterOptions {
  * and the fail policy decides: `fail-open` admits with an uncounted ticket and no limit state,
  * `fail-closed` answers `unavailable`. What a stalled store never answered is given back too: it
  * may still take effect when the store resumes, and the give-back follows it there, so a stall
- * leaves no slot held by no one and no count behind.
+ * leaves no slot held by no one and no count behind. A release the store refused (Redis down) is
+ * sent again before a later admit (see OwedReleases), so the slot does not wait for its lease to
+ * expire.
  */
 export class WindowedRateLimiter implements RateLimiter {
   readonly #store: LimitStore;
@@ -72,6 +75,7 @@ export class WindowedRateLimiter implements RateLimiter {
   readonly #failPolicy: FailPolicy;
   readonly #leaseMs: number;
   readonly #reporter: BackendErrorReporter;
+  readonly #owed: OwedReleases;
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: WindowedRateLimiterOptions) {
@@ -80,6 +84,7 @@ export class WindowedRateLimiter implements RateLimiter {
     this.#failPolicy = options.failPolicy;
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#reporter = new BackendErrorReporter(options);
+    this.#owed = new OwedReleases(this.#store, this.#clock, this.#leaseMs);
   }
 
   async admit(subject: LimitSubject, reserveTokens: number): Promise<AdmitResult> {
@@ -90,6 +95,8 @@ export class WindowedRateLimiter implements RateLimiter {
     if (checks.length === 0) return { ok: true, state: UNLIMITED_STATE, ticket: UNCOUNTED_TICKET };
 
     const leaseId = checks.some((check) => check.kind === 'lease') ? randomUUID() : '';
+    // Slots whose release the store refused go back first, so this admit already sees them free.
+    this.#owed.retry();
     const results = await Promise.allSettled(
       checks.map((check) => this.#apply(check, leaseId, now)),
     );
@@ -129,7 +136,7 @@ export class WindowedRateLimiter implements RateLimiter {
       .filter((check) => check.kind === 'counter' && check.reason === 'tokens')
       .map((check) => scopeId(subject, check.scope));
     const ticket = new LimitTicket(
-      { store: this.#store, clock: this.#clock, reporter: this.#reporter },
+      { store: this.#store, owed: this.#owed, clock: this.#clock, reporter: this.#reporter },
       {
         window,
         reservedTokens: tokenScopes.length > 0 ? tokens : 0,
@@ -203,7 +210,7 @@ export class WindowedRateLimiter implements RateLimiter {
   async #giveBack(checks: readonly AdmissionCheck[], leaseId: string): Promise<void> {
     const undos: Promise<unknown>[] = [];
     for (const check of checks) {
-      if (check.kind === 'lease') undos.push(this.#store.releaseLease(check.key, leaseId));
+      if (check.kind === 'lease') undos.push(this.#owed.release(check.key, leaseId));
       else if (check.points > 0) undos.push(this.#store.add(check.key, -check.points));
     }
     for (const result of await Promise.allSettled(undos)) {

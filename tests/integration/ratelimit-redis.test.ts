@@ -324,6 +324,50 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
       expect(await limiter.admit(s, 10)).toMatchObject({ ok: true, state: UNLIMITED_STATE });
     });
 
+    it('frees a slot whose release Redis refused while down, before the next admit once it is back', async () => {
+      const target = new URL(REDIS_URL ?? '');
+      const proxy = await FreezableTcpProxy.start({
+        host: target.hostname,
+        port: Number(target.port || 6379),
+      });
+      proxies.push(proxy);
+      const client = createLimiterRedisClient(`redis://127.0.0.1:${proxy.port}`, {
+        timeoutMs: STALL_TIMEOUT_MS,
+        logger: silentLogger,
+      });
+      clients.push(client);
+      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
+      const rec = recorder();
+      const clock = new ManualClock();
+      const limiter = createRedisRateLimiter({
+        client,
+        keyPrefix: nextPrefix(),
+        clock: clock.now,
+        timeoutMs: STALL_TIMEOUT_MS,
+        logger: rec.logger,
+        onBackendError: rec.onBackendError,
+      });
+      opened.push(limiter);
+      const k = { keyId: 'key-1', tenantId: 't', key: { maxConcurrency: 1 } };
+      const held = await limiter.admit(k, 0);
+      if (!held.ok) throw new Error(JSON.stringify(held));
+
+      // Redis goes away while the request runs: its release is refused at once.
+      const closed = new Promise((resolve) => client.once('close', resolve));
+      proxy.cut();
+      await closed;
+      await held.ticket.release();
+      expect(rec.events.map((e) => e.operation)).toEqual(['release']);
+
+      proxy.restore();
+      await new Promise((resolve) => client.once('ready', resolve));
+      // The limiter's clock has not moved, so the lease has not expired: only the owed release
+      // can free it, and it goes before this admit's own commands.
+      const next = await limiter.admit(k, 0);
+      expect(next, JSON.stringify(next)).toMatchObject({ ok: true });
+      expect(await limiter.admit(k, 0)).toMatchObject({ ok: false, reason: 'concurrency' });
+    });
+
     it('settles and releases within the timeout when Redis stops answering mid-request', async () => {
       const rec = recorder();
       const target = new URL(REDIS_URL ?? '');

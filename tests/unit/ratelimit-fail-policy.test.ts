@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BACKEND_WARN_INTERVAL_MS } from '../../src/ratelimit/backend-error-reporter.js';
 import { type LimitStore, UnansweredStoreError } from '../../src/ratelimit/limit-store.js';
 import { MemoryLimitStore } from '../../src/ratelimit/memory-rate-limiter.js';
+import { OWED_RETRY_INTERVAL_MS } from '../../src/ratelimit/owed-releases.js';
 import type { BackendErrorEvent, FailPolicy } from '../../src/ratelimit/rate-limiter.js';
 import { UNLIMITED_STATE } from '../../src/ratelimit/rate-limiter.js';
 import { WindowedRateLimiter } from '../../src/ratelimit/windowed-rate-limiter.js';
@@ -190,5 +191,26 @@ describe('rate limiter backend failures', () => {
     });
     store.failCounters = true;
     expect(await limiter.admit(subject, 1)).toMatchObject({ ok: false, reason: 'unavailable' });
+  });
+
+  it('sends a release the backend refused again before the next admit, so the slot is not held until its lease expires', async () => {
+    const { store, limiter, clock, events } = setup('fail-open');
+    const s = { keyId: 'k', tenantId: 't', key: { maxConcurrency: 1 } };
+    const first = await limiter.admit(s, 0);
+    expect(first.ok).toBe(true);
+    store.failLeases = true;
+    if (first.ok) await first.ticket.release();
+    expect(events.map((e) => e.operation)).toEqual(['release']);
+
+    // Still down: an admit is let through uncounted (fail-open), the release stays owed.
+    expect(await limiter.admit(s, 0)).toMatchObject({ ok: true, state: UNLIMITED_STATE });
+    store.failLeases = false;
+    clock.advance(OWED_RETRY_INTERVAL_MS);
+    const second = await limiter.admit(s, 0);
+    expect(second, JSON.stringify(second)).toMatchObject({ ok: true });
+    // The slot is the second request's now: a third is refused, and frees once it is released.
+    expect(await limiter.admit(s, 0)).toMatchObject({ ok: false, reason: 'concurrency' });
+    if (second.ok) await second.ticket.release();
+    expect(await limiter.admit(s, 0)).toMatchObject({ ok: true });
   });
 });
