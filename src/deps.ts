@@ -47,6 +47,7 @@ import type { Metrics } from './runtime/metrics.js';
 import { createMetrics } from './runtime/metrics.js';
 import { packageVersion } from './runtime/package-version.js';
 import { Resources } from './runtime/resources.js';
+import { ShutdownNotice } from './runtime/shutdown-notice.js';
 import type { Tracing } from './runtime/tracing.js';
 import { createTracing } from './runtime/tracing.js';
 import type { DatabaseHandle } from './storage/database.js';
@@ -81,6 +82,8 @@ export interface Deps {
   metrics: Metrics;
   /** Requests whose after-response work is not yet handed to `background` (see InFlightRequests). */
   inFlight: InFlightRequests;
+  /** The stop's word to the requests still running when its drain ends (see ShutdownNotice). */
+  shutdown: ShutdownNotice;
   /** The response cache (a no-op one when CACHE=off). */
   cache: CacheStore;
   /** Exact repeats of embeddings requests, in memory (a no-op one when CACHE=off). */
@@ -167,7 +170,8 @@ export async function openDeps(
     const metrics = createMetrics(namedModels(routing));
     const background = createBackground((err) => logger.error({ err }, 'background task failed'));
     const keys = buildKeyVerifier(b, database);
-    const { upstream, fetch } = buildUpstream(b, routing);
+    const shutdown = new ShutdownNotice();
+    const { upstream, fetch } = buildUpstream(b, routing, shutdown);
     const rateLimiter = await buildRateLimiter(b, metrics);
     const tenantKeys = createTenantKeys({ db: database.db, ring: keyRing });
     const recording = await buildRecording(b, { database, tenantKeys, metrics });
@@ -201,6 +205,7 @@ export async function openDeps(
       localSlots: new LocalSlots(),
       metrics,
       inFlight: new InFlightRequests(metrics.requestsInFlight),
+      shutdown,
       cache,
       embeddingsCache: config.cache.enabled
         ? createEmbeddingsCache({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlMs })
@@ -278,6 +283,7 @@ function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
 function buildUpstream(
   b: Building,
   routing: RoutingTable,
+  shutdown: ShutdownNotice,
 ): { upstream: Upstream; fetch: FetchFn | undefined } {
   const { config, clock, overrides, resources } = b;
   const agent = createUpstreamAgent({
@@ -293,6 +299,7 @@ function buildUpstream(
     clock,
     timeouts: config.timeouts,
     retry: config.retry,
+    shutdown,
     random: overrides.random,
   });
   resources.add('upstream router', () => upstream.close());

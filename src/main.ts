@@ -30,8 +30,15 @@ export function drainBoundMs(shutdownTimeoutMs: number): number {
 }
 
 /**
- * Of the close reserve, how long requests whose connections the drain closed may take to hand over
- * their after-response work (their rows) once they notice; at most an eighth of SHUTDOWN_TIMEOUT_MS.
+ * Of the close reserve, how long the requests still running when the drain ends have to answer
+ * (a 503 `shutting_down`, or a stream's final error frame) before the connections left are closed;
+ * at most an eighth of SHUTDOWN_TIMEOUT_MS. They need a few turns of the event loop.
+ */
+const ANSWER_MS = 1_000;
+
+/**
+ * Of the close reserve, how long requests the drain ended may take to hand over their
+ * after-response work (their rows) once they notice; at most an eighth of SHUTDOWN_TIMEOUT_MS.
  */
 const CUT_REQUESTS_MS = 2_000;
 
@@ -41,14 +48,27 @@ const CONNECTIONS_CHECK_MS = 1_000;
 /** How long a keep-alive connection idle at the start of a drain may still bring a request. */
 const IDLE_GRACE_MS = 500;
 
+/** How long a drain may take, and how it ends the requests still running at its bound. */
+interface DrainPlan {
+  /** How long in-flight requests may take to finish. */
+  boundMs: number;
+  /** Then, how long the requests told to stop may take to send their answers. */
+  answerMs: number;
+  /** Tells the requests still running at the bound to stop and answer (see ShutdownNotice). */
+  stopRunning(): void;
+}
+
 /**
- * Stops accepting connections and waits (at most `boundMs`, then closes what is left) until every
- * open one has ended, without resetting a request already on the wire: each answer from now on
- * carries `Connection: close`, so a busy keep-alive connection ends after its answer; connections
- * still idle after a short grace (their clients are not sending) are closed then, and as they
- * become idle. Closing idle connections at once would reset those whose next request was on its way.
+ * Stops accepting connections and waits (at most `boundMs`) until every open one has ended,
+ * without resetting a request already on the wire: each answer from now on carries
+ * `Connection: close`, so a busy keep-alive connection ends after its answer; connections still
+ * idle after a short grace (their clients are not sending) are closed then, and as they become
+ * idle. Closing idle connections at once would reset those whose next request was on its way.
+ * At the bound, the requests still running are told to stop: each answers its client (a 503 that
+ * closes its connection, or a stream's final error frame, after which the connection is idle), and
+ * what is still open `answerMs` later (a client not reading, a body still arriving) is closed.
  */
-function drainConnections(server: Server, boundMs: number): Promise<void> {
+function drainConnections(server: Server, plan: DrainPlan): Promise<void> {
   server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
     res.setHeader('connection', 'close');
   });
@@ -59,12 +79,15 @@ function drainConnections(server: Server, boundMs: number): Promise<void> {
         server.closeIdleConnections();
         idle = setInterval(() => server.closeIdleConnections(), 50);
       },
-      Math.min(IDLE_GRACE_MS, boundMs / 2),
+      Math.min(IDLE_GRACE_MS, plan.boundMs / 2),
     );
-    const timer = setTimeout(() => {
-      server.closeAllConnections();
-      finish();
-    }, boundMs);
+    let timer = setTimeout(() => {
+      plan.stopRunning();
+      timer = setTimeout(() => {
+        server.closeAllConnections();
+        finish();
+      }, plan.answerMs);
+    }, plan.boundMs);
     function finish() {
       clearTimeout(grace);
       clearInterval(idle);
@@ -110,9 +133,19 @@ export function startServer(deps: Deps): Promise<RunningServer> {
             stopping ??= (async () => {
               deps.readiness.ready = false;
               const { shutdownTimeoutMs } = deps.config;
-              await drainConnections(server, drainBoundMs(shutdownTimeoutMs));
-              // Requests the drain had to cut learn of it a few turns later, then hand their rows
-              // to the background runner: closing the dependencies first would lose those rows.
+              await drainConnections(server, {
+                boundMs: drainBoundMs(shutdownTimeoutMs),
+                answerMs: Math.min(ANSWER_MS, shutdownTimeoutMs / 8),
+                stopRunning: () => {
+                  const stopped = deps.shutdown.begin();
+                  deps.logger.warn(
+                    { stopped },
+                    'requests still running when the drain ended are answered 503 shutting_down',
+                  );
+                },
+              });
+              // Requests the drain ended hand their rows to the background runner a few turns
+              // later: closing the dependencies first would lose those rows.
               const cutMs = Math.min(CUT_REQUESTS_MS, shutdownTimeoutMs / 8);
               await withTimeout(deps.inFlight.idle(), cutMs, 'cut requests').catch(() =>
                 deps.logger.warn(

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
-import { CLIENT_GONE, type ClientLink } from '../upstream/upstream.js';
+import type { ClientLink } from '../upstream/upstream.js';
 import { outgoingOf } from './incoming.js';
 
 /**
@@ -11,8 +11,6 @@ import { outgoingOf } from './incoming.js';
  * outlive the young generation (measured with `npm run bench:allocations`).
  */
 class ResponseLink implements ClientLink {
-  #signal: AbortSignal | null = null;
-
   constructor(private readonly response: ServerResponse) {}
 
   get gone(): boolean {
@@ -25,15 +23,6 @@ class ResponseLink implements ClientLink {
 
   offClose(listener: () => void): void {
     this.response.off('close', listener);
-  }
-
-  signal(): AbortSignal {
-    if (this.#signal) return this.#signal;
-    const controller = new AbortController();
-    if (this.gone) controller.abort(CLIENT_GONE);
-    else this.response.once('close', () => this.gone && controller.abort(CLIENT_GONE));
-    this.#signal = controller.signal;
-    return this.#signal;
   }
 }
 
@@ -51,10 +40,6 @@ class SignalLink implements ClientLink {
 
   offClose(listener: () => void): void {
     this.abortSignal.removeEventListener('abort', listener);
-  }
-
-  signal(): AbortSignal {
-    return this.abortSignal;
   }
 }
 

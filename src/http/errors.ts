@@ -151,6 +151,21 @@ export class GatewayError extends Error {
     });
   }
 
+  /**
+   * 503 for a request the gateway's stop cut short before its answer began: the connection closes
+   * and the client's SDK is told to retry (openai-node and openai-python honour x-should-retry),
+   * which reaches another instance, since this one no longer accepts connections.
+   */
+  static shuttingDown() {
+    return new GatewayError({
+      status: 503,
+      message: 'The gateway is shutting down; retry the request.',
+      type: 'server_error',
+      code: 'shutting_down',
+      headers: { connection: 'close', 'retry-after': '1', 'x-should-retry': 'true' },
+    });
+  }
+
   /** 429 for a rate limit: `type` is `requests` or `tokens`, as OpenAI sends; retry headers given. */
   static rateLimited(
     message: string,

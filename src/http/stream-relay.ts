@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import { StreamAssembler } from '../upstream/stream-assembly.js';
 import type { UpstreamStream } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
@@ -40,6 +41,9 @@ async function drain(stream: UpstreamStream): Promise<void> {
     stream.finish();
   }
 }
+
+/** Why a relay ended before its stream did, as its row says. */
+type CancelCode = 'client_closed' | 'client_stalled' | 'shutting_down';
 
 /** One piece of a relayed stream: its text ('' for none) and whether the stream ends with it. */
 interface Piece {
@@ -122,7 +126,8 @@ class RelayPieces {
             });
       const error = upstreamError(failure, this.secrets);
       if (error instanceof GatewayError) {
-        this.finish(error.status, error.code ?? 'upstream_error', failure.reason);
+        const reason = failure.fromUpstream ? failure.reason : null;
+        this.finish(error.status, error.code ?? 'upstream_error', reason);
         return { text: out + format.error(error), last: true };
       }
       this.finish(499, 'client_closed', null);
@@ -131,13 +136,14 @@ class RelayPieces {
   }
 
   /**
-   * The client left before the end (`client_closed`) or stopped reading (`client_stalled`): the
-   * upstream call is aborted.
+   * The client left before the end (`client_closed`), stopped reading (`client_stalled`), or had
+   * its connection closed by the gateway's stop (`shutting_down`, a 503): the upstream call is
+   * aborted.
    */
-  cancel(errorCode: 'client_closed' | 'client_stalled' = 'client_closed'): void {
+  cancel(errorCode: CancelCode = 'client_closed'): void {
     if (this.finished) return;
     this.stream.abort();
-    this.finish(499, errorCode, null);
+    this.finish(errorCode === 'shutting_down' ? 503 : 499, errorCode, null);
   }
 
   private finish(
@@ -196,6 +202,22 @@ function writable(response: ServerResponse, stallMs: number): Promise<boolean> {
   });
 }
 
+/** What `relayStreamTo` relays, and how. */
+export interface RelayOptions {
+  /** The answer's status-200 headers, sent with the first piece. */
+  headers: Readonly<Record<string, string>>;
+  stream: UpstreamStream;
+  format: StreamFormat;
+  /** Values scrubbed from an upstream error sent in the final frame. */
+  secrets: readonly string[];
+  /** Runs once, when the stream ends, fails or the client leaves. */
+  onEnd: (end: StreamEnd) => void;
+  /** How long the client's socket may stay full before the client is cut off. */
+  clientStallMs: number;
+  /** The gateway's shutdown, which tells a connection it closed from a client that left. */
+  shutdown: Pick<ShutdownNotice, 'begun'>;
+}
+
 /**
  * Relays an upstream chat stream (see RelayPieces) straight onto the Node server's response, its
  * status and headers going out with the first piece in one write. Through a web stream the Node
@@ -203,27 +225,22 @@ function writable(response: ServerResponse, stallMs: number): Promise<boolean> {
  * reads: the extra write alone was ~4% of a streamed request's main-thread CPU
  * (`npm run bench:overhead`, profiled). A client that leaves (the response closes before its end)
  * aborts the upstream call; so does one that leaves its socket full for `clientStallMs`, whose
- * connection is then closed (recorded as 499 `client_stalled`).
+ * connection is then closed (recorded as 499 `client_stalled`). The gateway's shutdown stops the
+ * upstream call, and the stream ends with the format's error frame (503 `shutting_down`); a
+ * connection the stop still had to close (its client not reading) is recorded the same way.
  */
-export function relayStreamTo(
-  response: ServerResponse,
-  headers: Readonly<Record<string, string>>,
-  stream: UpstreamStream,
-  format: StreamFormat,
-  secrets: readonly string[],
-  onEnd: (end: StreamEnd) => void,
-  clientStallMs: number,
-): void {
-  const pieces = new RelayPieces(stream, format, secrets, onEnd);
+export function relayStreamTo(response: ServerResponse, options: RelayOptions): void {
+  const { stream, shutdown } = options;
+  const pieces = new RelayPieces(stream, options.format, options.secrets, options.onEnd);
   let gone = false;
   const left = () => {
     gone = true;
-    pieces.cancel();
+    pieces.cancel(shutdown.begun ? 'shutting_down' : 'client_closed');
   };
   response.once('close', left);
   // Kept for good: an `error` nobody hears would end the process.
   response.on('error', left);
-  response.writeHead(200, headers);
+  response.writeHead(200, options.headers);
   const send = async () => {
     while (!gone) {
       const piece = await pieces.next();
@@ -236,7 +253,7 @@ export function relayStreamTo(
       if (!response.write(piece.text)) {
         // The time a full socket takes to drain is the client's, not the upstream's silence.
         stream.clientBusy();
-        if (!(await writable(response, clientStallMs))) {
+        if (!(await writable(response, options.clientStallMs))) {
           // A client that stops reading would otherwise hold its connection, the upstream call
           // and its key's concurrency slot for as long as it stays connected.
           gone = true;

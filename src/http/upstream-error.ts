@@ -16,10 +16,12 @@ export function upstreamError(
   const error = toClientError(failure, secrets);
   // One retry budget per client request: when the gateway already retried, or spent the whole
   // call's time (UPSTREAM_TIMEOUT_MS), the client's SDK is told not to multiply the calls or the
-  // wait (openai-node and openai-python honour x-should-retry).
+  // wait (openai-node and openai-python honour x-should-retry). Not after a shutdown's 503: the
+  // retry goes to another instance.
   const detail = failure.detail;
   const spent = detail.kind === 'timeout' && detail.phase === 'total';
-  if (error instanceof GatewayError && (failure.attempts > 1 || spent)) {
+  const retried = failure.attempts > 1 && detail.kind !== 'shutting-down';
+  if (error instanceof GatewayError && (retried || spent)) {
     error.headers['x-should-retry'] = 'false';
   }
   return error;
@@ -33,6 +35,8 @@ function toClientError(
   switch (f.kind) {
     case 'client-closed':
       return new ClientClosedError();
+    case 'shutting-down':
+      return GatewayError.shuttingDown();
     case 'timeout':
       return GatewayError.upstreamTimeout();
     case 'connection':

@@ -19,6 +19,7 @@ import { responsesStreamFormat } from '../http/responses-sse.js';
 import { RELAYED_SSE_HEADERS, SSE_HEADERS } from '../http/sse.js';
 import { relayStream, relayStreamTo, type StreamEnd } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
+import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
 
@@ -27,6 +28,7 @@ export interface RespondDeps extends KeepDeps {
   clock: Clock;
   secrets: readonly string[];
   config: { clientStallMs: number };
+  shutdown: ShutdownNotice;
 }
 
 /**
@@ -121,15 +123,15 @@ export function respond(deps: RespondDeps) {
     const outgoing = outgoingOf(c);
     if (outgoing) {
       const headers = answerHeaders(c, RELAYED_SSE_HEADERS);
-      relayStreamTo(
-        outgoing,
+      relayStreamTo(outgoing, {
         headers,
-        answer.stream,
+        stream: answer.stream,
         format,
-        deps.secrets,
+        secrets: deps.secrets,
         onEnd,
-        deps.config.clientStallMs,
-      );
+        clientStallMs: deps.config.clientStallMs,
+        shutdown: deps.shutdown,
+      });
       return RESPONSE_ALREADY_SENT;
     }
     const body = relayStream(answer.stream, format, deps.secrets, onEnd);

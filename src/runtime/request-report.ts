@@ -102,6 +102,9 @@ function logRequest(logger: Logger, f: FinishedRequest): void {
       f.failureReason === null ? line : { ...line, reason: f.failureReason },
       'upstream failure',
     );
+  } else if (f.errorCode === 'shutting_down') {
+    // Neither the upstream's failure nor the gateway's: the stop ended the request mid-way.
+    logger.warn(line, 'request ended by the shutdown');
   } else if (f.status >= 500) logger.warn(line, 'request failed');
   else logger.info(line, 'request');
 }

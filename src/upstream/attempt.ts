@@ -1,13 +1,28 @@
-import { CLIENT_GONE, type ClientLink } from './upstream.js';
+import type { ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
+import { CLIENT_GONE, type ClientLink, SHUTTING_DOWN } from './upstream.js';
 import type { TimeoutPhase } from './upstream-failure.js';
 import { UpstreamTimeout } from './upstream-failure.js';
 
-/** One upstream attempt's abort controller and timers; the client's leaving aborts it too. */
-export class Attempt {
+/** What ends an attempt early besides its own timers. */
+export interface AttemptEnds {
+  /** The client, whose leaving aborts the attempt. */
+  client: ClientLink;
+  /** The gateway's shutdown, which aborts it too (the request is then answered 503). */
+  shutdown: ShutdownNotice;
+}
+
+/**
+ * One upstream attempt's abort controller and timers; the client's leaving aborts it too, and so
+ * does the gateway's shutdown while the attempt runs (a stream's, until it is released).
+ */
+export class Attempt implements StopsOnShutdown {
   readonly controller = new AbortController();
   /** The gateway timer that aborted the attempt, if one did. */
   timeout: UpstreamTimeout | null = null;
+  /** True when the gateway's shutdown aborted the attempt. */
+  shutDown = false;
   readonly #client: ClientLink;
+  readonly #shutdown: ShutdownNotice;
   readonly #totalTimer: NodeJS.Timeout;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #idleTimer: NodeJS.Timeout | null = null;
@@ -26,14 +41,17 @@ export class Attempt {
    * Starts the total timer and, when `firstByteMs` is given, the first-byte timer (streams: the
    * first chunk must arrive within it).
    */
-  constructor(client: ClientLink, firstByteMs: number | null, totalMs: number) {
+  constructor(ends: AttemptEnds, firstByteMs: number | null, totalMs: number) {
+    const { client } = ends;
     this.#client = client;
+    this.#shutdown = ends.shutdown;
     this.#totalTimer = setTimeout(() => this.#fire('total'), totalMs);
     if (firstByteMs !== null) {
       this.#firstByteTimer = setTimeout(() => this.#fire('first-byte'), firstByteMs);
     }
     if (client.gone) this.controller.abort(CLIENT_GONE);
     else client.onClose(this.#onClientClose);
+    this.#shutdown.watch(this);
   }
 
   get signal(): AbortSignal {
@@ -93,7 +111,14 @@ export class Attempt {
     this.#idleTimer ??= setTimeout(this.#idleCheck, this.#lastChunkAt + this.#idleMs - now);
   }
 
-  /** Releases the timers and the client listener; idempotent. */
+  /** The gateway is shutting down: the attempt stops, unless something else stopped it first. */
+  stopForShutdown(): void {
+    if (this.controller.signal.aborted) return;
+    this.shutDown = true;
+    this.controller.abort(SHUTTING_DOWN);
+  }
+
+  /** Releases the timers, the client listener and the shutdown's watch; idempotent. */
   detach(): void {
     clearTimeout(this.#totalTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
@@ -103,6 +128,7 @@ export class Attempt {
     this.#idleCheck = null;
     this.firstByteArrived();
     this.#client.offClose(this.#onClientClose);
+    this.#shutdown.unwatch(this);
   }
 
   #fire(phase: TimeoutPhase): void {

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type OpenAI from 'openai';
 import type { Clock } from '../runtime/clock.js';
+import type { ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
 import type { RetryPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
 import type { FetchFn } from './pooled-fetch.js';
@@ -28,6 +28,8 @@ export interface RouterOptions {
   clock: Clock;
   timeouts: AttemptTimeouts;
   retry: RetryPolicy;
+  /** The gateway's shutdown: it stops every attempt and retry wait still running. */
+  shutdown: ShutdownNotice;
   /** Source of jitter; injectable for tests. */
   random?: () => number;
 }
@@ -49,13 +51,33 @@ function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec
   return clients;
 }
 
-/** Waits before a retry; a client that leaves meanwhile ends the wait as a client-closed failure. */
-async function pause(ms: number, requester: ClientLink): Promise<void> {
-  try {
-    await sleep(ms, undefined, { signal: requester.signal() });
-  } catch {
-    throw new UpstreamFailure({ kind: 'client-closed' });
-  }
+/**
+ * Waits before a retry. A client that leaves meanwhile ends the wait as a client-closed failure,
+ * the gateway's shutdown as a shutting-down one (the request is then answered, not retried).
+ */
+function pause(ms: number, requester: ClientLink, shutdown: ShutdownNotice): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const end = (failure: UpstreamFailure | null) => {
+      clearTimeout(timer);
+      requester.offClose(onClose);
+      shutdown.unwatch(wait);
+      if (failure) reject(failure);
+      else resolve();
+    };
+    const onClose = () => {
+      if (requester.gone) end(new UpstreamFailure({ kind: 'client-closed' }));
+    };
+    const wait: StopsOnShutdown = {
+      stopForShutdown: () => end(new UpstreamFailure({ kind: 'shutting-down' })),
+    };
+    const timer = setTimeout(end, ms, null);
+    if (requester.gone) {
+      onClose();
+      return;
+    }
+    requester.onClose(onClose);
+    shutdown.watch(wait);
+  });
 }
 
 /**
@@ -65,7 +87,7 @@ async function pause(ms: number, requester: ClientLink): Promise<void> {
  * its first chunk, a failure is final. Failures are thrown as UpstreamFailure.
  */
 export function createRouter(options: RouterOptions): Upstream {
-  const { routing, clock, timeouts, retry } = options;
+  const { routing, clock, timeouts, retry, shutdown } = options;
   const random = options.random ?? Math.random;
   const clients = createClients(options);
 
@@ -117,11 +139,13 @@ export function createRouter(options: RouterOptions): Upstream {
             if (!(err instanceof UpstreamFailure)) throw err;
             last = err;
             last.attempts = attempts;
-            if (last.detail.kind === 'client-closed') throw last;
+            // Nothing more is asked for a client that left, nor once the gateway is shutting down.
+            const kind = last.detail.kind;
+            if (kind === 'client-closed' || kind === 'shutting-down') throw last;
             if (!isRetryable(last) || i === retry.maxRetries) break;
             const wait = backoffMs(retry, i, last, random);
             if (wait === null) break;
-            await pause(wait, requester);
+            await pause(wait, requester, shutdown);
           }
         }
         if (last !== null && !allowsFallback(last)) break;
@@ -153,6 +177,7 @@ export function createRouter(options: RouterOptions): Upstream {
           rawBody: target.renamed ? null : request.rawBody,
           stream: request.stream,
           client: request.client,
+          shutdown,
           headers: request.headers,
         },
         { ...timeouts, totalMs },
@@ -168,11 +193,14 @@ export function createRouter(options: RouterOptions): Upstream {
     const { result, meta } = await routed(request.model, request.client, (sdk, target, totalMs) =>
       callEmbeddings(
         sdk,
-        target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
-        request.client,
+        {
+          body: target.renamed ? { ...request.body, model: target.upstreamModel } : request.body,
+          client: request.client,
+          shutdown,
+          headers: request.headers,
+        },
         totalMs,
         clock,
-        request.headers,
       ),
     );
     return { result, meta };

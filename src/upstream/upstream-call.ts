@@ -1,10 +1,10 @@
 import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Clock } from '../runtime/clock.js';
-import { Attempt } from './attempt.js';
+import { Attempt, type AttemptEnds } from './attempt.js';
 import { ChatChunkReader } from './chat-chunk-reader.js';
 import { isChatCompletion } from './chat-completion-shape.js';
-import type { ClientLink, UpstreamStream } from './upstream.js';
+import type { UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
 
@@ -20,14 +20,19 @@ export interface AttemptTimeouts {
   totalMs: number;
 }
 
-/** One attempt's request. */
-export interface AttemptRequest {
+/** One attempt's request, and what ends it early (its client leaving, the gateway's shutdown). */
+export interface AttemptRequest extends AttemptEnds {
   body: Record<string, unknown>;
   /** The client's exact bytes when the body is unchanged (sent instead of re-serialising it). */
   rawBody: Uint8Array | null;
   stream: boolean;
-  /** The client, whose leaving aborts the attempt. */
-  client: ClientLink;
+  /** Extra headers (the trace's `traceparent`). */
+  headers?: Record<string, string> | undefined;
+}
+
+/** One embeddings attempt's request, and what ends it early. */
+export interface EmbeddingsAttempt extends AttemptEnds {
+  body: Record<string, unknown>;
   /** Extra headers (the trace's `traceparent`). */
   headers?: Record<string, string> | undefined;
 }
@@ -45,7 +50,7 @@ export async function callUpstream(
 ): Promise<{ completion: ChatCompletion; json: string } | { stream: UpstreamStream }> {
   // A JSON answer arrives whole, so only the total timeout applies to it.
   const attempt = new Attempt(
-    request.client,
+    request,
     request.stream ? timeouts.firstTokenMs : null,
     timeouts.totalMs,
   );
@@ -60,6 +65,7 @@ export async function callUpstream(
     attempt.detach();
     throw classifyFailure(err, {
       clientAborted: request.client.gone,
+      shutDown: attempt.shutDown,
       timeout: attempt.timeout,
       nowMs: clock.now(),
     });
@@ -116,7 +122,7 @@ export async function callUpstream(
     next: async () => {
       try {
         const next = await iterator.next();
-        // A body that ends after an abort (a timer or the client) is not a whole answer.
+        // A body that ends after an abort (a timer, the client, the shutdown) is not whole.
         if (next.done && attempt.signal.aborted) return fail(attempt.signal.reason);
         attempt.chunkArrived(now());
         return next;
@@ -150,23 +156,23 @@ export async function callUpstream(
  */
 export async function callEmbeddings(
   sdk: OpenAI,
-  body: Record<string, unknown>,
-  client: ClientLink,
+  request: EmbeddingsAttempt,
   totalMs: number,
   clock: Clock,
-  headers?: Record<string, string>,
 ): Promise<Record<string, unknown>> {
-  const attempt = new Attempt(client, null, totalMs);
+  const attempt = new Attempt(request, null, totalMs);
+  const { headers } = request;
   try {
     const result = await sdk.post<Record<string, unknown>>('/embeddings', {
-      body: Buffer.from(JSON.stringify(body)),
+      body: Buffer.from(JSON.stringify(request.body)),
       signal: attempt.signal,
       headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
     });
     return result;
   } catch (err) {
     throw classifyFailure(err, {
-      clientAborted: client.gone,
+      clientAborted: request.client.gone,
+      shutDown: attempt.shutDown,
       timeout: attempt.timeout,
       nowMs: clock.now(),
     });

@@ -6,6 +6,8 @@ export type TimeoutPhase = 'first-byte' | 'idle' | 'total';
 /** What went wrong in one upstream attempt, as far as retry and fallback care. */
 export type FailureDetail =
   | { kind: 'client-closed' }
+  /** The gateway's stop ended the call: not the upstream's doing, and asked of no other upstream. */
+  | { kind: 'shutting-down' }
   | { kind: 'timeout'; phase: TimeoutPhase }
   /** `reason`: why, in the gateway's own words, when it is known (see `UpstreamFailure.reason`). */
   | { kind: 'connection'; message: string; reason?: string }
@@ -15,6 +17,8 @@ function describe(detail: FailureDetail): string {
   switch (detail.kind) {
     case 'client-closed':
       return 'the client closed the request';
+    case 'shutting-down':
+      return 'the gateway is shutting down';
     case 'timeout':
       return `upstream ${detail.phase} timeout`;
     case 'connection':
@@ -39,6 +43,15 @@ export class UpstreamFailure extends Error {
   }
 
   /**
+   * True when the upstream failed the call; false when the call ended for the client's or the
+   * gateway's own reasons (a client that left, the gateway's shutdown).
+   */
+  get fromUpstream(): boolean {
+    const kind = this.detail.kind;
+    return kind !== 'client-closed' && kind !== 'shutting-down';
+  }
+
+  /**
    * Why the call failed, in a few fixed words an operator can count (`answered 503`,
    * `first-byte timeout`, `body is not JSON`, `connection refused`): never the upstream's text.
    */
@@ -51,6 +64,8 @@ function reasonOf(detail: FailureDetail): string {
   switch (detail.kind) {
     case 'client-closed':
       return 'client closed';
+    case 'shutting-down':
+      return 'shutting down';
     case 'timeout':
       return `${detail.phase} timeout`;
     case 'status':
@@ -111,20 +126,26 @@ export function parseRetryAfter(headers: Headers | undefined, nowMs: number): nu
   return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
 }
 
+/** What the attempt knows of why it ended, beside the error itself. */
+export interface FailureContext {
+  /** The client had gone. */
+  clientAborted: boolean;
+  /** The gateway's shutdown stopped the attempt. */
+  shutDown: boolean;
+  /** The gateway timer that aborted the attempt, if one did. */
+  timeout: UpstreamTimeout | null;
+  nowMs: number;
+}
+
 /** Sorts an error thrown by one attempt into a failure the router can act on. */
-export function classifyFailure(
-  err: unknown,
-  ctx: { clientAborted: boolean; timeout: UpstreamTimeout | null; nowMs: number },
-): UpstreamFailure {
+export function classifyFailure(err: unknown, ctx: FailureContext): UpstreamFailure {
   if (err instanceof UpstreamFailure) return err;
   return new UpstreamFailure(classify(err, ctx));
 }
 
-function classify(
-  err: unknown,
-  ctx: { clientAborted: boolean; timeout: UpstreamTimeout | null; nowMs: number },
-): FailureDetail {
+function classify(err: unknown, ctx: FailureContext): FailureDetail {
   if (ctx.clientAborted) return { kind: 'client-closed' };
+  if (ctx.shutDown) return { kind: 'shutting-down' };
   if (ctx.timeout) return { kind: 'timeout', phase: ctx.timeout.phase };
   if (err instanceof APIConnectionTimeoutError) return { kind: 'timeout', phase: 'first-byte' };
   if (err instanceof APIUserAbortError) {
@@ -170,7 +191,7 @@ export function isRetryable(f: UpstreamFailure): boolean {
 /** True when the next upstream for the model may be tried after this failure. */
 export function allowsFallback(f: UpstreamFailure): boolean {
   const d = f.detail;
-  if (d.kind === 'client-closed') return false;
+  if (d.kind === 'client-closed' || d.kind === 'shutting-down') return false;
   if (d.kind === 'status') return isRetryable(f) || d.status === 401 || d.status === 403;
   return true;
 }

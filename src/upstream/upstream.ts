@@ -3,6 +3,9 @@ import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/
 /** Why an upstream call stopped when its client went (the abort's reason). */
 export const CLIENT_GONE = 'the client closed its connection';
 
+/** Why an upstream call stopped when the gateway's stop ended it (the abort's reason). */
+export const SHUTTING_DOWN = 'the gateway is shutting down';
+
 /**
  * The client's end of a request, as an upstream call watches it: whether the client has gone
  * (closed its connection before its answer was complete), and the connection's close to hear it go.
@@ -16,8 +19,6 @@ export interface ClientLink {
    */
   onClose(listener: () => void): void;
   offClose(listener: () => void): void;
-  /** A signal aborted when the client goes, for APIs that take one (made when first asked for). */
-  signal(): AbortSignal;
 }
 
 /** A chat request on its way upstream: the client's body, untouched but for routing fields. */

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { createKey } from '../../src/keys/key-admin.js';
@@ -39,6 +40,34 @@ function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'tollgate-term-'));
   dirs.push(d);
   return d;
+}
+
+/** A request's arrival at the fake upstream, to await. */
+function arrival(): { seen: Promise<void>; arrived: () => void } {
+  let arrived = () => {};
+  const seen = new Promise<void>((resolve) => (arrived = resolve));
+  return { seen, arrived };
+}
+
+/** What is left of a stream: the items still to come, and the error that ended it, if any. */
+async function rest<T>(events: AsyncIterator<T>): Promise<{ items: T[]; failure: unknown }> {
+  const items: T[] = [];
+  try {
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      items.push(next.value);
+    }
+    return { items, failure: null };
+  } catch (failure) {
+    return { items, failure };
+  }
+}
+
+/** The JSON lines of a gateway's log. */
+function logLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 async function countRows(handle: DatabaseHandle, answered: LoadResult[]) {
@@ -119,63 +148,131 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
     expect(results.filter((r) => r.status !== 0).every((r) => r.status === 200)).toBe(true);
   });
 
-  it('records the requests the drain had to cut: a stream mid-answer and a call still waiting on the upstream', async () => {
+  it('answers the requests still running when the drain ends 503 shutting_down (streams: a final error frame) and records them so', async () => {
     const dir = tempDir();
-    // A 4 s stop leaves 2 s to drain (the rest closes the dependencies).
+    // A 4 s stop leaves 2 s to drain (the rest answers, closes the dependencies).
     const gw = await startGatewayProcess({
       TOLLGATE_DATA_DIR: dir,
       UPSTREAM_BASE_URL: upstream.url,
       SHUTDOWN_TIMEOUT_MS: '4000',
     });
     const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    const as = (clientId: string) => ({ headers: { 'x-request-id': clientId } });
+    const model = 'gpt-4o-mini';
     let release = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
-    let arrived = () => {};
-    const waitingUpstream = new Promise<void>((resolve) => (arrived = resolve));
-    upstream.enqueue(sse(['one', 'two'], { pauseBefore: 1, pause: held }), async (req, res) => {
-      arrived();
-      await held;
-      if (!res.destroyed) json(200, completionFor(req.body))(req, res);
-    });
-    const post = (clientId: string, extra: Record<string, unknown>) =>
-      fetch(`${gw.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${key}`,
-          'content-type': 'application/json',
-          'x-request-id': clientId,
-        },
-        body: JSON.stringify({
-          model: 'gpt-4o-mini',
-          messages: [{ role: 'user', content: clientId }],
-          ...extra,
-        }),
-      });
+    const waiting = arrival();
+    const retrying = arrival();
+    upstream.enqueue(
+      // Two streams paused after their first chunk, a call the upstream holds, and a call the
+      // upstream asks to retry in 6 s: the gateway is waiting to retry when its drain ends.
+      sse(['one', 'two'], { pauseBefore: 1, pause: held }),
+      sse(['uno', 'dos'], { pauseBefore: 1, pause: held }),
+      async (req, res) => {
+        waiting.arrived();
+        await held;
+        if (!res.destroyed) json(200, completionFor(req.body))(req, res);
+      },
+      (req, res) => {
+        retrying.arrived();
+        json(
+          503,
+          { error: { message: 'busy', type: 'server_error' } },
+          { 'retry-after': '6' },
+        )(req, res);
+      },
+    );
     try {
-      const stream = await post('cut-stream', { stream: true });
-      expect(stream.status).toBe(200);
-      const reader = stream.body?.getReader();
-      expect((await reader?.read())?.done).toBe(false);
-      const waiting = post('cut-waiting', {}).catch((err: unknown) => err);
-      await waitingUpstream;
-      expect(await gw.terminate(), gw.output()).toBe(0);
-      // Neither got an answer: the stream was cut, the waiting call's connection closed.
-      await expect(reader?.read()).rejects.toThrow();
-      expect(await waiting).toBeInstanceOf(Error);
+      const chat = (
+        await client.chat.completions.create(
+          { model, stream: true, messages: [{ role: 'user', content: 'cut-stream' }] },
+          as('cut-stream'),
+        )
+      )[Symbol.asyncIterator]();
+      const firstChunk = await chat.next();
+      expect(firstChunk.value?.choices[0]?.delta.role).toBe('assistant');
+      const responses = (
+        await client.responses.create(
+          { model, input: 'cut-responses', stream: true },
+          as('cut-responses'),
+        )
+      )[Symbol.asyncIterator]();
+      expect((await responses.next()).value?.type).toBe('response.created');
+      const call = (content: string) =>
+        client.chat.completions
+          .create({ model, messages: [{ role: 'user', content }] }, as(content))
+          .catch((err: unknown) => err);
+      const waitingCall = call('cut-waiting');
+      await waiting.seen;
+      const retryingCall = call('cut-retrying');
+      await retrying.seen;
+
+      const exit = gw.terminate();
+      const chatRest = rest(chat);
+      const responsesRest = rest(responses);
+      expect(await exit, gw.output()).toBe(0);
+
+      for (const answer of [await waitingCall, await retryingCall]) {
+        expect(answer, String(answer)).toBeInstanceOf(OpenAI.APIError);
+        const err = answer as InstanceType<typeof OpenAI.APIError>;
+        expect({ status: err.status, code: err.code, type: err.type }).toEqual({
+          status: 503,
+          code: 'shutting_down',
+          type: 'server_error',
+        });
+        expect(err.message).toContain('The gateway is shutting down; retry the request.');
+        // The SDK retries it (maxRetries allowing), against another instance behind the balancer.
+        expect(err.headers?.get('x-should-retry')).toBe('true');
+      }
+      const chatEnd = await chatRest;
+      // Nothing more arrived after the first chunk: the stream ends with the error frame.
+      expect(chatEnd.items).toEqual([]);
+      expect(chatEnd.failure, String(chatEnd.failure)).toBeInstanceOf(OpenAI.APIError);
+      expect((chatEnd.failure as InstanceType<typeof OpenAI.APIError>).code).toBe('shutting_down');
+      const responsesEnd = await responsesRest;
+      expect(responsesEnd.items.map((e) => e.type).at(-1)).toBe('response.failed');
+      expect(responsesEnd.failure, String(responsesEnd.failure)).toBeInstanceOf(OpenAI.APIError);
+      expect((responsesEnd.failure as InstanceType<typeof OpenAI.APIError>).code).toBe(
+        'shutting_down',
+      );
     } finally {
       release();
     }
     const handle = await openDatabase({ kind: 'pglite', dataDir: dir });
     try {
       const rows = await handle.db
-        .select({ clientRequestId: interactions.clientRequestId, status: interactions.status })
+        .select({
+          id: interactions.id,
+          clientRequestId: interactions.clientRequestId,
+          status: interactions.status,
+          errorCode: interactions.errorCode,
+          cacheStatus: interactions.cacheStatus,
+        })
         .from(interactions)
-        .where(sql`${interactions.clientRequestId} in ('cut-stream', 'cut-waiting')`)
+        .where(sql`${interactions.clientRequestId} like 'cut-%'`)
         .orderBy(interactions.clientRequestId);
-      expect(rows, gw.output()).toEqual([
-        { clientRequestId: 'cut-stream', status: 499 },
-        { clientRequestId: 'cut-waiting', status: 499 },
-      ]);
+      expect(
+        rows.map(({ id: _id, ...row }) => row),
+        gw.output(),
+      ).toEqual(
+        ['cut-responses', 'cut-retrying', 'cut-stream', 'cut-waiting'].map((clientRequestId) => ({
+          clientRequestId,
+          status: 503,
+          errorCode: 'shutting_down',
+          cacheStatus: 'miss',
+        })),
+      );
+      // The access log says the stop ended them, not that an upstream failed.
+      const lines = logLines(gw.output());
+      for (const { id } of rows) {
+        const line = lines.find((l) => l.requestId === id && 'route' in l);
+        expect(line, gw.output()).toMatchObject({
+          msg: 'request ended by the shutdown',
+          status: 503,
+          errorCode: 'shutting_down',
+        });
+      }
     } finally {
       await handle.close();
     }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { chatStreamFormat } from '../../src/http/chat-sse.js';
 import { relayStreamTo, type StreamEnd } from '../../src/http/stream-relay.js';
 import type { Clock } from '../../src/runtime/clock.js';
+import { ShutdownNotice } from '../../src/runtime/shutdown-notice.js';
 import { createRouter } from '../../src/upstream/router.js';
 import { defaultRouting } from '../../src/upstream/routing-config.js';
 import type {
@@ -143,16 +144,21 @@ function contents(body: string): string[] {
 }
 
 /** Relays a chat stream onto `res` as the responder does, with the file's stall bound. */
-function relayChat(res: ServerResponse, stream: UpstreamStream, onEnd: (end: StreamEnd) => void) {
-  relayStreamTo(
-    res,
-    { 'content-type': 'text/event-stream' },
+function relayChat(
+  res: ServerResponse,
+  stream: UpstreamStream,
+  onEnd: (end: StreamEnd) => void,
+  shutdown = new ShutdownNotice(),
+) {
+  relayStreamTo(res, {
+    headers: { 'content-type': 'text/event-stream' },
     stream,
-    chatStreamFormat(false),
-    [],
+    format: chatStreamFormat(false),
+    secrets: [],
     onEnd,
-    STALL_MS,
-  );
+    clientStallMs: STALL_MS,
+    shutdown,
+  });
 }
 describe('relayStreamTo', () => {
   it('reads the upstream no further while the client is not reading, then sends everything in order', async () => {
@@ -208,6 +214,22 @@ describe('relayStreamTo', () => {
     expect(state.aborted).toBe(true);
     expect(state.pulled).toBeLessThan(1_000);
   });
+
+  it("ends as 503 shutting_down when the stop closes the connection of a client that isn't reading", async () => {
+    const { stream, state } = upstreamStream(1_000, 256 * 1024, () => {});
+    let ended: (e: StreamEnd) => void = () => {};
+    const end = new Promise<StreamEnd>((resolve) => (ended = resolve));
+    const shutdown = new ShutdownNotice();
+    const { port, filled } = await serve((res) => relayChat(res, stream, ended, shutdown));
+    await pausedClient(port);
+    await filled;
+    // As the stop does: it tells the running requests, and closes what is still open later.
+    shutdown.begin();
+    server?.closeAllConnections();
+
+    expect(await end).toMatchObject({ status: 503, errorCode: 'shutting_down' });
+    expect(state.aborted).toBe(true);
+  });
 });
 
 /** A monotonic clock that stands still until the test moves it (wall time stays real). */
@@ -227,7 +249,6 @@ const staying: ClientLink = {
   gone: false,
   onClose: () => {},
   offClose: () => {},
-  signal: () => new AbortController().signal,
 };
 
 function streamOf(answer: UpstreamAnswer): UpstreamStream {
@@ -275,6 +296,7 @@ describe('relayStreamTo, from a real upstream call', () => {
       clock,
       timeouts: { firstTokenMs: 60_000, idleMs: IDLE_MS, totalMs: 600_000 },
       retry: { maxRetries: 0, baseMs: 1, maxMs: 1 },
+      shutdown: new ShutdownNotice(),
     });
     router = upstream;
     // 64 parts of 256 KB: far more than the sockets between relay and client hold.

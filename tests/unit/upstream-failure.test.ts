@@ -63,7 +63,7 @@ describe('upstream error handling', () => {
   });
 
   it("names why a call failed in the gateway's words, never with the upstream's text", () => {
-    const ctx = { clientAborted: false, timeout: null, nowMs: 0 };
+    const ctx = { clientAborted: false, shutDown: false, timeout: null, nowMs: 0 };
     const PROVIDER_TEXT = 'text-the-provider-wrote';
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
       code: 'ECONNREFUSED',
