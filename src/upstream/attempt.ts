@@ -1,4 +1,4 @@
-import type { ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
+import { type ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
 import { CLIENT_GONE, type ClientLink, SHUTTING_DOWN } from './upstream.js';
 import type { TimeoutPhase } from './upstream-failure.js';
 import { UpstreamTimeout } from './upstream-failure.js';
@@ -15,7 +15,7 @@ export interface AttemptEnds {
  * One upstream attempt's abort controller and timers; the client's leaving aborts it too, and so
  * does the gateway's shutdown while the attempt runs (a stream's, until it is released).
  */
-export class Attempt implements StopsOnShutdown {
+export class Attempt extends StopsOnShutdown {
   readonly controller = new AbortController();
   /** The gateway timer that aborted the attempt, if one did. */
   timeout: UpstreamTimeout | null = null;
@@ -42,6 +42,7 @@ export class Attempt implements StopsOnShutdown {
    * first chunk must arrive within it).
    */
   constructor(ends: AttemptEnds, firstByteMs: number | null, totalMs: number) {
+    super();
     const { client } = ends;
     this.#client = client;
     this.#shutdown = ends.shutdown;

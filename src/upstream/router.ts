@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import type { Clock } from '../runtime/clock.js';
-import type { ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
+import { type ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
 import type { RetryPolicy } from './backoff.js';
 import { backoffMs } from './backoff.js';
 import type { FetchFn } from './pooled-fetch.js';
@@ -51,6 +51,13 @@ function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec
   return clients;
 }
 
+/** A retry's wait, as the shutdown stops it. */
+class RetryWait extends StopsOnShutdown {
+  constructor(readonly stopForShutdown: () => void) {
+    super();
+  }
+}
+
 /**
  * Waits before a retry. A client that leaves meanwhile ends the wait as a client-closed failure,
  * the gateway's shutdown as a shutting-down one (the request is then answered, not retried).
@@ -67,9 +74,7 @@ function pause(ms: number, requester: ClientLink, shutdown: ShutdownNotice): Pro
     const onClose = () => {
       if (requester.gone) end(new UpstreamFailure({ kind: 'client-closed' }));
     };
-    const wait: StopsOnShutdown = {
-      stopForShutdown: () => end(new UpstreamFailure({ kind: 'shutting-down' })),
-    };
+    const wait = new RetryWait(() => end(new UpstreamFailure({ kind: 'shutting-down' })));
     const timer = setTimeout(end, ms, null);
     if (requester.gone) {
       onClose();
