@@ -1,5 +1,4 @@
 import type { Context, Handler } from 'hono';
-import type { Config } from '../config.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requestHeader } from '../http/incoming.js';
@@ -25,7 +24,7 @@ export interface Cors {
 }
 
 /** CORS for the allowed origins: `*` (any) or a list of lower-case origins. */
-export function cors(origins: NonNullable<Config['corsOrigins']>): Cors {
+export function cors(origins: '*' | readonly string[]): Cors {
   const listed = origins === '*' ? null : new Set(origins);
   /** What `Access-Control-Allow-Origin` says to this request, or null when it gets no CORS. */
   function allowOrigin(c: Context<AppEnv>): string | null {
