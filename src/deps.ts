@@ -48,6 +48,7 @@ import { createMetrics } from './runtime/metrics.js';
 import { packageVersion } from './runtime/package-version.js';
 import { Resources } from './runtime/resources.js';
 import { ShutdownNotice } from './runtime/shutdown-notice.js';
+import { ThrottledWarning } from './runtime/throttled-warning.js';
 import type { Tracing } from './runtime/tracing.js';
 import { createTracing } from './runtime/tracing.js';
 import type { DatabaseHandle } from './storage/database.js';
@@ -266,6 +267,8 @@ function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
       )
     : undefined;
   if (bus) resources.add('key change bus', () => bus.close());
+  // During an outage the lookups fail every second: one line per 10 s says so.
+  const refreshFailures = new ThrottledWarning(logger, () => clock.monotonic(), 10_000);
   const keys = createKeyVerifier({
     db: database.db,
     clock,
@@ -273,7 +276,10 @@ function buildKeyVerifier(b: Building, database: DatabaseHandle): KeyVerifier {
     staleWindowMs: config.keyStaleWindowMs,
     bus,
     onError: (err) =>
-      logger.warn({ reason: errorReason(err) }, 'API key refresh failed; serving cached keys'),
+      refreshFailures.warn(
+        { reason: errorReason(err) },
+        'API key refresh failed; serving cached keys',
+      ),
   });
   resources.add('key last-used flush', () => keys.flushUsage(), KEY_USAGE_FLUSH_TIMEOUT_MS);
   return keys;

@@ -3,6 +3,7 @@ import type { TenantKeys } from '../crypto/tenant-keys.js';
 import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
+import { ThrottledWarning } from '../runtime/throttled-warning.js';
 import { monotonicUuidv7 } from '../runtime/uuidv7.js';
 import type { Database, DatabaseHandle } from '../storage/database.js';
 import { Breaker } from './breaker.js';
@@ -76,9 +77,12 @@ export class DatabaseCacheStore implements CacheStore {
   /** Reading the numbers of entries loaded sealed (`readNumbers`), in the background. */
   private numbersRead: Promise<void> = Promise.resolve();
   private closed = false;
+  /** A failing embedder (one saturated by a burst of misses) fails every request: a line per 10 s. */
+  private readonly embedFailures: ThrottledWarning;
 
   constructor(private readonly deps: DatabaseCacheStoreDeps) {
     this.threshold = deps.config.semanticThreshold ?? deps.embedder.defaultThreshold;
+    this.embedFailures = new ThrottledWarning(deps.logger, () => deps.clock.monotonic(), 10_000);
     const { embedder } = deps;
     this.index = new MemoryIndex(
       deps.config.memoryBytes,
@@ -330,7 +334,7 @@ export class DatabaseCacheStore implements CacheStore {
       const [vector] = await this.deps.embedder.embed([text], signal);
       return vector ?? null;
     } catch (err) {
-      this.deps.logger.warn(
+      this.embedFailures.warn(
         { reason: errorReason(err) },
         'embedding failed; semantic cache skipped for this request',
       );

@@ -142,8 +142,10 @@ export function createKeyVerifier(options: {
     try {
       return await withTimeout(load(publicId), LOOKUP_TIMEOUT_MS, 'key lookup timed out');
     } catch (err) {
+      // Requests waiting on one lookup time out together: the first reports the outage.
+      const newlyDown = clock.now() >= databaseDownUntil;
       databaseDownUntil = clock.now() + DOWN_BACKOFF_MS;
-      options.onError?.(err);
+      if (newlyDown) options.onError?.(err);
       return staleOrRefused(cached, age, err);
     }
   }

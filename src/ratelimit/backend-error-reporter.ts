@@ -1,3 +1,4 @@
+import { ThrottledWarning } from '../runtime/throttled-warning.js';
 import type { BackendErrorEvent, FailPolicy, RateLimiterLogger } from './rate-limiter.js';
 
 /** How often a failing backend is logged at most; every failure still reaches `onBackendError`. */
@@ -17,32 +18,24 @@ export interface BackendErrorReporterOptions {
  */
 export class BackendErrorReporter {
   readonly #options: BackendErrorReporterOptions;
-  #lastWarnAtMs = Number.NEGATIVE_INFINITY;
-  #suppressed = 0;
+  readonly #warning: ThrottledWarning;
 
   constructor(options: BackendErrorReporterOptions) {
     this.#options = options;
+    this.#warning = new ThrottledWarning(options.logger, options.clock, BACKEND_WARN_INTERVAL_MS);
   }
 
   /** Records one failed backend operation. Never throws. */
   report(operation: BackendErrorEvent['operation'], error: unknown): void {
-    const { logger, failPolicy, clock, onBackendError } = this.#options;
+    const { failPolicy, onBackendError } = this.#options;
     try {
       onBackendError?.({ operation, error });
     } catch {
       // A broken metric callback must not turn a degraded backend into failed requests.
     }
-    const now = clock();
-    if (now - this.#lastWarnAtMs < BACKEND_WARN_INTERVAL_MS) {
-      this.#suppressed += 1;
-      return;
-    }
-    const suppressed = this.#suppressed;
-    this.#lastWarnAtMs = now;
-    this.#suppressed = 0;
     const message = error instanceof Error ? error.message : String(error);
-    logger.warn(
-      { operation, failPolicy, err: message, suppressedSinceLastWarning: suppressed },
+    this.#warning.warn(
+      { operation, failPolicy, err: message },
       failPolicy === 'fail-open'
         ? 'rate limiter backend failed; admitting requests unlimited (fail-open)'
         : 'rate limiter backend failed; rejecting requests as unavailable (fail-closed)',

@@ -35,6 +35,28 @@ describe('4: a key while the database does not answer', () => {
   });
 });
 
+describe('a key lookup many requests wait on', () => {
+  it('reports the outage once, not once for every request that waited on the failed lookup', async () => {
+    const handle = await openMigratedPglite();
+    const clock = manualClock(Date.parse('2026-01-01T00:00:00Z'));
+    const errors: unknown[] = [];
+    const verifier = createKeyVerifier({
+      db: handle.db,
+      clock,
+      ttlMs: 2_000,
+      staleWindowMs: 30_000,
+      onError: (err) => errors.push(err),
+    });
+    const { key } = await createKey(handle.db, { name: 'busy' });
+    expect((await verifier.verify(key)).ok).toBe(true);
+    await handle.close();
+    clock.advance(5_000);
+    const burst = await Promise.all(Array.from({ length: 32 }, () => verifier.verify(key)));
+    expect(burst.every((result) => result.ok)).toBe(true);
+    expect(errors).toHaveLength(1);
+  });
+});
+
 describe.skipIf(!redisUrl)('4: revocations published through Redis', () => {
   let handle: DatabaseHandle;
   const buses: RedisKeyChangeBus[] = [];
