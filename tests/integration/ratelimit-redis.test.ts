@@ -243,14 +243,17 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
       expect(rec.warnings).toHaveLength(1);
     });
 
-    it('holds no slot and no count for the admits a stall timed out: the key gets through at once after it', async () => {
+    /**
+     * A limiter on the gateway's own client (command timeouts, no offline queue, nothing resent)
+     * reaching Redis through a proxy that can stall or cut it; its clock does not move on its own.
+     */
+    async function proxiedGatewayLimiter() {
       const target = new URL(REDIS_URL ?? '');
       const proxy = await FreezableTcpProxy.start({
         host: target.hostname,
         port: Number(target.port || 6379),
       });
       proxies.push(proxy);
-      // The gateway's own client: command timeouts, no offline queue, nothing resent.
       const client = createLimiterRedisClient(`redis://127.0.0.1:${proxy.port}`, {
         timeoutMs: STALL_TIMEOUT_MS,
         logger: silentLogger,
@@ -258,16 +261,20 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
       clients.push(client);
       if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
       const rec = recorder();
-      const clock = new ManualClock();
       const limiter = createRedisRateLimiter({
         client,
         keyPrefix: nextPrefix(),
-        clock: clock.now,
+        clock: new ManualClock().now,
         timeoutMs: STALL_TIMEOUT_MS,
         logger: rec.logger,
         onBackendError: rec.onBackendError,
       });
       opened.push(limiter);
+      return { proxy, client, rec, limiter };
+    }
+
+    it('holds no slot and no count for the admits a stall timed out: the key gets through at once after it', async () => {
+      const { proxy, client, rec, limiter } = await proxiedGatewayLimiter();
       const k = { keyId: 'key-1', tenantId: 't', key: { rpm: 10, tpm: 1_000, maxConcurrency: 2 } };
       const before = await limiter.admit(k, 100);
       if (!before.ok) throw new Error(JSON.stringify(before));
@@ -325,29 +332,7 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
     });
 
     it('frees a slot whose release Redis refused while down, before the next admit once it is back', async () => {
-      const target = new URL(REDIS_URL ?? '');
-      const proxy = await FreezableTcpProxy.start({
-        host: target.hostname,
-        port: Number(target.port || 6379),
-      });
-      proxies.push(proxy);
-      const client = createLimiterRedisClient(`redis://127.0.0.1:${proxy.port}`, {
-        timeoutMs: STALL_TIMEOUT_MS,
-        logger: silentLogger,
-      });
-      clients.push(client);
-      if (client.status !== 'ready') await new Promise((resolve) => client.once('ready', resolve));
-      const rec = recorder();
-      const clock = new ManualClock();
-      const limiter = createRedisRateLimiter({
-        client,
-        keyPrefix: nextPrefix(),
-        clock: clock.now,
-        timeoutMs: STALL_TIMEOUT_MS,
-        logger: rec.logger,
-        onBackendError: rec.onBackendError,
-      });
-      opened.push(limiter);
+      const { proxy, client, rec, limiter } = await proxiedGatewayLimiter();
       const k = { keyId: 'key-1', tenantId: 't', key: { maxConcurrency: 1 } };
       const held = await limiter.admit(k, 0);
       if (!held.ok) throw new Error(JSON.stringify(held));
