@@ -10,8 +10,14 @@ const CACHE_MAINTENANCE_INTERVAL_MS = 60_000;
 const CACHE_SYNC_INTERVAL_MS = 1_000;
 /** How often pending log deltas are folded into the analytics rollups. */
 const ROLLUP_INTERVAL_MS = 5_000;
-/** How often the embedded database's churned tables are vacuumed. */
-const EMBEDDED_VACUUM_INTERVAL_MS = 60_000;
+/** A job run at least this long is logged (see `startJobs`). */
+export const SLOW_JOB_MS = 1_000;
+/**
+ * How often the embedded database's churned tables are vacuumed. Often, so that each run has few
+ * dead rows to clear: the database does nothing else while it runs (every minute, a burst of cache
+ * misses left ~1 s of work, and the requests' key lookups and writes waited behind it).
+ */
+const EMBEDDED_VACUUM_INTERVAL_MS = 10_000;
 
 /** Work repeated on an interval. */
 export interface Job {
@@ -100,11 +106,18 @@ export function startJobs(deps: Deps, jobs: readonly Job[] = jobsFor(deps)): Run
     const tick = () => {
       if (running) return;
       running = true;
+      const startedAt = deps.clock.monotonic();
       deps.background.run(
         Promise.resolve()
           .then(() => job.run())
           .finally(() => {
             running = false;
+            const ms = deps.clock.monotonic() - startedAt;
+            // A job holds the database it works on (the embedded one runs one statement at a
+            // time): a long run delays requests' reads and writes queued behind it.
+            if (ms >= SLOW_JOB_MS) {
+              deps.logger.warn({ job: job.name, ms: Math.round(ms) }, 'background job was slow');
+            }
           }),
       );
     };

@@ -6,11 +6,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { loadConfig } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
 import { openDeps } from '../../src/deps.js';
-import { jobsFor, startJobs } from '../../src/jobs.js';
+import { jobsFor, SLOW_JOB_MS, startJobs } from '../../src/jobs.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { uuidv7 } from '../../src/runtime/uuidv7.js';
 import type { NewInteraction } from '../../src/storage/schema.js';
 import { interactions } from '../../src/storage/schema.js';
+import { openTestDeps } from '../helpers/test-deps.js';
 
 const FLUSH_INTERVAL_MS = 200;
 
@@ -95,5 +96,38 @@ describe('jobs', () => {
       await job.run().catch((err: unknown) => failed.push(`${job.name}: ${String(err)}`));
     }
     expect(failed).toEqual([]);
+  });
+
+  it('logs a run that held on for SLOW_JOB_MS or longer, naming the job, and no other', async () => {
+    let monotonic = 0;
+    const clock = { now: () => Date.now(), monotonic: () => monotonic };
+    const { deps: own, logs } = await openTestDeps({}, { clock });
+    try {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      // One at a time: the slow job moves the clock every run shares.
+      for (const job of [
+        { name: 'quick job', intervalMs: 1_000, run: async () => {} },
+        {
+          name: 'slow job',
+          intervalMs: 1_000,
+          run: async () => {
+            monotonic += SLOW_JOB_MS;
+          },
+        },
+      ]) {
+        const jobs = startJobs(own, [job]);
+        vi.advanceTimersByTime(1_000);
+        await own.background.drain();
+        jobs.stop();
+      }
+      const slow = logs
+        .map((line) => JSON.parse(line) as { msg?: string; job?: string; ms?: number })
+        .filter((line) => line.msg === 'background job was slow');
+      expect(slow).toEqual([
+        expect.objectContaining({ job: 'slow job', ms: SLOW_JOB_MS, level: 'warn' }),
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 });
