@@ -1,5 +1,6 @@
 import { createRollupFolder } from './analytics/rollups.js';
 import type { Deps } from './deps.js';
+import { ThrottledWarning } from './runtime/throttled-warning.js';
 import { vacuumChurnedTables } from './storage/queries/vacuum.js';
 
 /** How often keys' last-used times are written. */
@@ -12,6 +13,7 @@ const CACHE_SYNC_INTERVAL_MS = 1_000;
 const ROLLUP_INTERVAL_MS = 5_000;
 /** A job run at least this long is logged (see `startJobs`). */
 export const SLOW_JOB_MS = 1_000;
+const SLOW_JOB_WARN_INTERVAL_MS = 10_000;
 /**
  * How often the embedded database's churned tables are vacuumed. Often, so that each run has few
  * dead rows to clear: the database does nothing else while it runs (every minute, a burst of cache
@@ -101,22 +103,25 @@ export function startJobs(deps: Deps, jobs: readonly Job[] = jobsFor(deps)): Run
       'replaying interaction rows left in the outbox',
     );
   }
+  const monotonic = () => deps.clock.monotonic();
   const timers = jobs.map((job) => {
     let running = false;
+    // A database that stays slow (an outage) would make every run slow: a line per 10 s per job.
+    const slow = new ThrottledWarning(deps.logger, monotonic, SLOW_JOB_WARN_INTERVAL_MS);
     const tick = () => {
       if (running) return;
       running = true;
-      const startedAt = deps.clock.monotonic();
+      const startedAt = monotonic();
       deps.background.run(
         Promise.resolve()
           .then(() => job.run())
           .finally(() => {
             running = false;
-            const ms = deps.clock.monotonic() - startedAt;
+            const ms = monotonic() - startedAt;
             // A job holds the database it works on (the embedded one runs one statement at a
             // time): a long run delays requests' reads and writes queued behind it.
             if (ms >= SLOW_JOB_MS) {
-              deps.logger.warn({ job: job.name, ms: Math.round(ms) }, 'background job was slow');
+              slow.warn({ job: job.name, ms: Math.round(ms) }, 'background job was slow');
             }
           }),
       );
