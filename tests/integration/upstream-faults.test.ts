@@ -3,7 +3,8 @@ import OpenAI, { RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { chunksFor, completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
-import { stalledChat } from '../helpers/stalled-body.js';
+import type { StalledAnswer } from '../helpers/stalled-body.js';
+import { rawChatRequest, stalledChat } from '../helpers/stalled-body.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -126,33 +127,14 @@ describe('retries', () => {
 function postInChunks(
   chunks: readonly (string | Uint8Array)[],
   headers: Record<string, string>,
-): Promise<{ status: number; body: string }> {
-  const url = new URL(`${gateway.baseURL}/v1/chat/completions`);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => {
-          text += d.toString('utf8');
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    // The gateway may answer (413) and close before the client has written everything.
-    req.on('error', (err) => (req.writableEnded ? undefined : reject(err)));
-    const writeNext = (i: number) => {
-      if (i === chunks.length) req.end();
-      else req.write(chunks[i], () => writeNext(i + 1));
-    };
-    writeNext(0);
-  });
+): Promise<StalledAnswer> {
+  const { req, answer } = rawChatRequest(gateway.baseURL, key, headers);
+  const writeNext = (i: number) => {
+    if (i === chunks.length) req.end();
+    else req.write(chunks[i], () => writeNext(i + 1));
+  };
+  writeNext(0);
+  return answer;
 }
 
 describe('request bodies read from the socket', () => {
