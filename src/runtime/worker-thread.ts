@@ -17,33 +17,47 @@ const BUILD = fileURLToPath(new URL('../../dist/', import.meta.url));
 export const SERVICE_THREAD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 6 };
 
 /**
- * Starts the worker entry `name` that sits next to the calling module (`fromUrl` is the caller's
- * `import.meta.url`), in the caller's own language: compiled JavaScript (`node dist/cli.js`) runs
- * the `.js` entry as is; TypeScript run through tsx or vitest runs the `.ts` entry through tsx.
+ * The entry module `name` that sits next to the calling module (`fromUrl` is the caller's
+ * `import.meta.url`), in the caller's own language: compiled JavaScript (`node dist/cli.js`) gets
+ * the `.js` entry; TypeScript run through tsx or vitest gets the `.ts` entry, to be run through
+ * tsx (`typescript: true`).
+ *
+ * With TOLLGATE_WORKERS_FROM_BUILD=1, TypeScript callers get the compiled entry from dist/
+ * instead: whoever sets it vouches that the build is current (the test setup builds first). An
+ * entry that registers tsx starts its own loader thread and transforms its imports, about half a
+ * second of CPU per start; tests start hundreds of database threads.
+ */
+export function entryModule(name: string, fromUrl: string): { url: URL; typescript: boolean } {
+  const typescript = fileURLToPath(fromUrl).endsWith('.ts');
+  const url = new URL(`./${name}${typescript ? '.ts' : '.js'}`, fromUrl);
+  if (typescript && process.env.TOLLGATE_WORKERS_FROM_BUILD === '1') {
+    const inSources = relative(SOURCES, fileURLToPath(url));
+    if (!inSources.startsWith('..')) {
+      return {
+        url: pathToFileURL(`${BUILD}${inSources.replace(/\.ts$/, '.js')}`),
+        typescript: false,
+      };
+    }
+  }
+  return { url, typescript };
+}
+
+/**
+ * Starts the worker entry `name` that sits next to the calling module, in the caller's own
+ * language (see {@link entryModule}).
  *
  * tsx is registered inside the worker rather than passed as `--import tsx` in its execArgv: on
  * Node 20 a worker's entry module does not go through hooks imported that way.
- *
- * With TOLLGATE_WORKERS_FROM_BUILD=1, TypeScript callers start the compiled entry from dist/
- * instead: whoever sets it vouches that the build is current (the test setup builds first). A
- * worker that registers tsx starts its own loader thread and transforms its imports, about half a
- * second of CPU per start; tests start hundreds of database threads.
  */
 export function startWorkerThread(name: string, fromUrl: string, options: WorkerOptions): Worker {
-  const typescript = fileURLToPath(fromUrl).endsWith('.ts');
-  const entry = new URL(`./${name}${typescript ? '.ts' : '.js'}`, fromUrl);
-  if (!typescript) return new Worker(entry, options);
-  if (process.env.TOLLGATE_WORKERS_FROM_BUILD === '1') {
-    const inSources = relative(SOURCES, fileURLToPath(entry));
-    if (!inSources.startsWith('..'))
-      return new Worker(pathToFileURL(`${BUILD}${inSources.replace(/\.ts$/, '.js')}`), options);
-  }
+  const entry = entryModule(name, fromUrl);
+  if (!entry.typescript) return new Worker(entry.url, options);
   // Resolved here, from the project, not from wherever the process was started.
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap = [
     `import(${JSON.stringify(tsxApi)})`,
     '.then((tsx) => { tsx.register();',
-    ` return import(${JSON.stringify(entry.href)}); });`,
+    ` return import(${JSON.stringify(entry.url.href)}); });`,
   ].join('');
   return new Worker(bootstrap, { ...options, eval: true });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
@@ -208,6 +208,20 @@ describe('PGlite on its own thread: lifecycle', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('says which data directory it could not create, and why, and leaves it unlocked', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
+    dirs.push(dataDir);
+    // A file where initdb makes a directory: PGlite's initdb fails, whoever runs it.
+    mkdirSync(join(dataDir, 'pgdata'));
+    writeFileSync(join(dataDir, 'pgdata', 'global'), 'not a directory');
+    const err = await rejectionOf(openDatabase({ kind: 'pglite', dataDir }));
+    expect(err.message).toContain(
+      `could not create the embedded database in ${join(dataDir, 'pgdata')}: pglite-create exited with code 1: ErrnoError`,
+    );
+    expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(false);
+    lockDataDir(dataDir)();
   });
 
   it('rejects every statement once closed, with a message that says so', async () => {

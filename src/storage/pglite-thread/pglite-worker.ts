@@ -1,11 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ParserOptions, Transaction } from '@electric-sql/pglite';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
+import type { ParserOptions, PGlite, Transaction } from '@electric-sql/pglite';
 import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
-import { byteaParsers, byteaSerializers } from './bytea-hex.js';
-import { growMemoryFilesGeometrically } from './memfs-growth.js';
+import { openPglite } from './pglite-open.js';
 import type { DbReply, DbRequest, DbStartup, PgliteWorkerData } from './protocol.js';
 import { toWireError } from './wire-error.js';
 
@@ -26,14 +23,6 @@ interface OpenTransaction {
   end(commit: boolean): void;
   ended: Promise<void>;
 }
-
-/**
- * PostgreSQL's buffer pool inside PGlite's WebAssembly memory. PostgreSQL's default (128 MB) is
- * written at start-up, so it is resident from the first second; the gateway's embedded database
- * reads a small working set (cache entries are served from the main thread's memory) and the
- * operating system's page cache holds the files behind it.
- */
-const SHARED_BUFFERS = '16MB';
 
 const transactions = new Map<number, OpenTransaction>();
 let nextTransaction = 1;
@@ -130,21 +119,8 @@ async function handle(
   }
 }
 
-async function start(): Promise<PGlite> {
-  const options = {
-    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${SHARED_BUFFERS}`],
-    extensions: { vector },
-    serializers: byteaSerializers,
-    parsers: byteaParsers,
-  };
-  if (pgdata !== null) return PGlite.create(pgdata, options);
-  const pg = await PGlite.create(options);
-  growMemoryFilesGeometrically(pg);
-  return pg;
-}
-
 try {
-  const client = await start();
+  const client = await openPglite(pgdata);
   port.on('message', (request: DbRequest) => {
     handle(client, request).then(
       (value) => {
