@@ -126,8 +126,14 @@ export const interactions = pgTable(
     reasoningTokens: integer('reasoning_tokens'),
   },
   (t) => [
-    index('interactions_client_request_idx').on(t.tenantId, t.clientRequestId),
-    index('interactions_session_idx').on(t.tenantId, t.sessionId, t.createdAt),
+    // Most requests name no client request id and join no session: partial, these two indexes
+    // cost such a row nothing (every query on them asks for a value, which implies not null).
+    index('interactions_client_request_idx')
+      .on(t.tenantId, t.clientRequestId)
+      .where(sql`${t.clientRequestId} is not null`),
+    index('interactions_session_idx')
+      .on(t.tenantId, t.sessionId, t.createdAt)
+      .where(sql`${t.sessionId} is not null`),
     index('interactions_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
     index('interactions_created_idx').on(t.createdAt),
     index('interactions_key_created_idx').on(t.keyId, t.createdAt),
