@@ -97,7 +97,11 @@ export function openKeyRing(config: Config, logger: Logger): KeyRing {
 
 /** Opens the database (or takes the given one), migrates it and checks the master keys fit it. */
 export async function openMigratedDatabase(b: Building, keyRing: KeyRing): Promise<DatabaseHandle> {
-  const database = b.overrides.database ?? (await openDatabase(b.config.database));
+  const database =
+    b.overrides.database ??
+    (await openDatabase(b.config.database, ({ message, ...event }) =>
+      b.logger.info(event, message),
+    ));
   b.resources.add('database', () => database.close());
   await database.migrate(({ message, ...event }) => b.logger.info(event, message));
   await verifyKeyRing(database.db, keyRing);

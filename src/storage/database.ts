@@ -14,7 +14,7 @@ import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
 import { migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
-import { startPgliteThread } from './pglite-thread/pglite-proxy.js';
+import { type CreationProgress, startPgliteThread } from './pglite-thread/pglite-proxy.js';
 import { copyIntoPostgres } from './postgres-copy.js';
 import { rowsOf } from './rows-of.js';
 
@@ -60,13 +60,22 @@ export interface DatabaseHandle {
 /** The committed migrations folder, resolved from this file (works from src/ and dist/). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../drizzle', import.meta.url));
 
-/** Opens the configured database: embedded PGlite (file or memory) or PostgreSQL via node-postgres. */
-export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
+/**
+ * Opens the configured database: embedded PGlite (file or memory) or PostgreSQL via node-postgres.
+ * `progress` hears of the creation of a new embedded data directory (its start and its time).
+ */
+export async function openDatabase(
+  target: DatabaseTarget,
+  progress?: CreationProgress,
+): Promise<DatabaseHandle> {
   if (target.kind === 'postgres') return openPostgres(target.url);
-  return openPglite(target.dataDir);
+  return openPglite(target.dataDir, progress);
 }
 
-async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
+async function openPglite(
+  dataDir: string | null,
+  progress: CreationProgress | undefined,
+): Promise<DatabaseHandle> {
   let release = () => {};
   let pgdata: string | null = null;
   if (dataDir !== null) {
@@ -77,7 +86,7 @@ async function openPglite(dataDir: string | null): Promise<DatabaseHandle> {
   // PGlite is WebAssembly in process: on its own thread, its work is not the event loop's.
   let thread: PgliteThread;
   try {
-    thread = await startPgliteThread(pgdata);
+    thread = await startPgliteThread(pgdata, progress);
   } catch (err) {
     release();
     throw err;

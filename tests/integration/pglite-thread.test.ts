@@ -6,7 +6,7 @@ import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataDirBusyError, lockDataDir } from '../../src/storage/data-dir-lock.js';
 import { openDatabase } from '../../src/storage/database.js';
-import type { PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
+import type { CreationEvent, PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { startPgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
 import { tenants } from '../../src/storage/schema.js';
 import { rejectionOf } from '../helpers/rejection-of.js';
@@ -194,14 +194,27 @@ describe('PGlite on its own thread: lifecycle', () => {
   it('flushes a file-backed database on close, releases its lock, and reopens with the data', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
     dirs.push(dataDir);
-    const first = await openDatabase({ kind: 'pglite', dataDir });
+    const created: CreationEvent[] = [];
+    const first = await openDatabase({ kind: 'pglite', dataDir }, (e) => created.push(e));
+    const pgdata = join(dataDir, 'pgdata');
+    expect(created).toEqual([
+      {
+        phase: 'start',
+        pgdata,
+        message: 'creating the embedded database (the first start of this data directory)',
+      },
+      { phase: 'done', pgdata, ms: expect.any(Number), message: expect.any(String) },
+    ]);
+    expect(created[1]?.message).toMatch(/^created the embedded database in \d+ ms$/);
     await first.migrate();
     await first.db.insert(tenants).values({ id: 'ten_kept', name: 'kept' });
     expect(() => lockDataDir(dataDir)).toThrow(DataDirBusyError);
     await first.close();
     await first.close();
 
-    const second = await openDatabase({ kind: 'pglite', dataDir });
+    const second = await openDatabase({ kind: 'pglite', dataDir }, (e) => created.push(e));
+    // An existing directory is opened as it is: nothing to create, nothing said.
+    expect(created).toHaveLength(2);
     try {
       const rows = await second.db.select().from(tenants).where(eq(tenants.id, 'ten_kept'));
       expect(rows.map((r) => r.name)).toEqual(['kept']);

@@ -63,6 +63,14 @@ function applyParsers(result: Results, parsers: QueryOptions['parsers'], arrays:
   });
 }
 
+/** The creation of a new embedded data directory (initdb takes seconds), for the start-up log. */
+export type CreationEvent =
+  | { phase: 'start'; pgdata: string; message: string }
+  | { phase: 'done'; pgdata: string; ms: number; message: string };
+
+/** Told when a new data directory is being created, and when it is. */
+export type CreationProgress = (event: CreationEvent) => void;
+
 /**
  * Starts PGlite on a worker thread (in memory when `pgdata` is null) and resolves once it is
  * open. Every statement, transaction, migration and the final close go to that thread by
@@ -75,12 +83,23 @@ function applyParsers(result: Results, parsers: QueryOptions['parsers'], arrays:
  * migrated it held 272 MB, 185 MB on a directory created before, and 159 MB once `malloc_trim`
  * gave the freed memory back). A process returns all of it to the operating system when it ends.
  */
-export async function startPgliteThread(pgdata: string | null): Promise<PgliteThread> {
+export async function startPgliteThread(
+  pgdata: string | null,
+  progress?: CreationProgress,
+): Promise<PgliteThread> {
   if (pgdata !== null && !existsSync(join(pgdata, 'PG_VERSION'))) {
+    progress?.({
+      phase: 'start',
+      pgdata,
+      message: 'creating the embedded database (the first start of this data directory)',
+    });
+    const started = performance.now();
     await runEntryProcess('pglite-create', import.meta.url, [pgdata]).catch((err: unknown) => {
       const reason = err instanceof Error ? err.message : String(err);
       throw new Error(`could not create the embedded database in ${pgdata}: ${reason}`);
     });
+    const ms = Math.round(performance.now() - started);
+    progress?.({ phase: 'done', pgdata, ms, message: `created the embedded database in ${ms} ms` });
   }
   return openPgliteThread(pgdata);
 }
