@@ -145,8 +145,7 @@ export function createRouter(options: RouterOptions): Upstream {
             last = err;
             last.attempts = attempts;
             // Nothing more is asked for a client that left, nor once the gateway is shutting down.
-            const kind = last.detail.kind;
-            if (kind === 'client-closed' || kind === 'shutting-down') throw last;
+            if (!last.fromUpstream) throw last;
             if (!isRetryable(last) || i === retry.maxRetries) break;
             const wait = backoffMs(retry, i, last, random);
             if (wait === null) break;

@@ -190,8 +190,8 @@ export function isRetryable(f: UpstreamFailure): boolean {
 
 /** True when the next upstream for the model may be tried after this failure. */
 export function allowsFallback(f: UpstreamFailure): boolean {
+  if (!f.fromUpstream) return false;
   const d = f.detail;
-  if (d.kind === 'client-closed' || d.kind === 'shutting-down') return false;
   if (d.kind === 'status') return isRetryable(f) || d.status === 401 || d.status === 403;
   return true;
 }
