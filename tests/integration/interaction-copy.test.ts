@@ -124,7 +124,7 @@ describe.each(storageDrivers())('interaction inserts on $name', (driver) => {
     const rows = Array.from({ length: 40 }, () => fullRow({ tenantId }));
     await storeInteractions(database(), rows);
     const result = await database().db.execute(
-      sql`select count(*)::int as n from interaction_rollup_pending where tenant_id = ${tenantId}`,
+      sql`select sum(requests)::int as n from interaction_rollup_pending where tenant_id = ${tenantId}`,
     );
     const pendingRows = rowsOf<{ n: number }>(result);
     const n = pendingRows[0]?.n;

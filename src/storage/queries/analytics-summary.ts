@@ -25,10 +25,14 @@ export interface PriceRow {
   output: number;
 }
 
-/** The rollup tables and their pending deltas (migration 0008). */
+/**
+ * The rollup tables (migration 0008) and their pending deltas, in the same shapes (migration
+ * 0017): counters per day and dimensions, and histogram buckets.
+ */
 const ROLLUPS = sql.raw('interaction_rollups_daily');
 const HISTOGRAMS = sql.raw('interaction_histograms_daily');
-const PENDING = sql.raw('interaction_rollup_pending');
+const PENDING_ROLLUPS = sql.raw('interaction_rollup_pending');
+const PENDING_HISTOGRAMS = sql.raw('interaction_histogram_pending');
 const LOG = sql.raw('interactions');
 
 const DAY_MS = 86_400_000;
@@ -121,26 +125,26 @@ function plan(f: InteractionFilter, group: SummaryGroup): Plan {
   return { days: { from: firstDay, to: endDay }, logRanges };
 }
 
-/** Counters of log rows (or pending deltas, each weighing its sign) in the rollup's shape. */
-function rowCounters(g: SQL, table: SQL, weight: SQL, conditions: SQL): SQL {
+/** Counters of log rows in the rollup's shape. */
+function rowCounters(g: SQL, conditions: SQL): SQL {
   return sql`select ${g} as grp, coalesce(upstream_model, model) as price_key, ${HIT} as hit,
-      ${SEMANTIC} as sem, status >= 400 as err, ${weight} as requests,
-      ${weight} * coalesce(prompt_tokens, 0) as p,
-      ${weight} * coalesce(completion_tokens, 0) as c,
-      ${weight} * coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) as sc,
-      ${weight} * (case when prompt_tokens is null and completion_tokens is null
+      ${SEMANTIC} as sem, status >= 400 as err, 1 as requests,
+      coalesce(prompt_tokens, 0) as p,
+      coalesce(completion_tokens, 0) as c,
+      coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) as sc,
+      (case when prompt_tokens is null and completion_tokens is null
         then coalesce(tokens_saved_cache, 0) else 0 end) as su,
-      ${weight} * coalesce(tokens_saved_compression, 0) as sz,
-      ${weight} * coalesce(cached_tokens, 0) as ct,
-      ${weight} * coalesce(reasoning_tokens, 0) as rt
-    from ${table} where ${conditions}`;
+      coalesce(tokens_saved_compression, 0) as sz,
+      coalesce(cached_tokens, 0) as ct,
+      coalesce(reasoning_tokens, 0) as rt
+    from ${LOG} where ${conditions}`;
 }
 
 /** Latency (metric 0) and time-to-first-token (metric 1) histogram buckets of log rows. */
-function rowBuckets(g: SQL, table: SQL, weight: SQL, conditions: SQL): SQL {
+function rowBuckets(g: SQL, conditions: SQL): SQL {
   const value = sql`case m.metric when 0 then latency_ms else ttft_ms end`;
-  return sql`select ${g} as grp, m.metric, tollgate_latency_bucket(${value}) as bucket, ${weight} as n
-    from ${table} cross join (values (0::smallint), (1::smallint)) as m(metric)
+  return sql`select ${g} as grp, m.metric, tollgate_latency_bucket(${value}) as bucket, 1 as n
+    from ${LOG} cross join (values (0::smallint), (1::smallint)) as m(metric)
     where ${conditions} and ${value} is not null`;
 }
 
@@ -152,8 +156,8 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
   const rows = groupColumn(group, 'rows');
   for (const range of logRanges) {
     const conditions = where([...dims, ...rangeConditions(sql`created_at`, range, sql``)]);
-    counters.push(rowCounters(rows, LOG, sql`1`, conditions));
-    buckets.push(rowBuckets(rows, LOG, sql`1`, conditions));
+    counters.push(rowCounters(rows, conditions));
+    buckets.push(rowBuckets(rows, conditions));
   }
   if (days) {
     const rolled = groupColumn(group, 'rollup');
@@ -161,17 +165,19 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
       ...dims,
       ...rangeConditions(sql`day`, days, sql` at time zone 'UTC'`),
     ]);
-    counters.push(sql`select ${rolled} as grp, coalesce(upstream_model, model) as price_key,
-        ${HIT} as hit, ${SEMANTIC} as sem, status >= 400 as err, requests, prompt_tokens as p,
-        completion_tokens as c, tokens_saved_cache as sc, tokens_saved_cache_unsplit as su,
-        tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt
-      from ${ROLLUPS} where ${dayConditions}`);
-    buckets.push(sql`select ${rolled} as grp, metric, bucket, requests as n
-      from ${HISTOGRAMS} where ${dayConditions}`);
-    // Deltas not yet folded into the rollups, each counted with its sign.
-    const pending = where([...dims, ...rangeConditions(sql`created_at`, days, sql``)]);
-    counters.push(rowCounters(rows, PENDING, sql`sign`, pending));
-    buckets.push(rowBuckets(rows, PENDING, sql`sign`, pending));
+    // The rollups, and the deltas not yet folded into them (a delete's counting negative).
+    for (const [rollups, histograms] of [
+      [ROLLUPS, HISTOGRAMS],
+      [PENDING_ROLLUPS, PENDING_HISTOGRAMS],
+    ]) {
+      counters.push(sql`select ${rolled} as grp, coalesce(upstream_model, model) as price_key,
+          ${HIT} as hit, ${SEMANTIC} as sem, status >= 400 as err, requests, prompt_tokens as p,
+          completion_tokens as c, tokens_saved_cache as sc, tokens_saved_cache_unsplit as su,
+          tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt
+        from ${rollups} where ${dayConditions}`);
+      buckets.push(sql`select ${rolled} as grp, metric, bucket, requests as n
+        from ${histograms} where ${dayConditions}`);
+    }
   }
   return {
     counters: sql.join(counters, sql` union all `),

@@ -9,6 +9,7 @@ import type { Database } from '../database.js';
 const CHURNED_TABLES = [
   'cache_entries',
   'interaction_rollup_pending',
+  'interaction_histogram_pending',
   'interaction_rollups_daily',
   'interaction_histograms_daily',
 ].map((table) => sql.raw(`VACUUM ${table}`));
