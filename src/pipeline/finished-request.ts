@@ -122,6 +122,9 @@ export function interactionRecord(
     tokensSavedCache: cacheHit
       ? (cacheHit.completion.usage?.total_tokens ?? null)
       : (outcome.tokensSavedCache ?? null),
+    tokensSavedCacheCompletion: cacheHit
+      ? (cacheHit.completion.usage?.completion_tokens ?? null)
+      : null,
     compression: f.compression ?? null,
     upstreamModel: outcome.upstreamModel,
     provider: outcome.provider,

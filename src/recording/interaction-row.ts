@@ -29,6 +29,8 @@ export interface InteractionRecord {
   compression: { mode: string; tokensSaved: number } | null;
   /** On a cache hit, the tokens the cached answer would have cost upstream. */
   tokensSavedCache: number | null;
+  /** The completion tokens of tokensSavedCache (priced at the output rate), when known. */
+  tokensSavedCacheCompletion?: number | null;
   latencyMs: number;
   upstreamMs: number | null;
   ttftMs: number | null;
@@ -96,6 +98,13 @@ export function jsonOf(value: unknown): string | null {
   return value === null ? null : (JSON.stringify(value) ?? null);
 }
 
+/** A hit's saved completion tokens: a count within its saved total, else unknown. */
+function savedCompletion(r: InteractionRecord): number | null {
+  const total = storableCount(r.tokensSavedCache);
+  const completion = storableCount(r.tokensSavedCacheCompletion);
+  return total !== null && completion !== null && completion <= total ? completion : null;
+}
+
 /** The row's metadata, its ciphertext columns still empty. */
 export function metadataRow(r: InteractionRecord): NewInteraction {
   const promptTokens = storableCount(r.usage?.prompt_tokens);
@@ -126,6 +135,7 @@ export function metadataRow(r: InteractionRecord): NewInteraction {
         ? storableCount(promptTokens + r.compression.tokensSaved)
         : null,
     tokensSavedCache: storableCount(r.tokensSavedCache),
+    tokensSavedCacheCompletion: savedCompletion(r),
     cachedTokens,
     reasoningTokens,
     latencyMs: r.latencyMs,

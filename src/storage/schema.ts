@@ -106,6 +106,11 @@ export const interactions = pgTable(
     promptTokensBeforeCompression: integer('prompt_tokens_before_compression'),
     /** On a cache hit, the cached answer's total tokens: what the upstream did not bill. */
     tokensSavedCache: integer('tokens_saved_cache'),
+    /**
+     * On a cache hit, the completion tokens of tokensSavedCache (the rest are prompt tokens), so
+     * the saving is priced at the output rate for them; null when the split is unknown.
+     */
+    tokensSavedCacheCompletion: integer('tokens_saved_cache_completion'),
     latencyMs: real('latency_ms').notNull(),
     upstreamMs: real('upstream_ms'),
     ttftMs: real('ttft_ms'),

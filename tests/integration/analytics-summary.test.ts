@@ -149,6 +149,86 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
     expect(totals.estimated_savings_usd).toBeCloseTo(0.0009 + 0.0005, 9);
   });
 
+  it("prices a hit's saved completion tokens at the output rate, and counts as unpriced only requests that used tokens", async () => {
+    const t = reader.tenantId;
+    const at = (minute: number) => new Date(Date.UTC(2025, 4, 3, 0, minute));
+    await seedRows(deps.database.db, [
+      // A hit as the gateway records it now: no usage of its own, the saving and its split.
+      {
+        tenantId: t,
+        createdAt: at(1),
+        cacheStatus: 'hit',
+        promptTokens: null,
+        completionTokens: null,
+        tokensSavedCache: 3000,
+        tokensSavedCacheCompletion: 1000,
+      },
+      // A hit recorded before the split was kept: its saving is priced at the input rate.
+      {
+        tenantId: t,
+        createdAt: at(2),
+        cacheStatus: 'semantic-hit',
+        promptTokens: null,
+        completionTokens: null,
+        tokensSavedCache: 3000,
+      },
+      // A model without a price: answered (money left out), refused and failed (nothing spent).
+      { tenantId: t, createdAt: at(3), model: 'house-model' },
+      {
+        tenantId: t,
+        createdAt: at(4),
+        model: 'house-model',
+        status: 400,
+        errorCode: 'invalid_type',
+        cacheStatus: null,
+        promptTokens: null,
+        completionTokens: null,
+      },
+      {
+        tenantId: t,
+        createdAt: at(5),
+        model: null,
+        status: 400,
+        errorCode: 'invalid_json',
+        cacheStatus: null,
+        promptTokens: null,
+        completionTokens: null,
+      },
+      {
+        tenantId: t,
+        createdAt: at(6),
+        model: 'house-model',
+        status: 502,
+        errorCode: 'upstream_error',
+        cacheStatus: null,
+        promptTokens: null,
+        completionTokens: null,
+      },
+    ]);
+    // gpt-4o-mini: $0.15 in, $0.60 out per million tokens.
+    const split = (2000 * 0.15 + 1000 * 0.6) / 1e6;
+    const unsplit = (3000 * 0.15) / 1e6;
+    // Whole days come from the rollups and their deltas, hours from the log: the same answer.
+    for (const by of ['day', 'hour']) {
+      const res = await summary(`group_by=${by}&from=2025-05-03T00:00:00Z&to=2025-05-04T00:00:00Z`);
+      expect(res.status, res.text).toBe(200);
+      const totals = res.body.totals;
+      expect(totals, by).toMatchObject({ requests: 6, errors: 3, unpriced_requests: 1 });
+      expect(totals.estimated_savings_cache_usd, by).toBeCloseTo(split + unsplit, 12);
+      expect(totals.savings.exact_cache.usd, by).toBeCloseTo(split, 12);
+      expect(totals.savings.semantic_cache.usd, by).toBeCloseTo(unsplit, 12);
+    }
+    const byModel = await summary(
+      'group_by=model&from=2025-05-03T00:00:00Z&to=2025-05-04T00:00:00Z',
+    );
+    const unpriced = byModel.body.data.map((g) => [g.group, g.requests, g.unpriced_requests]);
+    expect(unpriced).toEqual([
+      ['house-model', 3, 1],
+      ['gpt-4o-mini', 2, 0],
+      [null, 1, 0],
+    ]);
+  });
+
   it('groups by hour, day, model, key, end user and cache status', async () => {
     await seedFour();
     const groups = async (by: string) =>

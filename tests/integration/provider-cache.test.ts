@@ -28,6 +28,12 @@ const USAGE = {
 /** gpt-4.1's list price: $2 input, $0.50 cached input, $8 output per million tokens. */
 const SAVED_PER_CALL_USD = (1536 * (2 - 0.5)) / 1e6;
 const COST_PER_CALL_USD = ((2000 - 1536) * 2 + 1536 * 0.5 + 300 * 8) / 1e6;
+/**
+ * What a cache hit on such an answer saves: what the upstream would have billed again, its prompt
+ * tokens at the input rate and its completion tokens at the output rate (the provider's cached
+ * rate left aside, as the README says).
+ */
+const SAVED_BY_HIT_USD = (2000 * 2 + 300 * 8) / 1e6;
 
 function withUsage(req: RecordedRequest, res: ServerResponse): void {
   if (req.body.stream !== true) {
@@ -108,6 +114,15 @@ describe('the provider prompt cache', () => {
       'responses false miss 1536 128',
     ]);
 
+    // The hit's row: what it saved, and how much of that was the answer's completion tokens.
+    const hitRow = rows.body.data?.find((r) => r.cache_status === 'hit');
+    expect(hitRow, rows.text).toMatchObject({
+      prompt_tokens: null,
+      completion_tokens: null,
+      tokens_saved_cache: 2300,
+      tokens_saved_cache_completion: 300,
+    });
+
     const summary = await getJson<{ totals: Record<string, unknown> & { savings: Savings } }>(
       gateway,
       '/analytics/summary?group_by=day',
@@ -123,7 +138,7 @@ describe('the provider prompt cache', () => {
     expect(savings.provider_cache.tokens, summary.text).toBe(3 * 1536);
     expect(savings.provider_cache.usd).toBeCloseTo(3 * SAVED_PER_CALL_USD, 9);
     expect(savings.exact_cache, summary.text).toMatchObject({ requests: 1, tokens: 2300 });
-    expect(savings.exact_cache.usd).toBeCloseTo((2300 * 2) / 1e6, 9);
+    expect(savings.exact_cache.usd).toBeCloseTo(SAVED_BY_HIT_USD, 9);
     expect(savings.semantic_cache, summary.text).toEqual({ requests: 0, tokens: 0, usd: 0 });
     expect(savings.total_usd).toBeCloseTo(
       savings.exact_cache.usd + savings.compression.usd + savings.provider_cache.usd,
@@ -142,7 +157,7 @@ describe('the provider prompt cache', () => {
       });
       expect(row?.savingsProviderCacheUsd, view).toBeCloseTo(3 * SAVED_PER_CALL_USD, 9);
       expect(row?.estimatedCostUsd, view).toBeCloseTo(3 * COST_PER_CALL_USD, 9);
-      expect(row?.savingsCacheUsd, view).toBeCloseTo((2300 * 2) / 1e6, 9);
+      expect(row?.savingsCacheUsd, view).toBeCloseTo(SAVED_BY_HIT_USD, 9);
     }
   });
 

@@ -1,15 +1,7 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
-import { migrate as migrateNodePostgres } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/storage/database.js';
-import { openPglite } from '../../src/storage/pglite-thread/pglite-open.js';
-import { createPostgresDatabase, type TestDatabaseTarget } from '../helpers/test-database.js';
+import { type Driven, drivers, migrationsBefore } from '../helpers/migration-upgrade.js';
 
 /**
  * Upgrading to migration 0017 (the rollups' pending deltas summed per statement): what was pending
@@ -18,48 +10,6 @@ import { createPostgresDatabase, type TestDatabaseTarget } from '../helpers/test
  */
 
 const BEFORE = '0017_aggregated_rollup_deltas';
-
-/** The migrations folder as it was before 0017: its journal cut there. */
-function migrationsBefore(tag: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-migrations-'));
-  cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-  const journalPath = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  const cut = journal.entries.findIndex((e) => e.tag === tag);
-  expect(cut).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, cut);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
-
-/** A database driven by plain SQL, migrated to a given folder. */
-interface Driven {
-  migrate(folder: string): Promise<void>;
-  rows<T>(text: string): Promise<T[]>;
-  close(): Promise<void>;
-}
-
-async function pgliteDriven(): Promise<Driven> {
-  const client = await openPglite(null);
-  const db = drizzlePglite({ client });
-  return {
-    migrate: (folder) => migratePglite(db, { migrationsFolder: folder }),
-    rows: async <T>(text: string) => (await client.query<T>(text)).rows,
-    close: () => client.close(),
-  };
-}
-
-async function postgresDriven(target: TestDatabaseTarget): Promise<Driven> {
-  if (target.target.kind !== 'postgres') throw new Error('a PostgreSQL target');
-  const client = new pg.Client({ connectionString: target.target.url });
-  await client.connect();
-  const db = drizzleNodePostgres({ client });
-  return {
-    migrate: (folder) => migrateNodePostgres(db, { migrationsFolder: folder }),
-    rows: async <T>(text: string) => (await client.query(text)).rows as T[],
-    close: () => client.end(),
-  };
-}
 
 /**
  * Inserts `n` rows in one statement on 2026-03-0{day}: a quarter cache hits (no usage, a saving),
@@ -124,20 +74,6 @@ async function percentiles(db: Driven): Promise<unknown[]> {
     `select to_char(day, 'YYYY-MM-DD') as day, model, latency_p50_ms, latency_p95_ms, ttft_p50_ms,
       ttft_p95_ms from interaction_stats_daily order by 1, 2`,
   );
-}
-
-const drivers: { name: string; open(): Promise<{ db: Driven; drop(): Promise<void> }> }[] = [
-  { name: 'pglite', open: async () => ({ db: await pgliteDriven(), drop: async () => {} }) },
-];
-const serverUrl = process.env.TEST_DATABASE_URL;
-if (serverUrl) {
-  drivers.push({
-    name: 'postgres',
-    open: async () => {
-      const target = await createPostgresDatabase(serverUrl);
-      return { db: await postgresDriven(target), drop: () => target.drop() };
-    },
-  });
 }
 
 describe.each(drivers)('upgrading to summed rollup deltas ($name)', (driver) => {

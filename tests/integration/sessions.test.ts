@@ -6,6 +6,7 @@ import { listAudit } from '../../src/storage/queries/audit-log.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import type { AnalyticsBody } from '../helpers/analytics-client.js';
 import { getJson, startAnalyticsGateway } from '../helpers/analytics-client.js';
+import { seedRows } from '../helpers/analytics-seed.js';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { manualClock } from '../helpers/manual-clock.js';
@@ -137,6 +138,42 @@ describe.each(storageDrivers())('sessions on $name', (driver) => {
     await gateway.deps.database.db.execute(sql`truncate interactions, audit_log`);
     clock.set(T0);
     upstream.requests.length = 0;
+  });
+
+  it('counts as unpriced only the requests of an unpriced model that spent tokens', async () => {
+    const at = (minute: number) => new Date(T0 + minute * 60_000);
+    const unspent = { promptTokens: null, completionTokens: null, cacheStatus: null };
+    await seedRows(gateway.deps.database.db, [
+      { tenantId: chatKey.tenantId, createdAt: at(0), sessionId: 'house', model: 'house-model' },
+      {
+        tenantId: chatKey.tenantId,
+        createdAt: at(1),
+        sessionId: 'house',
+        model: 'house-model',
+        status: 400,
+        ...unspent,
+      },
+      {
+        tenantId: chatKey.tenantId,
+        createdAt: at(2),
+        sessionId: 'house',
+        model: 'house-model',
+        status: 502,
+        ...unspent,
+      },
+    ]);
+    const list = await getJson<AnalyticsBody & { data?: SessionJson[] }>(
+      gateway,
+      '/analytics/sessions',
+      reader.key,
+    );
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.data?.[0]).toMatchObject({
+      id: 'house',
+      requests: 3,
+      errors: 2,
+      unpriced_requests: 1,
+    });
   });
 
   it('joins three chat completions to one session, listed with counts, tokens and cost', async () => {

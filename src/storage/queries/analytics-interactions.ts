@@ -55,6 +55,7 @@ const METADATA_COLUMNS = {
   completionTokens: interactions.completionTokens,
   tokensSavedCompression: interactions.tokensSavedCompression,
   tokensSavedCache: interactions.tokensSavedCache,
+  tokensSavedCacheCompletion: interactions.tokensSavedCacheCompletion,
   compressionMode: interactions.compressionMode,
   promptTokensBeforeCompression: interactions.promptTokensBeforeCompression,
   cachedTokens: interactions.cachedTokens,

@@ -4,7 +4,7 @@ import { interactions } from '../schema.js';
 import type { InteractionFilter } from './analytics-filter.js';
 import { filterConditions } from './analytics-filter.js';
 import type { PriceRow } from './analytics-summary.js';
-import { HIT, priceValues } from './analytics-summary.js';
+import { BILLABLE_ROW, HIT, priceValues } from './analytics-summary.js';
 import { selectRows } from './raw-rows.js';
 
 /**
@@ -116,7 +116,7 @@ export async function listSessionPage(
           + coalesce(${interactions.cachedTokens}, 0) * price.cached_input
           + coalesce(${interactions.completionTokens}, 0) * price.output) / 1e6)
           filter (where not ${HIT}), 0)::float8 as estimated_cost_usd,
-        count(*) filter (where price.name is null) as unpriced_requests,
+        count(*) filter (where price.name is null and (${BILLABLE_ROW})) as unpriced_requests,
         array_agg(distinct ${interactions.model}) filter (where ${interactions.model} is not null) as models,
         array_agg(distinct ${interactions.keyId}) as key_ids,
         array_agg(distinct ${interactions.endUser}) filter (where ${interactions.endUser} is not null) as end_users

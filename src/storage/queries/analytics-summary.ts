@@ -44,6 +44,25 @@ const ROLLUP_GROUPS: ReadonlySet<SummaryGroup> = new Set(['day', 'model', 'cache
 export const HIT = sql`coalesce(cache_status in ('hit', 'semantic-hit'), false)`;
 const SEMANTIC = sql`coalesce(cache_status = 'semantic-hit', false)`;
 
+/**
+ * A request that used or saved tokens: answered, or with tokens counted. Only such requests of a
+ * model without a price leave money out (`unpriced_requests`); one refused, or failed upstream
+ * without usage, cost nothing. Per log row, and per rollup row (a day's requests of one status).
+ */
+export const BILLABLE_ROW = sql`status < 400 or coalesce(prompt_tokens, 0) <> 0
+  or coalesce(completion_tokens, 0) <> 0 or coalesce(tokens_saved_cache, 0) <> 0
+  or coalesce(tokens_saved_compression, 0) <> 0`;
+const BILLABLE_ROLLUP = sql`status < 400 or prompt_tokens <> 0 or completion_tokens <> 0
+  or tokens_saved_cache <> 0 or tokens_saved_compression <> 0`;
+
+/**
+ * What a cache hit saved, in US dollars at `price`: its prompt tokens at the input rate, its
+ * completion tokens at the output rate. A hit's row has no usage of its own (`su`: its saved
+ * total, `scc`: the completion part of it); rows written before the split was kept price all of
+ * `su` at the input rate.
+ */
+const HIT_SAVING_USD = sql`((p + su - scc) * price.input + (c + scc) * price.output) / 1e6`;
+
 /** The group column of a source: `day` in the rollups, derived from created_at in log rows. */
 function groupColumn(group: SummaryGroup, source: 'rollup' | 'rows'): SQL {
   switch (group) {
@@ -134,6 +153,10 @@ function rowCounters(g: SQL, conditions: SQL): SQL {
       coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) as sc,
       (case when prompt_tokens is null and completion_tokens is null
         then coalesce(tokens_saved_cache, 0) else 0 end) as su,
+      (case when prompt_tokens is null and completion_tokens is null
+        then least(coalesce(tokens_saved_cache_completion, 0), coalesce(tokens_saved_cache, 0))
+        else 0 end) as scc,
+      (case when (${BILLABLE_ROW}) then 1 else 0 end) as b,
       coalesce(tokens_saved_compression, 0) as sz,
       coalesce(cached_tokens, 0) as ct,
       coalesce(reasoning_tokens, 0) as rt
@@ -165,7 +188,7 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
       ...dims,
       ...rangeConditions(sql`day`, days, sql` at time zone 'UTC'`),
     ]);
-    // The rollups, and the deltas not yet folded into them (a delete's counting negative).
+    // The rollups, and the deltas not yet folded into them (a delete's rows count negative).
     for (const [rollups, histograms] of [
       [ROLLUPS, HISTOGRAMS],
       [PENDING_ROLLUPS, PENDING_HISTOGRAMS],
@@ -173,6 +196,8 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
       counters.push(sql`select ${rolled} as grp, coalesce(upstream_model, model) as price_key,
           ${HIT} as hit, ${SEMANTIC} as sem, status >= 400 as err, requests, prompt_tokens as p,
           completion_tokens as c, tokens_saved_cache as sc, tokens_saved_cache_unsplit as su,
+          tokens_saved_cache_completion as scc,
+          (case when (${BILLABLE_ROLLUP}) then requests else 0 end) as b,
           tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt
         from ${rollups} where ${dayConditions}`);
       buckets.push(sql`select ${rolled} as grp, metric, bucket, requests as n
@@ -229,7 +254,8 @@ export async function summarizeInteractions(
     with counters as (${counters}),
     per_price as (
       select grp, price_key, hit, sem, err, sum(requests)::float8 as requests, sum(p)::float8 as p,
-        sum(c)::float8 as c, sum(sc)::float8 as sc, sum(su)::float8 as su, sum(sz)::float8 as sz,
+        sum(c)::float8 as c, sum(sc)::float8 as sc, sum(su)::float8 as su,
+        sum(scc)::float8 as scc, sum(b)::float8 as b, sum(sz)::float8 as sz,
         sum(ct)::float8 as ct, sum(rt)::float8 as rt
       from counters group by 1, 2, 3, 4, 5
     ),
@@ -243,15 +269,15 @@ export async function summarizeInteractions(
         coalesce(sum(sc) filter (where hit), 0) as tokens_saved_cache,
         coalesce(sum(requests) filter (where sem), 0) as semantic_hits,
         coalesce(sum(sc) filter (where sem), 0) as tokens_saved_semantic,
-        coalesce(sum(((p + su) * price.input + c * price.output) / 1e6) filter (where sem), 0) as savings_semantic_usd,
+        coalesce(sum(${HIT_SAVING_USD}) filter (where sem), 0) as savings_semantic_usd,
         sum(sz) as tokens_saved_compression,
         sum(ct) as cached_tokens,
         sum(rt) as reasoning_tokens,
         coalesce(sum(((p - ct) * price.input + ct * price.cached_input + c * price.output) / 1e6) filter (where not hit), 0) as estimated_cost_usd,
-        coalesce(sum(((p + su) * price.input + c * price.output) / 1e6) filter (where hit), 0) as savings_cache_usd,
+        coalesce(sum(${HIT_SAVING_USD}) filter (where hit), 0) as savings_cache_usd,
         coalesce(sum(sz * price.input / 1e6), 0) as savings_compression_usd,
         coalesce(sum(ct * (price.input - price.cached_input) / 1e6), 0) as savings_provider_cache_usd,
-        coalesce(sum(requests) filter (where price.name is null), 0) as unpriced_requests
+        coalesce(sum(b) filter (where price.name is null), 0) as unpriced_requests
       from per_price left join ${priceValues(prices)} on price.name = per_price.price_key
       group by grouping sets ((grp), ())
     ),
