@@ -17,6 +17,36 @@ export function splitForReplay(text: string): string[] {
 
 type ChunkChoice = ChatCompletionChunk.Choice;
 
+/** Message fields the replay sends as OpenAI streams them (role, text pieces, tool calls). */
+const STREAMED_MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  'role',
+  'content',
+  'refusal',
+  'tool_calls',
+  'function_call',
+]);
+
+/**
+ * The message's other fields with a value (`reasoning_content`, `annotations`, …), each sent whole
+ * in one delta: text first (a model's reasoning comes before its answer), the rest after the
+ * answer. Whole, so a client that joins the pieces and one that keeps the last both get it.
+ */
+function otherFields(message: ChatCompletion.Choice['message']): {
+  before: [string, unknown][];
+  after: [string, unknown][];
+} {
+  const before: [string, unknown][] = [];
+  const after: [string, unknown][] = [];
+  for (const [name, value] of Object.entries(message)) {
+    if (STREAMED_MESSAGE_FIELDS.has(name) || value === null || value === undefined) continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    if (typeof value === 'string') {
+      if (value !== '') before.push([name, value]);
+    } else after.push([name, value]);
+  }
+  return { before, after };
+}
+
 /** The fields every replayed chunk starts with, in OpenAI's order. */
 function chunkBase(completion: ChatCompletion) {
   return {
@@ -31,8 +61,9 @@ function chunkBase(completion: ChatCompletion) {
 
 /**
  * Turns a stored completion back into the stream OpenAI would have sent, as `data:` events ending
- * with `[DONE]`: per choice the role first, then the content (or refusal) in several pieces, tool
- * calls, and the finish reason; the usage chunk (empty choices) last. With `includeUsage`, every
+ * with `[DONE]`: per choice the role first, the message's other text fields (a reasoning), then
+ * the content (or refusal) in several pieces, tool calls, its other fields (annotations), and the
+ * finish reason; the usage chunk (empty choices) last. With `includeUsage`, every
  * other chunk carries `usage: null`, as OpenAI's do; without it no chunk has a usage field. The
  * fields every chunk shares are serialised once; each event is what serialising its chunk gives.
  */
@@ -61,6 +92,10 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
       logprobs: null,
       finish_reason: null,
     });
+    const { before, after } = otherFields(message);
+    for (const [name, value] of before) {
+      choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });
+    }
     const content = message.content ?? '';
     // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
     const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
@@ -88,6 +123,9 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
         finish_reason: null,
       });
     });
+    for (const [name, value] of after) {
+      choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });
+    }
     choices.push({ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason });
   }
   return choices;

@@ -12,6 +12,33 @@ interface ChoiceState {
   finishReason: ChatCompletion.Choice['finish_reason'] | null;
   toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>;
   logprobs: ChatCompletion.Choice['logprobs'];
+  /**
+   * The delta's other fields, as the message's (`reasoning_content`, `annotations`, …): text
+   * pieces joined, lists appended, anything else as last sent. Null until one arrives.
+   */
+  extra: Map<string, unknown> | null;
+}
+
+/** Delta fields the assembler builds the message from itself. */
+const KNOWN_DELTA_FIELDS: ReadonlySet<string> = new Set([
+  'role',
+  'content',
+  'refusal',
+  'tool_calls',
+  'function_call',
+]);
+
+/** A delta field the message keeps as the stream sent it, joined over its chunks. */
+function mergeExtra(extra: Map<string, unknown>, name: string, value: unknown): void {
+  if (value === null || value === undefined) {
+    if (!extra.has(name)) extra.set(name, value ?? null);
+    return;
+  }
+  const previous = extra.get(name);
+  if (typeof value === 'string' && typeof previous === 'string') extra.set(name, previous + value);
+  else if (Array.isArray(value) && Array.isArray(previous))
+    extra.set(name, [...previous, ...value]);
+  else extra.set(name, value);
 }
 
 /** Builds the whole answer out of streamed chunks, so later stages see one completion. */
@@ -47,6 +74,7 @@ export class StreamAssembler {
           finishReason: null,
           toolCalls: new Map(),
           logprobs: null,
+          extra: null,
         };
         this.choices.set(choice.index, state);
       }
@@ -84,6 +112,11 @@ export class StreamAssembler {
         };
       }
       if (choice.finish_reason) state.finishReason = choice.finish_reason;
+      for (const name in delta) {
+        if (KNOWN_DELTA_FIELDS.has(name)) continue;
+        state.extra ??= new Map();
+        mergeExtra(state.extra, name, (delta as Record<string, unknown>)[name]);
+      }
     }
   }
 
@@ -113,6 +146,7 @@ export class StreamAssembler {
             role: 'assistant',
             content: s.hasContent ? s.content : null,
             refusal: s.hasRefusal ? s.refusal : null,
+            ...(s.extra ? Object.fromEntries(s.extra) : {}),
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
           },
           logprobs: s.logprobs,

@@ -290,6 +290,83 @@ describe('streamed answers', () => {
     expect(r.body.choices[0]?.message.content).toBe('Blue light scatters.');
     expect(chatCount()).toBe(1);
   });
+
+  it('keeps the message’s other fields (annotations, a reasoning) when a hit changes between JSON and stream', async () => {
+    const annotations = [
+      {
+        type: 'url_citation',
+        url_citation: {
+          url: 'https://example.org/tides',
+          title: 'Tides',
+          start_index: 0,
+          end_index: 5,
+        },
+      },
+    ];
+    // A JSON answer first, then the same question streamed from the cache.
+    const answer = completionFor({ model: 'gpt-4o-mini' }, 'Tides follow the moon.');
+    const message = { ...answer.choices[0]?.message, annotations, reasoning_content: 'Gravity.' };
+    upstream.enqueue(json(200, { ...answer, choices: [{ ...answer.choices[0], message }] }));
+    await ask('What drives the tides?');
+    const streamed = client.chat.completions.stream({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'What drives the tides?' }],
+    });
+    const raw: Record<string, unknown>[] = [];
+    streamed.on('chunk', (chunk) => raw.push({ ...chunk.choices[0]?.delta }));
+    const replayed = await streamed.finalChatCompletion();
+    await settle(gateway);
+    expect(raw.filter((d) => 'reasoning_content' in d)).toEqual([
+      { reasoning_content: 'Gravity.' },
+    ]);
+    expect(raw.filter((d) => 'annotations' in d)).toEqual([{ annotations }]);
+    expect(replayed.choices[0]?.message).toMatchObject({
+      content: 'Tides follow the moon.',
+      annotations,
+      reasoning_content: 'Gravity.',
+    });
+
+    // A streamed answer first (its reasoning in pieces), then the same question as JSON.
+    upstream.enqueue((_req, res) => {
+      const base = {
+        id: 'chatcmpl-s',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'gpt-4o-mini',
+      };
+      const deltas = [
+        { role: 'assistant', content: '' },
+        { reasoning_content: 'Light ' },
+        { reasoning_content: 'scatters.' },
+        { content: 'Blue.' },
+        { annotations },
+      ];
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const delta of deltas) {
+        const choice = { index: 0, delta, logprobs: null, finish_reason: null };
+        res.write(`data: ${JSON.stringify({ ...base, choices: [choice] })}\n\n`);
+      }
+      const last = { index: 0, delta: {}, logprobs: null, finish_reason: 'stop' };
+      res.end(`data: ${JSON.stringify({ ...base, choices: [last] })}\n\ndata: [DONE]\n\n`);
+    });
+    const live = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Why is the sea blue?' }],
+      stream: true,
+    });
+    for await (const _ of live) {
+      // drain
+    }
+    await settle(gateway);
+    const hit = await ask('Why is the sea blue?');
+    expect(hit.cache, JSON.stringify(hit.body)).toBe('hit');
+    expect(hit.body.choices[0]?.message).toMatchObject({
+      content: 'Blue.',
+      annotations,
+      reasoning_content: 'Light scatters.',
+    });
+    expect(chatCount()).toBe(2);
+  });
 });
 
 describe('what is not stored', () => {
