@@ -219,6 +219,44 @@ describe('semantic cache', () => {
   });
 });
 
+describe('questions that differ where whitespace or capitals change the answer', () => {
+  const pythonBlock = (last: string) =>
+    `What does this print?\n\`\`\`python\nfor i in range(2):\n    print('a')\n${last}\n\`\`\``;
+  const differing: ReadonlyArray<readonly [string, string, string]> = [
+    [
+      'the indentation of a line in fenced Python',
+      pythonBlock("    print('b')"),
+      pythonBlock("print('b')"),
+    ],
+    [
+      'the indentation of fenced YAML',
+      'What does this hold?\n```yaml\na:\n  b: 1\nc: 2\n```',
+      'What does this hold?\n```yaml\na:\n  b: 1\n  c: 2\n```',
+    ],
+    [
+      'which of two words is in capitals',
+      'Is the SQL keyword NULL the same as null in JSON?',
+      'Is the SQL keyword null the same as NULL in JSON?',
+    ],
+    [
+      'an acronym against the same word in lower case',
+      'Is US healthcare free?',
+      'Is us healthcare free?',
+    ],
+  ];
+
+  it.each(differing)('answers a question differing in %s from upstream', async (_what, a, b) => {
+    const first = await ask(a);
+    const second = await ask(b);
+    expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+    expect(second.cache, JSON.stringify(second.body)).toBe('miss');
+    expect(second.body.choices[0]?.message.content).not.toBe(
+      first.body.choices[0]?.message.content,
+    );
+    expect(chatCount()).toBe(2);
+  });
+});
+
 describe('streamed answers', () => {
   it('replays a hit as a stream that the SDK reassembles into exactly the cached content', async () => {
     const long = `One two three four five six seven eight nine ten eleven twelve ${ANSWER_MARKER}.`;
