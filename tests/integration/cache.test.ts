@@ -228,6 +228,7 @@ describe('questions that differ where whitespace or capitals change the answer',
       pythonBlock("    print('b')"),
       pythonBlock("print('b')"),
     ],
+    ['the indentation of plain YAML', 'a:\n  b: 1\nc: 2', 'a:\n  b: 1\n  c: 2'],
     [
       'the indentation of fenced YAML',
       'What does this hold?\n```yaml\na:\n  b: 1\nc: 2\n```',
@@ -243,6 +244,16 @@ describe('questions that differ where whitespace or capitals change the answer',
       'Is US healthcare free?',
       'Is us healthcare free?',
     ],
+    [
+      'the spaces inside a quoted string',
+      'How many spaces are between the words in "x    y"?',
+      'How many spaces are between the words in "x y"?',
+    ],
+    [
+      'the spaces inside inline code',
+      'What does `print("a  b")` output in Python?',
+      'What does `print("a b")` output in Python?',
+    ],
   ];
 
   it.each(differing)('answers a question differing in %s from upstream', async (_what, a, b) => {
@@ -254,6 +265,14 @@ describe('questions that differ where whitespace or capitals change the answer',
       first.body.choices[0]?.message.content,
     );
     expect(chatCount()).toBe(2);
+  });
+
+  it('still treats whitespace outside quotes and code as the same question', async () => {
+    const first = await ask('How many spaces are between the words in "x    y"?');
+    const again = await ask('How many   spaces are between\nthe words in "x    y"? ');
+    expect(again.cache, JSON.stringify(again.body)).toBe('hit');
+    expect(again.body).toEqual(first.body);
+    expect(chatCount()).toBe(1);
   });
 });
 
