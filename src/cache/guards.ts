@@ -12,8 +12,9 @@ export type GuardResult = { ok: true } | { ok: false; reason: GuardRejection };
 /**
  * Refuses a semantic match whose two questions, however similar their embeddings, may need
  * different answers: they must agree on numbers (written or in digits, with units), operators,
- * negations, quoted text, code identifiers, names, languages and platforms, comparatives and
- * directions, the kind of question, opposite-prefixed words and the order around "to"/"than".
+ * negations, quoted text, code identifiers, indentation, code and quotes byte for byte, words in
+ * capitals ("NULL" against "null"), names, languages and platforms, comparatives and directions,
+ * the kind of question, opposite-prefixed words and the order around "to"/"than".
  * Runs on every semantic hit whatever the embedder; an embedder's profile may leave out checks
  * its measurement says remove more right hits than wrong ones (`skip`), never the numbers,
  * operators, negations or opposite words. Linear in the length of the texts.

@@ -10,8 +10,12 @@ import { normaliseUserText } from './text-normalise.js';
  */
 const PARAMS_OUTSIDE_SCOPE = new Set(['messages', 'stream', 'stream_options', 'user', 'model']);
 
-/** Bumped whenever the derivation changes, so old keys can never match new ones. */
-const KEY_DERIVATION_VERSION = 1;
+/**
+ * Bumped whenever the derivation changes, so old keys can never match new ones. 2: whitespace
+ * inside quoted strings, inline code and indented text is kept (normaliseUserText); an entry keyed
+ * under 1 may hold the answer to a question whose whitespace there differed.
+ */
+const KEY_DERIVATION_VERSION = 2;
 
 /**
  * Longest last-user text (in UTF-16 units, after normalisation) that may be matched

@@ -2,6 +2,28 @@ import { isRecord } from '../runtime/is-record.js';
 import { GatewayError } from './errors.js';
 import { findJsonShapeProblem, MAX_JSON_DEPTH } from './json-shape.js';
 
+// Fatal: a byte that is not UTF-8 refuses the body instead of becoming U+FFFD. A leading byte
+// order mark is kept, as Buffer#toString keeps it (JSON.parse then refuses it).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Decodes a JSON request body, or answers 400 `invalid_json` in OpenAI's shape when it is not
+ * valid UTF-8, the only encoding JSON may travel in (RFC 8259). Replacing the bad bytes with
+ * U+FFFD would send upstream (and key the cache on) text the client never sent, and two
+ * different bodies would read the same.
+ */
+export function decodeJsonBody(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw GatewayError.invalidRequest(
+      'The request body is not valid UTF-8. JSON bodies must be encoded in UTF-8.',
+      null,
+      'invalid_json',
+    );
+  }
+}
+
 /**
  * Parses a request body as JSON, or answers 400 in OpenAI's shape: `invalid_json` for a body that
  * does not parse, or nests deeper than MAX_JSON_DEPTH, and `duplicate_parameter` for a top-level

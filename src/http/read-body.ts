@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { ClientClosedError, GatewayError } from './errors.js';
 import { incomingOf } from './incoming.js';
+import { decodeJsonBody } from './json-body.js';
 
 /** How long a client may take to send its body when the caller sets no other bound. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
@@ -17,9 +18,10 @@ export function bodyTimeout(timeoutMs: number): GatewayError {
 }
 
 /**
- * Reads a request body as UTF-8 text, refusing (413) as soon as it passes the byte limit and (408)
+ * Reads a JSON request body as text, refusing (413) as soon as it passes the byte limit, (408)
  * when it has not arrived whole within `timeoutMs` — a client trickling bytes holds a connection no
- * longer than that. A client that goes away meanwhile ends the request as closed.
+ * longer than that — and (400) bytes that are not UTF-8 (decodeJsonBody). A client that goes away
+ * meanwhile ends the request as closed.
  *
  * Served by the Node server, the body is read straight from the socket's request stream: no web
  * `Request` and `ReadableStream` are built for it (they cost more CPU than the rest of reading).
@@ -31,7 +33,7 @@ export async function readBodyText(
   timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
 ): Promise<string> {
   const incoming = incomingOf(c);
-  if (incoming) return (await readIncoming(incoming, limitBytes, timeoutMs)).toString('utf8');
+  if (incoming) return decodeJsonBody(await readIncoming(incoming, limitBytes, timeoutMs));
   return readWebBody(c.req.raw, limitBytes, timeoutMs);
 }
 
@@ -105,5 +107,5 @@ async function readWebBody(request: Request, limitBytes: number, timeoutMs: numb
     clearTimeout(timer);
   }
   if (timedOut) throw bodyTimeout(timeoutMs);
-  return Buffer.concat(parts, size).toString('utf8');
+  return decodeJsonBody(Buffer.concat(parts, size));
 }

@@ -219,6 +219,63 @@ describe('semantic cache', () => {
   });
 });
 
+describe('questions that differ where whitespace or capitals change the answer', () => {
+  const pythonBlock = (last: string) =>
+    `What does this print?\n\`\`\`python\nfor i in range(2):\n    print('a')\n${last}\n\`\`\``;
+  const differing: ReadonlyArray<readonly [string, string, string]> = [
+    [
+      'the indentation of a line in fenced Python',
+      pythonBlock("    print('b')"),
+      pythonBlock("print('b')"),
+    ],
+    ['the indentation of plain YAML', 'a:\n  b: 1\nc: 2', 'a:\n  b: 1\n  c: 2'],
+    [
+      'the indentation of fenced YAML',
+      'What does this hold?\n```yaml\na:\n  b: 1\nc: 2\n```',
+      'What does this hold?\n```yaml\na:\n  b: 1\n  c: 2\n```',
+    ],
+    [
+      'which of two words is in capitals',
+      'Is the SQL keyword NULL the same as null in JSON?',
+      'Is the SQL keyword null the same as NULL in JSON?',
+    ],
+    [
+      'an acronym against the same word in lower case',
+      'Is US healthcare free?',
+      'Is us healthcare free?',
+    ],
+    [
+      'the spaces inside a quoted string',
+      'How many spaces are between the words in "x    y"?',
+      'How many spaces are between the words in "x y"?',
+    ],
+    [
+      'the spaces inside inline code',
+      'What does `print("a  b")` output in Python?',
+      'What does `print("a b")` output in Python?',
+    ],
+  ];
+
+  it.each(differing)('answers a question differing in %s from upstream', async (_what, a, b) => {
+    const first = await ask(a);
+    const second = await ask(b);
+    expect(first.cache, JSON.stringify(first.body)).toBe('miss');
+    expect(second.cache, JSON.stringify(second.body)).toBe('miss');
+    expect(second.body.choices[0]?.message.content).not.toBe(
+      first.body.choices[0]?.message.content,
+    );
+    expect(chatCount()).toBe(2);
+  });
+
+  it('still treats whitespace outside quotes and code as the same question', async () => {
+    const first = await ask('How many spaces are between the words in "x    y"?');
+    const again = await ask('How many   spaces are between\nthe words in "x    y"? ');
+    expect(again.cache, JSON.stringify(again.body)).toBe('hit');
+    expect(again.body).toEqual(first.body);
+    expect(chatCount()).toBe(1);
+  });
+});
+
 describe('streamed answers', () => {
   it('replays a hit as a stream that the SDK reassembles into exactly the cached content', async () => {
     const long = `One two three four five six seven eight nine ten eleven twelve ${ANSWER_MARKER}.`;

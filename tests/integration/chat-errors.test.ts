@@ -157,6 +157,66 @@ describe('request validation', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  describe('a body that is not UTF-8', () => {
+    /** `prefix`, the bytes FF FE (never UTF-8), then `suffix`: "decode \xff\xfe N". */
+    const invalidUtf8 = (prefix: string, suffix: string) =>
+      Buffer.concat([
+        Buffer.from(`${prefix}decode `),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(` N${suffix}`),
+      ]);
+    const chatBody = invalidUtf8(
+      '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"',
+      '"}]}',
+    );
+
+    const expectNotUtf8 = async (res: Response) => {
+      const text = await res.text();
+      expect(res.status, text).toBe(400);
+      expect(JSON.parse(text), text).toMatchObject({
+        error: { type: 'invalid_request_error', code: 'invalid_json', param: null },
+      });
+      expect(text).toMatch(/not valid UTF-8/);
+      expect(res.headers.get('x-request-id')).toBeTruthy();
+    };
+
+    it('refuses it with 400 invalid_json on every JSON endpoint, sending nothing upstream', async () => {
+      const admin = (await gateway.createKey({ scopes: ['admin'] })).key;
+      const endpoints: ReadonlyArray<readonly [string, string, Buffer]> = [
+        ['/v1/chat/completions', key, chatBody],
+        ['/v1/responses', key, invalidUtf8('{"model":"gpt-4o-mini","input":"', '"}')],
+        ['/v1/embeddings', key, invalidUtf8('{"model":"gpt-4o-mini","input":"', '"}')],
+        ['/v1/conversations', key, invalidUtf8('{"metadata":{"topic":"', '"}}')],
+        ['/admin/keys', admin, invalidUtf8('{"name":"', '"}')],
+        ['/admin/tenants', admin, invalidUtf8('{"name":"', '"}')],
+      ];
+      for (const [path, bearer, body] of endpoints) {
+        const res = await gateway.request(path, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+          body,
+        });
+        await expectNotUtf8(res);
+      }
+      expect(upstream.requests).toHaveLength(0);
+    });
+
+    it('refuses it read from a socket, with compression off, instead of sending U+FFFD upstream', async () => {
+      const base = await gateway.listen();
+      const res = await fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'x-tollgate-compression': 'off',
+        },
+        body: chatBody,
+      });
+      await expectNotUtf8(res);
+      expect(upstream.requests).toHaveLength(0);
+    });
+  });
+
   it('answers an unknown route with an OpenAI-shaped 404', async () => {
     const res = await gateway.request('/v1/nope');
     expect(res.status).toBe(404);

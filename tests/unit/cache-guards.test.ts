@@ -188,6 +188,60 @@ const rejected: ReadonlyArray<readonly [string, string, string, string]> = [
     'code-identifier-mismatch',
   ],
   [
+    'a line indented differently in fenced code',
+    "What does this print?\n```python\nfor i in range(2):\n    print('a')\n    print('b')\n```",
+    "What does this print?\n```python\nfor i in range(2):\n    print('a')\nprint('b')\n```",
+    'indentation-mismatch',
+  ],
+  [
+    'a line indented differently in YAML',
+    'a:\n  b: 1\nc: 2',
+    'a:\n  b: 1\n  c: 2',
+    'indentation-mismatch',
+  ],
+  [
+    'indented text on one side only',
+    'What does this mean?\n\nitems:\n  - a',
+    'What does this mean? items: - a',
+    'indentation-mismatch',
+  ],
+  [
+    'other spaces inside a quoted string',
+    'How many spaces are between the words in "x    y"?',
+    'How many spaces are between the words in "x y"?',
+    'verbatim-text-mismatch',
+  ],
+  [
+    'other spaces inside inline code',
+    'What does `print("a  b")` output in Python?',
+    'What does `print("a b")` output in Python?',
+    'verbatim-text-mismatch',
+  ],
+  [
+    'other spaces in the same fence',
+    'What does this print?\n```sh\necho "a    b"\n```',
+    'What does this print?\n```sh\necho "a b"\n```',
+    'verbatim-text-mismatch',
+  ],
+  [
+    'a word in capitals on the other side',
+    'Is the SQL keyword NULL the same as null in JSON?',
+    'Is the SQL keyword null the same as NULL in JSON?',
+    'letter-case-mismatch',
+  ],
+  [
+    'an acronym against a pronoun',
+    'Is US healthcare free?',
+    'Is us healthcare free?',
+    'letter-case-mismatch',
+  ],
+  [
+    'an acronym against a common word',
+    'Are jobs in IT well paid?',
+    'Are jobs in it well paid?',
+    'letter-case-mismatch',
+  ],
+  [
     'opposite superlatives',
     'What is the largest planet?',
     'What is the smallest planet?',
@@ -348,6 +402,15 @@ const accepted: ReadonlyArray<readonly [string, string, string]> = [
     'What does os.path.join return?',
   ],
   ['filler words', 'How do I set up nginx?', 'How do I configure nginx?'],
+  [
+    'the same fenced code asked about in other words',
+    'Why does this fail?\n```py\nif x:\n    y()\n```',
+    'Why does this code fail?\n```py\nif x:\n    y()\n```',
+  ],
+  ['an acronym written with and without dots', 'What is the U.S. GDP?', 'What is the US GDP?'],
+  ['an acronym with a possessive', "What is NASA's budget?", 'What is the budget of NASA?'],
+  ['a capital starting a sentence or a name', 'Is France big? It is.', 'is france big? it is.'],
+
   [
     '"second" as a unit after a number',
     'Why does my screen freeze for 1 second?',

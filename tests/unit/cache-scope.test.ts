@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/cache/canonical-json.js';
 import { type CacheKeyInput, deriveCacheKeys } from '../../src/cache/scope.js';
 import { normaliseUserText } from '../../src/cache/text-normalise.js';
+import { anyText } from '../helpers/compression-arbitraries.js';
 
 const question = { role: 'user', content: 'What is the capital of France?' };
 
@@ -107,7 +108,7 @@ describe('deriveCacheKeys exact key', () => {
   const keysFor = (content: unknown) =>
     deriveCacheKeys(input({ extra: { messages: [{ role: 'user', content }] } }));
 
-  it('derives the same keys as before, so entries stored by earlier versions stay reachable', () => {
+  it('derives the keys as written down, so that changing them is a decision (a new version)', () => {
     // The derivation as written down: SHA-256 (hex) of the canonical JSON of each part.
     const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
     const keys = deriveCacheKeys({
@@ -124,12 +125,12 @@ describe('deriveCacheKeys exact key', () => {
     });
     const scope = sha(
       '{"context":[{"content":"Be brief.","role":"system"}],"model":"gpt-4o-mini",' +
-        '"params":{"max_tokens":64},"tenant":"tenant-1","turnMeta":{},"v":1}',
+        '"params":{"max_tokens":64},"tenant":"tenant-1","turnMeta":{},"v":2}',
     );
     expect(keys.scopeHash).toBe(scope);
     expect(keys.exactHash).toBe(
       sha(
-        `{"scope":"${scope}","turn":{"kind":"text","text":"What is the capital of France?"},"v":1}`,
+        `{"scope":"${scope}","turn":{"kind":"text","text":"What is the capital of France?"},"v":2}`,
       ),
     );
   });
@@ -229,9 +230,44 @@ describe('deriveCacheKeys exact-only requests', () => {
 });
 
 describe('normaliseUserText', () => {
-  it('keeps whitespace inside code fences byte-for-byte', () => {
-    const text = 'Why   does this fail?\n```py\nif x:\n    y()\n```\n\nThanks';
-    expect(normaliseUserText(text)).toBe('Why does this fail? ```py\nif x:\n    y()\n``` Thanks');
+  it('keeps code fences byte-for-byte, on lines of their own', () => {
+    const text = 'Why   does this fail?\n```py\nif x:\n    y()\n```\n\n\nThanks ';
+    expect(normaliseUserText(text)).toBe(
+      'Why does this fail?\n```py\nif x:\n    y()\n```\n\nThanks',
+    );
+  });
+
+  it('keeps whitespace inside quoted strings and inline code byte-for-byte', () => {
+    expect(normaliseUserText('How many  spaces are in "x    y"?')).toBe(
+      'How many spaces are in "x    y"?',
+    );
+    expect(normaliseUserText('What does  `print("a  b")`  output?')).toBe(
+      'What does `print("a  b")` output?',
+    );
+    expect(normaliseUserText("Is 'a\tb'   one  token?")).toBe("Is 'a\tb' one token?");
+  });
+
+  it('keeps the indentation of structured text and the blank lines around it', () => {
+    expect(normaliseUserText('a:\n  b: 1\nc: 2')).toBe('a:\n  b: 1\nc: 2');
+    expect(normaliseUserText('a:\n  b: 1\n  c: 2')).toBe('a:\n  b: 1\n  c: 2');
+    expect(normaliseUserText('What  is this?\n\n\nitems:\n  - a\n\n')).toBe(
+      'What is this?\n\nitems:\n  - a',
+    );
+  });
+
+  it('collapses a lone indented line like prose', () => {
+    expect(normaliseUserText('  What   is the\tcapital of\n\nFrance?  ')).toBe(
+      'What is the capital of France?',
+    );
+  });
+
+  it('gives its own output back unchanged', () => {
+    fc.assert(
+      fc.property(anyText, (text) => {
+        const once = normaliseUserText(text);
+        expect(normaliseUserText(once)).toBe(once);
+      }),
+    );
   });
 
   it('collapses non-breaking and ideographic spaces like ordinary ones', () => {

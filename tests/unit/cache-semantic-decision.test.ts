@@ -82,15 +82,18 @@ describe("decideSemanticHit with an embedder's guard profile", () => {
     });
   });
 
-  it('never leaves out the numbers, operators, negations, opposite words, quoted text or code', () => {
+  it('never leaves out the numbers, operators, negations, opposite words, quoted text, code, indentation or capitals', () => {
     expect([...REQUIRED_GUARD_CHECKS].sort()).toEqual(
       [
         'code-identifiers',
+        'indentation',
+        'letter-case',
         'negations',
         'numbers',
         'operators',
         'opposite-words',
         'quoted-text',
+        'verbatim-text',
       ].sort(),
     );
     const refused: Array<[string, string, string]> = [
@@ -112,6 +115,9 @@ describe("decideSemanticHit with an embedder's guard profile", () => {
         'Why does parse_float() return NaN?',
         'code-identifier-mismatch',
       ],
+      ['a:\n  b: 1\nc: 2', 'a:\n  b: 1\n  c: 2', 'indentation-mismatch'],
+      ['Is "a  b" one word?', 'Is "a b" one word?', 'verbatim-text-mismatch'],
+      ['Is NULL the same as null?', 'Is null the same as NULL?', 'letter-case-mismatch'],
     ];
     for (const [query, candidate, reason] of refused) {
       expect(decide(query, candidate, every)).toEqual({ hit: false, reason });

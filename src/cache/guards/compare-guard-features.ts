@@ -1,4 +1,5 @@
 import type { GuardFeatures } from './guard-features.js';
+import { sameCapitals } from './letter-case.js';
 import { NEGATING_PREFIXES } from './term-lexicon.js';
 
 /** Why a semantic match was refused: a category, never the user's words (reasons get logged). */
@@ -8,6 +9,9 @@ export type GuardRejection =
   | 'negation-mismatch'
   | 'quoted-text-mismatch'
   | 'code-identifier-mismatch'
+  | 'indentation-mismatch'
+  | 'verbatim-text-mismatch'
+  | 'letter-case-mismatch'
   | 'key-term-mismatch'
   | 'comparative-or-direction-mismatch'
   | 'question-type-mismatch'
@@ -28,6 +32,15 @@ export const GUARD_CHECKS = [
     (a, b) => quotedIn(a.quoted, b.flatText) && quotedIn(b.quoted, a.flatText),
   ),
   check('code-identifiers', 'code-identifier-mismatch', (a, b) => sameList(a.code, b.code)),
+  check('indentation', 'indentation-mismatch', (a, b) => a.indentation === b.indentation),
+  check('verbatim-text', 'verbatim-text-mismatch', (a, b) => sameList(a.verbatim, b.verbatim)),
+  check(
+    'letter-case',
+    'letter-case-mismatch',
+    (a, b) =>
+      sameCapitals(a.capitals, b.capitals, b.present) &&
+      sameCapitals(b.capitals, a.capitals, a.present),
+  ),
   check(
     'key-terms',
     'key-term-mismatch',
@@ -57,9 +70,10 @@ export type GuardCheckName = (typeof GUARD_CHECKS)[number]['name'];
 
 /**
  * Checks no embedder's profile may switch off: a changed number, operator, negation or opposite
- * word, or other quoted text or code, always asks something else, whatever an embedder thinks of
- * the two texts (and the tuning data, captions, news and forum questions, has too little quoted
- * text or code to speak for those two).
+ * word, other quoted text or code, other indentation, whitespace inside code or quotes, or a word
+ * in capitals on one side only ("NULL"/"null"), always asks something else, whatever an embedder
+ * thinks of the two texts (and the tuning data, captions, news and forum questions, has too
+ * little quoted text, code or indentation to speak for those).
  */
 export const REQUIRED_GUARD_CHECKS: ReadonlySet<GuardCheckName> = new Set<GuardCheckName>([
   'numbers',
@@ -68,6 +82,9 @@ export const REQUIRED_GUARD_CHECKS: ReadonlySet<GuardCheckName> = new Set<GuardC
   'opposite-words',
   'quoted-text',
   'code-identifiers',
+  'indentation',
+  'verbatim-text',
+  'letter-case',
 ]);
 
 /** No check left out. */

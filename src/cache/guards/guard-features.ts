@@ -1,6 +1,7 @@
 import { lightStem } from '../embedders/light-stem.js';
 import { isFunctionWord } from '../embedders/word-weights.js';
 import { type GuardToken, tokeniseForGuards } from './guard-tokens.js';
+import { capitalsOf } from './letter-case.js';
 import { type NumberFeatures, readNumberFeatures } from './number-features.js';
 import { FILLER_AFTER_BEST, POLAR_WORDS } from './polar-lexicon.js';
 import { codeIdentifiers, quotedStrings } from './quoted-and-code.js';
@@ -13,6 +14,7 @@ import {
   QUESTION_WORDS,
 } from './term-lexicon.js';
 import { TIME_UNITS, UNITS_ALWAYS } from './unit-lexicon.js';
+import { indentationOf, verbatimParts } from './verbatim-text.js';
 
 /** What the guards compare between two questions; extract once per text. */
 export interface GuardFeatures {
@@ -28,6 +30,12 @@ export interface GuardFeatures {
   readonly quoted: readonly string[];
   /** Code identifiers as written, sorted and de-duplicated. */
   readonly code: readonly string[];
+  /** Code, quoted strings, URLs and indented blocks, byte for byte, in order (verbatimParts). */
+  readonly verbatim: readonly string[];
+  /** The leading whitespace of each line, or null when no line is indented (indentationOf). */
+  readonly indentation: string | null;
+  /** How the words written in capitals somewhere are written everywhere (capitalsOf). */
+  readonly capitals: ReadonlyMap<string, string>;
   /** Names, languages, platforms and units the answer depends on. */
   readonly keyTerms: ReadonlySet<string>;
   /** Every word and unit the text contains, to check the other side's key terms against. */
@@ -122,6 +130,9 @@ export function extractGuardFeatures(question: string | GuardNumbers): GuardFeat
     negations,
     quoted: [...new Set(quotedStrings(text))],
     code: [...new Set(codeIdentifiers(text))].sort(),
+    verbatim: verbatimParts(text),
+    indentation: indentationOf(text),
+    capitals: capitalsOf(tokens),
     keyTerms,
     present,
     names,
