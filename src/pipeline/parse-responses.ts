@@ -41,12 +41,19 @@ async function priorOf(
   request: ResponsesRequest,
 ): Promise<Prior> {
   if (request.previousResponseId !== null) {
-    const chain = await deps.responseStore.chain(tenantId, request.previousResponseId);
-    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
-    const missing = chain === null ? request.previousResponseId : chain.missing;
-    if (chain === null || missing !== null) {
+    const id = request.previousResponseId;
+    const chain = await deps.responseStore.chain(tenantId, id);
+    if (chain === null) {
       throw GatewayError.invalidRequest(
-        `Previous response with id '${missing}' not found.`,
+        `Previous response with id '${id}' not found.`,
+        'previous_response_id',
+        'previous_response_not_found',
+      );
+    }
+    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
+    if (chain.missing !== null) {
+      throw GatewayError.invalidRequest(
+        `Previous response with id '${id}' cannot be continued: the earlier response '${chain.missing}' it continues was deleted.`,
         'previous_response_id',
         'previous_response_not_found',
       );

@@ -237,7 +237,7 @@ describe('stored responses: retrieve, delete and input items', () => {
     await expect(client.responses.cancel('resp_unknown')).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('refuses to continue a chain whose earlier response was deleted, naming it', async () => {
+  it('refuses to continue a chain whose earlier response was deleted, naming the id sent and the one deleted', async () => {
     const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
     const second = await client.responses.create({
       model: 'gpt-4o-mini',
@@ -249,9 +249,11 @@ describe('stored responses: retrieve, delete and input items', () => {
       .create({ model: 'gpt-4o-mini', input: 'Three', previous_response_id: second.id })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).error).toMatchObject({
-      message: `Previous response with id '${first.id}' not found.`,
+    expect((err as BadRequestError).error).toEqual({
+      message: `Previous response with id '${second.id}' cannot be continued: the earlier response '${first.id}' it continues was deleted.`,
+      type: 'invalid_request_error',
       param: 'previous_response_id',
+      code: 'previous_response_not_found',
     });
     expect((await client.responses.retrieve(second.id)).output_text).toBe('Answer 2');
   });
