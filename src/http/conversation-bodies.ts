@@ -1,46 +1,11 @@
-import { isRecord } from '../runtime/is-record.js';
 import { GatewayError } from './errors.js';
+import { metadataOf } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 import { checkItems } from './responses/input-validation.js';
 import { invalidType } from './responses/request-errors.js';
 
 /** Most items one request adds to a conversation, as at OpenAI. */
 const MAX_ITEMS_PER_REQUEST = 20;
-const MAX_METADATA_KEYS = 16;
-const MAX_METADATA_KEY_CHARS = 64;
-const MAX_METADATA_VALUE_CHARS = 512;
-
-function tooLong(param: string, max: number, what: string): GatewayError {
-  return GatewayError.invalidRequest(
-    `Invalid '${param}': ${what} longer than ${max}.`,
-    param,
-    'invalid_value',
-  );
-}
-
-/** Validates `metadata`: up to 16 string pairs (keys ≤ 64 characters, values ≤ 512). */
-export function metadataOf(value: unknown): Record<string, string> {
-  if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw invalidType('metadata', 'an object', value);
-  const entries = Object.entries(value);
-  if (entries.length > MAX_METADATA_KEYS) {
-    throw GatewayError.invalidRequest(
-      `Invalid 'metadata': ${entries.length} keys; at most ${MAX_METADATA_KEYS} are allowed.`,
-      'metadata',
-      'invalid_value',
-    );
-  }
-  for (const [key, v] of entries) {
-    if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string', v);
-    if (key.length > MAX_METADATA_KEY_CHARS) {
-      throw tooLong('metadata', MAX_METADATA_KEY_CHARS, 'a key is');
-    }
-    if (v.length > MAX_METADATA_VALUE_CHARS) {
-      throw tooLong(`metadata.${key}`, MAX_METADATA_VALUE_CHARS, 'the value is');
-    }
-  }
-  return value as Record<string, string>;
-}
 
 function itemsOf(value: unknown, required: boolean): unknown[] {
   if (value === undefined || value === null) {

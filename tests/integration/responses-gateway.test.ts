@@ -178,6 +178,124 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
   });
 });
 
+describe('bounded request fields', () => {
+  /** The error body a refused call answers with; fails the test when the call is accepted. */
+  async function refusal(call: Promise<unknown>): Promise<unknown> {
+    const err = await call.catch((e: unknown) => e);
+    if (!(err instanceof BadRequestError)) throw new Error(`not refused: ${JSON.stringify(err)}`);
+    return err.error;
+  }
+
+  it('refuses metadata and user beyond their bounds with the same 400 chat completions gives', async () => {
+    const crowded = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    const cases: Record<string, unknown>[] = [
+      { metadata: crowded },
+      { metadata: { ['k'.repeat(65)]: 'v' } },
+      { metadata: { note: 'v'.repeat(513) } },
+      { metadata: { n: 1 } },
+      { user: 'u'.repeat(257) },
+    ];
+    const params: unknown[] = [];
+    for (const extra of cases) {
+      const responses = await refusal(
+        client.responses.create({
+          model: 'gpt-4o-mini',
+          input: 'x',
+          ...extra,
+        } as ResponseCreateParamsNonStreaming),
+      );
+      const chat = await refusal(
+        client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'x' }],
+          ...extra,
+        } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+      );
+      expect(responses, JSON.stringify(extra).slice(0, 80)).toEqual(chat);
+      params.push((responses as { param: unknown }).param);
+    }
+    expect(params).toEqual(['metadata', 'metadata', 'metadata.note', 'metadata.n', 'user']);
+    expect(upstream.requests).toHaveLength(0);
+    const full = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`${i}`.padStart(64, 'k'), 'v'.repeat(512)]),
+    );
+    const accepted = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'x',
+      metadata: full,
+      user: 'u'.repeat(256),
+    });
+    expect(accepted.metadata).toEqual(full);
+  });
+
+  it('refuses max_output_tokens out of range as a value error, and truncation or service_tier it does not know', async () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [
+        { max_output_tokens: 15 },
+        {
+          message: "Invalid 'max_output_tokens': 15 is less than the minimum of 16.",
+          code: 'integer_below_min_value',
+        },
+      ],
+      [
+        { max_output_tokens: 1e12 },
+        {
+          message:
+            "Invalid 'max_output_tokens': 1000000000000 is greater than the maximum of 2147483647.",
+          code: 'integer_above_max_value',
+        },
+      ],
+      [{ max_output_tokens: 100.5 }, { param: 'max_output_tokens', code: 'invalid_type' }],
+      [
+        { truncation: 'sometimes' },
+        {
+          message:
+            "Invalid value for 'truncation': 'sometimes'. Supported values are: 'auto' and 'disabled'.",
+          param: 'truncation',
+          code: 'invalid_value',
+        },
+      ],
+      [
+        { service_tier: 'fast' },
+        {
+          message:
+            "Invalid value for 'service_tier': 'fast'. Supported values are: 'auto', 'default', 'flex', 'scale' and 'priority'.",
+          param: 'service_tier',
+          code: 'invalid_value',
+        },
+      ],
+    ];
+    for (const [extra, error] of cases) {
+      const body = await refusal(
+        client.responses.create({
+          model: 'gpt-4o-mini',
+          input: 'x',
+          ...extra,
+        } as ResponseCreateParamsNonStreaming),
+      );
+      expect(body, JSON.stringify(extra)).toMatchObject({
+        type: 'invalid_request_error',
+        ...error,
+      });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    for (const cap of [16, 2 ** 31 - 1]) {
+      const response = await client.responses.create({
+        model: 'gpt-4o-mini',
+        input: 'x',
+        max_output_tokens: cap,
+        truncation: 'auto',
+        service_tier: 'flex',
+      });
+      expect(response.max_output_tokens).toBe(cap);
+      expect(upstream.requests.at(-1)?.body).toMatchObject({
+        max_completion_tokens: cap,
+        service_tier: 'flex',
+      });
+    }
+  });
+});
+
 describe('other clients on the Responses API', () => {
   it('serves the Vercel AI SDK default provider: generateText, streamText and generateObject', async () => {
     const provider = createOpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1` });
