@@ -3,6 +3,7 @@ import { metadataOf } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 import { checkItems } from './responses/input-validation.js';
 import { invalidType } from './responses/request-errors.js';
+import { rejectUnknownParameters } from './responses/unsupported-parameters.js';
 
 /** Most items one request adds to a conversation, as at OpenAI. */
 const MAX_ITEMS_PER_REQUEST = 20;
@@ -28,18 +29,25 @@ function itemsOf(value: unknown, required: boolean): unknown[] {
   return value;
 }
 
+/** The body fields of each Conversations request (openai-node 6's params, query fields apart). */
+const CREATE_PARAMETERS: ReadonlySet<string> = new Set(['items', 'metadata']);
+const UPDATE_PARAMETERS: ReadonlySet<string> = new Set(['metadata']);
+const ITEMS_ADD_PARAMETERS: ReadonlySet<string> = new Set(['items']);
+
 /** `POST /v1/conversations`: optional first `items` and `metadata`. */
 export function parseConversationCreate(json: unknown): {
   items: unknown[];
   metadata: Record<string, string>;
 } {
   const body = jsonObject(json);
+  rejectUnknownParameters(body, CREATE_PARAMETERS);
   return { items: itemsOf(body.items, false), metadata: metadataOf(body.metadata) };
 }
 
 /** `POST /v1/conversations/{id}`: the new `metadata` (required; null clears it). */
 export function parseConversationUpdate(json: unknown): Record<string, string> {
   const body = jsonObject(json);
+  rejectUnknownParameters(body, UPDATE_PARAMETERS);
   if (!('metadata' in body)) {
     throw GatewayError.invalidRequest(
       "Missing required parameter: 'metadata'.",
@@ -52,5 +60,7 @@ export function parseConversationUpdate(json: unknown): Record<string, string> {
 
 /** `POST /v1/conversations/{id}/items`: the `items` to append (1 to 20). */
 export function parseItemsAdd(json: unknown): unknown[] {
-  return itemsOf(jsonObject(json).items, true);
+  const body = jsonObject(json);
+  rejectUnknownParameters(body, ITEMS_ADD_PARAMETERS);
+  return itemsOf(body.items, true);
 }

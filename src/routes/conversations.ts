@@ -14,6 +14,7 @@ import { parseJsonBody } from '../http/json-body.js';
 import { listPage, parseListParams } from '../http/list-page.js';
 import { readBodyText } from '../http/read-body.js';
 import { storedItemsOf } from '../http/responses/stored-items.js';
+import { checkIncludeQuery } from '../http/responses/unsupported-parameters.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import { requireChatKey } from '../pipeline/rate-limit.js';
 import { isRecord } from '../runtime/is-record.js';
@@ -103,6 +104,7 @@ export function conversationsRoute(deps: Deps) {
   app.get('/conversations/:id/items', async (c) => {
     const id = c.req.param('id');
     const params = parseListParams((name) => c.req.query(name));
+    checkIncludeQuery((name) => c.req.queries(name));
     const listed = await store.listItems(tenantOf(c), id, params);
     if (!listed.ok) {
       throw listed.reason === 'after_not_found'
@@ -114,6 +116,7 @@ export function conversationsRoute(deps: Deps) {
 
   app.post('/conversations/:id/items', async (c) => {
     const id = c.req.param('id');
+    checkIncludeQuery((name) => c.req.queries(name));
     const raw = parseItemsAdd(await jsonOf(deps, c));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, raw);
@@ -124,6 +127,7 @@ export function conversationsRoute(deps: Deps) {
 
   app.get('/conversations/:id/items/:itemId', async (c) => {
     const { id, itemId } = c.req.param();
+    checkIncludeQuery((name) => c.req.queries(name));
     const item = await store.getItem(tenantOf(c), id, itemId);
     if (item === null) throw storedNotFound('Item', itemId);
     return c.json(item);

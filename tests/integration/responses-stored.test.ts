@@ -3,6 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import type {
+  ConversationCreateParams,
+  ConversationUpdateParams,
+} from 'openai/resources/conversations/conversations';
+import type { ItemCreateParams } from 'openai/resources/conversations/items';
+import type { ResponseIncludable } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRetention } from '../../src/analytics/retention.js';
 import { countPromptTokens } from '../../src/compression/token-count.js';
@@ -57,6 +63,13 @@ async function tablesHolding(markers: readonly string[]): Promise<string[]> {
 
 function messagesOf(req: RecordedRequest | undefined): unknown {
   return req?.body.messages;
+}
+
+/** The error body of a call the gateway refused with 400; fails the test when it was accepted. */
+async function refusalOf(call: Promise<unknown>): Promise<unknown> {
+  const err = await call.catch((e: unknown) => e);
+  if (!(err instanceof BadRequestError)) throw new Error(`not refused: ${JSON.stringify(err)}`);
+  return err.error;
 }
 
 beforeAll(async () => {
@@ -610,6 +623,48 @@ describe('conversations', () => {
     expect(response.output_text).toBe('Too late');
     expect(storeOf(response)).toBe(false);
     await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses unknown body fields and include values as /v1/responses does', async () => {
+    const conversation = await client.conversations.create({});
+    const unknown = {
+      message: "Unknown parameter: 'foo'.",
+      type: 'invalid_request_error',
+      param: 'foo',
+      code: 'unknown_parameter',
+    };
+    const extra = { foo: 1 };
+    const attempts = [
+      () => client.conversations.create({ ...extra } as ConversationCreateParams),
+      () =>
+        client.conversations.update(conversation.id, {
+          metadata: { a: 'b' },
+          ...extra,
+        } as ConversationUpdateParams),
+      () =>
+        client.conversations.items.create(conversation.id, {
+          items: [{ role: 'user', content: 'x' }],
+          ...extra,
+        } as ItemCreateParams),
+    ];
+    for (const attempt of attempts) expect(await refusalOf(attempt())).toEqual(unknown);
+    expect((await client.conversations.retrieve(conversation.id)).metadata).toEqual({});
+    expect((await client.conversations.items.list(conversation.id)).data).toEqual([]);
+    const bogus = ['bogus' as ResponseIncludable];
+    const created = await refusalOf(
+      client.responses.create({ model: 'gpt-4o-mini', input: 'x', include: bogus }),
+    );
+    expect(created).toMatchObject({ param: 'include[0]' });
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'x' });
+    const lists = [
+      () => client.responses.inputItems.list(response.id, { include: bogus }),
+      () => client.conversations.items.list(conversation.id, { include: bogus }),
+    ];
+    for (const list of lists) expect(await refusalOf(list())).toEqual(created);
+    const supported = await client.responses.inputItems.list(response.id, {
+      include: ['message.input_image.image_url'],
+    });
+    expect(supported.data).toHaveLength(1);
   });
 
   it('refuses bad bodies and paging with 400 naming the parameter', async () => {
