@@ -13,6 +13,7 @@ import { GatewayError } from '../http/errors.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { listPage, parseListParams } from '../http/list-page.js';
 import { readBodyText } from '../http/read-body.js';
+import { duplicateItem, refuseDuplicateItems } from '../http/responses/item-ids.js';
 import { storedItemsOf } from '../http/responses/stored-items.js';
 import { checkIncludeQuery } from '../http/responses/unsupported-parameters.js';
 import { storedNotFound } from '../http/stored-not-found.js';
@@ -77,6 +78,7 @@ export function conversationsRoute(deps: Deps) {
     const body = parseConversationCreate(await jsonOf(deps, c, true));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, body.items);
+    refuseDuplicateItems(items, 'items');
     return c.json(await sealing(store.create(tenantId, { metadata: body.metadata, items })));
   });
 
@@ -120,9 +122,14 @@ export function conversationsRoute(deps: Deps) {
     const raw = parseItemsAdd(await jsonOf(deps, c));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, raw);
+    refuseDuplicateItems(items, 'items');
     const added = await sealing(store.addItems(tenantId, id, items));
-    if (added === null) throw storedNotFound('Conversation', id);
-    return c.json(listPage(added, false));
+    if (!added.ok) {
+      throw added.reason === 'duplicate_item'
+        ? duplicateItem(added.itemId, 'items')
+        : storedNotFound('Conversation', id);
+    }
+    return c.json(listPage(added.items, false));
   });
 
   app.get('/conversations/:id/items/:itemId', async (c) => {
