@@ -353,6 +353,79 @@ describe('streamed and JSON answers of the same reply', () => {
     const answered = await client.responses.create(request);
     expect(comparable(completed.response), dump).toEqual(comparable(answered));
   });
+
+  it('shows no empty message beside tool calls, as JSON and as a stream, nor keeps one in the conversation', async () => {
+    const call = {
+      id: 'call_w',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{}' },
+    };
+    const conversation = await client.conversations.create({});
+    upstream.enqueue(answerWith({ content: '', tool_calls: [call] }));
+    const request = {
+      model: 'gpt-4o-mini',
+      input: 'Weather?',
+      tools: TWO_TOOLS,
+      conversation: conversation.id,
+    };
+    const answered = await client.responses.create(request);
+    expect(
+      answered.output.map((item) => item.type),
+      JSON.stringify(answered),
+    ).toEqual(['function_call']);
+    const items = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(
+      items.data.map((item) => item.type),
+      JSON.stringify(items.data),
+    ).toEqual(['message', 'function_call']);
+    upstream.enqueue(
+      sseChunks([
+        deltaChunk({ role: 'assistant', content: '' }),
+        deltaChunk({ tool_calls: [{ index: 0, ...call }] }),
+        deltaChunk({}, 'tool_calls'),
+        { ...CHUNK, choices: [], usage: USAGE },
+      ]),
+    );
+    const events = await eventsOf({ ...request, conversation: undefined });
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(JSON.stringify(events));
+    expect(comparable(completed.response)).toEqual(
+      comparable({ ...answered, conversation: undefined }),
+    );
+  });
+
+  it('answers an empty reply with one empty message, as JSON and as a stream', async () => {
+    upstream.enqueue(answerWith({ content: '' }));
+    const answered = await client.responses.create({ model: 'gpt-4o-mini', input: 'Say nothing' });
+    expect(answered.output, JSON.stringify(answered)).toMatchObject([
+      { type: 'message', status: 'completed', content: [{ type: 'output_text', text: '' }] },
+    ]);
+    upstream.enqueue(
+      sseChunks([
+        deltaChunk({ role: 'assistant', content: '' }),
+        deltaChunk({}, 'stop'),
+        { ...CHUNK, choices: [], usage: USAGE },
+      ]),
+    );
+    const events = await eventsOf({ model: 'gpt-4o-mini', input: 'Say nothing' });
+    const dump = JSON.stringify(events);
+    expect(
+      events.map((event) => event.type),
+      dump,
+    ).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(dump);
+    expect(comparable(completed.response)).toEqual(comparable(answered));
+  });
 });
 
 describe('bounded request fields', () => {

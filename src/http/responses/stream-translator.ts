@@ -54,6 +54,7 @@ export interface StreamTranslatorOptions {
  * usage once the upstream stream has ended. Only the first choice is translated: a response has one.
  * The message and the first function call stream as they arrive; what begins while a call is
  * streaming (the next calls, whose arguments may interleave with its own) follows whole at the end.
+ * An answer with nothing to show is one empty message, as in the JSON answer.
  */
 export class ResponsesStreamTranslator {
   readonly #context: ResponseContext;
@@ -337,8 +338,8 @@ export class ResponsesStreamTranslator {
   }
 
   /**
-   * The answer is complete: closes the open item, then writes out the held ones whole, in the
-   * order they began.
+   * The answer is complete: closes the open item, writes out the held ones whole, in the order
+   * they began, and, when nothing was said at all, one empty message.
    */
   #closeAll(): string {
     let out = this.#close();
@@ -355,6 +356,7 @@ export class ResponsesStreamTranslator {
       }
       out += this.#close();
     }
+    if (this.#items.length === 0) out += this.#openPart('output_text') + this.#close();
     return out;
   }
 
