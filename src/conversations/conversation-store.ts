@@ -39,6 +39,13 @@ export type ItemPageOutcome =
   | { ok: true; page: ItemPageResult }
   | { ok: false; reason: 'conversation_not_found' | 'after_not_found' };
 
+/** What adding items to a conversation came to: the items as stored, or why not. */
+export type AddItemsOutcome =
+  | { ok: true; items: ResponseItem[] }
+  | { ok: false; reason: 'conversation_not_found' }
+  /** An item with the id `itemId` is in the conversation already. */
+  | { ok: false; reason: 'duplicate_item'; itemId: string };
+
 /** Conversations and their items, encrypted per tenant and scoped to it in every read. */
 export interface ConversationStore {
   create(
@@ -56,12 +63,8 @@ export interface ConversationStore {
   /** Every item of a conversation, oldest first (the history a response continues), or null. */
   history(tenantId: string, id: string): Promise<ResponseItem[] | null>;
   listItems(tenantId: string, id: string, page: ItemPageRequest): Promise<ItemPageOutcome>;
-  /** Appends items; the items as stored, or null when the conversation is not found. */
-  addItems(
-    tenantId: string,
-    id: string,
-    items: readonly ResponseItem[],
-  ): Promise<ResponseItem[] | null>;
+  /** Appends items, unless the conversation is not found or already holds one of their ids. */
+  addItems(tenantId: string, id: string, items: readonly ResponseItem[]): Promise<AddItemsOutcome>;
   getItem(tenantId: string, id: string, itemId: string): Promise<ResponseItem | null>;
   /** Deletes an item; the conversation after, or null when it or the item is not found. */
   removeItem(tenantId: string, id: string, itemId: string): Promise<Conversation | null>;
@@ -196,14 +199,16 @@ export function createConversationStore(options: {
     },
 
     async addItems(tenantId, id, items) {
-      if ((await found(tenantId, id)) === null) return null;
+      if ((await found(tenantId, id)) === null) {
+        return { ok: false, reason: 'conversation_not_found' };
+      }
       const added = await appendConversationItems(
         db,
         tenantId,
         id,
         await sealItems(tenantId, id, items),
       );
-      return added === null ? null : [...items];
+      return added.ok ? { ok: true, items: [...items] } : added;
     },
 
     async getItem(tenantId, id, itemId) {

@@ -1,6 +1,7 @@
 import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
+import { atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
 import { jsonObject, parseJsonBody } from './json-body.js';
 
 /** The OpenAI endpoints the gateway serves through its pipeline. */
@@ -55,58 +56,6 @@ const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 /** Most choices one request may ask for (OpenAI's own limit). */
 export const MAX_CHOICES = 128;
-/** Largest completion token cap accepted: more than any model answers. */
-export const MAX_COMPLETION_TOKENS = 2 ** 31 - 1;
-/** Longest end-user id kept (it is stored as plaintext metadata). */
-export const MAX_USER_CHARS = 256;
-/** OpenAI's metadata limits: 16 pairs, keys up to 64 characters, values up to 512. */
-const MAX_METADATA_PAIRS = 16;
-const MAX_METADATA_KEY_CHARS = 64;
-const MAX_METADATA_VALUE_CHARS = 512;
-
-function atMost(body: Record<string, unknown>, field: string, max: number): void {
-  const v = body[field];
-  if (typeof v === 'number' && v > max) {
-    throw GatewayError.invalidRequest(
-      `Invalid '${field}': ${v} is greater than the maximum of ${max}.`,
-      field,
-      'integer_above_max_value',
-    );
-  }
-}
-
-function checkUser(body: Record<string, unknown>): void {
-  const user = body.user;
-  if (typeof user === 'string' && user.length > MAX_USER_CHARS) {
-    throw GatewayError.invalidRequest(
-      `Invalid 'user': string too long. Expected a string with maximum length ${MAX_USER_CHARS}, but got a string with length ${user.length} instead.`,
-      'user',
-      'string_above_max_length',
-    );
-  }
-}
-
-function checkMetadata(body: Record<string, unknown>): void {
-  const metadata = body.metadata;
-  if (metadata === undefined || metadata === null) return;
-  const bad = (message: string) =>
-    GatewayError.invalidRequest(message, 'metadata', 'invalid_value');
-  if (!isRecord(metadata)) throw bad("Invalid 'metadata': expected an object of strings.");
-  const entries = Object.entries(metadata);
-  if (entries.length > MAX_METADATA_PAIRS) {
-    throw bad(`Invalid 'metadata': at most ${MAX_METADATA_PAIRS} pairs are allowed.`);
-  }
-  for (const [key, value] of entries) {
-    if (key.length > MAX_METADATA_KEY_CHARS) {
-      throw bad(`Invalid 'metadata': keys are at most ${MAX_METADATA_KEY_CHARS} characters.`);
-    }
-    if (typeof value !== 'string' || value.length > MAX_METADATA_VALUE_CHARS) {
-      throw bad(
-        `Invalid 'metadata': values are strings of at most ${MAX_METADATA_VALUE_CHARS} characters.`,
-      );
-    }
-  }
-}
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 
 /**
@@ -194,7 +143,7 @@ export function parseChatRequest(text: string): ChatRequest {
   atMost(body, 'max_tokens', MAX_COMPLETION_TOKENS);
   atMost(body, 'max_completion_tokens', MAX_COMPLETION_TOKENS);
   checkUser(body);
-  checkMetadata(body);
+  metadataOf(body.metadata);
   const streamOptions = isRecord(body.stream_options) ? body.stream_options : null;
   const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;
   return {

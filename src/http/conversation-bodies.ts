@@ -1,46 +1,12 @@
-import { isRecord } from '../runtime/is-record.js';
 import { GatewayError } from './errors.js';
+import { metadataOf } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 import { checkItems } from './responses/input-validation.js';
 import { invalidType } from './responses/request-errors.js';
+import { rejectUnknownParameters } from './responses/unsupported-parameters.js';
 
 /** Most items one request adds to a conversation, as at OpenAI. */
 const MAX_ITEMS_PER_REQUEST = 20;
-const MAX_METADATA_KEYS = 16;
-const MAX_METADATA_KEY_CHARS = 64;
-const MAX_METADATA_VALUE_CHARS = 512;
-
-function tooLong(param: string, max: number, what: string): GatewayError {
-  return GatewayError.invalidRequest(
-    `Invalid '${param}': ${what} longer than ${max}.`,
-    param,
-    'invalid_value',
-  );
-}
-
-/** Validates `metadata`: up to 16 string pairs (keys ≤ 64 characters, values ≤ 512). */
-export function metadataOf(value: unknown): Record<string, string> {
-  if (value === undefined || value === null) return {};
-  if (!isRecord(value)) throw invalidType('metadata', 'an object', value);
-  const entries = Object.entries(value);
-  if (entries.length > MAX_METADATA_KEYS) {
-    throw GatewayError.invalidRequest(
-      `Invalid 'metadata': ${entries.length} keys; at most ${MAX_METADATA_KEYS} are allowed.`,
-      'metadata',
-      'invalid_value',
-    );
-  }
-  for (const [key, v] of entries) {
-    if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string', v);
-    if (key.length > MAX_METADATA_KEY_CHARS) {
-      throw tooLong('metadata', MAX_METADATA_KEY_CHARS, 'a key is');
-    }
-    if (v.length > MAX_METADATA_VALUE_CHARS) {
-      throw tooLong(`metadata.${key}`, MAX_METADATA_VALUE_CHARS, 'the value is');
-    }
-  }
-  return value as Record<string, string>;
-}
 
 function itemsOf(value: unknown, required: boolean): unknown[] {
   if (value === undefined || value === null) {
@@ -63,18 +29,25 @@ function itemsOf(value: unknown, required: boolean): unknown[] {
   return value;
 }
 
+/** The body fields of each Conversations request (openai-node 6's params, query fields apart). */
+const CREATE_PARAMETERS: ReadonlySet<string> = new Set(['items', 'metadata']);
+const UPDATE_PARAMETERS: ReadonlySet<string> = new Set(['metadata']);
+const ITEMS_ADD_PARAMETERS: ReadonlySet<string> = new Set(['items']);
+
 /** `POST /v1/conversations`: optional first `items` and `metadata`. */
 export function parseConversationCreate(json: unknown): {
   items: unknown[];
   metadata: Record<string, string>;
 } {
   const body = jsonObject(json);
+  rejectUnknownParameters(body, CREATE_PARAMETERS);
   return { items: itemsOf(body.items, false), metadata: metadataOf(body.metadata) };
 }
 
 /** `POST /v1/conversations/{id}`: the new `metadata` (required; null clears it). */
 export function parseConversationUpdate(json: unknown): Record<string, string> {
   const body = jsonObject(json);
+  rejectUnknownParameters(body, UPDATE_PARAMETERS);
   if (!('metadata' in body)) {
     throw GatewayError.invalidRequest(
       "Missing required parameter: 'metadata'.",
@@ -87,5 +60,7 @@ export function parseConversationUpdate(json: unknown): Record<string, string> {
 
 /** `POST /v1/conversations/{id}/items`: the `items` to append (1 to 20). */
 export function parseItemsAdd(json: unknown): unknown[] {
-  return itemsOf(jsonObject(json).items, true);
+  const body = jsonObject(json);
+  rejectUnknownParameters(body, ITEMS_ADD_PARAMETERS);
+  return itemsOf(body.items, true);
 }

@@ -8,7 +8,7 @@ import { GatewayError } from '../http/errors.js';
 import { jsonObject, parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import { referencedItemIds, toChatCompletionsBody } from '../http/responses/chat-body.js';
-import { newItemId } from '../http/responses/item-ids.js';
+import { newItemId, refuseDuplicateItems } from '../http/responses/item-ids.js';
 import type { ResponsesRequest } from '../http/responses/responses-request.js';
 import { parseResponsesRequest } from '../http/responses/responses-request.js';
 import { storedInputItems } from '../http/responses/stored-items.js';
@@ -41,12 +41,19 @@ async function priorOf(
   request: ResponsesRequest,
 ): Promise<Prior> {
   if (request.previousResponseId !== null) {
-    const chain = await deps.responseStore.chain(tenantId, request.previousResponseId);
-    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
-    const missing = chain === null ? request.previousResponseId : chain.missing;
-    if (chain === null || missing !== null) {
+    const id = request.previousResponseId;
+    const chain = await deps.responseStore.chain(tenantId, id);
+    if (chain === null) {
       throw GatewayError.invalidRequest(
-        `Previous response with id '${missing}' not found.`,
+        `Previous response with id '${id}' not found.`,
+        'previous_response_id',
+        'previous_response_not_found',
+      );
+    }
+    // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.
+    if (chain.missing !== null) {
+      throw GatewayError.invalidRequest(
+        `Previous response with id '${id}' cannot be continued: the earlier response '${chain.missing}' it continues was deleted.`,
         'previous_response_id',
         'previous_response_not_found',
       );
@@ -77,6 +84,8 @@ export function parseResponses(deps: ParseResponsesDeps) {
     checkModel(key, request.model, deps.upstream);
     const prior = await priorOf(deps, key.tenantId, request);
     const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
+    const inputItems = storedInputItems(request, references);
+    refuseDuplicateItems(inputItems, 'input', prior.history);
     const body = toChatCompletionsBody(request, prior.history, references) as unknown as Record<
       string,
       unknown
@@ -86,7 +95,7 @@ export function parseResponses(deps: ParseResponsesDeps) {
       id,
       createdAt: Math.floor(deps.clock.now() / 1_000),
       request,
-      inputItems: storedInputItems(request, references),
+      inputItems,
     });
     // A conversation or a chain is the session; a first response joins the client's
     // x-tollgate-session-id when it sends one, else starts its own (the session stage decides).
@@ -135,6 +144,7 @@ export async function countResponsesInput(
   if (named) checkModel(key, request.model, deps.upstream);
   const prior = await priorOf(deps, key.tenantId, request);
   const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
+  refuseDuplicateItems(storedInputItems(request, references), 'input', prior.history);
   const body = toChatCompletionsBody(request, prior.history, references);
   return countRequestTokens(body as unknown as Record<string, unknown>, request.model);
 }

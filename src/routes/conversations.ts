@@ -13,7 +13,9 @@ import { GatewayError } from '../http/errors.js';
 import { parseJsonBody } from '../http/json-body.js';
 import { listPage, parseListParams } from '../http/list-page.js';
 import { readBodyText } from '../http/read-body.js';
+import { duplicateItem, refuseDuplicateItems } from '../http/responses/item-ids.js';
 import { storedItemsOf } from '../http/responses/stored-items.js';
+import { checkIncludeQuery } from '../http/responses/unsupported-parameters.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import { requireChatKey } from '../pipeline/rate-limit.js';
 import { isRecord } from '../runtime/is-record.js';
@@ -76,6 +78,7 @@ export function conversationsRoute(deps: Deps) {
     const body = parseConversationCreate(await jsonOf(deps, c, true));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, body.items);
+    refuseDuplicateItems(items, 'items');
     return c.json(await sealing(store.create(tenantId, { metadata: body.metadata, items })));
   });
 
@@ -103,6 +106,7 @@ export function conversationsRoute(deps: Deps) {
   app.get('/conversations/:id/items', async (c) => {
     const id = c.req.param('id');
     const params = parseListParams((name) => c.req.query(name));
+    checkIncludeQuery((name) => c.req.queries(name));
     const listed = await store.listItems(tenantOf(c), id, params);
     if (!listed.ok) {
       throw listed.reason === 'after_not_found'
@@ -114,16 +118,23 @@ export function conversationsRoute(deps: Deps) {
 
   app.post('/conversations/:id/items', async (c) => {
     const id = c.req.param('id');
+    checkIncludeQuery((name) => c.req.queries(name));
     const raw = parseItemsAdd(await jsonOf(deps, c));
     const tenantId = tenantOf(c);
     const items = await storedItems(deps, tenantId, raw);
+    refuseDuplicateItems(items, 'items');
     const added = await sealing(store.addItems(tenantId, id, items));
-    if (added === null) throw storedNotFound('Conversation', id);
-    return c.json(listPage(added, false));
+    if (!added.ok) {
+      throw added.reason === 'duplicate_item'
+        ? duplicateItem(added.itemId, 'items')
+        : storedNotFound('Conversation', id);
+    }
+    return c.json(listPage(added.items, false));
   });
 
   app.get('/conversations/:id/items/:itemId', async (c) => {
     const { id, itemId } = c.req.param();
+    checkIncludeQuery((name) => c.req.queries(name));
     const item = await store.getItem(tenantOf(c), id, itemId);
     if (item === null) throw storedNotFound('Item', itemId);
     return c.json(item);

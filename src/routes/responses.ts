@@ -4,6 +4,7 @@ import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { pageOf, parseListParams } from '../http/list-page.js';
 import { unsupported } from '../http/responses/request-errors.js';
+import { checkIncludeQuery } from '../http/responses/unsupported-parameters.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import { after } from '../pipeline/after.js';
 import { auth } from '../pipeline/auth.js';
@@ -86,6 +87,7 @@ export function responsesRoute(deps: Deps) {
   app.get('/responses/:id/input_items', requireChatKey(deps), async (c) => {
     const id = c.req.param('id');
     const params = parseListParams((name) => c.req.query(name));
+    checkIncludeQuery((name) => c.req.queries(name));
     const stored = await deps.responseStore.get(c.get('apiKey').tenantId, id);
     if (stored === null) throw storedNotFound('Response', id);
     const page = pageOf(stored.inputItems, params);

@@ -4,11 +4,14 @@ import { ChatOpenAI } from '@langchain/openai';
 import { generateObject, generateText, stepCountIs, streamText, tool } from 'ai';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError } from 'openai';
-import type { ResponseCreateParamsNonStreaming } from 'openai/resources/responses/responses';
+import type {
+  ResponseCreateParamsNonStreaming,
+  ResponseStreamEvent,
+} from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { interactions } from '../../src/storage/schema.js';
-import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
@@ -173,6 +176,371 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
         type: 'invalid_request_error',
         param: name,
         code: 'unknown_parameter',
+      });
+    }
+  });
+});
+
+/** Streams these chat chunks as the upstream's SSE body, then `[DONE]`. */
+function sseChunks(chunks: readonly Record<string, unknown>[]): UpstreamHandler {
+  return (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const chunk of chunks) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    res.end('data: [DONE]\n\n');
+  };
+}
+
+const CHUNK = {
+  id: 'chatcmpl-calls',
+  object: 'chat.completion.chunk',
+  created: 1_700_000_000,
+  model: 'gpt-4o-mini',
+};
+const USAGE = { prompt_tokens: 30, completion_tokens: 20, total_tokens: 50 };
+
+/** One streamed chunk of the first choice. */
+function deltaChunk(delta: Record<string, unknown>, finish: string | null = null) {
+  return { ...CHUNK, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] };
+}
+
+/** An upstream JSON answer with this message (finished with tool_calls when it calls any). */
+function answerWith(message: Record<string, unknown>) {
+  return json(200, {
+    ...completionFor({ model: 'gpt-4o-mini' }),
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant', refusal: null, ...message },
+        logprobs: null,
+        finish_reason: message.tool_calls === undefined ? 'stop' : 'tool_calls',
+      },
+    ],
+    usage: USAGE,
+  });
+}
+
+const TWO_TOOLS: OpenAI.Responses.Tool[] = ['get_weather', 'get_time'].map((name) => ({
+  type: 'function',
+  name,
+  parameters: { type: 'object', properties: {} },
+  strict: false,
+}));
+
+/** A response with what differs between two answers to the same reply left out: ids and times. */
+function comparable(response: object): unknown {
+  const {
+    id: _id,
+    created_at: _c,
+    completed_at: _d,
+    output_text: _t,
+    ...rest
+  } = response as {
+    id: unknown;
+    created_at: unknown;
+    completed_at: unknown;
+    output_text?: unknown;
+    output: { id?: unknown }[];
+  };
+  return { ...rest, output: rest.output.map(({ id: _itemId, ...item }) => item) };
+}
+
+/** Every event of a streamed response, in the order the client got them. */
+async function eventsOf(params: ResponseCreateParamsNonStreaming): Promise<ResponseStreamEvent[]> {
+  const events: ResponseStreamEvent[] = [];
+  for await (const event of await client.responses.create({ ...params, stream: true })) {
+    events.push(event);
+  }
+  return events;
+}
+
+/** The events that name an output item, grouped by its index, in the order they came. */
+function itemEvents(events: readonly ResponseStreamEvent[]): Map<number, ResponseStreamEvent[]> {
+  const byItem = new Map<number, ResponseStreamEvent[]>();
+  for (const event of events) {
+    if (!('output_index' in event)) continue;
+    byItem.set(event.output_index, [...(byItem.get(event.output_index) ?? []), event]);
+  }
+  return byItem;
+}
+
+describe('streamed and JSON answers of the same reply', () => {
+  it('streams two tool calls whose arguments interleave, each item whole and in order, ending as the JSON answer does', async () => {
+    upstream.enqueue(
+      sseChunks([
+        deltaChunk({
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            {
+              index: 0,
+              id: 'call_a',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '' },
+            },
+            {
+              index: 1,
+              id: 'call_b',
+              type: 'function',
+              function: { name: 'get_time', arguments: '' },
+            },
+          ],
+        }),
+        deltaChunk({
+          tool_calls: [
+            { index: 0, function: { arguments: '{"city":' } },
+            { index: 1, function: { arguments: '{"zone":' } },
+          ],
+        }),
+        deltaChunk({
+          tool_calls: [
+            { index: 0, function: { arguments: '"Oslo"}' } },
+            { index: 1, function: { arguments: '"CET"}' } },
+          ],
+        }),
+        deltaChunk({}, 'tool_calls'),
+        { ...CHUNK, choices: [], usage: USAGE },
+      ]),
+    );
+    const request = { model: 'gpt-4o-mini', input: 'Weather and time in Oslo?', tools: TWO_TOOLS };
+    const events = await eventsOf(request);
+    const dump = JSON.stringify(events);
+    expect(
+      events.map((event) => event.sequence_number),
+      dump,
+    ).toEqual(events.map((_, i) => i));
+    const expected = [
+      { name: 'get_weather', call_id: 'call_a', arguments: '{"city":"Oslo"}' },
+      { name: 'get_time', call_id: 'call_b', arguments: '{"zone":"CET"}' },
+    ];
+    const byItem = itemEvents(events);
+    expect([...byItem.keys()], dump).toEqual([0, 1]);
+    let next = events.findIndex((event) => event.type === 'response.output_item.added');
+    for (const [index, call] of expected.entries()) {
+      const own = byItem.get(index) ?? [];
+      // One item's events come together, none of another's between them.
+      expect(events.slice(next, next + own.length), dump).toEqual(own);
+      next += own.length;
+      const types = own.map((event) => event.type);
+      expect(types[0], dump).toBe('response.output_item.added');
+      expect(types.slice(1, -2).every((t) => t === 'response.function_call_arguments.delta')).toBe(
+        true,
+      );
+      expect(types.slice(-2), dump).toEqual([
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+      ]);
+      const deltas = own.flatMap((event) =>
+        event.type === 'response.function_call_arguments.delta' ? [event.delta] : [],
+      );
+      expect(deltas.join(''), dump).toBe(call.arguments);
+      expect(own.at(-2), dump).toMatchObject({ arguments: call.arguments });
+      expect(own.at(-1), dump).toMatchObject({
+        item: { type: 'function_call', status: 'completed', ...call },
+      });
+    }
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(`no completed event: ${dump}`);
+    upstream.enqueue(
+      answerWith({
+        content: null,
+        tool_calls: expected.map(({ name, call_id, arguments: args }) => ({
+          id: call_id,
+          type: 'function',
+          function: { name, arguments: args },
+        })),
+      }),
+    );
+    const answered = await client.responses.create(request);
+    expect(comparable(completed.response), dump).toEqual(comparable(answered));
+  });
+
+  it('shows no empty message beside tool calls, as JSON and as a stream, nor keeps one in the conversation', async () => {
+    const call = {
+      id: 'call_w',
+      type: 'function',
+      function: { name: 'get_weather', arguments: '{}' },
+    };
+    const conversation = await client.conversations.create({});
+    upstream.enqueue(answerWith({ content: '', tool_calls: [call] }));
+    const request = {
+      model: 'gpt-4o-mini',
+      input: 'Weather?',
+      tools: TWO_TOOLS,
+      conversation: conversation.id,
+    };
+    const answered = await client.responses.create(request);
+    expect(
+      answered.output.map((item) => item.type),
+      JSON.stringify(answered),
+    ).toEqual(['function_call']);
+    const items = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(
+      items.data.map((item) => item.type),
+      JSON.stringify(items.data),
+    ).toEqual(['message', 'function_call']);
+    upstream.enqueue(
+      sseChunks([
+        deltaChunk({ role: 'assistant', content: '' }),
+        deltaChunk({ tool_calls: [{ index: 0, ...call }] }),
+        deltaChunk({}, 'tool_calls'),
+        { ...CHUNK, choices: [], usage: USAGE },
+      ]),
+    );
+    const events = await eventsOf({ ...request, conversation: undefined });
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(JSON.stringify(events));
+    expect(comparable(completed.response)).toEqual(
+      comparable({ ...answered, conversation: undefined }),
+    );
+  });
+
+  it('answers an empty reply with one empty message, as JSON and as a stream', async () => {
+    upstream.enqueue(answerWith({ content: '' }));
+    const answered = await client.responses.create({ model: 'gpt-4o-mini', input: 'Say nothing' });
+    expect(answered.output, JSON.stringify(answered)).toMatchObject([
+      { type: 'message', status: 'completed', content: [{ type: 'output_text', text: '' }] },
+    ]);
+    upstream.enqueue(
+      sseChunks([
+        deltaChunk({ role: 'assistant', content: '' }),
+        deltaChunk({}, 'stop'),
+        { ...CHUNK, choices: [], usage: USAGE },
+      ]),
+    );
+    const events = await eventsOf({ model: 'gpt-4o-mini', input: 'Say nothing' });
+    const dump = JSON.stringify(events);
+    expect(
+      events.map((event) => event.type),
+      dump,
+    ).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const completed = events.at(-1);
+    if (completed?.type !== 'response.completed') throw new Error(dump);
+    expect(comparable(completed.response)).toEqual(comparable(answered));
+  });
+});
+
+describe('bounded request fields', () => {
+  /** The error body a refused call answers with; fails the test when the call is accepted. */
+  async function refusal(call: Promise<unknown>): Promise<unknown> {
+    const err = await call.catch((e: unknown) => e);
+    if (!(err instanceof BadRequestError)) throw new Error(`not refused: ${JSON.stringify(err)}`);
+    return err.error;
+  }
+
+  it('refuses metadata and user beyond their bounds with the same 400 chat completions gives', async () => {
+    const crowded = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    const cases: Record<string, unknown>[] = [
+      { metadata: crowded },
+      { metadata: { ['k'.repeat(65)]: 'v' } },
+      { metadata: { note: 'v'.repeat(513) } },
+      { metadata: { n: 1 } },
+      { user: 'u'.repeat(257) },
+    ];
+    const params: unknown[] = [];
+    for (const extra of cases) {
+      const responses = await refusal(
+        client.responses.create({
+          model: 'gpt-4o-mini',
+          input: 'x',
+          ...extra,
+        } as ResponseCreateParamsNonStreaming),
+      );
+      const chat = await refusal(
+        client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'x' }],
+          ...extra,
+        } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+      );
+      expect(responses, JSON.stringify(extra).slice(0, 80)).toEqual(chat);
+      params.push((responses as { param: unknown }).param);
+    }
+    expect(params).toEqual(['metadata', 'metadata', 'metadata.note', 'metadata.n', 'user']);
+    expect(upstream.requests).toHaveLength(0);
+    const full = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`${i}`.padStart(64, 'k'), 'v'.repeat(512)]),
+    );
+    const accepted = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'x',
+      metadata: full,
+      user: 'u'.repeat(256),
+    });
+    expect(accepted.metadata).toEqual(full);
+  });
+
+  it('refuses max_output_tokens out of range as a value error, and truncation or service_tier it does not know', async () => {
+    const cases: [Record<string, unknown>, Record<string, unknown>][] = [
+      [
+        { max_output_tokens: 15 },
+        {
+          message: "Invalid 'max_output_tokens': 15 is less than the minimum of 16.",
+          code: 'integer_below_min_value',
+        },
+      ],
+      [
+        { max_output_tokens: 1e12 },
+        {
+          message:
+            "Invalid 'max_output_tokens': 1000000000000 is greater than the maximum of 2147483647.",
+          code: 'integer_above_max_value',
+        },
+      ],
+      [{ max_output_tokens: 100.5 }, { param: 'max_output_tokens', code: 'invalid_type' }],
+      [
+        { truncation: 'sometimes' },
+        {
+          message:
+            "Invalid value for 'truncation': 'sometimes'. Supported values are: 'auto' and 'disabled'.",
+          param: 'truncation',
+          code: 'invalid_value',
+        },
+      ],
+      [
+        { service_tier: 'fast' },
+        {
+          message:
+            "Invalid value for 'service_tier': 'fast'. Supported values are: 'auto', 'default', 'flex', 'scale' and 'priority'.",
+          param: 'service_tier',
+          code: 'invalid_value',
+        },
+      ],
+    ];
+    for (const [extra, error] of cases) {
+      const body = await refusal(
+        client.responses.create({
+          model: 'gpt-4o-mini',
+          input: 'x',
+          ...extra,
+        } as ResponseCreateParamsNonStreaming),
+      );
+      expect(body, JSON.stringify(extra)).toMatchObject({
+        type: 'invalid_request_error',
+        ...error,
+      });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    for (const cap of [16, 2 ** 31 - 1]) {
+      const response = await client.responses.create({
+        model: 'gpt-4o-mini',
+        input: 'x',
+        max_output_tokens: cap,
+        truncation: 'auto',
+        service_tier: 'flex',
+      });
+      expect(response.max_output_tokens).toBe(cap);
+      expect(upstream.requests.at(-1)?.body).toMatchObject({
+        max_completion_tokens: cap,
+        service_tier: 'flex',
       });
     }
   });

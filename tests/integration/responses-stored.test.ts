@@ -3,6 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
+import type {
+  ConversationCreateParams,
+  ConversationUpdateParams,
+} from 'openai/resources/conversations/conversations';
+import type { ItemCreateParams } from 'openai/resources/conversations/items';
+import type {
+  ResponseCreateParamsNonStreaming,
+  ResponseIncludable,
+  ResponseInputItem,
+} from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRetention } from '../../src/analytics/retention.js';
 import { countPromptTokens } from '../../src/compression/token-count.js';
@@ -57,6 +67,28 @@ async function tablesHolding(markers: readonly string[]): Promise<string[]> {
 
 function messagesOf(req: RecordedRequest | undefined): unknown {
   return req?.body.messages;
+}
+
+/** A user message with an id of the client's choosing (the SDK's types give input messages none). */
+function userItem(id: string, text: string): ResponseInputItem {
+  return { type: 'message', role: 'user', content: text, id } as ResponseInputItem;
+}
+
+/** OpenAI's 400 for an item given twice, or again where it is stored already. */
+function duplicateOf(id: string, param: 'input' | 'items') {
+  return {
+    message: `Duplicate item found with id ${id}. Remove duplicate items from your input and try again.`,
+    type: 'invalid_request_error',
+    param,
+    code: null,
+  };
+}
+
+/** The error body of a call the gateway refused with 400; fails the test when it was accepted. */
+async function refusalOf(call: Promise<unknown>): Promise<unknown> {
+  const err = await call.catch((e: unknown) => e);
+  if (!(err instanceof BadRequestError)) throw new Error(`not refused: ${JSON.stringify(err)}`);
+  return err.error;
 }
 
 beforeAll(async () => {
@@ -162,6 +194,93 @@ describe('stored responses: previous_response_id', () => {
     });
     expect(upstream.requests).toHaveLength(1);
   });
+
+  it('refuses input that repeats an item id, or resends items of the chain or conversation it continues', async () => {
+    const refused = (params: ResponseCreateParamsNonStreaming) =>
+      refusalOf(client.responses.create(params));
+    const model = 'gpt-4o-mini';
+    expect(
+      await refused({ model, input: [userItem('msg_Z', 'a'), userItem('msg_Z', 'b')] }),
+    ).toEqual(duplicateOf('msg_Z', 'input'));
+    const first = await client.responses.create({ model, input: 'One' });
+    const [answer] = first.output;
+    if (answer?.type !== 'message') throw new Error(JSON.stringify(first));
+    expect(
+      await refused({
+        model,
+        previous_response_id: first.id,
+        input: [answer, { role: 'user', content: 'Two' }],
+      }),
+    ).toEqual(duplicateOf(answer.id, 'input'));
+    const conversation = await client.conversations.create({});
+    const turn = await client.responses.create({
+      model,
+      conversation: conversation.id,
+      input: 'A',
+    });
+    const [said] = turn.output;
+    if (said?.type !== 'message') throw new Error(JSON.stringify(turn));
+    // Its answer again, as the item or as a reference that would copy it into the conversation.
+    const resent: ResponseInputItem[] = [said, { type: 'item_reference', id: said.id }];
+    for (const item of resent) {
+      const input = [item, { role: 'user' as const, content: 'B' }];
+      expect(await refused({ model, conversation: conversation.id, input })).toEqual(
+        duplicateOf(said.id, 'input'),
+      );
+    }
+    expect(upstream.requests).toHaveLength(2);
+    // Sending only what is new works: each earlier turn reaches the upstream once.
+    await client.responses.create({ model, previous_response_id: first.id, input: 'Two' });
+    expect(messagesOf(upstream.requests.at(-1))).toEqual([
+      { role: 'user', content: 'One' },
+      { role: 'assistant', content: 'Answer 1' },
+      { role: 'user', content: 'Two' },
+    ]);
+    await client.responses.create({ model, conversation: conversation.id, input: 'B' });
+    expect(messagesOf(upstream.requests.at(-1))).toEqual([
+      { role: 'user', content: 'A' },
+      { role: 'assistant', content: 'Answer 2' },
+      { role: 'user', content: 'B' },
+    ]);
+    const listed = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(listed.data.map((item) => item.type === 'message' && item.content[0])).toMatchObject([
+      { text: 'A' },
+      { text: 'Answer 2' },
+      { text: 'B' },
+      { text: 'Answer 4' },
+    ]);
+  });
+
+  it('answers a function call of the chain with only its output, the call sent upstream once', async () => {
+    const call = { id: 'call_w', type: 'function', function: { name: 'weather', arguments: '{}' } };
+    upstream.enqueue((req, res) =>
+      json(200, {
+        ...completionFor(req.body),
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          },
+        ],
+      })(req, res),
+    );
+    const tools = [{ type: 'function' as const, name: 'weather', parameters: {}, strict: false }];
+    const asked = await client.responses.create({ model: 'gpt-4o-mini', input: 'Weather?', tools });
+    const answered = await client.responses.create({
+      model: 'gpt-4o-mini',
+      previous_response_id: asked.id,
+      tools,
+      input: [{ type: 'function_call_output', call_id: 'call_w', output: '{"temp":21}' }],
+    });
+    expect(answered.output_text).toBe('Answer 1');
+    expect(messagesOf(upstream.requests.at(-1))).toEqual([
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      { role: 'tool', tool_call_id: 'call_w', content: '{"temp":21}' },
+    ]);
+  });
 });
 
 describe('stored responses: retrieve, delete and input items', () => {
@@ -237,7 +356,7 @@ describe('stored responses: retrieve, delete and input items', () => {
     await expect(client.responses.cancel('resp_unknown')).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('refuses to continue a chain whose earlier response was deleted, naming it', async () => {
+  it('refuses to continue a chain whose earlier response was deleted, naming the id sent and the one deleted', async () => {
     const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'One' });
     const second = await client.responses.create({
       model: 'gpt-4o-mini',
@@ -249,9 +368,11 @@ describe('stored responses: retrieve, delete and input items', () => {
       .create({ model: 'gpt-4o-mini', input: 'Three', previous_response_id: second.id })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).error).toMatchObject({
-      message: `Previous response with id '${first.id}' not found.`,
+    expect((err as BadRequestError).error).toEqual({
+      message: `Previous response with id '${second.id}' cannot be continued: the earlier response '${first.id}' it continues was deleted.`,
+      type: 'invalid_request_error',
       param: 'previous_response_id',
+      code: 'previous_response_not_found',
     });
     expect((await client.responses.retrieve(second.id)).output_text).toBe('Answer 2');
   });
@@ -608,6 +729,79 @@ describe('conversations', () => {
     expect(response.output_text).toBe('Too late');
     expect(storeOf(response)).toBe(false);
     await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('refuses an item id given twice, or one the conversation holds already, and pages every item once', async () => {
+    const twice = await refusalOf(
+      client.conversations.create({
+        items: [userItem('msg_Y', 'a'), { role: 'user', content: 'b' }, userItem('msg_Y', 'c')],
+      }),
+    );
+    expect(twice).toEqual(duplicateOf('msg_Y', 'items'));
+    const conversation = await client.conversations.create({
+      items: [userItem('msg_Y', 'a'), { role: 'user', content: 'b' }],
+    });
+    // The same id again: as an item, or as a reference that would copy the stored one.
+    for (const item of [userItem('msg_Y', 'c'), { type: 'item_reference' as const, id: 'msg_Y' }]) {
+      const err = await refusalOf(
+        client.conversations.items.create(conversation.id, { items: [item] }),
+      );
+      expect(err).toEqual(duplicateOf('msg_Y', 'items'));
+    }
+    await client.conversations.items.create(conversation.id, {
+      items: [{ role: 'user', content: 'c' }],
+    });
+    const texts: unknown[] = [];
+    for await (const item of client.conversations.items.list(conversation.id, {
+      limit: 1,
+      order: 'asc',
+    })) {
+      texts.push(item.type === 'message' && item.content[0]);
+      if (texts.length > 10) break;
+    }
+    expect(texts).toMatchObject([{ text: 'a' }, { text: 'b' }, { text: 'c' }]);
+  });
+
+  it('refuses unknown body fields and include values as /v1/responses does', async () => {
+    const conversation = await client.conversations.create({});
+    const unknown = {
+      message: "Unknown parameter: 'foo'.",
+      type: 'invalid_request_error',
+      param: 'foo',
+      code: 'unknown_parameter',
+    };
+    const extra = { foo: 1 };
+    const attempts = [
+      () => client.conversations.create({ ...extra } as ConversationCreateParams),
+      () =>
+        client.conversations.update(conversation.id, {
+          metadata: { a: 'b' },
+          ...extra,
+        } as ConversationUpdateParams),
+      () =>
+        client.conversations.items.create(conversation.id, {
+          items: [{ role: 'user', content: 'x' }],
+          ...extra,
+        } as ItemCreateParams),
+    ];
+    for (const attempt of attempts) expect(await refusalOf(attempt())).toEqual(unknown);
+    expect((await client.conversations.retrieve(conversation.id)).metadata).toEqual({});
+    expect((await client.conversations.items.list(conversation.id)).data).toEqual([]);
+    const bogus = ['bogus' as ResponseIncludable];
+    const created = await refusalOf(
+      client.responses.create({ model: 'gpt-4o-mini', input: 'x', include: bogus }),
+    );
+    expect(created).toMatchObject({ param: 'include[0]' });
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'x' });
+    const lists = [
+      () => client.responses.inputItems.list(response.id, { include: bogus }),
+      () => client.conversations.items.list(conversation.id, { include: bogus }),
+    ];
+    for (const list of lists) expect(await refusalOf(list())).toEqual(created);
+    const supported = await client.responses.inputItems.list(response.id, {
+      include: ['message.input_image.image_url'],
+    });
+    expect(supported.data).toHaveLength(1);
   });
 
   it('refuses bad bodies and paging with 400 naming the parameter', async () => {

@@ -53,7 +53,7 @@ describe('request fields with bounds', () => {
     ['n', { n: 129 }, 'integer_above_max_value'],
     ['max_tokens', { max_tokens: 2 ** 31 }, 'integer_above_max_value'],
     ['user', { user: 'u'.repeat(257) }, 'string_above_max_length'],
-    ['metadata', { metadata: { k: 'v'.repeat(513) } }, 'invalid_value'],
+    ['metadata.k', { metadata: { k: 'v'.repeat(513) } }, 'invalid_value'],
   ])('refuses an out-of-bounds %s with 400 naming it', (param, extra, code) => {
     const err = refusal(() => parseChatRequest(JSON.stringify({ ...base, ...extra })));
     expect(err.status).toBe(400);

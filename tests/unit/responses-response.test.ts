@@ -145,7 +145,7 @@ describe('toResponseObject', () => {
   it('is incomplete with reason max_output_tokens when the completion was cut at its length', () => {
     const response = toResponseObject(
       completionWith({ content: 'Once upon a' }, 'length'),
-      contextFor({ model: 'm', input: 'Tell a story', max_output_tokens: 3 }),
+      contextFor({ model: 'm', input: 'Tell a story', max_output_tokens: 16 }),
     );
     expect(response.status).toBe('incomplete');
     expect(response.incomplete_details).toEqual({ reason: 'max_output_tokens' });

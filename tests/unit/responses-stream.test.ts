@@ -207,6 +207,49 @@ describe('ResponsesStreamTranslator', () => {
     });
   });
 
+  it('keeps a function call open while text comes after it, and sends that text as a message once the answer ends', () => {
+    const { events } = run([
+      chunk({
+        tool_calls: [
+          {
+            index: 0,
+            id: 'call_9',
+            type: 'function',
+            function: { name: 'weather', arguments: '{"city":' },
+          },
+        ],
+      }),
+      chunk({ content: 'Checking.' }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+      chunk({}, 'tool_calls'),
+      usageChunk,
+    ]);
+    expect(events.map((e) => [e.type, e.output_index])).toEqual([
+      ['response.created', undefined],
+      ['response.in_progress', undefined],
+      ['response.output_item.added', 0],
+      ['response.function_call_arguments.delta', 0],
+      ['response.function_call_arguments.delta', 0],
+      ['response.function_call_arguments.done', 0],
+      ['response.output_item.done', 0],
+      ['response.output_item.added', 1],
+      ['response.content_part.added', 1],
+      ['response.output_text.delta', 1],
+      ['response.output_text.done', 1],
+      ['response.content_part.done', 1],
+      ['response.output_item.done', 1],
+      ['response.completed', undefined],
+    ]);
+    expect(events[5]).toMatchObject({ arguments: '{"city":"Oslo"}' });
+    expect(events[9]).toMatchObject({ delta: 'Checking.' });
+    expect(events.at(-1)?.response).toMatchObject({
+      output: [
+        { type: 'function_call', call_id: 'call_9', arguments: '{"city":"Oslo"}' },
+        { type: 'message', content: [{ type: 'output_text', text: 'Checking.' }] },
+      ],
+    });
+  });
+
   it('ends with response.incomplete when the upstream stopped at its length limit', () => {
     const { events } = run([chunk({ content: 'Once upon' }), chunk({}, 'length'), usageChunk]);
     const last = events.at(-1);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../errors.js';
 
 /** The prefixes OpenAI gives its ids: a response, a message, a function call item, its output, a call. */
 export type ItemIdPrefix = 'resp' | 'msg' | 'fc' | 'fco' | 'call';
@@ -6,4 +7,30 @@ export type ItemIdPrefix = 'resp' | 'msg' | 'fc' | 'fco' | 'call';
 /** A new id in OpenAI's shape (`resp_…`, `msg_…`, `fc_…`): the prefix and 50 random hex digits. */
 export function newItemId(prefix: ItemIdPrefix): string {
   return `${prefix}_${randomBytes(25).toString('hex')}`;
+}
+
+/** OpenAI's 400 for an item whose id a request gives twice, or that is stored where it goes already. */
+export function duplicateItem(id: string, param: 'input' | 'items'): GatewayError {
+  return GatewayError.invalidRequest(
+    `Duplicate item found with id ${id}. Remove duplicate items from your input and try again.`,
+    param,
+  );
+}
+
+/**
+ * Refuses items, with the ids they would be stored under (references resolved to the items they
+ * name), that repeat an id among themselves or of the `earlier` items they would follow: the
+ * conversation or `previous_response_id` chain a request continues. An item id is unique there,
+ * and paging by `after` relies on it.
+ */
+export function refuseDuplicateItems(
+  items: readonly { id: string }[],
+  param: 'input' | 'items',
+  earlier: readonly { id: string }[] = [],
+): void {
+  const seen = new Set(earlier.map((item) => item.id));
+  for (const { id } of items) {
+    if (seen.has(id)) throw duplicateItem(id, param);
+    seen.add(id);
+  }
 }

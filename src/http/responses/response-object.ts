@@ -24,22 +24,29 @@ export function outputLogprobsOf(
   }));
 }
 
+/**
+ * The message of a choice: its text and refusal, when not empty. A choice that only calls
+ * functions has none; one with nothing at all to show has an empty one. The stream translator
+ * answers the same, so a JSON answer and a streamed one agree.
+ */
 function messageItem(
   choice: ChatCompletion.Choice,
   status: ResponseOutputMessage['status'],
 ): ResponseOutputMessage | null {
-  const { content, refusal } = choice.message;
+  const { content, refusal, tool_calls: calls } = choice.message;
+  const textPart = (text: string): ResponseOutputText => ({
+    type: 'output_text',
+    annotations: [],
+    logprobs: outputLogprobsOf(choice.logprobs?.content),
+    text,
+  });
   const parts: ResponseOutputMessage['content'] = [];
-  if (typeof content === 'string') {
-    parts.push({
-      type: 'output_text',
-      annotations: [],
-      logprobs: outputLogprobsOf(choice.logprobs?.content),
-      text: content,
-    });
+  if (typeof content === 'string' && content !== '') parts.push(textPart(content));
+  if (typeof refusal === 'string' && refusal !== '') parts.push({ type: 'refusal', refusal });
+  if (parts.length === 0) {
+    if ((calls ?? []).some((call) => call.type === 'function')) return null;
+    parts.push(textPart(''));
   }
-  if (typeof refusal === 'string') parts.push({ type: 'refusal', refusal });
-  if (parts.length === 0) return null;
   return { id: newItemId('msg'), type: 'message', status, content: parts, role: 'assistant' };
 }
 

@@ -2,6 +2,7 @@ import type { ResponseCreateParamsBase } from 'openai/resources/responses/respon
 import { isRecord } from '../../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../../storage/schema.js';
 import { GatewayError } from '../errors.js';
+import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from '../field-bounds.js';
 import { jsonObject } from '../json-body.js';
 import { checkInput } from './input-validation.js';
 import { describeValue, invalidType } from './request-errors.js';
@@ -22,7 +23,7 @@ export interface ResponsesRequest {
   maxOutputTokens: number | null;
 }
 
-const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+const isInteger = (v: unknown) => Number.isInteger(v);
 const isNonNegativeInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const isString = (v: unknown) => typeof v === 'string';
@@ -37,19 +38,50 @@ const FIELD_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
   ['parallel_tool_calls', isBoolean, 'a boolean'],
   ['temperature', isNumber, 'a number'],
   ['top_p', isNumber, 'a number'],
-  ['max_output_tokens', isPositiveInt, 'a positive integer'],
+  ['max_output_tokens', isInteger, 'an integer'],
   ['top_logprobs', isNonNegativeInt, 'a non-negative integer'],
   ['user', isString, 'a string'],
   ['safety_identifier', isString, 'a string'],
   ['prompt_cache_key', isString, 'a string'],
   ['previous_response_id', isString, 'a string'],
-  ['metadata', isRecord, 'an object'],
   ['text', isRecord, 'an object'],
   ['reasoning', isRecord, 'an object'],
   ['stream_options', isRecord, 'an object'],
   ['tools', Array.isArray, 'an array'],
   ['include', Array.isArray, 'an array'],
 ];
+
+/** OpenAI's smallest `max_output_tokens`. */
+const MIN_OUTPUT_TOKENS = 16;
+
+/** Fields that take one of a few strings (openai-node 6's `ResponseCreateParams`). */
+const FIELD_VALUES: readonly [string, readonly string[]][] = [
+  ['truncation', ['auto', 'disabled']],
+  ['service_tier', ['auto', 'default', 'flex', 'scale', 'priority']],
+];
+
+/** "'a', 'b' and 'c'", as OpenAI lists the values a field takes. */
+function listed(values: readonly string[]): string {
+  const quoted = values.map((v) => `'${v}'`);
+  return quoted.length < 2
+    ? quoted.join('')
+    : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+}
+
+function checkFieldValues(json: Record<string, unknown>): void {
+  for (const [field, values] of FIELD_VALUES) {
+    const value = json[field];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') throw invalidType(field, 'a string', value);
+    if (!values.includes(value)) {
+      throw GatewayError.invalidRequest(
+        `Invalid value for '${field}': '${value}'. Supported values are: ${listed(values)}.`,
+        field,
+        'invalid_value',
+      );
+    }
+  }
+}
 
 function checkModel(model: unknown): string {
   if (model === undefined) {
@@ -99,6 +131,11 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       throw invalidType(field, expected, value);
     }
   }
+  atLeast(json, 'max_output_tokens', MIN_OUTPUT_TOKENS);
+  atMost(json, 'max_output_tokens', MAX_COMPLETION_TOKENS);
+  checkUser(json);
+  metadataOf(json.metadata);
+  checkFieldValues(json);
   const conversationId = conversationIdOf(json.conversation);
   const previousResponseId =
     typeof json.previous_response_id === 'string' ? json.previous_response_id : null;

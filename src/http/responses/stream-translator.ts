@@ -30,6 +30,17 @@ interface OpenCall {
   item: ResponseFunctionToolCall & { id: string };
 }
 
+type Piece = { type: PartType; text: string; logprobs: ChatCompletionTokenLogprob[] };
+
+/**
+ * What began while a function call was streaming: another call, or text after a call. The call
+ * streaming may still get arguments, and an item's events must not be cut by another's, so
+ * these are written out whole, in the order they began, once the answer is complete.
+ */
+type Held =
+  | { kind: 'call'; index: number; callId: string; name: string; arguments: string }
+  | { kind: 'message'; pieces: Piece[] };
+
 /** Options of a stream translator: the clock that stamps `completed_at`. */
 export interface StreamTranslatorOptions {
   /** Milliseconds since the epoch; `Date.now` unless a test fixes it. */
@@ -41,6 +52,9 @@ export interface StreamTranslatorOptions {
  * created and in_progress first, then per output item added → deltas → done (one item open at a
  * time, ids stable across its events), and completed (or incomplete) with the full response and
  * usage once the upstream stream has ended. Only the first choice is translated: a response has one.
+ * The message and the first function call stream as they arrive; what begins while a call is
+ * streaming (the next calls, whose arguments may interleave with its own) follows whole at the end.
+ * An answer with nothing to show is one empty message, as in the JSON answer.
  */
 export class ResponsesStreamTranslator {
   readonly #context: ResponseContext;
@@ -50,7 +64,9 @@ export class ResponsesStreamTranslator {
   #final: ResponseObject | null = null;
   readonly #items: ResponseOutputItem[] = [];
   #open: OpenMessage | OpenCall | null = null;
-  readonly #calls = new Map<number, OpenCall>();
+  /** Calls by their index in the upstream's deltas, whether streaming, held or closed. */
+  readonly #calls = new Map<number, OpenCall | Extract<Held, { kind: 'call' }>>();
+  #held: Held[] = [];
   #model: string;
   #finishReason: string | null = null;
   #usage: CompletionUsage | null = null;
@@ -101,12 +117,41 @@ export class ResponsesStreamTranslator {
     for (const call of delta.tool_calls ?? []) out += this.#toolCall(call);
     if (choice.finish_reason) {
       this.#finishReason = choice.finish_reason;
-      out += this.#close();
+      out += this.#closeAll();
     }
     return out;
   }
 
+  /** Whether what begins now must wait for the end: a call is streaming, or items wait already. */
+  #holding(): boolean {
+    return this.#open?.kind === 'call' || this.#held.length > 0;
+  }
+
   #text(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
+    if (this.#holding()) {
+      this.#holdText({ type, text, logprobs });
+      return '';
+    }
+    return this.#openPart(type) + this.#textDelta(type, text, logprobs);
+  }
+
+  #holdText(piece: Piece): void {
+    let held = this.#held.find((item) => item.kind === 'message');
+    if (held === undefined) {
+      held = { kind: 'message', pieces: [] };
+      this.#held.push(held);
+    }
+    const last = held.pieces.at(-1);
+    if (last?.type === piece.type) {
+      last.text += piece.text;
+      last.logprobs.push(...piece.logprobs);
+    } else {
+      held.pieces.push({ ...piece, logprobs: [...piece.logprobs] });
+    }
+  }
+
+  /** Opens a message (closing the item before it) and a part of this type in it, as needed. */
+  #openPart(type: PartType): string {
     let out = '';
     if (this.#open?.kind !== 'message') {
       out += this.#close();
@@ -124,35 +169,45 @@ export class ResponsesStreamTranslator {
       });
     }
     const message = this.#open as OpenMessage;
-    let part = message.parts.at(-1);
-    if (part?.type !== type) {
-      if (part !== undefined) out += this.#closePart(message);
-      part = { type, text: '', logprobs: [] };
-      message.parts.push(part);
-      out += this.#frame('response.content_part.added', {
+    const part = message.parts.at(-1);
+    if (part?.type === type) return out;
+    if (part !== undefined) out += this.#closePart(message);
+    const opened = { type, text: '', logprobs: [] };
+    message.parts.push(opened);
+    return (
+      out +
+      this.#frame('response.content_part.added', {
         ...this.#where(message),
-        part: type === 'refusal' ? { type, refusal: '' } : this.#partBody(part),
-      });
-    }
+        part: type === 'refusal' ? { type, refusal: '' } : this.#partBody(opened),
+      })
+    );
+  }
+
+  /** Adds text to the open message's last part, which is of this type. */
+  #textDelta(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
+    const message = this.#open as OpenMessage;
+    const part = message.parts.at(-1);
+    if (part === undefined) return '';
     part.text += text;
     part.logprobs.push(...logprobs);
     const event = type === 'refusal' ? 'response.refusal.delta' : 'response.output_text.delta';
-    return (
-      out +
-      this.#frame(event, {
-        ...this.#where(message),
-        delta: text,
-        ...(type === 'output_text' ? { logprobs: deltaLogprobsOf(logprobs) } : {}),
-      })
-    );
+    return this.#frame(event, {
+      ...this.#where(message),
+      delta: text,
+      ...(type === 'output_text' ? { logprobs: deltaLogprobsOf(logprobs) } : {}),
+    });
   }
 
   #toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): string {
     const fragment = call.function?.arguments ?? '';
     const known = this.#calls.get(call.index);
+    if (known !== undefined && !('item' in known)) {
+      known.arguments += fragment;
+      return '';
+    }
     if (known !== undefined) {
       known.item.arguments += fragment;
-      // A call the upstream went back to after starting another is only complete in the final response.
+      // Only the streaming call has its events still open (a closed one's were sent whole).
       if (this.#open !== known || fragment === '') return '';
       return this.#frame('response.function_call_arguments.delta', {
         item_id: known.item.id,
@@ -160,6 +215,19 @@ export class ResponsesStreamTranslator {
         delta: fragment,
       });
     }
+    const callId = call.id ?? newItemId('call');
+    const name = call.function?.name ?? '';
+    if (this.#holding()) {
+      const held: Held = { kind: 'call', index: call.index, callId, name, arguments: fragment };
+      this.#calls.set(call.index, held);
+      this.#held.push(held);
+      return '';
+    }
+    return this.#openCall(call.index, callId, name, fragment);
+  }
+
+  /** Opens a function call item (closing the item before it), with its first arguments if any. */
+  #openCall(index: number, callId: string, name: string, fragment: string): string {
     let out = this.#close();
     const open: OpenCall = {
       kind: 'call',
@@ -169,11 +237,11 @@ export class ResponsesStreamTranslator {
         type: 'function_call',
         status: 'in_progress',
         arguments: '',
-        call_id: call.id ?? newItemId('call'),
-        name: call.function?.name ?? '',
+        call_id: callId,
+        name,
       },
     };
-    this.#calls.set(call.index, open);
+    this.#calls.set(index, open);
     this.#open = open;
     this.#items.push(open.item);
     out += this.#frame('response.output_item.added', {
@@ -269,11 +337,34 @@ export class ResponsesStreamTranslator {
     );
   }
 
+  /**
+   * The answer is complete: closes the open item, writes out the held ones whole, in the order
+   * they began, and, when nothing was said at all, one empty message.
+   */
+  #closeAll(): string {
+    let out = this.#close();
+    const held = this.#held;
+    this.#held = [];
+    for (const item of held) {
+      if (item.kind === 'call') {
+        out += this.#openCall(item.index, item.callId, item.name, item.arguments);
+      } else {
+        for (const piece of item.pieces) {
+          out +=
+            this.#openPart(piece.type) + this.#textDelta(piece.type, piece.text, piece.logprobs);
+        }
+      }
+      out += this.#close();
+    }
+    if (this.#items.length === 0) out += this.#openPart('output_text') + this.#close();
+    return out;
+  }
+
   /** The end of the upstream stream: closes what is open, then `response.completed` (or `.incomplete`). */
   finish(): string {
     let out = this.start();
     if (this.#final !== null) return out;
-    out += this.#close();
+    out += this.#closeAll();
     return out + this.#completed(this.#finishedResponse());
   }
 
@@ -284,7 +375,7 @@ export class ResponsesStreamTranslator {
   async finishKept(keep: (response: ResponseObject) => Promise<ResponseObject>): Promise<string> {
     let out = this.start();
     if (this.#final !== null) return out;
-    out += this.#close();
+    out += this.#closeAll();
     const response = await keep(this.#finishedResponse());
     return out + this.#completed(response);
   }

@@ -135,7 +135,23 @@ function checkTextFormat(text: unknown): void {
   if (!isRecord(format.schema)) throw invalidType('text.format.schema', 'an object', format.schema);
 }
 
-function checkInclude(include: unknown): void {
+/**
+ * Refuses a body field the endpoint does not have, as OpenAI refuses it (`unknown_parameter`),
+ * rather than dropping it without a word.
+ */
+export function rejectUnknownParameters(
+  body: Record<string, unknown>,
+  known: ReadonlySet<string>,
+): void {
+  for (const name in body) {
+    if (!known.has(name)) {
+      throw GatewayError.invalidRequest(`Unknown parameter: '${name}'.`, name, 'unknown_parameter');
+    }
+  }
+}
+
+/** Refuses an `include` value (of a create request, or of an item list's query) the gateway cannot give. */
+export function checkInclude(include: unknown): void {
   if (!Array.isArray(include)) return;
   include.forEach((value: unknown, i) => {
     if (typeof value !== 'string' || !SUPPORTED_INCLUDES.has(value)) {
@@ -145,16 +161,20 @@ function checkInclude(include: unknown): void {
 }
 
 /**
+ * Refuses an item list's `include` query (`include[]=…` as openai-node sends it, or `include=…`)
+ * as a create request's `include` is refused. `values` reads every value of a query parameter.
+ */
+export function checkIncludeQuery(values: (name: string) => string[] | undefined): void {
+  checkInclude([...(values('include[]') ?? []), ...(values('include') ?? [])]);
+}
+
+/**
  * Refuses parameters OpenAI does not know, and what a chat-completions upstream cannot honour: built-in tools and tool choices, a
  * background run, stored prompts, moderation, server-side context management, and `include` values that
  * only those produce. A 400 names the parameter, so the client learns what to drop.
  */
 export function rejectUnsupported(body: Record<string, unknown>): void {
-  for (const name in body) {
-    if (!KNOWN_PARAMETERS.has(name)) {
-      throw GatewayError.invalidRequest(`Unknown parameter: '${name}'.`, name, 'unknown_parameter');
-    }
-  }
+  rejectUnknownParameters(body, KNOWN_PARAMETERS);
   if (body.background === true) {
     throw unsupported('background', "'background: true'");
   }

@@ -61,6 +61,33 @@ export function deleteConversation(db: Database, tenantId: string, id: string): 
   return deleteTenantOwned(db, OWNED, ITEMS, tenantId, id);
 }
 
+/** Locks a tenant's conversation row until the transaction `tx` ends; false when there is none. */
+async function lockConversation(tx: Database, tenantId: string, id: string): Promise<boolean> {
+  const locked = await tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, id)))
+    .for('update');
+  return locked.length > 0;
+}
+
+/** Inserts items after a locked conversation's last one. */
+async function insertAtEnd(
+  tx: Database,
+  id: string,
+  items: readonly Omit<NewConversationItem, 'position'>[],
+): Promise<void> {
+  if (items.length === 0) return;
+  const [last] = await tx
+    .select({ position: max(conversationItems.position) })
+    .from(conversationItems)
+    .where(eq(conversationItems.conversationId, id));
+  const start = (last?.position ?? -1) + 1;
+  await tx
+    .insert(conversationItems)
+    .values(items.map((item, i) => ({ ...item, conversationId: id, position: start + i })));
+}
+
 /**
  * Appends items at the end of a tenant's conversation inside the caller's transaction `tx`; null
  * when it does not exist. The conversation row is locked until the transaction ends, so two turns
@@ -72,33 +99,52 @@ export async function appendConversationItemsIn(
   id: string,
   items: readonly Omit<NewConversationItem, 'position'>[],
 ): Promise<number | null> {
-  const locked = await tx
-    .select({ id: conversations.id })
-    .from(conversations)
-    .where(and(eq(conversations.tenantId, tenantId), eq(conversations.id, id)))
-    .for('update');
-  if (locked.length === 0) return null;
-  const [last] = await tx
-    .select({ position: max(conversationItems.position) })
-    .from(conversationItems)
-    .where(eq(conversationItems.conversationId, id));
-  const start = (last?.position ?? -1) + 1;
-  if (items.length > 0) {
-    await tx
-      .insert(conversationItems)
-      .values(items.map((item, i) => ({ ...item, conversationId: id, position: start + i })));
-  }
+  if (!(await lockConversation(tx, tenantId, id))) return null;
+  await insertAtEnd(tx, id, items);
   return items.length;
 }
 
-/** Appends items at the end of a tenant's conversation; null when it does not exist. */
+/** What appending items to a conversation came to. */
+export type AppendOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'conversation_not_found' }
+  /** `itemId` is in the conversation already (an item id is unique in its conversation). */
+  | { ok: false; reason: 'duplicate_item'; itemId: string };
+
+/**
+ * Appends items at the end of a tenant's conversation unless one of their ids is in it already:
+ * checked with the conversation locked, so two requests adding the same item cannot both add it.
+ */
 export function appendConversationItems(
   db: Database,
   tenantId: string,
   id: string,
   items: readonly Omit<NewConversationItem, 'position'>[],
-): Promise<number | null> {
-  return db.transaction((tx) => appendConversationItemsIn(tx, tenantId, id, items));
+): Promise<AppendOutcome> {
+  return db.transaction(async (tx): Promise<AppendOutcome> => {
+    if (!(await lockConversation(tx, tenantId, id))) {
+      return { ok: false, reason: 'conversation_not_found' };
+    }
+    const ids = items.map((item) => item.itemId);
+    const present =
+      ids.length === 0
+        ? []
+        : await tx
+            .select({ itemId: conversationItems.itemId })
+            .from(conversationItems)
+            .where(
+              and(
+                eq(conversationItems.tenantId, tenantId),
+                eq(conversationItems.conversationId, id),
+                inArray(conversationItems.itemId, ids),
+              ),
+            );
+    const taken = new Set(present.map((row) => row.itemId));
+    const duplicate = ids.find((itemId) => taken.has(itemId));
+    if (duplicate !== undefined) return { ok: false, reason: 'duplicate_item', itemId: duplicate };
+    await insertAtEnd(tx, id, items);
+    return { ok: true };
+  });
 }
 
 /** Where a page of items starts and how long it is. */

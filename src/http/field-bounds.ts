@@ -1,0 +1,83 @@
+import { isRecord } from '../runtime/is-record.js';
+import { GatewayError } from './errors.js';
+import { invalidType } from './responses/request-errors.js';
+
+/** Largest completion token cap accepted: more than any model answers. */
+export const MAX_COMPLETION_TOKENS = 2 ** 31 - 1;
+/** Longest end-user id kept (it is stored as plaintext metadata). */
+export const MAX_USER_CHARS = 256;
+/** OpenAI's metadata limits: 16 pairs, keys up to 64 characters, values up to 512. */
+const MAX_METADATA_KEYS = 16;
+const MAX_METADATA_KEY_CHARS = 64;
+const MAX_METADATA_VALUE_CHARS = 512;
+
+/** Refuses a number field above `max` (a value out of range, not a wrong type). */
+export function atMost(body: Record<string, unknown>, field: string, max: number): void {
+  const v = body[field];
+  if (typeof v === 'number' && v > max) {
+    throw GatewayError.invalidRequest(
+      `Invalid '${field}': ${v} is greater than the maximum of ${max}.`,
+      field,
+      'integer_above_max_value',
+    );
+  }
+}
+
+/** Refuses a number field below `min` (a value out of range, not a wrong type). */
+export function atLeast(body: Record<string, unknown>, field: string, min: number): void {
+  const v = body[field];
+  if (typeof v === 'number' && v < min) {
+    throw GatewayError.invalidRequest(
+      `Invalid '${field}': ${v} is less than the minimum of ${min}.`,
+      field,
+      'integer_below_min_value',
+    );
+  }
+}
+
+/** Refuses a `user` (end-user id) longer than the gateway keeps. */
+export function checkUser(body: Record<string, unknown>): void {
+  const user = body.user;
+  if (typeof user === 'string' && user.length > MAX_USER_CHARS) {
+    throw GatewayError.invalidRequest(
+      `Invalid 'user': string too long. Expected a string with maximum length ${MAX_USER_CHARS}, but got a string with length ${user.length} instead.`,
+      'user',
+      'string_above_max_length',
+    );
+  }
+}
+
+function tooLong(param: string, max: number, what: string): GatewayError {
+  return GatewayError.invalidRequest(
+    `Invalid '${param}': ${what} longer than ${max}.`,
+    param,
+    'invalid_value',
+  );
+}
+
+/**
+ * Validates `metadata` as chat completions, the Responses API and conversations take it: up to 16
+ * string pairs (keys ≤ 64 characters, values ≤ 512); absent or null is none.
+ */
+export function metadataOf(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (!isRecord(value)) throw invalidType('metadata', 'an object', value);
+  const entries = Object.entries(value);
+  if (entries.length > MAX_METADATA_KEYS) {
+    throw GatewayError.invalidRequest(
+      `Invalid 'metadata': ${entries.length} keys; at most ${MAX_METADATA_KEYS} are allowed.`,
+      'metadata',
+      'invalid_value',
+    );
+  }
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string', v);
+    if (key.length > MAX_METADATA_KEY_CHARS) {
+      throw tooLong('metadata', MAX_METADATA_KEY_CHARS, 'a key is');
+    }
+    if (v.length > MAX_METADATA_VALUE_CHARS) {
+      throw tooLong(`metadata.${key}`, MAX_METADATA_VALUE_CHARS, 'the value is');
+    }
+  }
+  return value as Record<string, string>;
+}
