@@ -20,7 +20,7 @@ function time(query: Query, name: 'from' | 'to'): Date | undefined {
   const at = parseIsoTime(value);
   if (at === null) {
     throw GatewayError.invalidRequest(
-      `'${name}' must be an ISO 8601 date or time of the years 0001 to 9998 (UTC unless a zone is given), e.g. 2025-06-01T00:00:00Z.`,
+      `'${name}' must be an ISO 8601 date or time (UTC unless a zone is given) of an instant in the years 0001 to 9998 UTC, e.g. 2025-06-01T00:00:00Z.`,
       name,
       'invalid_value',
     );
