@@ -32,6 +32,11 @@ const SETTINGS_FLAGS = {
     value: '30d',
     help: 'expiry from now: 30d, 12h, 15m, 90s (never = no expiry)',
   },
+  cache: {
+    type: 'string',
+    value: 'on|off',
+    help: 'the response cache for its requests (default: on)',
+  },
 } as const satisfies FlagSpecs;
 
 const createCommand = defineCommand({

@@ -12,6 +12,7 @@ const ARG_SPELLING: Spelling = {
   field: (name) => `<${name}>`,
   bare: (name) => `<${name}>`,
   unset: () => 'none',
+  onOff: 'on or off',
 };
 
 const createCommand = defineCommand({

@@ -2,7 +2,7 @@ import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import { atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
-import { jsonObject, parseJsonBody } from './json-body.js';
+import { jsonObject } from './json-body.js';
 
 /** The OpenAI endpoints the gateway serves through its pipeline. */
 export type Endpoint = 'chat.completions' | 'responses' | 'embeddings';
@@ -61,10 +61,10 @@ const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 /**
  * Validates what the gateway itself relies on and leaves everything else to the provider, so a
  * new OpenAI field passes through without a gateway release. Errors name the offending `param`.
+ * `json` is `text` parsed (by `parseJsonBody`); the text is kept as the client's bytes.
  */
-export function parseChatRequest(text: string): ChatRequest {
-  const json = jsonObject(parseJsonBody(text));
-  const body = json;
+export function parseChatRequest(text: string, json: unknown): ChatRequest {
+  const body = jsonObject(json);
   if (body.model === undefined) {
     throw GatewayError.invalidRequest(
       "Missing required parameter: 'model'.",

@@ -98,6 +98,11 @@ export interface AppEnv {
     /** Wall-clock time (ms) the request arrived. */
     receivedAt: number;
     apiKey: VerifiedKey;
+    /**
+     * The model the body names, set once it parses as JSON: the row of a request refused before
+     * `request` is set still says which model was asked for.
+     */
+    askedModel?: string;
     /** The parsed request as chat completions, whichever endpoint it came to. */
     request: ChatRequest;
     /** For `/v1/responses`: the Responses request and the id its answer carries. */

@@ -12,6 +12,8 @@ export interface Spelling {
   bare(name: string): string;
   /** The value that clears the field: `null` in JSON; `none`, `all`, `never`… on the command line. */
   unset(name: string): string;
+  /** The two values of a switch, in words: `true or false` in JSON, `on or off` on the command line. */
+  readonly onOff: string;
 }
 
 /** The admin API's spelling: JSON field names and `null`. */
@@ -19,6 +21,7 @@ export const JSON_SPELLING: Spelling = {
   field: (name) => `'${name}'`,
   bare: (name) => name,
   unset: () => 'null',
+  onOff: 'true or false',
 };
 
 /** `a, b or c`. */

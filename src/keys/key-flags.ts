@@ -12,7 +12,8 @@ export type KeyFlag =
   | 'concurrency'
   | 'compression'
   | 'models'
-  | 'expires-in';
+  | 'expires-in'
+  | 'cache';
 
 /** Flag values as the command line gave them. */
 export type KeyFlagValues = Partial<Record<KeyFlag, string>>;
@@ -22,6 +23,7 @@ const FLAG_OF_FIELD: Record<string, KeyFlag> = {
   max_concurrency: 'concurrency',
   expires_in: 'expires-in',
   expires_at: 'expires-in',
+  cache_enabled: 'cache',
 };
 
 /** The word that clears each field on the command line. */
@@ -35,11 +37,12 @@ const UNSET_WORD: Record<string, string> = {
   expires_at: 'never',
 };
 
-/** The command line's spelling: `--concurrency`, `none`, `all`, `never`. */
+/** The command line's spelling: `--concurrency`, `none`, `all`, `never`, `on`/`off`. */
 export const FLAG_SPELLING: Spelling = {
   field: (name) => `--${FLAG_OF_FIELD[name] ?? name}`,
   bare: (name) => `--${FLAG_OF_FIELD[name] ?? name}`,
   unset: (name) => UNSET_WORD[name] ?? 'none',
+  onOff: 'on or off',
 };
 
 function list(text: string): string[] {
@@ -47,6 +50,13 @@ function list(text: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** A switch's text as the schema reads it: a boolean for `on` or `off`. */
+function onOff(text: string): boolean | string {
+  if (text === 'on') return true;
+  if (text === 'off') return false;
+  return text;
 }
 
 /** A limit's text as the schema reads it: a number when it is written as one, null for `none`. */
@@ -70,6 +80,7 @@ function fieldsOf(flags: KeyFlagValues): Record<string, unknown> {
   if (flags.compression !== undefined)
     out.compression = flags.compression === 'default' ? null : flags.compression;
   if (flags.models !== undefined) out.models = flags.models === 'all' ? null : list(flags.models);
+  if (flags.cache !== undefined) out.cache_enabled = onOff(flags.cache);
   const expires = flags['expires-in'];
   if (expires === 'never') out.expires_at = null;
   else if (expires !== undefined) out.expires_in = expires;

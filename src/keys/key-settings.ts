@@ -52,6 +52,7 @@ const CHANGEABLE = [
   'models',
   'expires_at',
   'expires_in',
+  'cache_enabled',
 ] as const;
 
 /** Parses a duration such as `30d`, `12h`, `15m` or `90s` into milliseconds; undefined if it is not one. */
@@ -114,6 +115,9 @@ function fields(s: Spelling) {
       .datetime({ offset: true, error: expiresAtError })
       .refine(isCalendarDate, { error: expiresAtError })
       .nullable()
+      .optional(),
+    cache_enabled: z
+      .boolean({ error: `${s.field('cache_enabled')} must be ${s.onOff}.` })
       .optional(),
   };
 }
@@ -184,6 +188,7 @@ function changeOf(input: UpdateInput, nowMs: number, s: Spelling): KeySettingsCh
   if (input.models !== undefined) change.allowedModels = input.models;
   const expiresAt = expiryOf(input, nowMs, s);
   if (expiresAt !== undefined) change.expiresAt = expiresAt;
+  if (input.cache_enabled !== undefined) change.cacheEnabled = input.cache_enabled;
   return change;
 }
 

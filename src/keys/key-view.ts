@@ -20,6 +20,8 @@ export interface KeyJson {
   /** null = every model. */
   models: string[] | null;
   expires_at: string | null;
+  /** false: the key's requests bypass the response cache. */
+  cache_enabled: boolean;
   revoked_at: string | null;
   created_at: string;
   last_used_at: string | null;
@@ -41,6 +43,8 @@ export function keyJson(row: ApiKeyRow): KeyJson {
     compression: row.compression,
     models: row.allowedModels,
     expires_at: row.expiresAt?.toISOString() ?? null,
+    // The column is nullable; the key verifier reads null as on, and so must this view.
+    cache_enabled: row.cacheEnabled !== false,
     revoked_at: row.revokedAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
     last_used_at: row.lastUsedAt?.toISOString() ?? null,

@@ -2,6 +2,7 @@ import type { Attributes } from '@opentelemetry/api';
 import type { MiddlewareHandler } from 'hono';
 import type { PriceTable } from '../analytics/prices.js';
 import type { CacheStore } from '../cache/cache-store.js';
+import type { Endpoint } from '../http/chat-request.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
@@ -85,16 +86,17 @@ export async function afterSequence(
 }
 
 /**
- * The after-response step of every pipeline endpoint, placed first in its route: once the response
- * is complete (the last byte of a stream sent, or the client gone), reports the request (access
- * log, metrics) and, for an authenticated one, runs the after-response sequence in the background,
- * so nothing after the response delays it. Errors are reported and recorded too.
+ * The after-response step of every pipeline endpoint, placed first in its route, which names the
+ * endpoint: once the response is complete (the last byte of a stream sent, or the client gone),
+ * reports the request (access log, metrics) and, for an authenticated one, runs the after-response
+ * sequence in the background, so nothing after the response delays it. Errors are reported and
+ * recorded too, as requests to their endpoint however early they were refused.
  */
-export function after(deps: AfterDeps) {
+export function after(deps: AfterDeps, endpoint: Endpoint) {
   return async function after(c, next) {
     c.set('reportedAfter', true);
     await next();
-    const facts = finishedRequest(c);
+    const facts = finishedRequest(c, endpoint);
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');
     const run = (outcome: Outcome, errorBody: unknown) => {

@@ -14,6 +14,7 @@ import type { Clock } from '../runtime/clock.js';
 import { isRecord } from '../runtime/is-record.js';
 import { failSpan, SpanKind } from '../runtime/tracing.js';
 import type { Upstream } from '../upstream/upstream.js';
+import { noteAskedModel } from './asked-model.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import type { Stage } from './stage.js';
@@ -26,7 +27,9 @@ import { failedCall } from './upstream.js';
 export function parseEmbeddings(deps: ParseDeps) {
   return async function parseEmbeddings(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-    const parsed = parseEmbeddingsRequest(parseJsonBody(text));
+    const json = parseJsonBody(text);
+    noteAskedModel(c, json);
+    const parsed = parseEmbeddingsRequest(json);
     checkModel(c.get('apiKey'), parsed.model, deps.upstream);
     let tokens = parsed.tokenInputs;
     for (const t of parsed.texts) tokens += countTokens(t, parsed.model);

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { CacheHit } from '../cache/cache-store.js';
-import type { ChatRequest } from '../http/chat-request.js';
+import type { ChatRequest, Endpoint } from '../http/chat-request.js';
 import type { AppEnv, CachePlan, CacheStatus, FailedUpstream, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
@@ -16,8 +16,12 @@ export interface FinishedRequest {
   sessionId: string | undefined;
   receivedAt: number;
   startedAt: number;
+  /** The endpoint the route serves: known before the body is read. */
+  endpoint: Endpoint;
   /** Absent when the request was refused before its key was known. */
   key: VerifiedKey | undefined;
+  /** The model the body named, when it parsed as JSON (see `request` for a request read whole). */
+  askedModel: string | undefined;
   request: ChatRequest | undefined;
   admission: Ticket | undefined;
   slot: LocalSlot | undefined;
@@ -27,15 +31,17 @@ export interface FinishedRequest {
   cachePlan: CachePlan | undefined;
 }
 
-/** Reads the finished request's facts from the context. */
-export function finishedRequest(c: Context<AppEnv>): FinishedRequest {
+/** Reads the finished request's facts from the context of a request to `endpoint`. */
+export function finishedRequest(c: Context<AppEnv>, endpoint: Endpoint): FinishedRequest {
   return {
     id: c.get('requestId'),
     clientRequestId: c.get('clientRequestId'),
     sessionId: c.get('sessionId'),
     receivedAt: c.get('receivedAt'),
     startedAt: c.get('startedAt'),
+    endpoint,
     key: c.get('apiKey'),
+    askedModel: c.get('askedModel'),
     request: c.get('request'),
     admission: c.get('admission'),
     slot: c.get('slot'),
@@ -110,8 +116,9 @@ export function interactionRecord(
     tenantId: f.key.tenantId,
     keyId: f.key.id,
     endUser: request?.user ?? null,
-    model: request?.model ?? null,
-    endpoint: request?.endpoint ?? null,
+    // A refused request keeps the model its body named, if it got as far as naming one.
+    model: request?.model ?? f.askedModel ?? null,
+    endpoint: f.endpoint,
     stream: request?.stream ?? false,
     request: request?.clientBody ?? request?.body ?? null,
     // The client's bytes while nothing changed the body (a translated request has none).

@@ -1,8 +1,10 @@
 import { parseChatRequest } from '../http/chat-request.js';
 import { GatewayError } from '../http/errors.js';
+import { parseJsonBody } from '../http/json-body.js';
 import { readBodyText } from '../http/read-body.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { Upstream } from '../upstream/upstream.js';
+import { noteAskedModel } from './asked-model.js';
 import type { Stage } from './stage.js';
 
 /** What the parse stages read: the body limits and the upstream's routes. */
@@ -23,7 +25,9 @@ export function checkModel(key: VerifiedKey, model: string, upstream: Upstream):
 export function parseChat(deps: ParseDeps) {
   return async function parseChat(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-    const request = parseChatRequest(text);
+    const json = parseJsonBody(text);
+    noteAskedModel(c, json);
+    const request = parseChatRequest(text, json);
     checkModel(c.get('apiKey'), request.model, deps.upstream);
     c.set('request', request);
   } satisfies Stage;

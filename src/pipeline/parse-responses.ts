@@ -14,6 +14,7 @@ import { parseResponsesRequest } from '../http/responses/responses-request.js';
 import { storedInputItems } from '../http/responses/stored-items.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
+import { noteAskedModel } from './asked-model.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import type { Stage } from './stage.js';
@@ -79,7 +80,9 @@ async function priorOf(
 export function parseResponses(deps: ParseResponsesDeps) {
   return async function parseResponses(c) {
     const text = await readBodyText(c, deps.config.maxBodyBytes, deps.config.bodyTimeoutMs);
-    const request = parseResponsesRequest(parseJsonBody(text));
+    const json = parseJsonBody(text);
+    noteAskedModel(c, json);
+    const request = parseResponsesRequest(json);
     const key = c.get('apiKey');
     checkModel(key, request.model, deps.upstream);
     const prior = await priorOf(deps, key.tenantId, request);

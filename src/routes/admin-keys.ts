@@ -11,7 +11,7 @@ import { createKey, revokeKey, updateKey } from '../keys/key-admin.js';
 import { keyBodyParser } from '../keys/key-settings.js';
 import { keyJson } from '../keys/key-view.js';
 import { findApiKey, listApiKeys } from '../storage/queries/api-keys.js';
-import { findTenant } from '../storage/queries/tenants.js';
+import { tenantOfParam } from './tenant-param.js';
 
 function unknownKey(id: string): GatewayError {
   return GatewayError.notFound(`No API key with id '${id}'.`);
@@ -44,19 +44,9 @@ export function adminKeyRoutes(deps: Deps) {
 
   app.get('/keys', async (c) => {
     const tenantRef = c.req.query('tenant');
-    let tenantId: string | undefined;
-    if (tenantRef !== undefined) {
-      const tenant = await findTenant(db, tenantRef);
-      if (!tenant) {
-        throw GatewayError.invalidRequest(
-          `Unknown tenant '${tenantRef}'.`,
-          'tenant',
-          'invalid_value',
-        );
-      }
-      tenantId = tenant.id;
-    }
-    const rows = await listApiKeys(db, tenantId);
+    const tenant =
+      tenantRef === undefined ? undefined : await tenantOfParam(db, tenantRef, 'tenant');
+    const rows = await listApiKeys(db, tenant?.id);
     return c.json({ object: 'list', data: rows.map(keyJson) });
   });
 

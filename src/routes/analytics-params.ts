@@ -1,8 +1,11 @@
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import { parseIsoTime } from '../runtime/iso-time.js';
+import type { Database } from '../storage/database.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
+import { findTenant } from '../storage/queries/tenants.js';
 import { isSessionId } from '../storage/session-id.js';
+import { tenantOfParam } from './tenant-param.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -20,7 +23,7 @@ function time(query: Query, name: 'from' | 'to'): Date | undefined {
   const at = parseIsoTime(value);
   if (at === null) {
     throw GatewayError.invalidRequest(
-      `'${name}' must be an ISO 8601 date or time of the years 0001 to 9998 (UTC unless a zone is given), e.g. 2025-06-01T00:00:00Z.`,
+      `'${name}' must be an ISO 8601 date or time (UTC unless a zone is given) of an instant in the years 0001 to 9998 UTC, e.g. 2025-06-01T00:00:00Z.`,
       name,
       'invalid_value',
     );
@@ -56,17 +59,32 @@ function status(query: Query): InteractionFilter['status'] {
 }
 
 /**
+ * The tenant `tenant_id` names, by id or by name as the admin routes take it: an admin key may
+ * name any tenant (an unknown one is a 400) or none (every tenant); any other key only its own,
+ * and is refused with 403 for any other name, known or not, so it learns nothing of other tenants.
+ */
+async function tenantOf(query: Query, key: VerifiedKey, db: Database): Promise<string | null> {
+  const asked = text(query, 'tenant_id');
+  const isAdmin = key.scopes.includes('admin');
+  if (asked === undefined) return isAdmin ? null : key.tenantId;
+  if (asked === key.tenantId) return asked;
+  if (isAdmin) return (await tenantOfParam(db, asked, 'tenant_id')).id;
+  const tenant = await findTenant(db, asked);
+  if (tenant?.id !== key.tenantId) throw GatewayError.insufficientScope('admin');
+  return key.tenantId;
+}
+
+/**
  * Turns the query string into a filter. A key sees its own tenant only; `tenant_id` chooses
  * another tenant (or, absent, every tenant) only for a key with the `admin` scope.
  */
-export function parseFilter(query: Query, key: VerifiedKey): InteractionFilter {
-  const requestedTenant = text(query, 'tenant_id');
-  const isAdmin = key.scopes.includes('admin');
-  if (requestedTenant !== undefined && !isAdmin && requestedTenant !== key.tenantId) {
-    throw GatewayError.insufficientScope('admin');
-  }
+export async function parseFilter(
+  query: Query,
+  key: VerifiedKey,
+  db: Database,
+): Promise<InteractionFilter> {
   const filter: InteractionFilter = {
-    tenantId: isAdmin ? (requestedTenant ?? null) : key.tenantId,
+    tenantId: await tenantOf(query, key, db),
     from: time(query, 'from'),
     to: time(query, 'to'),
     keyId: text(query, 'key_id'),

@@ -103,7 +103,7 @@ export function analyticsSessionRoutes(deps: Deps) {
 
   app.get('/sessions', async (c) => {
     const query = c.req.query();
-    const filter = parseFilter(query, c.get('apiKey'));
+    const filter = await parseFilter(query, c.get('apiKey'), deps.database.db);
     const after = query.cursor ? decodeSessionCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
     const page = await listSessionPage(
@@ -134,7 +134,7 @@ export function analyticsSessionRoutes(deps: Deps) {
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
     const limit = parseLimit(query);
-    const asked = { ...parseFilter(query, key), sessionId: id };
+    const asked = { ...(await parseFilter(query, key, deps.database.db)), sessionId: id };
     const session = await findSession(deps, asked);
     // The thread reads the one tenant the session was found in (an admin may read every tenant).
     const filter = { ...asked, tenantId: session.tenantId };

@@ -50,7 +50,7 @@ export function analyticsRoutes(deps: Deps) {
 
   app.get('/interactions', async (c) => {
     const query = c.req.query();
-    const filter = parseFilter(query, c.get('apiKey'));
+    const filter = await parseFilter(query, c.get('apiKey'), db);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw GatewayError.invalidRequest("'cursor' is not valid.", 'cursor');
     const page = await listInteractionPage(db, filter, {
@@ -96,7 +96,7 @@ export function analyticsRoutes(deps: Deps) {
 
   app.get('/summary', async (c) => {
     const query = c.req.query();
-    const filter = parseFilter(query, c.get('apiKey'));
+    const filter = await parseFilter(query, c.get('apiKey'), db);
     const groupBy = parseChoice(query, 'group_by', SUMMARY_GROUPS, 'day');
     const summary = await summarizeInteractions(db, filter, groupBy, priceRows(deps.prices));
     return c.json(summaryJson(summary, groupBy, filterDetails(filter), deps.prices));
@@ -105,7 +105,7 @@ export function analyticsRoutes(deps: Deps) {
   app.get('/export', async (c) => {
     const key = c.get('apiKey');
     const query = c.req.query();
-    const filter = parseFilter(query, key);
+    const filter = await parseFilter(query, key, db);
     const format = parseChoice<ExportFormat>(query, 'format', ['csv', 'ndjson'], 'csv');
     const withContent = canReadContent(key);
     await auditExport(deps, key, filter, format, withContent);

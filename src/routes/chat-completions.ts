@@ -23,7 +23,7 @@ export function chatCompletionsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/chat/completions',
-    after(deps),
+    after(deps, 'chat.completions'),
     pipeline(
       [
         auth(deps, 'chat'),

@@ -22,7 +22,7 @@ export function embeddingsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/embeddings',
-    after(deps),
+    after(deps, 'embeddings'),
     pipeline(
       [
         auth(deps, 'chat'),

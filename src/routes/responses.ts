@@ -30,7 +30,7 @@ export function responsesRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.post(
     '/responses',
-    after(deps),
+    after(deps, 'responses'),
     pipeline(
       [
         auth(deps, 'chat'),

@@ -3,6 +3,10 @@ const ISO_TIME_RE =
 
 const MS_PER_MINUTE = 60_000;
 const MAX_YEAR = 9998;
+// The instant a zone's offset lands on must stay in the years too: 0001-01-01T00:00+05:00 is
+// year 0000 in UTC, which PostgreSQL refuses as out of range.
+const FIRST_INSTANT_MS = Date.parse('0001-01-01T00:00:00Z');
+const END_INSTANT_MS = Date.parse(`${MAX_YEAR + 1}-01-01T00:00:00Z`);
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -20,7 +24,8 @@ function offsetMinutes(zone: string | undefined): number | null {
 
 /**
  * Parses an ISO 8601 date (`2026-02-28`) or date-time (`2026-02-28T10:00:00.5+01:00`; a time
- * without a zone is UTC) of the years 0001 to 9998 (the summary's buckets end up to a month later, and the database
+ * without a zone is UTC) naming an instant of the years 0001 to 9998 in UTC, as written and
+ * once its zone is applied (the summary's buckets end up to a month later, and the database
  * stops at 9999). Null for anything else, including a day the
  * month does not have: 2026-02-30 is refused, never read as March 2 the way `Date.parse` does.
  */
@@ -48,5 +53,7 @@ export function parseIsoTime(text: string): Date | null {
   // setUTCFullYear, unlike Date.UTC, keeps the years 0001 to 0099 as written.
   utc.setUTCFullYear(year, month - 1, day);
   utc.setUTCHours(hour, minute, second, ms);
-  return new Date(utc.getTime() - offset * MS_PER_MINUTE);
+  const instant = utc.getTime() - offset * MS_PER_MINUTE;
+  if (instant < FIRST_INSTANT_MS || instant >= END_INSTANT_MS) return null;
+  return new Date(instant);
 }

@@ -11,6 +11,16 @@ import { storageDrivers } from '../helpers/test-database.js';
 
 const ANALYTICS_PATHS = ['/analytics/interactions', '/analytics/summary', '/analytics/export'];
 
+/** Real dates whose zone moves the instant they name out of the years 0001 to 9998 (UTC). */
+const TIMES_OUT_OF_RANGE = [
+  '0001-01-01T00:00:00+05:00',
+  '0001-01-01T04:59:59.999+05:00',
+  '0001-01-01T00:00:00+14:00',
+  '9998-12-31T23:59:59-14:00',
+  '9998-12-31T10:00:00-14:00',
+  '9998-12-31T23:00:00-01:00',
+];
+
 /** Dates and times that are not a real instant of the years 0001 to 9998. */
 const BAD_TIMES = [
   '2026-02-30',
@@ -88,6 +98,23 @@ describe.each(storageDrivers())('admin and analytics input on $name', (driver) =
     }
   });
 
+  it('11: answers 400 naming the parameter for a date its zone moves out of the years 0001 to 9998, on every analytics route', async () => {
+    for (const path of [...ANALYTICS_PATHS, '/analytics/sessions']) {
+      for (const param of ['from', 'to']) {
+        for (const value of TIMES_OUT_OF_RANGE) {
+          const url = `${path}?${param}=${encodeURIComponent(value)}`;
+          const res = await getJson(gateway, url, reader.key);
+          expect(res.status, `${url}: ${res.text}`).toBe(400);
+          expect(res.body.error, `${url}: ${res.text}`).toMatchObject({
+            type: 'invalid_request_error',
+            param,
+            code: 'invalid_value',
+          });
+        }
+      }
+    }
+  });
+
   it('11: reads valid dates exactly, a time without a zone as UTC, and the years 0001 to 9998', async () => {
     for (const [value, iso] of [
       ['2024-02-29', '2024-02-29T00:00:00.000Z'],
@@ -96,6 +123,10 @@ describe.each(storageDrivers())('admin and analytics input on $name', (driver) =
       ['2026-03-01 00:00', '2026-03-01T00:00:00.000Z'],
       ['0001-01-01', '0001-01-01T00:00:00.000Z'],
       ['9998-12-31T23:59:59Z', '9998-12-31T23:59:59.000Z'],
+      ['0001-01-01T05:00:00+05:00', '0001-01-01T00:00:00.000Z'],
+      ['0001-01-01T00:00:00-14:00', '0001-01-01T14:00:00.000Z'],
+      ['9998-12-31T09:59:59-14:00', '9998-12-31T23:59:59.000Z'],
+      ['9998-12-31T23:59:59+14:00', '9998-12-31T09:59:59.000Z'],
     ]) {
       const res = await getJson(
         gateway,

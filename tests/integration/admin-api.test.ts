@@ -4,6 +4,7 @@ import type { AuditEntry } from '../../src/storage/queries/audit-log.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 
@@ -18,8 +19,10 @@ interface KeyJson {
   rpm: number | null;
   tpm: number | null;
   max_concurrency: number | null;
+  compression: string | null;
   models: string[] | null;
   expires_at: string | null;
+  cache_enabled: boolean;
   revoked_at: string | null;
   created_at: string;
   last_used_at: string | null;
@@ -91,6 +94,21 @@ async function models(key: string) {
   const text = await res.text();
   seen.push(text);
   return { status: res.status, text, json: JSON.parse(text) as { data?: { id: string }[] } };
+}
+
+/** Asks a chat question and answers the cache header, once the answer is stored. */
+async function cacheOf(key: string, question: string): Promise<string | null> {
+  const res = await gateway.request('/v1/chat/completions', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: question }] }),
+  });
+  const text = await res.text();
+  seen.push(text);
+  expect(res.status, text).toBe(200);
+  await settleLog(gateway.deps);
+  await gateway.deps.cache.flush();
+  return res.headers.get('x-tollgate-cache');
 }
 
 async function auditRows(): Promise<AuditEntry[]> {
@@ -185,8 +203,10 @@ describe('key administration', () => {
       rpm: null,
       tpm: null,
       max_concurrency: null,
+      compression: null,
       models: null,
       expires_at: null,
+      cache_enabled: true,
     });
     const tenants = await call<{ data: TenantJson[] }>('GET', '/admin/tenants');
     const tenant = tenants.json.data.find((t) => t.id === created.tenant_id);
@@ -270,6 +290,30 @@ describe('key administration', () => {
     expect(cleared.json, cleared.text).toMatchObject({ models: null, expires_at: null, tpm: 5000 });
   });
 
+  it("turns a key's cache off and on again: a repeated question is bypass, then a hit once cache_enabled is true", async () => {
+    const created = await createKeyOverHttp({ name: 'nocache', cache_enabled: false });
+    expect(created.cache_enabled, JSON.stringify(created)).toBe(false);
+    const question = 'What does a cache-less key hear twice?';
+    expect(await cacheOf(created.key, question)).toBe('bypass');
+    expect(await cacheOf(created.key, question)).toBe('bypass');
+
+    const read = await call('GET', `/admin/keys/${created.id}`);
+    expect(read.json.cache_enabled, read.text).toBe(false);
+    const listed = await call<{ data: KeyJson[] }>('GET', '/admin/keys');
+    const inList = listed.json.data.find((k) => k.id === created.id);
+    expect(inList?.cache_enabled, listed.text).toBe(false);
+
+    const on = await call('PATCH', `/admin/keys/${created.id}`, { cache_enabled: true });
+    expect(on.status, on.text).toBe(200);
+    expect(on.json.cache_enabled, on.text).toBe(true);
+    expect(await cacheOf(created.key, question)).toBe('miss');
+    expect(await cacheOf(created.key, question)).toBe('hit');
+
+    const off = await call('PATCH', `/admin/keys/${created.id}`, { cache_enabled: false });
+    expect(off.json.cache_enabled, off.text).toBe(false);
+    expect(await cacheOf(created.key, question)).toBe('bypass');
+  });
+
   it('revokes a key, which stops working on this process right away', async () => {
     const created = await createKeyOverHttp({ name: 'short-lived', models: ['gpt-4o-mini'] });
     expect((await models(created.key)).status).toBe(200);
@@ -323,6 +367,8 @@ describe('request validation', () => {
       'expires_in',
     ],
     ['an unknown tenant', { name: 'x', tenant: 'nobody-inc' }, 'tenant'],
+    ['a cache_enabled given as text', { name: 'x', cache_enabled: 'false' }, 'cache_enabled'],
+    ['a null cache_enabled', { name: 'x', cache_enabled: null }, 'cache_enabled'],
   ])('rejects a key creation with %s: 400 with the param', async (_name, body, param) => {
     const r = await call<ErrorJson>('POST', '/admin/keys', body);
     expect(r.status, r.text).toBe(400);
@@ -346,6 +392,7 @@ describe('request validation', () => {
       [{ rpm: 0 }, 'rpm'],
       [{ tenant: 'other' }, 'tenant'],
       [{ scopes: ['nope'] }, 'scopes[0]'],
+      [{ cache_enabled: 0 }, 'cache_enabled'],
       [{}, null],
     ] as const) {
       const r = await call<ErrorJson>('PATCH', `/admin/keys/${created.id}`, body);
@@ -353,7 +400,11 @@ describe('request validation', () => {
       expect(r.json.error.param, r.text).toBe(param);
     }
     const after = await call('GET', `/admin/keys/${created.id}`);
-    expect(after.json, after.text).toMatchObject({ rpm: 7, tenant_id: created.tenant_id });
+    expect(after.json, after.text).toMatchObject({
+      rpm: 7,
+      tenant_id: created.tenant_id,
+      cache_enabled: true,
+    });
   });
 
   it('rejects a tenant without a name, with an id-like name, or with a taken name', async () => {
@@ -418,7 +469,11 @@ describe('audit and secrecy', () => {
   it('writes an audit row for each admin action, with the acting key as actor and no secret', async () => {
     const tenant = await call<TenantJson>('POST', '/admin/tenants', { name: 'audited-co' });
     const key = await createKeyOverHttp({ name: 'audited', tenant: 'audited-co', rpm: 3 });
-    await call('PATCH', `/admin/keys/${key.id}`, { rpm: 9, models: ['gpt-4o-mini'] });
+    await call('PATCH', `/admin/keys/${key.id}`, {
+      rpm: 9,
+      models: ['gpt-4o-mini'],
+      cache_enabled: false,
+    });
     await call('POST', `/admin/keys/${key.id}/revoke`);
     await call('POST', `/admin/tenants/${tenant.json.id}/forget`);
 
@@ -439,9 +494,13 @@ describe('audit and secrecy', () => {
       expect(row?.tenantId, dump).toBe(tenant.json.id);
     }
     expect(find('key.update', key.id)?.details, dump).toEqual({
-      changes: { rpm: 9, allowedModels: ['gpt-4o-mini'] },
+      changes: { rpm: 9, allowedModels: ['gpt-4o-mini'], cacheEnabled: false },
     });
-    expect(find('key.create', key.id)?.details, dump).toMatchObject({ name: 'audited', rpm: 3 });
+    expect(find('key.create', key.id)?.details, dump).toMatchObject({
+      name: 'audited',
+      rpm: 3,
+      cacheEnabled: true,
+    });
   });
 
   it('never shows a key secret or its hash in a list or read response, a log line or an audit row', async () => {

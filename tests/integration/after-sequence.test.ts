@@ -38,9 +38,8 @@ afterAll(async () => {
 
 /** A chat request answered 200, as the after-response step finds it once the answer is sent. */
 function answered(content: string, admission?: Ticket): FinishedRequest & { key: VerifiedKey } {
-  const request = parseChatRequest(
-    JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
-  );
+  const body = { model: 'gpt-4o-mini', messages: [{ role: 'user', content }] };
+  const request = parseChatRequest(JSON.stringify(body), body);
   const keys = deriveCacheKeys({
     tenantId: verified.tenantId,
     model: request.model,
@@ -52,7 +51,9 @@ function answered(content: string, admission?: Ticket): FinishedRequest & { key:
     sessionId: undefined,
     receivedAt: Date.now(),
     startedAt: gateway.deps.clock.monotonic(),
+    endpoint: 'chat.completions',
     key: verified,
+    askedModel: 'gpt-4o-mini',
     request,
     admission,
     slot: undefined,

@@ -230,6 +230,88 @@ describe.each(storageDrivers())('analytics API on $name', (driver) => {
     expect(one.map((r) => r.tenant_id)).toEqual([other.tenantId]);
   });
 
+  it('lets an admin key name a tenant by name with tenant_id on every route, and answers 400 tenant_id for an unknown one', async () => {
+    await seedRows(deps.database.db, [
+      { tenantId: reader.tenantId, createdAt: minutes(1), sessionId: 'shared-thread' },
+      { tenantId: other.tenantId, createdAt: minutes(2), sessionId: 'shared-thread' },
+      { tenantId: other.tenantId, createdAt: minutes(3), sessionId: 'shared-thread' },
+    ]);
+    const list = await getJson(gateway, '/analytics/interactions?tenant_id=globex', admin.key);
+    expect(list.status, list.text).toBe(200);
+    expect(
+      list.body.data?.map((r) => r.tenant_id),
+      list.text,
+    ).toEqual([other.tenantId, other.tenantId]);
+
+    const summary = await getJson(gateway, '/analytics/summary?tenant_id=globex', admin.key);
+    expect(summary.status, summary.text).toBe(200);
+    expect(summary.body.filter, summary.text).toMatchObject({ tenant_id: other.tenantId });
+    expect(summary.body.totals, summary.text).toMatchObject({ requests: 2 });
+
+    const exported = await gateway.request('/analytics/export?format=ndjson&tenant_id=globex', {
+      headers: { authorization: `Bearer ${admin.key}` },
+    });
+    const lines = (await exported.text()).trim().split('\n');
+    expect(exported.status, lines.join('\n')).toBe(200);
+    expect(
+      lines.map((l) => (JSON.parse(l) as RowJson).tenant_id),
+      lines.join('\n'),
+    ).toEqual([other.tenantId, other.tenantId]);
+
+    const sessions = await getJson(gateway, '/analytics/sessions?tenant_id=globex', admin.key);
+    expect(sessions.status, sessions.text).toBe(200);
+    expect(sessions.body.data, sessions.text).toMatchObject([
+      { id: 'shared-thread', tenant_id: other.tenantId, requests: 2 },
+    ]);
+    const thread = await getJson(
+      gateway,
+      '/analytics/sessions/shared-thread?tenant_id=acme',
+      admin.key,
+    );
+    expect(thread.status, thread.text).toBe(200);
+    expect(thread.body, thread.text).toMatchObject({ tenant_id: reader.tenantId, requests: 1 });
+
+    for (const path of [
+      '/analytics/interactions',
+      '/analytics/summary',
+      '/analytics/export',
+      '/analytics/sessions',
+      '/analytics/sessions/shared-thread',
+    ]) {
+      const res = await getJson(gateway, `${path}?tenant_id=nobody-inc`, admin.key);
+      expect(res.status, `${path}: ${res.text}`).toBe(400);
+      expect(res.body.error, `${path}: ${res.text}`).toMatchObject({
+        type: 'invalid_request_error',
+        param: 'tenant_id',
+      });
+    }
+  });
+
+  it('lets a key without admin name its own tenant by name, and refuses any other tenant with 403', async () => {
+    await seedRows(deps.database.db, [
+      { tenantId: reader.tenantId, createdAt: minutes(1) },
+      { tenantId: other.tenantId, createdAt: minutes(2) },
+    ]);
+    const own = await getJson(gateway, '/analytics/interactions?tenant_id=acme', reader.key);
+    expect(own.status, own.text).toBe(200);
+    expect(
+      own.body.data?.map((r) => r.tenant_id),
+      own.text,
+    ).toEqual([reader.tenantId]);
+    for (const path of [
+      '/analytics/interactions',
+      '/analytics/summary',
+      '/analytics/export',
+      '/analytics/sessions',
+    ]) {
+      for (const tenant of ['globex', other.tenantId, 'nobody-inc']) {
+        const res = await getJson(gateway, `${path}?tenant_id=${tenant}`, reader.key);
+        expect(res.status, `${path} ${tenant}: ${res.text}`).toBe(403);
+        expect(res.body.error?.code, res.text).toBe('insufficient_scope');
+      }
+    }
+  });
+
   it('shows decrypted content only to a key with analytics:content, and audits each read', async () => {
     const id = await recordInteraction(deps, {
       tenantId: reader.tenantId,

@@ -169,6 +169,28 @@ describe('tollgate keys', { timeout: 300_000 }, () => {
     }
   });
 
+  it("turns a key's cache off with --cache off and on with --cache on, shown as the admin API shows it", async () => {
+    const env = { TOLLGATE_DATA_DIR: migratedDataDir() };
+    const created = await cli(
+      ['keys', 'create', '--name', 'quiet', '--cache', 'off', '--json'],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; cache_enabled: boolean };
+    expect(key.cache_enabled, created.stdout).toBe(false);
+
+    const updated = await cli(['keys', 'update', key.id, '--cache', 'on', '--json'], env);
+    expect(updated.code, updated.stderr).toBe(0);
+    expect(JSON.parse(updated.stdout), updated.stdout).toMatchObject({
+      id: key.id,
+      cache_enabled: true,
+    });
+    const listed = await cli(['keys', 'list', '--json'], env);
+    expect(JSON.parse(listed.stdout), listed.stdout).toMatchObject([
+      { id: key.id, cache_enabled: true },
+    ]);
+  });
+
   it('rejects a bad argument with one clear line and a non-zero exit', async () => {
     const env = { DATABASE_URL: 'memory://' };
     for (const args of [
@@ -330,6 +352,8 @@ describe('tollgate command-line mistakes', { timeout: 300_000 }, () => {
         ['keys', 'create', '--name', 'x', '--rpm', '2147483648'],
         '--rpm must be a positive integer (at most 2147483647) or none',
       ],
+      [['keys', 'create', '--name', 'x', '--cache', 'false'], '--cache must be on or off'],
+      [['keys', 'update', 'key_AAAAAAAAAAAA', '--cache', 'yes'], '--cache must be on or off'],
       [
         ['tenants', 'create', 't'.repeat(300)],
         '<name> must be a non-empty string of at most 200 characters',

@@ -14,6 +14,7 @@ describe('interaction log with awkward input', () => {
   let upstream: FakeUpstream;
   let gateway: TestGateway;
   let client: OpenAI;
+  let chatKey: string;
 
   beforeAll(async () => {
     upstream = await startFakeUpstream();
@@ -23,6 +24,7 @@ describe('interaction log with awkward input', () => {
       UPSTREAM_MAX_RETRIES: '0',
     });
     const k = await gateway.createKey();
+    chatKey = k.key;
     client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
   });
 
@@ -97,6 +99,87 @@ describe('interaction log with awkward input', () => {
     expect(gateway.server.deps.writer.metrics).toMatchObject({ outboxRows: 0, rowsRejected: 0 });
     // The rollups take every one of them.
     await expect(rollUpPending(gateway.server.deps.database.db)).resolves.toBeGreaterThan(0);
+  });
+
+  it('records a refused request with the endpoint it came to and the model its body named, as the analytics list shows it', async () => {
+    const narrow = await gateway.createKey({ allowedModels: ['gpt-4o-mini'] });
+    const analyst = await gateway.createKey({ scopes: ['analytics:read'] });
+    const chat = (body: string, model: string | null, code: string, key = chatKey) => ({
+      path: 'chat/completions',
+      endpoint: 'chat.completions',
+      body,
+      model,
+      code,
+      key,
+    });
+    const refusals = [
+      chat('{"model":"gpt-4o","messages":"x"}', 'gpt-4o', 'invalid_type'),
+      chat('not json', null, 'invalid_json'),
+      chat('[{"model":"gpt-4o"}]', null, 'invalid_type'),
+      chat('{"model":42,"messages":[]}', null, 'invalid_type'),
+      chat(
+        '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}',
+        'gpt-4o',
+        'model_not_allowed',
+        narrow.key,
+      ),
+      {
+        path: 'responses',
+        endpoint: 'responses',
+        body: '{"model":"gpt-4o-mini","input":5}',
+        model: 'gpt-4o-mini',
+        code: 'invalid_type',
+        key: chatKey,
+      },
+      {
+        path: 'responses',
+        endpoint: 'responses',
+        body: '{"model":"gpt-4o-mini",',
+        model: null,
+        code: 'invalid_json',
+        key: chatKey,
+      },
+      {
+        path: 'embeddings',
+        endpoint: 'embeddings',
+        body: '{"model":"text-embedding-3-small"}',
+        model: 'text-embedding-3-small',
+        code: 'missing_required_parameter',
+        key: chatKey,
+      },
+    ];
+    const answers: { id: string; status: number; text: string }[] = [];
+    for (const { path, body, key } of refusals) {
+      const res = await fetch(`${gateway.baseURL}/v1/${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+      answers.push({
+        id: res.headers.get('x-request-id') ?? '',
+        status: res.status,
+        text: await res.text(),
+      });
+    }
+    await settleLog(gateway.server.deps);
+
+    const res = await fetch(`${gateway.baseURL}/analytics/interactions?status=error&limit=1000`, {
+      headers: { authorization: `Bearer ${analyst.key}` },
+    });
+    const list = (await res.json()) as { data: Record<string, unknown>[] };
+    expect(res.status, JSON.stringify(list)).toBe(200);
+    refusals.forEach(({ path, body, endpoint, model, code }, i) => {
+      const answer = answers[i];
+      const what = `${path} ${body}: ${answer?.text}`;
+      expect(JSON.parse(answer?.text ?? '{}').error?.code, what).toBe(code);
+      const row = list.data.find((r) => r.id === answer?.id);
+      expect(row, `${what} in ${JSON.stringify(list)}`).toMatchObject({
+        endpoint,
+        model,
+        status: answer?.status,
+        error_code: code,
+      });
+    });
   });
 
   it('refuses a model name longer than 256 characters with an OpenAI-style error', async () => {

@@ -41,6 +41,8 @@ describe('one key-settings schema for the admin API and the command line', () =>
       { name: 'x', compression: 'max' },
     ],
     ['every model', { name: 'x', models: 'all' }, { name: 'x', models: null }],
+    ['the cache off', { name: 'x', cache: 'off' }, { name: 'x', cache_enabled: false }],
+    ['a switch word for the cache', { name: 'x', cache: 'no' }, { name: 'x', cache_enabled: 'no' }],
     ['a bad duration', { name: 'x', 'expires-in': 'soon' }, { name: 'x', expires_in: 'soon' }],
     [
       'an expiry past year 275760',
@@ -103,6 +105,12 @@ describe('one key-settings schema for the admin API and the command line', () =>
     );
     expect(say(() => keySettingsFromFlags({ name: 'x', 'expires-in': '0s' }, NOW_MS))).toBe(
       '--expires-in must be in the future.',
+    );
+    expect(say(() => keyBodyParser.update({ cache_enabled: 'off' }, NOW_MS))).toBe(
+      "'cache_enabled' must be true or false.",
+    );
+    expect(say(() => keyChangeFromFlags({ cache: 'false' }, NOW_MS))).toBe(
+      '--cache must be on or off.',
     );
   });
 

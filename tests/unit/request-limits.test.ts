@@ -55,7 +55,8 @@ describe('request fields with bounds', () => {
     ['user', { user: 'u'.repeat(257) }, 'string_above_max_length'],
     ['metadata.k', { metadata: { k: 'v'.repeat(513) } }, 'invalid_value'],
   ])('refuses an out-of-bounds %s with 400 naming it', (param, extra, code) => {
-    const err = refusal(() => parseChatRequest(JSON.stringify({ ...base, ...extra })));
+    const body = { ...base, ...extra };
+    const err = refusal(() => parseChatRequest(JSON.stringify(body), body));
     expect(err.status).toBe(400);
     expect(err.param).toBe(param);
     expect(err.code).toBe(code);
