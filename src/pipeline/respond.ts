@@ -16,7 +16,7 @@ import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
-import { RELAYED_SSE_HEADERS, SSE_HEADERS } from '../http/sse.js';
+import { SSE_HEADERS } from '../http/sse.js';
 import { relayStream, relayStreamTo, type StreamEnd } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
@@ -119,10 +119,12 @@ export function respond(deps: RespondDeps) {
       outcome.onComplete?.();
     };
     // Served by the Node server, the stream goes straight onto its response (see relayStreamTo);
-    // the Node adapter then writes nothing more. In process (tests), as a web stream.
+    // the Node adapter then writes nothing more. In process (tests), as a web stream: the Node
+    // adapter never sees that one (handed a web stream of unknown length, it would read ahead and
+    // wait a timer tick before the first byte when the second piece is not ready yet).
     const outgoing = outgoingOf(c);
     if (outgoing) {
-      const headers = answerHeaders(c, RELAYED_SSE_HEADERS);
+      const headers = answerHeaders(c, SSE_HEADERS);
       relayStreamTo(outgoing, {
         headers,
         stream: answer.stream,
@@ -135,7 +137,7 @@ export function respond(deps: RespondDeps) {
       return RESPONSE_ALREADY_SENT;
     }
     const body = relayStream(answer.stream, format, deps.secrets, onEnd);
-    return answerWith(c, body, RELAYED_SSE_HEADERS);
+    return answerWith(c, body, SSE_HEADERS);
   };
 }
 
