@@ -3,8 +3,9 @@ import type { MiddlewareHandler } from 'hono';
 import type { PriceTable } from '../analytics/prices.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { AppEnv, Outcome } from '../http/env.js';
-import { GatewayError } from '../http/errors.js';
+import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
@@ -24,6 +25,7 @@ import {
   storableCompletion,
   tokensUsed,
 } from './finished-request.js';
+import { reportLimitsOnRefusal } from './rate-limit.js';
 
 /** What the after-response sequence uses. */
 export interface AfterDeps extends RequestObserver {
@@ -88,12 +90,14 @@ export async function afterSequence(
  * The after-response step of every pipeline endpoint, placed first in its route: once the response
  * is complete (the last byte of a stream sent, or the client gone), reports the request (access
  * log, metrics) and, for an authenticated one, runs the after-response sequence in the background,
- * so nothing after the response delays it. Errors are reported and recorded too.
+ * so nothing after the response delays it. Errors are reported and recorded too; one that came
+ * before the rate-limit stage first gets the key's x-ratelimit-* headers.
  */
-export function after(deps: AfterDeps) {
+export function after(deps: AfterDeps & { rateLimiter: RateLimiter }) {
   return async function after(c, next) {
     c.set('reportedAfter', true);
     await next();
+    if (c.error && !(c.error instanceof ClientClosedError)) await reportLimitsOnRefusal(deps, c);
     const facts = finishedRequest(c);
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');

@@ -3,7 +3,7 @@ import { countRequestTokens } from '../compression/token-count.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { setResponseHeader } from '../http/response-headers.js';
-import type { KeyVerifier } from '../keys/key-verifier.js';
+import type { KeyVerifier, VerifiedKey } from '../keys/key-verifier.js';
 import { normalizeLimit, toTokenCount } from '../ratelimit/admission-plan.js';
 import { rateLimitHeaders, retryAfterSeconds } from '../ratelimit/rate-limit-headers.js';
 import type { LimitSpec, LimitState, RateLimiter } from '../ratelimit/rate-limiter.js';
@@ -46,20 +46,42 @@ export function requireChatKey(deps: { keys: KeyVerifier; rateLimiter: RateLimit
   const authenticate = auth(deps, 'chat');
   return stageMiddleware(async function chatKey(c) {
     await authenticate(c);
-    const key = c.get('apiKey');
-    const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
-    if (!hasLimits(keySpec) && !hasLimits(key.tenantLimits)) return;
-    const state = await deps.rateLimiter.peek({
-      keyId: key.id,
-      tenantId: key.tenantId,
-      key: keySpec,
-      tenant: hasLimits(key.tenantLimits) ? key.tenantLimits : undefined,
-    });
-    setLimitHeaders(c, state);
+    await readLimits(deps.rateLimiter, c);
   });
 }
 
+/**
+ * For a /v1 request refused after its key was known but before the rate-limit stage read the
+ * key's limits (a malformed or over-size body, a bad parameter, every concurrency slot taken):
+ * reads them without counting anything, so that refusal carries the x-ratelimit-* headers as
+ * every other answer to the key does.
+ */
+export async function reportLimitsOnRefusal(
+  deps: { rateLimiter: RateLimiter },
+  c: Context<AppEnv>,
+): Promise<void> {
+  const key: VerifiedKey | undefined = c.get('apiKey');
+  if (!key || c.get('limitState')) return;
+  await readLimits(deps.rateLimiter, c);
+}
+
+/** Reads the key's (and tenant's) limits without counting anything, into the answer's headers. */
+async function readLimits(rateLimiter: RateLimiter, c: Context<AppEnv>): Promise<void> {
+  const key = c.get('apiKey');
+  const keySpec: LimitSpec = { rpm: key.rpm, tpm: key.tpm, maxConcurrency: key.maxConcurrency };
+  if (!hasLimits(keySpec) && !hasLimits(key.tenantLimits)) return;
+  const state = await rateLimiter.peek({
+    keyId: key.id,
+    tenantId: key.tenantId,
+    key: keySpec,
+    tenant: hasLimits(key.tenantLimits) ? key.tenantLimits : undefined,
+  });
+  setLimitHeaders(c, state);
+}
+
+/** Puts the key's limit state in the answer's x-ratelimit-* headers (and in the context). */
 function setLimitHeaders(c: Context<AppEnv>, state: LimitState): void {
+  c.set('limitState', state);
   for (const [name, value] of Object.entries(rateLimitHeaders(state))) {
     setResponseHeader(c, name, value);
   }

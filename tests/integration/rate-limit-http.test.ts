@@ -60,6 +60,20 @@ function chatOverSocket(gw: TestGateway, key: string, body: Record<string, unkno
   return fetch(`${gw.baseURL}/v1/chat/completions`, chatRequest(key, body));
 }
 
+/** The body size bound of the gateways of this file. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The six x-ratelimit-* headers of an answer (absent ones as null). */
+function limitHeaders(res: Response): Record<string, string | null> {
+  const headers: Record<string, string | null> = {};
+  for (const kind of ['limit', 'remaining', 'reset']) {
+    for (const of of ['requests', 'tokens']) {
+      headers[`${kind}-${of}`] = res.headers.get(`x-ratelimit-${kind}-${of}`);
+    }
+  }
+  return headers;
+}
+
 const backends = [{ name: 'memory', env: {} as Record<string, string> }];
 if (redisUrl) backends.push({ name: 'redis', env: { REDIS_URL: redisUrl } });
 
@@ -71,7 +85,13 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     clock = manualClock(minuteStart(1_000));
     // The same question is asked again and again here: the cache would answer it.
     gateway = await createTestApp(
-      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS, ...env },
+      {
+        UPSTREAM_BASE_URL: upstream.url,
+        CACHE: 'off',
+        TOLLGATE_MASTER_KEYS: MASTER_KEYS,
+        MAX_BODY_BYTES: String(BODY_LIMIT_BYTES),
+        ...env,
+      },
       { clock, database: lend(database) },
     );
   });
@@ -122,6 +142,69 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     const tooBig = await chat(gateway, key, { max_tokens: 290 });
     expect(tooBig.status).toBe(429);
     expect(((await tooBig.json()) as { error: { type: string } }).error.type).toBe('tokens');
+  });
+
+  it('puts the x-ratelimit headers on refusals that come before the limits are counted', async () => {
+    clock.set(minuteStart(541_000));
+    const { key } = await gateway.createKey({ rpm: 10, tpm: 5_000 });
+    const post = (body: string) =>
+      gateway.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+    const refusals = {
+      'malformed JSON': await post('{"model": "gpt-4o-mini", "messages": ['),
+      'n: 0': await post(
+        JSON.stringify({ model: 'gpt-4o-mini', n: 0, messages: [{ role: 'user', content: 'hi' }] }),
+      ),
+      'an over-size body': await post(
+        JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'x'.repeat(BODY_LIMIT_BYTES) }],
+        }),
+      ),
+    };
+    const seen = Object.entries(refusals).map(([what, res]) => ({
+      what,
+      status: res.status,
+      limits: limitHeaders(res),
+    }));
+    // Nothing counted: a fresh key's whole minute, as /v1/models shows it.
+    const untouched = { 'remaining-requests': '10', 'remaining-tokens': '5000' };
+    const expected = {
+      'limit-requests': '10',
+      'limit-tokens': '5000',
+      'reset-requests': '59s',
+      'reset-tokens': '59s',
+      ...untouched,
+    };
+    expect(seen).toEqual([
+      { what: 'malformed JSON', status: 400, limits: expected },
+      { what: 'n: 0', status: 400, limits: expected },
+      { what: 'an over-size body', status: 413, limits: expected },
+    ]);
+    // A key without limits has none to report; a request without a key has no key to report on.
+    const free = await gateway.createKey();
+    const plain = await gateway.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${free.key}`, 'content-type': 'application/json' },
+      body: '{',
+    });
+    const anonymous = await gateway.request('/v1/chat/completions', { method: 'POST', body: '{' });
+    for (const [what, res] of [
+      ['no limits', plain],
+      ['no key', anonymous],
+    ] as const) {
+      expect({ what, status: res.status }).toEqual({
+        what,
+        status: what === 'no key' ? 401 : 400,
+      });
+      expect(
+        Object.values(limitHeaders(res)).filter((v) => v !== null),
+        what,
+      ).toEqual([]);
+    }
   });
 
   it('lets max_concurrency streams run and answers one more with 429', async () => {
