@@ -22,6 +22,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
+import { showRefundedReservation } from './rate-limit.js';
 
 /** What the responder uses. */
 export interface RespondDeps extends KeepDeps {
@@ -163,6 +164,7 @@ async function respondCached(
     String(Math.max(0, Math.floor((clock.now() - hit.createdAt) / 1_000))),
   );
   setResponseHeader(c, 'x-tollgate-overhead-ms', (clock.monotonic() - startedAt).toFixed(2));
+  showRefundedReservation(c);
   const outcome: Outcome = {
     status: 200,
     errorCode: null,
