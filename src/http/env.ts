@@ -5,7 +5,7 @@ import type { CacheKeys } from '../cache/scope.js';
 import type { CompressionMode } from '../compression/compress-messages.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { LocalSlot } from '../ratelimit/local-slots.js';
-import type { Ticket } from '../ratelimit/rate-limiter.js';
+import type { LimitState, Ticket } from '../ratelimit/rate-limiter.js';
 import type { RequestTrace } from '../runtime/tracing.js';
 import type { EmbeddingsAnswer, UpstreamAnswer } from '../upstream/upstream.js';
 import type { ChatRequest } from './chat-request.js';
@@ -109,6 +109,8 @@ export interface AppEnv {
     responses: ResponseContext;
     /** The rate limiter's hold on the key's limits, settled after the response. */
     admission: Ticket;
+    /** The key's limits as its answer's x-ratelimit-* headers report them, once they were read. */
+    limitState: LimitState;
     /** This process's hold on the key's concurrency, taken before the body is read. */
     slot: LocalSlot;
     /** What the compress stage did to the prompt. */

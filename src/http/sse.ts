@@ -1,21 +1,13 @@
-/** Headers of an OpenAI-style server-sent event stream. */
-export const SSE_HEADERS: Record<string, string> = {
+/**
+ * Headers of an OpenAI-style server-sent event stream. Neither framing nor `connection` is
+ * named: Node's server chooses them for each request, as it does for every other answer (chunked
+ * for an HTTP/1.1 client, the body ended by closing the connection for an HTTP/1.0 one; `close`
+ * when the client asked for it or the gateway is stopping, keep-alive otherwise).
+ */
+export const SSE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
-};
-
-/**
- * Headers of a stream relayed as it arrives, declaring the chunked framing Node uses anyway for a
- * body of unknown length (the bytes on the wire are the same). Served by the Node server the relay
- * writes them itself (see relayStreamTo); a stream handed to the Node adapter without them would
- * make it read ahead for a length and, when the stream's second piece is not ready yet, wait a
- * timer tick (1 ms or more) before the first byte leaves.
- */
-export const RELAYED_SSE_HEADERS: Record<string, string> = {
-  ...SSE_HEADERS,
-  'transfer-encoding': 'chunked',
 };
 
 /** One `data:` event carrying a JSON value. */

@@ -4,6 +4,9 @@ import type { UpstreamFailure } from '../upstream/upstream-failure.js';
 import { scrubSecrets } from '../upstream/upstream-failure.js';
 import { ClientClosedError, GatewayError } from './errors.js';
 
+/** The wait a passed-through 429 names when neither the upstream nor a router gave one. */
+const FALLBACK_RETRY_AFTER_MS = 1_000;
+
 /**
  * Turns the last upstream failure into the error the client sees (or the note that it left).
  * Upstream credentials never reach the client: 401/403 become a 502 of our own words, and a
@@ -62,9 +65,13 @@ function toClientError(
             }
           : JSON.parse(scrubSecrets(JSON.stringify(f.body), secrets));
       const headers: Record<string, string> = {};
-      if (f.status === 429 && f.retryAfterMs !== null) {
-        headers['retry-after'] = String(Math.max(1, Math.ceil(f.retryAfterMs / 1000)));
-        headers['retry-after-ms'] = String(Math.ceil(f.retryAfterMs));
+      if (f.status === 429) {
+        // Every 429 says when to come back: the upstream's own word, else the next step of the
+        // gateway's backoff (a 429 without one, such as `insufficient_quota`, waited out as the
+        // gateway itself would have waited).
+        const waitMs = f.retryAfterMs ?? failure.nextBackoffMs ?? FALLBACK_RETRY_AFTER_MS;
+        headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
+        headers['retry-after-ms'] = String(Math.ceil(waitMs));
       }
       return new GatewayError({
         status: f.status as ContentfulStatusCode,

@@ -4,8 +4,9 @@ import type { PriceTable } from '../analytics/prices.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import type { Endpoint } from '../http/chat-request.js';
 import type { AppEnv, Outcome } from '../http/env.js';
-import { GatewayError } from '../http/errors.js';
+import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import type { RateLimiter } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
@@ -25,6 +26,7 @@ import {
   storableCompletion,
   tokensUsed,
 } from './finished-request.js';
+import { reportLimitsOnRefusal } from './rate-limit.js';
 
 /** What the after-response sequence uses. */
 export interface AfterDeps extends RequestObserver {
@@ -90,12 +92,14 @@ export async function afterSequence(
  * endpoint: once the response is complete (the last byte of a stream sent, or the client gone),
  * reports the request (access log, metrics) and, for an authenticated one, runs the after-response
  * sequence in the background, so nothing after the response delays it. Errors are reported and
- * recorded too, as requests to their endpoint however early they were refused.
+ * recorded too, as requests to their endpoint however early they were refused; one that came
+ * before the rate-limit stage first gets the key's x-ratelimit-* headers.
  */
-export function after(deps: AfterDeps, endpoint: Endpoint) {
+export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: Endpoint) {
   return async function after(c, next) {
     c.set('reportedAfter', true);
     await next();
+    if (c.error && !(c.error instanceof ClientClosedError)) await reportLimitsOnRefusal(deps, c);
     const facts = finishedRequest(c, endpoint);
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');

@@ -17,6 +17,7 @@ import type { Upstream } from '../upstream/upstream.js';
 import { noteAskedModel } from './asked-model.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
+import { showRefundedReservation } from './rate-limit.js';
 import type { Stage } from './stage.js';
 import { failedCall } from './upstream.js';
 
@@ -149,6 +150,7 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
         'x-tollgate-overhead-ms',
         (deps.clock.monotonic() - startedAt).toFixed(2),
       );
+      showRefundedReservation(c);
       c.set('outcome', {
         status: 200,
         errorCode: null,

@@ -16,12 +16,13 @@ import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
 import { responsesStreamFormat } from '../http/responses-sse.js';
-import { RELAYED_SSE_HEADERS, SSE_HEADERS } from '../http/sse.js';
+import { SSE_HEADERS } from '../http/sse.js';
 import { relayStream, relayStreamTo, type StreamEnd } from '../http/stream-relay.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import type { KeepDeps } from './keep-response.js';
 import { responseKeeper } from './keep-response.js';
+import { showRefundedReservation } from './rate-limit.js';
 
 /** What the responder uses. */
 export interface RespondDeps extends KeepDeps {
@@ -119,10 +120,12 @@ export function respond(deps: RespondDeps) {
       outcome.onComplete?.();
     };
     // Served by the Node server, the stream goes straight onto its response (see relayStreamTo);
-    // the Node adapter then writes nothing more. In process (tests), as a web stream.
+    // the Node adapter then writes nothing more. In process (tests), as a web stream: the Node
+    // adapter never sees that one (handed a web stream of unknown length, it would read ahead and
+    // wait a timer tick before the first byte when the second piece is not ready yet).
     const outgoing = outgoingOf(c);
     if (outgoing) {
-      const headers = answerHeaders(c, RELAYED_SSE_HEADERS);
+      const headers = answerHeaders(c, SSE_HEADERS);
       relayStreamTo(outgoing, {
         headers,
         stream: answer.stream,
@@ -135,7 +138,7 @@ export function respond(deps: RespondDeps) {
       return RESPONSE_ALREADY_SENT;
     }
     const body = relayStream(answer.stream, format, deps.secrets, onEnd);
-    return answerWith(c, body, RELAYED_SSE_HEADERS);
+    return answerWith(c, body, SSE_HEADERS);
   };
 }
 
@@ -161,6 +164,7 @@ async function respondCached(
     String(Math.max(0, Math.floor((clock.now() - hit.createdAt) / 1_000))),
   );
   setResponseHeader(c, 'x-tollgate-overhead-ms', (clock.monotonic() - startedAt).toFixed(2));
+  showRefundedReservation(c);
   const outcome: Outcome = {
     status: 200,
     errorCode: null,

@@ -8,6 +8,11 @@ export interface CounterCheck {
   scope: LimitScope;
   key: string;
   points: number;
+  /**
+   * Of `points`, the tokens wanted only as far as the limit leaves room (an answer allowance the
+   * client did not ask for): what the limit has no room for is given back at once. 0 for requests.
+   */
+  extra: number;
   limit: number;
   /** The reservation alone exceeds the whole limit: counted as 0 (to read state) and rejected. */
   oversized: boolean;
@@ -61,11 +66,14 @@ export function scopeId(subject: LimitSubject, scope: LimitScope): string {
 /**
  * Lists the checks for one admit: requests, then tokens, then concurrency, key before tenant.
  * A 0-token reservation still adds 0 to the token counters, which reads them for the headers.
+ * `extraTokens` are added to the token counters with `tokens`, to be given back as far as a
+ * limit has no room for them (see unusedExtra).
  */
 export function planChecks(
   subject: LimitSubject,
   tokens: number,
   window: number,
+  extraTokens = 0,
 ): AdmissionCheck[] {
   const scopes: Array<{ scope: LimitScope; spec: LimitSpec }> = [
     { scope: 'key', spec: subject.key },
@@ -82,6 +90,7 @@ export function planChecks(
       scope,
       key,
       points: 1,
+      extra: 0,
       limit,
       oversized: false,
     });
@@ -91,8 +100,9 @@ export function planChecks(
     if (limit === null) continue;
     const key = tokenCounterKey(scopeId(subject, scope), window);
     const oversized = tokens > limit;
-    const points = oversized ? 0 : tokens;
-    checks.push({ kind: 'counter', reason: 'tokens', scope, key, points, limit, oversized });
+    const extra = oversized ? 0 : extraTokens;
+    const points = oversized ? 0 : tokens + extra;
+    checks.push({ kind: 'counter', reason: 'tokens', scope, key, points, extra, limit, oversized });
   }
   for (const { scope, spec } of scopes) {
     const max = normalizeLimit(spec.maxConcurrency);
@@ -102,11 +112,30 @@ export function planChecks(
   return checks;
 }
 
-/** True when this outcome turns the request away. A 0-token reservation never fails on tokens. */
+/**
+ * True when this outcome turns the request away: its points, less the extra ones, do not fit. A
+ * 0-token reservation (extra tokens aside) never fails on tokens.
+ */
 export function isOverLimit(outcome: CheckOutcome): boolean {
   if (outcome.kind === 'lease') return !outcome.acquired;
   const { check, total } = outcome;
-  return check.oversized || (check.points > 0 && total > check.limit);
+  const firm = check.points - check.extra;
+  return check.oversized || (firm > 0 && total - check.extra > check.limit);
+}
+
+/**
+ * Of the extra tokens an admitted request added, how many its tightest limit has no room for: the
+ * most any of its counters went over, at most the extra. They are given back on every token
+ * counter alike, so the request holds one reservation, which fits under each limit.
+ */
+export function unusedExtra(outcomes: readonly CheckOutcome[]): number {
+  let unused = 0;
+  for (const outcome of outcomes) {
+    if (outcome.kind !== 'counter' || outcome.check.extra === 0) continue;
+    const over = Math.max(0, outcome.total - outcome.check.limit);
+    unused = Math.max(unused, Math.min(outcome.check.extra, over));
+  }
+  return unused;
 }
 
 /**

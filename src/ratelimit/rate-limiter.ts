@@ -75,8 +75,11 @@ export interface RateLimiter {
   /**
    * Counts one request and reserves `reserveTokens` tokens (prompt estimate + max_tokens; 0 for a
    * cache hit) and a concurrency slot, for the key and the tenant, or rejects without consuming.
+   * `extraTokens` more (an answer allowance the client did not ask for) are reserved as far as the
+   * TPM limits leave room in the window, none when they leave none: only `reserveTokens` has to
+   * fit. The ticket's `reservedTokens` says how many were reserved in all.
    */
-  admit(subject: LimitSubject, reserveTokens: number): Promise<AdmitResult>;
+  admit(subject: LimitSubject, reserveTokens: number, extraTokens?: number): Promise<AdmitResult>;
   /**
    * The subject's current state, for the headers of an answer that is not counted (a model list,
    * a stored conversation): nothing is consumed. Never throws; a failing backend reads as unlimited.

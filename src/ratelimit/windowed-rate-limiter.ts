@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import {
   type AdmissionCheck,
   type CheckOutcome,
+  type CounterCheck,
   isOverLimit,
   planChecks,
   scopeId,
   stateFromOutcomes,
   toTokenCount,
+  unusedExtra,
 } from './admission-plan.js';
 import { BackendErrorReporter } from './backend-error-reporter.js';
 import { type LimitStore, UnansweredStoreError } from './limit-store.js';
@@ -61,6 +63,11 @@ export interface WindowedRateLimiterOptions {
  * `retryAfterMs` until the window resets (the same answer as any other token rejection) without
  * counting it.
  *
+ * Extra tokens (an answer allowance the client did not ask for) are added with the reservation in
+ * the same step, and what a limit had no room for is given back before the admit returns (one
+ * more store call, only then). Each admit keeps at most what its own increment left under the
+ * limit, counting every reservation before it in full, so together they never pass the limit.
+ *
  * If the store fails or times out, whatever this admit consumed is given back in the background
  * and the fail policy decides: `fail-open` admits with an uncounted ticket and no limit state,
  * `fail-closed` answers `unavailable`. What a stalled store never answered is given back too: it
@@ -87,11 +94,12 @@ export class WindowedRateLimiter implements RateLimiter {
     this.#owed = new OwedReleases(this.#store, this.#clock, this.#leaseMs);
   }
 
-  async admit(subject: LimitSubject, reserveTokens: number): Promise<AdmitResult> {
+  async admit(subject: LimitSubject, reserveTokens: number, extraTokens = 0): Promise<AdmitResult> {
     const now = this.#clock();
     const window = windowIndex(now);
     const tokens = toTokenCount(reserveTokens);
-    const checks = planChecks(subject, tokens, window);
+    const extra = toTokenCount(extraTokens);
+    const checks = planChecks(subject, tokens, window, extra);
     if (checks.length === 0) return { ok: true, state: UNLIMITED_STATE, ticket: UNCOUNTED_TICKET };
 
     const leaseId = checks.some((check) => check.kind === 'lease') ? randomUUID() : '';
@@ -132,20 +140,23 @@ export class WindowedRateLimiter implements RateLimiter {
       };
     }
 
-    const tokenScopes = checks
-      .filter((check) => check.kind === 'counter' && check.reason === 'tokens')
-      .map((check) => scopeId(subject, check.scope));
+    const tokenChecks = checks.filter(
+      (check): check is CounterCheck => check.kind === 'counter' && check.reason === 'tokens',
+    );
+    const unused = unusedExtra(outcomes);
+    if (unused > 0) await this.#giveBackUnused(tokenChecks, unused);
+    const held = unused > 0 ? withoutUnused(outcomes, unused) : outcomes;
     const ticket = new LimitTicket(
       { store: this.#store, owed: this.#owed, clock: this.#clock, reporter: this.#reporter },
       {
         window,
-        reservedTokens: tokenScopes.length > 0 ? tokens : 0,
-        tokenScopes,
+        reservedTokens: tokenChecks.length > 0 ? tokens + extra - unused : 0,
+        tokenScopes: tokenChecks.map((check) => scopeId(subject, check.scope)),
         leaseKeys: checks.filter((check) => check.kind === 'lease').map((check) => check.key),
         leaseId,
       },
     );
-    return { ok: true, state: stateFromOutcomes(outcomes, now, false), ticket };
+    return { ok: true, state: stateFromOutcomes(held, now, false), ticket };
   }
 
   async peek(subject: LimitSubject): Promise<LimitState> {
@@ -218,8 +229,31 @@ export class WindowedRateLimiter implements RateLimiter {
     }
   }
 
+  /**
+   * Gives back the extra tokens the limits had no room for, on every token counter. A give-back
+   * the store refuses leaves the counter that much too high for the rest of the window (a request
+   * may be refused too soon, none admitted wrongly); it is reported, never thrown.
+   */
+  async #giveBackUnused(tokenChecks: readonly CounterCheck[], unused: number): Promise<void> {
+    const results = await Promise.allSettled(
+      tokenChecks.map((check) => this.#store.add(check.key, -unused)),
+    );
+    for (const result of results) {
+      if (result.status === 'rejected') this.#reporter.report('rollback', result.reason);
+    }
+  }
+
   #inBackground(work: Promise<void>): void {
     this.#pending.add(work);
     void work.finally(() => this.#pending.delete(work));
   }
+}
+
+/** The outcomes as the counters stand once `unused` extra tokens went back on each token counter. */
+function withoutUnused(outcomes: readonly CheckOutcome[], unused: number): CheckOutcome[] {
+  return outcomes.map((outcome) =>
+    outcome.kind === 'counter' && outcome.check.reason === 'tokens'
+      ? { ...outcome, total: outcome.total - unused }
+      : outcome,
+  );
 }

@@ -22,6 +22,14 @@ export function backoffMs(
   if (d.kind === 'status' && d.retryAfterMs !== null) {
     return d.retryAfterMs > policy.maxMs ? null : Math.max(d.retryAfterMs, 0);
   }
-  const exp = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+  const exp = backoffStepMs(policy, attempt);
   return exp / 2 + (random() * exp) / 2;
+}
+
+/**
+ * The top of the backoff step before retry number `attempt` (0-based), without jitter:
+ * `baseMs · 2^attempt`, at most `maxMs`. The wait itself is drawn from its upper half.
+ */
+export function backoffStepMs(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
 }

@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import type { Clock } from '../runtime/clock.js';
 import { type ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
 import type { RetryPolicy } from './backoff.js';
-import { backoffMs } from './backoff.js';
+import { backoffMs, backoffStepMs } from './backoff.js';
 import type { FetchFn } from './pooled-fetch.js';
 import type { RoutingTable, UpstreamSpec } from './routing-config.js';
 import { routeModel } from './routing-config.js';
@@ -144,6 +144,7 @@ export function createRouter(options: RouterOptions): Upstream {
             if (!(err instanceof UpstreamFailure)) throw err;
             last = err;
             last.attempts = attempts;
+            last.nextBackoffMs = backoffStepMs(retry, i);
             // Nothing more is asked for a client that left, nor once the gateway is shutting down.
             if (!last.fromUpstream) throw last;
             if (!isRetryable(last) || i === retry.maxRetries) break;

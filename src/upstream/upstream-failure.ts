@@ -36,6 +36,11 @@ export class UpstreamFailure extends Error {
   provider: string | null = null;
   /** Milliseconds from the first attempt to the failure, retries and waits included (router). */
   upstreamMs: number | null = null;
+  /**
+   * How long the router's backoff would have waited before one more attempt at the upstream that
+   * failed last (the top of its next step); null when no router set it.
+   */
+  nextBackoffMs: number | null = null;
 
   constructor(readonly detail: FailureDetail) {
     super(describe(detail));

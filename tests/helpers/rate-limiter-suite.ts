@@ -154,6 +154,53 @@ export function describeRateLimiterBehaviour(backend: string, factory: LimiterFa
       expect(next.state.remainingTokens).toBe(1_000 - 250 - 300);
     });
 
+    it('reserves extra tokens only as far as the window has room, and refuses only a reservation that does not fit', async () => {
+      const s = subject('key-1', { tpm: 1_000 });
+      // 100 tokens it needs, up to 1,024 more if they fit: the window holds 900 of them.
+      const first = await limiter.admit(s, 100, 1_024);
+      expect(expectAdmitted(first).reservedTokens).toBe(1_000);
+      expect(first.state.remainingTokens).toBe(0);
+      expect(await limiter.admit(s, 1, 1_024)).toMatchObject({
+        ok: false,
+        reason: 'tokens',
+        state: { remainingTokens: 0 },
+      });
+
+      await expectAdmitted(first).settle(150);
+      const second = await limiter.admit(s, 100, 1_024);
+      expect(expectAdmitted(second).reservedTokens).toBe(850);
+      await expectAdmitted(second).settle(0);
+      // With room for all of it, all of it is reserved.
+      const third = await limiter.admit(s, 100, 300);
+      expect(expectAdmitted(third).reservedTokens).toBe(400);
+      expect(third.state.remainingTokens).toBe(1_000 - 150 - 400);
+    });
+
+    it('never lets simultaneous reservations with extra tokens pass the limit together', async () => {
+      const s = subject('key-1', { tpm: 1_000 });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => limiter.admit(s, 100, 1_024)),
+      );
+      const reserved = results.map((r) => (r.ok ? r.ticket.reservedTokens : 0));
+      const total = reserved.reduce((a, b) => a + b, 0);
+      expect(total, JSON.stringify(reserved)).toBeLessThanOrEqual(1_000);
+      expect(reserved.filter((r) => r > 0).length, JSON.stringify(reserved)).toBeGreaterThan(0);
+      // What the admitted hold is exactly what the counter holds.
+      expect((await limiter.peek(s)).remainingTokens).toBe(1_000 - total);
+    });
+
+    it('keeps the extra tokens under the tighter of key and tenant token limits', async () => {
+      const tenant = { tpm: 10_000 };
+      const keyA = subject('key-a', { tpm: 500 }, tenant);
+      const keyB = subject('key-b', {}, tenant);
+      const a = await limiter.admit(keyA, 100, 1_024);
+      expect(expectAdmitted(a).reservedTokens).toBe(500);
+      expect(a.state).toMatchObject({ limitTokens: 500, remainingTokens: 0 });
+      const b = await limiter.admit(keyB, 100, 1_024);
+      expect(expectAdmitted(b).reservedTokens).toBe(1_124);
+      expect(b.state).toMatchObject({ limitTokens: 10_000, remainingTokens: 10_000 - 500 - 1_124 });
+    });
+
     it('charges usage beyond the reservation when settling, and reports no fewer than 0 remaining', async () => {
       const s = subject('key-1', { tpm: 1_000 });
       const ticket = expectAdmitted(await limiter.admit(s, 100));

@@ -9,7 +9,7 @@ import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { deadPort, hang, json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { createTestApp } from '../helpers/test-app.js';
+import { createTestApp, TEST_APP_ORIGIN } from '../helpers/test-app.js';
 import { lend } from '../helpers/test-deps.js';
 
 const UPSTREAM_SECRET = 'sk-test-upstream-secret-0123456789';
@@ -253,6 +253,68 @@ describe('upstream failures', () => {
     expect(r.status, r.text).toBe(502);
     expect(r.json.error).toMatchObject({ type: 'upstream_error', code: 'upstream_error' });
     expect(upstream.requests).toHaveLength(3);
+  });
+
+  it('gives an upstream 429 without retry-after the next step of its own backoff, and no SDK retry after retrying it', async () => {
+    const quota = {
+      error: {
+        message: 'You exceeded your current quota, please check your plan and billing details.',
+        type: 'insufficient_quota',
+        param: null,
+        code: 'insufficient_quota',
+      },
+    };
+    upstream.setFallback(json(429, quota));
+    const r = await post(hi);
+    expect(r.status, r.text).toBe(429);
+    expect(r.json).toEqual(quota);
+    // Three attempts waited up to 5 and 10 ms (UPSTREAM_RETRY_BASE_MS=5 here); the next would be 20.
+    expect(upstream.requests).toHaveLength(3);
+    expect({
+      'retry-after': r.headers.get('retry-after'),
+      'retry-after-ms': r.headers.get('retry-after-ms'),
+      'x-should-retry': r.headers.get('x-should-retry'),
+    }).toEqual({ 'retry-after': '1', 'retry-after-ms': '20', 'x-should-retry': 'false' });
+  });
+
+  it('lets the SDK retry an upstream 429 the gateway did not, after the wait the gateway names', async () => {
+    const noRetries = await createTestApp({
+      UPSTREAM_BASE_URL: upstream.url,
+      UPSTREAM_MAX_RETRIES: '0',
+      CACHE: 'off',
+    });
+    try {
+      const { key: own } = await noRetries.createKey();
+      const limited = {
+        error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' },
+      };
+      upstream.enqueue(json(429, limited), ok);
+      const answers: { status: number; headers: Headers }[] = [];
+      const client = new OpenAI({
+        apiKey: own,
+        baseURL: `${TEST_APP_ORIGIN}/v1`,
+        maxRetries: 1,
+        fetch: async (url: string | URL | Request, init?: RequestInit) => {
+          const res = await noRetries.request(url, init);
+          answers.push({ status: res.status, headers: res.headers });
+          return res;
+        },
+      });
+      const completion = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(completion.choices[0]?.message.content).toBe('Hello from upstream');
+      expect(answers.map((a) => a.status)).toEqual([429, 200]);
+      const [first] = answers;
+      expect({
+        'retry-after': first?.headers.get('retry-after'),
+        'retry-after-ms': first?.headers.get('retry-after-ms'),
+        'x-should-retry': first?.headers.get('x-should-retry'),
+      }).toEqual({ 'retry-after': '1', 'retry-after-ms': '5', 'x-should-retry': null });
+    } finally {
+      await noRetries.close();
+    }
   });
 
   it('retries a failing upstream and answers once it recovers', async () => {

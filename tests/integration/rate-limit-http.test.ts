@@ -60,6 +60,20 @@ function chatOverSocket(gw: TestGateway, key: string, body: Record<string, unkno
   return fetch(`${gw.baseURL}/v1/chat/completions`, chatRequest(key, body));
 }
 
+/** The body size bound of the gateways of this file. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** The six x-ratelimit-* headers of an answer (absent ones as null). */
+function limitHeaders(res: Response): Record<string, string | null> {
+  const headers: Record<string, string | null> = {};
+  for (const kind of ['limit', 'remaining', 'reset']) {
+    for (const of of ['requests', 'tokens']) {
+      headers[`${kind}-${of}`] = res.headers.get(`x-ratelimit-${kind}-${of}`);
+    }
+  }
+  return headers;
+}
+
 const backends = [{ name: 'memory', env: {} as Record<string, string> }];
 if (redisUrl) backends.push({ name: 'redis', env: { REDIS_URL: redisUrl } });
 
@@ -71,7 +85,13 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     clock = manualClock(minuteStart(1_000));
     // The same question is asked again and again here: the cache would answer it.
     gateway = await createTestApp(
-      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS, ...env },
+      {
+        UPSTREAM_BASE_URL: upstream.url,
+        CACHE: 'off',
+        TOLLGATE_MASTER_KEYS: MASTER_KEYS,
+        MAX_BODY_BYTES: String(BODY_LIMIT_BYTES),
+        ...env,
+      },
       { clock, database: lend(database) },
     );
   });
@@ -122,6 +142,119 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     const tooBig = await chat(gateway, key, { max_tokens: 290 });
     expect(tooBig.status).toBe(429);
     expect(((await tooBig.json()) as { error: { type: string } }).error.type).toBe('tokens');
+  });
+
+  it('admits requests without max_tokens on a key whose TPM is below the default answer allowance', async () => {
+    clock.set(minuteStart(421_000));
+    const { key } = await gateway.createKey({ tpm: 500 });
+    const hello = { messages: [{ role: 'user', content: 'Hello' }] };
+    // The default allowance (1,024 tokens) is reserved only as far as the window has room: all of
+    // what is left. The answer's real usage (17) is what stays charged.
+    for (const [turn, used] of [
+      ['first', 0],
+      ['second', 17],
+      ['third', 34],
+    ] as const) {
+      const res = await chat(gateway, key, hello);
+      expect({ turn, status: res.status }, await res.text()).toEqual({ turn, status: 200 });
+      expect(res.headers.get('x-ratelimit-remaining-tokens'), turn).toBe('0');
+      await settleLog(gateway.deps);
+      const models = await gateway.request('/v1/models', {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(models.headers.get('x-ratelimit-remaining-tokens'), turn).toBe(
+        String(500 - used - 17),
+      );
+    }
+    // A prompt that alone exceeds the limit never fits: refused at once, and not to be retried.
+    const long = { messages: [{ role: 'user', content: 'Tell me about the sea. '.repeat(120) }] };
+    const prompt = countPromptTokens(long.messages, 'gpt-4o-mini');
+    const tooLarge = await chat(gateway, key, long);
+    const body = (await tooLarge.json()) as { error: { message: string } };
+    expect(tooLarge.status, JSON.stringify(body)).toBe(429);
+    expect(tooLarge.headers.get('x-should-retry')).toBe('false');
+    expect(body.error.message).toContain(
+      `Limit 500, Requested ${prompt}. Reduce the prompt to run it.`,
+    );
+  });
+
+  it('keeps a no-max_tokens request waiting for the window when its prompt does not fit what is left', async () => {
+    clock.set(minuteStart(481_000));
+    const { key } = await gateway.createKey({ tpm: 100 });
+    const holder = await chat(gateway, key, { max_tokens: 90 });
+    expect(holder.status, await holder.text()).toBe(200);
+    // Before the first answer settles, 90 + its prompt are held: the next prompt does not fit.
+    const waiting = await chat(gateway, key);
+    const body = (await waiting.json()) as { error: { message: string } };
+    expect(waiting.status, JSON.stringify(body)).toBe(429);
+    expect(waiting.headers.get('x-should-retry')).toBeNull();
+    expect(body.error.message).toContain('Rate limit reached for tokens per minute (TPM)');
+    await settleLog(gateway.deps);
+    const after = await chat(gateway, key);
+    expect(after.status, await after.text()).toBe(200);
+  });
+
+  it('puts the x-ratelimit headers on refusals that come before the limits are counted', async () => {
+    clock.set(minuteStart(541_000));
+    const { key } = await gateway.createKey({ rpm: 10, tpm: 5_000 });
+    const post = (body: string) =>
+      gateway.request('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body,
+      });
+    const refusals = {
+      'malformed JSON': await post('{"model": "gpt-4o-mini", "messages": ['),
+      'n: 0': await post(
+        JSON.stringify({ model: 'gpt-4o-mini', n: 0, messages: [{ role: 'user', content: 'hi' }] }),
+      ),
+      'an over-size body': await post(
+        JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'x'.repeat(BODY_LIMIT_BYTES) }],
+        }),
+      ),
+    };
+    const seen = Object.entries(refusals).map(([what, res]) => ({
+      what,
+      status: res.status,
+      limits: limitHeaders(res),
+    }));
+    // Nothing counted: a fresh key's whole minute, as /v1/models shows it.
+    const untouched = { 'remaining-requests': '10', 'remaining-tokens': '5000' };
+    const expected = {
+      'limit-requests': '10',
+      'limit-tokens': '5000',
+      'reset-requests': '59s',
+      'reset-tokens': '59s',
+      ...untouched,
+    };
+    expect(seen).toEqual([
+      { what: 'malformed JSON', status: 400, limits: expected },
+      { what: 'n: 0', status: 400, limits: expected },
+      { what: 'an over-size body', status: 413, limits: expected },
+    ]);
+    // A key without limits has none to report; a request without a key has no key to report on.
+    const free = await gateway.createKey();
+    const plain = await gateway.request('/v1/chat/completions', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${free.key}`, 'content-type': 'application/json' },
+      body: '{',
+    });
+    const anonymous = await gateway.request('/v1/chat/completions', { method: 'POST', body: '{' });
+    for (const [what, res] of [
+      ['no limits', plain],
+      ['no key', anonymous],
+    ] as const) {
+      expect({ what, status: res.status }).toEqual({
+        what,
+        status: what === 'no key' ? 401 : 400,
+      });
+      expect(
+        Object.values(limitHeaders(res)).filter((v) => v !== null),
+        what,
+      ).toEqual([]);
+    }
   });
 
   it('lets max_concurrency streams run and answers one more with 429', async () => {
@@ -225,6 +358,31 @@ describe('cache hits and token limits', () => {
         1000 - 17 - probeReserve,
       );
       expect(probe.headers.get('x-ratelimit-remaining-requests')).toBe('97');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("shows a hit's tokens as they stand once its reservation is refunded", async () => {
+    const clock = manualClock(minuteStart(61_000));
+    const gw = await cachingGateway(clock);
+    try {
+      const { key } = await gw.createKey({ tpm: 2_000 });
+      const question = { messages: [{ role: 'user', content: 'What is the capital of Chile?' }] };
+      const miss = await chat(gw, key, question);
+      expect(miss.headers.get('x-tollgate-cache'), await miss.text()).toBe('miss');
+      await settleLog(gw.deps);
+      const models = () =>
+        gw.request('/v1/models', { headers: { authorization: `Bearer ${key}` } });
+      const before = (await models()).headers.get('x-ratelimit-remaining-tokens');
+      expect(before).toBe(String(2_000 - 17));
+      for (const stream of [false, true]) {
+        const hit = await chat(gw, key, { ...question, stream });
+        expect(hit.headers.get('x-tollgate-cache'), await hit.text()).toBe('hit');
+        expect(hit.headers.get('x-ratelimit-remaining-tokens'), `stream: ${stream}`).toBe(before);
+        await settleLog(gw.deps);
+        expect((await models()).headers.get('x-ratelimit-remaining-tokens')).toBe(before);
+      }
     } finally {
       await gw.close();
     }

@@ -129,6 +129,19 @@ describe.skipIf(!REDIS_URL)('redis rate limiter', () => {
       expect(after.state.remainingTokens).toBe(0);
     });
 
+    it('never lets reservations with extra tokens over two limiters pass the shared TPM limit', async () => {
+      const limiters = await twoProcesses();
+      const s = { keyId: 'key-1', tenantId: 't', key: { tpm: 2_000 } };
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => limiters[i % 2]?.admit(s, 100, 700)),
+      );
+      const reserved = results.map((r) => (r?.ok ? r.ticket.reservedTokens : 0));
+      const total = reserved.reduce((a, b) => a + b, 0);
+      expect(total, JSON.stringify(reserved)).toBeLessThanOrEqual(2_000);
+      expect(reserved.filter((r) => r > 0).length, JSON.stringify(reserved)).toBeGreaterThan(0);
+      expect((await limiters[1].peek(s)).remainingTokens).toBe(2_000 - total);
+    });
+
     it('admits exactly maxConcurrency of twice as many simultaneous requests', async () => {
       const limiters = await twoProcesses();
       const s = { keyId: 'key-1', tenantId: 't', key: { maxConcurrency: 6 } };
