@@ -68,7 +68,8 @@ export function jobsFor(deps: Deps): Job[] {
       intervalMs: CACHE_SYNC_INTERVAL_MS,
       run: async () => {
         await deps.cache.flush();
-        await deps.cache.sync();
+        // A tenant another instance flushed loses its embeddings answers here too.
+        for (const tenantId of await deps.cache.sync()) deps.embeddingsCache.clear(tenantId);
       },
     },
     { name: 'analytics rollups', intervalMs: ROLLUP_INTERVAL_MS, run: () => rollups.fold() },

@@ -71,8 +71,12 @@ export interface CacheStore {
   maintain(): Promise<number>;
   /** Writes the queued entries, evictions and hit counts to the database (the owner's timer). */
   flush(): Promise<void>;
-  /** Brings in entries other instances wrote since the last sync (the owner's timer). */
-  sync(): Promise<void>;
+  /**
+   * Brings in entries other instances wrote since the last sync, and drops the tenants another
+   * instance flushed (the owner's timer); returns those tenants, whose other per-process caches
+   * the owner clears.
+   */
+  sync(): Promise<readonly string[]>;
   /** Writes what is still queued. */
   close(): Promise<void>;
 }
@@ -86,6 +90,6 @@ export const noopCacheStore: CacheStore = {
   flushTenant: async () => 0,
   maintain: async () => 0,
   flush: async () => {},
-  sync: async () => {},
+  sync: async () => [],
   close: async () => {},
 };

@@ -100,6 +100,7 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
+      forgetTenant: (tenantId) => this.forgetTenant(tenantId),
       admittedSealed: (entries) => {
         this.numbersRead = this.numbersRead
           .then(() => this.readNumbers(entries))
@@ -228,14 +229,16 @@ export class DatabaseCacheStore implements CacheStore {
   async maintain(): Promise<number> {
     const now = this.deps.clock.now();
     for (const e of this.index.deleteExpired(now)) this.cap.remove(e.tenantId, e.exactHash);
-    return this.tier.deleteExpired(now);
+    const deleted = await this.tier.deleteExpired(now);
+    await this.tier.pruneFlushes(now - this.deps.config.ttlMs);
+    return deleted;
   }
 
   flush(): Promise<void> {
     return this.tier.flush();
   }
 
-  sync(): Promise<void> {
+  sync(): Promise<string[]> {
     return this.loader.sync(this.deps.clock.now());
   }
 

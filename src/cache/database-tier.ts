@@ -1,6 +1,7 @@
 import type { Clock } from '../runtime/clock.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
+import { monotonicUuidv7 } from '../runtime/uuidv7.js';
 import { withTimeout } from '../runtime/with-timeout.js';
 import type { Database, DatabaseHandle } from '../storage/database.js';
 import type {
@@ -12,12 +13,14 @@ import type {
 import {
   copyCacheEntries,
   deleteCacheEntriesById,
+  deleteCacheFlushesBefore,
   deleteExpiredCacheEntries,
   deleteTenantCacheEntries,
   findCacheEntriesByIds,
   listCacheEntriesNewestFirst,
   listCacheEntriesWrittenSince,
   listCacheEntryUsage,
+  listCacheFlushesSince,
   readUncommittedHorizon,
   recordCacheHits,
 } from '../storage/queries/cache-entries.js';
@@ -46,6 +49,13 @@ export interface WrittenRow {
   id: string;
   tenantId: string;
   exactHash: string;
+}
+
+/** What one sync found: other instances' rows, and the tenants whose cache another flushed. */
+export interface SyncFound {
+  rows: CacheEntryRow[];
+  /** Tenants flushed elsewhere since the last look, to drop from memory before `rows` are held. */
+  flushedTenants: string[];
 }
 
 /** A batch of writes gives up after this long (the breaker then opens). */
@@ -85,6 +95,13 @@ export class DatabaseTier {
   private syncMark: Date | null = null;
   /** Before the last sync's read: where rows it could not see yet may lie (null: unknown). */
   private syncHorizon: Date | null = null;
+  /** The newest tenant flush sync has read (the database's clock; null until the first load). */
+  private flushMark: Date | null = null;
+  /**
+   * Flushes already applied here (this process's own, and those sync has read), by id, with when
+   * the database recorded them (Infinity until read): a flush read again is not applied again.
+   */
+  private readonly appliedFlushes = new Map<string, number>();
   private droppedWarned = false;
 
   constructor(
@@ -196,24 +213,21 @@ export class DatabaseTier {
 
   /**
    * The rows written since the last look that `known` does not recognise (other instances'
-   * entries, or newer versions of ours). Null when the database could not be read.
+   * entries, or newer versions of ours), and the tenants another instance flushed since. Null
+   * when the database could not be read.
    */
-  sync(now: number, known: (row: WrittenRow) => boolean): Promise<CacheEntryRow[] | null> {
-    if (!this.deps.othersWrite) return Promise.resolve([]);
+  sync(now: number, known: (row: WrittenRow) => boolean): Promise<SyncFound | null> {
+    if (!this.deps.othersWrite) return Promise.resolve({ rows: [], flushedTenants: [] });
     return this.exclusive(() =>
       this.guarded(async () => {
         const mark = this.syncMark ?? new Date(0);
         // Read before the rows: a row this read cannot see was written at or after it. Not
         // readable (a database that keeps pg_stat_activity from this role): the 5 s overlap.
         const horizon = await readUncommittedHorizon(this.deps.db).catch(() => null);
-        let since = mark.getTime() - SYNC_OVERLAP_MS;
-        if (this.syncHorizon)
-          since = Math.max(
-            since,
-            this.syncHorizon.getTime() - (this.deps.horizonMarginMs ?? HORIZON_MARGIN_MS),
-          );
+        // Flushes before rows: a row the flush deleted is then not read back after it.
+        const flushedTenants = await this.readFlushes();
         const stamps = await listCacheEntriesWrittenSince(this.deps.db, {
-          since: new Date(since),
+          since: new Date(this.sinceOf(mark)),
           now: new Date(now),
         });
         this.syncHorizon = horizon;
@@ -226,9 +240,34 @@ export class DatabaseTier {
           const ids = wanted.slice(i, i + WRITE_CHUNK_ROWS).map((s) => s.id);
           rows.push(...(await findCacheEntriesByIds(this.deps.db, ids)));
         }
-        return rows;
+        return { rows, flushedTenants };
       }),
     );
+  }
+
+  /** Where a read from `mark` starts: the overlap before it, or the last horizon if later. */
+  private sinceOf(mark: Date): number {
+    const since = mark.getTime() - SYNC_OVERLAP_MS;
+    if (!this.syncHorizon) return since;
+    const margin = this.deps.horizonMarginMs ?? HORIZON_MARGIN_MS;
+    return Math.max(since, this.syncHorizon.getTime() - margin);
+  }
+
+  /** The tenants flushed since the last look and not yet applied here. */
+  private async readFlushes(): Promise<string[]> {
+    const mark = this.flushMark ?? this.syncMark ?? new Date(0);
+    const since = this.sinceOf(mark);
+    const flushes = await listCacheFlushesSince(this.deps.db, new Date(since));
+    const tenants: string[] = [];
+    for (const f of flushes) {
+      if (!this.appliedFlushes.has(f.id)) tenants.push(f.tenantId);
+      this.appliedFlushes.set(f.id, f.flushedAt.getTime());
+      if (f.flushedAt > mark) this.flushMark = f.flushedAt;
+    }
+    this.flushMark ??= mark;
+    // The start of a read only moves forward: a flush recorded at or before it is never read again.
+    for (const [id, at] of this.appliedFlushes) if (at <= since) this.appliedFlushes.delete(id);
+    return tenants;
   }
 
   /** Deletes expired rows (after writing what is queued); returns how many. */
@@ -242,12 +281,36 @@ export class DatabaseTier {
     });
   }
 
-  /** Writes what is queued, then deletes a tenant's rows; errors reach the caller. */
+  /**
+   * Writes what is queued, then deletes a tenant's rows and records the flush for the other
+   * instances; errors reach the caller.
+   */
   deleteTenant(tenantId: string): Promise<number> {
     return this.exclusive(async () => {
       this.dropTenant(tenantId);
       await this.flushNow();
-      return deleteTenantCacheEntries(this.deps.db, tenantId);
+      const flushId = monotonicUuidv7(this.deps.clock.now());
+      // Already applied here: this process's own sync must not drop what is stored after it.
+      this.appliedFlushes.set(flushId, Number.POSITIVE_INFINITY);
+      try {
+        return await deleteTenantCacheEntries(this.deps.db, tenantId, flushId);
+      } catch (err) {
+        this.appliedFlushes.delete(flushId);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Deletes the flush records made at or before `before`: once no entry stored before a flush can
+   * still be live (its time to live has passed), no instance needs to read it.
+   */
+  pruneFlushes(before: number): Promise<number> {
+    return this.exclusive(async () => {
+      const deleted = await this.guarded(() =>
+        deleteCacheFlushesBefore(this.deps.db, new Date(before)),
+      );
+      return deleted ?? 0;
     });
   }
 

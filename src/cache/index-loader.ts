@@ -20,6 +20,8 @@ export class IndexLoader {
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
       memoryBytes: number;
+      /** Drops a tenant's entries from this process (another instance flushed its cache). */
+      forgetTenant: (tenantId: string) => void;
       /** Told of the entries admitted with a sealed question and a vector (their numbers unread). */
       admittedSealed?: (entries: readonly IndexedEntry[]) => void;
     },
@@ -64,11 +66,16 @@ export class IndexLoader {
     this.loaded = read;
   }
 
-  /** Admits the rows other instances wrote since the last look (loads first if start-up could not). */
-  async sync(now: number): Promise<void> {
+  /**
+   * Drops the tenants other instances flushed since the last look, then admits the rows they
+   * wrote (loads first if start-up could not). Returns the tenants flushed elsewhere. An entry
+   * this process stored in the moment between another's flush and this look goes with the flush
+   * (from memory only: its row stays for the others and for the next start).
+   */
+  async sync(now: number): Promise<string[]> {
     if (!this.loaded) {
       await this.load(now);
-      return;
+      return [];
     }
     const { cap, index, tier } = this.deps;
     // Ids are UUIDv7: a row whose id sorts at or below the known one is not newer than ours.
@@ -76,9 +83,11 @@ export class IndexLoader {
       const id = cap.idOf(r.tenantId, r.exactHash);
       return id !== undefined && id >= r.id;
     };
-    const rows = await tier.sync(now, known);
+    const found = await tier.sync(now, known);
+    if (!found) return [];
+    for (const tenantId of found.flushedTenants) this.deps.forgetTenant(tenantId);
     const admitted: LoadedEntry[] = [];
-    for (const row of rows ?? []) {
+    for (const row of found.rows) {
       if (known(row)) continue;
       const loaded = this.entryOf(row);
       index.set(loaded.entry, loaded.vector);
@@ -86,6 +95,7 @@ export class IndexLoader {
       admitted.push(loaded);
     }
     this.tellSealed(admitted);
+    return found.flushedTenants;
   }
 
   private tellSealed(loaded: readonly LoadedEntry[]): void {

@@ -1,7 +1,7 @@
 import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
-import { atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
+import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 
 /** The OpenAI endpoints the gateway serves through its pipeline. */
@@ -51,8 +51,6 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
-
-const isPositiveInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
 
 /** Most choices one request may ask for (OpenAI's own limit). */
 export const MAX_CHOICES = 128;
@@ -115,11 +113,18 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
         'invalid_type',
       );
     }
+    if (m.role === undefined) {
+      throw GatewayError.invalidRequest(
+        `Missing required parameter: 'messages[${i}].role'.`,
+        `messages[${i}].role`,
+        'missing_required_parameter',
+      );
+    }
     if (typeof m.role !== 'string') {
       throw GatewayError.invalidRequest(
         `Invalid type for 'messages[${i}].role': expected a string, but got ${describe(m.role)}.`,
         `messages[${i}].role`,
-        m.role === undefined ? 'missing_required_parameter' : 'invalid_type',
+        'invalid_type',
       );
     }
     const c = m.content;
@@ -134,11 +139,14 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
   optionalType(body, 'stream', (v) => typeof v === 'boolean', 'a boolean');
   optionalType(body, 'stream_options', isRecord, 'an object');
   optionalType(body, 'user', (v) => typeof v === 'string', 'a string');
-  optionalType(body, 'n', isPositiveInt, 'a positive integer');
-  optionalType(body, 'max_tokens', isPositiveInt, 'a positive integer');
-  optionalType(body, 'max_completion_tokens', isPositiveInt, 'a positive integer');
+  optionalType(body, 'n', Number.isInteger, 'an integer');
+  optionalType(body, 'max_tokens', Number.isInteger, 'an integer');
+  optionalType(body, 'max_completion_tokens', Number.isInteger, 'an integer');
   optionalType(body, 'temperature', isNumber, 'a number');
   optionalType(body, 'top_p', isNumber, 'a number');
+  atLeast(body, 'n', 1);
+  atLeast(body, 'max_tokens', 1);
+  atLeast(body, 'max_completion_tokens', 1);
   atMost(body, 'n', MAX_CHOICES);
   atMost(body, 'max_tokens', MAX_COMPLETION_TOKENS);
   atMost(body, 'max_completion_tokens', MAX_COMPLETION_TOKENS);

@@ -1,14 +1,14 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
-import { GatewayError } from '../http/errors.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
-import { findTenant } from '../storage/queries/tenants.js';
+import { tenantOfParam } from './tenant-param.js';
 
 /**
- * DELETE /admin/cache: flushes the caller's tenant's cache (or `?tenant=` another, by id or
- * name), in memory and in the database, and writes an audit entry. Mounted by `adminRoutes`, behind
- * its admin scope, plain-URL and database-ready stages.
+ * DELETE /admin/cache: flushes the caller's tenant's cache (or `?tenant=` another, by id or name;
+ * an unknown one is a 400), in memory and in the database, where other instances learn of it, and
+ * writes an audit entry. Mounted by `adminRoutes`, behind its admin scope, plain-URL and
+ * database-ready stages.
  */
 export function adminCacheRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -17,9 +17,7 @@ export function adminCacheRoute(deps: Deps) {
     const asked = c.req.query('tenant');
     let tenantId = key.tenantId;
     if (asked !== undefined && asked !== '') {
-      const tenant = await findTenant(deps.database.db, asked);
-      if (!tenant) throw GatewayError.notFound(`Unknown tenant '${asked}'.`);
-      tenantId = tenant.id;
+      tenantId = (await tenantOfParam(deps.database.db, asked, 'tenant')).id;
     }
     const deleted = await deps.cache.flushTenant(tenantId);
     deps.embeddingsCache.clear(tenantId);

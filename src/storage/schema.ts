@@ -217,6 +217,24 @@ export const cacheEntries = pgTable(
 );
 
 /**
+ * A tenant's cache flushed (`DELETE /admin/cache`): instances sharing the database read these rows
+ * on their sync and drop the tenant's entries from their memory too. Pruned once older than any
+ * entry could live.
+ */
+export const cacheFlushes = pgTable(
+  'cache_flushes',
+  {
+    id: uuid('id').primaryKey(),
+    tenantId: text('tenant_id').notNull(),
+    /** The database's clock, as `cache_entries.written_at`: sync reads both from one mark. */
+    flushedAt: timestamp('flushed_at', { withTimezone: true, mode: 'date', precision: 3 })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [index('cache_flushes_flushed_idx').on(t.flushedAt)],
+);
+
+/**
  * The gateway's price table as the analysts' views read it (written at start-up from the built-in
  * table or TOLLGATE_PRICES): US dollars per million tokens per model name, aliases included.
  */

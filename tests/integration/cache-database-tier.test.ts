@@ -169,11 +169,37 @@ describe('DatabaseTier', () => {
     await writer.flush();
     const known = new Set(loaded);
     const synced = await reader.sync(NOW, (r) => known.has(r.id));
-    expect(synced?.map((r) => [r.exactHash, r.id])).toEqual([
+    expect(synced?.rows.map((r) => [r.exactHash, r.id])).toEqual([
       ['b', '0190a000-0000-7000-8000-000000000032'],
     ]);
-    for (const r of synced ?? []) known.add(r.id);
-    expect(await reader.sync(NOW, (r) => known.has(r.id))).toEqual([]);
+    for (const r of synced?.rows ?? []) known.add(r.id);
+    expect(await reader.sync(NOW, (r) => known.has(r.id))).toEqual({
+      rows: [],
+      flushedTenants: [],
+    });
+  });
+});
+
+describe('tenant flush records', () => {
+  const flushRecords = async () =>
+    (
+      (await database().db.execute(
+        sql`select tenant_id from cache_flushes where tenant_id = ${tenantId}`,
+      )) as unknown as { rows: unknown[] }
+    ).rows.length;
+
+  it('records a flush with its delete, and prunes it once no entry from before can be live', async () => {
+    const { tier } = tierOn(database());
+    await database().db.execute(sql`delete from cache_flushes`);
+    tier.enqueueWrite(pending('a', '0190a000-0000-7000-8000-000000000051'));
+    await tier.flush();
+    expect(await tier.deleteTenant(tenantId)).toBe(1);
+    expect(await flushRecords()).toBe(1);
+    // Recorded by the database's clock: a cut-off before it keeps it, one after it deletes it.
+    expect(await tier.pruneFlushes(Date.now() - 60_000)).toBe(0);
+    expect(await flushRecords()).toBe(1);
+    expect(await tier.pruneFlushes(Date.now() + 60_000)).toBe(1);
+    expect(await flushRecords()).toBe(0);
   });
 });
 
@@ -259,7 +285,9 @@ describe('binary COPY writes against a tenant flush', () => {
     const batch = copyCacheEntries(copyFrom, [
       entry('late', '0190a000-0000-7000-8000-000000000062'),
     ]);
-    expect(await deleteTenantCacheEntries(db, tenantId)).toBe(2);
+    expect(
+      await deleteTenantCacheEntries(db, tenantId, '0190a000-0000-7000-8000-000000000063'),
+    ).toBe(2);
     await batch;
     expect(await rows()).toEqual([]);
   });
@@ -330,6 +358,31 @@ describe('DatabaseCacheStore sync', () => {
     const found = await lookupOn(reader);
     expect(found.hit?.kind).toBe('hit');
     expect(found.hit?.completion).toEqual(completion);
+  });
+
+  it('on a shared database, drops a tenant another instance flushed, once', async () => {
+    const reader = storeOn(database(), true);
+    await reader.load();
+    const flusher = storeOn(database(), true);
+    await flusher.load();
+    await storeFromAnotherWriter(database());
+    await reader.sync();
+    await flusher.sync();
+    expect((await lookupOn(reader)).hit?.kind).toBe('hit');
+    expect((await lookupOn(flusher)).hit?.kind).toBe('hit');
+
+    expect(await flusher.flushTenant(tenantId)).toBe(1);
+    // Until its next look the reader still answers from memory; then the flush reaches it.
+    expect((await lookupOn(reader)).hit?.kind).toBe('hit');
+    expect(await reader.sync()).toEqual([tenantId]);
+    expect((await lookupOn(reader)).hit).toBeNull();
+
+    // Stored again after the flush: neither the reader's next look nor the flusher's own drops it.
+    await storeFromAnotherWriter(database());
+    expect(await reader.sync()).toEqual([]);
+    expect(await flusher.sync()).toEqual([]);
+    expect((await lookupOn(reader)).hit?.kind).toBe('hit');
+    expect((await lookupOn(flusher)).hit?.kind).toBe('hit');
   });
 
   it('on a single-writer database, reads nothing: every row there is its own', async () => {

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
+import { jobsFor } from '../../src/jobs.js';
 import { rowsOf } from '../../src/storage/rows-of.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -34,7 +35,14 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
   beforeAll(async () => {
     upstream = await startFakeUpstream();
     upstream.setFallback((req, res) =>
-      json(200, completionFor(req.body, `Answer ${++answerCount}`))(req, res),
+      req.path.endsWith('/embeddings')
+        ? json(200, {
+            object: 'list',
+            data: [{ object: 'embedding', index: 0, embedding: [0.25, 0.5] }],
+            model: 'text-embedding-3-small',
+            usage: { prompt_tokens: 3, total_tokens: 3 },
+          })(req, res)
+        : json(200, completionFor(req.body, `Answer ${++answerCount}`))(req, res),
     );
     target = await createPostgresDatabase(process.env.TEST_DATABASE_URL ?? '');
     gateway = await startTestGateway(envFor());
@@ -145,6 +153,39 @@ describe.skipIf(!process.env.TEST_DATABASE_URL)('cache on PostgreSQL without pgv
       expect(fromOther.body).toEqual(first.body);
       const paraphrase = await ask('Which gas do the plants take in?', otherClient);
       expect(paraphrase.cache, JSON.stringify(paraphrase.body)).toBe('semantic-hit');
+    });
+  });
+
+  it('a flush on one instance reaches the other at its next sync, embeddings answers included', async () => {
+    await withOtherInstance(async (otherClient, other) => {
+      const embed = async () => {
+        const { response } = await otherClient.embeddings
+          .create({ model: 'text-embedding-3-small', input: 'moons of Saturn' })
+          .withResponse();
+        return response.headers.get('x-tollgate-cache');
+      };
+      await ask('Which planet has the most moons?');
+      await other.server.deps.cache.sync();
+      expect((await ask('Which planet has the most moons?', otherClient)).cache).toBe('hit');
+      expect(await embed()).toBe('miss');
+      expect(await embed()).toBe('hit');
+
+      const admin = await gateway.createKey({ scopes: ['admin'] });
+      const flushed = await fetch(`${gateway.baseURL}/admin/cache`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${admin.key}` },
+      });
+      expect(flushed.status, await flushed.text()).toBe(200);
+      // The other instance's cache sync, as its timer runs it.
+      const sync = jobsFor(other.server.deps).find((j) => j.name === 'cache sync');
+      await sync?.run();
+      const again = await ask('Which planet has the most moons?', otherClient);
+      expect(again.cache, JSON.stringify(again.body)).toBe('miss');
+      expect(await embed()).toBe('miss');
+      // The flushing instance keeps what is stored after its flush.
+      await ask('Which planet has the fewest moons?');
+      await gateway.server.deps.cache.sync();
+      expect((await ask('Which planet has the fewest moons?')).cache).toBe('hit');
     });
   });
 });

@@ -48,7 +48,8 @@ describe.skipIf(!server)('the cache sync on PostgreSQL', () => {
       horizonMarginMs: 1,
     });
     // Every row in a sync's read comes back: what it reads is what it returns.
-    const sync = async () => ((await tier.sync(NOW, () => false)) ?? []).map((r) => r.exactHash);
+    const sync = async () =>
+      ((await tier.sync(NOW, () => false))?.rows ?? []).map((r) => r.exactHash);
 
     const old = entry('old');
     await db.insert(cacheEntries).values(old);

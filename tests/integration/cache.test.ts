@@ -534,6 +534,10 @@ describe('DELETE /admin/cache', () => {
       method: 'DELETE',
       headers: { authorization: `Bearer ${admin.key}` },
     });
-    expect(unknown.status, await unknown.text()).toBe(404);
+    // An unknown tenant is a bad parameter, as on the other admin routes.
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({
+      error: { param: 'tenant', message: "Unknown tenant 'nobody'." },
+    });
   });
 });

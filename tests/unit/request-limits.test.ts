@@ -52,6 +52,10 @@ describe('request fields with bounds', () => {
   it.each([
     ['n', { n: 129 }, 'integer_above_max_value'],
     ['max_tokens', { max_tokens: 2 ** 31 }, 'integer_above_max_value'],
+    ['n', { n: 0 }, 'integer_below_min_value'],
+    ['max_tokens', { max_tokens: 0 }, 'integer_below_min_value'],
+    ['max_completion_tokens', { max_completion_tokens: -1 }, 'integer_below_min_value'],
+    ['n', { n: 1.5 }, 'invalid_type'],
     ['user', { user: 'u'.repeat(257) }, 'string_above_max_length'],
     ['metadata.k', { metadata: { k: 'v'.repeat(513) } }, 'invalid_value'],
   ])('refuses an out-of-bounds %s with 400 naming it', (param, extra, code) => {
@@ -60,6 +64,20 @@ describe('request fields with bounds', () => {
     expect(err.status).toBe(400);
     expect(err.param).toBe(param);
     expect(err.code).toBe(code);
+  });
+
+  it('says which bound a number below its minimum misses, as OpenAI does', () => {
+    const body = { ...base, max_tokens: 0 };
+    const err = refusal(() => parseChatRequest(JSON.stringify(body), body));
+    expect(err.message).toBe("Invalid 'max_tokens': 0 is less than the minimum of 1.");
+  });
+
+  it('names a message without a role as a missing parameter', () => {
+    const body = { ...base, messages: [{ role: 'user', content: 'hi' }, { content: 'x' }] };
+    const err = refusal(() => parseChatRequest(JSON.stringify(body), body));
+    expect(err.message).toBe("Missing required parameter: 'messages[1].role'.");
+    expect(err.param).toBe('messages[1].role');
+    expect(err.code).toBe('missing_required_parameter');
   });
 });
 

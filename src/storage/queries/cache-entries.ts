@@ -4,7 +4,7 @@ import type { CopySteps } from '../binary-copy.js';
 import { copyTableOf, encodeCopy } from '../binary-copy.js';
 import type { CopyFrom, Database } from '../database.js';
 import { rowsOf } from '../rows-of.js';
-import { cacheEntries } from '../schema.js';
+import { cacheEntries, cacheFlushes } from '../schema.js';
 
 /** A cache_entries row as the gateway reads it. */
 export type CacheEntryRow = InferSelectModel<typeof cacheEntries>;
@@ -225,11 +225,52 @@ export async function findCacheEntriesByIds(db: Database, ids: string[]): Promis
 }
 
 /** Deletes every entry of a tenant; returns how many there were. */
-export async function deleteTenantCacheEntries(db: Database, tenantId: string): Promise<number> {
+/**
+ * Deletes a tenant's entries and, in the same transaction, records the flush (`flushId`), so
+ * that instances sharing the database drop the tenant's entries from memory on their next sync.
+ * Returns how many rows were deleted.
+ */
+export async function deleteTenantCacheEntries(
+  db: Database,
+  tenantId: string,
+  flushId: string,
+): Promise<number> {
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .delete(cacheEntries)
+      .where(eq(cacheEntries.tenantId, tenantId))
+      .returning({ id: cacheEntries.id });
+    await tx.insert(cacheFlushes).values({ id: flushId, tenantId });
+    return rows.length;
+  });
+}
+
+/** A tenant's cache flush, as sync reads it. */
+export interface CacheFlushRow {
+  id: string;
+  tenantId: string;
+  flushedAt: Date;
+}
+
+/** The flushes recorded after `since` (the database's clock), oldest first. */
+export async function listCacheFlushesSince(db: Database, since: Date): Promise<CacheFlushRow[]> {
+  return db
+    .select({
+      id: cacheFlushes.id,
+      tenantId: cacheFlushes.tenantId,
+      flushedAt: cacheFlushes.flushedAt,
+    })
+    .from(cacheFlushes)
+    .where(sql`${cacheFlushes.flushedAt} > ${since.toISOString()}::timestamptz`)
+    .orderBy(asc(cacheFlushes.flushedAt), asc(cacheFlushes.id));
+}
+
+/** Deletes the flush records at or before `before` (no sync reads that far back). */
+export async function deleteCacheFlushesBefore(db: Database, before: Date): Promise<number> {
   const rows = await db
-    .delete(cacheEntries)
-    .where(eq(cacheEntries.tenantId, tenantId))
-    .returning({ id: cacheEntries.id });
+    .delete(cacheFlushes)
+    .where(lte(cacheFlushes.flushedAt, before))
+    .returning({ id: cacheFlushes.id });
   return rows.length;
 }
 
