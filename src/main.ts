@@ -132,6 +132,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
           stop() {
             stopping ??= (async () => {
               deps.readiness.ready = false;
+              deps.shutdown.drain();
               const { shutdownTimeoutMs } = deps.config;
               await drainConnections(server, {
                 boundMs: drainBoundMs(shutdownTimeoutMs),

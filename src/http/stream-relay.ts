@@ -214,8 +214,11 @@ export interface RelayOptions {
   onEnd: (end: StreamEnd) => void;
   /** How long the client's socket may stay full before the client is cut off. */
   clientStallMs: number;
-  /** The gateway's shutdown, which tells a connection it closed from a client that left. */
-  shutdown: Pick<ShutdownNotice, 'begun'>;
+  /**
+   * The gateway's shutdown, which tells a connection it closed from a client that left, and
+   * whether the stream's connection is to end with it (the stop is draining).
+   */
+  shutdown: Pick<ShutdownNotice, 'begun' | 'draining'>;
 }
 
 /**
@@ -240,6 +243,8 @@ export function relayStreamTo(response: ServerResponse, options: RelayOptions): 
   response.once('close', left);
   // Kept for good: an `error` nobody hears would end the process.
   response.on('error', left);
+  // Begun before the stop's drain, answered after it: the connection ends with the stream.
+  if (shutdown.draining) response.setHeader('connection', 'close');
   response.writeHead(200, options.headers);
   const send = async () => {
     while (!gone) {

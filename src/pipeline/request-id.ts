@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { requestHeader } from '../http/incoming.js';
+import { outgoingOf, requestHeader } from '../http/incoming.js';
 import { applyGatheredHeaders, setResponseHeader } from '../http/response-headers.js';
 import type { Clock } from '../runtime/clock.js';
+import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import { uuidv7 } from '../runtime/uuidv7.js';
 import type { Cors } from './cors.js';
 
@@ -23,9 +24,12 @@ export function clientRequestIdOf(header: string | undefined): string | null {
  * no client can make two answers share one row) and notes its arrival time. A client's own sane
  * request id is kept beside it and echoed back in `x-client-request-id`. Being the first middleware,
  * it also gives a browser's cross-origin request its CORS headers (`cors`), so they cost no
- * middleware of their own.
+ * middleware of their own, and, once the gateway's stop is draining, `Connection: close`.
  */
-export function requestId(deps: { clock: Clock }, cors: Cors | null = null) {
+export function requestId(
+  deps: { clock: Clock; shutdown: ShutdownNotice },
+  cors: Cors | null = null,
+) {
   return async function requestId(c, next) {
     c.set('startedAt', deps.clock.monotonic());
     const now = deps.clock.now();
@@ -42,6 +46,12 @@ export function requestId(deps: { clock: Clock }, cors: Cors | null = null) {
     }
     cors?.headers(c);
     await next();
+    // A request that began before the stop's drain answers after it: its connection ends with it
+    // (a client would otherwise send its next request on a connection about to be closed).
+    // (A stream written straight onto the Node response has sent its headers: see relayStreamTo.)
+    if (deps.shutdown.draining && outgoingOf(c)?.headersSent !== true) {
+      setResponseHeader(c, 'connection', 'close');
+    }
     applyGatheredHeaders(c);
   } satisfies MiddlewareHandler<AppEnv>;
 }

@@ -23,10 +23,21 @@ export abstract class StopsOnShutdown {
 export class ShutdownNotice {
   #head: StopsOnShutdown | null = null;
   #begun = false;
+  #draining = false;
 
   /** True once the shutdown has begun. */
   get begun(): boolean {
     return this.#begun;
+  }
+
+  /** True once the stop's drain has begun: every answer from then on closes its connection. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** The stop's drain begins (requests still run; `begin` stops them at its bound). */
+  drain(): void {
+    this.#draining = true;
   }
 
   /** Watches `work` until `unwatch`; work that starts after the shutdown began is stopped at once. */
@@ -55,6 +66,7 @@ export class ShutdownNotice {
   begin(): number {
     if (this.#begun) return 0;
     this.#begun = true;
+    this.#draining = true;
     const running: StopsOnShutdown[] = [];
     for (let work = this.#head; work; work = work.shutdownNext) running.push(work);
     for (const work of running) this.unwatch(work);
