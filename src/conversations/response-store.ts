@@ -42,6 +42,8 @@ export interface StoredResponse {
 export interface ResponseChain {
   items: ResponseItem[];
   sessionId: string;
+  /** The status the response continued ended with (`completed`, `incomplete`, `failed`, …). */
+  status: string;
   /** An earlier response the chain needs that is gone (deleted or pruned); null when whole. */
   missing: string | null;
 }
@@ -58,6 +60,14 @@ export interface ResponseStore {
   chain(tenantId: string, id: string): Promise<ResponseChain | null>;
   /** The tenant's stored items with these ids (responses' and conversations'), by id. */
   findItems(tenantId: string, itemIds: readonly string[]): Promise<Map<string, ResponseItem>>;
+}
+
+/**
+ * Whether a response ended with its answer (`completed`, or `incomplete` at a bound) rather than
+ * cut short (`failed`, `cancelled`): only such a turn continues a conversation or a chain.
+ */
+export function endedWhole(response: { status?: string | null }): boolean {
+  return response.status !== 'failed' && response.status !== 'cancelled';
 }
 
 /** Where a stored response's fields and items are sealed: bound into each ciphertext. */
@@ -103,7 +113,9 @@ export function createResponseStore(options: { db: Database; sealer: JsonSealer 
         position,
         tenantId: r.tenantId,
       }));
-      const { conversationId } = r;
+      // A turn that failed or that its client left adds nothing to its conversation: the next
+      // turn continues from the last whole one, as if it had not been asked.
+      const conversationId = endedWhole(r.response) ? r.conversationId : null;
       const conversationItems =
         conversationId === null
           ? []
@@ -165,7 +177,9 @@ export function createResponseStore(options: { db: Database; sealer: JsonSealer 
         tenantId,
         rows.map((row) => ({ ...row, ownerId: row.responseId })),
       );
-      return items === null ? null : { items, sessionId: head.sessionId, missing };
+      return items === null
+        ? null
+        : { items, sessionId: head.sessionId, status: head.status, missing };
     },
 
     async findItems(tenantId, itemIds) {

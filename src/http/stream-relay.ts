@@ -18,8 +18,10 @@ export interface StreamFormat {
   chunk(chunk: ChatCompletionChunk, raw: string | null): string;
   /** The closing text once the answer is whole (possibly after storing it). */
   end(): string | Promise<string>;
-  /** The last text when the upstream fails after the stream began. */
-  error(error: GatewayError): string;
+  /** The last text when the upstream fails after the stream began (possibly after storing it). */
+  error(error: GatewayError): string | Promise<string>;
+  /** The client left (or was cut off) before the end: nothing more is sent. */
+  cancel?(): void;
 }
 
 /** How a relayed stream ended: its status, error code and the answer assembled so far. */
@@ -128,7 +130,7 @@ class RelayPieces {
       if (error instanceof GatewayError) {
         const reason = failure.fromUpstream ? failure.reason : null;
         this.finish(error.status, error.code ?? 'upstream_error', reason);
-        return { text: out + format.error(error), last: true };
+        return { text: out + (await format.error(error)), last: true };
       }
       this.finish(499, 'client_closed', null);
       return { text: '', last: true };
@@ -143,6 +145,7 @@ class RelayPieces {
   cancel(errorCode: CancelCode = 'client_closed'): void {
     if (this.finished) return;
     this.stream.abort();
+    this.format.cancel?.();
     this.finish(errorCode === 'shutting_down' ? 503 : 499, errorCode, null);
   }
 

@@ -20,8 +20,9 @@ export interface KeepDeps {
 
 /**
  * Stores a finished response when its request asked for it (`store`, true by default), before the
- * client receives its last bytes, so a request chained on it right away always finds it. A
- * response that could not be stored says so: it goes out with `store: false`.
+ * client receives its last bytes, so a request chained on it right away always finds it; however
+ * it ended (a stream that failed or that its client left is kept with its status and the output
+ * so far). A response that could not be stored says so: it goes out with `store: false`.
  */
 export function responseKeeper(
   deps: KeepDeps,
@@ -33,7 +34,7 @@ export function responseKeeper(
   const sessionId = c.get('sessionId') ?? context.id;
   return async function keepResponse(response) {
     const { request } = context;
-    if (!request.store || response.status === 'failed') return response;
+    if (!request.store) return response;
     try {
       const saving = deps.responseStore.save({
         id: response.id,

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { ResponseItem } from 'openai/resources/responses/responses';
 import { countRequestTokens } from '../compression/token-count.js';
 import type { ConversationStore } from '../conversations/conversation-store.js';
-import type { ResponseStore } from '../conversations/response-store.js';
+import { endedWhole, type ResponseStore } from '../conversations/response-store.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { jsonObject, parseJsonBody } from '../http/json-body.js';
@@ -49,6 +49,15 @@ async function priorOf(
         `Previous response with id '${id}' not found.`,
         'previous_response_id',
         'previous_response_not_found',
+      );
+    }
+    // A response cut short (failed, or left by its client) has no whole answer to continue from:
+    // its input is asked again by continuing the response before it.
+    if (!endedWhole({ status: chain.status })) {
+      throw GatewayError.invalidRequest(
+        `Previous response with id '${id}' cannot be continued: it ended with status '${chain.status}'. Continue the response before it instead.`,
+        'previous_response_id',
+        'invalid_value',
       );
     }
     // A chain with a deleted (or pruned) earlier response cannot give the whole conversation.

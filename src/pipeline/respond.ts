@@ -15,9 +15,10 @@ import {
 import { toResponseObject } from '../http/responses/response-object.js';
 import type { ResponseContext } from '../http/responses/response-shell.js';
 import { replayResponseEvents } from '../http/responses/stream-replay.js';
-import { responsesStreamFormat } from '../http/responses-sse.js';
+import { type ResponseKeeping, responsesStreamFormat } from '../http/responses-sse.js';
 import { SSE_HEADERS } from '../http/sse.js';
 import { relayStream, relayStreamTo, type StreamEnd } from '../http/stream-relay.js';
+import type { Background } from '../runtime/background.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
 import type { KeepDeps } from './keep-response.js';
@@ -26,6 +27,7 @@ import { showRefundedReservation } from './rate-limit.js';
 
 /** What the responder uses. */
 export interface RespondDeps extends KeepDeps {
+  background: Background;
   clock: Clock;
   secrets: readonly string[];
   config: { clientStallMs: number };
@@ -52,6 +54,19 @@ async function jsonText(
   }
   const response = toResponseObject(completion, responses, Math.floor(deps.clock.now() / 1_000));
   return JSON.stringify(await responseKeeper(deps, c, responses)(response));
+}
+
+/**
+ * How a Responses stream stores its response: before its last event, or, once its client has
+ * left, after the response (the stop and tests can wait for that write).
+ */
+function streamKeeping(
+  deps: RespondDeps,
+  c: Context<AppEnv>,
+  responses: ResponseContext,
+): ResponseKeeping {
+  const keep = responseKeeper(deps, c, responses);
+  return { keep, keepLeft: (response) => deps.background.run(keep(response)) };
 }
 
 /**
@@ -106,7 +121,7 @@ export function respond(deps: RespondDeps) {
     }
     setOverhead();
     const format = responses
-      ? responsesStreamFormat(responses, responseKeeper(deps, c, responses))
+      ? responsesStreamFormat(responses, streamKeeping(deps, c, responses))
       : chatStreamFormat(c.get('request').includeUsage);
     const onEnd = (end: StreamEnd) => {
       const now = clock.monotonic();

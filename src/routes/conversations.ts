@@ -17,6 +17,7 @@ import { duplicateItem, refuseDuplicateItems } from '../http/responses/item-ids.
 import { storedItemsOf } from '../http/responses/stored-items.js';
 import { checkIncludeQuery } from '../http/responses/unsupported-parameters.js';
 import { storedNotFound } from '../http/stored-not-found.js';
+import { plainUrl } from '../pipeline/plain-url.js';
 import { requireChatKey } from '../pipeline/rate-limit.js';
 import { isRecord } from '../runtime/is-record.js';
 
@@ -72,6 +73,8 @@ export function conversationsRoute(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use('/conversations', requireChatKey(deps));
   app.use('/conversations/*', requireChatKey(deps));
+  // Ids (and `after`) with a NUL in them name nothing the database can compare: a 400.
+  app.use('/conversations/*', plainUrl());
   const tenantOf = (c: Context<AppEnv>) => c.get('apiKey').tenantId;
 
   app.post('/conversations', async (c) => {

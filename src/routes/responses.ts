@@ -12,6 +12,7 @@ import { cache } from '../pipeline/cache.js';
 import { compress } from '../pipeline/compress.js';
 import { holdSlot } from '../pipeline/hold-slot.js';
 import { countResponsesInput, parseResponses } from '../pipeline/parse-responses.js';
+import { plainUrl } from '../pipeline/plain-url.js';
 import { rateLimit, requireChatKey } from '../pipeline/rate-limit.js';
 import { respond } from '../pipeline/respond.js';
 import { sessionId } from '../pipeline/session-id.js';
@@ -45,6 +46,10 @@ export function responsesRoute(deps: Deps) {
       respond(deps),
     ),
   );
+  // A stored response's id (or an `after` item id) with a NUL in it names nothing the database
+  // can compare: a 400, as on the admin and analytics routes.
+  app.use('/responses/:id', plainUrl());
+  app.use('/responses/:id/*', plainUrl());
   // `POST /responses/input_tokens` as a parameter route: beside `/responses/:id/cancel`, a static
   // segment would leave Hono's RegExpRouter unable to hold the routes, and every request of the
   // gateway would be matched by its slower trie router instead.

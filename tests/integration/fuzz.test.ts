@@ -8,8 +8,9 @@ import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 
-/** Cases per property; 2,200 in all. */
+/** Cases per property; 2,600 in all. */
 const V1_RUNS = 1_200;
+const STORED_RUNS = 400;
 const ADMIN_RUNS = 500;
 const ANALYTICS_RUNS = 500;
 
@@ -78,6 +79,8 @@ const chatBody = fc.record(
     input: fc.oneof(anyText, fc.array(anyText, { maxLength: 3 }), anyJson),
     instructions: anyText,
     encoding_format: fc.oneof(fc.constantFrom('float', 'base64'), anyText),
+    conversation: fc.oneof(anyText, fc.record({ id: anyText }), anyJson),
+    previous_response_id: fc.oneof(anyText, anyJson),
   },
   { requiredKeys: [] },
 );
@@ -125,9 +128,47 @@ const rawBody = fc.oneof(
   },
 );
 
+/** An input item or conversation item: odd ids, references, roles and content. */
+const storedItem = fc.record(
+  {
+    type: fc.oneof(
+      fc.constantFrom('message', 'item_reference', 'function_call', 'function_call_output'),
+      anyText,
+    ),
+    id: fc.oneof(anyText, anyJson),
+    role: fc.oneof(fc.constantFrom('user', 'assistant', 'system', 'developer'), anyText),
+    content: fc.oneof(anyText, anyJson),
+    call_id: anyText,
+    name: anyText,
+    arguments: anyText,
+    output: fc.oneof(anyText, anyJson),
+  },
+  { requiredKeys: [] },
+);
+
+/** A Conversations API body: `items` and `metadata` as the routes take them, or anything else. */
+const conversationBody = fc.oneof(
+  fc
+    .record(
+      {
+        items: fc.oneof(fc.array(storedItem, { maxLength: 3 }), anyJson),
+        metadata: fc.oneof(fc.dictionary(anyText, anyText, { maxKeys: 3 }), anyJson),
+      },
+      { requiredKeys: [] },
+    )
+    .map((b) => JSON.stringify(b)),
+  rawBody,
+);
+
 const queryString = fc
   .array(
-    fc.tuple(fc.oneof(fc.constantFrom('from', 'to', 'cursor', 'limit', 'model'), anyText), anyText),
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom('from', 'to', 'cursor', 'limit', 'model', 'after', 'order', 'include'),
+        anyText,
+      ),
+      anyText,
+    ),
     {
       maxLength: 4,
     },
@@ -161,6 +202,44 @@ const v1Request = fc.record({
   query: queryString,
   headers: optionalHeaders,
   body: rawBody,
+});
+
+/** The id of a stored response or conversation the fuzzer made, or any text, in a path. */
+const storedId = (known: string) =>
+  fc.oneof(
+    fc.constant(known),
+    anyText.map((id) => encodeURIComponent(id || 'x')),
+  );
+
+/**
+ * A request to the stored-state routes of /v1 (`{conversation}` and `{response}` stand for the
+ * ids of a conversation and a response that exist).
+ */
+const storedRequest = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'DELETE'),
+  path: fc.oneof(
+    fc.constant('/v1/conversations'),
+    fc.constant('/v1/responses/input_tokens'),
+    fc
+      .tuple(storedId('{conversation}'), storedId('{item}'))
+      .chain(([id, item]) =>
+        fc.constantFrom(
+          `/v1/conversations/${id}`,
+          `/v1/conversations/${id}/items`,
+          `/v1/conversations/${id}/items/${item}`,
+        ),
+      ),
+    storedId('{response}').chain((id) =>
+      fc.constantFrom(
+        `/v1/responses/${id}`,
+        `/v1/responses/${id}/input_items`,
+        `/v1/responses/${id}/cancel`,
+      ),
+    ),
+  ),
+  query: queryString,
+  headers: optionalHeaders,
+  body: conversationBody,
 });
 
 /** An id that names no existing key or tenant, so a fuzzed change never hits the fuzzer's own. */
@@ -344,6 +423,33 @@ describe('fuzzed requests to /v1, /admin and /analytics', () => {
       found.push(...rows.map((row) => row.id));
     }
     expect(found.sort()).toEqual([...recorded].sort());
+  });
+
+  it(`answers ${STORED_RUNS} fuzzed requests to stored responses and conversations below 500`, async () => {
+    const client = gateway.openai(chatKey);
+    const conversation = await client.conversations.create({
+      items: [{ type: 'message', role: 'user', content: 'kept' }],
+    });
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'kept',
+      conversation: conversation.id,
+    });
+    const item = response.output[0]?.id ?? 'x';
+    await fc.assert(
+      fc.asyncProperty(storedRequest, async (r) => {
+        const path = r.path
+          .replace('{conversation}', conversation.id)
+          .replace('{response}', response.id)
+          .replace('{item}', item);
+        const body = r.method === 'POST' ? r.body : undefined;
+        const answer = await send(r.method, `${path}${r.query}`, chatKey, r.headers, body);
+        expect(answer.status, `${r.method} ${path}${r.query} ${body}: ${answer.text}`).toBeLessThan(
+          500,
+        );
+      }),
+      { numRuns: STORED_RUNS },
+    );
   });
 
   it(`answers ${ADMIN_RUNS} fuzzed /admin requests below 500`, async () => {

@@ -840,6 +840,72 @@ describe('conversations', () => {
     });
   });
 
+  it('refuses an id holding a NUL character with 400 naming it, in a path, a query or a body', async () => {
+    const conversation = await client.conversations.create({});
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'hi' });
+    const auth = { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' };
+    const paths: [string, string][] = [
+      ['GET', '/v1/responses/resp_%00'],
+      ['DELETE', '/v1/responses/resp_%00'],
+      ['POST', '/v1/responses/resp_%00/cancel'],
+      ['GET', '/v1/responses/resp_%00/input_items'],
+      ['GET', `/v1/responses/${response.id}/input_items?after=msg_%00`],
+      ['GET', '/v1/conversations/conv_%00'],
+      ['DELETE', '/v1/conversations/conv_%00'],
+      ['GET', '/v1/conversations/conv_%00/items'],
+      ['GET', `/v1/conversations/${conversation.id}/items?after=msg_%00`],
+      ['GET', `/v1/conversations/${conversation.id}/items/msg_%00`],
+      ['DELETE', `/v1/conversations/${conversation.id}/items/msg_%00`],
+    ];
+    for (const [method, path] of paths) {
+      const res = await gateway.request(path, { method, headers: auth });
+      const text = await res.text();
+      expect(res.status, `${method} ${path}: ${text}`).toBe(400);
+      expect(JSON.parse(text).error.code, text).toBe('invalid_value');
+    }
+    const message = (id: string) => ({ type: 'message', id, role: 'user', content: 'x' });
+    const bodies: [string, unknown, string][] = [
+      [
+        '/v1/responses',
+        { model: 'gpt-4o-mini', input: 'x', conversation: 'conv_\u0000' },
+        'conversation',
+      ],
+      [
+        '/v1/responses',
+        { model: 'gpt-4o-mini', input: 'x', previous_response_id: 'resp_\u0000' },
+        'previous_response_id',
+      ],
+      [
+        '/v1/responses',
+        { model: 'gpt-4o-mini', input: [{ type: 'item_reference', id: 'msg_\u0000' }] },
+        'input[0].id',
+      ],
+      ['/v1/responses', { model: 'gpt-4o-mini', input: [message('msg_\u0000')] }, 'input[0].id'],
+      [
+        '/v1/responses/input_tokens',
+        { input: 'x', conversation: { id: 'conv_\u0000' } },
+        'conversation',
+      ],
+      ['/v1/conversations', { items: [message('x'), message('msg_\u0000')] }, 'items[1].id'],
+      [
+        `/v1/conversations/${conversation.id}/items`,
+        { items: [{ type: 'item_reference', id: '\u0000' }] },
+        'items[0].id',
+      ],
+    ];
+    for (const [path, body, param] of bodies) {
+      const res = await gateway.request(path, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      expect(res.status, `${path} ${JSON.stringify(body)}: ${text}`).toBe(400);
+      expect(JSON.parse(text).error, text).toMatchObject({ param, code: 'invalid_value' });
+    }
+    expect(upstream.requests, 'nothing reached the upstream').toHaveLength(1);
+  });
+
   it('keeps no plaintext of a conversation in its tables, and a forgotten tenant cannot read it', async () => {
     const other = await insertTenant(gateway.deps.database.db, 'conversation-forgotten');
     const theirs = gateway.openai((await gateway.createKey({ tenant: other.id })).key);

@@ -9,6 +9,20 @@ export function newItemId(prefix: ItemIdPrefix): string {
   return `${prefix}_${randomBytes(25).toString('hex')}`;
 }
 
+/**
+ * Refuses an id that holds a NUL character, with a 400 naming `param`: no stored response,
+ * conversation or item can have one (PostgreSQL text cannot hold NUL), so a lookup with it would
+ * fail in the database, and an item stored under it could not be written.
+ */
+export function refuseNulId(id: string, param: string): void {
+  if (!id.includes('\u0000')) return;
+  throw GatewayError.invalidRequest(
+    `Invalid '${param}': an id cannot hold a NUL character.`,
+    param,
+    'invalid_value',
+  );
+}
+
 /** OpenAI's 400 for an item whose id a request gives twice, or that is stored where it goes already. */
 export function duplicateItem(id: string, param: 'input' | 'items'): GatewayError {
   return GatewayError.invalidRequest(

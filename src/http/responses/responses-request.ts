@@ -5,6 +5,7 @@ import { GatewayError } from '../errors.js';
 import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from '../field-bounds.js';
 import { jsonObject } from '../json-body.js';
 import { checkInput } from './input-validation.js';
+import { refuseNulId } from './item-ids.js';
 import { describeValue, invalidType } from './request-errors.js';
 import { rejectUnsupported } from './unsupported-parameters.js';
 
@@ -139,6 +140,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const conversationId = conversationIdOf(json.conversation);
   const previousResponseId =
     typeof json.previous_response_id === 'string' ? json.previous_response_id : null;
+  if (conversationId !== null) refuseNulId(conversationId, 'conversation');
+  if (previousResponseId !== null) refuseNulId(previousResponseId, 'previous_response_id');
   if (conversationId !== null && previousResponseId !== null) {
     throw GatewayError.invalidRequest(
       "Mutually exclusive parameters: Ensure you are only providing one of: 'previous_response_id' or 'conversation'.",

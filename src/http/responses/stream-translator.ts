@@ -376,8 +376,10 @@ export class ResponsesStreamTranslator {
     let out = this.start();
     if (this.#final !== null) return out;
     out += this.#closeAll();
-    const response = await keep(this.#finishedResponse());
-    return out + this.#completed(response);
+    const finished = this.#finishedResponse();
+    // Ended: a client that leaves while it is stored does not make it a cancelled one.
+    this.#final = finished;
+    return out + this.#completed(await keep(finished));
   }
 
   #finishedResponse(): ResponseObject {
@@ -399,25 +401,80 @@ export class ResponsesStreamTranslator {
   }
 
   /**
+   * The output as far as it went: every item begun, the one still open with what it had received
+   * and status `incomplete`; held items (never announced to the client) are left out.
+   */
+  #outputSoFar(): ResponseOutputItem[] {
+    const open = this.#open;
+    return this.#items.map((item, index) => {
+      if (open === null || open.outputIndex !== index) return structuredClone(item);
+      if (open.kind === 'call') return { ...structuredClone(open.item), status: 'incomplete' };
+      return this.#messageItem(open, 'incomplete');
+    });
+  }
+
+  /** The response of a stream that ended before its answer did, with the output so far. */
+  #unfinishedResponse(
+    status: 'failed' | 'cancelled',
+    error: ResponseObject['error'],
+  ): ResponseObject {
+    return {
+      ...responseShell(this.#context, status),
+      model: this.#model,
+      error,
+      output: this.#outputSoFar(),
+      usage: null,
+    };
+  }
+
+  #failedResponse(error: StreamFailure): ResponseObject {
+    return this.#unfinishedResponse('failed', { code: 'server_error', message: error.message });
+  }
+
+  /**
    * An upstream failure after the stream began: `response.failed` with the output so far, then an
    * `error` event (in both the flat and the nested shape clients parse). Nothing follows it.
    */
   fail(error: StreamFailure): string {
     let out = this.start();
     if (this.#final !== null) return out;
-    const code = error.code ?? 'server_error';
-    const response: ResponseObject = {
-      ...responseShell(this.#context, 'failed'),
-      model: this.#model,
-      error: { code: 'server_error', message: error.message },
-      output: this.#items.map((item) => structuredClone(item)),
-      usage: null,
-    };
+    out += this.#failed(this.#failedResponse(error), error);
+    return out;
+  }
+
+  /**
+   * fail() with a step between the failed response and its events: `keep` stores it (and may
+   * change what the events say, e.g. `store`), so a client that reads `response.failed` and
+   * retrieves the response finds it.
+   */
+  async failKept(
+    error: StreamFailure,
+    keep: (response: ResponseObject) => Promise<ResponseObject>,
+  ): Promise<string> {
+    const out = this.start();
+    if (this.#final !== null) return out;
+    const failed = this.#failedResponse(error);
+    // Nothing more is translated while it is stored: the stream has ended.
+    this.#final = failed;
+    return out + this.#failed(await keep(failed), error);
+  }
+
+  /**
+   * The client left before the end: the response as it stood, `cancelled` (the gateway stopped
+   * its upstream call), for storing; null once the response had ended. Nothing is sent.
+   */
+  cancel(): ResponseObject | null {
+    if (this.#final !== null) return null;
+    this.#final = this.#unfinishedResponse('cancelled', null);
+    return this.#final;
+  }
+
+  #failed(response: ResponseObject, error: StreamFailure): string {
     this.#final = response;
-    out += this.#frame('response.failed', { response });
+    const code = error.code ?? 'server_error';
     const fields = { code, message: error.message, param: error.param ?? null };
     return (
-      out +
+      this.#frame('response.failed', { response }) +
       this.#frame('error', { ...fields, error: { type: error.type ?? 'server_error', ...fields } })
     );
   }
