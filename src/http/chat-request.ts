@@ -3,6 +3,7 @@ import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
+import { describeValue } from './responses/request-errors.js';
 
 /** The OpenAI endpoints the gateway serves through its pipeline. */
 export type Endpoint = 'chat.completions' | 'responses' | 'embeddings';
@@ -39,17 +40,11 @@ function optionalType(
   const v = body[field];
   if (v !== undefined && v !== null && !check(v)) {
     throw GatewayError.invalidRequest(
-      `Invalid type for '${field}': expected ${expected}, but got ${describe(v)}.`,
+      `Invalid type for '${field}': expected ${expected}, but got ${describeValue(v)}.`,
       field,
       'invalid_type',
     );
   }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? 'a string' : `a ${typeof v}`;
 }
 
 /** Most choices one request may ask for (OpenAI's own limit). */
@@ -72,7 +67,7 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
   }
   if (typeof body.model !== 'string' || body.model.trim() === '') {
     throw GatewayError.invalidRequest(
-      `Invalid type for 'model': expected a non-empty string, but got ${describe(body.model)}.`,
+      `Invalid type for 'model': expected a non-empty string, but got ${describeValue(body.model)}.`,
       'model',
       'invalid_type',
     );
@@ -93,7 +88,7 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
   }
   if (!Array.isArray(body.messages)) {
     throw GatewayError.invalidRequest(
-      `Invalid type for 'messages': expected an array, but got ${describe(body.messages)}.`,
+      `Invalid type for 'messages': expected an array, but got ${describeValue(body.messages)}.`,
       'messages',
       'invalid_type',
     );
@@ -122,7 +117,7 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
     }
     if (typeof m.role !== 'string') {
       throw GatewayError.invalidRequest(
-        `Invalid type for 'messages[${i}].role': expected a string, but got ${describe(m.role)}.`,
+        `Invalid type for 'messages[${i}].role': expected a string, but got ${describeValue(m.role)}.`,
         `messages[${i}].role`,
         'invalid_type',
       );
@@ -130,7 +125,7 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
     const c = m.content;
     if (c !== undefined && c !== null && typeof c !== 'string' && !Array.isArray(c)) {
       throw GatewayError.invalidRequest(
-        `Invalid type for 'messages[${i}].content': expected a string or an array, but got ${describe(c)}.`,
+        `Invalid type for 'messages[${i}].content': expected a string or an array, but got ${describeValue(c)}.`,
         `messages[${i}].content`,
         'invalid_type',
       );

@@ -72,6 +72,16 @@ describe('request fields with bounds', () => {
     expect(err.message).toBe("Invalid 'max_tokens': 0 is less than the minimum of 1.");
   });
 
+  it('says a number too large for JSON to hold is out of range, not of the wrong type', () => {
+    const text =
+      '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"temperature":1e400}';
+    const err = refusal(() => parseChatRequest(text, parseJsonBody(text)));
+    expect(err.param).toBe('temperature');
+    expect(err.message).toBe(
+      "Invalid type for 'temperature': expected a number, but got a number out of range.",
+    );
+  });
+
   it('names a message without a role as a missing parameter', () => {
     const body = { ...base, messages: [{ role: 'user', content: 'hi' }, { content: 'x' }] };
     const err = refusal(() => parseChatRequest(JSON.stringify(body), body));

@@ -4,6 +4,8 @@ import { GatewayError } from '../errors.js';
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  // A JSON number too large for a double (1e400) parses as Infinity.
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'a number out of range';
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
