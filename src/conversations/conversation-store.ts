@@ -3,7 +3,12 @@ import type { Conversation } from 'openai/resources/conversations/conversations'
 import type { ResponseItem } from 'openai/resources/responses/responses';
 import type { Clock } from '../runtime/clock.js';
 import type { Database } from '../storage/database.js';
-import type { ConversationItemRow, ConversationRow } from '../storage/queries/conversations.js';
+import type {
+  ConversationItemRow,
+  ConversationRow,
+  ItemPage,
+  ListedItemRow,
+} from '../storage/queries/conversations.js';
 import {
   appendConversationItems,
   deleteConversation,
@@ -83,6 +88,36 @@ const metadataPlace = (tenantId: string, id: string) => ({
   rowId: id,
   field: 'metadata',
 });
+
+/**
+ * The rows of one page of a conversation's items and whether more follow. A page does not end on
+ * a repeated id (one an earlier version stored twice; see listConversationItems): the next page
+ * would start after that id's first copy, not this one, and the pages would never end. Such a
+ * page takes in the items after it, up to one that is not repeated, however many that is.
+ */
+async function pageRows(
+  db: Database,
+  tenantId: string,
+  id: string,
+  page: ItemPage,
+): Promise<{ rows: ListedItemRow[]; hasMore: boolean }> {
+  const rows = await listConversationItems(db, tenantId, id, page);
+  let end = Math.min(page.limit, rows.length);
+  let exhausted = rows.length <= page.limit;
+  while (end > 0 && end < rows.length && rows[end - 1]?.repeated) {
+    end += 1;
+    const last = rows[end - 1];
+    if (end === rows.length && !exhausted && last) {
+      const more = await listConversationItems(db, tenantId, id, {
+        ...page,
+        afterPosition: last.position,
+      });
+      exhausted = more.length <= page.limit;
+      rows.push(...more);
+    }
+  }
+  return { rows: rows.slice(0, end), hasMore: rows.length > end };
+}
 
 /** Builds the conversation service over the database and the tenants' data keys. */
 export function createConversationStore(options: {
@@ -184,18 +219,18 @@ export function createConversationStore(options: {
       }
       let afterPosition: number | null = null;
       if (page.after !== null) {
-        const after = await findConversationItem(db, tenantId, id, page.after);
+        const after = await findConversationItem(db, tenantId, id, page.after, page.order);
         if (!after) return { ok: false, reason: 'after_not_found' };
         afterPosition = after.position;
       }
-      const rows = await listConversationItems(db, tenantId, id, {
+      const { rows, hasMore } = await pageRows(db, tenantId, id, {
         afterPosition,
         limit: page.limit,
         order: page.order,
       });
-      const data = await openItems(tenantId, rows.slice(0, page.limit));
+      const data = await openItems(tenantId, rows);
       if (data === null) return { ok: false, reason: 'conversation_not_found' };
-      return { ok: true, page: { data, hasMore: rows.length > page.limit } };
+      return { ok: true, page: { data, hasMore } };
     },
 
     async addItems(tenantId, id, items) {

@@ -1,5 +1,6 @@
 import type { ResponseItem } from 'openai/resources/responses/responses';
 import type { Database } from '../storage/database.js';
+import type { AppendOutcome } from '../storage/queries/conversations.js';
 import { findConversationItemsById } from '../storage/queries/conversations.js';
 import {
   deleteStoredResponse,
@@ -48,10 +49,16 @@ export interface ResponseChain {
   missing: string | null;
 }
 
+/**
+ * What storing a response came to: stored, or not at all because its conversation is gone or
+ * holds one of the turn's item ids already (another turn stored it meanwhile).
+ */
+export type SaveOutcome = AppendOutcome;
+
 /** Stored responses, encrypted per tenant and scoped to it in every read. */
 export interface ResponseStore {
-  /** Stores a response (and appends its turn to its conversation); false if that is gone. */
-  save(response: ResponseToStore): Promise<boolean>;
+  /** Stores a response and appends its turn to its conversation, both or neither. */
+  save(response: ResponseToStore): Promise<SaveOutcome>;
   /** A tenant's stored response, or null (unknown, another tenant's, or unreadable). */
   get(tenantId: string, id: string): Promise<StoredResponse | null>;
   /** Deletes a tenant's stored response; false when there was none. */

@@ -59,18 +59,32 @@ export function listPage<T extends { id: string }>(data: T[], hasMore: boolean):
   };
 }
 
-/** One page of a list held in memory (oldest first), as the params ask; null if `after` is unknown. */
+/**
+ * One page of a list held in memory (oldest first), as the params ask; null if `after` is unknown.
+ * `after` names the first item with that id in the order asked for; a page does not end on a later
+ * one (an id an earlier version stored twice), or the next page would start again after the first:
+ * such a page takes in the items after it, up to one whose id is not repeated.
+ */
 export function pageOf<T extends { id: string }>(
   items: readonly T[],
   params: ListParams,
 ): ListPage<T> | null {
   const ordered = params.order === 'asc' ? [...items] : [...items].reverse();
+  const firstAt = new Map<string, number>();
+  ordered.forEach((item, i) => {
+    if (!firstAt.has(item.id)) firstAt.set(item.id, i);
+  });
   let start = 0;
   if (params.after !== null) {
-    const at = ordered.findIndex((item) => item.id === params.after);
-    if (at === -1) return null;
+    const at = firstAt.get(params.after);
+    if (at === undefined) return null;
     start = at + 1;
   }
-  const data = ordered.slice(start, start + params.limit);
-  return listPage(data, start + params.limit < ordered.length);
+  let end = Math.min(start + params.limit, ordered.length);
+  const repeated = (i: number) => {
+    const item = ordered[i];
+    return item !== undefined && firstAt.get(item.id) !== i;
+  };
+  while (end > start && end < ordered.length && repeated(end - 1)) end += 1;
+  return listPage(ordered.slice(start, end), end < ordered.length);
 }

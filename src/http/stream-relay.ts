@@ -119,6 +119,12 @@ class RelayPieces {
       }
     } catch (err) {
       if (this.finished) return null;
+      // A refusal once the answer was whole (its turn clashes with another stored meanwhile): the
+      // client is told in the stream's own error events, like an upstream failure.
+      if (err instanceof GatewayError) {
+        this.finish(err.status, err.code ?? err.type, null);
+        return { text: out + (await format.error(err)), last: true };
+      }
       const failure =
         err instanceof UpstreamFailure
           ? err

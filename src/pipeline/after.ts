@@ -133,7 +133,7 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
     const error = c.error;
     if (error) {
       const latencyMs = deps.clock.monotonic() - facts.startedAt;
-      const outcome = outcomeOfError(error, latencyMs, c.get('failedUpstream'));
+      const outcome = outcomeOfError(error, latencyMs, c.get('failedUpstream'), c.get('outcome'));
       run(outcome, error instanceof GatewayError ? error.body() : null);
       return;
     }

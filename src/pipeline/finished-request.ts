@@ -55,25 +55,27 @@ export function finishedRequest(c: Context<AppEnv>, endpoint: Endpoint): Finishe
 /**
  * The outcome of a request that ended with an error before any answer was sent: the gateway's own
  * refusal, or — when `failed` says the upstream call failed — the upstream's failure, with the
- * provider and the time spent on it.
+ * provider and the time spent on it. A refusal that came after the upstream answered (`answered`:
+ * a turn that could not join its conversation) keeps that answer, so its tokens are counted.
  */
 export function outcomeOfError(
   error: Error,
   latencyMs: number,
   failed: FailedUpstream | undefined,
+  answered?: Outcome,
 ): Outcome {
   const closed = error instanceof ClientClosedError;
   const gatewayError = error instanceof GatewayError ? error : null;
   return {
     status: closed ? 499 : (gatewayError?.status ?? 500),
     errorCode: closed ? 'client_closed' : (gatewayError?.code ?? 'internal_error'),
-    completion: null,
-    provider: failed?.provider ?? null,
-    upstreamModel: null,
+    completion: answered?.completion ?? null,
+    provider: answered?.provider ?? failed?.provider ?? null,
+    upstreamModel: answered?.upstreamModel ?? null,
     ttftMs: null,
-    upstreamMs: failed?.upstreamMs ?? null,
+    upstreamMs: answered?.upstreamMs ?? failed?.upstreamMs ?? null,
     latencyMs,
-    fromCache: false,
+    fromCache: answered?.fromCache ?? false,
     upstreamFailure: failed?.reason ?? null,
     complete: true,
   };

@@ -317,11 +317,17 @@ export const conversationItems = pgTable(
     position: integer('position').notNull(),
     tenantId: text('tenant_id').notNull(),
     itemId: text('item_id').notNull(),
+    /**
+     * 0, or for an item id that earlier versions stored more than once in a conversation, which
+     * copy (1, 2, … in position order): an item id is unique in its conversation from now on.
+     */
+    itemCopy: integer('item_copy').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     itemEnc: bytea('item_enc').notNull(),
   },
   (t) => [
     uniqueIndex('conversation_items_key').on(t.conversationId, t.position),
+    uniqueIndex('conversation_items_item_key').on(t.conversationId, t.itemId, t.itemCopy),
     index('conversation_items_item_idx').on(t.tenantId, t.itemId),
     index('conversation_items_created_idx').on(t.createdAt),
   ],

@@ -80,9 +80,9 @@ describe.each(storageDrivers())('stored responses and conversations on $name', (
   });
 
   it('walks a previous_response_id chain oldest first, in its tenant only', async () => {
-    expect(await responses.save(turn(tenantId, 1, null))).toBe(true);
-    expect(await responses.save(turn(tenantId, 2, 'resp_chain_1'))).toBe(true);
-    expect(await responses.save(turn(tenantId, 3, 'resp_chain_2'))).toBe(true);
+    expect(await responses.save(turn(tenantId, 1, null))).toEqual({ ok: true });
+    expect(await responses.save(turn(tenantId, 2, 'resp_chain_1'))).toEqual({ ok: true });
+    expect(await responses.save(turn(tenantId, 3, 'resp_chain_2'))).toEqual({ ok: true });
     const chain = await responses.chain(tenantId, 'resp_chain_3');
     expect(chain?.items.map(textOf)).toEqual([
       'question 1',
@@ -141,6 +141,28 @@ describe.each(storageDrivers())('stored responses and conversations on $name', (
       ok: false,
       reason: 'conversation_not_found',
     });
+  });
+
+  it('stores an item id once when turns carrying it are saved at once: the others are refused whole', async () => {
+    const conversation = await conversations.create(tenantId, { metadata: {}, items: [] });
+    const racing = [1, 2, 3, 4].map((n) => {
+      const t = turn(tenantId, n, null, conversation.id);
+      return { ...t, id: `${t.id}_raced`, inputItems: [message('msg_raced', 'user', 'same')] };
+    });
+    const outcomes = await Promise.all(racing.map((t) => responses.save(t)));
+    const winners = racing.filter((_, i) => outcomes[i]?.ok);
+    expect(
+      winners.map((t) => t.id),
+      JSON.stringify(outcomes),
+    ).toHaveLength(1);
+    expect(outcomes.filter((outcome) => !outcome.ok)).toEqual(
+      [1, 2, 3].map(() => ({ ok: false, reason: 'duplicate_item', itemId: 'msg_raced' })),
+    );
+    const history = (await conversations.history(tenantId, conversation.id)) ?? [];
+    expect(history.map((item) => item.id)).toEqual(['msg_raced', winners[0]?.outputItems[0]?.id]);
+    for (const t of racing) {
+      expect((await responses.get(tenantId, t.id)) !== null, t.id).toBe(winners.includes(t));
+    }
   });
 
   it('deletes stored state older than the retention in batches', async () => {

@@ -62,6 +62,8 @@ export class ResponsesStreamTranslator {
   #sequence = 0;
   #started = false;
   #final: ResponseObject | null = null;
+  /** Storing the finished response refused it (its turn clashes with its conversation). */
+  #refused = false;
   readonly #items: ResponseOutputItem[] = [];
   #open: OpenMessage | OpenCall | null = null;
   /** Calls by their index in the upstream's deltas, whether streaming, held or closed. */
@@ -379,7 +381,16 @@ export class ResponsesStreamTranslator {
     const finished = this.#finishedResponse();
     // Ended: a client that leaves while it is stored does not make it a cancelled one.
     this.#final = finished;
-    return out + this.#completed(await keep(finished));
+    let kept: ResponseObject;
+    try {
+      kept = await keep(finished);
+    } catch (err) {
+      // Refused as it was stored: the stream fails with the refusal (see failKept), kept nowhere.
+      this.#final = null;
+      this.#refused = true;
+      throw err;
+    }
+    return out + this.#completed(kept);
   }
 
   #finishedResponse(): ResponseObject {
@@ -454,6 +465,8 @@ export class ResponsesStreamTranslator {
     const out = this.start();
     if (this.#final !== null) return out;
     const failed = this.#failedResponse(error);
+    // A response its store refused is not stored failed either: the request was refused.
+    if (this.#refused) return out + this.#failed(failed, error);
     // Nothing more is translated while it is stored: the stream has ended.
     this.#final = failed;
     return out + this.#failed(await keep(failed), error);

@@ -1,8 +1,12 @@
 import type { InferInsertModel, InferSelectModel } from 'drizzle-orm';
-import { and, asc, desc, eq, gt, inArray, lt, max } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, max, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { conversationItems, conversations } from '../schema.js';
+import { sqlStateOf } from '../sql-state.js';
 import { deleteTenantOwned, findTenantOwned } from './tenant-owned.js';
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /** A conversation row (its metadata still sealed). */
 export type ConversationRow = InferSelectModel<typeof conversations>;
@@ -71,37 +75,26 @@ async function lockConversation(tx: Database, tenantId: string, id: string): Pro
   return locked.length > 0;
 }
 
-/** Inserts items after a locked conversation's last one. */
-async function insertAtEnd(
-  tx: Database,
-  id: string,
-  items: readonly Omit<NewConversationItem, 'position'>[],
-): Promise<void> {
-  if (items.length === 0) return;
-  const [last] = await tx
-    .select({ position: max(conversationItems.position) })
-    .from(conversationItems)
-    .where(eq(conversationItems.conversationId, id));
-  const start = (last?.position ?? -1) + 1;
-  await tx
-    .insert(conversationItems)
-    .values(items.map((item, i) => ({ ...item, conversationId: id, position: start + i })));
-}
-
-/**
- * Appends items at the end of a tenant's conversation inside the caller's transaction `tx`; null
- * when it does not exist. The conversation row is locked until the transaction ends, so two turns
- * appending at once take turns.
- */
-export async function appendConversationItemsIn(
-  tx: Database,
+/** The first of these item ids that a tenant's conversation holds, if any. */
+async function heldItemId(
+  db: Database,
   tenantId: string,
   id: string,
-  items: readonly Omit<NewConversationItem, 'position'>[],
-): Promise<number | null> {
-  if (!(await lockConversation(tx, tenantId, id))) return null;
-  await insertAtEnd(tx, id, items);
-  return items.length;
+  itemIds: readonly string[],
+): Promise<string | undefined> {
+  if (itemIds.length === 0) return undefined;
+  const present = await db
+    .select({ itemId: conversationItems.itemId })
+    .from(conversationItems)
+    .where(
+      and(
+        eq(conversationItems.tenantId, tenantId),
+        eq(conversationItems.conversationId, id),
+        inArray(conversationItems.itemId, [...itemIds]),
+      ),
+    );
+  const held = new Set(present.map((row) => row.itemId));
+  return itemIds.find((itemId) => held.has(itemId));
 }
 
 /** What appending items to a conversation came to. */
@@ -110,6 +103,87 @@ export type AppendOutcome =
   | { ok: false; reason: 'conversation_not_found' }
   /** `itemId` is in the conversation already (an item id is unique in its conversation). */
   | { ok: false; reason: 'duplicate_item'; itemId: string };
+
+/** Thrown inside a transaction to roll it back with an outcome other than success. */
+class AppendRefused extends Error {
+  constructor(readonly outcome: Exclude<AppendOutcome, { ok: true }>) {
+    super(outcome.reason);
+  }
+}
+
+/**
+ * Appends items at the end of a tenant's conversation inside the caller's transaction `tx`,
+ * unless it does not exist or holds one of their ids already: checked with the conversation row
+ * locked until the transaction ends, so two turns appending at once take turns and the second
+ * sees the first's items. (The unique index on the item id refuses what this check could miss.)
+ */
+async function appendIn(
+  tx: Database,
+  tenantId: string,
+  id: string,
+  items: readonly Omit<NewConversationItem, 'position'>[],
+): Promise<void> {
+  if (!(await lockConversation(tx, tenantId, id))) {
+    throw new AppendRefused({ ok: false, reason: 'conversation_not_found' });
+  }
+  const itemIds = items.map((item) => item.itemId);
+  const held = await heldItemId(tx, tenantId, id, itemIds);
+  if (held !== undefined)
+    throw new AppendRefused({ ok: false, reason: 'duplicate_item', itemId: held });
+  if (items.length === 0) return;
+  const [last] = await tx
+    .select({ position: max(conversationItems.position) })
+    .from(conversationItems)
+    .where(eq(conversationItems.conversationId, id));
+  const start = (last?.position ?? -1) + 1;
+  await tx
+    .insert(conversationItems)
+    .values(
+      items.map((item, i) => ({ ...item, conversationId: id, position: start + i, itemCopy: 0 })),
+    );
+}
+
+/** The unique index that holds an item id once per conversation. */
+const ITEM_ID_INDEX = 'conversation_items_item_key';
+
+/** The constraint a failed statement broke, from either driver's error or Drizzle's wrapper. */
+function brokenConstraint(err: unknown): string | null {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const fields = e as { constraint?: unknown; constraint_name?: unknown };
+    const name = fields.constraint_name ?? fields.constraint;
+    if (typeof name === 'string') return name;
+  }
+  return null;
+}
+
+/**
+ * Runs `work` in a transaction that appends to a tenant's conversation (see appendIn): its
+ * outcome, with the transaction rolled back when the append is refused. A second copy of an item
+ * id that reached the unique index is refused as a duplicate too, never an error.
+ */
+export async function withAppend(
+  db: Database,
+  tenantId: string,
+  id: string,
+  items: readonly Omit<NewConversationItem, 'position'>[],
+  work: (tx: Database) => Promise<void> = async () => {},
+): Promise<AppendOutcome> {
+  try {
+    await db.transaction(async (tx) => {
+      await appendIn(tx, tenantId, id, items);
+      await work(tx);
+    });
+    return { ok: true };
+  } catch (err) {
+    if (err instanceof AppendRefused) return err.outcome;
+    if (sqlStateOf(err) === UNIQUE_VIOLATION && brokenConstraint(err) === ITEM_ID_INDEX) {
+      const itemIds = items.map((item) => item.itemId);
+      const held = (await heldItemId(db, tenantId, id, itemIds)) ?? itemIds[0] ?? '';
+      return { ok: false, reason: 'duplicate_item', itemId: held };
+    }
+    throw err;
+  }
+}
 
 /**
  * Appends items at the end of a tenant's conversation unless one of their ids is in it already:
@@ -121,30 +195,7 @@ export function appendConversationItems(
   id: string,
   items: readonly Omit<NewConversationItem, 'position'>[],
 ): Promise<AppendOutcome> {
-  return db.transaction(async (tx): Promise<AppendOutcome> => {
-    if (!(await lockConversation(tx, tenantId, id))) {
-      return { ok: false, reason: 'conversation_not_found' };
-    }
-    const ids = items.map((item) => item.itemId);
-    const present =
-      ids.length === 0
-        ? []
-        : await tx
-            .select({ itemId: conversationItems.itemId })
-            .from(conversationItems)
-            .where(
-              and(
-                eq(conversationItems.tenantId, tenantId),
-                eq(conversationItems.conversationId, id),
-                inArray(conversationItems.itemId, ids),
-              ),
-            );
-    const taken = new Set(present.map((row) => row.itemId));
-    const duplicate = ids.find((itemId) => taken.has(itemId));
-    if (duplicate !== undefined) return { ok: false, reason: 'duplicate_item', itemId: duplicate };
-    await insertAtEnd(tx, id, items);
-    return { ok: true };
-  });
+  return withAppend(db, tenantId, id, items);
 }
 
 /** Where a page of items starts and how long it is. */
@@ -155,13 +206,19 @@ export interface ItemPage {
   order: 'asc' | 'desc';
 }
 
-/** One page of a tenant's conversation items in position order (up to `limit + 1`, to tell more). */
+/** A listed conversation item, and whether its id came up already earlier in the listing. */
+export type ListedItemRow = ConversationItemRow & { repeated: boolean };
+
+/**
+ * One page of a tenant's conversation items in position order (up to `limit + 1`, to tell more),
+ * each marked `repeated` when an earlier version stored its id before it in the order asked for.
+ */
 export function listConversationItems(
   db: Database,
   tenantId: string,
   id: string,
   page: ItemPage,
-): Promise<ConversationItemRow[]> {
+): Promise<ListedItemRow[]> {
   const { afterPosition, order } = page;
   const scope = and(
     eq(conversationItems.tenantId, tenantId),
@@ -173,20 +230,33 @@ export function listConversationItems(
       : order === 'asc'
         ? gt(conversationItems.position, afterPosition)
         : lt(conversationItems.position, afterPosition);
+  const before = order === 'asc' ? sql.raw('<') : sql.raw('>');
   return db
-    .select()
+    .select({
+      ...getTableColumns(conversationItems),
+      // Spelled out: drizzle names the outer columns unqualified, which the subquery would take
+      // for its own.
+      repeated: sql<boolean>`exists (select 1 from conversation_items earlier
+        where earlier.conversation_id = conversation_items.conversation_id
+          and earlier.item_id = conversation_items.item_id
+          and earlier.position ${before} conversation_items.position)`,
+    })
     .from(conversationItems)
     .where(and(scope, after))
     .orderBy(order === 'asc' ? asc(conversationItems.position) : desc(conversationItems.position))
     .limit(page.limit + 1);
 }
 
-/** One item of a tenant's conversation by item id. */
+/**
+ * One item of a tenant's conversation by item id; of an id an earlier version stored more than
+ * once, the first in `order` (`asc`: the oldest), which is where paging `after` it goes on from.
+ */
 export async function findConversationItem(
   db: Database,
   tenantId: string,
   id: string,
   itemId: string,
+  order: 'asc' | 'desc' = 'asc',
 ): Promise<ConversationItemRow | undefined> {
   const rows = await db
     .select()
@@ -198,6 +268,7 @@ export async function findConversationItem(
         eq(conversationItems.itemId, itemId),
       ),
     )
+    .orderBy(order === 'asc' ? asc(conversationItems.position) : desc(conversationItems.position))
     .limit(1);
   return rows[0];
 }

@@ -3,8 +3,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../database.js';
 import { rowsOf } from '../rows-of.js';
 import { storedResponseItems, storedResponses } from '../schema.js';
-import type { NewConversationItem } from './conversations.js';
-import { appendConversationItemsIn } from './conversations.js';
+import type { AppendOutcome, NewConversationItem } from './conversations.js';
+import { withAppend } from './conversations.js';
 import { deleteTenantOwned, findTenantOwned } from './tenant-owned.js';
 
 /** A stored response row (its text still sealed). */
@@ -16,28 +16,24 @@ export type NewStoredResponseItem = InferInsertModel<typeof storedResponseItems>
 
 /**
  * Inserts a stored response with its items in one transaction and, when it answers in a
- * conversation, appends the turn's items to it there too; false when that conversation is gone.
+ * conversation, appends the turn's items to it there too: not at all when that conversation is
+ * gone or holds one of the turn's item ids already (another turn stored it meanwhile).
  */
 export async function insertStoredResponse(
   db: Database,
   row: NewStoredResponse,
   items: readonly NewStoredResponseItem[],
   conversationItems: readonly Omit<NewConversationItem, 'position'>[] = [],
-): Promise<boolean> {
-  return db.transaction(async (tx) => {
-    if (row.conversationId) {
-      const added = await appendConversationItemsIn(
-        tx,
-        row.tenantId,
-        row.conversationId,
-        conversationItems,
-      );
-      if (added === null) return false;
-    }
+): Promise<AppendOutcome> {
+  const insert = async (tx: Database) => {
     await tx.insert(storedResponses).values(row);
     if (items.length > 0) await tx.insert(storedResponseItems).values([...items]);
-    return true;
-  });
+  };
+  if (!row.conversationId) {
+    await db.transaction(insert);
+    return { ok: true };
+  }
+  return withAppend(db, row.tenantId, row.conversationId, conversationItems, insert);
 }
 
 const OWNED = {
