@@ -47,7 +47,8 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
     status,
     durationMs: clock.monotonic() - c.get('startedAt'),
   });
-  facts.model = c.get('request')?.model ?? null;
+  // A refused request says which model its body named, as its interaction row does.
+  facts.model = c.get('request')?.model ?? c.get('askedModel') ?? null;
   facts.cacheStatus = c.get('cacheStatus') ?? null;
   facts.tokensSavedCompression = c.get('compression')?.tokensSaved ?? null;
   setErrorFields(facts, c.error, status);

@@ -217,6 +217,29 @@ describe('the model label', () => {
     );
   });
 
+  it('counts a refused request under the model it named, a made-up name as "other"', async () => {
+    const narrow = (await gateway.createKey({ scopes: ['chat'], allowedModels: ['gpt-4o-mini'] }))
+      .key;
+    const madeUp = Array.from({ length: 20 }, (_, i) => `refused-model-${i}`);
+    for (const model of madeUp) {
+      const res = await chat({ ...ask('may I'), model }, narrow);
+      expect(res.status, await res.text()).toBe(403);
+    }
+    const invalid = await chat({ ...ask('too hot'), temperature: 'hot' }, narrow);
+    expect(invalid.status, await invalid.text()).toBe(400);
+    await settleLog(gateway.server.deps);
+    const samples = parseSamples(await scrape());
+
+    const labels = modelLabels(samples);
+    expect(
+      madeUp.filter((m) => labels.has(m)),
+      [...labels].join(', '),
+    ).toEqual([]);
+    expect(durations(samples, { route: ROUTE, status: '403', model: 'other' })).toBe(20);
+    expect(durations(samples, { route: ROUTE, status: '400', model: 'gpt-4o-mini' })).toBe(1);
+    expect(durations(samples, { route: ROUTE, status: '403', model: '' })).toBe(0);
+  });
+
   it('names a model the routing configuration names before the upstream has answered it', async () => {
     const file = join(tmpdir(), `tollgate-metrics-routing-${process.pid}.json`);
     writeFileSync(
