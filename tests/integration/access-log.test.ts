@@ -120,7 +120,9 @@ describe('access log', () => {
     expect(typeof chatLine?.durationMs).toBe('number');
     expect(logged.filter((l) => l.route === '/healthz')).toHaveLength(20);
     expect(logged.filter((l) => l.route === '/admin/keys')).toHaveLength(10);
-    expect(logged.filter((l) => l.route === 'unmatched' && l.status === 404)).toHaveLength(10);
+    const unmatched = logged.filter((l) => l.route === 'unmatched' && l.status === 404);
+    expect(unmatched).toHaveLength(10);
+    expect(unmatched.map((l) => l.errorCode)).toEqual(Array(10).fill('not_found'));
 
     const all = gateway.logs.join('');
     expect(all).not.toContain(PROMPT_MARK);
