@@ -39,6 +39,8 @@ export function createApp(deps: Deps) {
 
   app.notFound((c) => {
     const err = GatewayError.unknownRoute(c.req.method, c.req.path);
+    // The access log reads the error the client was answered with, as it does for a thrown one.
+    c.error = err;
     return c.json(err.body(), err.status);
   });
 

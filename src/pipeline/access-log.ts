@@ -47,17 +47,26 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
     status,
     durationMs: clock.monotonic() - c.get('startedAt'),
   });
-  facts.model = c.get('request')?.model ?? null;
+  // A refused request says which model its body named, as its interaction row does.
+  facts.model = c.get('request')?.model ?? c.get('askedModel') ?? null;
   facts.cacheStatus = c.get('cacheStatus') ?? null;
   facts.tokensSavedCompression = c.get('compression')?.tokensSaved ?? null;
   setErrorFields(facts, c.error, status);
   return facts;
 }
 
-/** The route pattern that answered, so the metrics' route label stays bounded. */
+/** A route parameter's matcher pattern, as in `:id{.+}`. */
+const PARAMETER_PATTERN = /(:[A-Za-z0-9_]+)\{[^/]*\}/g;
+
+/**
+ * The route pattern that answered, so the metrics' route label stays bounded: the template as
+ * operators read it (`/v1/models/:id`), without the matcher's pattern for a parameter
+ * (`:id{.+}`).
+ */
 export function matchedRoute(c: Context<AppEnv>): string {
   const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
-  return handler ? handler.path : 'unmatched';
+  if (!handler) return 'unmatched';
+  return handler.path.includes('{') ? handler.path.replace(PARAMETER_PATTERN, '$1') : handler.path;
 }
 
 /** The error code the client saw, and whether the failure came from the upstream. */

@@ -120,7 +120,9 @@ describe('access log', () => {
     expect(typeof chatLine?.durationMs).toBe('number');
     expect(logged.filter((l) => l.route === '/healthz')).toHaveLength(20);
     expect(logged.filter((l) => l.route === '/admin/keys')).toHaveLength(10);
-    expect(logged.filter((l) => l.route === 'unmatched' && l.status === 404)).toHaveLength(10);
+    const unmatched = logged.filter((l) => l.route === 'unmatched' && l.status === 404);
+    expect(unmatched).toHaveLength(10);
+    expect(unmatched.map((l) => l.errorCode)).toEqual(Array(10).fill('not_found'));
 
     const all = gateway.logs.join('');
     expect(all).not.toContain(PROMPT_MARK);
@@ -187,6 +189,55 @@ describe('access log', () => {
     });
     // None of them was sent upstream.
     expect(upstream.requests.length).toBe(upstreamCalls);
+  });
+
+  it('logs the model a refused request named, on every pipeline endpoint, never longer than a model name can be', async () => {
+    const narrow = (await gateway.createKey({ scopes: ['chat'], allowedModels: ['gpt-4o-mini'] }))
+      .key;
+    const post = (path: string, body: Record<string, unknown>) =>
+      fetch(`${gateway.baseURL}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${narrow}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const long = `m${'o'.repeat(1_000)}`;
+    const cases = [
+      {
+        send: () =>
+          post('/v1/chat/completions', {
+            model: 'not-for-this-key',
+            messages: [{ role: 'user', content: PROMPT_MARK }],
+          }),
+        want: { route: '/v1/chat/completions', status: 403, model: 'not-for-this-key' },
+      },
+      {
+        send: () => post('/v1/responses', { model: 'not-for-this-key', input: PROMPT_MARK }),
+        want: { route: '/v1/responses', status: 403, model: 'not-for-this-key' },
+      },
+      {
+        send: () => post('/v1/embeddings', { model: 'not-for-this-key', input: PROMPT_MARK }),
+        want: { route: '/v1/embeddings', status: 403, model: 'not-for-this-key' },
+      },
+      {
+        send: () => post('/v1/responses', { model: 'gpt-4o-mini', input: PROMPT_MARK, bogus: 1 }),
+        want: { route: '/v1/responses', status: 400, model: 'gpt-4o-mini' },
+      },
+      {
+        send: () => post('/v1/embeddings', { model: long, input: PROMPT_MARK }),
+        want: { route: '/v1/embeddings', status: 400, model: long.slice(0, 256) },
+      },
+    ];
+    const ids: (string | null)[] = [];
+    for (const c of cases) {
+      const res = await c.send();
+      expect(res.status, await res.text()).toBe(c.want.status);
+      ids.push(res.headers.get('x-request-id'));
+    }
+    const lines = await linesOf(ids);
+    cases.forEach((c, i) => {
+      expect(lines[i], JSON.stringify(lines[i])).toMatchObject({ msg: 'request', ...c.want });
+    });
+    expect(gateway.logs.join('')).not.toContain(PROMPT_MARK);
   });
 
   it("logs a passed-through upstream 4xx as an upstream failure with the upstream's code, provider and time", async () => {

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { manualClock, minuteStart } from '../helpers/manual-clock.js';
 import type { Sample } from '../helpers/prometheus-text.js';
@@ -216,6 +217,29 @@ describe('the model label', () => {
     );
   });
 
+  it('counts a refused request under the model it named, a made-up name as "other"', async () => {
+    const narrow = (await gateway.createKey({ scopes: ['chat'], allowedModels: ['gpt-4o-mini'] }))
+      .key;
+    const madeUp = Array.from({ length: 20 }, (_, i) => `refused-model-${i}`);
+    for (const model of madeUp) {
+      const res = await chat({ ...ask('may I'), model }, narrow);
+      expect(res.status, await res.text()).toBe(403);
+    }
+    const invalid = await chat({ ...ask('too hot'), temperature: 'hot' }, narrow);
+    expect(invalid.status, await invalid.text()).toBe(400);
+    await settleLog(gateway.server.deps);
+    const samples = parseSamples(await scrape());
+
+    const labels = modelLabels(samples);
+    expect(
+      madeUp.filter((m) => labels.has(m)),
+      [...labels].join(', '),
+    ).toEqual([]);
+    expect(durations(samples, { route: ROUTE, status: '403', model: 'other' })).toBe(20);
+    expect(durations(samples, { route: ROUTE, status: '400', model: 'gpt-4o-mini' })).toBe(1);
+    expect(durations(samples, { route: ROUTE, status: '403', model: '' })).toBe(0);
+  });
+
   it('names a model the routing configuration names before the upstream has answered it', async () => {
     const file = join(tmpdir(), `tollgate-metrics-routing-${process.pid}.json`);
     writeFileSync(
@@ -250,6 +274,116 @@ describe('the model label', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+/** Answers embeddings and the model list like OpenAI, and every other call as a chat completion. */
+const everyEndpoint: UpstreamHandler = (req, res) => {
+  if (req.path.endsWith('/embeddings')) {
+    return json(200, {
+      object: 'list',
+      data: [{ object: 'embedding', index: 0, embedding: [0.25, -0.5] }],
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 4, total_tokens: 4 },
+    })(req, res);
+  }
+  if (req.path.endsWith('/models')) {
+    return json(200, {
+      object: 'list',
+      data: [{ id: 'gpt-4o-mini', object: 'model', created: 1, owned_by: 'system' }],
+    })(req, res);
+  }
+  return ok(req, res);
+};
+
+describe('/metrics after traffic on every endpoint', () => {
+  let text = '';
+  let samples: Sample[] = [];
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    upstream.setFallback(everyEndpoint);
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const response = await client.responses.create({ model: 'gpt-4o-mini', input: 'stored one' });
+    upstream.enqueue(sse(['a', 'b']));
+    const stream = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'streamed one',
+      stream: true,
+    });
+    for await (const _event of stream);
+    await client.responses.retrieve(response.id);
+    await client.responses.inputItems.list(response.id);
+    await client.responses.delete(response.id);
+    await client.responses.retrieve(response.id).catch((e: unknown) => e);
+    const conversation = await client.conversations.create({});
+    await client.conversations.retrieve(conversation.id);
+    await client.conversations.items.list(conversation.id);
+    await client.conversations.delete(conversation.id);
+    for (let i = 0; i < 2; i++) {
+      await client.embeddings.create({ model: 'text-embedding-3-small', input: 'same text' });
+    }
+    await client.embeddings
+      .create({ model: 'text-embedding-3-small', input: 'x', dimensions: -1 })
+      .catch((e: unknown) => e);
+    await client.models.list();
+    await client.models.retrieve('gpt-4o-mini');
+    ids.push(response.id, conversation.id);
+    await settleLog(gateway.server.deps);
+    text = await scrape();
+    samples = parseSamples(text);
+  });
+
+  afterAll(() => upstream.setFallback(ok));
+
+  it('passes promtool check metrics', (ctx) => {
+    if (!existsSync(PROMTOOL)) ctx.skip(`${PROMTOOL} is not installed: promtool check skipped`);
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+  });
+
+  it('labels every request with its route template, never a raw id or a matcher pattern', () => {
+    const routes = new Set(
+      samples
+        .filter((s) => s.name === 'tollgate_http_request_duration_seconds_count')
+        .map((s) => `${s.labels.method} ${s.labels.route} ${s.labels.status}`),
+    );
+    const want = [
+      'POST /v1/responses 200',
+      'GET /v1/responses/:id 200',
+      'GET /v1/responses/:id/input_items 200',
+      'DELETE /v1/responses/:id 200',
+      'GET /v1/responses/:id 404',
+      'POST /v1/conversations 200',
+      'GET /v1/conversations/:id 200',
+      'GET /v1/conversations/:id/items 200',
+      'DELETE /v1/conversations/:id 200',
+      'POST /v1/embeddings 200',
+      'POST /v1/embeddings 400',
+      'GET /v1/models 200',
+      'GET /v1/models/:id 200',
+    ];
+    expect(
+      want.filter((r) => !routes.has(r)),
+      [...routes].join('\n'),
+    ).toEqual([]);
+    const labelText = samples.flatMap((s) => Object.values(s.labels)).join(' ');
+    for (const id of ids) expect(labelText).not.toContain(id);
+    expect(labelText).not.toContain('{');
+  });
+
+  it('counts the Responses API stream and the embeddings cache like chat', () => {
+    const count = (labels: Record<string, string>) =>
+      sampleValue(samples, 'tollgate_http_request_duration_seconds_count', labels);
+    expect(count({ route: '/v1/responses', status: '200', model: 'gpt-4o-mini' })).toBe(2);
+    expect(count({ route: '/v1/embeddings', status: '200' })).toBe(2);
+    expect(
+      sampleValue(samples, 'tollgate_tokens_total', {
+        type: 'prompt',
+        model: 'text-embedding-3-small',
+      }),
+    ).toBe(4);
   });
 });
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
-import { ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -148,6 +148,81 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
     const call = spans.find((s) => s.name === 'chat gpt-4o-mini');
     expect(call?.parentSpanId).toBe(request?.spanId);
     expect(spans.map((s) => s.name)).toContain('record');
+  });
+
+  it('traces /v1/responses, /v1/embeddings and the stored objects by route template, the upstream call a child with its traceparent sent', async () => {
+    const { key } = await gateway.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const secret = 'confidential responses input';
+    const traces = {
+      responses: 'b'.repeat(32),
+      embeddings: 'c'.repeat(32),
+      stored: 'd'.repeat(32),
+    };
+    const parent = (trace: string) => ({
+      headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` },
+    });
+    const response = await client.responses.create(
+      { model: 'gpt-4o-mini', input: secret },
+      parent(traces.responses),
+    );
+    const toResponses = upstream.requests.at(-1)?.headers.traceparent;
+    upstream.enqueue((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: [0.5, 0.25] }],
+          model: 'text-embedding-3-small',
+          usage: { prompt_tokens: 3, total_tokens: 3 },
+        }),
+      );
+    });
+    await client.embeddings.create(
+      { model: 'text-embedding-3-small', input: secret },
+      parent(traces.embeddings),
+    );
+    const toEmbeddings = upstream.requests.at(-1)?.headers.traceparent;
+    await client.responses.retrieve(response.id, {}, parent(traces.stored));
+    const conversation = await client.conversations.create({}, parent(traces.stored));
+    await client.conversations.items.list(conversation.id, {}, parent(traces.stored));
+    upstream.enqueue(json(200, { object: 'list', data: [] }));
+    await client.models.retrieve('gpt-4o-mini', parent(traces.stored)).catch((e: unknown) => e);
+
+    const cases = [
+      {
+        trace: traces.responses,
+        name: 'POST /v1/responses',
+        call: 'chat gpt-4o-mini',
+        sent: toResponses,
+      },
+      {
+        trace: traces.embeddings,
+        name: 'POST /v1/embeddings',
+        call: 'embeddings text-embedding-3-small',
+        sent: toEmbeddings,
+      },
+    ];
+    for (const c of cases) {
+      const spans = await spansOf(c.trace);
+      const request = spans.find((s) => s.name === c.name);
+      expect(request?.kind, spans.map((s) => s.name).join(', ')).toBe(SERVER);
+      expect(request?.parentSpanId).toBe(CLIENT_SPAN);
+      expect(attribute(request, 'http.route')).toBe(c.name.split(' ')[1]);
+      const call = spans.find((s) => s.name === c.call);
+      expect(call?.kind, spans.map((s) => s.name).join(', ')).toBe(CLIENT);
+      expect(call?.parentSpanId).toBe(request?.spanId);
+      expect(c.sent).toBe(`00-${c.trace}-${call?.spanId}-01`);
+      expect(JSON.stringify(spans)).not.toContain(secret);
+      expect(JSON.stringify(spans)).not.toContain(key);
+    }
+    const stored = (await spansOf(traces.stored)).map((s) => s.name).sort();
+    expect(stored).toEqual([
+      'GET /v1/conversations/:id/items',
+      'GET /v1/models/:id',
+      'GET /v1/responses/:id',
+      'POST /v1/conversations',
+    ]);
   });
 
   it('starts a new trace without a traceparent, and traces routes outside the pipeline', async () => {
