@@ -53,6 +53,37 @@ describe('countTokens', () => {
   it('counts the empty string as zero tokens', () => {
     expect(countTokens('', 'gpt-4o')).toBe(0);
   });
+
+  // Byte-pair encoding is quadratic in the length of one piece: before runs were counted in
+  // slices, each of these took from minutes to hours (40,000 characters of one piece: ~0.9 s).
+  // The limit below is a thousand times what they take now, on any machine however busy.
+  it('counts a body-sized run of one character, space or symbol without holding the thread', {
+    timeout: 120_000,
+  }, () => {
+    const n = 2_000_000;
+    const runs: [string, string, number][] = [
+      ['letters', 'x'.repeat(n), n / 8],
+      ['spaces', ' '.repeat(n), 15_625],
+      ['mixed whitespace', ' \u00a0'.repeat(n / 2), n / 8],
+      ['symbols', '!'.repeat(n), n / 16],
+      ['two letters', 'ab'.repeat(n / 2), n / 4],
+    ];
+    for (const [name, text, expected] of runs) {
+      expect(countTokens(text, 'gpt-4o'), name).toBe(expected);
+      expect(countTokens(text, 'gpt-4'), name).toBeGreaterThan(0);
+    }
+  });
+
+  it('counts a long run as the whole would count, or within a token per slice', () => {
+    const run = 'x'.repeat(20_000);
+    // Counted whole by the encoder (0.2 s here), 8 characters to a token.
+    expect(countTokens(run, 'gpt-4o')).toBe(2_500);
+    const url = `https://example.com/${'a1b2c3d4'.repeat(40)}`;
+    expect(countTokens(`see ${url} now`, 'gpt-4o')).toBe(
+      countTokens('see ', 'gpt-4o') + countTokens(url, 'gpt-4o') + countTokens(' now', 'gpt-4o'),
+    );
+    expect(Math.abs(countTokens(url, 'gpt-4o') - 324)).toBeLessThanOrEqual(3);
+  });
 });
 
 describe('countPromptTokens', () => {
