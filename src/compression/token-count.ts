@@ -95,7 +95,7 @@ function isSpace(c: number): boolean {
  * run holds two characters half that length apart: only where two such samples agree is the text
  * between them read, so ordinary text costs a few characters' look per sample, not one per character.
  */
-function hasLongRun(text: string): boolean {
+export function hasLongRun(text: string): boolean {
   const step = MAX_RUN_CHARS >> 1;
   for (let at = 0; at + step < text.length; at += step) {
     const space = isSpace(text.charCodeAt(at));

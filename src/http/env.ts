@@ -103,6 +103,11 @@ export interface AppEnv {
      * `request` is set still says which model was asked for.
      */
     askedModel?: string;
+    /**
+     * The route template to report (logs, metrics, spans) when the matched pattern is not the one
+     * a client called: `POST /v1/responses/input_tokens` is matched as `/v1/responses/:id`.
+     */
+    routeTemplate?: string;
     /** The parsed request as chat completions, whichever endpoint it came to. */
     request: ChatRequest;
     /** For `/v1/responses`: the Responses request and the id its answer carries. */

@@ -64,6 +64,8 @@ const PARAMETER_PATTERN = /(:[A-Za-z0-9_]+)\{[^/]*\}/g;
  * (`:id{.+}`).
  */
 export function matchedRoute(c: Context<AppEnv>): string {
+  const named = c.get('routeTemplate');
+  if (named !== undefined) return named;
   const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
   if (!handler) return 'unmatched';
   return handler.path.includes('{') ? handler.path.replace(PARAMETER_PATTERN, '$1') : handler.path;

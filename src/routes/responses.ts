@@ -57,6 +57,7 @@ export function responsesRoute(deps: Deps) {
     '/responses/:id',
     async (c, next) => {
       if (c.req.param('id') !== 'input_tokens') throw GatewayError.unknownRoute('POST', c.req.path);
+      c.set('routeTemplate', '/v1/responses/input_tokens');
       await next();
     },
     requireChatKey(deps),

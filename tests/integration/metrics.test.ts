@@ -313,6 +313,7 @@ describe('/metrics after traffic on every endpoint', () => {
     });
     for await (const _event of stream);
     await client.responses.retrieve(response.id);
+    await client.responses.inputTokens.count({ model: 'gpt-4o-mini', input: 'how many?' });
     await client.responses.inputItems.list(response.id);
     await client.responses.delete(response.id);
     await client.responses.retrieve(response.id).catch((e: unknown) => e);
@@ -352,6 +353,7 @@ describe('/metrics after traffic on every endpoint', () => {
     const want = [
       'POST /v1/responses 200',
       'GET /v1/responses/:id 200',
+      'POST /v1/responses/input_tokens 200',
       'GET /v1/responses/:id/input_items 200',
       'DELETE /v1/responses/:id 200',
       'GET /v1/responses/:id 404',
@@ -368,6 +370,8 @@ describe('/metrics after traffic on every endpoint', () => {
       want.filter((r) => !routes.has(r)),
       [...routes].join('\n'),
     ).toEqual([]);
+    // Counting input tokens is matched by the stored responses' pattern, and reported by its own.
+    expect([...routes].filter((r) => r.startsWith('POST /v1/responses/:id'))).toEqual([]);
     const labelText = samples.flatMap((s) => Object.values(s.labels)).join(' ');
     for (const id of ids) expect(labelText).not.toContain(id);
     expect(labelText).not.toContain('{');
