@@ -46,27 +46,21 @@ const ORIGIN = /^https?:\/\/[^\s/?#]+$/i;
 const envSchema = z.object({
   PORT: port.default(8787),
   HOST: z.string().trim().min(1).default('127.0.0.1'),
-  DATABASE_URL: z.preprocess((v) => (v === '' ? undefined : v), databaseUrl),
+  DATABASE_URL: databaseUrl,
   TOLLGATE_DATA_DIR: z.string().trim().min(1).default('./data'),
   UPSTREAM_BASE_URL: httpUrl.default('https://api.openai.com/v1'),
   UPSTREAM_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   TOLLGATE_CONFIG: z.string().trim().min(1).optional(),
-  METRICS_TOKEN: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().trim().min(16, 'must be at least 16 characters').optional(),
-  ),
-  CORS_ORIGINS: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .trim()
-      .refine((v) => v === '*' || v === 'off' || v.split(',').every((o) => ORIGIN.test(o.trim())), {
-        message:
-          'must be *, off, or a comma-separated list of origins such as https://app.example.com',
-      })
-      .default('*'),
-  ),
+  METRICS_TOKEN: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  CORS_ORIGINS: z
+    .string()
+    .trim()
+    .refine((v) => v === '*' || v === 'off' || v.split(',').every((o) => ORIGIN.test(o.trim())), {
+      message:
+        'must be *, off, or a comma-separated list of origins such as https://app.example.com',
+    })
+    .default('*'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(5_000),
@@ -107,13 +101,10 @@ const envSchema = z.object({
   LOG_FLUSH_INTERVAL_MS: positiveInt(200),
   LOG_MAX_QUEUE: positiveInt(20_000),
   LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
-  REDIS_URL: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
-      .optional(),
-  ),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
   RATE_LIMIT_FAIL_POLICY: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
   RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
@@ -135,7 +126,7 @@ const envSchema = z.object({
     .default('local'),
   EMBEDDINGS_MODEL: z.string().trim().min(1).default('text-embedding-3-small'),
   EMBEDDINGS_DIMENSIONS: positiveInt(1_536),
-  EMBEDDINGS_BASE_URL: z.preprocess((v) => (v === '' ? undefined : v), httpUrl.optional()),
+  EMBEDDINGS_BASE_URL: httpUrl.optional(),
   EMBEDDINGS_API_KEY: z.string().optional(),
   TOLLGATE_PRICES: z.string().trim().min(1).optional(),
   RETENTION_CONTENT_DAYS: z.coerce
@@ -226,7 +217,7 @@ export class ConfigError extends Error {
 
 /** Parses the environment into a Config; pure, throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(withoutEmptyValues(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
@@ -321,6 +312,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
+}
+
+/**
+ * The environment without its empty variables: `NAME=` (a copied .env.example, a compose file's
+ * `${NAME:-}`) means unset, as it does to most tools, not the number 0 or an empty path.
+ */
+function withoutEmptyValues(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const present: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') present[name] = value;
+  }
+  return present;
 }
 
 /**

@@ -108,7 +108,8 @@ function fields(s: Spelling) {
         error: `${s.field('expires_in')} must be a duration such as 30d, 12h, 15m or 90s.`,
       })
       .refine((text) => parseDuration(text) !== undefined, {
-        error: (issue) => `Invalid duration '${String(issue.input)}' (use e.g. 30d, 12h, 15m).`,
+        error: (issue) =>
+          `Invalid duration '${String(issue.input)}' (use e.g. 30d, 12h, 15m or 90s; ${s.field('expires_at')} ${s.unset('expires_at')} for no expiry).`,
       })
       .optional(),
     expires_at: z.iso

@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
+
+/** `.env.example` as `tollgate serve` reads a `.env` copied from it (Node's own parser). */
+function envExample(): Record<string, string | undefined> {
+  return parseEnv(readFileSync(new URL('../../.env.example', import.meta.url), 'utf8'));
+}
 
 describe('loadConfig', () => {
   it('defaults to the embedded database in ./data on 127.0.0.1:8787', () => {
@@ -8,6 +15,37 @@ describe('loadConfig', () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.database).toEqual({ kind: 'pglite', dataDir: './data' });
     expect(c.upstream.baseURL).toBe('https://api.openai.com/v1');
+  });
+
+  it('starts from a copy of .env.example with the defaults it shows, its empty values unset', () => {
+    let config: ReturnType<typeof loadConfig> | undefined;
+    let error: unknown;
+    try {
+      config = loadConfig(envExample());
+    } catch (err) {
+      error = err;
+    }
+    expect(error, String(error)).toBeUndefined();
+    expect(config).toEqual(loadConfig({}));
+  });
+
+  it('reads an empty variable as unset, never as 0 or an empty name', () => {
+    const c = loadConfig({
+      PORT: '',
+      UPSTREAM_MAX_RETRIES: '',
+      KEY_CACHE_TTL_MS: ' ',
+      TOLLGATE_CONFIG: '',
+      TOLLGATE_PRICES: '',
+      CACHE_SEMANTIC_THRESHOLD: '',
+      LOG_LEVEL: '',
+    });
+    expect(c.port).toBe(8787);
+    expect(c.retry.maxRetries).toBe(2);
+    expect(c.keyCacheTtlMs).toBe(2_000);
+    expect(c.routingFile).toBeUndefined();
+    expect(c.pricesFile).toBeUndefined();
+    expect(c.cache.semanticThreshold).toBeUndefined();
+    expect(c.logLevel).toBe('info');
   });
 
   it('chooses in-memory PGlite or PostgreSQL from DATABASE_URL', () => {

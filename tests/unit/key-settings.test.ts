@@ -106,6 +106,12 @@ describe('one key-settings schema for the admin API and the command line', () =>
     expect(say(() => keySettingsFromFlags({ name: 'x', 'expires-in': '0s' }, NOW_MS))).toBe(
       '--expires-in must be in the future.',
     );
+    expect(say(() => keyChangeFromFlags({ 'expires-in': 'none' }, NOW_MS))).toBe(
+      "Invalid duration 'none' (use e.g. 30d, 12h, 15m or 90s; --expires-in never for no expiry).",
+    );
+    expect(say(() => keyBodyParser.update({ expires_in: 'none' }, NOW_MS))).toBe(
+      "Invalid duration 'none' (use e.g. 30d, 12h, 15m or 90s; 'expires_at' null for no expiry).",
+    );
     expect(say(() => keyBodyParser.update({ cache_enabled: 'off' }, NOW_MS))).toBe(
       "'cache_enabled' must be true or false.",
     );
