@@ -76,6 +76,10 @@ const OPENAI: readonly ModelPrice[] = [
   listed('gpt-3.5-turbo', '2025-06-10', { input: 0.5, cached: 0.5, output: 1.5 }, [
     'gpt-3.5-turbo-0125',
   ]),
+  // Embeddings bill input tokens only.
+  listed('text-embedding-3-small', '2024-01-25', { input: 0.02, cached: 0.02, output: 0 }),
+  listed('text-embedding-3-large', '2024-01-25', { input: 0.13, cached: 0.13, output: 0 }),
+  listed('text-embedding-ada-002', '2024-01-25', { input: 0.1, cached: 0.1, output: 0 }),
 ];
 
 /**

@@ -97,6 +97,39 @@ describe('POST /v1/embeddings', () => {
     expect(rows.map((r) => r.promptTokens).sort()).toEqual([4, 8]);
   });
 
+  it("prices an embeddings call at its model's input rate in analytics", async () => {
+    const k = await gateway.createKey({ name: 'priced', scopes: ['chat', 'analytics:read'] });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    // A long document's worth of tokens, as the provider bills them.
+    upstream.enqueue((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+          model: 'text-embedding-3-small',
+          usage: { prompt_tokens: 500_000, total_tokens: 500_000 },
+        }),
+      );
+    });
+    await client.embeddings.create({ model: 'text-embedding-3-small', input: 'a long document' });
+    await settleLog(gateway.server.deps);
+    const res = await fetch(`${gateway.baseURL}/analytics/summary?key_id=${k.id}`, {
+      headers: { authorization: `Bearer ${k.key}` },
+    });
+    const { totals } = (await res.json()) as {
+      totals: {
+        requests: number;
+        prompt_tokens: number;
+        unpriced_requests: number;
+        estimated_cost_usd: number;
+      };
+    };
+    // 500,000 input tokens at $0.02 per million; no output rate.
+    expect(totals).toMatchObject({ requests: 1, prompt_tokens: 500_000, unpriced_requests: 0 });
+    expect(totals.estimated_cost_usd).toBeCloseTo(0.01, 9);
+  });
+
   it('serves the Vercel AI SDK and LangChain', async () => {
     const { key } = await gateway.createKey({ name: 'clients' });
     const provider = createOpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1` });
