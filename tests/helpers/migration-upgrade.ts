@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drizzle as drizzleNodePostgres } from 'drizzle-orm/node-postgres';
@@ -6,7 +6,7 @@ import { migrate as migrateNodePostgres } from 'drizzle-orm/node-postgres/migrat
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/storage/database.js';
 import { openPglite } from '../../src/storage/pglite-thread/pglite-open.js';
 import { createPostgresDatabase, type TestDatabaseTarget } from './test-database.js';
@@ -68,4 +68,39 @@ if (serverUrl) {
       return { db: await postgresDriven(target), drop: () => target.drop() };
     },
   });
+}
+
+/** A driver's database and the migrations folder cut before a tag, for one describe block. */
+export interface UpgradeDatabase {
+  readonly db: Driven;
+  readonly folder: string;
+}
+
+/**
+ * Opens `driver`'s database before the block's tests, with the migrations folder as it was
+ * before migration `tag`; closes and drops both after them.
+ */
+export function upgradeDatabase(driver: (typeof drivers)[number], tag: string): UpgradeDatabase {
+  const state: { db?: Driven; folder?: string; drop?: () => Promise<void> } = {};
+  beforeAll(async () => {
+    state.folder = migrationsBefore(tag);
+    const opened = await driver.open();
+    state.db = opened.db;
+    state.drop = opened.drop;
+  }, 120_000);
+  afterAll(async () => {
+    await state.db?.close();
+    await state.drop?.();
+    if (state.folder) rmSync(state.folder, { recursive: true, force: true });
+  });
+  return {
+    get db() {
+      if (!state.db) throw new Error('the database opens before the tests');
+      return state.db;
+    },
+    get folder() {
+      if (!state.folder) throw new Error('the migrations folder is made before the tests');
+      return state.folder;
+    },
+  };
 }

@@ -1,7 +1,6 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/storage/database.js';
-import { type Driven, drivers, migrationsBefore } from '../helpers/migration-upgrade.js';
+import { type Driven, drivers, upgradeDatabase } from '../helpers/migration-upgrade.js';
 
 /**
  * Upgrading to migration 0018 (a cache hit's saving split into prompt and completion tokens): the
@@ -93,22 +92,12 @@ const OLD_HIT_USD = (3000 * 0.15) / 1e6;
 const NEW_HIT_USD = (2000 * 0.15 + 1000 * 0.6) / 1e6;
 
 describe.each(drivers)('upgrading to split cache savings ($name)', (driver) => {
-  let db: Driven;
-  let drop: () => Promise<void>;
-  let folder: string;
-  beforeAll(async () => {
-    folder = migrationsBefore(BEFORE);
-    ({ db, drop } = await driver.open());
-  }, 120_000);
-  afterAll(async () => {
-    await db?.close();
-    await drop?.();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  const upgrade = upgradeDatabase(driver, BEFORE);
 
   it('keeps old hits at the input rate, prices new ones split, and counts only spent requests as unpriced', {
     timeout: 120_000,
   }, async () => {
+    const { db, folder } = upgrade;
     await db.migrate(folder);
     await db.rows(PRICE);
     for (const statement of [...COMMON, OLD_HIT]) await db.rows(statement);

@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/storage/database.js';
 import { sqlStateOf } from '../../src/storage/sql-state.js';
-import { type Driven, drivers, migrationsBefore } from '../helpers/migration-upgrade.js';
+import { drivers, upgradeDatabase } from '../helpers/migration-upgrade.js';
 
 /**
  * Upgrading to migration 0019 (an item id unique in its conversation, by index): conversations
@@ -32,22 +31,12 @@ interface ItemRow {
 }
 
 describe.each(drivers)('upgrading to unique conversation item ids ($name)', (driver) => {
-  let db: Driven;
-  let drop: () => Promise<void>;
-  let folder: string;
-  beforeAll(async () => {
-    folder = migrationsBefore(BEFORE);
-    ({ db, drop } = await driver.open());
-  }, 120_000);
-  afterAll(async () => {
-    await db?.close();
-    await drop?.();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  const upgrade = upgradeDatabase(driver, BEFORE);
 
   it('keeps every copy of an id stored twice, numbers the later ones, then refuses new copies', {
     timeout: 120_000,
   }, async () => {
+    const { db, folder } = upgrade;
     await db.migrate(folder);
     for (const [conversation, position, itemId] of LEGACY) {
       await db.rows(

@@ -1,7 +1,6 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MIGRATIONS_DIR } from '../../src/storage/database.js';
-import { type Driven, drivers, migrationsBefore } from '../helpers/migration-upgrade.js';
+import { type Driven, drivers, upgradeDatabase } from '../helpers/migration-upgrade.js';
 
 /**
  * Upgrading to migration 0017 (the rollups' pending deltas summed per statement): what was pending
@@ -77,22 +76,12 @@ async function percentiles(db: Driven): Promise<unknown[]> {
 }
 
 describe.each(drivers)('upgrading to summed rollup deltas ($name)', (driver) => {
-  let db: Driven;
-  let drop: () => Promise<void>;
-  let folder: string;
-  beforeAll(async () => {
-    folder = migrationsBefore(BEFORE);
-    ({ db, drop } = await driver.open());
-  }, 120_000);
-  afterAll(async () => {
-    await db?.close();
-    await drop?.();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  const upgrade = upgradeDatabase(driver, BEFORE);
 
   it('folds the old deltas, keeps the view and its grants, and sums new deltas per statement', {
     timeout: 120_000,
   }, async () => {
+    const { db, folder } = upgrade;
     await db.migrate(folder);
     // Old shape: one pending row per inserted or deleted row, some of them folded already.
     await db.rows(insertRows(300, 1, 0));
