@@ -1,7 +1,7 @@
 import type { Access } from './access.js';
 import { byId, el } from './dom.js';
 import { setFilter } from './filters.js';
-import { fmt, ms, pct, usd } from './format.js';
+import { cost, fmt, ms, pct } from './format.js';
 import { summary } from './time-summary.js';
 import type { Metrics } from './types.js';
 
@@ -38,11 +38,7 @@ function row(b: Breakdown, r: Row, access: Access, onPick: () => void): HTMLTabl
     el('td', { class: 'num' }, pct(r.error_rate)),
     el('td', { class: 'num' }, pct(r.cache_hit_rate)),
     el('td', { class: 'num' }, fmt(r.prompt_tokens + r.completion_tokens)),
-    el(
-      'td',
-      { class: 'num' },
-      r.unpriced_requests === r.requests ? '–' : usd(r.estimated_cost_usd),
-    ),
+    el('td', { class: 'num' }, cost(r.estimated_cost_usd, r.unpriced_requests)),
     el('td', { class: 'num' }, ms(r.latency_p95_ms)),
   );
   const group = r.group;

@@ -14,3 +14,9 @@ export const pct = (value: number): string => `${number.format(value * 100)} %`;
 /** Milliseconds, or a dash when there is no measurement. */
 export const ms = (value: number | null): string =>
   value == null ? '–' : `${number.format(value)} ms`;
+/**
+ * A group's estimated cost, or a dash when none of it could be priced: it has requests of a model
+ * without a price and no priced spending (its refused or failed requests spent nothing either way).
+ */
+export const cost = (value: number, unpricedRequests: number): string =>
+  unpricedRequests > 0 && value === 0 ? '–' : usd(value);

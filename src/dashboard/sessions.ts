@@ -2,7 +2,7 @@ import type { Access } from './access.js';
 import { getJson } from './api.js';
 import { byId, el } from './dom.js';
 import { filterQuery } from './filters.js';
-import { fmt, usd } from './format.js';
+import { cost, fmt } from './format.js';
 import { openThread } from './thread.js';
 import type { Page, Session } from './types.js';
 
@@ -22,11 +22,7 @@ function row(s: Session, access: Access): HTMLTableRowElement {
     el('td', {}, s.id),
     el('td', { class: 'num' }, fmt(s.requests)),
     el('td', { class: 'num' }, fmt(s.prompt_tokens + s.completion_tokens)),
-    el(
-      'td',
-      { class: 'num' },
-      s.unpriced_requests === s.requests ? '–' : usd(s.estimated_cost_usd),
-    ),
+    el('td', { class: 'num' }, cost(s.estimated_cost_usd, s.unpriced_requests)),
     el('td', { class: s.errors > 0 ? 'num bad' : 'num' }, fmt(s.errors)),
     el('td', {}, s.models.join(', ')),
     keyCell(s, access),

@@ -407,4 +407,28 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
     ).rejects.toThrow();
     expectSameTotals((await summary('group_by=day')).body.totals, fromLog);
   });
+
+  it("refuses an edit of a hit's saved completion tokens, which the rollups count", async () => {
+    await seedRows(deps.database.db, [
+      {
+        tenantId: reader.tenantId,
+        createdAt: new Date('2025-05-03T10:00:00Z'),
+        model: 'gpt-4o',
+        cacheStatus: 'hit',
+        promptTokens: null,
+        completionTokens: null,
+        tokensSavedCache: 3000,
+        tokensSavedCacheCompletion: 1000,
+      },
+    ]);
+    await rollUpPending(deps.database.db);
+    const range = 'from=2025-05-03T00:00:00Z&to=2025-05-04T00:00:00Z';
+    const before = (await summary(`group_by=day&${range}`)).body.totals;
+    await expect(
+      deps.database.db.execute(sql`update interactions set tokens_saved_cache_completion = 0`),
+    ).rejects.toThrow();
+    // Whole days (rollups) and hours (the log) still price the saving alike.
+    expectSameTotals((await summary(`group_by=hour&${range}`)).body.totals, before);
+    expect(before.estimated_savings_cache_usd).toBeCloseTo((2000 * 2.5 + 1000 * 10) / 1e6, 9);
+  });
 });
