@@ -105,10 +105,20 @@ function savedCompletion(r: InteractionRecord): number | null {
   return total !== null && completion !== null && completion <= total ? completion : null;
 }
 
+/** A count of part of `total`, at most `total` when that is known. */
+function partOf(part: number | null, total: number | null): number | null {
+  return part !== null && total !== null && part > total ? total : part;
+}
+
 /** The row's metadata, its ciphertext columns still empty. */
 export function metadataRow(r: InteractionRecord): NewInteraction {
   const promptTokens = storableCount(r.usage?.prompt_tokens);
-  const { cachedTokens, reasoningTokens } = usageDetails(r.usage);
+  const completionTokens = storableCount(r.usage?.completion_tokens);
+  const details = usageDetails(r.usage);
+  // Parts of a total never exceed it (a provider's slip would price the rest below zero); the
+  // metrics cap them the same way.
+  const cachedTokens = partOf(details.cachedTokens, promptTokens);
+  const reasoningTokens = partOf(details.reasoningTokens, completionTokens);
   return {
     id: r.id,
     clientRequestId: r.clientRequestId,
@@ -127,7 +137,7 @@ export function metadataRow(r: InteractionRecord): NewInteraction {
     endpoint: r.endpoint,
     stream: r.stream,
     promptTokens,
-    completionTokens: storableCount(r.usage?.completion_tokens),
+    completionTokens,
     tokensSavedCompression: storableCount(r.compression?.tokensSaved),
     compressionMode: r.compression?.mode ?? null,
     promptTokensBeforeCompression:

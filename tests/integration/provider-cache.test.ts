@@ -161,6 +161,44 @@ describe('the provider prompt cache', () => {
     }
   });
 
+  it('keeps a cached or reasoning count within its total when a provider reports more', async () => {
+    const key = await gateway.createKey({ scopes: ['chat', 'analytics:read'] });
+    const client = gateway.openai(key.key);
+    upstream.enqueue((req, res) =>
+      json(200, {
+        ...completionFor(req.body),
+        usage: {
+          prompt_tokens: 100,
+          completion_tokens: 10,
+          total_tokens: 110,
+          prompt_tokens_details: { cached_tokens: 150 },
+          completion_tokens_details: { reasoning_tokens: 25 },
+        },
+      })(req, res),
+    );
+    await client.chat.completions.create({
+      model: 'gpt-4.1',
+      messages: [{ role: 'user', content: 'A provider counting past the total' }],
+    });
+    await settleLog(gateway.deps);
+    const rows = await getJson(gateway, '/analytics/interactions', key.key);
+    const row = rows.body.data?.[0];
+    expect([
+      row?.prompt_tokens,
+      row?.cached_tokens,
+      row?.completion_tokens,
+      row?.reasoning_tokens,
+    ]).toEqual([100, 100, 10, 10]);
+    // Priced as the metrics price it: all 100 prompt tokens at the cached rate, none below zero.
+    const summary = await getJson<{ totals: { estimated_cost_usd: number } }>(
+      gateway,
+      `/analytics/summary?key_id=${key.id}`,
+      key.key,
+    );
+    // $0.00013, as the summary rounds it to millionths.
+    expect(summary.body.totals.estimated_cost_usd).toBeCloseTo(0.00013, 9);
+  });
+
   it('sends one prompt_cache_key for a tenant and prefix, another for another tenant or prefix', async () => {
     await insertTenant(gateway.deps.database.db, 'acme');
     await insertTenant(gateway.deps.database.db, 'globex');
