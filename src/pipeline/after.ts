@@ -39,8 +39,8 @@ export interface AfterDeps extends RequestObserver {
 }
 
 /**
- * The after-response sequence, in this order: settle the rate-limit reservation with the real
- * usage (and free the concurrency slot), store a fresh answer in the cache, record the
+ * The after-response sequence, in this order: free the concurrency slot and settle the rate-limit
+ * reservation with the real usage, store a fresh answer in the cache, record the
  * interaction row. It runs once per request, after its last byte. The row is its one promise:
  * whatever the steps before it meet, they log it and the row is still recorded.
  */
@@ -54,15 +54,17 @@ export async function afterSequence(
   // a saving or a settled count, never the row.
   const { admission, request, cachePlan } = f;
   if (admission) {
-    try {
-      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
-    } catch (err) {
-      deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
-    }
+    // The slot first: a settle waiting on a slow limit store must not hold it. (The `after` step
+    // has freed it already when the answer ended; a second release does nothing.)
     try {
       await admission.release();
     } catch (err) {
       deps.logger.warn({ err, requestId: f.id }, 'rate-limit release failed');
+    }
+    try {
+      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
+    } catch (err) {
+      deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
     }
   }
   if (request && cachePlan) {
@@ -104,8 +106,12 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');
     const run = (outcome: Outcome, errorBody: unknown) => {
-      // Freed the moment the answer ends, before any after-response work.
+      // Freed the moment the answer ends, before any after-response work: this instance's slot
+      // and the limiter's lease (sent now, so on a shared Redis it lands ahead of the admit of the
+      // client's next request, which a settle's round trip first would let overtake it).
       facts.slot?.release();
+      const admission = facts.admission;
+      if (admission) deps.background.run(() => admission.release());
       deps.background.run(async () => {
         await afterResponse();
         deps.inFlight.end();

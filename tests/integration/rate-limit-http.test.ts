@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPromptTokens } from '../../src/compression/token-count.js';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { createKey } from '../../src/keys/key-admin.js';
+import { createMemoryRateLimiter } from '../../src/ratelimit/memory-rate-limiter.js';
+import type { RateLimiter } from '../../src/ratelimit/rate-limiter.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { insertApiKey } from '../../src/storage/queries/api-keys.js';
@@ -384,6 +386,73 @@ describe('cache hits and token limits', () => {
         expect((await models()).headers.get('x-ratelimit-remaining-tokens')).toBe(before);
       }
     } finally {
+      await gw.close();
+    }
+  });
+});
+
+/**
+ * The limiter as a limit store slow to answer settles makes it (a busy Redis): each settle waits
+ * for `answered`; admits and releases go through at once.
+ */
+function withSlowSettles(limiter: RateLimiter, answered: Promise<void>): RateLimiter {
+  return {
+    async admit(subject, reserveTokens, extraTokens) {
+      const result = await limiter.admit(subject, reserveTokens, extraTokens);
+      if (!result.ok) return result;
+      const { ticket } = result;
+      return {
+        ...result,
+        ticket: {
+          reservedTokens: ticket.reservedTokens,
+          settle: async (actualTokens) => {
+            await answered;
+            await ticket.settle(actualTokens);
+          },
+          release: () => ticket.release(),
+        },
+      };
+    },
+    peek: (subject) => limiter.peek(subject),
+    close: () => limiter.close(),
+  };
+}
+
+describe('a settle the limiter is slow to answer', () => {
+  it('holds no concurrency slot: a one-at-a-time client of a max_concurrency 1 key is never refused', async () => {
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const gw = await createTestApp(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS },
+      {
+        database: lend(database),
+        rateLimiter: withSlowSettles(createMemoryRateLimiter(), answered),
+      },
+    );
+    try {
+      const { key } = await gw.createKey({ maxConcurrency: 1, tpm: 100_000 });
+      const client = gw.openai(key);
+      const messages = [{ role: 'user' as const, content: 'one at a time' }];
+      for (let i = 0; i < 3; i++) {
+        const completion = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages,
+          max_tokens: 50,
+        });
+        expect(completion.choices[0]?.message.content).toBe('Hello from upstream');
+        upstream.enqueue(sse(['Hello', ' again']));
+        const stream = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages,
+          max_tokens: 50,
+          stream: true,
+        });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toBe('Hello again');
+      }
+    } finally {
+      answer();
       await gw.close();
     }
   });
