@@ -6,7 +6,7 @@ import type { Endpoint } from '../http/chat-request.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
-import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { RateLimiter, Ticket } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
@@ -54,8 +54,8 @@ export async function afterSequence(
   // a saving or a settled count, never the row.
   const { admission, request, cachePlan } = f;
   if (admission) {
-    // The slot first: a settle waiting on a slow limit store must not hold it. (The `after` step
-    // has freed it already when the answer ended; a second release does nothing.)
+    // The `after` step has done both when the answer ended (see endAdmission); a second call does
+    // nothing. The slot first: a settle waiting on a slow limit store must not hold it.
     try {
       await admission.release();
     } catch (err) {
@@ -90,6 +90,32 @@ export async function afterSequence(
 }
 
 /**
+ * Gives an admitted request's hold on the limits back the moment its answer ends, before any
+ * after-response work: its concurrency slot, and its token reservation settled with the real
+ * usage. Both limiter calls are sent before this returns, so on a shared Redis they land ahead of
+ * the admit of the client's next request (on this instance's connection, always; through another
+ * instance, nearly always), which would otherwise find the slot taken or the reservation unrefunded.
+ */
+async function endAdmission(
+  deps: Pick<AfterDeps, 'logger'>,
+  requestId: string,
+  admission: Ticket,
+  outcome: Outcome,
+): Promise<void> {
+  const results = await Promise.allSettled([
+    admission.release(),
+    admission.settle(tokensUsed(outcome, admission.reservedTokens)),
+  ]);
+  const [released, settled] = results;
+  if (released.status === 'rejected') {
+    deps.logger.warn({ err: released.reason, requestId }, 'rate-limit release failed');
+  }
+  if (settled.status === 'rejected') {
+    deps.logger.warn({ err: settled.reason, requestId }, 'rate-limit settle failed');
+  }
+}
+
+/**
  * The after-response step of every pipeline endpoint, placed first in its route, which names the
  * endpoint: once the response is complete (the last byte of a stream sent, or the client gone),
  * reports the request (access log, metrics) and, for an authenticated one, runs the after-response
@@ -106,12 +132,10 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');
     const run = (outcome: Outcome, errorBody: unknown) => {
-      // Freed the moment the answer ends, before any after-response work: this instance's slot
-      // and the limiter's lease (sent now, so on a shared Redis it lands ahead of the admit of the
-      // client's next request, which a settle's round trip first would let overtake it).
+      // Freed the moment the answer ends, before any after-response work.
       facts.slot?.release();
       const admission = facts.admission;
-      if (admission) deps.background.run(() => admission.release());
+      if (admission) deps.background.run(() => endAdmission(deps, facts.id, admission, outcome));
       deps.background.run(async () => {
         await afterResponse();
         deps.inFlight.end();

@@ -183,14 +183,19 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
   it('keeps a no-max_tokens request waiting for the window when its prompt does not fit what is left', async () => {
     clock.set(minuteStart(481_000));
     const { key } = await gateway.createKey({ tpm: 100 });
-    const holder = await chat(gateway, key, { max_tokens: 90 });
-    expect(holder.status, await holder.text()).toBe(200);
-    // Before the first answer settles, 90 + its prompt are held: the next prompt does not fit.
+    let finish: () => void = () => {};
+    const pause = new Promise<void>((r) => (finish = r));
+    upstream.enqueue(sse(['a', 'b'], { pauseBefore: 2, pause }));
+    const holder = await chat(gateway, key, { max_tokens: 90, stream: true });
+    expect(holder.status).toBe(200);
+    // While the first answer runs, 90 + its prompt are held: the next prompt does not fit.
     const waiting = await chat(gateway, key);
     const body = (await waiting.json()) as { error: { message: string } };
     expect(waiting.status, JSON.stringify(body)).toBe(429);
     expect(waiting.headers.get('x-should-retry')).toBeNull();
     expect(body.error.message).toContain('Rate limit reached for tokens per minute (TPM)');
+    finish();
+    await holder.text();
     await settleLog(gateway.deps);
     const after = await chat(gateway, key);
     expect(after.status, await after.text()).toBe(200);
@@ -453,6 +458,34 @@ describe('a settle the limiter is slow to answer', () => {
       }
     } finally {
       answer();
+      await gw.close();
+    }
+  });
+});
+
+describe('a one-at-a-time client of a tight TPM limit', () => {
+  it("finds the last answer's unused reservation refunded when its next request arrives", async () => {
+    const gw = await createTestApp(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS },
+      { database: lend(database), clock: manualClock(minuteStart(1_000)) },
+    );
+    try {
+      const messages = [{ role: 'user' as const, content: 'one at a time' }];
+      const reserve = countPromptTokens(messages, 'gpt-4o-mini') + 50;
+      // Room for one reservation and the usage (17 tokens each) of the answers before it: the
+      // next request fits only once the last answer's unused tokens are back.
+      const { key } = await gw.createKey({ tpm: reserve + 2 * 17 });
+      const client = gw.openai(key);
+      for (let i = 0; i < 3; i++) {
+        const { data, response } = await client.chat.completions
+          .create({ model: 'gpt-4o-mini', messages, max_tokens: 50 })
+          .withResponse();
+        expect(data.choices[0]?.message.content).toBe('Hello from upstream');
+        expect(response.headers.get('x-ratelimit-remaining-tokens'), `request ${i}`).toBe(
+          String(2 * 17 - i * 17),
+        );
+      }
+    } finally {
       await gw.close();
     }
   });
