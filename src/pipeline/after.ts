@@ -6,7 +6,7 @@ import type { Endpoint } from '../http/chat-request.js';
 import type { AppEnv, Outcome } from '../http/env.js';
 import { ClientClosedError, GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
-import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { RateLimiter, Ticket } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { afterResponse } from '../runtime/after-response.js';
 import type { Background } from '../runtime/background.js';
@@ -39,8 +39,8 @@ export interface AfterDeps extends RequestObserver {
 }
 
 /**
- * The after-response sequence, in this order: settle the rate-limit reservation with the real
- * usage (and free the concurrency slot), store a fresh answer in the cache, record the
+ * The after-response sequence, in this order: free the concurrency slot and settle the rate-limit
+ * reservation with the real usage, store a fresh answer in the cache, record the
  * interaction row. It runs once per request, after its last byte. The row is its one promise:
  * whatever the steps before it meet, they log it and the row is still recorded.
  */
@@ -54,15 +54,17 @@ export async function afterSequence(
   // a saving or a settled count, never the row.
   const { admission, request, cachePlan } = f;
   if (admission) {
-    try {
-      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
-    } catch (err) {
-      deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
-    }
+    // The `after` step has done both when the answer ended (see endAdmission); a second call does
+    // nothing. The slot first: a settle waiting on a slow limit store must not hold it.
     try {
       await admission.release();
     } catch (err) {
       deps.logger.warn({ err, requestId: f.id }, 'rate-limit release failed');
+    }
+    try {
+      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
+    } catch (err) {
+      deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
     }
   }
   if (request && cachePlan) {
@@ -88,6 +90,32 @@ export async function afterSequence(
 }
 
 /**
+ * Gives an admitted request's hold on the limits back the moment its answer ends, before any
+ * after-response work: its concurrency slot, and its token reservation settled with the real
+ * usage. Both limiter calls are sent before this returns, so on a shared Redis they land ahead of
+ * the admit of the client's next request (on this instance's connection, always; through another
+ * instance, nearly always), which would otherwise find the slot taken or the reservation unrefunded.
+ */
+async function endAdmission(
+  deps: Pick<AfterDeps, 'logger'>,
+  requestId: string,
+  admission: Ticket,
+  outcome: Outcome,
+): Promise<void> {
+  const results = await Promise.allSettled([
+    admission.release(),
+    admission.settle(tokensUsed(outcome, admission.reservedTokens)),
+  ]);
+  const [released, settled] = results;
+  if (released.status === 'rejected') {
+    deps.logger.warn({ err: released.reason, requestId }, 'rate-limit release failed');
+  }
+  if (settled.status === 'rejected') {
+    deps.logger.warn({ err: settled.reason, requestId }, 'rate-limit settle failed');
+  }
+}
+
+/**
  * The after-response step of every pipeline endpoint, placed first in its route, which names the
  * endpoint: once the response is complete (the last byte of a stream sent, or the client gone),
  * reports the request (access log, metrics) and, for an authenticated one, runs the after-response
@@ -106,6 +134,8 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
     const run = (outcome: Outcome, errorBody: unknown) => {
       // Freed the moment the answer ends, before any after-response work.
       facts.slot?.release();
+      const admission = facts.admission;
+      if (admission) deps.background.run(() => endAdmission(deps, facts.id, admission, outcome));
       deps.background.run(async () => {
         await afterResponse();
         deps.inFlight.end();

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countPromptTokens } from '../../src/compression/token-count.js';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { createKey } from '../../src/keys/key-admin.js';
+import { createMemoryRateLimiter } from '../../src/ratelimit/memory-rate-limiter.js';
+import type { RateLimiter } from '../../src/ratelimit/rate-limiter.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { insertApiKey } from '../../src/storage/queries/api-keys.js';
@@ -181,14 +183,19 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
   it('keeps a no-max_tokens request waiting for the window when its prompt does not fit what is left', async () => {
     clock.set(minuteStart(481_000));
     const { key } = await gateway.createKey({ tpm: 100 });
-    const holder = await chat(gateway, key, { max_tokens: 90 });
-    expect(holder.status, await holder.text()).toBe(200);
-    // Before the first answer settles, 90 + its prompt are held: the next prompt does not fit.
+    let finish: () => void = () => {};
+    const pause = new Promise<void>((r) => (finish = r));
+    upstream.enqueue(sse(['a', 'b'], { pauseBefore: 2, pause }));
+    const holder = await chat(gateway, key, { max_tokens: 90, stream: true });
+    expect(holder.status).toBe(200);
+    // While the first answer runs, 90 + its prompt are held: the next prompt does not fit.
     const waiting = await chat(gateway, key);
     const body = (await waiting.json()) as { error: { message: string } };
     expect(waiting.status, JSON.stringify(body)).toBe(429);
     expect(waiting.headers.get('x-should-retry')).toBeNull();
     expect(body.error.message).toContain('Rate limit reached for tokens per minute (TPM)');
+    finish();
+    await holder.text();
     await settleLog(gateway.deps);
     const after = await chat(gateway, key);
     expect(after.status, await after.text()).toBe(200);
@@ -382,6 +389,101 @@ describe('cache hits and token limits', () => {
         expect(hit.headers.get('x-ratelimit-remaining-tokens'), `stream: ${stream}`).toBe(before);
         await settleLog(gw.deps);
         expect((await models()).headers.get('x-ratelimit-remaining-tokens')).toBe(before);
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+/**
+ * The limiter as a limit store slow to answer settles makes it (a busy Redis): each settle waits
+ * for `answered`; admits and releases go through at once.
+ */
+function withSlowSettles(limiter: RateLimiter, answered: Promise<void>): RateLimiter {
+  return {
+    async admit(subject, reserveTokens, extraTokens) {
+      const result = await limiter.admit(subject, reserveTokens, extraTokens);
+      if (!result.ok) return result;
+      const { ticket } = result;
+      return {
+        ...result,
+        ticket: {
+          reservedTokens: ticket.reservedTokens,
+          settle: async (actualTokens) => {
+            await answered;
+            await ticket.settle(actualTokens);
+          },
+          release: () => ticket.release(),
+        },
+      };
+    },
+    peek: (subject) => limiter.peek(subject),
+    close: () => limiter.close(),
+  };
+}
+
+describe('a settle the limiter is slow to answer', () => {
+  it('holds no concurrency slot: a one-at-a-time client of a max_concurrency 1 key is never refused', async () => {
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const gw = await createTestApp(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS },
+      {
+        database: lend(database),
+        rateLimiter: withSlowSettles(createMemoryRateLimiter(), answered),
+      },
+    );
+    try {
+      const { key } = await gw.createKey({ maxConcurrency: 1, tpm: 100_000 });
+      const client = gw.openai(key);
+      const messages = [{ role: 'user' as const, content: 'one at a time' }];
+      for (let i = 0; i < 3; i++) {
+        const completion = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages,
+          max_tokens: 50,
+        });
+        expect(completion.choices[0]?.message.content).toBe('Hello from upstream');
+        upstream.enqueue(sse(['Hello', ' again']));
+        const stream = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages,
+          max_tokens: 50,
+          stream: true,
+        });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        expect(text).toBe('Hello again');
+      }
+    } finally {
+      answer();
+      await gw.close();
+    }
+  });
+});
+
+describe('a one-at-a-time client of a tight TPM limit', () => {
+  it("finds the last answer's unused reservation refunded when its next request arrives", async () => {
+    const gw = await createTestApp(
+      { UPSTREAM_BASE_URL: upstream.url, CACHE: 'off', TOLLGATE_MASTER_KEYS: MASTER_KEYS },
+      { database: lend(database), clock: manualClock(minuteStart(1_000)) },
+    );
+    try {
+      const messages = [{ role: 'user' as const, content: 'one at a time' }];
+      const reserve = countPromptTokens(messages, 'gpt-4o-mini') + 50;
+      // Room for one reservation and the usage (17 tokens each) of the answers before it: the
+      // next request fits only once the last answer's unused tokens are back.
+      const { key } = await gw.createKey({ tpm: reserve + 2 * 17 });
+      const client = gw.openai(key);
+      for (let i = 0; i < 3; i++) {
+        const { data, response } = await client.chat.completions
+          .create({ model: 'gpt-4o-mini', messages, max_tokens: 50 })
+          .withResponse();
+        expect(data.choices[0]?.message.content).toBe('Hello from upstream');
+        expect(response.headers.get('x-ratelimit-remaining-tokens'), `request ${i}`).toBe(
+          String(2 * 17 - i * 17),
+        );
       }
     } finally {
       await gw.close();
