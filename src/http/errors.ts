@@ -140,6 +140,17 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 503, message, type: 'server_error', code: 'not_ready' });
   }
 
+  /** 503 while the rate limiter's store does not answer (fail-closed); retry after a second. */
+  static limitsUnavailable() {
+    return new GatewayError({
+      status: 503,
+      message: 'Rate limits cannot be checked right now; try again shortly.',
+      type: 'server_error',
+      code: 'not_ready',
+      headers: { 'retry-after': '1' },
+    });
+  }
+
   /** 503 while the database does not answer; the client may retry after a second. */
   static databaseUnavailable(message = 'The database is not answering; try again shortly.') {
     return new GatewayError({

@@ -168,6 +168,8 @@ export function createKeyVerifier(options: {
         return { ok: false, reason: 'wrong_secret' };
       const now = clock.now();
       if (row.revokedAt && row.revokedAt.getTime() <= now) return { ok: false, reason: 'revoked' };
+      // A forgotten tenant's keys are revoked with it; one created in the same moment is too.
+      if (found.tenantForgottenAt) return { ok: false, reason: 'revoked' };
       if (row.expiresAt && row.expiresAt.getTime() <= now) return { ok: false, reason: 'expired' };
       used.add(row.id);
       return {

@@ -157,7 +157,7 @@ async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec
   setLimitHeaders(c, result.state);
   if (!result.ok) {
     if (result.reason === 'unavailable') {
-      throw GatewayError.notReady('Rate limits cannot be checked right now; try again shortly.');
+      throw GatewayError.limitsUnavailable();
     }
     deps.metrics.rateLimited.inc({ reason: result.reason });
     const seconds = retryAfterSeconds(result.retryAfterMs);

@@ -656,6 +656,8 @@ describe.skipIf(!redisUrl)('when Redis stops answering', () => {
           expect(gw.logs.join('')).toContain('fail');
         } else {
           expect(res.status, text).toBe(503);
+          // As the gateway's other 503s: the SDKs retry, after the second it names.
+          expect(res.headers.get('retry-after')).toBe('1');
         }
         const metrics = await (await fetch(`${gw.baseURL}/metrics`)).text();
         expect(metrics).toMatch(

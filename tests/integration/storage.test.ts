@@ -110,6 +110,22 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
     expect(await verifier.verify(key)).toEqual({ ok: false, reason: 'revoked' });
   });
 
+  it('refuses a key whose tenant was forgotten, though the key itself was never revoked', async () => {
+    const now = Date.now();
+    const clock: Clock = { now: () => now, monotonic: () => now };
+    const verifier = createKeyVerifier({
+      db: handle.db,
+      clock,
+      ttlMs: 2_000,
+      staleWindowMs: 30_000,
+    });
+    const tenant = await insertTenant(handle.db, `forgotten-meanwhile-${now}`);
+    const { key } = await createKey(handle.db, { name: 'made-as-forgotten', tenant: tenant.id });
+    // As if the key was created in the moment its tenant's forget revoked the others.
+    await handle.db.execute(sql`update tenants set forgotten_at = now() where id = ${tenant.id}`);
+    expect(await verifier.verify(key)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
   it('caches verified keys so repeated requests do not query the database', async () => {
     const now = Date.now();
     const clock: Clock = { now: () => now, monotonic: () => now };

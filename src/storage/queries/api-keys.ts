@@ -110,6 +110,8 @@ export async function revokeTenantKeys(
 export interface ApiKeyWithTenant {
   key: ApiKeyRow;
   tenantLimits: { rpm: number | null; tpm: number | null; maxConcurrency: number | null };
+  /** When the key's tenant was forgotten (its keys are revoked then; this covers one made meanwhile). */
+  tenantForgottenAt: Date | null;
 }
 
 /** Looks a key up by public id together with its tenant's limits (one query). */
@@ -123,6 +125,7 @@ export async function findApiKeyWithTenant(
       rpm: tenants.rpm,
       tpm: tenants.tpm,
       maxConcurrency: tenants.maxConcurrency,
+      forgottenAt: tenants.forgottenAt,
     })
     .from(apiKeys)
     .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
@@ -130,6 +133,10 @@ export async function findApiKeyWithTenant(
     .limit(1);
   const r = rows[0];
   return (
-    r && { key: r.key, tenantLimits: { rpm: r.rpm, tpm: r.tpm, maxConcurrency: r.maxConcurrency } }
+    r && {
+      key: r.key,
+      tenantLimits: { rpm: r.rpm, tpm: r.tpm, maxConcurrency: r.maxConcurrency },
+      tenantForgottenAt: r.forgottenAt,
+    }
   );
 }
