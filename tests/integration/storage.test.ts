@@ -91,15 +91,15 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
     expect((await listTenants(handle.db)).filter((t) => t.name === 'acme')).toHaveLength(1);
   });
 
+  /** A key verifier on this database (2 s cache, 30 s stale window), its clock reading `now`. */
+  function verifierAt(now: () => number) {
+    const clock: Clock = { now, monotonic: now };
+    return createKeyVerifier({ db: handle.db, clock, ttlMs: 2_000, staleWindowMs: 30_000 });
+  }
+
   it('stops accepting a revoked key once the verifier cache TTL has passed', async () => {
     let now = Date.now();
-    const clock: Clock = { now: () => now, monotonic: () => now };
-    const verifier = createKeyVerifier({
-      db: handle.db,
-      clock,
-      ttlMs: 2_000,
-      staleWindowMs: 30_000,
-    });
+    const verifier = verifierAt(() => now);
     const { key, row } = await createKey(handle.db, { name: 'soon-revoked' });
     expect((await verifier.verify(key)).ok).toBe(true);
     await revokeApiKey(handle.db, row.id, new Date(now));
@@ -112,13 +112,7 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
 
   it('refuses a key whose tenant was forgotten, though the key itself was never revoked', async () => {
     const now = Date.now();
-    const clock: Clock = { now: () => now, monotonic: () => now };
-    const verifier = createKeyVerifier({
-      db: handle.db,
-      clock,
-      ttlMs: 2_000,
-      staleWindowMs: 30_000,
-    });
+    const verifier = verifierAt(() => now);
     const tenant = await insertTenant(handle.db, `forgotten-meanwhile-${now}`);
     const { key } = await createKey(handle.db, { name: 'made-as-forgotten', tenant: tenant.id });
     // As if the key was created in the moment its tenant's forget revoked the others.
@@ -128,13 +122,7 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
 
   it('caches verified keys so repeated requests do not query the database', async () => {
     const now = Date.now();
-    const clock: Clock = { now: () => now, monotonic: () => now };
-    const verifier = createKeyVerifier({
-      db: handle.db,
-      clock,
-      ttlMs: 2_000,
-      staleWindowMs: 30_000,
-    });
+    const verifier = verifierAt(() => now);
     const { key } = await createKey(handle.db, { name: 'hot' });
     await verifier.verify(key);
     await handle.close();
