@@ -3,43 +3,22 @@ import type {
   ChatCompletionTokenLogprob,
 } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
-import type {
-  ResponseFunctionToolCall,
-  ResponseOutputItem,
-  ResponseOutputMessage,
-} from 'openai/resources/responses/responses';
+import type { ResponseOutputItem } from 'openai/resources/responses/responses';
 import { newItemId } from './item-ids.js';
-import { outputLogprobsOf } from './response-object.js';
 import type { ResponseContext, ResponseObject } from './response-shell.js';
 import { finishedResponse, responseShell } from './response-shell.js';
 import type { StreamFailure } from './stream-frames.js';
 import { deltaLogprobsOf, responseFrame } from './stream-frames.js';
-
-type PartType = 'output_text' | 'refusal';
-
-interface OpenMessage {
-  kind: 'message';
-  outputIndex: number;
-  id: string;
-  parts: { type: PartType; text: string; logprobs: ChatCompletionTokenLogprob[] }[];
-}
-
-interface OpenCall {
-  kind: 'call';
-  outputIndex: number;
-  item: ResponseFunctionToolCall & { id: string };
-}
-
-type Piece = { type: PartType; text: string; logprobs: ChatCompletionTokenLogprob[] };
-
-/**
- * What began while a function call was streaming: another call, or text after a call. The call
- * streaming may still get arguments, and an item's events must not be cut by another's, so
- * these are written out whole, in the order they began, once the answer is complete.
- */
-type Held =
-  | { kind: 'call'; index: number; callId: string; name: string; arguments: string }
-  | { kind: 'message'; pieces: Piece[] };
+import {
+  type Held,
+  messageItem,
+  type OpenCall,
+  type OpenMessage,
+  type PartType,
+  type Piece,
+  partBody,
+  whereIn,
+} from './stream-items.js';
 
 /** Options of a stream translator: the clock that stamps `completed_at`. */
 export interface StreamTranslatorOptions {
@@ -164,10 +143,10 @@ export class ResponsesStreamTranslator {
         parts: [],
       };
       this.#open = message;
-      this.#items.push(this.#messageItem(message, 'in_progress'));
+      this.#items.push(messageItem(message, 'in_progress'));
       out += this.#frame('response.output_item.added', {
         output_index: message.outputIndex,
-        item: { ...this.#messageItem(message, 'in_progress'), content: [] },
+        item: { ...messageItem(message, 'in_progress'), content: [] },
       });
     }
     const message = this.#open as OpenMessage;
@@ -179,8 +158,8 @@ export class ResponsesStreamTranslator {
     return (
       out +
       this.#frame('response.content_part.added', {
-        ...this.#where(message),
-        part: type === 'refusal' ? { type, refusal: '' } : this.#partBody(opened),
+        ...whereIn(message),
+        part: type === 'refusal' ? { type, refusal: '' } : partBody(opened),
       })
     );
   }
@@ -194,7 +173,7 @@ export class ResponsesStreamTranslator {
     part.logprobs.push(...logprobs);
     const event = type === 'refusal' ? 'response.refusal.delta' : 'response.output_text.delta';
     return this.#frame(event, {
-      ...this.#where(message),
+      ...whereIn(message),
       delta: text,
       ...(type === 'output_text' ? { logprobs: deltaLogprobsOf(logprobs) } : {}),
     });
@@ -262,41 +241,10 @@ export class ResponsesStreamTranslator {
     );
   }
 
-  #where(message: OpenMessage): Record<string, unknown> {
-    return {
-      item_id: message.id,
-      output_index: message.outputIndex,
-      content_index: message.parts.length - 1,
-    };
-  }
-
-  #partBody(part: OpenMessage['parts'][number]): ResponseOutputMessage['content'][number] {
-    if (part.type === 'refusal') return { type: 'refusal', refusal: part.text };
-    return {
-      type: 'output_text',
-      annotations: [],
-      logprobs: outputLogprobsOf(part.logprobs),
-      text: part.text,
-    };
-  }
-
-  #messageItem(
-    message: OpenMessage,
-    status: ResponseOutputMessage['status'],
-  ): ResponseOutputMessage {
-    return {
-      id: message.id,
-      type: 'message',
-      status,
-      content: message.parts.map((part) => this.#partBody(part)),
-      role: 'assistant',
-    };
-  }
-
   #closePart(message: OpenMessage): string {
     const part = message.parts.at(-1);
     if (part === undefined) return '';
-    const where = this.#where(message);
+    const where = whereIn(message);
     const done =
       part.type === 'refusal'
         ? this.#frame('response.refusal.done', { ...where, refusal: part.text })
@@ -305,9 +253,7 @@ export class ResponsesStreamTranslator {
             text: part.text,
             logprobs: deltaLogprobsOf(part.logprobs),
           });
-    return (
-      done + this.#frame('response.content_part.done', { ...where, part: this.#partBody(part) })
-    );
+    return done + this.#frame('response.content_part.done', { ...where, part: partBody(part) });
   }
 
   /** Ends the open item, if any: its closing deltas, then output_item.done with the final item. */
@@ -331,7 +277,7 @@ export class ResponsesStreamTranslator {
       );
     }
     const cut = this.#finishReason === 'length' || this.#finishReason === 'content_filter';
-    const item = this.#messageItem(open, cut ? 'incomplete' : 'completed');
+    const item = messageItem(open, cut ? 'incomplete' : 'completed');
     this.#items[open.outputIndex] = item;
     return (
       this.#closePart(open) +
@@ -420,7 +366,7 @@ export class ResponsesStreamTranslator {
     return this.#items.map((item, index) => {
       if (open === null || open.outputIndex !== index) return structuredClone(item);
       if (open.kind === 'call') return { ...structuredClone(open.item), status: 'incomplete' };
-      return this.#messageItem(open, 'incomplete');
+      return messageItem(open, 'incomplete');
     });
   }
 
