@@ -4,6 +4,7 @@ import type { Clock } from '../runtime/clock.js';
 import { Attempt, type AttemptEnds } from './attempt.js';
 import { ChatChunkReader } from './chat-chunk-reader.js';
 import { isChatCompletion } from './chat-completion-shape.js';
+import { isEmbeddingsList } from './embeddings-shape.js';
 import type { UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
@@ -163,11 +164,20 @@ export async function callEmbeddings(
   const attempt = new Attempt(request, null, totalMs);
   const { headers } = request;
   try {
-    const result = await sdk.post<Record<string, unknown>>('/embeddings', {
+    const result = await sdk.post<unknown>('/embeddings', {
       body: Buffer.from(JSON.stringify(request.body)),
       signal: attempt.signal,
       headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
     });
+    // A 200 that is not an embeddings list (a proxy's HTML page, which the SDK hands back as
+    // text, or an error object) fails the attempt as on chat: retried, then the next upstream,
+    // then a 502, never an answer to relay or cache.
+    if (!isEmbeddingsList(result)) {
+      throw new UpstreamFailure({
+        kind: 'connection',
+        message: 'upstream answered with a body that is not an embeddings list',
+      });
+    }
     return result;
   } catch (err) {
     throw classifyFailure(err, {

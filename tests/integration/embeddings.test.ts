@@ -2,11 +2,11 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { OpenAIEmbeddings } from '@langchain/openai';
 import { embed } from 'ai';
 import { eq } from 'drizzle-orm';
-import OpenAI, { PermissionDeniedError, RateLimitError } from 'openai';
+import OpenAI, { InternalServerError, PermissionDeniedError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
-import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -222,6 +222,41 @@ describe('POST /v1/embeddings', () => {
       expect(hit.promptTokens).toBeNull();
       expect(hit.tokensSavedCache).toBe(4);
     }
+  });
+
+  it('answers 502 for a 200 that is not an embeddings list, and keeps nothing of it', async () => {
+    const k = await gateway.createKey({ name: 'not-a-list' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const bodies: UpstreamHandler[] = [
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body>Gateway login</body></html>');
+      },
+      json(200, { error: { message: 'quota exhausted' } }),
+      json(200, { object: 'list', data: [{ object: 'embedding', index: 0 }] }),
+    ];
+    for (const body of bodies) {
+      upstream.setFallback(body);
+      const err = await client.embeddings
+        .create({ model: 'text-embedding-3-small', input: 'not a list', encoding_format: 'float' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InternalServerError);
+      expect((err as InternalServerError).status).toBe(502);
+      expect((err as InternalServerError).error).toMatchObject({ code: 'upstream_error' });
+    }
+    // Nothing was cached: a good answer is fetched for the same request.
+    upstream.setFallback(embeddings);
+    const good = await client.embeddings
+      .create({ model: 'text-embedding-3-small', input: 'not a list', encoding_format: 'float' })
+      .withResponse();
+    expect(good.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(good.data.data[0]?.embedding).toEqual(VECTOR);
+    await settleLog(gateway.server.deps);
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(eq(interactions.keyId, k.id));
+    expect(rows.map((r) => r.status).sort()).toEqual([200, 502, 502, 502]);
   });
 
   it('never answers another tenant from the cache, and honours no-cache', async () => {
