@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { parseCacheControl } from '../cache/cache-control.js';
 import type { EmbeddingsCache } from '../cache/embeddings-cache.js';
 import { embeddingsCacheKey } from '../cache/embeddings-cache.js';
+import { vectorToBytes } from '../cache/vector-bytes.js';
 import { countTokens } from '../compression/token-count.js';
 import { clientLink } from '../http/client-link.js';
 import { parseEmbeddingsRequest } from '../http/embeddings-request.js';
@@ -127,6 +128,29 @@ async function fetchEmbeddings(deps: UpstreamEmbeddingsDeps, c: Context<AppEnv>)
   }
 }
 
+/**
+ * The upstream's answer in the encoding the client asked for. An upstream that ignores
+ * `encoding_format: "base64"` (several OpenAI-compatible servers do) answers floats, which
+ * openai-node, asking base64 by default, would read as base64 and turn into empty or wrong
+ * vectors; such floats are sent as OpenAI sends them, base64 of little-endian float32.
+ */
+function asAsked(result: Record<string, unknown>, format: unknown): Record<string, unknown> {
+  const data = result.data;
+  if (format !== 'base64' || !Array.isArray(data)) return result;
+  if (!data.some((item) => isRecord(item) && Array.isArray(item.embedding))) return result;
+  return {
+    ...result,
+    data: data.map((item: unknown) =>
+      isRecord(item) && Array.isArray(item.embedding)
+        ? {
+            ...item,
+            embedding: vectorToBytes(Float32Array.from(item.embedding, Number)).toString('base64'),
+          }
+        : item,
+    ),
+  };
+}
+
 function usageOf(result: Record<string, unknown>): Outcome['usage'] {
   const usage = result.usage;
   if (!isRecord(usage) || typeof usage.prompt_tokens !== 'number') return null;
@@ -169,7 +193,8 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
       });
       return answerWith(c, hit.body, JSON_HEADERS);
     }
-    const { result, meta } = c.get('embeddings');
+    const { meta } = c.get('embeddings');
+    const result = asAsked(c.get('embeddings').result, c.get('request').body.encoding_format);
     const upstreamMs = meta.firstByteAt - meta.startedAt;
     setResponseHeader(
       c,

@@ -224,6 +224,41 @@ describe('POST /v1/embeddings', () => {
     }
   });
 
+  // Ollama and other OpenAI-compatible servers have answered floats to encoding_format base64;
+  // openai-node, which asks base64 unless told otherwise, then read those floats as base64 and
+  // handed back empty vectors.
+  it('sends base64 to a client that asked for it when the upstream answered floats', async () => {
+    upstream.setFallback(
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: [0.1, -0.2, 0.3] }],
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 2, total_tokens: 2 },
+      }),
+    );
+    const k = await gateway.createKey({ name: 'floats-only' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const expected = Array.from(new Float32Array([0.1, -0.2, 0.3]));
+    const ask = () =>
+      client.embeddings
+        .create({ model: 'text-embedding-3-small', input: 'floats only' })
+        .withResponse();
+    const miss = await ask();
+    expect(upstream.requests.at(-1)?.body.encoding_format).toBe('base64');
+    expect(miss.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(miss.data.data[0]?.embedding).toEqual(expected);
+    const hit = await ask();
+    expect(hit.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(hit.data.data[0]?.embedding).toEqual(expected);
+    // A client that asks for floats gets the upstream's own numbers.
+    const floats = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'floats only',
+      encoding_format: 'float',
+    });
+    expect(floats.data[0]?.embedding).toEqual([0.1, -0.2, 0.3]);
+  });
+
   it('answers 502 for a 200 that is not an embeddings list, and keeps nothing of it', async () => {
     const k = await gateway.createKey({ name: 'not-a-list' });
     const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
