@@ -217,11 +217,13 @@ export function createRouter(options: RouterOptions): Upstream {
     if (!client) return [];
     const models: UpstreamModel[] = [];
     for await (const model of client.sdk.models.list({ signal })) {
+      // OpenAI-compatible servers may leave out `created` or `owned_by`; the list keeps OpenAI's
+      // shape, as for a model the upstream does not list (created 0, owned by the upstream).
       models.push({
         id: model.id,
         object: 'model',
-        created: model.created,
-        owned_by: model.owned_by,
+        created: typeof model.created === 'number' ? model.created : 0,
+        owned_by: typeof model.owned_by === 'string' ? model.owned_by : first.name,
       });
     }
     return models;

@@ -43,6 +43,29 @@ describe('GET /v1/models', () => {
     expect(page.data).toEqual(UPSTREAM_MODELS.data);
   });
 
+  it("keeps OpenAI's shape when the upstream's list leaves out created and owned_by", async () => {
+    // Some OpenAI-compatible servers list bare ids; the list is read once a minute per gateway,
+    // so this one has a gateway of its own.
+    const bare = await startFakeUpstream();
+    bare.setFallback(
+      json(200, { object: 'list', data: [{ id: 'llama3' }, { id: 'qwen', object: 'model' }] }),
+    );
+    const own = await startTestGateway({ UPSTREAM_BASE_URL: bare.url, CACHE: 'off' });
+    try {
+      const { key } = await own.createKey();
+      const client = new OpenAI({ apiKey: key, baseURL: `${own.baseURL}/v1`, maxRetries: 0 });
+      const page = await client.models.list();
+      expect(page.data).toEqual([
+        { id: 'llama3', object: 'model', created: 0, owned_by: 'default' },
+        { id: 'qwen', object: 'model', created: 0, owned_by: 'default' },
+      ]);
+      expect(await client.models.retrieve('llama3')).toEqual(page.data[0]);
+    } finally {
+      await own.stop();
+      await bare.close();
+    }
+  });
+
   it('lists only the models a key may use', async () => {
     const client = await clientFor({ allowedModels: ['gpt-4o-mini'] });
     const page = await client.models.list();
