@@ -50,7 +50,10 @@ export function modelsRoute(deps: Deps) {
     const named = key.allowedModels ?? listedModels(deps.routing);
     const known = await upstreamModels(signal);
     if (named !== null) {
-      return named.filter((m) => deps.upstream.serves(m)).map((m) => describe(m, known));
+      // A key's list may name a model twice; OpenAI's list names each model once.
+      return [...new Set(named)]
+        .filter((m) => deps.upstream.serves(m))
+        .map((m) => describe(m, known));
     }
     if (known === null) {
       upstreamList = null;

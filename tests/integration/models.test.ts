@@ -71,6 +71,12 @@ describe('GET /v1/models', () => {
     const page = await client.models.list();
     expect(page.data).toEqual([UPSTREAM_MODELS.data[0]]);
   });
+
+  it('lists a model once when the key names it twice', async () => {
+    const client = await clientFor({ allowedModels: ['gpt-4o-mini', 'gpt-4o-mini'] });
+    const page = await client.models.list();
+    expect(page.data).toEqual([UPSTREAM_MODELS.data[0]]);
+  });
 });
 
 describe('GET /v1/models/{id}', () => {
