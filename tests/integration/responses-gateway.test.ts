@@ -179,6 +179,51 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
       });
     }
   });
+
+  it('sends prompt_cache_options and the parts cache breakpoints upstream, and echoes the options', async () => {
+    const breakpoint = { mode: 'explicit' } as const;
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      prompt_cache_options: { mode: 'explicit' },
+      input: [
+        {
+          role: 'developer',
+          content: [
+            {
+              type: 'input_text',
+              text: 'A long shared prefix.',
+              prompt_cache_breakpoint: breakpoint,
+            },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'The question.', prompt_cache_breakpoint: breakpoint },
+          ],
+        },
+      ],
+    });
+    expect(response.prompt_cache_options).toEqual({ mode: 'explicit', ttl: '30m' });
+    const sent = upstream.requests[0]?.body;
+    expect(sent?.prompt_cache_options).toEqual({ mode: 'explicit' });
+    expect(sent?.messages).toEqual([
+      {
+        role: 'developer',
+        content: [
+          { type: 'text', text: 'A long shared prefix.', prompt_cache_breakpoint: breakpoint },
+        ],
+      },
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'The question.', prompt_cache_breakpoint: breakpoint }],
+      },
+    ]);
+    expect((await client.responses.retrieve(response.id)).prompt_cache_options).toEqual({
+      mode: 'explicit',
+      ttl: '30m',
+    });
+  });
 });
 
 /** Streams these chat chunks as the upstream's SSE body, then `[DONE]`. */
