@@ -180,6 +180,41 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
     }
   });
 
+  it('refuses a tool choice no tool of the request can satisfy instead of dropping it', async () => {
+    const f: OpenAI.Responses.FunctionTool = {
+      type: 'function',
+      name: 'f',
+      parameters: { type: 'object' },
+      strict: false,
+    };
+    const cases: [Partial<ResponseCreateParamsNonStreaming>, string][] = [
+      [{ tool_choice: 'required' }, 'tool_choice'],
+      [{ tool_choice: { type: 'allowed_tools', mode: 'required', tools: [] } }, 'tool_choice'],
+      [{ tool_choice: { type: 'function', name: 'f' } }, 'tool_choice.name'],
+      [{ tools: [f], tool_choice: { type: 'function', name: 'g' } }, 'tool_choice.name'],
+    ];
+    for (const [extra, param] of cases) {
+      const err = await client.responses
+        .create({ model: 'gpt-4o-mini', input: 'x', ...extra })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error).toMatchObject({ param, code: 'invalid_value' });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    // What a tool can satisfy still goes upstream; `auto` and `none` need no tool.
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'x',
+      tools: [f],
+      tool_choice: { type: 'function', name: 'f' },
+    });
+    await client.responses.create({ model: 'gpt-4o-mini', input: 'x', tool_choice: 'none' });
+    expect(upstream.requests.map((r) => r.body.tool_choice)).toEqual([
+      { type: 'function', function: { name: 'f' } },
+      undefined,
+    ]);
+  });
+
   it('sends prompt_cache_options and the parts cache breakpoints upstream, and echoes the options', async () => {
     const breakpoint = { mode: 'explicit' } as const;
     const response = await client.responses.create({
