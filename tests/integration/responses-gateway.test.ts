@@ -215,6 +215,55 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
     ]);
   });
 
+  it('refuses an image or a file in a developer, system or assistant message instead of sending it as empty text', async () => {
+    const image = {
+      type: 'input_image',
+      image_url: 'https://example.com/a.png',
+      detail: 'auto',
+    } as const;
+    const file = { type: 'input_file', file_data: 'data:application/pdf;base64,JVBERi0=' } as const;
+    for (const [role, part] of [
+      ['developer', image],
+      ['system', file],
+      ['assistant', image],
+    ] as const) {
+      const err = await client.responses
+        .create({
+          model: 'gpt-4o-mini',
+          input: [
+            { type: 'message', role, content: [part] } as OpenAI.Responses.ResponseInputItem,
+            { role: 'user', content: 'What is in it?' },
+          ],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error).toMatchObject({
+        param: 'input[0].content[0].type',
+        code: 'unsupported_parameter',
+      });
+    }
+    const added = await client.conversations
+      .create({ items: [{ type: 'message', role: 'developer', content: [image] }] })
+      .catch((e: unknown) => e);
+    expect(added).toBeInstanceOf(BadRequestError);
+    expect((added as BadRequestError).error).toMatchObject({ param: 'items[0].content[0].type' });
+    expect(upstream.requests).toHaveLength(0);
+    // A user message takes both, as image and file parts.
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: [{ role: 'user', content: [image, file] }],
+    });
+    expect(upstream.requests[0]?.body.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'auto' } },
+          { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } },
+        ],
+      },
+    ]);
+  });
+
   it('sends prompt_cache_options and the parts cache breakpoints upstream, and echoes the options', async () => {
     const breakpoint = { mode: 'explicit' } as const;
     const response = await client.responses.create({
