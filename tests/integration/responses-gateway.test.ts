@@ -179,6 +179,135 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
       });
     }
   });
+
+  it('refuses a tool choice no tool of the request can satisfy instead of dropping it', async () => {
+    const f: OpenAI.Responses.FunctionTool = {
+      type: 'function',
+      name: 'f',
+      parameters: { type: 'object' },
+      strict: false,
+    };
+    const cases: [Partial<ResponseCreateParamsNonStreaming>, string][] = [
+      [{ tool_choice: 'required' }, 'tool_choice'],
+      [{ tool_choice: { type: 'allowed_tools', mode: 'required', tools: [] } }, 'tool_choice'],
+      [{ tool_choice: { type: 'function', name: 'f' } }, 'tool_choice.name'],
+      [{ tools: [f], tool_choice: { type: 'function', name: 'g' } }, 'tool_choice.name'],
+    ];
+    for (const [extra, param] of cases) {
+      const err = await client.responses
+        .create({ model: 'gpt-4o-mini', input: 'x', ...extra })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error).toMatchObject({ param, code: 'invalid_value' });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    // What a tool can satisfy still goes upstream; `auto` and `none` need no tool.
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'x',
+      tools: [f],
+      tool_choice: { type: 'function', name: 'f' },
+    });
+    await client.responses.create({ model: 'gpt-4o-mini', input: 'x', tool_choice: 'none' });
+    expect(upstream.requests.map((r) => r.body.tool_choice)).toEqual([
+      { type: 'function', function: { name: 'f' } },
+      undefined,
+    ]);
+  });
+
+  it('refuses an image or a file in a developer, system or assistant message instead of sending it as empty text', async () => {
+    const image = {
+      type: 'input_image',
+      image_url: 'https://example.com/a.png',
+      detail: 'auto',
+    } as const;
+    const file = { type: 'input_file', file_data: 'data:application/pdf;base64,JVBERi0=' } as const;
+    for (const [role, part] of [
+      ['developer', image],
+      ['system', file],
+      ['assistant', image],
+    ] as const) {
+      const err = await client.responses
+        .create({
+          model: 'gpt-4o-mini',
+          input: [
+            { type: 'message', role, content: [part] } as OpenAI.Responses.ResponseInputItem,
+            { role: 'user', content: 'What is in it?' },
+          ],
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error).toMatchObject({
+        param: 'input[0].content[0].type',
+        code: 'unsupported_parameter',
+      });
+    }
+    const added = await client.conversations
+      .create({ items: [{ type: 'message', role: 'developer', content: [image] }] })
+      .catch((e: unknown) => e);
+    expect(added).toBeInstanceOf(BadRequestError);
+    expect((added as BadRequestError).error).toMatchObject({ param: 'items[0].content[0].type' });
+    expect(upstream.requests).toHaveLength(0);
+    // A user message takes both, as image and file parts.
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: [{ role: 'user', content: [image, file] }],
+    });
+    expect(upstream.requests[0]?.body.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: 'https://example.com/a.png', detail: 'auto' } },
+          { type: 'file', file: { file_data: 'data:application/pdf;base64,JVBERi0=' } },
+        ],
+      },
+    ]);
+  });
+
+  it('sends prompt_cache_options and the parts cache breakpoints upstream, and echoes the options', async () => {
+    const breakpoint = { mode: 'explicit' } as const;
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      prompt_cache_options: { mode: 'explicit' },
+      input: [
+        {
+          role: 'developer',
+          content: [
+            {
+              type: 'input_text',
+              text: 'A long shared prefix.',
+              prompt_cache_breakpoint: breakpoint,
+            },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'The question.', prompt_cache_breakpoint: breakpoint },
+          ],
+        },
+      ],
+    });
+    expect(response.prompt_cache_options).toEqual({ mode: 'explicit', ttl: '30m' });
+    const sent = upstream.requests[0]?.body;
+    expect(sent?.prompt_cache_options).toEqual({ mode: 'explicit' });
+    expect(sent?.messages).toEqual([
+      {
+        role: 'developer',
+        content: [
+          { type: 'text', text: 'A long shared prefix.', prompt_cache_breakpoint: breakpoint },
+        ],
+      },
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'The question.', prompt_cache_breakpoint: breakpoint }],
+      },
+    ]);
+    expect((await client.responses.retrieve(response.id)).prompt_cache_options).toEqual({
+      mode: 'explicit',
+      ttl: '30m',
+    });
+  });
 });
 
 /** Streams these chat chunks as the upstream's SSE body, then `[DONE]`. */

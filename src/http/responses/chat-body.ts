@@ -88,6 +88,7 @@ function sameNamed(params: Field): Field {
     'user',
     'safety_identifier',
     'prompt_cache_key',
+    'prompt_cache_options',
     'prompt_cache_retention',
     'service_tier',
   ]) {

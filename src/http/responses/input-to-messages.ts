@@ -13,6 +13,18 @@ export type ConversationItemLike = ResponseInputItem | ResponseItem;
 
 type Item = Record<string, unknown>;
 type ImageDetail = 'auto' | 'low' | 'high';
+type Breakpoint = ChatCompletionContentPartText.PromptCacheBreakpoint;
+
+/**
+ * A part's `prompt_cache_breakpoint` (the end of a prefix the provider should cache), for the
+ * chat part it becomes: the field has the same name and meaning there.
+ */
+function breakpointOf(part: Item): { prompt_cache_breakpoint?: Breakpoint } {
+  const breakpoint = part.prompt_cache_breakpoint;
+  return isRecord(breakpoint)
+    ? { prompt_cache_breakpoint: breakpoint as unknown as Breakpoint }
+    : {};
+}
 
 function textOf(part: Item): string {
   if (typeof part.text === 'string') return part.text;
@@ -29,6 +41,7 @@ function userPart(part: Item): ChatCompletionContentPart {
         url: String(part.image_url),
         ...(known ? { detail: detail as ImageDetail } : {}),
       },
+      ...breakpointOf(part),
     };
   }
   if (part.type === 'input_file') {
@@ -36,9 +49,9 @@ function userPart(part: Item): ChatCompletionContentPart {
     if (typeof part.file_data === 'string') file.file_data = part.file_data;
     if (typeof part.file_id === 'string') file.file_id = part.file_id;
     if (typeof part.filename === 'string') file.filename = part.filename;
-    return { type: 'file', file };
+    return { type: 'file', file, ...breakpointOf(part) };
   }
-  return { type: 'text', text: textOf(part) };
+  return { type: 'text', text: textOf(part), ...breakpointOf(part) };
 }
 
 function partsOf(content: unknown): Item[] {
@@ -46,7 +59,11 @@ function partsOf(content: unknown): Item[] {
 }
 
 function textParts(content: unknown): ChatCompletionContentPartText[] {
-  return partsOf(content).map((part) => ({ type: 'text', text: textOf(part) }));
+  return partsOf(content).map((part) => ({
+    type: 'text',
+    text: textOf(part),
+    ...breakpointOf(part),
+  }));
 }
 
 function messageOf(item: Item): ChatCompletionMessageParam {
@@ -54,13 +71,14 @@ function messageOf(item: Item): ChatCompletionMessageParam {
   if (role === 'assistant') {
     const parts = partsOf(content);
     const refusal = parts.find((p) => p.type === 'refusal');
+    const texts = parts.filter((p) => p.type !== 'refusal');
+    // Joined into one string, unless a part marks a cache breakpoint: only a part can carry it.
     const text =
       typeof content === 'string'
         ? content
-        : parts
-            .filter((p) => p.type !== 'refusal')
-            .map(textOf)
-            .join('');
+        : texts.some((p) => isRecord(p.prompt_cache_breakpoint))
+          ? textParts(texts)
+          : texts.map(textOf).join('');
     return {
       role: 'assistant',
       content: text,
@@ -73,8 +91,11 @@ function messageOf(item: Item): ChatCompletionMessageParam {
   if (typeof content === 'string') return { role: 'user', content };
   const parts = partsOf(content).map(userPart);
   const [only] = parts;
-  // One text part is sent as a plain string: every chat upstream takes that.
-  if (parts.length === 1 && only?.type === 'text') return { role: 'user', content: only.text };
+  // One text part is sent as a plain string (every chat upstream takes that), unless it marks a
+  // cache breakpoint: only a part can carry one.
+  if (parts.length === 1 && only?.type === 'text' && only.prompt_cache_breakpoint === undefined) {
+    return { role: 'user', content: only.text };
+  }
   return { role: 'user', content: parts };
 }
 

@@ -59,6 +59,15 @@ function checkMessage(item: Record<string, unknown>, path: string): void {
   }
   content.forEach((part: unknown, j) => {
     checkPart(part, `${path}.content[${j}]`);
+    // A chat system, developer or assistant message carries text only (and an assistant's
+    // refusal): an image or a file there would reach the upstream as nothing.
+    const type = isRecord(part) ? part.type : undefined;
+    if (item.role !== 'user' && (type === 'input_image' || type === 'input_file')) {
+      throw unsupported(
+        `${path}.content[${j}].type`,
+        `The content part type '${type}' in a ${item.role} message`,
+      );
+    }
   });
 }
 

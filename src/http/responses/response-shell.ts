@@ -44,6 +44,16 @@ function echoedTools(tools: unknown): Tool[] {
   }));
 }
 
+/** `prompt_cache_options` echoed with OpenAI's defaults filled in, when the request set it. */
+function promptCacheOptionsOf(
+  options: ResponsesRequest['params']['prompt_cache_options'] | null,
+): Pick<ResponseObject, 'prompt_cache_options'> {
+  if (options === undefined || options === null) return {};
+  return {
+    prompt_cache_options: { mode: options.mode ?? 'implicit', ttl: options.ttl ?? '30m' },
+  };
+}
+
 /**
  * Every field of a response except its outcome (output, usage, status details): the request's
  * settings echoed back with OpenAI's defaults filled in, as the API does in each response and in
@@ -69,6 +79,7 @@ export function responseShell(context: ResponseContext, status: Status): Respons
     parallel_tool_calls: params.parallel_tool_calls ?? true,
     previous_response_id: request.previousResponseId,
     prompt_cache_key: params.prompt_cache_key ?? null,
+    ...promptCacheOptionsOf(params.prompt_cache_options),
     prompt_cache_retention: params.prompt_cache_retention ?? null,
     reasoning: {
       effort: params.reasoning?.effort ?? null,

@@ -44,6 +44,7 @@ const FIELD_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
   ['user', isString, 'a string'],
   ['safety_identifier', isString, 'a string'],
   ['prompt_cache_key', isString, 'a string'],
+  ['prompt_cache_options', isRecord, 'an object'],
   ['previous_response_id', isString, 'a string'],
   ['text', isRecord, 'an object'],
   ['reasoning', isRecord, 'an object'],

@@ -117,6 +117,35 @@ function checkToolChoice(choice: unknown): void {
   throw unsupported('tool_choice.type', `The tool choice '${String(choice.type)}'`);
 }
 
+/**
+ * Refuses a tool choice that no tool of the request can satisfy: `required` (or `allowed_tools` in
+ * mode `required`) without a function, or a function that `tools` does not hold. Chat completions
+ * take no tool choice without tools, so it would otherwise be dropped and the model answer freely.
+ */
+function checkToolChoiceTargets(choice: unknown, tools: unknown): void {
+  const names = new Set(
+    (Array.isArray(tools) ? tools : []).flatMap((tool: unknown) =>
+      isRecord(tool) && typeof tool.name === 'string' ? [tool.name] : [],
+    ),
+  );
+  const required = choice === 'required' || (isRecord(choice) && choice.mode === 'required');
+  if (required && names.size === 0) {
+    throw GatewayError.invalidRequest(
+      "Invalid value for 'tool_choice': 'required' needs at least one function in 'tools', but none was given.",
+      'tool_choice',
+      'invalid_value',
+    );
+  }
+  if (!isRecord(choice)) return;
+  if (choice.type === 'function' && !names.has(String(choice.name))) {
+    throw GatewayError.invalidRequest(
+      `Tool choice 'function' not found in 'tools' parameter: no function named '${String(choice.name)}'.`,
+      'tool_choice.name',
+      'invalid_value',
+    );
+  }
+}
+
 function checkTextFormat(text: unknown): void {
   if (!isRecord(text) || text.format === undefined || text.format === null) return;
   const format = text.format;
@@ -189,6 +218,7 @@ export function rejectUnsupported(body: Record<string, unknown>): void {
   }
   checkTools(body.tools);
   checkToolChoice(body.tool_choice);
+  checkToolChoiceTargets(body.tool_choice, body.tools);
   checkTextFormat(body.text);
   checkInclude(body.include);
 }
