@@ -84,6 +84,47 @@ describe('loadConfig', () => {
       expect(problems).toContain(name);
   });
 
+  it('refuses a duration longer than a timer can wait, and dates no query can hold', () => {
+    // Node fires a timer of more than 2^31-1 ms after 1 ms: every request would time out at once.
+    const tooLong = '2147483648';
+    const names = [
+      'UPSTREAM_CONNECT_TIMEOUT_MS',
+      'UPSTREAM_FIRST_TOKEN_TIMEOUT_MS',
+      'UPSTREAM_IDLE_TIMEOUT_MS',
+      'UPSTREAM_TIMEOUT_MS',
+      'REQUEST_BODY_TIMEOUT_MS',
+      'CLIENT_STALL_TIMEOUT_MS',
+      'UPSTREAM_RETRY_BASE_MS',
+      'UPSTREAM_RETRY_MAX_MS',
+      'SHUTDOWN_TIMEOUT_MS',
+      'DATABASE_PROBE_TIMEOUT_MS',
+      'ADMIN_REQUEST_TIMEOUT_MS',
+      'LOG_FLUSH_INTERVAL_MS',
+      'LOG_RETRY_INTERVAL_MS',
+      'RATE_LIMIT_TIMEOUT_MS',
+      'RETENTION_INTERVAL_MS',
+    ];
+    const env = Object.fromEntries(names.map((name) => [name, tooLong]));
+    let error: unknown;
+    try {
+      loadConfig({
+        ...env,
+        CACHE_TTL_S: '999999999999',
+        RETENTION_ROWS_DAYS: '1e12',
+        RETENTION_CONTENT_DAYS: '1e12',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    for (const name of [...names, 'CACHE_TTL_S', 'RETENTION_ROWS_DAYS', 'RETENTION_CONTENT_DAYS'])
+      expect(problems.join('\n')).toContain(`${name} must be at most`);
+    const longest = loadConfig({ ...Object.fromEntries(names.map((n) => [n, '2147483647'])) });
+    expect(longest.shutdownTimeoutMs).toBe(2_147_483_647);
+    expect(longest.timeouts.totalMs).toBe(2_147_483_647);
+  });
+
   it('sets prompt cache keys unless PROMPT_CACHE_KEY=off, and names a bad value', () => {
     expect(loadConfig({}).promptCacheKey).toBe('auto');
     expect(loadConfig({ PROMPT_CACHE_KEY: 'off' }).promptCacheKey).toBe('off');
