@@ -243,8 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
       const value = env[name];
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value.slice(0, 60))})`;
-      return `${name} ${issue.message}${shown}`;
+      return `${name} ${issue.message}${value === undefined ? '' : shownValue(name, value)}`;
     });
     throw new ConfigError(problems);
   }
@@ -333,6 +332,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
+}
+
+/** Variables that hold secrets: a problem with one names it but never shows its value. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'UPSTREAM_API_KEY',
+  'OPENAI_API_KEY',
+  'EMBEDDINGS_API_KEY',
+  'METRICS_TOKEN',
+  'TOLLGATE_MASTER_KEYS',
+]);
+
+/**
+ * A bad value as a start-up error shows it: a secret only by its length, anything else without
+ * what precedes an `@` (a URL's `user:password@`), and cut to 60 characters.
+ */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return ` (${value.length} characters, not shown)`;
+  const at = value.lastIndexOf('@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  const safe = at === -1 ? value : `${scheme}…@${value.slice(at + 1)}`;
+  return ` (got ${JSON.stringify(safe.slice(0, 60))})`;
 }
 
 /**

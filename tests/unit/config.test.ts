@@ -125,6 +125,28 @@ describe('loadConfig', () => {
     expect(longest.timeouts.totalMs).toBe(2_147_483_647);
   });
 
+  it('names a bad secret without showing it, and a URL without its password', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        METRICS_TOKEN: 'hunter2-short',
+        DATABASE_URL: 'postgress://tollgate:pg-s3cret@db.internal:5432/tollgate',
+        REDIS_URL: 'http://:redis-s3cret@cache.internal:6379',
+        EMBEDDINGS_BASE_URL: 'ftp://user:emb-s3cret@embed.internal/v1',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'EMBEDDINGS_BASE_URL'])
+      expect(message).toContain(name);
+    for (const secret of ['hunter2', 'pg-s3cret', 'redis-s3cret', 'emb-s3cret', 'tollgate:'])
+      expect(message).not.toContain(secret);
+    expect(message).toContain('METRICS_TOKEN must be at least 16 characters (13 characters');
+    expect(message).toContain('(got "postgress://…@db.internal:5432/tollgate")');
+  });
+
   it('sets prompt cache keys unless PROMPT_CACHE_KEY=off, and names a bad value', () => {
     expect(loadConfig({}).promptCacheKey).toBe('auto');
     expect(loadConfig({ PROMPT_CACHE_KEY: 'off' }).promptCacheKey).toBe('off');
