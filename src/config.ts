@@ -20,6 +20,28 @@ const positiveInt = (fallback: number) =>
     .positive('must be positive')
     .default(fallback);
 
+/**
+ * Node's timers hold at most 2³¹−1 ms (about 24.8 days): a longer delay fires after 1 ms, so a
+ * timeout set that high would end every request at once, and an interval would spin.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration in milliseconds that a timer waits for. */
+const milliseconds = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .positive('must be positive')
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} (about 24.8 days, the longest timer)`)
+    .default(fallback);
+
+/** Retention in days: at most 100,000 (about 273 years), so its cut-off is still a date. */
+const retentionDays = z.coerce
+  .number({ error: 'must be a number' })
+  .positive('must be positive')
+  .max(100_000, 'must be at most 100000')
+  .optional();
+
 const nonNegativeInt = (fallback: number) =>
   z.coerce
     .number({ error: 'must be a number' })
@@ -63,15 +85,15 @@ const envSchema = z.object({
     .default('*'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(8 * 1024 * 1024),
-  UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt(5_000),
-  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: positiveInt(20_000),
-  UPSTREAM_IDLE_TIMEOUT_MS: positiveInt(30_000),
-  UPSTREAM_TIMEOUT_MS: positiveInt(120_000),
-  REQUEST_BODY_TIMEOUT_MS: positiveInt(30_000),
-  CLIENT_STALL_TIMEOUT_MS: positiveInt(30_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: milliseconds(5_000),
+  UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: milliseconds(20_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: milliseconds(30_000),
+  UPSTREAM_TIMEOUT_MS: milliseconds(120_000),
+  REQUEST_BODY_TIMEOUT_MS: milliseconds(30_000),
+  CLIENT_STALL_TIMEOUT_MS: milliseconds(30_000),
   UPSTREAM_MAX_RETRIES: nonNegativeInt(2),
-  UPSTREAM_RETRY_BASE_MS: positiveInt(250),
-  UPSTREAM_RETRY_MAX_MS: positiveInt(8_000),
+  UPSTREAM_RETRY_BASE_MS: milliseconds(250),
+  UPSTREAM_RETRY_MAX_MS: milliseconds(8_000),
   UPSTREAM_POOL_CONNECTIONS: positiveInt(128),
   KEY_CACHE_TTL_MS: z.coerce
     .number({ error: 'must be a number' })
@@ -85,7 +107,7 @@ const envSchema = z.object({
     .min(0, 'must be zero or more')
     .max(30_000, 'must be at most 30000 (a key revoked elsewhere must stop within 30 s)')
     .default(30_000),
-  SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  SHUTDOWN_TIMEOUT_MS: milliseconds(30_000),
   WORKERS: z.coerce
     .number({ error: 'must be a number' })
     .int('must be an integer')
@@ -94,26 +116,31 @@ const envSchema = z.object({
     .default(1),
   /** Set by the primary of WORKERS=N for each worker (0…N−1); a restarted worker keeps its slot. */
   TOLLGATE_WORKER_SLOT: z.coerce.number().int().min(0).max(63).optional(),
-  DATABASE_PROBE_TIMEOUT_MS: positiveInt(1_500),
-  ADMIN_REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  DATABASE_PROBE_TIMEOUT_MS: milliseconds(1_500),
+  ADMIN_REQUEST_TIMEOUT_MS: milliseconds(30_000),
   TOLLGATE_MASTER_KEYS: z.string().optional(),
   LOG_BATCH_SIZE: positiveInt(500),
-  LOG_FLUSH_INTERVAL_MS: positiveInt(200),
+  LOG_FLUSH_INTERVAL_MS: milliseconds(200),
   LOG_MAX_QUEUE: positiveInt(20_000),
-  LOG_RETRY_INTERVAL_MS: positiveInt(1_000),
+  LOG_RETRY_INTERVAL_MS: milliseconds(1_000),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
     .optional(),
   RATE_LIMIT_FAIL_POLICY: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
-  RATE_LIMIT_TIMEOUT_MS: positiveInt(250),
+  RATE_LIMIT_TIMEOUT_MS: milliseconds(250),
   RATE_LIMIT_DEFAULT_MAX_TOKENS: positiveInt(1_024),
   COMPRESSION: z.enum(COMPRESSION_MODES).default('safe'),
   PROMPT_CACHE_KEY: z
     .enum(PROMPT_CACHE_KEY_MODES, { error: 'must be auto or off' })
     .default('auto'),
   CACHE: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
-  CACHE_TTL_S: positiveInt(3_600),
+  CACHE_TTL_S: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be an integer')
+    .positive('must be positive')
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} (about 68 years)`)
+    .default(3_600),
   CACHE_SEMANTIC_THRESHOLD: z.coerce
     .number({ error: 'must be a number' })
     .gt(0, 'must be above 0')
@@ -129,15 +156,9 @@ const envSchema = z.object({
   EMBEDDINGS_BASE_URL: httpUrl.optional(),
   EMBEDDINGS_API_KEY: z.string().optional(),
   TOLLGATE_PRICES: z.string().trim().min(1).optional(),
-  RETENTION_CONTENT_DAYS: z.coerce
-    .number({ error: 'must be a number' })
-    .positive('must be positive')
-    .optional(),
-  RETENTION_ROWS_DAYS: z.coerce
-    .number({ error: 'must be a number' })
-    .positive('must be positive')
-    .optional(),
-  RETENTION_INTERVAL_MS: positiveInt(60 * 60 * 1000),
+  RETENTION_CONTENT_DAYS: retentionDays,
+  RETENTION_ROWS_DAYS: retentionDays,
+  RETENTION_INTERVAL_MS: milliseconds(60 * 60 * 1000),
 });
 
 /** The gateway's whole configuration, parsed from the environment. */
@@ -222,8 +243,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
       const value = env[name];
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value.slice(0, 60))})`;
-      return `${name} ${issue.message}${shown}`;
+      return `${name} ${issue.message}${value === undefined ? '' : shownValue(name, value)}`;
     });
     throw new ConfigError(problems);
   }
@@ -312,6 +332,27 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
+}
+
+/** Variables that hold secrets: a problem with one names it but never shows its value. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'UPSTREAM_API_KEY',
+  'OPENAI_API_KEY',
+  'EMBEDDINGS_API_KEY',
+  'METRICS_TOKEN',
+  'TOLLGATE_MASTER_KEYS',
+]);
+
+/**
+ * A bad value as a start-up error shows it: a secret only by its length, anything else without
+ * what precedes an `@` (a URL's `user:password@`), and cut to 60 characters.
+ */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return ` (${value.length} characters, not shown)`;
+  const at = value.lastIndexOf('@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
+  const safe = at === -1 ? value : `${scheme}…@${value.slice(at + 1)}`;
+  return ` (got ${JSON.stringify(safe.slice(0, 60))})`;
 }
 
 /**

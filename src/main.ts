@@ -17,6 +17,7 @@ import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runti
 import { loadDotEnv } from './runtime/dot-env.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
+import { onStopSignals } from './runtime/stop-signals.js';
 import { withTimeout } from './runtime/with-timeout.js';
 
 /** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
@@ -216,7 +217,22 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
     process.exitCode = await runWorkers(config, envFile);
     return;
   }
-  const deps = await openDeps(config, env);
+  const logger = createLogger(config.logLevel);
+  // From here on SIGTERM and SIGINT never end the process by Node's default: a signal during
+  // start-up (a new data directory being created, migrations) lets it finish, then stops.
+  let stop = (signal: string) => stopDuringStartUp(logger, config.shutdownTimeoutMs, signal);
+  let stopRequested: string | null = null;
+  onStopSignals(logger, (signal) => {
+    stopRequested = signal;
+    stop(signal);
+  });
+  const deps = await openDeps(config, env, { logger });
+  if (stopRequested !== null) {
+    await deps.close();
+    logger.info({ signal: stopRequested }, 'stopped before serving');
+    logger.flush(() => process.exit(0));
+    return;
+  }
   if (isClusterWorker()) {
     deps.metrics.scrape = clusterMetricsSource(deps.metrics.registry);
   } else {
@@ -252,7 +268,7 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
     { port: running.port, host: config.host, database: deps.database.kind },
     `Tollgate listening on http://${config.host}:${running.port}`,
   );
-  const shutdown = (signal: string) => {
+  stop = (signal: string) => {
     deps.logger.info({ signal }, 'shutting down: draining in-flight requests');
     exitAtDeadline(deps);
     running.stop().then(
@@ -266,13 +282,32 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  // A signal that came after the database opened, while the server was being started.
+  if (stopRequested !== null) stop(stopRequested);
   onHangup = () =>
     deps.logger.info(
       { signal: 'SIGHUP' },
       'SIGHUP received and ignored: settings are read at start; restart (SIGTERM) to apply changes',
     );
+}
+
+/**
+ * A stop signal before the server listens: start-up finishes (a database half created or half
+ * migrated would be left for the next start to trip on), then the gateway stops without serving.
+ * A start-up still not done SHUTDOWN_TIMEOUT_MS later (a database that does not answer) is given up.
+ */
+function stopDuringStartUp(logger: Logger, shutdownTimeoutMs: number, signal: string): void {
+  logger.info(
+    { signal },
+    `${signal} during start-up: stopping once the database is open, without serving`,
+  );
+  setTimeout(() => {
+    logger.warn(
+      { signal },
+      'start-up did not finish within SHUTDOWN_TIMEOUT_MS of the stop signal; exiting',
+    );
+    logger.flush(() => process.exit(1));
+  }, shutdownTimeoutMs).unref();
 }
 
 /** The primary of `WORKERS=N`: forks the workers (each runs `main`), supervises them, drains them. */

@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import type { Registry } from 'prom-client';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from './logger.js';
+import { onStopSignals } from './stop-signals.js';
 
 /** What the primary process needs to run the workers. */
 export interface SupervisorOptions {
@@ -123,8 +124,7 @@ export function superviseWorkers(options: SupervisorOptions): Promise<number> {
         }
       }, options.shutdownTimeoutMs + KILL_GRACE_MS).unref();
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    onStopSignals(logger, stop);
     process.on('SIGHUP', () =>
       logger.info(
         { signal: 'SIGHUP' },

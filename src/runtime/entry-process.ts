@@ -1,9 +1,19 @@
+import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { entryModule } from './worker-thread.js';
 
 /** The end of a failed child's standard error that its error message keeps. */
 const STDERR_KEPT_CHARS = 4_000;
+
+/**
+ * The children still running: a process that exits (a stop that gave up on its start-up) ends
+ * them too, so none goes on writing, in a data directory whose lock its parent no longer holds.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /**
  * Runs the entry module `name` that sits next to the calling module (see {@link entryModule}) in
@@ -24,13 +34,18 @@ export function runEntryProcess(
     const child = spawn(process.execPath, [...loader, fileURLToPath(entry.url), ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    running.add(child);
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-STDERR_KEPT_CHARS);
     });
-    child.once('error', reject);
+    child.once('error', (err) => {
+      running.delete(child);
+      reject(err);
+    });
     child.once('close', (code, signal) => {
+      running.delete(child);
       if (code === 0) {
         resolve();
         return;

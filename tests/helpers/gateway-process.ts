@@ -3,6 +3,16 @@ import { spawn } from 'node:child_process';
 import { startCommand } from '../../bench/lib/start-command.js';
 import { TOLLGATE_CLI } from './tollgate-cli.js';
 
+/** `tollgate serve` as its own process, from its first output on. */
+export interface SpawnedGateway {
+  child: ChildProcessWithoutNullStreams;
+  output(): string;
+  /** Resolves once the output so far satisfies `test` (checked on every new output). */
+  waitFor(test: (output: string) => boolean): Promise<void>;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
+}
+
 /** A gateway running as its own process, as in production. */
 export interface GatewayProcess {
   url: string;
@@ -15,13 +25,10 @@ export interface GatewayProcess {
 }
 
 /**
- * Starts `tollgate serve` in a child process on a random port, with the Node flags and environment
- * of `npm start`, and waits until it listens (and, when given, until its output matches `ready`).
+ * Spawns `tollgate serve` on a random port, with the Node flags and environment of `npm start`,
+ * without waiting for anything.
  */
-export function startGatewayProcess(
-  env: Record<string, string>,
-  ready?: RegExp,
-): Promise<GatewayProcess> {
+export function spawnGatewayProcess(env: Record<string, string>): SpawnedGateway {
   const start = startCommand();
   const child = spawn(process.execPath, [...start.nodeFlags, ...TOLLGATE_CLI, 'serve'], {
     env: { ...start.env, PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -43,30 +50,41 @@ export function startGatewayProcess(
     out += d.toString();
     for (const check of [...waiters]) check();
   };
+  child.stderr.on('data', grow);
+  child.stdout.on('data', grow);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, waitFor, exited };
+}
+
+/**
+ * Starts `tollgate serve` in a child process on a random port, with the Node flags and environment
+ * of `npm start`, and waits until it listens (and, when given, until its output matches `ready`).
+ */
+export function startGatewayProcess(
+  env: Record<string, string>,
+  ready?: RegExp,
+): Promise<GatewayProcess> {
+  const gateway = spawnGatewayProcess(env);
+  const { child, output, waitFor, exited } = gateway;
   return new Promise((resolve, reject) => {
-    const onData = () => {
+    void waitFor((out) => {
       const m = /Tollgate listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m?.[1] && (ready === undefined || ready.test(out))) {
-        resolve({
-          url: m[1],
-          child,
-          output: () => out,
-          terminate: () => {
-            child.kill('SIGTERM');
-            return exited;
-          },
-          waitFor,
-        });
-      }
-    };
-    child.stderr.on('data', (d: Buffer) => {
-      grow(d);
-      onData();
+      return m?.[1] !== undefined && (ready === undefined || ready.test(out));
+    }).then(() => {
+      const url = /Tollgate listening on (http:\/\/[\d.]+:\d+)/.exec(output())?.[1] ?? '';
+      resolve({
+        url,
+        child,
+        output,
+        terminate: () => {
+          child.kill('SIGTERM');
+          return exited;
+        },
+        waitFor,
+      });
     });
-    child.stdout.on('data', grow);
     void exited.then((code) =>
-      reject(new Error(`gateway exited (${code}) before listening:\n${out}`)),
+      reject(new Error(`gateway exited (${code}) before listening:\n${output()}`)),
     );
   });
 }

@@ -10,6 +10,7 @@ interface Service {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] | string };
+  stop_grace_period?: string;
   volumes?: string[];
 }
 
@@ -73,6 +74,16 @@ describe('compose.yaml', () => {
     expect(config.rateLimit.redisUrl).toBe('redis://redis:6379');
     expect(config.host).toBe('0.0.0.0');
     expect(() => interpolate(env.TOLLGATE_MASTER_KEYS ?? '', {})).toThrow(/TOLLGATE_MASTER_KEYS/);
+  });
+
+  it('lets the gateway finish its stop before Docker kills it', () => {
+    // Docker's default is 10 s: a stream still draining, and the rows held in memory, were lost.
+    const vars = { TOLLGATE_MASTER_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' };
+    const env = Object.fromEntries(
+      Object.entries(gateway?.environment ?? {}).map(([k, v]) => [k, interpolate(v, vars)]),
+    );
+    const grace = /^(\d+)s$/.exec(gateway?.stop_grace_period ?? '')?.[1];
+    expect(Number(grace) * 1000).toBeGreaterThan(loadConfig(env).shutdownTimeoutMs);
   });
 
   it('keeps every stateful service on a named volume', () => {

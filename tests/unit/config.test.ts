@@ -84,6 +84,69 @@ describe('loadConfig', () => {
       expect(problems).toContain(name);
   });
 
+  it('refuses a duration longer than a timer can wait, and dates no query can hold', () => {
+    // Node fires a timer of more than 2^31-1 ms after 1 ms: every request would time out at once.
+    const tooLong = '2147483648';
+    const names = [
+      'UPSTREAM_CONNECT_TIMEOUT_MS',
+      'UPSTREAM_FIRST_TOKEN_TIMEOUT_MS',
+      'UPSTREAM_IDLE_TIMEOUT_MS',
+      'UPSTREAM_TIMEOUT_MS',
+      'REQUEST_BODY_TIMEOUT_MS',
+      'CLIENT_STALL_TIMEOUT_MS',
+      'UPSTREAM_RETRY_BASE_MS',
+      'UPSTREAM_RETRY_MAX_MS',
+      'SHUTDOWN_TIMEOUT_MS',
+      'DATABASE_PROBE_TIMEOUT_MS',
+      'ADMIN_REQUEST_TIMEOUT_MS',
+      'LOG_FLUSH_INTERVAL_MS',
+      'LOG_RETRY_INTERVAL_MS',
+      'RATE_LIMIT_TIMEOUT_MS',
+      'RETENTION_INTERVAL_MS',
+    ];
+    const env = Object.fromEntries(names.map((name) => [name, tooLong]));
+    let error: unknown;
+    try {
+      loadConfig({
+        ...env,
+        CACHE_TTL_S: '999999999999',
+        RETENTION_ROWS_DAYS: '1e12',
+        RETENTION_CONTENT_DAYS: '1e12',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    for (const name of [...names, 'CACHE_TTL_S', 'RETENTION_ROWS_DAYS', 'RETENTION_CONTENT_DAYS'])
+      expect(problems.join('\n')).toContain(`${name} must be at most`);
+    const longest = loadConfig({ ...Object.fromEntries(names.map((n) => [n, '2147483647'])) });
+    expect(longest.shutdownTimeoutMs).toBe(2_147_483_647);
+    expect(longest.timeouts.totalMs).toBe(2_147_483_647);
+  });
+
+  it('names a bad secret without showing it, and a URL without its password', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        METRICS_TOKEN: 'hunter2-short',
+        DATABASE_URL: 'postgress://tollgate:pg-s3cret@db.internal:5432/tollgate',
+        REDIS_URL: 'http://:redis-s3cret@cache.internal:6379',
+        EMBEDDINGS_BASE_URL: 'ftp://user:emb-s3cret@embed.internal/v1',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    for (const name of ['METRICS_TOKEN', 'DATABASE_URL', 'REDIS_URL', 'EMBEDDINGS_BASE_URL'])
+      expect(message).toContain(name);
+    for (const secret of ['hunter2', 'pg-s3cret', 'redis-s3cret', 'emb-s3cret', 'tollgate:'])
+      expect(message).not.toContain(secret);
+    expect(message).toContain('METRICS_TOKEN must be at least 16 characters (13 characters');
+    expect(message).toContain('(got "postgress://…@db.internal:5432/tollgate")');
+  });
+
   it('sets prompt cache keys unless PROMPT_CACHE_KEY=off, and names a bad value', () => {
     expect(loadConfig({}).promptCacheKey).toBe('auto');
     expect(loadConfig({ PROMPT_CACHE_KEY: 'off' }).promptCacheKey).toBe('off');
