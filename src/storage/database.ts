@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,7 +80,6 @@ async function openPglite(
   if (dataDir !== null) {
     release = lockDataDir(dataDir);
     pgdata = join(dataDir, 'pgdata');
-    mkdirSync(pgdata, { recursive: true });
   }
   // PGlite is WebAssembly in process: on its own thread, its work is not the event loop's.
   let thread: PgliteThread;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
@@ -223,18 +223,63 @@ describe('PGlite on its own thread: lifecycle', () => {
     }
   });
 
-  it('says which data directory it could not create, and why, and leaves it unlocked', async () => {
+  it('refuses a data directory that holds files but no database, changes nothing, and leaves it unlocked', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
     dirs.push(dataDir);
-    // A file where initdb makes a directory: PGlite's initdb fails, whoever runs it.
-    mkdirSync(join(dataDir, 'pgdata'));
-    writeFileSync(join(dataDir, 'pgdata', 'global'), 'not a directory');
-    const err = await rejectionOf(openDatabase({ kind: 'pglite', dataDir }));
-    expect(err.message).toContain(
-      `could not create the embedded database in ${join(dataDir, 'pgdata')}: pglite-create exited with code 1: ErrnoError`,
+    const first = await openDatabase({ kind: 'pglite', dataDir });
+    await first.migrate();
+    await first.close();
+    // A database whose PG_VERSION was lost: what it holds must not vanish under a new, empty one.
+    const pgdata = join(dataDir, 'pgdata');
+    rmSync(join(pgdata, 'PG_VERSION'));
+    const before = readdirSync(pgdata).sort();
+    const created: CreationEvent[] = [];
+    const err = await rejectionOf(
+      openDatabase({ kind: 'pglite', dataDir }, (e) => created.push(e)),
     );
-    expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(false);
+    expect(err.message).toBe(
+      `the embedded database in ${pgdata} is damaged or is not one: it holds ${before.length} entries but no PG_VERSION. ` +
+        'Nothing was changed; restore the directory from a backup, or move it away to start with a new, empty database',
+    );
+    expect(created).toEqual([]);
+    expect(readdirSync(pgdata).sort()).toEqual(before);
+    expect(existsSync(join(pgdata, 'PG_VERSION'))).toBe(false);
     lockDataDir(dataDir)();
+  });
+
+  it('starts again a creation cut short, and opens what it made', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
+    dirs.push(dataDir);
+    // What a process killed while creating leaves: a half-made directory beside an empty pgdata.
+    mkdirSync(join(dataDir, 'pgdata'));
+    mkdirSync(join(dataDir, 'pgdata.creating', 'base'), { recursive: true });
+    writeFileSync(join(dataDir, 'pgdata.creating', 'PG_VERSION'), '17\n');
+    const handle = await openDatabase({ kind: 'pglite', dataDir });
+    try {
+      await handle.migrate();
+      await handle.db.insert(tenants).values({ id: 'ten_fresh', name: 'fresh' });
+      const rows = await handle.db.select().from(tenants).where(eq(tenants.id, 'ten_fresh'));
+      expect(rows.map((r) => r.name)).toEqual(['fresh']);
+    } finally {
+      await handle.close();
+    }
+    expect(existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))).toBe(true);
+    expect(existsSync(join(dataDir, 'pgdata.creating'))).toBe(false);
+  });
+
+  it('says which data directory it could not create, and why', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'tollgate-thread-'));
+    dirs.push(root);
+    // A file where the data directory's parent should be: nothing can be made under it.
+    writeFileSync(join(root, 'not-a-directory'), 'a file');
+    const pgdata = join(root, 'not-a-directory', 'pgdata');
+    const err = await rejectionOf(startPgliteThread(pgdata));
+    expect(err.message).toMatch(
+      new RegExp(
+        `^could not create the embedded database in ${pgdata.replaceAll('/', '\\/')}: .*ENOTDIR`,
+      ),
+    );
+    expect(existsSync(join(root, 'not-a-directory'))).toBe(true);
   });
 
   it('rejects every statement once closed, with a message that says so', async () => {

@@ -1,4 +1,12 @@
-import { existsSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { QueryOptions, Results } from '@electric-sql/pglite';
@@ -88,20 +96,66 @@ export async function startPgliteThread(
   progress?: CreationProgress,
 ): Promise<PgliteThread> {
   if (pgdata !== null && !existsSync(join(pgdata, 'PG_VERSION'))) {
-    progress?.({
-      phase: 'start',
-      pgdata,
-      message: 'creating the embedded database (the first start of this data directory)',
-    });
-    const started = performance.now();
-    await runEntryProcess('pglite-create', import.meta.url, [pgdata]).catch((err: unknown) => {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new Error(`could not create the embedded database in ${pgdata}: ${reason}`);
-    });
-    const ms = Math.round(performance.now() - started);
-    progress?.({ phase: 'done', pgdata, ms, message: `created the embedded database in ${ms} ms` });
+    await createDataDirectory(pgdata, progress);
   }
   return openPgliteThread(pgdata);
+}
+
+/**
+ * Creates a new data directory at `pgdata`, which must be missing or empty. initdb runs in a
+ * directory beside it (`<pgdata>.creating`) that is renamed into place once whole, so `pgdata`
+ * holds a database or nothing: a creation cut short (the process killed, the disk full) leaves
+ * only that directory, which the next start removes and begins again. A `pgdata` that holds files
+ * without a database is not new: its database was damaged (its PG_VERSION lost) or it is
+ * something else, and creating over it would hide every key and row it held behind an empty
+ * database. It is refused, and left as it is.
+ */
+async function createDataDirectory(
+  pgdata: string,
+  progress: CreationProgress | undefined,
+): Promise<void> {
+  const held = heldEntries(pgdata);
+  if (held !== null) {
+    throw new Error(
+      `the embedded database in ${pgdata} is damaged or is not one: it holds ${held} but no ` +
+        'PG_VERSION. Nothing was changed; restore the directory from a backup, or move it ' +
+        'away to start with a new, empty database',
+    );
+  }
+  progress?.({
+    phase: 'start',
+    pgdata,
+    message: 'creating the embedded database (the first start of this data directory)',
+  });
+  const started = performance.now();
+  const creating = `${pgdata}.creating`;
+  try {
+    // What a creation cut short left behind: never a database anyone used.
+    rmSync(creating, { recursive: true, force: true });
+    await runEntryProcess('pglite-create', import.meta.url, [creating]);
+    // An empty directory where the database goes (made by an operator, or by an earlier version).
+    if (existsSync(pgdata)) rmdirSync(pgdata);
+    renameSync(creating, pgdata);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`could not create the embedded database in ${pgdata}: ${reason}`);
+  }
+  const ms = Math.round(performance.now() - started);
+  progress?.({ phase: 'done', pgdata, ms, message: `created the embedded database in ${ms} ms` });
+}
+
+/** What a data directory without PG_VERSION holds ("3 entries", "a file"), or null when nothing. */
+function heldEntries(pgdata: string): string | null {
+  let stats: Stats;
+  try {
+    stats = statSync(pgdata);
+  } catch {
+    return null;
+  }
+  if (!stats.isDirectory()) return 'a file';
+  const entries = readdirSync(pgdata).length;
+  if (entries === 0) return null;
+  return entries === 1 ? '1 entry' : `${entries} entries`;
 }
 
 async function openPgliteThread(pgdata: string | null): Promise<PgliteThread> {
