@@ -17,6 +17,12 @@ export function splitForReplay(text: string): string[] {
 
 type ChunkChoice = ChatCompletionChunk.Choice;
 
+/** The pieces a text is replayed in: one (none when empty) when it is sent `whole`. */
+function replayPieces(text: string, whole: boolean): string[] {
+  if (!whole) return splitForReplay(text);
+  return text === '' ? [] : [text];
+}
+
 /** Message fields the replay sends as OpenAI streams them (role, text pieces, tool calls). */
 const STREAMED_MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   'role',
@@ -96,14 +102,27 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
     for (const [name, value] of before) {
       choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });
     }
-    const content = message.content ?? '';
-    // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
-    const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
-    for (const piece of pieces) {
-      choices.push({ index, delta: { content: piece }, logprobs, finish_reason: null });
+    // Token logprobs cannot be split along our pieces, so a text that has them goes in one, with
+    // them. A client appends each chunk's: the content's go with the content, the refusal's with
+    // the refusal.
+    const refusalLogprobs = logprobs?.refusal?.length ? logprobs.refusal : null;
+    const contentLogprobs = logprobs && refusalLogprobs ? { ...logprobs, refusal: null } : logprobs;
+    for (const piece of replayPieces(message.content ?? '', logprobs !== null)) {
+      choices.push({
+        index,
+        delta: { content: piece },
+        logprobs: contentLogprobs,
+        finish_reason: null,
+      });
     }
-    for (const piece of splitForReplay(message.refusal ?? '')) {
-      choices.push({ index, delta: { refusal: piece }, logprobs: null, finish_reason: null });
+    const withRefusal = refusalLogprobs ? { content: null, refusal: refusalLogprobs } : null;
+    for (const piece of replayPieces(message.refusal ?? '', withRefusal !== null)) {
+      choices.push({
+        index,
+        delta: { refusal: piece },
+        logprobs: withRefusal,
+        finish_reason: null,
+      });
     }
     (message.tool_calls ?? []).forEach((call, i) => {
       if (call.type !== 'function') return;

@@ -1,0 +1,126 @@
+import type { ServerResponse } from 'node:http';
+import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FakeUpstream } from '../helpers/fake-upstream.js';
+import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { settleLog } from '../helpers/settle.js';
+import type { TestGateway } from '../helpers/test-gateway.js';
+import { startTestGateway } from '../helpers/test-gateway.js';
+
+let upstream: FakeUpstream;
+let gateway: TestGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  gateway = await startTestGateway({ UPSTREAM_BASE_URL: upstream.url, UPSTREAM_MAX_RETRIES: '0' });
+  const { key } = await gateway.createKey();
+  client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await upstream?.close();
+});
+
+beforeEach(() => {
+  upstream.requests.length = 0;
+});
+
+function chatCount(): number {
+  return upstream.requests.filter((r) => r.path.endsWith('/chat/completions')).length;
+}
+
+/** Waits for the background work and writes the cache's queue. */
+async function settle(): Promise<void> {
+  await settleLog(gateway.server.deps);
+  await gateway.server.deps.cache.flush();
+}
+
+const base = { id: 'chatcmpl-kept', created: 1_760_000_000, model: 'gpt-4o-mini-2024-07-18' };
+const usage = { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 };
+
+/**
+ * A streamed answer of one choice, as OpenAI sends it: the deltas, the finish reason, any chunks
+ * without choices (`top`), then the usage chunk and `[DONE]`.
+ */
+function streamed(
+  deltas: readonly Record<string, unknown>[],
+  finish: string,
+  top: readonly Record<string, unknown>[] = [],
+) {
+  return (_req: unknown, res: ServerResponse) => {
+    const chunk = (fields: Record<string, unknown>) =>
+      `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', ...fields })}\n\n`;
+    const choice = (delta: Record<string, unknown>, finishReason: string | null) => ({
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      usage: null,
+    });
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const delta of deltas) res.write(chunk(choice(delta, null)));
+    res.write(chunk(choice({}, finish)));
+    for (const fields of top) res.write(chunk({ choices: [], usage: null, ...fields }));
+    res.end(`${chunk({ choices: [], usage })}data: [DONE]\n\n`);
+  };
+}
+
+/** The SDK's stream helper's final completion, and the refusal logprobs its events gave. */
+async function viaStreamHelper(params: ChatCompletionCreateParamsNonStreaming) {
+  const stream = client.chat.completions.stream({
+    ...params,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const refusalLogprobs: unknown[] = [];
+  stream.on('logprobs.refusal.done', (e) => refusalLogprobs.push(e.refusal));
+  const response = await stream.finalChatCompletion();
+  await settle();
+  return { final: response, refusalLogprobs };
+}
+
+/** The JSON answer and its cache status. */
+async function viaJson(params: ChatCompletionCreateParamsNonStreaming) {
+  const { data, response } = await client.chat.completions.create(params).withResponse();
+  await settle();
+  return { body: data, cache: response.headers.get('x-tollgate-cache') };
+}
+
+describe('what a cached answer keeps when it is replayed', () => {
+  it("replays a refusal with its token logprobs, as the SDK's stream helper reads them", async () => {
+    const token = (t: string) => ({
+      token: t,
+      logprob: -0.25,
+      bytes: [...Buffer.from(t)],
+      top_logprobs: [],
+    });
+    const logprobs = { content: null, refusal: [token('I '), token('cannot '), token('help.')] };
+    upstream.enqueue(
+      json(200, {
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, refusal: 'I cannot help.' },
+            logprobs,
+            finish_reason: 'stop',
+          },
+        ],
+        usage,
+      }),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user' as const, content: 'How do I pick a lock?' }],
+      logprobs: true,
+    };
+    const miss = await viaJson(params);
+    expect(miss.cache).toBe('miss');
+    const replay = await viaStreamHelper(params);
+    expect(chatCount()).toBe(1);
+    expect(replay.final.choices[0]?.message.refusal).toBe('I cannot help.');
+    expect(replay.final.choices[0]?.logprobs, JSON.stringify(replay.final)).toEqual(logprobs);
+    expect(replay.refusalLogprobs).toEqual([logprobs.refusal]);
+  });
+});
