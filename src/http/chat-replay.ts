@@ -68,10 +68,11 @@ function chunkBase(completion: ChatCompletion) {
 /**
  * Turns a stored completion back into the stream OpenAI would have sent, as `data:` events ending
  * with `[DONE]`: per choice the role first, the message's other text fields (a reasoning), then
- * the content (or refusal) in several pieces, tool calls, its other fields (annotations), and the
- * finish reason; the usage chunk (empty choices) last. With `includeUsage`, every
- * other chunk carries `usage: null`, as OpenAI's do; without it no chunk has a usage field. The
- * fields every chunk shares are serialised once; each event is what serialising its chunk gives.
+ * the content (or refusal) in several pieces, tool calls (or a deprecated function call), its
+ * other fields (annotations), and the finish reason; the usage chunk (empty choices) last. With
+ * `includeUsage`, every other chunk carries `usage: null`, as OpenAI's do; without it no chunk has
+ * a usage field. The fields every chunk shares are serialised once; each event is what serialising
+ * its chunk gives.
  */
 export function replayFrames(completion: ChatCompletion, includeUsage: boolean): string {
   const base = JSON.stringify(chunkBase(completion));
@@ -121,6 +122,16 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
         index,
         delta: { refusal: piece },
         logprobs: withRefusal,
+        finish_reason: null,
+      });
+    }
+    const functionCall = message.function_call;
+    if (functionCall) {
+      const { name, arguments: args } = functionCall;
+      choices.push({
+        index,
+        delta: { function_call: { name, arguments: args } },
+        logprobs: null,
         finish_reason: null,
       });
     }

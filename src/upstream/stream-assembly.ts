@@ -1,6 +1,8 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
 type ToolCall = NonNullable<ChatCompletion.Choice['message']['tool_calls']>[number];
+type Audio = NonNullable<ChatCompletion.Choice['message']['audio']>;
+type FunctionCall = NonNullable<ChatCompletion.Choice['message']['function_call']>;
 
 interface ChoiceState {
   index: number;
@@ -11,6 +13,10 @@ interface ChoiceState {
   role: string;
   finishReason: ChatCompletion.Choice['finish_reason'] | null;
   toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>;
+  /** A deprecated `function_call`: its name as last sent, its arguments joined. */
+  functionCall: FunctionCall | null;
+  /** Spoken answer (`modalities: ['audio']`): its data and transcript joined, the rest as sent. */
+  audio: Partial<Audio> | null;
   logprobs: ChatCompletion.Choice['logprobs'];
   /**
    * The delta's other fields, as the message's (`reasoning_content`, `annotations`, …): text
@@ -26,7 +32,16 @@ const KNOWN_DELTA_FIELDS: ReadonlySet<string> = new Set([
   'refusal',
   'tool_calls',
   'function_call',
+  'audio',
 ]);
+
+/** Adds one delta's piece of a spoken answer, as the openai SDK's stream helper does. */
+function mergeAudio(audio: Partial<Audio>, piece: Partial<Audio>): void {
+  if (piece.id != null) audio.id = piece.id;
+  if (piece.data != null) audio.data = (audio.data ?? '') + piece.data;
+  if (piece.transcript != null) audio.transcript = (audio.transcript ?? '') + piece.transcript;
+  if (piece.expires_at != null) audio.expires_at = piece.expires_at;
+}
 
 /** A delta field the message keeps as the stream sent it, joined over its chunks. */
 function mergeExtra(extra: Map<string, unknown>, name: string, value: unknown): void {
@@ -73,6 +88,8 @@ export class StreamAssembler {
           role: 'assistant',
           finishReason: null,
           toolCalls: new Map(),
+          functionCall: null,
+          audio: null,
           logprobs: null,
           extra: null,
         };
@@ -99,6 +116,17 @@ export class StreamAssembler {
         if (tc.function?.name) call.name += tc.function.name;
         if (tc.function?.arguments) call.arguments += tc.function.arguments;
         state.toolCalls.set(tc.index, call);
+      }
+      if (delta.function_call) {
+        const call = state.functionCall ?? { name: '', arguments: '' };
+        if (delta.function_call.name) call.name = delta.function_call.name;
+        if (delta.function_call.arguments) call.arguments += delta.function_call.arguments;
+        state.functionCall = call;
+      }
+      const audio = (delta as { audio?: Partial<Audio> | null }).audio;
+      if (audio) {
+        state.audio ??= {};
+        mergeAudio(state.audio, audio);
       }
       if (choice.logprobs) {
         const prev = state.logprobs ?? { content: null, refusal: null };
@@ -147,6 +175,8 @@ export class StreamAssembler {
             content: s.hasContent ? s.content : null,
             refusal: s.hasRefusal ? s.refusal : null,
             ...(s.extra ? Object.fromEntries(s.extra) : {}),
+            ...(s.audio ? { audio: s.audio as Audio } : {}),
+            ...(s.functionCall ? { function_call: s.functionCall } : {}),
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
           },
           logprobs: s.logprobs,

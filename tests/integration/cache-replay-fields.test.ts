@@ -124,3 +124,78 @@ describe('what a cached answer keeps when it is replayed', () => {
     expect(replay.refusalLogprobs).toEqual([logprobs.refusal]);
   });
 });
+
+describe('what a streamed answer keeps when it is assembled', () => {
+  it('keeps a spoken answer whole: a JSON hit gives the audio the SDK assembled from the stream', async () => {
+    upstream.enqueue(
+      streamed(
+        [
+          {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            audio: { id: 'audio_1', transcript: '' },
+          },
+          { audio: { transcript: 'Hello ' } },
+          { audio: { transcript: 'there.' } },
+          { audio: { data: 'UklG' } },
+          { audio: { data: 'RiQA' } },
+          { audio: { id: 'audio_1', expires_at: 1_760_003_600 } },
+        ],
+        'stop',
+      ),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      modalities: ['text' as const, 'audio' as const],
+      audio: { voice: 'alloy' as const, format: 'pcm16' as const },
+      messages: [{ role: 'user' as const, content: 'Say hello there.' }],
+    };
+    const live = await viaStreamHelper(params);
+    const audio = live.final.choices[0]?.message.audio;
+    expect(audio).toEqual({
+      id: 'audio_1',
+      data: 'UklGRiQA',
+      transcript: 'Hello there.',
+      expires_at: 1_760_003_600,
+    });
+    const hit = await viaJson(params);
+    expect(hit.cache).toBe('hit');
+    expect(hit.body.choices[0]?.message.audio, JSON.stringify(hit.body)).toEqual(audio);
+    expect(chatCount()).toBe(1);
+  });
+
+  it('keeps a deprecated function_call, answers it from the cache, and replays it as a stream', async () => {
+    upstream.enqueue(
+      streamed(
+        [
+          {
+            role: 'assistant',
+            content: null,
+            function_call: { name: 'get_weather', arguments: '' },
+          },
+          { function_call: { arguments: '{"city":' } },
+          { function_call: { arguments: '"Oslo"}' } },
+        ],
+        'function_call',
+      ),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      functions: [{ name: 'get_weather', parameters: { type: 'object', properties: {} } }],
+      messages: [{ role: 'user' as const, content: 'What is the weather in Oslo?' }],
+    };
+    const live = await viaStreamHelper(params);
+    const call = { name: 'get_weather', arguments: '{"city":"Oslo"}' };
+    expect(live.final.choices[0]?.message.function_call).toEqual(call);
+    const hit = await viaJson(params);
+    expect(hit.cache, JSON.stringify(hit.body)).toBe('hit');
+    expect(hit.body.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: null, function_call: call },
+      finish_reason: 'function_call',
+    });
+    const replay = await viaStreamHelper(params);
+    expect(replay.final).toEqual(live.final);
+    expect(chatCount()).toBe(1);
+  });
+});
