@@ -1,5 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { SSE_DONE } from './sse.js';
+import { SSE_DONE, sseData } from './sse.js';
 
 /** Words per replayed content chunk: enough chunks to look like a stream, few enough to be cheap. */
 const WORDS_PER_CHUNK = 4;
@@ -53,6 +53,32 @@ function otherFields(message: ChatCompletion.Choice['message']): {
   return { before, after };
 }
 
+/** Completion fields every replayed chunk carries, or that the replay builds itself. */
+const CHUNK_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'object',
+  'created',
+  'model',
+  'choices',
+  'usage',
+  'service_tier',
+  'system_fingerprint',
+]);
+
+/**
+ * The completion's other top-level fields with a value (`moderation`, a provider's own), which a
+ * stream sends on a chunk of their own, with no choices.
+ */
+function otherTopFields(completion: ChatCompletion): Record<string, unknown> | null {
+  let fields: Record<string, unknown> | null = null;
+  for (const [name, value] of Object.entries(completion)) {
+    if (CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
+    fields ??= {};
+    fields[name] = value;
+  }
+  return fields;
+}
+
 /** The fields every replayed chunk starts with, in OpenAI's order. */
 function chunkBase(completion: ChatCompletion) {
   return {
@@ -69,7 +95,8 @@ function chunkBase(completion: ChatCompletion) {
  * Turns a stored completion back into the stream OpenAI would have sent, as `data:` events ending
  * with `[DONE]`: per choice the role first, the message's other text fields (a reasoning), then
  * the content (or refusal) in several pieces, tool calls (or a deprecated function call), its
- * other fields (annotations), and the finish reason; the usage chunk (empty choices) last. With
+ * other fields (annotations), and the finish reason; then the completion's other fields
+ * (`moderation`) on a chunk with empty choices; the usage chunk (empty choices) last. With
  * `includeUsage`, every other chunk carries `usage: null`, as OpenAI's do; without it no chunk has
  * a usage field. The fields every chunk shares are serialised once; each event is what serialising
  * its chunk gives.
@@ -81,6 +108,11 @@ export function replayFrames(completion: ChatCompletion, includeUsage: boolean):
   const close = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   let out = '';
   for (const choice of replayChoices(completion)) out += `${open}${JSON.stringify(choice)}${close}`;
+  const others = otherTopFields(completion);
+  if (others) {
+    const usage = includeUsage ? { usage: null } : {};
+    out += sseData({ ...chunkBase(completion), choices: [], ...usage, ...others });
+  }
   if (includeUsage && completion.usage) {
     out += `${open}],"usage":${JSON.stringify(completion.usage)}}\n\n`;
   }

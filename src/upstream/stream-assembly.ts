@@ -35,6 +35,22 @@ const KNOWN_DELTA_FIELDS: ReadonlySet<string> = new Set([
   'audio',
 ]);
 
+/**
+ * Chunk fields the assembler builds the completion from itself, and the padding a stream may
+ * carry (`obfuscation`), which is no part of the answer.
+ */
+const KNOWN_CHUNK_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'object',
+  'created',
+  'model',
+  'choices',
+  'usage',
+  'system_fingerprint',
+  'service_tier',
+  'obfuscation',
+]);
+
 /** Adds one delta's piece of a spoken answer, as the openai SDK's stream helper does. */
 function mergeAudio(audio: Partial<Audio>, piece: Partial<Audio>): void {
   if (piece.id != null) audio.id = piece.id;
@@ -64,6 +80,8 @@ export class StreamAssembler {
   private systemFingerprint: string | undefined;
   private serviceTier: ChatCompletion['service_tier'] | undefined;
   private usage: ChatCompletion['usage'] | undefined;
+  /** The chunks' other top-level fields (`moderation`, a provider's own), as last sent. */
+  private other: Map<string, unknown> | null = null;
   private readonly choices = new Map<number, ChoiceState>();
   /** Number of chunks seen. */
   chunks = 0;
@@ -76,6 +94,12 @@ export class StreamAssembler {
     if (chunk.system_fingerprint) this.systemFingerprint = chunk.system_fingerprint;
     if (chunk.service_tier) this.serviceTier = chunk.service_tier;
     if (chunk.usage) this.usage = chunk.usage;
+    for (const name in chunk) {
+      const value = (chunk as unknown as Record<string, unknown>)[name];
+      if (KNOWN_CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
+      this.other ??= new Map();
+      this.other.set(name, value);
+    }
     for (const choice of chunk.choices ?? []) {
       let state = this.choices.get(choice.index);
       if (!state) {
@@ -194,6 +218,7 @@ export class StreamAssembler {
       ...(this.usage ? { usage: this.usage } : {}),
       ...(this.systemFingerprint ? { system_fingerprint: this.systemFingerprint } : {}),
       ...(this.serviceTier ? { service_tier: this.serviceTier } : {}),
+      ...(this.other ? Object.fromEntries(this.other) : {}),
     };
   }
 

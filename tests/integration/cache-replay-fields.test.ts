@@ -199,3 +199,56 @@ describe('what a streamed answer keeps when it is assembled', () => {
     expect(chatCount()).toBe(1);
   });
 });
+
+describe("the completion's own fields beside its choices", () => {
+  const moderation = {
+    input: { type: 'moderation_results', model: 'omni-moderation-latest', results: [] },
+    output: { type: 'moderation_results', model: 'omni-moderation-latest', results: [] },
+  };
+
+  it('keeps the moderation results of a streamed answer for a JSON hit', async () => {
+    upstream.enqueue(
+      streamed([{ role: 'assistant', content: 'It is fine.' }], 'stop', [{ moderation }]),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      moderation: { model: 'omni-moderation-latest' },
+      messages: [{ role: 'user' as const, content: 'Is this sentence fine?' }],
+    } as ChatCompletionCreateParamsNonStreaming;
+    const live = await viaStreamHelper(params);
+    expect(live.final.moderation).toEqual(moderation);
+    const hit = await viaJson(params);
+    expect(hit.cache).toBe('hit');
+    expect(hit.body.moderation, JSON.stringify(hit.body)).toEqual(moderation);
+    expect(chatCount()).toBe(1);
+  });
+
+  it('replays the moderation results of a JSON answer to a streaming client', async () => {
+    const answer = {
+      ...base,
+      object: 'chat.completion',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Yes, it is.', refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage,
+      moderation,
+    };
+    upstream.enqueue(json(200, answer));
+    const params = {
+      model: 'gpt-4o-mini',
+      moderation: { model: 'omni-moderation-latest' },
+      messages: [{ role: 'user' as const, content: 'Is that one fine too?' }],
+    } as ChatCompletionCreateParamsNonStreaming;
+    const miss = await viaJson(params);
+    expect(miss.body).toEqual(answer);
+    const replay = await viaStreamHelper(params);
+    expect(replay.final, JSON.stringify(replay.final)).toMatchObject({ moderation, usage });
+    expect(replay.final.choices[0]?.message.content).toBe('Yes, it is.');
+    expect(chatCount()).toBe(1);
+  });
+});
