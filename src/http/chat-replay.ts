@@ -15,7 +15,17 @@ export function splitForReplay(text: string): string[] {
   return pieces;
 }
 
-type ChunkChoice = ChatCompletionChunk.Choice;
+type Delta = ChatCompletionChunk.Choice.Delta;
+
+/** A replayed tool call: a function's, or a custom tool's, which the SDK's chunk type does not name. */
+type ReplayToolCall =
+  | NonNullable<Delta['tool_calls']>[number]
+  | { index: number; id: string; type: 'custom'; custom: { name: string; input: string } };
+
+/** A replayed chunk's choice. */
+type ChunkChoice = Omit<ChatCompletionChunk.Choice, 'delta'> & {
+  delta: Omit<Delta, 'tool_calls'> & { tool_calls?: ReplayToolCall[] };
+};
 
 /** The pieces a text is replayed in: one (none when empty) when it is sent `whole`. */
 function replayPieces(text: string, whole: boolean): string[] {
@@ -168,22 +178,22 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
       });
     }
     (message.tool_calls ?? []).forEach((call, i) => {
-      if (call.type !== 'function') return;
-      choices.push({
-        index,
-        delta: {
-          tool_calls: [
-            {
+      const { id } = call;
+      const sent: ReplayToolCall =
+        call.type === 'custom'
+          ? {
               index: i,
-              id: call.id,
+              id,
+              type: 'custom',
+              custom: { name: call.custom.name, input: call.custom.input },
+            }
+          : {
+              index: i,
+              id,
               type: 'function',
               function: { name: call.function.name, arguments: call.function.arguments },
-            },
-          ],
-        },
-        logprobs: null,
-        finish_reason: null,
-      });
+            };
+      choices.push({ index, delta: { tool_calls: [sent] }, logprobs: null, finish_reason: null });
     });
     for (const [name, value] of after) {
       choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });

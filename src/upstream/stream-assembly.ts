@@ -4,6 +4,23 @@ type ToolCall = NonNullable<ChatCompletion.Choice['message']['tool_calls']>[numb
 type Audio = NonNullable<ChatCompletion.Choice['message']['audio']>;
 type FunctionCall = NonNullable<ChatCompletion.Choice['message']['function_call']>;
 
+/**
+ * A tool call's delta: a function's, or a custom tool's (`custom: { name, input }`, its input in
+ * pieces), which the SDK's chunk type does not name.
+ */
+type ToolCallDelta = Omit<ChatCompletionChunk.Choice.Delta.ToolCall, 'type'> & {
+  type?: 'function' | 'custom';
+  custom?: { name?: string; input?: string };
+};
+
+/** A tool call being assembled; `text` is a function's arguments or a custom tool's input. */
+interface ToolCallState {
+  id: string;
+  type: 'function' | 'custom';
+  name: string;
+  text: string;
+}
+
 interface ChoiceState {
   index: number;
   content: string;
@@ -12,7 +29,7 @@ interface ChoiceState {
   hasRefusal: boolean;
   role: string;
   finishReason: ChatCompletion.Choice['finish_reason'] | null;
-  toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>;
+  toolCalls: Map<number, ToolCallState>;
   /** A deprecated `function_call`: its name as last sent, its arguments joined. */
   functionCall: FunctionCall | null;
   /** Spoken answer (`modalities: ['audio']`): its data and transcript joined, the rest as sent. */
@@ -129,16 +146,19 @@ export class StreamAssembler {
         state.refusal += delta.refusal;
         state.hasRefusal = true;
       }
-      for (const tc of delta.tool_calls ?? []) {
+      for (const tc of (delta.tool_calls ?? []) as ToolCallDelta[]) {
         const call = state.toolCalls.get(tc.index) ?? {
           id: '',
-          type: 'function' as const,
+          type: 'function',
           name: '',
-          arguments: '',
+          text: '',
         };
         if (tc.id) call.id = tc.id;
+        if (tc.type === 'custom') call.type = 'custom';
         if (tc.function?.name) call.name += tc.function.name;
-        if (tc.function?.arguments) call.arguments += tc.function.arguments;
+        if (tc.function?.arguments) call.text += tc.function.arguments;
+        if (tc.custom?.name) call.name = tc.custom.name;
+        if (tc.custom?.input) call.text += tc.custom.input;
         state.toolCalls.set(tc.index, call);
       }
       if (delta.function_call) {
@@ -187,11 +207,12 @@ export class StreamAssembler {
       .map((s): ChatCompletion.Choice => {
         const toolCalls: ToolCall[] = [...s.toolCalls.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([, c]) => ({
-            id: c.id,
-            type: 'function',
-            function: { name: c.name, arguments: c.arguments },
-          }));
+          .map(
+            ([, c]): ToolCall =>
+              c.type === 'custom'
+                ? { id: c.id, type: 'custom', custom: { name: c.name, input: c.text } }
+                : { id: c.id, type: 'function', function: { name: c.name, arguments: c.text } },
+          );
         return {
           index: s.index,
           message: {

@@ -252,3 +252,86 @@ describe("the completion's own fields beside its choices", () => {
     expect(chatCount()).toBe(1);
   });
 });
+
+describe('custom tool calls', () => {
+  const tools = [
+    { type: 'custom' as const, custom: { name: 'shell', description: 'Runs a command.' } },
+  ];
+  const call = { id: 'call_sh', type: 'custom', custom: { name: 'shell', input: 'echo hello' } };
+
+  /** The tool-call deltas and finish reasons a streaming client reads, chunk by chunk. */
+  async function streamedCalls(content: string) {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user', content }],
+      stream: true,
+    });
+    const calls: unknown[] = [];
+    const finishes: unknown[] = [];
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) {
+        calls.push(...(choice.delta.tool_calls ?? []));
+        if (choice.finish_reason) finishes.push(choice.finish_reason);
+      }
+    }
+    await settle();
+    return { calls, finishes };
+  }
+
+  it('replays a custom tool call of a JSON answer to a streaming client', async () => {
+    upstream.enqueue(
+      json(200, {
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: null, refusal: null, tool_calls: [call] },
+            logprobs: null,
+            finish_reason: 'tool_calls',
+          },
+        ],
+        usage,
+      }),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user' as const, content: 'Say hello in the shell.' }],
+    };
+    expect((await viaJson(params)).body.choices[0]?.message.tool_calls).toEqual([call]);
+    const replay = await streamedCalls('Say hello in the shell.');
+    expect(replay.calls).toEqual([{ index: 0, ...call }]);
+    expect(replay.finishes).toEqual(['tool_calls']);
+    expect(chatCount()).toBe(1);
+  });
+
+  it('keeps a streamed custom tool call, its input joined, for a JSON hit', async () => {
+    upstream.enqueue(
+      streamed(
+        [
+          { role: 'assistant', content: null },
+          {
+            tool_calls: [
+              { index: 0, id: 'call_sh', type: 'custom', custom: { name: 'shell', input: '' } },
+            ],
+          },
+          { tool_calls: [{ index: 0, custom: { input: 'echo ' } }] },
+          { tool_calls: [{ index: 0, custom: { input: 'hello' } }] },
+        ],
+        'tool_calls',
+      ),
+    );
+    const live = await streamedCalls('Greet from the shell.');
+    expect(live.finishes).toEqual(['tool_calls']);
+    const hit = await viaJson({
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user', content: 'Greet from the shell.' }],
+    });
+    expect(hit.cache, JSON.stringify(hit.body)).toBe('hit');
+    expect(hit.body.choices[0]?.message.tool_calls).toEqual([call]);
+    expect(chatCount()).toBe(1);
+  });
+});
