@@ -1,5 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { SSE_DONE } from './sse.js';
+import { SSE_DONE, sseData } from './sse.js';
 
 /** Words per replayed content chunk: enough chunks to look like a stream, few enough to be cheap. */
 const WORDS_PER_CHUNK = 4;
@@ -15,7 +15,23 @@ export function splitForReplay(text: string): string[] {
   return pieces;
 }
 
-type ChunkChoice = ChatCompletionChunk.Choice;
+type Delta = ChatCompletionChunk.Choice.Delta;
+
+/** A replayed tool call: a function's, or a custom tool's, which the SDK's chunk type does not name. */
+type ReplayToolCall =
+  | NonNullable<Delta['tool_calls']>[number]
+  | { index: number; id: string; type: 'custom'; custom: { name: string; input: string } };
+
+/** A replayed chunk's choice. */
+type ChunkChoice = Omit<ChatCompletionChunk.Choice, 'delta'> & {
+  delta: Omit<Delta, 'tool_calls'> & { tool_calls?: ReplayToolCall[] };
+};
+
+/** The pieces a text is replayed in: one (none when empty) when it is sent `whole`. */
+function replayPieces(text: string, whole: boolean): string[] {
+  if (!whole) return splitForReplay(text);
+  return text === '' ? [] : [text];
+}
 
 /** Message fields the replay sends as OpenAI streams them (role, text pieces, tool calls). */
 const STREAMED_MESSAGE_FIELDS: ReadonlySet<string> = new Set([
@@ -47,6 +63,32 @@ function otherFields(message: ChatCompletion.Choice['message']): {
   return { before, after };
 }
 
+/** Completion fields every replayed chunk carries, or that the replay builds itself. */
+const CHUNK_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'object',
+  'created',
+  'model',
+  'choices',
+  'usage',
+  'service_tier',
+  'system_fingerprint',
+]);
+
+/**
+ * The completion's other top-level fields with a value (`moderation`, a provider's own), which a
+ * stream sends on a chunk of their own, with no choices.
+ */
+function otherTopFields(completion: ChatCompletion): Record<string, unknown> | null {
+  let fields: Record<string, unknown> | null = null;
+  for (const [name, value] of Object.entries(completion)) {
+    if (CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
+    fields ??= {};
+    fields[name] = value;
+  }
+  return fields;
+}
+
 /** The fields every replayed chunk starts with, in OpenAI's order. */
 function chunkBase(completion: ChatCompletion) {
   return {
@@ -62,10 +104,12 @@ function chunkBase(completion: ChatCompletion) {
 /**
  * Turns a stored completion back into the stream OpenAI would have sent, as `data:` events ending
  * with `[DONE]`: per choice the role first, the message's other text fields (a reasoning), then
- * the content (or refusal) in several pieces, tool calls, its other fields (annotations), and the
- * finish reason; the usage chunk (empty choices) last. With `includeUsage`, every
- * other chunk carries `usage: null`, as OpenAI's do; without it no chunk has a usage field. The
- * fields every chunk shares are serialised once; each event is what serialising its chunk gives.
+ * the content (or refusal) in several pieces, tool calls (or a deprecated function call), its
+ * other fields (annotations), and the finish reason; then the completion's other fields
+ * (`moderation`) on a chunk with empty choices; the usage chunk (empty choices) last. With
+ * `includeUsage`, every other chunk carries `usage: null`, as OpenAI's do; without it no chunk has
+ * a usage field. The fields every chunk shares are serialised once; each event is what serialising
+ * its chunk gives.
  */
 export function replayFrames(completion: ChatCompletion, includeUsage: boolean): string {
   const base = JSON.stringify(chunkBase(completion));
@@ -74,6 +118,11 @@ export function replayFrames(completion: ChatCompletion, includeUsage: boolean):
   const close = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   let out = '';
   for (const choice of replayChoices(completion)) out += `${open}${JSON.stringify(choice)}${close}`;
+  const others = otherTopFields(completion);
+  if (others) {
+    const usage = includeUsage ? { usage: null } : {};
+    out += sseData({ ...chunkBase(completion), choices: [], ...usage, ...others });
+  }
   if (includeUsage && completion.usage) {
     out += `${open}],"usage":${JSON.stringify(completion.usage)}}\n\n`;
   }
@@ -96,32 +145,55 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
     for (const [name, value] of before) {
       choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });
     }
-    const content = message.content ?? '';
-    // Token logprobs cannot be split along our pieces, so an answer that has them goes in one.
-    const pieces = logprobs ? (content === '' ? [] : [content]) : splitForReplay(content);
-    for (const piece of pieces) {
-      choices.push({ index, delta: { content: piece }, logprobs, finish_reason: null });
-    }
-    for (const piece of splitForReplay(message.refusal ?? '')) {
-      choices.push({ index, delta: { refusal: piece }, logprobs: null, finish_reason: null });
-    }
-    (message.tool_calls ?? []).forEach((call, i) => {
-      if (call.type !== 'function') return;
+    // Token logprobs cannot be split along our pieces, so a text that has them goes in one, with
+    // them. A client appends each chunk's: the content's go with the content, the refusal's with
+    // the refusal.
+    const refusalLogprobs = logprobs?.refusal?.length ? logprobs.refusal : null;
+    const contentLogprobs = logprobs && refusalLogprobs ? { ...logprobs, refusal: null } : logprobs;
+    for (const piece of replayPieces(message.content ?? '', logprobs !== null)) {
       choices.push({
         index,
-        delta: {
-          tool_calls: [
-            {
-              index: i,
-              id: call.id,
-              type: 'function',
-              function: { name: call.function.name, arguments: call.function.arguments },
-            },
-          ],
-        },
+        delta: { content: piece },
+        logprobs: contentLogprobs,
+        finish_reason: null,
+      });
+    }
+    const withRefusal = refusalLogprobs ? { content: null, refusal: refusalLogprobs } : null;
+    for (const piece of replayPieces(message.refusal ?? '', withRefusal !== null)) {
+      choices.push({
+        index,
+        delta: { refusal: piece },
+        logprobs: withRefusal,
+        finish_reason: null,
+      });
+    }
+    const functionCall = message.function_call;
+    if (functionCall) {
+      const { name, arguments: args } = functionCall;
+      choices.push({
+        index,
+        delta: { function_call: { name, arguments: args } },
         logprobs: null,
         finish_reason: null,
       });
+    }
+    (message.tool_calls ?? []).forEach((call, i) => {
+      const { id } = call;
+      const sent: ReplayToolCall =
+        call.type === 'custom'
+          ? {
+              index: i,
+              id,
+              type: 'custom',
+              custom: { name: call.custom.name, input: call.custom.input },
+            }
+          : {
+              index: i,
+              id,
+              type: 'function',
+              function: { name: call.function.name, arguments: call.function.arguments },
+            };
+      choices.push({ index, delta: { tool_calls: [sent] }, logprobs: null, finish_reason: null });
     });
     for (const [name, value] of after) {
       choices.push({ index, delta: { [name]: value }, logprobs: null, finish_reason: null });

@@ -15,7 +15,8 @@ export function chatStreamFormat(includeUsage: boolean): StreamFormat {
       const line = raw !== null && raw.indexOf('\n') === -1 ? raw : null;
       if (includeUsage || !('usage' in chunk))
         return line === null ? sseData(chunk) : `data: ${line}\n\n`;
-      if (chunk.usage && chunk.choices.length === 0) return '';
+      // A usage chunk has no choices (some OpenAI-compatible servers leave the field out).
+      if (chunk.usage && (chunk.choices ?? []).length === 0) return '';
       const cut = line !== null && chunk.usage === null ? withoutNullMember(line, 'usage') : null;
       if (cut !== null) return `data: ${cut}\n\n`;
       const { usage: _usage, ...visible } = chunk;

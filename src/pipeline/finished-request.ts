@@ -98,7 +98,10 @@ export function storableCompletion(outcome: Outcome, request: ChatRequest): Chat
   if (outcome.fromCache || completion.choices.length !== request.n) return null;
   // Truncated (`length`), filtered or unfinished answers would be replayed as if they were whole.
   const whole = completion.choices.every(
-    (c) => c.finish_reason === 'stop' || c.finish_reason === 'tool_calls',
+    (c) =>
+      c.finish_reason === 'stop' ||
+      c.finish_reason === 'tool_calls' ||
+      c.finish_reason === 'function_call',
   );
   return whole ? completion : null;
 }

@@ -1,6 +1,25 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
 
 type ToolCall = NonNullable<ChatCompletion.Choice['message']['tool_calls']>[number];
+type Audio = NonNullable<ChatCompletion.Choice['message']['audio']>;
+type FunctionCall = NonNullable<ChatCompletion.Choice['message']['function_call']>;
+
+/**
+ * A tool call's delta: a function's, or a custom tool's (`custom: { name, input }`, its input in
+ * pieces), which the SDK's chunk type does not name.
+ */
+type ToolCallDelta = Omit<ChatCompletionChunk.Choice.Delta.ToolCall, 'type'> & {
+  type?: 'function' | 'custom';
+  custom?: { name?: string; input?: string };
+};
+
+/** A tool call being assembled; `text` is a function's arguments or a custom tool's input. */
+interface ToolCallState {
+  id: string;
+  type: 'function' | 'custom';
+  name: string;
+  text: string;
+}
 
 interface ChoiceState {
   index: number;
@@ -10,7 +29,11 @@ interface ChoiceState {
   hasRefusal: boolean;
   role: string;
   finishReason: ChatCompletion.Choice['finish_reason'] | null;
-  toolCalls: Map<number, { id: string; type: 'function'; name: string; arguments: string }>;
+  toolCalls: Map<number, ToolCallState>;
+  /** A deprecated `function_call`: its name as last sent, its arguments joined. */
+  functionCall: FunctionCall | null;
+  /** Spoken answer (`modalities: ['audio']`): its data and transcript joined, the rest as sent. */
+  audio: Partial<Audio> | null;
   logprobs: ChatCompletion.Choice['logprobs'];
   /**
    * The delta's other fields, as the message's (`reasoning_content`, `annotations`, …): text
@@ -26,7 +49,32 @@ const KNOWN_DELTA_FIELDS: ReadonlySet<string> = new Set([
   'refusal',
   'tool_calls',
   'function_call',
+  'audio',
 ]);
+
+/**
+ * Chunk fields the assembler builds the completion from itself, and the padding a stream may
+ * carry (`obfuscation`), which is no part of the answer.
+ */
+const KNOWN_CHUNK_FIELDS: ReadonlySet<string> = new Set([
+  'id',
+  'object',
+  'created',
+  'model',
+  'choices',
+  'usage',
+  'system_fingerprint',
+  'service_tier',
+  'obfuscation',
+]);
+
+/** Adds one delta's piece of a spoken answer, as the openai SDK's stream helper does. */
+function mergeAudio(audio: Partial<Audio>, piece: Partial<Audio>): void {
+  if (piece.id != null) audio.id = piece.id;
+  if (piece.data != null) audio.data = (audio.data ?? '') + piece.data;
+  if (piece.transcript != null) audio.transcript = (audio.transcript ?? '') + piece.transcript;
+  if (piece.expires_at != null) audio.expires_at = piece.expires_at;
+}
 
 /** A delta field the message keeps as the stream sent it, joined over its chunks. */
 function mergeExtra(extra: Map<string, unknown>, name: string, value: unknown): void {
@@ -49,6 +97,8 @@ export class StreamAssembler {
   private systemFingerprint: string | undefined;
   private serviceTier: ChatCompletion['service_tier'] | undefined;
   private usage: ChatCompletion['usage'] | undefined;
+  /** The chunks' other top-level fields (`moderation`, a provider's own), as last sent. */
+  private other: Map<string, unknown> | null = null;
   private readonly choices = new Map<number, ChoiceState>();
   /** Number of chunks seen. */
   chunks = 0;
@@ -61,6 +111,12 @@ export class StreamAssembler {
     if (chunk.system_fingerprint) this.systemFingerprint = chunk.system_fingerprint;
     if (chunk.service_tier) this.serviceTier = chunk.service_tier;
     if (chunk.usage) this.usage = chunk.usage;
+    for (const name in chunk) {
+      const value = (chunk as unknown as Record<string, unknown>)[name];
+      if (KNOWN_CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
+      this.other ??= new Map();
+      this.other.set(name, value);
+    }
     for (const choice of chunk.choices ?? []) {
       let state = this.choices.get(choice.index);
       if (!state) {
@@ -73,6 +129,8 @@ export class StreamAssembler {
           role: 'assistant',
           finishReason: null,
           toolCalls: new Map(),
+          functionCall: null,
+          audio: null,
           logprobs: null,
           extra: null,
         };
@@ -88,17 +146,31 @@ export class StreamAssembler {
         state.refusal += delta.refusal;
         state.hasRefusal = true;
       }
-      for (const tc of delta.tool_calls ?? []) {
+      for (const tc of (delta.tool_calls ?? []) as ToolCallDelta[]) {
         const call = state.toolCalls.get(tc.index) ?? {
           id: '',
-          type: 'function' as const,
+          type: 'function',
           name: '',
-          arguments: '',
+          text: '',
         };
         if (tc.id) call.id = tc.id;
+        if (tc.type === 'custom') call.type = 'custom';
         if (tc.function?.name) call.name += tc.function.name;
-        if (tc.function?.arguments) call.arguments += tc.function.arguments;
+        if (tc.function?.arguments) call.text += tc.function.arguments;
+        if (tc.custom?.name) call.name = tc.custom.name;
+        if (tc.custom?.input) call.text += tc.custom.input;
         state.toolCalls.set(tc.index, call);
+      }
+      if (delta.function_call) {
+        const call = state.functionCall ?? { name: '', arguments: '' };
+        if (delta.function_call.name) call.name = delta.function_call.name;
+        if (delta.function_call.arguments) call.arguments += delta.function_call.arguments;
+        state.functionCall = call;
+      }
+      const audio = (delta as { audio?: Partial<Audio> | null }).audio;
+      if (audio) {
+        state.audio ??= {};
+        mergeAudio(state.audio, audio);
       }
       if (choice.logprobs) {
         const prev = state.logprobs ?? { content: null, refusal: null };
@@ -135,11 +207,12 @@ export class StreamAssembler {
       .map((s): ChatCompletion.Choice => {
         const toolCalls: ToolCall[] = [...s.toolCalls.entries()]
           .sort(([a], [b]) => a - b)
-          .map(([, c]) => ({
-            id: c.id,
-            type: 'function',
-            function: { name: c.name, arguments: c.arguments },
-          }));
+          .map(
+            ([, c]): ToolCall =>
+              c.type === 'custom'
+                ? { id: c.id, type: 'custom', custom: { name: c.name, input: c.text } }
+                : { id: c.id, type: 'function', function: { name: c.name, arguments: c.text } },
+          );
         return {
           index: s.index,
           message: {
@@ -147,6 +220,8 @@ export class StreamAssembler {
             content: s.hasContent ? s.content : null,
             refusal: s.hasRefusal ? s.refusal : null,
             ...(s.extra ? Object.fromEntries(s.extra) : {}),
+            ...(s.audio ? { audio: s.audio as Audio } : {}),
+            ...(s.functionCall ? { function_call: s.functionCall } : {}),
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
           },
           logprobs: s.logprobs,
@@ -164,6 +239,7 @@ export class StreamAssembler {
       ...(this.usage ? { usage: this.usage } : {}),
       ...(this.systemFingerprint ? { system_fingerprint: this.systemFingerprint } : {}),
       ...(this.serviceTier ? { service_tier: this.serviceTier } : {}),
+      ...(this.other ? Object.fromEntries(this.other) : {}),
     };
   }
 

@@ -246,6 +246,33 @@ describe('streaming chat completions', () => {
     );
   });
 
+  it("ends a whole answer cleanly when the upstream's usage chunk leaves out its empty choices", async () => {
+    // Some OpenAI-compatible servers write the usage chunk without `choices`; the gateway asked
+    // for that chunk itself, so a client that did not must never see it, nor an error for it.
+    upstream.enqueue((_req, res) => {
+      const base = { id: 'c2', object: 'chat.completion.chunk', created: 1, model: 'm' };
+      const chunk = (fields: Record<string, unknown>) =>
+        `data: ${JSON.stringify({ ...base, ...fields })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'Hi' } }] }) +
+          chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) +
+          chunk({ usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }) +
+          'data: [DONE]\n\n',
+      );
+    });
+    const stream = await socketClient.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hi');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason, JSON.stringify(chunks)).toBe('stop');
+    expect(chunks).toHaveLength(2);
+  });
+
   it('sends the first chunk to the client before the upstream has finished', async () => {
     let release: () => void = () => {};
     const pause = new Promise<void>((r) => (release = r));

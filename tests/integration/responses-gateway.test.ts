@@ -105,6 +105,33 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
     expect(types).toContain('response.output_item.done');
   });
 
+  it('completes a stream whose upstream usage chunk leaves out its empty choices', async () => {
+    upstream.enqueue((_req, res) => {
+      const base = { id: 'c3', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini' };
+      const chunk = (fields: Record<string, unknown>) =>
+        `data: ${JSON.stringify({ ...base, ...fields })}\n\n`;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        chunk({ choices: [{ index: 0, delta: { role: 'assistant', content: 'Hello' } }] }) +
+          chunk({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }) +
+          chunk({ usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } }) +
+          'data: [DONE]\n\n',
+      );
+    });
+    const stream = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Say hello',
+      stream: true,
+    });
+    const events: ResponseStreamEvent[] = [];
+    for await (const event of stream) events.push(event);
+    const last = events.at(-1);
+    expect(last?.type, JSON.stringify(last)).toBe('response.completed');
+    const text = events.map((e) => (e.type === 'response.output_text.delta' ? e.delta : ''));
+    expect(text.join('')).toBe('Hello');
+    expect(last?.type === 'response.completed' && last.response.usage?.total_tokens).toBe(4);
+  });
+
   it('makes a function tool round trip', async () => {
     upstream.enqueue(toolCall('get_weather', '{"city":"Oslo"}'));
     const tools: OpenAI.Responses.Tool[] = [

@@ -86,7 +86,8 @@ export class ResponsesStreamTranslator {
     this.#model = chunk.model || this.#model;
     if (chunk.service_tier) this.#serviceTier = chunk.service_tier;
     if (chunk.usage) this.#usage = chunk.usage;
-    const choice = chunk.choices.find((c) => c.index === 0);
+    // A usage chunk may leave out its (empty) choices.
+    const choice = (chunk.choices ?? []).find((c) => c.index === 0);
     if (choice === undefined) return out;
     const { delta } = choice;
     if (typeof delta.content === 'string' && delta.content !== '') {
