@@ -335,6 +335,36 @@ describe('POST /v1/responses through the gateway, upstream speaking chat complet
       ttl: '30m',
     });
   });
+
+  it('runs a function tool that leaves strict out as OpenAI does: strict when its schema can be, not otherwise', async () => {
+    const closable = {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: ['string', 'null'] } },
+      required: ['city', 'unit'],
+    };
+    // An optional property that is not nullable: strict mode cannot take it.
+    const optional = { type: 'object', properties: { city: { type: 'string' } } };
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Weather?',
+      tools: [
+        { type: 'function', name: 'closable', parameters: closable } as never,
+        { type: 'function', name: 'optional', parameters: optional } as never,
+        { type: 'function', name: 'chosen', parameters: closable, strict: false },
+      ],
+    });
+    const sent = upstream.requests[0]?.body?.tools as { function: Record<string, unknown> }[];
+    expect(sent.map((t) => t.function)).toEqual([
+      { name: 'closable', parameters: { ...closable, additionalProperties: false }, strict: true },
+      { name: 'optional', parameters: optional },
+      { name: 'chosen', parameters: closable, strict: false },
+    ]);
+    expect(response.tools.map((t) => (t.type === 'function' ? [t.name, t.strict] : null))).toEqual([
+      ['closable', true],
+      ['optional', false],
+      ['chosen', false],
+    ]);
+  });
 });
 
 /** Streams these chat chunks as the upstream's SSE body, then `[DONE]`. */

@@ -133,7 +133,8 @@ describe('toResponseObject', () => {
           name: 'f',
           description: null,
           parameters: { type: 'object' },
-          strict: null,
+          // Left out, strict is what OpenAI's Responses API makes of the schema: this one can be.
+          strict: true,
         },
       ],
       text: { format: { type: 'json_object' }, verbosity: 'medium' },

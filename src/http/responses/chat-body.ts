@@ -9,6 +9,7 @@ import { isRecord } from '../../runtime/is-record.js';
 import type { ConversationItemLike } from './input-to-messages.js';
 import { itemsToMessages } from './input-to-messages.js';
 import type { ResponsesRequest } from './responses-request.js';
+import { toolStrictness } from './strict-schema.js';
 
 type Field = Record<string, unknown>;
 
@@ -28,15 +29,19 @@ export function referencedItemIds(request: ResponsesRequest): string[] {
 
 function toolsOf(tools: unknown): ChatCompletionTool[] {
   if (!Array.isArray(tools)) return [];
-  return tools.filter(isRecord).map((tool) => ({
-    type: 'function',
-    function: {
-      name: String(tool.name),
-      ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
-      ...(isRecord(tool.parameters) ? { parameters: tool.parameters } : {}),
-      ...(typeof tool.strict === 'boolean' ? { strict: tool.strict } : {}),
-    },
-  }));
+  return tools.filter(isRecord).map((tool) => {
+    // Strict as OpenAI's Responses API would run it (chat's default is non-strict).
+    const { strict, parameters } = toolStrictness(tool);
+    return {
+      type: 'function',
+      function: {
+        name: String(tool.name),
+        ...(typeof tool.description === 'string' ? { description: tool.description } : {}),
+        ...(parameters ? { parameters } : {}),
+        ...(strict || typeof tool.strict === 'boolean' ? { strict } : {}),
+      },
+    };
+  });
 }
 
 function toolChoiceOf(choice: unknown): ChatCompletionToolChoiceOption | undefined {

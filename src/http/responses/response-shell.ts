@@ -8,6 +8,7 @@ import type {
 } from 'openai/resources/responses/responses';
 import { isRecord } from '../../runtime/is-record.js';
 import type { ResponsesRequest } from './responses-request.js';
+import { toolStrictness } from './strict-schema.js';
 
 /**
  * OpenAI's `response` object as the API sends it. `output_text` is left out: the API does not send
@@ -40,7 +41,7 @@ function echoedTools(tools: unknown): Tool[] {
     name: String(tool.name),
     description: typeof tool.description === 'string' ? tool.description : null,
     parameters: isRecord(tool.parameters) ? tool.parameters : null,
-    strict: typeof tool.strict === 'boolean' ? tool.strict : null,
+    strict: toolStrictness(tool).strict,
   }));
 }
 
