@@ -215,6 +215,28 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables holding a secret (METRICS_TOKEN, the API keys, the master keys): never shown. */
+const SECRET_VARIABLE = /_(API_KEY|MASTER_KEYS|TOKEN|SECRET|PASSWORD)$/;
+
+/**
+ * A bad variable's value as the error shows it, so an operator sees what was read: never a
+ * secret's, and a URL's (DATABASE_URL, REDIS_URL, …) without the password it may carry.
+ */
+function shownValue(name: string, value: string): string {
+  if (SECRET_VARIABLE.test(name)) return '';
+  const text = name.endsWith('_URL') ? withoutPassword(value) : value;
+  return ` (got ${JSON.stringify(text.slice(0, 60))})`;
+}
+
+/**
+ * `scheme://user:password@host…` as `scheme://user:[redacted]@host…`. The URL is shown because it
+ * is not valid, so it is not parsed: everything from the first `:` of its user part to its last
+ * `@` goes, which may take more than the password but never leaves any of it.
+ */
+function withoutPassword(url: string): string {
+  return url.replace(/^((?:[A-Za-z][A-Za-z0-9+.-]*:)?\/\/)?([^:@/]*):.*@/s, '$1$2:[redacted]@');
+}
+
 /** Parses the environment into a Config; pure, throws one ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(withoutEmptyValues(env));
@@ -222,8 +244,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const problems = parsed.error.issues.map((issue) => {
       const name = issue.path.join('.');
       const value = env[name];
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value.slice(0, 60))})`;
-      return `${name} ${issue.message}${shown}`;
+      return `${name} ${issue.message}${value === undefined ? '' : shownValue(name, value)}`;
     });
     throw new ConfigError(problems);
   }

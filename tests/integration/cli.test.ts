@@ -79,6 +79,19 @@ describe('start-up configuration', () => {
     expect(r.stderr).toContain('UPSTREAM_TIMEOUT_MS');
     expect(r.stderr.match(/Invalid configuration/g)).toHaveLength(1);
   });
+
+  it('names a bad secret without its value, and shows a bad URL without its password', async () => {
+    const r = await cli(['serve'], {
+      METRICS_TOKEN: 'short-Secret1',
+      DATABASE_URL: 'postgress://app:db-Secret2@db.internal/tollgate',
+      REDIS_URL: 'redis://:redis@Secret3@cache internal:6379',
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('METRICS_TOKEN must be at least 16 characters');
+    expect(r.stderr).toContain('(got "postgress://app:[redacted]@db.internal/tollgate")');
+    expect(r.stderr).toContain('(got "redis://:[redacted]@cache internal:6379")');
+    expect(r.stderr).not.toMatch(/Secret\d/);
+  });
 });
 
 describe('tollgate keys', { timeout: 300_000 }, () => {
