@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,29 @@ describe('start-up configuration', () => {
     expect(r.stderr).toContain('(got "postgress://app:[redacted]@db.internal/tollgate")');
     expect(r.stderr).toContain('(got "redis://:[redacted]@cache internal:6379")');
     expect(r.stderr).not.toMatch(/Secret\d/);
+  });
+
+  it('says where a routing file is not JSON without quoting it (it may hold an apiKey)', async () => {
+    const dir = tempDataDir();
+    const unquoted = join(dir, 'unquoted.json');
+    writeFileSync(
+      unquoted,
+      '{"upstreams":{"a":{"baseURL":"https://a.test/v1","apiKey":kSecret1}}}',
+    );
+    const noComma = join(dir, 'no-comma.json');
+    writeFileSync(
+      noComma,
+      '{\n  "upstreams": {\n    "a": { "baseURL": "https://a.test/v1" "apiKey": "kSecret2" }\n  }\n}\n',
+    );
+    for (const [file, where] of [
+      [unquoted, 'an unexpected token'],
+      [noComma, "Expected ',' or '}' after property value at line 3, column 43"],
+    ] as const) {
+      const r = await cli(['serve'], { TOLLGATE_CONFIG: file, DATABASE_URL: 'memory://' });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`TOLLGATE_CONFIG is not valid JSON: ${where}`);
+      expect(r.stderr).not.toMatch(/kSecret/);
+    }
   });
 });
 
