@@ -43,6 +43,20 @@ export function defaultRouting(baseURL: string, apiKey: string | undefined): Rou
 }
 
 /**
+ * Why a routing file is not JSON, without its text: the engine's message can quote the text
+ * around the error, an upstream's `apiKey` among it. The reason and its line and column are kept.
+ */
+function jsonProblem(text: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  const at = /^(.+) in JSON at position (\d+)/.exec(message);
+  if (at?.[1] && at[2]) {
+    const lines = text.slice(0, Number(at[2])).split('\n');
+    return `${at[1]} at line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}`;
+  }
+  return message === 'Unexpected end of JSON input' ? message : 'an unexpected token';
+}
+
+/**
  * Parses a TOLLGATE_CONFIG file's text. `apiKeyEnv` names an environment variable holding the
  * upstream's key, so the file itself need not contain secrets.
  */
@@ -54,7 +68,7 @@ export function parseRoutingConfig(
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`TOLLGATE_CONFIG is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`TOLLGATE_CONFIG is not valid JSON: ${jsonProblem(text, err)}`);
   }
   const parsed = fileSchema.safeParse(json);
   if (!parsed.success) {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,42 @@ describe('start-up configuration', () => {
     expect(r.stderr).toContain('DATABASE_URL');
     expect(r.stderr).toContain('UPSTREAM_TIMEOUT_MS');
     expect(r.stderr.match(/Invalid configuration/g)).toHaveLength(1);
+  });
+
+  it('names a bad secret without its value, and shows a bad URL without its password', async () => {
+    const r = await cli(['serve'], {
+      METRICS_TOKEN: 'short-Secret1',
+      DATABASE_URL: 'postgress://app:db-Secret2@db.internal/tollgate',
+      REDIS_URL: 'redis://:redis@Secret3@cache internal:6379',
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('METRICS_TOKEN must be at least 16 characters');
+    expect(r.stderr).toContain('(got "postgress://…@db.internal/tollgate")');
+    expect(r.stderr).toContain('(got "redis://…@cache internal:6379")');
+    expect(r.stderr).not.toMatch(/Secret\d/);
+  });
+
+  it('says where a routing file is not JSON without quoting it (it may hold an apiKey)', async () => {
+    const dir = tempDataDir();
+    const unquoted = join(dir, 'unquoted.json');
+    writeFileSync(
+      unquoted,
+      '{"upstreams":{"a":{"baseURL":"https://a.test/v1","apiKey":kSecret1}}}',
+    );
+    const noComma = join(dir, 'no-comma.json');
+    writeFileSync(
+      noComma,
+      '{\n  "upstreams": {\n    "a": { "baseURL": "https://a.test/v1" "apiKey": "kSecret2" }\n  }\n}\n',
+    );
+    for (const [file, where] of [
+      [unquoted, 'an unexpected token'],
+      [noComma, "Expected ',' or '}' after property value at line 3, column 43"],
+    ] as const) {
+      const r = await cli(['serve'], { TOLLGATE_CONFIG: file, DATABASE_URL: 'memory://' });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(`TOLLGATE_CONFIG is not valid JSON: ${where}`);
+      expect(r.stderr).not.toMatch(/kSecret/);
+    }
   });
 });
 
