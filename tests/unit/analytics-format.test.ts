@@ -34,6 +34,14 @@ describe('analytics formats', () => {
     expect(createCsvReader().push(csvRecord(['=1+1', 'x']))).toEqual([["'=1+1", 'x']]);
   });
 
+  it('quotes a field holding a semicolon or a tab, which other separators would split into a formula cell', () => {
+    expect(csvField('x;=HYPERLINK("http://evil.test")')).toBe(
+      '"x;=HYPERLINK(""http://evil.test"")"',
+    );
+    expect(csvField('x\t=1+1')).toBe('"x\t=1+1"');
+    expect(createCsvReader().push(csvRecord(['a;=1', 'b']))).toEqual([['a;=1', 'b']]);
+  });
+
   it('11: rejects a cursor whose timestamp is not a real instant', () => {
     const id = '01a2023b-28a3-7e82-99b7-d0b88c224f3d';
     for (const createdAt of [
