@@ -71,7 +71,8 @@ export interface KeyVerifier {
  * A cache of key rows by public id. An entry younger than half the TTL is used as is; an older one
  * is used while a refresh runs in the background; one past the TTL is re-read before answering, so
  * a revocation anywhere takes effect within the TTL (at most 5 s) without a database round-trip on
- * the hot path of a busy key. Unknown ids are cached too, so guessing costs no queries.
+ * the hot path of a busy key. Unknown ids are cached too (apart, so that they never push out a
+ * key in use), and guessing the same id again costs no query.
  *
  * While the database does not answer, a key read less than `staleWindowMs` ago keeps working; past
  * that it is refused (KeyStoreUnavailable, a 503) until it can be read again, so a key revoked on
@@ -88,7 +89,11 @@ export function createKeyVerifier(options: {
   onError?: (err: unknown) => void;
 }): KeyVerifier {
   const { db, clock, ttlMs, staleWindowMs } = options;
-  const cache = new LRUCache<string, CacheEntry>({ max: options.maxEntries ?? 10_000 });
+  const maxEntries = options.maxEntries ?? 10_000;
+  const cache = new LRUCache<string, CacheEntry>({ max: maxEntries });
+  // Ids that name no key, in a cache of their own: a client sending random ids evicts only those,
+  // never the keys in use (each of which would then cost a database read again).
+  const unknownIds = new LRUCache<string, CacheEntry>({ max: maxEntries });
   const inFlight = new Map<string, Promise<CacheEntry>>();
   const used = new Set<string>();
 
@@ -98,7 +103,13 @@ export function createKeyVerifier(options: {
     const p = findApiKeyWithTenant(db, publicId)
       .then((row) => {
         const entry = { row: row ?? null, fetchedAt: clock.now() };
-        cache.set(publicId, entry);
+        if (entry.row) {
+          cache.set(publicId, entry);
+          unknownIds.delete(publicId);
+        } else {
+          unknownIds.set(publicId, entry);
+          cache.delete(publicId);
+        }
         return entry;
       })
       .finally(() => inFlight.delete(publicId));
@@ -118,7 +129,7 @@ export function createKeyVerifier(options: {
   }
 
   async function entryFor(publicId: string): Promise<CacheEntry> {
-    const cached = cache.get(publicId);
+    const cached = cache.get(publicId) ?? unknownIds.get(publicId);
     if (!cached) {
       try {
         return await withTimeout(load(publicId), LOOKUP_TIMEOUT_MS, 'key lookup timed out');
@@ -155,7 +166,12 @@ export function createKeyVerifier(options: {
     throw new KeyStoreUnavailable(cause);
   }
 
-  void options.bus?.subscribe((publicId) => cache.delete(publicId));
+  const forget = (publicId: string) => {
+    cache.delete(publicId);
+    unknownIds.delete(publicId);
+  };
+
+  void options.bus?.subscribe(forget);
 
   return {
     async verify(presented) {
@@ -191,7 +207,7 @@ export function createKeyVerifier(options: {
       };
     },
     invalidate(publicId) {
-      cache.delete(publicId);
+      forget(publicId);
       options.bus?.publish(publicId);
     },
     async flushUsage() {

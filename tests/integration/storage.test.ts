@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/keys/api-key-format.js';
 import { createKey } from '../../src/keys/key-admin.js';
 import { createKeyVerifier } from '../../src/keys/key-verifier.js';
 import type { Clock } from '../../src/runtime/clock.js';
@@ -118,6 +119,27 @@ describe.each(storageDrivers())('storage on $name', (driver) => {
     // As if the key was created in the moment its tenant's forget revoked the others.
     await handle.db.execute(sql`update tenants set forgotten_at = now() where id = ${tenant.id}`);
     expect(await verifier.verify(key)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('keeps a key in use cached while a client sends ids that name no key', async () => {
+    const now = Date.now();
+    const clock: Clock = { now: () => now, monotonic: () => now };
+    const verifier = createKeyVerifier({
+      db: handle.db,
+      clock,
+      ttlMs: 2_000,
+      staleWindowMs: 30_000,
+      maxEntries: 4,
+    });
+    const { key, row } = await createKey(handle.db, { name: 'in-use-among-guesses' });
+    expect((await verifier.verify(key)).ok).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      expect(await verifier.verify(generateApiKey().key)).toEqual({ ok: false, reason: 'unknown' });
+    }
+    // Revoked in the database: a key still cached is answered as read (its fresh window has not
+    // passed); one the guesses had pushed out would be read again and refused.
+    await revokeApiKey(handle.db, row.id, new Date(now - 1));
+    expect((await verifier.verify(key)).ok).toBe(true);
   });
 
   it('caches verified keys so repeated requests do not query the database', async () => {
