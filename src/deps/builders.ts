@@ -17,7 +17,9 @@ import { createKeyVerifier } from '../keys/key-verifier.js';
 import { createRedisKeyChangeBus } from '../keys/redis-key-change-bus.js';
 import { openRateLimiter } from '../ratelimit/create-rate-limiter.js';
 import type { RateLimiter } from '../ratelimit/rate-limiter.js';
+import type { InsertRows } from '../recording/insert-setting-aside.js';
 import { registerLogMetrics } from '../recording/log-metrics.js';
+import type { Outbox } from '../recording/outbox.js';
 import { openOutbox } from '../recording/outbox.js';
 import type { InteractionRecorder } from '../recording/recorder.js';
 import { createInteractionRecorder } from '../recording/recorder.js';
@@ -56,6 +58,14 @@ export interface DepsOverrides {
   recorder?: InteractionRecorder;
   /** Replaces the configured embedder of the semantic cache. */
   embedder?: Embedder;
+  /** Wraps the interaction log's stores (fault injection: a database or disk that fails). */
+  logStores?: (stores: LogStores) => LogStores;
+}
+
+/** Where the interaction writer puts rows: the database insert and the outbox. */
+export interface LogStores {
+  insert: InsertRows;
+  outbox: Outbox;
 }
 
 /** Enough for one timed-out database write and a spill of the rest to the outbox. */
@@ -200,15 +210,18 @@ export async function buildRecording(
     config.workerSlot === undefined
       ? join(config.dataDir, 'outbox')
       : join(config.dataDir, 'outbox', `worker-${config.workerSlot}`);
-  const outbox = await openOutbox(outboxDir, (file, line) =>
-    logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
-  );
-  const writer = createInteractionWriter({
+  const stores: LogStores = {
     insert: (rows) => storeInteractions(database, rows),
-    outbox,
+    outbox: await openOutbox(outboxDir, (file, line) =>
+      logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
+    ),
+  };
+  const writer = createInteractionWriter({
+    ...(overrides.logStores?.(stores) ?? stores),
     logger,
     batchSize: config.log.batchSize,
     maxQueue: config.log.maxQueue,
+    clock: () => b.clock.monotonic(),
   });
   resources.add('interaction writer', () => writer.close(), WRITER_CLOSE_TIMEOUT_MS);
   registerLogMetrics(parts.metrics.registry, () => writer.metrics);

@@ -35,6 +35,16 @@ export function registerLogMetrics(registry: Registry, read: () => WriterMetrics
     (m) => m.rowsRejected,
   );
   counter(
+    'tollgate_log_outbox_write_failures_total',
+    'Failed outbox appends (the rows stay queued in memory and are retried)',
+    (m) => m.outboxWriteFailures,
+  );
+  counter(
+    'tollgate_log_rows_dropped_total',
+    'Rows refused at LOG_MAX_QUEUE while neither the database nor the outbox could be written',
+    (m) => m.rowsDropped,
+  );
+  counter(
     'tollgate_log_content_dropped_total',
     'Rows stored without content (tenant key unavailable)',
     (m) => m.contentDropped,

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, mkdir, open, readdir, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isRecord } from '../runtime/is-record.js';
@@ -58,15 +58,25 @@ export interface Outbox {
 /** Where rows the database refused are kept, beside the outbox segments. */
 export const REJECTED_FILE = 'rejected.ndjson';
 
-/** Appends `text` to `file` (created 0600) and waits until it is on disk. */
+/**
+ * Appends `text` to `file` (created 0600) and waits until it is on disk. On failure the file is
+ * cut back to where it was (removed if it was new): a full disk can take part of the text, and the
+ * next append would otherwise continue a cut line, making its first row unreadable at replay.
+ */
 async function appendDurably(file: string, text: string): Promise<void> {
-  await appendFile(file, text, { mode: 0o600 });
-  const fh = await open(file, 'r');
+  const fh = await open(file, 'a', 0o600);
+  let sizeBefore = 0;
   try {
+    sizeBefore = (await fh.stat()).size;
+    await fh.appendFile(text);
     await fh.datasync();
-  } finally {
+  } catch (err) {
+    await fh.truncate(sizeBefore).catch(() => {});
     await fh.close();
+    if (sizeBefore === 0) await rm(file, { force: true }).catch(() => {});
+    throw err;
   }
+  await fh.close();
 }
 
 /** Opens (and counts) the outbox in `<dir>`. */
@@ -116,7 +126,13 @@ export async function openOutbox(
       const run = chain.then(async () => {
         if (rows.length === 0) return;
         current ??= join(dir, `segment-${String(nextSeq++).padStart(12, '0')}.ndjson`);
-        await appendDurably(current, `${rows.map(encodeOutboxRow).join('\n')}\n`);
+        try {
+          await appendDurably(current, `${rows.map(encodeOutboxRow).join('\n')}\n`);
+        } catch (err) {
+          // Had the cut-back failed, the cut line ends this segment rather than start a row.
+          current = null;
+          throw err;
+        }
         pending += rows.length;
       });
       chain = run.catch(() => {});

@@ -3,16 +3,17 @@ import type { Logger } from '../runtime/logger.js';
 import type { NewInteraction } from '../storage/schema.js';
 import type { InsertRows } from './insert-setting-aside.js';
 import type { Outbox } from './outbox.js';
+import type { UndeliveredBatch } from './write-stall.js';
 import type { WriterMetrics } from './writer-metrics.js';
 
 /**
  * Gets batches of rows into the database, or into the outbox while the database fails or older
  * rows still wait there (so rows land in order), and replays the outbox once the database is back.
- * Not safe to call concurrently: the writer runs these one at a time.
+ * A batch neither takes is handed back to the caller, which keeps it. Not safe to call
+ * concurrently: the writer runs these one at a time.
  */
 export class RowDelivery {
   private healthy = true;
-  private writing: readonly NewInteraction[] = [];
 
   constructor(
     private readonly parts: {
@@ -29,27 +30,16 @@ export class RowDelivery {
     return !this.healthy || this.parts.outbox.pendingRows > 0;
   }
 
-  /** The batch being delivered (to the database or the outbox) right now; empty when none is. */
-  get inFlight(): readonly NewInteraction[] {
-    return this.writing;
-  }
-
   /** True when the last database write succeeded. */
   get databaseHealthy(): boolean {
     return this.healthy;
   }
 
-  /** Writes one batch to the database, or to the outbox if it must wait. */
-  async deliver(batch: NewInteraction[]): Promise<void> {
-    this.writing = batch;
-    try {
-      await this.deliverNow(batch);
-    } finally {
-      this.writing = [];
-    }
-  }
-
-  private async deliverNow(batch: NewInteraction[]): Promise<void> {
+  /**
+   * Writes one batch to the database, or to the outbox if it must wait; resolves with why when
+   * neither took it (the caller keeps the rows), null once it is stored.
+   */
+  async deliver(batch: NewInteraction[]): Promise<UndeliveredBatch | null> {
     const { insert, metrics, logger } = this.parts;
     if (this.needsReplay) return this.spill(batch);
     try {
@@ -57,6 +47,7 @@ export class RowDelivery {
       const n = await insert(batch);
       metrics.rowsWritten += n;
       metrics.duplicateRows += batch.length - n - (metrics.rowsRejected - rejectedBefore);
+      return null;
     } catch (err) {
       metrics.writeFailures++;
       this.healthy = false;
@@ -64,14 +55,26 @@ export class RowDelivery {
         { err: errorReason(err), rows: batch.length },
         'database write failed; rows go to the outbox',
       );
-      await this.spill(batch);
+      const undelivered = await this.spill(batch);
+      return undelivered === null ? null : { ...undelivered, databaseError: err };
     }
   }
 
-  /** Appends rows to the outbox (durably) for a later replay. */
-  async spill(batch: NewInteraction[]): Promise<void> {
-    await this.parts.outbox.append(batch);
-    this.parts.metrics.outboxRows = this.parts.outbox.pendingRows;
+  /**
+   * Appends rows to the outbox (durably) for a later replay; resolves with why when the outbox
+   * could not take them (the caller keeps the rows), null once they are on disk.
+   */
+  async spill(batch: readonly NewInteraction[]): Promise<UndeliveredBatch | null> {
+    const { outbox, metrics } = this.parts;
+    try {
+      await outbox.append(batch);
+      return null;
+    } catch (err) {
+      metrics.outboxWriteFailures++;
+      return { databaseError: undefined, outboxError: err };
+    } finally {
+      metrics.outboxRows = outbox.pendingRows;
+    }
   }
 
   /** Moves the outbox's rows into the database; on failure they stay for the next try. */

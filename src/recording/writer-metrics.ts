@@ -9,6 +9,10 @@ export interface WriterMetrics {
   contentDropped: number;
   /** Rows the database refused on their own (set aside in the outbox's rejected file). */
   rowsRejected: number;
+  /** Batches the outbox could not take (a full disk); their rows stay in memory and are retried. */
+  outboxWriteFailures: number;
+  /** Rows refused at the queue's bound while neither the database nor the outbox took rows. */
+  rowsDropped: number;
 }
 
 /** Fresh counters for a writer whose outbox already holds `outboxRows`. */
@@ -21,5 +25,7 @@ export function newWriterMetrics(outboxRows: number): WriterMetrics {
     duplicateRows: 0,
     contentDropped: 0,
     rowsRejected: 0,
+    outboxWriteFailures: 0,
+    rowsDropped: 0,
   };
 }

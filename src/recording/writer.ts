@@ -5,6 +5,8 @@ import { insertSettingAside } from './insert-setting-aside.js';
 import type { Outbox } from './outbox.js';
 import { RowDelivery } from './row-delivery.js';
 import { SerialTasks } from './serial-tasks.js';
+import type { UndeliveredBatch, WriteStallState } from './write-stall.js';
+import { WriteStall } from './write-stall.js';
 import type { WriterMetrics } from './writer-metrics.js';
 import { newWriterMetrics } from './writer-metrics.js';
 
@@ -18,6 +20,11 @@ export interface InteractionWriter {
   /** Replays the outbox if rows wait in it or the database last failed (the retry job). */
   retry(): Promise<void>;
   readonly metrics: WriterMetrics;
+  /**
+   * While batches can be written neither to the database nor to the outbox (a full disk): the rows
+   * held in memory and why; null while writes go through.
+   */
+  stalled(): WriteStallState | null;
   /** Writes the queue and makes one last replay attempt; later rows are still accepted. */
   close(): Promise<void>;
   /**
@@ -34,10 +41,15 @@ export interface WriterOptions {
   outbox: Outbox;
   logger: Logger;
   batchSize?: number;
-  /** Rows held in memory before they spill to the outbox. */
+  /**
+   * Rows held in memory before they spill to the outbox; while neither the database nor the outbox
+   * takes rows, rows past it are refused (counted and logged).
+   */
   maxQueue?: number;
   /** A database write that takes longer than this counts as a failure (its rows go to the outbox). */
   writeTimeoutMs?: number;
+  /** Monotonic milliseconds, for the wait between tries while no store takes rows. */
+  clock?: () => number;
 }
 
 /**
@@ -45,6 +57,9 @@ export interface WriterOptions {
  * `flush()` is called (the jobs do so on an interval). While the database fails, or while older
  * rows still wait in the outbox, batches go to the outbox (keeping their order) until `retry()`
  * finds the database back; replay inserts skip ids already present, so every row lands once.
+ * A batch that neither the database nor the outbox takes (a full disk) goes back to the head of
+ * the queue and is tried again, database first, after a doubling wait; meanwhile rows past
+ * `maxQueue` are refused and counted.
  */
 export function createInteractionWriter(options: WriterOptions): InteractionWriter {
   const { outbox, logger } = options;
@@ -67,18 +82,51 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
     metrics,
     batchSize,
   });
-  const queue: NewInteraction[] = [];
+  const stall = new WriteStall(logger, options.clock ?? (() => performance.now()));
+  let queue: NewInteraction[] = [];
+  /** Batches taken off the queue whose write has not finished (a shutdown spills them too). */
+  const writing = new Set<NewInteraction[]>();
   let flushScheduled = false;
   let closed = false;
 
+  /** Writes one batch; a batch no store took goes back to the head of the queue. */
+  async function write(batch: NewInteraction[], to: 'database' | 'outbox'): Promise<boolean> {
+    writing.add(batch);
+    let undelivered: UndeliveredBatch | null;
+    try {
+      undelivered = to === 'database' ? await delivery.deliver(batch) : await delivery.spill(batch);
+    } catch (err) {
+      undelivered = { databaseError: undefined, outboxError: err };
+    }
+    // In the same turn as leaving `writing`: a shutdown's spill finds the rows in one or the other.
+    writing.delete(batch);
+    if (undelivered !== null) {
+      queue = batch.concat(queue);
+      metrics.queueDepth = queue.length;
+      stall.failed(undelivered, queue.length);
+      return false;
+    }
+    stall.recovered(batch.length + queue.length);
+    return true;
+  }
+
+  /** Writes the queue in batches; while stalled, only once the wait has passed (or if `now`). */
+  async function writeQueue(now: boolean): Promise<void> {
+    if (stall.stalled) {
+      if (stall.waiting && !now) return;
+      // Rows already in the outbox go first; with none (or once they are in), the database is
+      // tried again before the outbox.
+      await delivery.replay();
+    }
+    while (queue.length > 0) {
+      const batch = queue.splice(0, batchSize);
+      metrics.queueDepth = queue.length;
+      if (!(await write(batch, 'database'))) return;
+    }
+  }
+
   function flush(): Promise<void> {
-    return tasks.run(async () => {
-      while (queue.length > 0) {
-        const batch = queue.splice(0, batchSize);
-        metrics.queueDepth = queue.length;
-        await delivery.deliver(batch);
-      }
-    });
+    return tasks.run(() => writeQueue(false));
   }
 
   function replayOutbox(): Promise<void> {
@@ -96,13 +144,22 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
 
   return {
     enqueue(row) {
+      if (stall.stalled && queue.length >= maxQueue) {
+        // Neither the database nor the outbox takes rows: memory is the last bound.
+        metrics.rowsDropped++;
+        stall.refused(maxQueue);
+        return;
+      }
       queue.push(row);
       metrics.queueDepth = queue.length;
       if (queue.length > maxQueue) {
         // The database is too slow or gone: spill to disk rather than grow without bound.
         const spilled = queue.splice(0, queue.length);
         metrics.queueDepth = 0;
-        void tasks.run(() => delivery.spill(spilled));
+        writing.add(spilled);
+        void tasks.run(async () => {
+          await write(spilled, 'outbox');
+        });
       } else if (queue.length >= batchSize) {
         flushSoon();
       }
@@ -111,17 +168,30 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
     replayOutbox,
     retry: () => (delivery.needsReplay ? replayOutbox() : Promise.resolve()),
     metrics,
+    stalled() {
+      let rows = queue.length;
+      for (const batch of writing) rows += batch.length;
+      return stall.state(rows);
+    },
     async close() {
       closed = true;
-      await flush().catch(() => {});
+      // A last try even while waiting between tries: after this, the process may end.
+      await tasks.run(() => writeQueue(true)).catch(() => {});
       // With the database failing, the outbox is already durable: the next start replays it,
       // so shutdown does not wait on a database that is not there.
       if (delivery.databaseHealthy && outbox.pendingRows > 0) await replayOutbox().catch(() => {});
       await tasks.idle();
+      const state = stall.state(queue.length);
+      if (state !== null && state.rows > 0) {
+        logger.error(
+          { rows: state.rows, cause: state.cause },
+          `interaction rows lost: the writer closed with ${state.rows} rows neither the database nor the outbox took (${state.cause})`,
+        );
+      }
     },
     async spillPending() {
       closed = true;
-      const rows = [...delivery.inFlight, ...queue.splice(0, queue.length)];
+      const rows = [...[...writing].flat(), ...queue.splice(0, queue.length)];
       metrics.queueDepth = 0;
       await outbox.appendNow(rows);
       metrics.outboxRows = outbox.pendingRows;
