@@ -262,7 +262,11 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
   }
   const running = await startServer(deps).catch(async (err: unknown) => {
     await deps.close();
-    throw err;
+    // Node's own words name neither the setting nor the address (`getaddrinfo ENOTFOUND x`).
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`could not listen on ${config.host}:${config.port} (HOST, PORT): ${reason}`, {
+      cause: err,
+    });
   });
   deps.logger.info(
     { port: running.port, host: config.host, database: deps.database.kind },

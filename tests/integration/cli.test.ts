@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,25 @@ describe('start-up configuration', () => {
     expect(r.stderr).toContain('DATABASE_URL');
     expect(r.stderr).toContain('UPSTREAM_TIMEOUT_MS');
     expect(r.stderr.match(/Invalid configuration/g)).toHaveLength(1);
+  });
+
+  it('names the address and the settings when it cannot listen, and exits 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const r = await cli(['serve'], {
+        DATABASE_URL: 'memory://',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `could not listen on 127.0.0.1:${port} (HOST, PORT): listen EADDRINUSE`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('names a bad secret without its value, and shows a bad URL without its password', async () => {
