@@ -180,7 +180,9 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       const single = new pg.Client(connections.config());
       ignoreConnectionErrors(single);
       try {
-        await single.connect();
+        await single.connect().catch((err: unknown) => {
+          throw unreachableDatabase(url, err);
+        });
         await single.query('select pg_advisory_lock(7242011)');
         const session = drizzlePostgres({ client: single, schema });
         await migrateWithProgress(
@@ -203,6 +205,25 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
       return closing;
     },
   };
+}
+
+/**
+ * The start-up's first connection failing, said with where it went (the URL's host, port and
+ * database, never its user or password) and the setting that named it: the driver's own words
+ * (`connect ECONNREFUSED 127.0.0.1:1`, `database "x" does not exist`) name neither.
+ */
+function unreachableDatabase(url: string, err: unknown): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  let where = 'the server DATABASE_URL names';
+  try {
+    const parsed = new URL(url);
+    where = `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
+  } catch {
+    // A URL the driver read but URL cannot: the setting's name says enough.
+  }
+  return new Error(`could not connect to the database at ${where} (DATABASE_URL): ${reason}`, {
+    cause: err,
+  });
 }
 
 /** Waits for `ended`; past `graceMs`, calls `cut` (which makes it settle) and waits on. */

@@ -4,6 +4,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
 import { templateDataDir } from '../helpers/pglite-template.js';
@@ -98,6 +99,18 @@ describe('start-up configuration', () => {
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+  });
+
+  it('names where the database it cannot reach is, without the credentials, and exits 1', async () => {
+    const r = await cli(['serve'], {
+      DATABASE_URL: 'postgres://app:db-Secret9@127.0.0.1:1/tollgate',
+      TOLLGATE_MASTER_KEYS: generateMasterKeyEntry(),
+    });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      'could not connect to the database at 127.0.0.1:1/tollgate (DATABASE_URL): connect ECONNREFUSED',
+    );
+    expect(r.stderr).not.toContain('Secret9');
   });
 
   it('names a bad secret without its value, and shows a bad URL without its password', async () => {
