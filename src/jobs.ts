@@ -1,5 +1,6 @@
 import { createRollupFolder } from './analytics/rollups.js';
 import type { Deps } from './deps.js';
+import { errorReason } from './runtime/error-reason.js';
 import { ThrottledWarning } from './runtime/throttled-warning.js';
 import { vacuumChurnedTables } from './storage/queries/vacuum.js';
 
@@ -14,6 +15,8 @@ const ROLLUP_INTERVAL_MS = 5_000;
 /** A job run at least this long is logged (see `startJobs`). */
 export const SLOW_JOB_MS = 1_000;
 const SLOW_JOB_WARN_INTERVAL_MS = 10_000;
+/** At most one line per failing job in this long. */
+export const FAILED_JOB_WARN_INTERVAL_MS = 60_000;
 /**
  * How often the embedded database's churned tables are vacuumed. Often, so that each run has few
  * dead rows to clear: the database does nothing else while it runs (every minute, a burst of cache
@@ -109,6 +112,9 @@ export function startJobs(deps: Deps, jobs: readonly Job[] = jobsFor(deps)): Run
     let running = false;
     // A database that stays slow (an outage) would make every run slow: a line per 10 s per job.
     const slow = new ThrottledWarning(deps.logger, monotonic, SLOW_JOB_WARN_INTERVAL_MS);
+    // A job that keeps failing (a full disk, a database gone) fails every run: a line a minute,
+    // naming the job and its reason, never the stack dump of each run.
+    const failing = new ThrottledWarning(deps.logger, monotonic, FAILED_JOB_WARN_INTERVAL_MS);
     const tick = () => {
       if (running) return;
       running = true;
@@ -116,6 +122,9 @@ export function startJobs(deps: Deps, jobs: readonly Job[] = jobsFor(deps)): Run
       deps.background.run(
         Promise.resolve()
           .then(() => job.run())
+          .catch((err: unknown) => {
+            failing.warn({ job: job.name, reason: errorReason(err) }, 'background job failed');
+          })
           .finally(() => {
             running = false;
             const ms = monotonic() - startedAt;

@@ -98,6 +98,44 @@ describe('jobs', () => {
     expect(failed).toEqual([]);
   });
 
+  it('logs a failing job by its name and reason, once a minute however often it fails', async () => {
+    let monotonic = 0;
+    const clock = { now: () => Date.now(), monotonic: () => monotonic };
+    const { deps: own, logs } = await openTestDeps({}, { clock });
+    try {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+      const jobs = startJobs(own, [
+        {
+          name: 'failing job',
+          intervalMs: 10_000,
+          run: async () => {
+            throw new Error('could not extend file: No space left on device\n  at somewhere');
+          },
+        },
+      ]);
+      for (let i = 0; i < 7; i++) {
+        vi.advanceTimersByTime(10_000);
+        await own.background.drain();
+        monotonic += 10_000;
+      }
+      jobs.stop();
+      const lines = logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(lines.filter((line) => line.msg === 'background task failed')).toEqual([]);
+      expect(lines.filter((line) => line.msg === 'background job failed')).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          job: 'failing job',
+          reason: 'could not extend file: No space left on device',
+          suppressedSinceLastWarning: 0,
+        }),
+        expect.objectContaining({ job: 'failing job', suppressedSinceLastWarning: 5 }),
+      ]);
+      expect(lines.some((line) => JSON.stringify(line).includes('at somewhere'))).toBe(false);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('logs a run that held on for SLOW_JOB_MS or longer, naming the job, and no other', async () => {
     let monotonic = 0;
     const clock = { now: () => Date.now(), monotonic: () => monotonic };
