@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { COMPLETION_CHUNK_FIELDS } from '../upstream/stream-assembly.js';
 import { SSE_DONE, sseData } from './sse.js';
 
 /** Words per replayed content chunk: enough chunks to look like a stream, few enough to be cheap. */
@@ -63,18 +64,6 @@ function otherFields(message: ChatCompletion.Choice['message']): {
   return { before, after };
 }
 
-/** Completion fields every replayed chunk carries, or that the replay builds itself. */
-const CHUNK_FIELDS: ReadonlySet<string> = new Set([
-  'id',
-  'object',
-  'created',
-  'model',
-  'choices',
-  'usage',
-  'service_tier',
-  'system_fingerprint',
-]);
-
 /**
  * The completion's other top-level fields with a value (`moderation`, a provider's own), which a
  * stream sends on a chunk of their own, with no choices.
@@ -82,7 +71,8 @@ const CHUNK_FIELDS: ReadonlySet<string> = new Set([
 function otherTopFields(completion: ChatCompletion): Record<string, unknown> | null {
   let fields: Record<string, unknown> | null = null;
   for (const [name, value] of Object.entries(completion)) {
-    if (CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
+    // The fields every replayed chunk carries, or that the replay builds itself, are not others.
+    if (COMPLETION_CHUNK_FIELDS.has(name) || value === null || value === undefined) continue;
     fields ??= {};
     fields[name] = value;
   }

@@ -52,11 +52,8 @@ const KNOWN_DELTA_FIELDS: ReadonlySet<string> = new Set([
   'audio',
 ]);
 
-/**
- * Chunk fields the assembler builds the completion from itself, and the padding a stream may
- * carry (`obfuscation`), which is no part of the answer.
- */
-const KNOWN_CHUNK_FIELDS: ReadonlySet<string> = new Set([
+/** A completion's top-level fields that every chunk of its stream carries, or that usage is. */
+export const COMPLETION_CHUNK_FIELDS: ReadonlySet<string> = new Set([
   'id',
   'object',
   'created',
@@ -65,6 +62,14 @@ const KNOWN_CHUNK_FIELDS: ReadonlySet<string> = new Set([
   'usage',
   'system_fingerprint',
   'service_tier',
+]);
+
+/**
+ * Chunk fields the assembler builds the completion from itself, and the padding a stream may
+ * carry (`obfuscation`), which is no part of the answer.
+ */
+const KNOWN_CHUNK_FIELDS: ReadonlySet<string> = new Set([
+  ...COMPLETION_CHUNK_FIELDS,
   'obfuscation',
 ]);
 
