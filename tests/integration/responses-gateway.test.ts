@@ -682,6 +682,7 @@ describe('bounded request fields', () => {
         },
       ],
       [{ max_output_tokens: 100.5 }, { param: 'max_output_tokens', code: 'invalid_type' }],
+      [{ max_tool_calls: 'abc' }, { param: 'max_tool_calls', code: 'invalid_type' }],
       [
         { truncation: 'sometimes' },
         {

@@ -41,6 +41,7 @@ const FIELD_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
   ['top_p', isNumber, 'a number'],
   ['max_output_tokens', isInteger, 'an integer'],
   ['top_logprobs', isNonNegativeInt, 'a non-negative integer'],
+  ['max_tool_calls', isNonNegativeInt, 'a non-negative integer'],
   ['user', isString, 'a string'],
   ['safety_identifier', isString, 'a string'],
   ['prompt_cache_key', isString, 'a string'],
