@@ -100,6 +100,7 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
+      ttlMs: deps.config.ttlMs,
       forgetTenant: (tenantId) => this.forgetTenant(tenantId),
       admittedSealed: (entries) => {
         this.numbersRead = this.numbersRead
@@ -229,7 +230,7 @@ export class DatabaseCacheStore implements CacheStore {
   async maintain(): Promise<number> {
     const now = this.deps.clock.now();
     for (const e of this.index.deleteExpired(now)) this.cap.remove(e.tenantId, e.exactHash);
-    const deleted = await this.tier.deleteExpired(now);
+    const deleted = await this.tier.deleteExpired(now, now - this.deps.config.ttlMs);
     await this.tier.pruneFlushes(now - this.deps.config.ttlMs);
     return deleted;
   }

@@ -270,12 +270,15 @@ export class DatabaseTier {
     return tenants;
   }
 
-  /** Deletes expired rows (after writing what is queued); returns how many. */
-  deleteExpired(now: number): Promise<number> {
+  /**
+   * Deletes expired rows, and rows stored at or before `storedBy` (after writing what is queued);
+   * returns how many.
+   */
+  deleteExpired(now: number, storedBy: number): Promise<number> {
     return this.exclusive(async () => {
       await this.flushNow();
       const deleted = await this.guarded(() =>
-        deleteExpiredCacheEntries(this.deps.db, new Date(now)),
+        deleteExpiredCacheEntries(this.deps.db, new Date(now), new Date(storedBy)),
       );
       return deleted ?? 0;
     });

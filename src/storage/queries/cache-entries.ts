@@ -274,11 +274,18 @@ export async function deleteCacheFlushesBefore(db: Database, before: Date): Prom
   return rows.length;
 }
 
-/** Deletes entries past their expiry; returns how many. */
-export async function deleteExpiredCacheEntries(db: Database, now: Date): Promise<number> {
+/**
+ * Deletes entries past their expiry, and those stored at or before `storedBy` (older than the
+ * lifetime, whatever expiry they were stored with); returns how many.
+ */
+export async function deleteExpiredCacheEntries(
+  db: Database,
+  now: Date,
+  storedBy: Date,
+): Promise<number> {
   const rows = await db
     .delete(cacheEntries)
-    .where(lte(cacheEntries.expiresAt, now))
+    .where(or(lte(cacheEntries.expiresAt, now), lte(cacheEntries.createdAt, storedBy)))
     .returning({ id: cacheEntries.id });
   return rows.length;
 }
