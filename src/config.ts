@@ -310,7 +310,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     cache: {
       enabled: e.CACHE === 'on',
-      ttlMs: e.CACHE_TTL_S * 1_000,
+      ttlMs: cacheTtlMs(e.CACHE_TTL_S, e.RETENTION_CONTENT_DAYS, e.RETENTION_ROWS_DAYS),
       semanticThreshold: e.CACHE_SEMANTIC_THRESHOLD,
       maxEntriesPerTenant: e.CACHE_MAX_ENTRIES_PER_TENANT,
       memoryBytes: e.CACHE_MEMORY_MB * 1024 * 1024,
@@ -332,6 +332,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       intervalMs: e.RETENTION_INTERVAL_MS,
     },
   };
+}
+
+/**
+ * An entry's lifetime: `CACHE_TTL_S`, or less when retention keeps text for a shorter time. An
+ * entry holds a question and its answer, so it goes when stored text does (the shorter window).
+ */
+function cacheTtlMs(
+  ttlS: number,
+  contentDays: number | undefined,
+  rowsDays: number | undefined,
+): number {
+  const textDays = Math.min(contentDays ?? Infinity, rowsDays ?? Infinity);
+  return Math.min(ttlS * 1_000, Math.ceil(textDays * 24 * 60 * 60 * 1_000));
 }
 
 /** Variables that hold secrets: a problem with one names it but never shows its value. */

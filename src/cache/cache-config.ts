@@ -1,6 +1,7 @@
 /** The response cache's settings. */
 export interface CacheConfig {
   enabled: boolean;
+  /** An entry's lifetime: `CACHE_TTL_S`, or the shorter retention of stored text. */
   ttlMs: number;
   /**
    * Minimum cosine similarity for a semantic hit (the guards must pass too); unset = the

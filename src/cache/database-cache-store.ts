@@ -100,6 +100,7 @@ export class DatabaseCacheStore implements CacheStore {
       tier: this.tier,
       embedderId: deps.embedder.id,
       memoryBytes: deps.config.memoryBytes,
+      ttlMs: deps.config.ttlMs,
       forgetTenant: (tenantId) => this.forgetTenant(tenantId),
       admittedSealed: (entries) => {
         this.numbersRead = this.numbersRead

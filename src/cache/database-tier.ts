@@ -11,6 +11,7 @@ import type {
   NewCacheEntry,
 } from '../storage/queries/cache-entries.js';
 import {
+  clampCacheEntryExpiries,
   copyCacheEntries,
   deleteCacheEntriesById,
   deleteCacheFlushesBefore,
@@ -176,6 +177,15 @@ export class DatabaseTier {
   }
 
   /** Every live row's owner and last use, least recently used first. */
+  /**
+   * Start-up: rows stored under a longer lifetime than `ttlMs` expire by their age (see
+   * clampCacheEntryExpiries). A database that does not answer leaves them to the loader, which
+   * holds them by their age all the same.
+   */
+  async clampExpiries(ttlMs: number): Promise<void> {
+    await this.exclusive(() => this.guarded(() => clampCacheEntryExpiries(this.deps.db, ttlMs)));
+  }
+
   loadUsage(now: number): Promise<CacheEntryUsage[] | null> {
     return this.exclusive(() =>
       this.guarded(() => listCacheEntryUsage(this.deps.db, new Date(now))),

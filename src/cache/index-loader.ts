@@ -20,6 +20,11 @@ export class IndexLoader {
       /** Vectors of another embedder are dropped: they are never compared with ours. */
       embedderId: string;
       memoryBytes: number;
+      /**
+       * An entry's lifetime here: a row stored under a longer one (an earlier `CACHE_TTL_S`, or
+       * before retention shortened it) expires by its age all the same.
+       */
+      ttlMs: number;
       /** Drops a tenant's entries from this process (another instance flushed its cache). */
       forgetTenant: (tenantId: string) => void;
       /** Told of the entries admitted with a sealed question and a vector (their numbers unread). */
@@ -42,6 +47,7 @@ export class IndexLoader {
    */
   async load(now: number): Promise<void> {
     const { cap, index, tier } = this.deps;
+    await tier.clampExpiries(this.deps.ttlMs);
     const usage = await tier.loadUsage(now);
     if (!usage) return;
     for (const u of usage) {
@@ -115,7 +121,7 @@ export class IndexLoader {
       response: row.responseEnc,
       question: row.questionEnc,
       createdAt: row.createdAt.getTime(),
-      expiresAt: row.expiresAt.getTime(),
+      expiresAt: Math.min(row.expiresAt.getTime(), row.createdAt.getTime() + this.deps.ttlMs),
       bytes: this.deps.index.bytesOf({
         responseChars: row.responseEnc.length / 2,
         questionChars: (row.questionEnc?.length ?? 0) / 2,

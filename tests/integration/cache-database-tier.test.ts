@@ -412,14 +412,18 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
     return counter;
   }
 
-  function storeWith(embedder: ReturnType<typeof createLocalEmbedder>): DatabaseCacheStore {
+  function storeWith(
+    embedder: ReturnType<typeof createLocalEmbedder>,
+    env: Record<string, string> = {},
+    at = clock,
+  ): DatabaseCacheStore {
     return new DatabaseCacheStore({
       db: database().db,
       tenantKeys,
       embedder,
-      clock,
+      clock: at,
       logger: createLogger('warn', new Writable({ write: (_c, _e, cb) => cb() })),
-      config: loadConfig({}).cache,
+      config: loadConfig(env).cache,
       othersWrite: false,
       copyFrom: database().copyFrom,
     });
@@ -486,6 +490,27 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
     expect(counter.calls).toBe(before);
     expect((await lookup(store, sameNumbers)).hit?.kind).toBe('semantic-hit');
     expect(counter.calls).toBe(before + 1);
+    await store.close();
+  });
+
+  it('after a restart, neither serves nor keeps an entry older than the lifetime it has now', async () => {
+    const first = storeWith(createLocalEmbedder(), { CACHE_TTL_S: String(30 * 24 * 60 * 60) });
+    await first.load();
+    await first.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    await first.flush();
+    expect(await rows()).toHaveLength(1);
+
+    // Two days on, restarted with stored text (so cached questions) kept for one day.
+    const later = { now: () => NOW + 2 * 24 * 60 * 60 * 1000, monotonic: () => performance.now() };
+    const store = storeWith(
+      createLocalEmbedder(),
+      { CACHE_TTL_S: String(30 * 24 * 60 * 60), RETENTION_CONTENT_DAYS: '1' },
+      later,
+    );
+    await store.load();
+    expect((await lookup(store, stored)).hit).toBeNull();
+    await store.maintain();
+    expect(await rows()).toEqual([]);
     await store.close();
   });
 

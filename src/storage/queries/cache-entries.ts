@@ -282,3 +282,18 @@ export async function deleteExpiredCacheEntries(db: Database, now: Date): Promis
     .returning({ id: cacheEntries.id });
   return rows.length;
 }
+
+/**
+ * Brings forward the expiry of entries stored under a longer lifetime than `ttlMs` (an earlier
+ * `CACHE_TTL_S`, or before retention shortened it) to their creation plus `ttlMs`, so the expiry
+ * job, which reads the expiry index only, deletes them in time; returns how many.
+ */
+export async function clampCacheEntryExpiries(db: Database, ttlMs: number): Promise<number> {
+  const lifetime = sql`${cacheEntries.createdAt} + make_interval(secs => ${ttlMs / 1_000})`;
+  const rows = await db
+    .update(cacheEntries)
+    .set({ expiresAt: lifetime })
+    .where(gt(cacheEntries.expiresAt, lifetime))
+    .returning({ id: cacheEntries.id });
+  return rows.length;
+}
