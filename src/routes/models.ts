@@ -30,6 +30,9 @@ export function modelsRoute(deps: Deps) {
       const bounded = AbortSignal.any([signal, AbortSignal.timeout(UPSTREAM_MODELS_TIMEOUT_MS)]);
       models = await deps.upstream.listModels(bounded);
     } catch (err) {
+      // A client that left ended the read, not the upstream: nothing to say or to keep, so the
+      // next client reads the list again rather than a minute without it.
+      if (signal.aborted) return null;
       deps.logger.warn({ reason: errorReason(err) }, 'listing upstream models failed');
     }
     upstreamList = { models, at: now };

@@ -72,6 +72,39 @@ describe('GET /v1/models', () => {
     expect(page.data).toEqual([UPSTREAM_MODELS.data[0]]);
   });
 
+  it('does not keep for a minute the failed list of a client that left while it was read', async () => {
+    // The list is read once a minute per gateway: this one has a gateway of its own.
+    const slow = await startFakeUpstream();
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => {
+      upstreamClosed = resolve;
+    });
+    let calls = 0;
+    slow.setFallback((req, res) => {
+      calls += 1;
+      // The first call is held until the gateway gives it up (its client left).
+      if (calls === 1) res.on('close', upstreamClosed);
+      else void json(200, UPSTREAM_MODELS)(req, res);
+    });
+    const own = await startTestGateway({ UPSTREAM_BASE_URL: slow.url, CACHE: 'off' });
+    try {
+      const { key } = await own.createKey({ allowedModels: ['gpt-4o-mini'] });
+      const client = new OpenAI({ apiKey: key, baseURL: `${own.baseURL}/v1`, maxRetries: 0 });
+      const leaving = new AbortController();
+      const left = client.models.list({ signal: leaving.signal }).catch((e: unknown) => e);
+      while (calls === 0) await new Promise((resolve) => setImmediate(resolve));
+      leaving.abort();
+      await left;
+      await closed;
+      const page = await client.models.list();
+      expect(page.data).toEqual([UPSTREAM_MODELS.data[0]]);
+      expect(calls).toBe(2);
+    } finally {
+      await own.stop();
+      await slow.close();
+    }
+  });
+
   it('lists a model once when the key names it twice', async () => {
     const client = await clientFor({ allowedModels: ['gpt-4o-mini', 'gpt-4o-mini'] });
     const page = await client.models.list();
