@@ -89,6 +89,7 @@ describe('start-up configuration', () => {
     try {
       const r = await cli(['serve'], {
         DATABASE_URL: 'memory://',
+        TOLLGATE_DATA_DIR: tempDataDir(),
         HOST: '127.0.0.1',
         PORT: String(port),
       });
@@ -104,6 +105,7 @@ describe('start-up configuration', () => {
   it('names where the database it cannot reach is, without the credentials, and exits 1', async () => {
     const r = await cli(['serve'], {
       DATABASE_URL: 'postgres://app:db-Secret9@127.0.0.1:1/tollgate',
+      TOLLGATE_DATA_DIR: tempDataDir(),
       TOLLGATE_MASTER_KEYS: generateMasterKeyEntry(),
     });
     expect(r.code, r.stderr).toBe(1);
