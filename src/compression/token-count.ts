@@ -1,5 +1,11 @@
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
+import {
+  countTokens as countCl100k,
+  setMergeCacheSize as setCl100kMergeCacheSize,
+} from 'gpt-tokenizer/encoding/cl100k_base';
+import {
+  countTokens as countO200k,
+  setMergeCacheSize as setO200kMergeCacheSize,
+} from 'gpt-tokenizer/encoding/o200k_base';
 import { isRecord } from '../runtime/is-record.js';
 import { remembered } from '../runtime/remembered.js';
 
@@ -63,6 +69,19 @@ function encodingOfName(model: string): TokenEncoding {
  * at the price of a token or so per slice against the exact count. Ordinary prose never has one.
  */
 export const MAX_RUN_CHARS = 128;
+
+/**
+ * Words an encoding keeps the merged tokens of (words not in its vocabulary, whose merges are
+ * worked out byte pair by byte pair), least recently used out first. The library keeps 100,000
+ * per encoding, which real traffic fills: counting the prompts of ../shared/data once (4,184
+ * prompts, 9.3 M characters) left 12.4 MB of heap in o200k's cache alone, 3.0 MB with this bound,
+ * at the same CPU within noise (pieces of up to MAX_RUN_CHARS characters could take several times
+ * that). Words that keep coming back, such as those of a system prompt sent with every request,
+ * stay; counting all of those prompts a second time took 23% more CPU than with every word kept.
+ */
+const MERGE_CACHE_ENTRIES = 10_000;
+setO200kMergeCacheSize(MERGE_CACHE_ENTRIES);
+setCl100kMergeCacheSize(MERGE_CACHE_ENTRIES);
 
 type Counter = typeof countO200k;
 
