@@ -1,7 +1,14 @@
 import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
-import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from './field-bounds.js';
+import {
+  atLeast,
+  atMost,
+  checkStreamOptions,
+  checkUser,
+  MAX_COMPLETION_TOKENS,
+  metadataOf,
+} from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 import { describeValue } from './responses/request-errors.js';
 
@@ -146,6 +153,7 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
   atMost(body, 'max_tokens', MAX_COMPLETION_TOKENS);
   atMost(body, 'max_completion_tokens', MAX_COMPLETION_TOKENS);
   checkUser(body);
+  checkStreamOptions(body);
   metadataOf(body.metadata);
   const streamOptions = isRecord(body.stream_options) ? body.stream_options : null;
   const maxTokens = (body.max_completion_tokens ?? body.max_tokens ?? null) as number | null;

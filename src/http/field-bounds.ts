@@ -47,6 +47,19 @@ export function checkUser(body: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Refuses `stream_options` on a request that does not stream, as OpenAI does (400, code null):
+ * the options would otherwise be dropped, or sent to an upstream that refuses them.
+ */
+export function checkStreamOptions(body: Record<string, unknown>): void {
+  if (body.stream !== true && body.stream_options !== undefined && body.stream_options !== null) {
+    throw GatewayError.invalidRequest(
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      'stream_options',
+    );
+  }
+}
+
 function tooLong(param: string, max: number, what: string): GatewayError {
   return GatewayError.invalidRequest(
     `Invalid '${param}': ${what} longer than ${max}.`,

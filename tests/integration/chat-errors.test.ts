@@ -150,6 +150,22 @@ describe('request validation', () => {
     expect(r.headers.get('x-request-id')).toBeTruthy();
   });
 
+  it('refuses stream_options on a request that does not stream, as OpenAI does, sending nothing upstream', async () => {
+    for (const stream of [false, undefined]) {
+      const r = await post({ ...hi, stream, stream_options: { include_usage: true } });
+      expect(r.status, r.text).toBe(400);
+      expect(r.json.error).toEqual({
+        message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        type: 'invalid_request_error',
+        param: 'stream_options',
+        code: null,
+      });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    const unset = await post({ ...hi, stream: false, stream_options: null });
+    expect(unset.status, unset.text).toBe(200);
+  });
+
   it('rejects a body over the limit with 413', async () => {
     const r = await post({ ...hi, messages: [{ role: 'user', content: 'x'.repeat(70_000) }] });
     expect(r.status, r.text).toBe(413);

@@ -684,6 +684,14 @@ describe('bounded request fields', () => {
       [{ max_output_tokens: 100.5 }, { param: 'max_output_tokens', code: 'invalid_type' }],
       [{ max_tool_calls: 'abc' }, { param: 'max_tool_calls', code: 'invalid_type' }],
       [
+        { stream: false, stream_options: { include_obfuscation: false } },
+        {
+          message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+          param: 'stream_options',
+          code: null,
+        },
+      ],
+      [
         { truncation: 'sometimes' },
         {
           message:

@@ -2,7 +2,14 @@ import type { ResponseCreateParamsBase } from 'openai/resources/responses/respon
 import { isRecord } from '../../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../../storage/schema.js';
 import { GatewayError } from '../errors.js';
-import { atLeast, atMost, checkUser, MAX_COMPLETION_TOKENS, metadataOf } from '../field-bounds.js';
+import {
+  atLeast,
+  atMost,
+  checkStreamOptions,
+  checkUser,
+  MAX_COMPLETION_TOKENS,
+  metadataOf,
+} from '../field-bounds.js';
 import { jsonObject } from '../json-body.js';
 import { checkInput } from './input-validation.js';
 import { refuseNulId } from './item-ids.js';
@@ -137,6 +144,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   atLeast(json, 'max_output_tokens', MIN_OUTPUT_TOKENS);
   atMost(json, 'max_output_tokens', MAX_COMPLETION_TOKENS);
   checkUser(json);
+  checkStreamOptions(json);
   metadataOf(json.metadata);
   checkFieldValues(json);
   const conversationId = conversationIdOf(json.conversation);
