@@ -52,9 +52,11 @@ export interface Outcome {
   complete: boolean;
   /**
    * Called once when a stream that was not complete yet ends (sent, failed or abandoned): the
-   * after-response step waits on it instead of wrapping the stream in one more of its own.
+   * after-response step waits on it instead of wrapping the stream in one more of its own. A
+   * promise it returns holds the stream's final piece until it resolves (a concurrency slot's
+   * release); it never rejects.
    */
-  onComplete?: () => void;
+  onComplete?: () => Promise<void> | undefined;
 }
 
 /** An upstream call that failed (not one the client left): what the report and the row say of it. */

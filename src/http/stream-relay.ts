@@ -24,7 +24,11 @@ export interface StreamFormat {
   cancel?(): void;
 }
 
-/** How a relayed stream ended: its status, error code and the answer assembled so far. */
+/**
+ * How a relayed stream ended: its status, error code and the answer assembled so far. The end
+ * callback may return a promise: the stream's final piece (its last event, `[DONE]` or error frame)
+ * goes out once it settles.
+ */
 export interface StreamEnd {
   status: number;
   errorCode: string | null;
@@ -32,6 +36,9 @@ export interface StreamEnd {
   upstreamFailure: string | null;
   assembler: StreamAssembler;
 }
+
+/** Told how a relayed stream ended; a promise it returns holds the final piece (see StreamEnd). */
+export type StreamEndCallback = (end: StreamEnd) => Promise<void> | undefined | void;
 
 /** Reads what is left of a finished stream, then releases it; a failure there changes nothing. */
 async function drain(stream: UpstreamStream): Promise<void> {
@@ -74,7 +81,7 @@ class RelayPieces {
     private readonly stream: UpstreamStream,
     private readonly format: StreamFormat,
     private readonly secrets: readonly string[],
-    private readonly onEnd: (end: StreamEnd) => void,
+    private readonly onEnd: StreamEndCallback,
   ) {
     this.pending = stream.first;
   }
@@ -102,7 +109,7 @@ class RelayPieces {
               });
             }
             out += await format.end();
-            this.finish(200, null, null);
+            await this.finish(200, null, null);
             return { text: out, last: true };
           }
           chunk = next.value;
@@ -112,8 +119,9 @@ class RelayPieces {
         if (chunk.usage && this.assembler.finished) {
           out += await format.end();
           // The upstream's own end is read in the background so its connection is reused.
-          this.finish(200, null, null, false);
+          const ended = this.finish(200, null, null, false);
           void drain(stream);
+          await ended;
           return { text: out, last: true };
         }
       }
@@ -122,8 +130,9 @@ class RelayPieces {
       // A refusal once the answer was whole (its turn clashes with another stored meanwhile): the
       // client is told in the stream's own error events, like an upstream failure.
       if (err instanceof GatewayError) {
-        this.finish(err.status, err.code ?? err.type, null);
-        return { text: out + (await format.error(err)), last: true };
+        const text = out + (await format.error(err));
+        await this.finish(err.status, err.code ?? err.type, null);
+        return { text, last: true };
       }
       const failure =
         err instanceof UpstreamFailure
@@ -135,8 +144,9 @@ class RelayPieces {
       const error = upstreamError(failure, this.secrets);
       if (error instanceof GatewayError) {
         const reason = failure.fromUpstream ? failure.reason : null;
-        this.finish(error.status, error.code ?? 'upstream_error', reason);
-        return { text: out + (await format.error(error)), last: true };
+        const text = out + (await format.error(error));
+        await this.finish(error.status, error.code ?? 'upstream_error', reason);
+        return { text, last: true };
       }
       this.finish(499, 'client_closed', null);
       return { text: '', last: true };
@@ -155,16 +165,19 @@ class RelayPieces {
     this.finish(errorCode === 'shutting_down' ? 503 : 499, errorCode, null);
   }
 
+  /** Ends the relay once; resolves when its final piece may go (see StreamEnd). */
   private finish(
     status: number,
     errorCode: string | null,
     upstreamFailure: string | null,
     release = true,
-  ): void {
-    if (this.finished) return;
+  ): Promise<void> | undefined {
+    if (this.finished) return undefined;
     this.finished = true;
     if (release) this.stream.finish();
-    this.onEnd({ status, errorCode, upstreamFailure, assembler: this.assembler });
+    const ended = this.onEnd({ status, errorCode, upstreamFailure, assembler: this.assembler });
+    // A rejection would leave the stream without its final piece: the piece goes out regardless.
+    return ended?.catch(() => {});
   }
 }
 
@@ -176,7 +189,7 @@ export function relayStream(
   stream: UpstreamStream,
   format: StreamFormat,
   secrets: readonly string[],
-  onEnd: (end: StreamEnd) => void,
+  onEnd: StreamEndCallback,
 ): ReadableStream<Uint8Array> {
   const pieces = new RelayPieces(stream, format, secrets, onEnd);
   return new ReadableStream<Uint8Array>({
@@ -219,8 +232,8 @@ export interface RelayOptions {
   format: StreamFormat;
   /** Values scrubbed from an upstream error sent in the final frame. */
   secrets: readonly string[];
-  /** Runs once, when the stream ends, fails or the client leaves. */
-  onEnd: (end: StreamEnd) => void;
+  /** Runs once, when the stream ends, fails or the client leaves (see StreamEnd). */
+  onEnd: StreamEndCallback;
   /** How long the client's socket may stay full before the client is cut off. */
   clientStallMs: number;
   /**

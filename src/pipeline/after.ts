@@ -92,27 +92,25 @@ export async function afterSequence(
 /**
  * Gives an admitted request's hold on the limits back the moment its answer ends, before any
  * after-response work: its concurrency slot, and its token reservation settled with the real
- * usage. Both limiter calls are sent before this returns, so on a shared Redis they land ahead of
- * the admit of the client's next request (on this instance's connection, always; through another
- * instance, nearly always), which would otherwise find the slot taken or the reservation unrefunded.
+ * usage. Both limiter calls are sent before this returns; it resolves once the release is
+ * acknowledged and never rejects (failures are logged). The settle goes on in the background.
  */
-async function endAdmission(
-  deps: Pick<AfterDeps, 'logger'>,
+function endAdmission(
+  deps: Pick<AfterDeps, 'logger' | 'background'>,
   requestId: string,
   admission: Ticket,
   outcome: Outcome,
 ): Promise<void> {
-  const results = await Promise.allSettled([
-    admission.release(),
-    admission.settle(tokensUsed(outcome, admission.reservedTokens)),
-  ]);
-  const [released, settled] = results;
-  if (released.status === 'rejected') {
-    deps.logger.warn({ err: released.reason, requestId }, 'rate-limit release failed');
-  }
-  if (settled.status === 'rejected') {
-    deps.logger.warn({ err: settled.reason, requestId }, 'rate-limit settle failed');
-  }
+  const released = admission.release().catch((err: unknown) => {
+    deps.logger.warn({ err, requestId }, 'rate-limit release failed');
+  });
+  const settled = admission
+    .settle(tokensUsed(outcome, admission.reservedTokens))
+    .catch((err: unknown) => {
+      deps.logger.warn({ err, requestId }, 'rate-limit settle failed');
+    });
+  deps.background.run(Promise.all([released, settled]));
+  return released;
 }
 
 /**
@@ -122,6 +120,13 @@ async function endAdmission(
  * sequence in the background, so nothing after the response delays it. Errors are reported and
  * recorded too, as requests to their endpoint however early they were refused; one that came
  * before the rate-limit stage first gets the key's x-ratelimit-* headers.
+ *
+ * One thing comes before the last byte: a request holding a concurrency slot has the slot freed,
+ * and the release acknowledged by the limiter, before its answer's last byte is sent (a JSON body
+ * or an error waits here, a stream's final piece in the relay). A client that sends its next
+ * request once it has the answer therefore finds the slot free on every instance sharing the
+ * limits, whichever Redis connection that request's check travels on. Requests without a
+ * concurrency limit wait for nothing.
  */
 export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: Endpoint) {
   return async function after(c, next) {
@@ -131,11 +136,12 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
     const facts = finishedRequest(c, endpoint);
     const known = knownFacts(c, deps.clock);
     const trace = c.get('trace');
-    const run = (outcome: Outcome, errorBody: unknown) => {
+    /** Ends the request: a promise when its last byte must wait for its slot's release. */
+    const run = (outcome: Outcome, errorBody: unknown): Promise<void> | undefined => {
       // Freed the moment the answer ends, before any after-response work.
       facts.slot?.release();
       const admission = facts.admission;
-      if (admission) deps.background.run(() => endAdmission(deps, facts.id, admission, outcome));
+      const released = admission && endAdmission(deps, facts.id, admission, outcome);
       deps.background.run(async () => {
         await afterResponse();
         deps.inFlight.end();
@@ -159,17 +165,24 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
           endTrace();
         });
       });
+      return admission?.holdsSlot ? released : undefined;
     };
     const error = c.error;
     if (error) {
       const latencyMs = deps.clock.monotonic() - facts.startedAt;
       const outcome = outcomeOfError(error, latencyMs, c.get('failedUpstream'), c.get('outcome'));
-      run(outcome, error instanceof GatewayError ? error.body() : null);
+      const released = run(outcome, error instanceof GatewayError ? error.body() : null);
+      if (released) await released;
       return;
     }
     const outcome = c.get('outcome');
-    if (outcome.complete) run(outcome, null);
-    else outcome.onComplete = () => run(outcome, null);
+    if (!outcome.complete) {
+      // A stream: the relay sends its final piece once this resolves.
+      outcome.onComplete = () => run(outcome, null);
+      return;
+    }
+    const released = run(outcome, null);
+    if (released) await released;
   } satisfies MiddlewareHandler<AppEnv>;
 }
 

@@ -132,7 +132,7 @@ export function respond(deps: RespondDeps) {
       outcome.upstreamMs = now - meta.startedAt;
       outcome.latencyMs = now - startedAt;
       outcome.complete = true;
-      outcome.onComplete?.();
+      return outcome.onComplete?.();
     };
     // Served by the Node server, the stream goes straight onto its response (see relayStreamTo);
     // the Node adapter then writes nothing more. In process (tests), as a web stream: the Node

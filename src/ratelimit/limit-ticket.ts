@@ -8,6 +8,7 @@ import type { Ticket } from './rate-limiter.js';
 /** A ticket that holds nothing: for unlimited subjects, the no-op limiter and fail-open admits. */
 export const UNCOUNTED_TICKET: Ticket = Object.freeze({
   reservedTokens: 0,
+  holdsSlot: false,
   settle: async (): Promise<void> => {},
   release: async (): Promise<void> => {},
 });
@@ -39,6 +40,7 @@ export interface LimitTicketDeps {
  */
 export class LimitTicket implements Ticket {
   readonly reservedTokens: number;
+  readonly holdsSlot: boolean;
   readonly #deps: LimitTicketDeps;
   readonly #reservation: Reservation;
   #settled = false;
@@ -48,6 +50,7 @@ export class LimitTicket implements Ticket {
     this.#deps = deps;
     this.#reservation = reservation;
     this.reservedTokens = reservation.reservedTokens;
+    this.holdsSlot = reservation.leaseKeys.length > 0;
   }
 
   /**

@@ -62,11 +62,21 @@ export interface Ticket {
   /** Tokens this ticket holds against the TPM limits (0 for unlimited, no-op or fail-open admits). */
   readonly reservedTokens: number;
   /**
+   * Whether the ticket holds a concurrency slot, which `release` frees: the gateway then holds the
+   * answer's last byte until the release is acknowledged (see the `after` step). False for
+   * subjects without a `maxConcurrency`, the no-op limiter and fail-open admits.
+   */
+  readonly holdsSlot: boolean;
+  /**
    * Replaces the reservation with the real usage: refunds the difference or charges the extra.
    * Call `settle(0)` when the upstream call failed. Only the first call counts.
    */
   settle(actualTokens: number): Promise<void>;
-  /** Frees the concurrency slot. Idempotent: a second call does nothing. */
+  /**
+   * Frees the concurrency slot; resolves once the backend has acknowledged it (or it failed and
+   * was reported), so every admit that reaches the backend afterwards, through any process, finds
+   * the slot free. Idempotent: a second call does nothing.
+   */
   release(): Promise<void>;
 }
 

@@ -110,6 +110,7 @@ describe('the after-response sequence', () => {
     if (!admitted.ok) throw new Error(`not admitted: ${admitted.reason}`);
     const ticket: Ticket = {
       reservedTokens: admitted.ticket.reservedTokens,
+      holdsSlot: admitted.ticket.holdsSlot,
       settle: async () => {
         throw new Error('the limit store is gone');
       },

@@ -410,6 +410,7 @@ function withSlowSettles(limiter: RateLimiter, answered: Promise<void>): RateLim
         ...result,
         ticket: {
           reservedTokens: ticket.reservedTokens,
+          holdsSlot: ticket.holdsSlot,
           settle: async (actualTokens) => {
             await answered;
             await ticket.settle(actualTokens);
