@@ -9,6 +9,12 @@ import type { Interaction, Page } from './types.js';
 /** Cursors of the pages seen so far (index 0 = newest page), so "Newer" can step back. */
 const paging: { cursors: (string | null)[]; page: number } = { cursors: [null], page: 0 };
 
+/** A token count; the gateway's estimate (no usage from the provider) is shown as `~N`. */
+function tokenCell(count: number | null, estimated: boolean): HTMLTableCellElement {
+  if (!estimated || count === null) return el('td', {}, count);
+  return el('td', { title: 'estimated by the gateway: the provider sent no usage' }, `~${count}`);
+}
+
 function row(r: Interaction, access: Access): HTMLTableRowElement {
   const tr = el(
     'tr',
@@ -17,8 +23,8 @@ function row(r: Interaction, access: Access): HTMLTableRowElement {
     el('td', {}, r.model),
     el('td', { class: r.status >= 400 ? 'bad' : '' }, r.status),
     el('td', {}, r.cache_status),
-    el('td', {}, r.prompt_tokens),
-    el('td', {}, r.completion_tokens),
+    tokenCell(r.prompt_tokens, r.usage_estimated),
+    tokenCell(r.completion_tokens, r.usage_estimated),
     el('td', {}, fmt(r.latency_ms)),
     el('td', {}, r.end_user),
     el('td', { title: r.key_id }, access.keyNames.get(r.key_id) ?? r.key_id),

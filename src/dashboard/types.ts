@@ -53,6 +53,8 @@ export interface Interaction {
   cache_status: string | null;
   prompt_tokens: number | null;
   completion_tokens: number | null;
+  /** True when the token counts are the gateway's estimate (a stream cut short), not the provider's. */
+  usage_estimated: boolean;
   latency_ms: number;
 }
 

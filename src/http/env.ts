@@ -59,14 +59,18 @@ export interface Outcome {
   onComplete?: () => Promise<void> | undefined;
 }
 
-/** An upstream call that failed (not one the client left): what the report and the row say of it. */
+/**
+ * An upstream call that ended without an answer: what the report and the row say of it. It failed
+ * (`reason` says why), or it was stopped because the client left or the gateway's stop began
+ * (`reason` null: no upstream failure, but the provider was asked and time was spent on it).
+ */
 export interface FailedUpstream {
   /** The configured upstream asked last; null when none was. */
   provider: string | null;
   /** Milliseconds spent on the call, retries and waits included. */
   upstreamMs: number | null;
-  /** Why it failed, in the gateway's own words (never the upstream's text). */
-  reason: string;
+  /** Why it failed, in the gateway's own words (never the upstream's text); null when it did not. */
+  reason: string | null;
 }
 
 /** What the cache did for a request, as the `x-tollgate-cache` header says. */

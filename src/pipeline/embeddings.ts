@@ -203,7 +203,9 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
     );
     const data = Array.isArray(result.data) ? result.data : [];
     const usage = usageOf(result);
-    const upstreamModel = typeof result.model === 'string' ? result.model : meta.upstreamModel;
+    // The model the provider answered with, as for chat answers (see respond.ts).
+    const upstreamModel =
+      typeof result.model === 'string' && result.model !== '' ? result.model : meta.upstreamModel;
     c.set('outcome', {
       status: 200,
       errorCode: null,

@@ -8,6 +8,7 @@ import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { LocalSlot } from '../ratelimit/local-slots.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecord } from '../recording/interaction-row.js';
+import { estimatedUsage } from '../recording/usage-estimate.js';
 
 /** What the after-response step needs of a request, read from the context once it is answered. */
 export interface FinishedRequest {
@@ -113,6 +114,14 @@ export function interactionRecord(
   errorBody: unknown,
 ): InteractionRecord {
   const { request, cacheHit } = f;
+  // A cache hit spent no tokens; what it saved is in tokensSavedCache.
+  const usage = outcome.fromCache ? null : (outcome.completion?.usage ?? outcome.usage ?? null);
+  // A stream cut short before the provider's usage chunk still spent its prompt and the part
+  // streamed: counted here, after the response, and marked as the gateway's estimate.
+  const estimate =
+    usage === null && !outcome.fromCache && request?.stream && outcome.completion
+      ? estimatedUsage(request.body, outcome.completion, request.model)
+      : null;
   return {
     id: f.id,
     clientRequestId: f.clientRequestId ?? null,
@@ -142,8 +151,8 @@ export function interactionRecord(
     provider: outcome.provider,
     status: outcome.status,
     errorCode: outcome.errorCode,
-    // A cache hit spent no tokens; what it saved is in tokensSavedCache.
-    usage: outcome.fromCache ? null : (outcome.completion?.usage ?? outcome.usage ?? null),
+    usage: usage ?? estimate,
+    usageEstimated: usage === null && estimate !== null,
     latencyMs: outcome.latencyMs,
     upstreamMs: outcome.upstreamMs,
     ttftMs: outcome.ttftMs,

@@ -70,6 +70,20 @@ function streamKeeping(
 }
 
 /**
+ * The model the provider answered with (`gpt-4o-mini-2024-07-18` for a request routed as
+ * `gpt-4o-mini`), the same on every path — fresh or cached, JSON or stream — so the rows of one
+ * model's traffic group together; `configured`, the model the request was sent upstream as, when
+ * the answer names none.
+ */
+function answeredModel(
+  completion: ChatCompletion | null,
+  configured: string | null,
+): string | null {
+  const model = completion?.model;
+  return typeof model === 'string' && model !== '' ? model : configured;
+}
+
+/**
  * The one responder: turns the answer in the context — from the cache or the upstream — into the
  * endpoint's JSON or SSE (chat completions, or the Responses API's events), and leaves the
  * request's outcome in the context (completed by the stream when it ends) for the after-response
@@ -96,7 +110,10 @@ export function respond(deps: RespondDeps) {
       errorCode: null,
       completion: answer.kind === 'json' ? answer.completion : null,
       provider: meta.provider,
-      upstreamModel: meta.upstreamModel,
+      upstreamModel: answeredModel(
+        answer.kind === 'json' ? answer.completion : null,
+        meta.upstreamModel,
+      ),
       ttftMs: answer.kind === 'json' ? null : meta.firstByteAt - startedAt,
       upstreamMs: upstreamWaitMs,
       latencyMs: clock.monotonic() - startedAt,
@@ -129,6 +146,7 @@ export function respond(deps: RespondDeps) {
       outcome.errorCode = end.errorCode;
       outcome.upstreamFailure = end.upstreamFailure;
       outcome.completion = end.assembler.chunks > 0 ? end.assembler.result() : null;
+      outcome.upstreamModel = answeredModel(outcome.completion, meta.upstreamModel);
       outcome.upstreamMs = now - meta.startedAt;
       outcome.latencyMs = now - startedAt;
       outcome.complete = true;
@@ -185,7 +203,7 @@ async function respondCached(
     errorCode: null,
     completion,
     provider: null,
-    upstreamModel: typeof completion.model === 'string' ? completion.model : null,
+    upstreamModel: answeredModel(completion, null),
     ttftMs: req.stream ? clock.monotonic() - startedAt : null,
     upstreamMs: null,
     latencyMs: clock.monotonic() - startedAt,

@@ -111,20 +111,17 @@ async function askUpstream(deps: UpstreamStageDeps, c: Context<AppEnv>): Promise
 
 /**
  * The error a failed upstream call ends the request with: an UpstreamFailure becomes the error the
- * client sees, and — unless the client left or the gateway's shutdown stopped the call — what
- * failed is first noted in the context (`failedUpstream`), so the access log and the interaction
- * row report an upstream failure with its provider, time and reason rather than one of the
- * gateway's own refusals.
+ * client sees, and the call is first noted in the context (`failedUpstream`), so the access log and
+ * the interaction row report the provider asked and the time spent on it — with the failure's
+ * reason, unless the client left or the gateway's shutdown stopped the call (no upstream failure).
  */
 export function failedCall(c: Context<AppEnv>, err: unknown, secrets: readonly string[]): unknown {
   if (!(err instanceof UpstreamFailure)) return err;
-  if (err.fromUpstream) {
-    c.set('failedUpstream', {
-      provider: err.provider,
-      upstreamMs: err.upstreamMs,
-      reason: err.reason,
-    });
-  }
+  c.set('failedUpstream', {
+    provider: err.provider,
+    upstreamMs: err.upstreamMs,
+    reason: err.fromUpstream ? err.reason : null,
+  });
   return upstreamError(err, secrets);
 }
 

@@ -25,6 +25,8 @@ export interface InteractionRecord {
   endpoint: string | null;
   stream: boolean;
   usage: ChatCompletion['usage'] | null;
+  /** True when `usage` is the gateway's own count (see usage-estimate.ts), not the provider's. */
+  usageEstimated?: boolean;
   /** What prompt compression did, when the request got that far. */
   compression: { mode: string; tokensSaved: number } | null;
   /** On a cache hit, the tokens the cached answer would have cost upstream. */
@@ -148,6 +150,7 @@ export function metadataRow(r: InteractionRecord): NewInteraction {
     tokensSavedCacheCompletion: savedCompletion(r),
     cachedTokens,
     reasoningTokens,
+    usageEstimated: r.usageEstimated === true && r.usage !== null,
     latencyMs: r.latencyMs,
     upstreamMs: r.upstreamMs,
     ttftMs: r.ttftMs,

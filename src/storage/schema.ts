@@ -129,6 +129,12 @@ export const interactions = pgTable(
     cachedTokens: integer('cached_tokens'),
     /** Completion tokens the model spent reasoning (billed as output, never shown). */
     reasoningTokens: integer('reasoning_tokens'),
+    /**
+     * True when prompt_tokens and completion_tokens are the gateway's own count, not the
+     * provider's: a stream cut short before its usage chunk (the client left, the gateway stopped,
+     * the upstream ended early), counted from the prompt sent and the text streamed.
+     */
+    usageEstimated: boolean('usage_estimated').notNull().default(false),
   },
   (t) => [
     // Most requests name no client request id and join no session: partial, these two indexes

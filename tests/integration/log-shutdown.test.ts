@@ -248,6 +248,8 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
           status: interactions.status,
           errorCode: interactions.errorCode,
           cacheStatus: interactions.cacheStatus,
+          provider: interactions.provider,
+          usageEstimated: interactions.usageEstimated,
         })
         .from(interactions)
         .where(sql`${interactions.clientRequestId} like 'cut-%'`)
@@ -261,6 +263,11 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
           status: 503,
           errorCode: 'shutting_down',
           cacheStatus: 'miss',
+          // The provider was asked, whether it had begun to answer (streams) or not (JSON).
+          provider: 'default',
+          // Streams cut after their first chunk: their usage is the gateway's estimate.
+          usageEstimated:
+            clientRequestId.endsWith('-stream') || clientRequestId.endsWith('-responses'),
         })),
       );
       // The access log says the stop ended them, not that an upstream failed.

@@ -60,6 +60,7 @@ const METADATA_COLUMNS = {
   promptTokensBeforeCompression: interactions.promptTokensBeforeCompression,
   cachedTokens: interactions.cachedTokens,
   reasoningTokens: interactions.reasoningTokens,
+  usageEstimated: interactions.usageEstimated,
   latencyMs: interactions.latencyMs,
   upstreamMs: interactions.upstreamMs,
   ttftMs: interactions.ttftMs,
