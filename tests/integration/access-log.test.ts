@@ -174,6 +174,8 @@ describe('access log', () => {
       reason: 'answered 503',
     });
     expect(typeof line?.upstreamMs, JSON.stringify(line)).toBe('number');
+    // That line alone: the failure is not told twice.
+    expect(lines().filter((l) => l.requestId === id)).toHaveLength(1);
   });
 
   it("logs the gateway's own refusals (400, 401, 408, 413, 429) as request lines, not upstream failures", async () => {
