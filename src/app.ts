@@ -47,12 +47,7 @@ export function createApp(deps: Deps) {
   app.onError((err, c) => {
     if (err instanceof GatewayError) {
       for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
-      if (err.status >= 500) {
-        deps.logger.warn(
-          { requestId: c.get('requestId'), status: err.status, code: err.code },
-          err.message,
-        );
-      }
+      // Not logged here: the request's one access-log line (a warn for a 5xx) says it.
       return c.json(err.body(), err.status);
     }
     if (err instanceof ClientClosedError) return c.body(null, 400);

@@ -47,6 +47,7 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
     status,
     durationMs: clock.monotonic() - c.get('startedAt'),
   });
+  facts.keyId = c.get('apiKey')?.id ?? null;
   // A refused request says which model its body named, as its interaction row does.
   facts.model = c.get('request')?.model ?? c.get('askedModel') ?? null;
   facts.cacheStatus = c.get('cacheStatus') ?? null;
@@ -54,6 +55,9 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
   setErrorFields(facts, c.error, status);
   return facts;
 }
+
+/** The route label of a request no route serves: one value, whatever path was sent. */
+export const UNMATCHED_ROUTE = 'unmatched';
 
 /** A route parameter's matcher pattern, as in `:id{.+}`. */
 const PARAMETER_PATTERN = /(:[A-Za-z0-9_]+)\{[^/]*\}/g;
@@ -67,7 +71,7 @@ export function matchedRoute(c: Context<AppEnv>): string {
   const named = c.get('routeTemplate');
   if (named !== undefined) return named;
   const handler = matchedRoutes(c).findLast((r) => r.method !== 'ALL');
-  if (!handler) return 'unmatched';
+  if (!handler) return UNMATCHED_ROUTE;
   return handler.path.includes('{') ? handler.path.replace(PARAMETER_PATTERN, '$1') : handler.path;
 }
 

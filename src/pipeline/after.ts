@@ -157,7 +157,12 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
           if (key) return afterSequence(deps, { ...facts, key }, outcome, errorBody);
           return;
         }
-        const endTrace = () => trace.end(traceAttributes(report), report.status >= 500);
+        const endTrace = () =>
+          trace.end(
+            traceAttributes(report),
+            report.status >= 500,
+            report.upstreamFailure ? (report.failureReason ?? 'upstream failure') : null,
+          );
         if (!key) return endTrace();
         const recording = trace.child('record');
         return afterSequence(deps, { ...facts, key }, outcome, errorBody).finally(() => {

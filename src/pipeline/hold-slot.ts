@@ -1,12 +1,14 @@
 import { GatewayError } from '../http/errors.js';
 import type { LocalSlots } from '../ratelimit/local-slots.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { Stage } from './stage.js';
 
 /**
  * Takes a slot of the key's (and tenant's) `max_concurrency` before the body is read, so a slow
- * body counts against it; 429 when every slot is taken. The after-response step releases it.
+ * body counts against it; 429 when every slot is taken (counted as a rate-limit rejection, reason
+ * `concurrency`, as the shared limiter's own are). The after-response step releases it.
  */
-export function holdSlot(deps: { localSlots: LocalSlots }) {
+export function holdSlot(deps: { localSlots: LocalSlots; metrics: Pick<Metrics, 'rateLimited'> }) {
   return function holdSlot(c) {
     const key = c.get('apiKey');
     const keyLimit = key.maxConcurrency;
@@ -19,6 +21,7 @@ export function holdSlot(deps: { localSlots: LocalSlots }) {
       tenantLimit,
     });
     if (slot === 'key' || slot === 'tenant') {
+      deps.metrics.rateLimited.inc({ reason: 'concurrency' });
       const owner = slot === 'tenant' ? `tenant ${key.tenantId}` : `key ${key.id}`;
       throw GatewayError.rateLimited(
         `Rate limit reached for concurrent requests on ${owner}. Please try again in 1s.`,

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
 import type { Tracing } from '../runtime/tracing.js';
-import { matchedRoute } from './access-log.js';
+import { matchedRoute, UNMATCHED_ROUTE } from './access-log.js';
 
 /**
  * Starts the request's span (continuing the client's `traceparent`) for every request; installed
@@ -15,10 +15,16 @@ export function traceRequest(deps: { tracing: Tracing }) {
     });
     if (trace) c.set('trace', trace);
     await next();
-    if (!c.get('reportedAfter')) {
-      trace?.end(
-        { 'http.route': matchedRoute(c), 'http.response.status_code': c.res.status },
-        c.res.status >= 500,
+    if (trace && !c.get('reportedAfter')) {
+      const route = matchedRoute(c);
+      const status = c.res.status;
+      // A path no route serves has no `http.route`: its span is named by the method alone.
+      trace.end(
+        route === UNMATCHED_ROUTE
+          ? { 'http.response.status_code': status }
+          : { 'http.route': route, 'http.response.status_code': status },
+        status >= 500,
+        null,
       );
     }
   } satisfies MiddlewareHandler<AppEnv>;

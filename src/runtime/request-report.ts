@@ -19,6 +19,8 @@ export interface FinishedRequest {
   status: number;
   /** From arrival to the last byte (or to the headers, where the end is not seen). */
   durationMs: number;
+  /** The public id of the key that made the request (`key_…`, never the key); null before auth. */
+  keyId: string | null;
   /** The model the client asked for. */
   model: string | null;
   /** The upstream that answered (`openai`, a fallback's name), null when none was called. */
@@ -55,6 +57,7 @@ export function basicFinishedRequest(
     route: fields.route,
     status: fields.status,
     durationMs: fields.durationMs,
+    keyId: null,
     model: null,
     provider: null,
     cacheStatus: null,
@@ -87,6 +90,7 @@ function logRequest(logger: Logger, f: FinishedRequest): void {
     route: f.route,
     status: f.status,
     durationMs: round(f.durationMs),
+    keyId: f.keyId,
     model: f.model,
     provider: f.provider,
     cache: f.cacheStatus,

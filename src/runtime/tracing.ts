@@ -28,8 +28,13 @@ export interface RequestTrace {
   endWithRequest(span: Span): void;
   /** `traceparent` (and `tracestate`) continuing `span`, for a call it makes. */
   headersFor(span: Span): Record<string, string>;
-  /** Ends the request's span (and the spans waiting for it) with the response's facts. */
-  end(attributes: Attributes, failed: boolean): void;
+  /**
+   * Ends the request's span (and the spans waiting for it) with the response's facts: named by
+   * `http.route` when the attributes have one, by the method alone otherwise (OpenTelemetry's
+   * HTTP conventions). `upstreamFailure` (why, in the gateway's words) marks the waiting upstream
+   * calls failed: a stream the upstream cut after its first chunk.
+   */
+  end(attributes: Attributes, failed: boolean, upstreamFailure: string | null): void;
 }
 
 /** OpenTelemetry tracing, off unless an OTLP endpoint is configured. */
@@ -140,10 +145,15 @@ export function createTracing(env: Record<string, string | undefined>, version: 
           propagator.inject(trace.setSpan(ROOT_CONTEXT, child), carrier, defaultTextMapSetter);
           return carrier;
         },
-        end(endAttributes, failed) {
-          for (const child of waiting) child.end();
+        end(endAttributes, failed, upstreamFailure) {
+          for (const child of waiting) {
+            if (upstreamFailure !== null) {
+              child.setStatus({ code: SpanStatusCode.ERROR, message: upstreamFailure });
+            }
+            child.end();
+          }
           const route = endAttributes['http.route'];
-          if (typeof route === 'string') span.updateName(`${method} ${route}`);
+          span.updateName(typeof route === 'string' ? `${method} ${route}` : method);
           span.setAttributes(endAttributes);
           if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
           span.end();

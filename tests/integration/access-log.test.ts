@@ -13,6 +13,7 @@ let upstream: FakeUpstream;
 let gateway: TestGateway;
 let key: string;
 let adminKey: string;
+let adminKeyId: string;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
@@ -25,7 +26,7 @@ beforeAll(async () => {
     REQUEST_BODY_TIMEOUT_MS: '1000',
   });
   key = (await gateway.createKey({ scopes: ['chat'] })).key;
-  adminKey = (await gateway.createKey({ scopes: ['admin'] })).key;
+  ({ key: adminKey, id: adminKeyId } = await gateway.createKey({ scopes: ['admin'] }));
 });
 
 afterAll(async () => {
@@ -47,6 +48,7 @@ interface LogLine {
   provider?: string | null;
   errorCode?: string | null;
   reason?: string;
+  keyId?: string | null;
 }
 
 function lines(): LogLine[] {
@@ -131,6 +133,31 @@ describe('access log', () => {
     expect(all).not.toContain(adminKey.split('_')[2]);
   });
 
+  it('names the key that made each request by its id, never by the key itself', async () => {
+    const made = await gateway.createKey({ scopes: ['chat'] });
+    const answers = [
+      await chat('whose request is this', {}, made.key),
+      await chat('a refused one', { temperature: 'hot' }, made.key),
+      await chat('no key at all', {}, 'tg_wrong'),
+      await fetch(`${gateway.baseURL}/admin/keys`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      }),
+    ];
+    const ids: (string | null)[] = [];
+    for (const res of answers) {
+      await res.text();
+      ids.push(res.headers.get('x-request-id'));
+    }
+    const logged = await linesOf(ids);
+    expect(logged.map((l) => [l?.status, l?.keyId])).toEqual([
+      [200, made.id],
+      [400, made.id],
+      [401, null],
+      [200, adminKeyId],
+    ]);
+    expect(gateway.logs.join('')).not.toContain(made.key.split('_')[2]);
+  });
+
   it('logs an upstream error as a warning with the request id, the provider and why', async () => {
     upstream.enqueue(json(503, { error: { message: 'overloaded' } }));
     const res = await chat('this one fails');
@@ -147,6 +174,8 @@ describe('access log', () => {
       reason: 'answered 503',
     });
     expect(typeof line?.upstreamMs, JSON.stringify(line)).toBe('number');
+    // That line alone: the failure is not told twice.
+    expect(lines().filter((l) => l.requestId === id)).toHaveLength(1);
   });
 
   it("logs the gateway's own refusals (400, 401, 408, 413, 429) as request lines, not upstream failures", async () => {

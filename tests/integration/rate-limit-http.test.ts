@@ -15,6 +15,7 @@ import { FreezableTcpProxy } from '../helpers/freezable-tcp-proxy.js';
 import type { ManualClock } from '../helpers/manual-clock.js';
 import { manualClock, minuteStart } from '../helpers/manual-clock.js';
 import { openMigratedPglite } from '../helpers/pglite-template.js';
+import { parseSamples, sampleValue } from '../helpers/prometheus-text.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp, TEST_APP_ORIGIN } from '../helpers/test-app.js';
@@ -280,6 +281,11 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     expect(open.map((r) => r.status)).toEqual([200, 200]);
     const third = await chat(gateway, key, { stream: true });
     expect(third.status, await third.text()).toBe(429);
+    // An operator sees the refusal where every other rate-limit refusal is counted.
+    const samples = parseSamples(await gateway.deps.metrics.scrape());
+    expect(
+      sampleValue(samples, 'tollgate_ratelimit_rejections_total', { reason: 'concurrency' }),
+    ).toBe(1);
     release();
     await Promise.all(open.map((r) => r.text()));
     await settleLog(gateway.deps);

@@ -16,7 +16,7 @@ interface OtlpSpan {
   name: string;
   kind: number;
   attributes: { key: string; value: Record<string, unknown> }[];
-  status?: { code?: number };
+  status?: { code?: number; message?: string };
 }
 interface OtlpExport {
   resourceSpans: {
@@ -27,6 +27,8 @@ interface OtlpExport {
 
 const SERVER = 2;
 const CLIENT = 3;
+/** OTLP's STATUS_CODE_ERROR. */
+const ERROR = 2;
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
 
@@ -150,6 +152,28 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
     expect(spans.map((s) => s.name)).toContain('record');
   });
 
+  it('marks the upstream span of a stream the upstream cut mid-way as failed, with why', async () => {
+    const { key } = await gateway.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const trace = 'c'.repeat(32);
+    upstream.enqueue(sse(['Hel', 'lo', ' there'], { failAfter: 2 }));
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'cut me' }], stream: true },
+      { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } },
+    );
+    const failure = await (async () => {
+      for await (const _chunk of stream);
+    })().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(OpenAI.APIError);
+
+    const spans = await spansOf(trace);
+    const request = spans.find((s) => s.name === 'POST /v1/chat/completions');
+    const call = spans.find((s) => s.name === 'chat gpt-4o-mini');
+    expect(attribute(request, 'http.response.status_code')).toBe(502);
+    expect(request?.status?.code).toBe(ERROR);
+    expect(call?.status).toMatchObject({ code: ERROR, message: 'connection closed mid-answer' });
+  });
+
   it('traces /v1/responses, /v1/embeddings and the stored objects by route template, the upstream call a child with its traceparent sent', async () => {
     const { key } = await gateway.createKey();
     const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
@@ -234,5 +258,18 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
     expect(health?.kind).toBe(SERVER);
     expect(health?.parentSpanId ?? '').toBe('');
     expect(health?.traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('names the span of a path no route serves by its method alone, without http.route', async () => {
+    const before = collector.spans.length;
+    const res = await fetch(`${gateway.baseURL}/nowhere/item_123`);
+    expect(res.status, await res.text()).toBe(404);
+    await gateway.server.deps.tracing.flush();
+    const spans = collector.spans
+      .slice(before)
+      .filter((s) => attribute(s, 'tollgate.request_id') === res.headers.get('x-request-id'));
+    expect(spans.map((s) => s.name)).toEqual(['GET']);
+    expect(attribute(spans[0], 'http.response.status_code')).toBe(404);
+    expect(attribute(spans[0], 'http.route')).toBeUndefined();
   });
 });
