@@ -144,6 +144,7 @@ export async function openDeps(
       clock,
       logger,
       policy: config.retention,
+      outbox: recording.outbox,
     });
     // Registered last so it closes first: tasks still in flight use everything built above.
     resources.add('background tasks', () => background.drain(), BACKGROUND_DRAIN_TIMEOUT_MS);

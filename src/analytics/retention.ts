@@ -8,19 +8,12 @@ import {
   deleteStoredResponsesBatch,
   eraseContentBatch,
 } from '../storage/queries/retention.js';
+import type { RetentionCutoffs, RetentionPolicy, RowsPruned } from './row-retention.js';
+import { cutoffsAt } from './row-retention.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/**
- * How long interactions keep their text and their rows; undefined keeps them forever. Stored
- * responses and conversation items are text: they go at the shorter of the two.
- */
-export interface RetentionPolicy {
-  contentDays: number | undefined;
-  rowsDays: number | undefined;
-}
-
-/** What one pruning pass removed. */
+/** What one pruning pass removed (interaction rows in the database and in the outbox's files). */
 export interface PruneResult {
   contentErased: number;
   rowsDeleted: number;
@@ -45,6 +38,8 @@ export function createRetention(options: {
   clock: Clock;
   logger: Logger;
   policy: RetentionPolicy;
+  /** The outbox whose files hold rows too (waiting, or refused by the database). */
+  outbox?: { prune(cutoffs: RetentionCutoffs): Promise<RowsPruned> };
   batchRows?: number;
 }): Retention {
   const batchRows = options.batchRows ?? 5_000;
@@ -62,14 +57,21 @@ export function createRetention(options: {
   async function pass(): Promise<PruneResult> {
     const { contentDays, rowsDays } = options.policy;
     const now = options.clock.now();
-    const result: PruneResult = { contentErased: 0, rowsDeleted: 0, storedDeleted: 0 };
-    if (rowsDays !== undefined) {
-      const cutoff = new Date(now - rowsDays * DAY_MS);
-      result.rowsDeleted = await drainBatches((n) => deleteRowsBatch(options.db, cutoff, n));
+    const cutoffs = cutoffsAt(options.policy, now);
+    // The files first: they are pruned even while the database is down.
+    const onDisk: RowsPruned = (await options.outbox?.prune(cutoffs)) ?? {
+      rowsDeleted: 0,
+      contentErased: 0,
+    };
+    const result: PruneResult = { ...onDisk, storedDeleted: 0 };
+    const { rowsBefore, contentBefore } = cutoffs;
+    if (rowsBefore !== undefined) {
+      result.rowsDeleted += await drainBatches((n) => deleteRowsBatch(options.db, rowsBefore, n));
     }
-    if (contentDays !== undefined) {
-      const cutoff = new Date(now - contentDays * DAY_MS);
-      result.contentErased = await drainBatches((n) => eraseContentBatch(options.db, cutoff, n));
+    if (contentBefore !== undefined) {
+      result.contentErased += await drainBatches((n) =>
+        eraseContentBatch(options.db, contentBefore, n),
+      );
     }
     const storedDays = Math.min(contentDays ?? Infinity, rowsDays ?? Infinity);
     if (storedDays !== Infinity) {
@@ -81,7 +83,7 @@ export function createRetention(options: {
         (await drainBatches((n) => deleteEmptyConversationsBatch(db, cutoff, n)));
     }
     if (result.contentErased > 0 || result.rowsDeleted > 0 || result.storedDeleted > 0) {
-      options.logger.info({ ...result }, 'retention: pruned old interactions');
+      options.logger.info({ ...result, outbox: onDisk }, 'retention: pruned old interactions');
     }
     return result;
   }

@@ -2,6 +2,7 @@
 // config and registers how to release it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cutoffsAt } from '../analytics/row-retention.js';
 import type { CacheStore } from '../cache/cache-store.js';
 import { noopCacheStore } from '../cache/cache-store.js';
 import { openDatabaseCacheStore } from '../cache/database-cache-store.js';
@@ -202,7 +203,12 @@ export async function buildRateLimiter(b: Building, metrics: Metrics): Promise<R
 export async function buildRecording(
   b: Building,
   parts: { database: DatabaseHandle; tenantKeys: TenantKeys; metrics: Metrics },
-): Promise<{ writer: InteractionWriter; recorder: InteractionRecorder; sealer?: RowSealer }> {
+): Promise<{
+  writer: InteractionWriter;
+  recorder: InteractionRecorder;
+  outbox: Outbox;
+  sealer?: RowSealer;
+}> {
   const { config, logger, overrides, resources } = b;
   const { database, tenantKeys } = parts;
   // Each worker of WORKERS=N has its own outbox: a segment is replayed by the process that wrote it.
@@ -216,22 +222,26 @@ export async function buildRecording(
       logger.error({ file, line }, 'outbox line cut short by a crash; skipped'),
     ),
   };
+  const { insert, outbox } = overrides.logStores?.(stores) ?? stores;
   const writer = createInteractionWriter({
-    ...(overrides.logStores?.(stores) ?? stores),
+    insert,
+    outbox,
     logger,
     batchSize: config.log.batchSize,
     maxQueue: config.log.maxQueue,
     clock: () => b.clock.monotonic(),
+    retentionCutoffs: () => cutoffsAt(config.retention, b.clock.now()),
   });
   resources.add('interaction writer', () => writer.close(), WRITER_CLOSE_TIMEOUT_MS);
   registerLogMetrics(parts.metrics.registry, () => writer.metrics);
   // The sealing thread exists only when rows are recorded by the real recorder.
-  if (overrides.recorder) return { writer, recorder: overrides.recorder };
+  if (overrides.recorder) return { writer, recorder: overrides.recorder, outbox };
   const sealer = createThreadRowSealer({ logger });
   resources.add('row sealing thread', () => sealer.close());
   return {
     writer,
     recorder: createInteractionRecorder({ tenantKeys, sealer, writer, logger }),
+    outbox,
     sealer,
   };
 }

@@ -2,8 +2,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { RetentionCutoffs, RowsPruned } from '../analytics/row-retention.js';
+import { retainRow } from '../analytics/row-retention.js';
 import { isRecord } from '../runtime/is-record.js';
 import type { NewInteraction } from '../storage/schema.js';
+import { rewriteLines } from './line-file-rewrite.js';
 
 const SEGMENT_RE = /^segment-(\d{12})\.ndjson$/;
 
@@ -21,7 +24,11 @@ export function encodeOutboxRow(row: NewInteraction): string {
 
 /** The inverse of encodeOutboxRow. */
 export function decodeOutboxRow(line: string): NewInteraction {
-  const raw = JSON.parse(line) as Record<string, unknown>;
+  return rowFromJson(JSON.parse(line) as Record<string, unknown>);
+}
+
+/** A row from its parsed outbox JSON. */
+function rowFromJson(raw: Record<string, unknown>): NewInteraction {
   const bytes = (v: unknown) =>
     isRecord(v) && 'b64' in v ? Buffer.from(String(v.b64), 'base64') : null;
   return {
@@ -30,6 +37,38 @@ export function decodeOutboxRow(line: string): NewInteraction {
     requestEnc: bytes(raw.requestEnc),
     responseEnc: bytes(raw.responseEnc),
   };
+}
+
+/** One line of the rejected file. */
+function rejectedLine(reason: unknown, row: NewInteraction): string {
+  return `{"reason":${JSON.stringify(reason)},"row":${encodeOutboxRow(row)}}`;
+}
+
+/**
+ * A line of the outbox (`row` picks the row out of its parsed JSON) after retention: as it was,
+ * re-encoded without its text, or null when the row goes. A line that does not parse (cut short
+ * by a crash) is kept as it is: nothing in it can be dated.
+ */
+function retainLine(
+  line: string,
+  cutoffs: RetentionCutoffs,
+  pruned: RowsPruned,
+  encode: (entry: Record<string, unknown>, row: NewInteraction) => string,
+  row: (entry: Record<string, unknown>) => unknown,
+): string | null {
+  let entry: unknown;
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return line;
+  }
+  if (!isRecord(entry)) return line;
+  const raw = row(entry);
+  if (!isRecord(raw)) return line;
+  const result = retainRow(rowFromJson(raw), cutoffs);
+  if (result.pruned === null) return line;
+  pruned[result.pruned]++;
+  return result.row === null ? null : encode(entry, result.row);
 }
 
 /** An append-only file store for rows the database could not take yet. */
@@ -53,6 +92,13 @@ export interface Outbox {
    * `{"reason", "row"}` per line), out of the replay, so they stay on disk for an operator.
    */
   reject(rows: readonly NewInteraction[], reason: string): Promise<void>;
+  /**
+   * Applies retention to the rows on disk, the waiting segments' and the rejected file's, as the
+   * retention pass does to the database's: rows past the rows cut-off are dropped, rows past the
+   * content cut-off lose their text. Each file is rewritten whole (temporary file, fsync, rename)
+   * in the queue of what appends to it, so no append is lost.
+   */
+  prune(cutoffs: RetentionCutoffs): Promise<RowsPruned>;
 }
 
 /** Where rows the database refused are kept, beside the outbox segments. */
@@ -117,6 +163,8 @@ export async function openOutbox(
   let current: string | null = null;
   let chain: Promise<unknown> = Promise.resolve();
   let rejecting: Promise<unknown> = Promise.resolve();
+  /** Segments `appendNow` is writing outside the queue: a prune leaves them alone. */
+  const writingNow = new Set<string>();
 
   return {
     get pendingRows() {
@@ -141,7 +189,12 @@ export async function openOutbox(
     async appendNow(rows) {
       if (rows.length === 0) return;
       const own = join(dir, `segment-${String(nextSeq++).padStart(12, '0')}.ndjson`);
-      await appendDurably(own, `${rows.map(encodeOutboxRow).join('\n')}\n`);
+      writingNow.add(own);
+      try {
+        await appendDurably(own, `${rows.map(encodeOutboxRow).join('\n')}\n`);
+      } finally {
+        writingNow.delete(own);
+      }
       pending += rows.length;
     },
     reject(rows, reason) {
@@ -149,13 +202,47 @@ export async function openOutbox(
       const run = rejecting.then(() =>
         appendDurably(
           join(dir, REJECTED_FILE),
-          rows
-            .map((row) => `{"reason":${JSON.stringify(reason)},"row":${encodeOutboxRow(row)}}\n`)
-            .join(''),
+          rows.map((row) => `${rejectedLine(reason, row)}\n`).join(''),
         ),
       );
       rejecting = run.catch(() => {});
       return run;
+    },
+    async prune(cutoffs) {
+      const pruned: RowsPruned = { rowsDeleted: 0, contentErased: 0 };
+      // The rejected file in its own queue, as `reject` appends; the segments in theirs.
+      const rejected = rejecting.then(() =>
+        rewriteLines(join(dir, REJECTED_FILE), (line) =>
+          retainLine(
+            line,
+            cutoffs,
+            pruned,
+            (entry, row) => rejectedLine(entry.reason, row),
+            (entry) => entry.row,
+          ),
+        ),
+      );
+      rejecting = rejected.catch(() => {});
+      await rejected;
+      const inSegments = chain.then(async () => {
+        for (const s of await segments()) {
+          if (writingNow.has(s.file)) continue;
+          const before = pruned.rowsDeleted;
+          await rewriteLines(s.file, (line) =>
+            retainLine(
+              line,
+              cutoffs,
+              pruned,
+              (_entry, row) => encodeOutboxRow(row),
+              (e) => e,
+            ),
+          );
+          pending = Math.max(0, pending - (pruned.rowsDeleted - before));
+        }
+      });
+      chain = inSegments.catch(() => {});
+      await inSegments;
+      return pruned;
     },
     replay(insert, batchSize) {
       const run = chain.then(async () => {

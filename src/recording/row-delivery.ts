@@ -1,3 +1,5 @@
+import type { RetentionCutoffs, RowsPruned } from '../analytics/row-retention.js';
+import { retainRows } from '../analytics/row-retention.js';
 import { errorReason } from '../runtime/error-reason.js';
 import type { Logger } from '../runtime/logger.js';
 import type { NewInteraction } from '../storage/schema.js';
@@ -22,6 +24,7 @@ export class RowDelivery {
       logger: Logger;
       metrics: WriterMetrics;
       batchSize: number;
+      retentionCutoffs?: () => RetentionCutoffs;
     },
   ) {}
 
@@ -77,18 +80,36 @@ export class RowDelivery {
     }
   }
 
-  /** Moves the outbox's rows into the database; on failure they stay for the next try. */
+  /**
+   * Moves the outbox's rows into the database; on failure they stay for the next try. Rows past
+   * the retention cut-offs go in as the retention pass would leave them: without their text, or
+   * not at all.
+   */
   async replay(): Promise<void> {
-    const { outbox, insert, metrics, logger, batchSize } = this.parts;
+    const { outbox, insert, metrics, logger, batchSize, retentionCutoffs } = this.parts;
     if (outbox.pendingRows === 0) {
+      // A retention pass may have emptied the outbox since the gauge was last set.
+      metrics.outboxRows = 0;
       this.healthy = true;
       return;
     }
+    const pruned: RowsPruned = { rowsDeleted: 0, contentErased: 0 };
+    const cutoffs = retentionCutoffs?.();
+    const retained: InsertRows =
+      cutoffs === undefined
+        ? insert
+        : async (rows) => {
+            const kept = retainRows(rows, cutoffs, pruned);
+            return kept.length === 0 ? 0 : insert(kept);
+          };
     try {
-      const n = await outbox.replay(insert, batchSize);
+      const n = await outbox.replay(retained, batchSize);
       metrics.rowsWritten += n;
       this.healthy = true;
       logger.info({ rows: n }, 'outbox replayed into the database');
+      if (pruned.rowsDeleted > 0 || pruned.contentErased > 0) {
+        logger.info({ ...pruned }, 'retention: pruned old interactions replayed from the outbox');
+      }
     } catch (err) {
       metrics.writeFailures++;
       this.healthy = false;

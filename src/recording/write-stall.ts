@@ -36,7 +36,7 @@ const FILE_FAILURES: Readonly<Record<string, string>> = {
   EMFILE: 'too many open files (EMFILE)',
 };
 
-function fileErrorCode(err: unknown): string | null {
+export function fileErrorCode(err: unknown): string | null {
   const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
   return typeof code === 'string' ? code : null;
 }

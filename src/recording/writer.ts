@@ -1,3 +1,4 @@
+import type { RetentionCutoffs } from '../analytics/row-retention.js';
 import type { Logger } from '../runtime/logger.js';
 import type { NewInteraction } from '../storage/schema.js';
 import type { InsertRows } from './insert-setting-aside.js';
@@ -50,6 +51,11 @@ export interface WriterOptions {
   writeTimeoutMs?: number;
   /** Monotonic milliseconds, for the wait between tries while no store takes rows. */
   clock?: () => number;
+  /**
+   * The retention cut-offs now: rows replayed from the outbox past them are dropped or lose their
+   * text on the way in, as the retention pass would have done. Without it they go in as they are.
+   */
+  retentionCutoffs?: () => RetentionCutoffs;
 }
 
 /**
@@ -81,6 +87,7 @@ export function createInteractionWriter(options: WriterOptions): InteractionWrit
     logger,
     metrics,
     batchSize,
+    retentionCutoffs: options.retentionCutoffs,
   });
   const stall = new WriteStall(logger, options.clock ?? (() => performance.now()));
   let queue: NewInteraction[] = [];

@@ -54,6 +54,7 @@ class FillableDisk {
       replay: (ins, batchSize) => outbox.replay(ins, batchSize),
       reject: (rows, reason) =>
         this.full ? Promise.reject(enospc()) : outbox.reject(rows, reason),
+      prune: (cutoffs) => outbox.prune(cutoffs),
     };
     return {
       insert: (rows) => {
