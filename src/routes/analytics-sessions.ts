@@ -28,7 +28,13 @@ import { listSessionPage } from '../storage/queries/analytics-sessions.js';
 import { isSessionId } from '../storage/session-id.js';
 import { contentReadEvent, recordContentReads } from './analytics-audit.js';
 import { sessionJson } from './analytics-json.js';
-import { canReadContent, parseFilter, parseLimit } from './analytics-params.js';
+import {
+  canReadContent,
+  PAGE_PARAMS,
+  parseFilter,
+  parseLimit,
+  routeQuery,
+} from './analytics-params.js';
 
 type ThreadEntry = InteractionJson & {
   content?: { request: unknown; response: unknown } | null;
@@ -102,7 +108,7 @@ export function analyticsSessionRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
 
   app.get('/sessions', async (c) => {
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), PAGE_PARAMS);
     const filter = await parseFilter(query, c.get('apiKey'), deps.database.db);
     const after = query.cursor ? decodeSessionCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
@@ -130,7 +136,7 @@ export function analyticsSessionRoutes(deps: Deps) {
         'id',
       );
     }
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), PAGE_PARAMS);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
     const limit = parseLimit(query);
