@@ -14,6 +14,7 @@ import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import { parseIsoTime } from '../runtime/iso-time.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 import type {
   InteractionMetadata,
@@ -40,6 +41,15 @@ type ThreadEntry = InteractionJson & {
   content?: { request: unknown; response: unknown } | null;
   content_status?: ExportContent['status'];
 };
+
+function earlier(a: Date | undefined, b: Date): Date {
+  return a !== undefined && a < b ? a : b;
+}
+
+/** The first millisecond after a time the database wrote (to is exclusive; it keeps microseconds). */
+function justAfter(text: string): Date {
+  return new Date((parseIsoTime(text)?.getTime() ?? Number.NaN) + 1);
+}
 
 function cursorError(): GatewayError {
   return GatewayError.invalidRequest("'cursor' is not valid.", 'cursor');
@@ -109,9 +119,11 @@ export function analyticsSessionRoutes(deps: Deps) {
 
   app.get('/sessions', async (c) => {
     const query = routeQuery(c.req.queries(), PAGE_PARAMS);
-    const filter = await parseFilter(query, c.get('apiKey'), deps.database.db);
+    const asked = await parseFilter(query, c.get('apiKey'), deps.database.db);
     const after = query.cursor ? decodeSessionCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
+    // Later pages read the interactions up to the first page's latest activity only.
+    const filter = after ? { ...asked, to: earlier(asked.to, justAfter(after.asOf)) } : asked;
     const page = await listSessionPage(
       deps.database.db,
       filter,
@@ -119,11 +131,13 @@ export function analyticsSessionRoutes(deps: Deps) {
       priceRows(deps.prices),
     );
     const last = page.rows.at(-1);
+    const asOf = after?.asOf ?? page.rows[0]?.position.lastAt;
     return c.json({
       object: 'list',
       data: page.rows.map(sessionJson),
       has_more: page.hasMore,
-      next_cursor: page.hasMore && last ? encodeSessionCursor(last.position) : null,
+      next_cursor:
+        page.hasMore && last && asOf ? encodeSessionCursor({ ...last.position, asOf }) : null,
     });
   });
 
