@@ -26,24 +26,32 @@ export function decodeCursor(cursor: string): InteractionPosition | null {
   return { createdAt, id };
 }
 
+/**
+ * Where a page of sessions ended, and the first page's latest activity: later pages read the
+ * interactions up to it only, so a session that becomes active while a client pages does not jump
+ * above the position and get skipped.
+ */
+export type SessionCursor = SessionPosition & { asOf: string };
+
 /** Encodes where a page of sessions ended as an opaque, URL-safe cursor. */
-export function encodeSessionCursor(position: SessionPosition): string {
-  const value = [position.lastAt, position.tenantId, position.sessionId];
+export function encodeSessionCursor(cursor: SessionCursor): string {
+  const value = [cursor.lastAt, cursor.tenantId, cursor.sessionId, cursor.asOf];
   return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 }
 
 /** Decodes a cursor from encodeSessionCursor; null when it is not one. */
-export function decodeSessionCursor(cursor: string): SessionPosition | null {
+export function decodeSessionCursor(cursor: string): SessionCursor | null {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     return null;
   }
-  if (!Array.isArray(value) || value.length !== 3) return null;
-  const [lastAt, tenantId, sessionId] = value as unknown[];
+  if (!Array.isArray(value) || value.length !== 4) return null;
+  const [lastAt, tenantId, sessionId, asOf] = value as unknown[];
   if (typeof lastAt !== 'string' || parseIsoTime(lastAt) === null) return null;
   if (typeof tenantId !== 'string' || !isSessionId(tenantId)) return null;
   if (typeof sessionId !== 'string' || !isSessionId(sessionId)) return null;
-  return { lastAt, tenantId, sessionId };
+  if (typeof asOf !== 'string' || parseIsoTime(asOf) === null) return null;
+  return { lastAt, tenantId, sessionId, asOf };
 }

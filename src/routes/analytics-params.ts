@@ -9,6 +9,59 @@ import { tenantOfParam } from './tenant-param.js';
 
 type Query = Record<string, string | undefined>;
 
+/** The filters every analytics route takes (README, Analytics). */
+const FILTER_PARAMS = [
+  'tenant_id',
+  'from',
+  'to',
+  'key_id',
+  'model',
+  'status',
+  'cache_status',
+  'end_user',
+  'session',
+] as const;
+
+/** The values `cache_status` takes: the gateway's cache statuses, and `none` (not recorded). */
+const CACHE_STATUSES = ['hit', 'semantic-hit', 'miss', 'bypass', 'none'] as const;
+
+/**
+ * The query string of an analytics route as one value per name, refusing with a 400 naming it a
+ * parameter the route does not take (a misspelt filter would otherwise widen the answer to every
+ * row) or one given twice (which of the values applies would be a guess).
+ */
+export function routeQuery(
+  queries: Record<string, string[]>,
+  routeParams: readonly string[],
+  takesFilters = true,
+): Query {
+  const query: Query = {};
+  for (const [name, values] of Object.entries(queries)) {
+    const known =
+      routeParams.includes(name) ||
+      (takesFilters && (FILTER_PARAMS as readonly string[]).includes(name));
+    if (!known) {
+      const allowed = [...(takesFilters ? FILTER_PARAMS : []), ...routeParams];
+      throw GatewayError.invalidRequest(
+        allowed.length === 0
+          ? `Unknown parameter '${name}': this route takes no query parameters.`
+          : `Unknown parameter '${name}': this route takes ${allowed.join(', ')}.`,
+        name,
+        'unknown_parameter',
+      );
+    }
+    if (values.length > 1) {
+      throw GatewayError.invalidRequest(
+        `'${name}' is given more than once.`,
+        name,
+        'invalid_value',
+      );
+    }
+    query[name] = values[0];
+  }
+  return query;
+}
+
 /** The scope that lets a key read interactions' decrypted text. */
 export const CONTENT_SCOPE = 'analytics:content';
 
@@ -45,6 +98,32 @@ function session(query: Query): string | undefined {
     );
   }
   return value;
+}
+
+function cacheStatus(query: Query): string | undefined {
+  const value = text(query, 'cache_status');
+  if (value !== undefined && !(CACHE_STATUSES as readonly string[]).includes(value)) {
+    throw GatewayError.invalidRequest(
+      `'cache_status' must be one of: ${CACHE_STATUSES.join(', ')} (none = not recorded).`,
+      'cache_status',
+      'invalid_value',
+    );
+  }
+  return value;
+}
+
+/** `from` and `to`, refusing a range that ends before it starts (`to` is exclusive). */
+function range(query: Query): { from?: Date; to?: Date } {
+  const from = time(query, 'from');
+  const to = time(query, 'to');
+  if (from && to && to < from) {
+    throw GatewayError.invalidRequest(
+      `'to' (${to.toISOString()}) is before 'from' (${from.toISOString()}); the range is from 'from' up to 'to', exclusive.`,
+      'to',
+      'invalid_value',
+    );
+  }
+  return { from, to };
 }
 
 function status(query: Query): InteractionFilter['status'] {
@@ -85,12 +164,11 @@ export async function parseFilter(
 ): Promise<InteractionFilter> {
   const filter: InteractionFilter = {
     tenantId: await tenantOf(query, key, db),
-    from: time(query, 'from'),
-    to: time(query, 'to'),
+    ...range(query),
     keyId: text(query, 'key_id'),
     model: text(query, 'model'),
     status: status(query),
-    cacheStatus: text(query, 'cache_status'),
+    cacheStatus: cacheStatus(query),
     endUser: text(query, 'end_user'),
     sessionId: session(query),
   };
@@ -110,6 +188,9 @@ export function filterDetails(filter: InteractionFilter): Record<string, string 
   if (filter.sessionId !== undefined) details.session = filter.sessionId;
   return details;
 }
+
+/** The parameters of a paged route, besides the filters. */
+export const PAGE_PARAMS = ['limit', 'cursor'] as const;
 
 /** Parses `limit`: 1 to 1000, default 100. */
 export function parseLimit(query: Query): number {

@@ -14,6 +14,7 @@ import type { Deps } from '../deps.js';
 import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import type { VerifiedKey } from '../keys/key-verifier.js';
+import { parseIsoTime } from '../runtime/iso-time.js';
 import type { InteractionFilter } from '../storage/queries/analytics-filter.js';
 import type {
   InteractionMetadata,
@@ -28,12 +29,27 @@ import { listSessionPage } from '../storage/queries/analytics-sessions.js';
 import { isSessionId } from '../storage/session-id.js';
 import { contentReadEvent, recordContentReads } from './analytics-audit.js';
 import { sessionJson } from './analytics-json.js';
-import { canReadContent, parseFilter, parseLimit } from './analytics-params.js';
+import {
+  canReadContent,
+  PAGE_PARAMS,
+  parseFilter,
+  parseLimit,
+  routeQuery,
+} from './analytics-params.js';
 
 type ThreadEntry = InteractionJson & {
   content?: { request: unknown; response: unknown } | null;
   content_status?: ExportContent['status'];
 };
+
+function earlier(a: Date | undefined, b: Date): Date {
+  return a !== undefined && a < b ? a : b;
+}
+
+/** The first millisecond after a time the database wrote (to is exclusive; it keeps microseconds). */
+function justAfter(text: string): Date {
+  return new Date((parseIsoTime(text)?.getTime() ?? Number.NaN) + 1);
+}
 
 function cursorError(): GatewayError {
   return GatewayError.invalidRequest("'cursor' is not valid.", 'cursor');
@@ -102,10 +118,12 @@ export function analyticsSessionRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
 
   app.get('/sessions', async (c) => {
-    const query = c.req.query();
-    const filter = await parseFilter(query, c.get('apiKey'), deps.database.db);
+    const query = routeQuery(c.req.queries(), PAGE_PARAMS);
+    const asked = await parseFilter(query, c.get('apiKey'), deps.database.db);
     const after = query.cursor ? decodeSessionCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
+    // Later pages read the interactions up to the first page's latest activity only.
+    const filter = after ? { ...asked, to: earlier(asked.to, justAfter(after.asOf)) } : asked;
     const page = await listSessionPage(
       deps.database.db,
       filter,
@@ -113,11 +131,13 @@ export function analyticsSessionRoutes(deps: Deps) {
       priceRows(deps.prices),
     );
     const last = page.rows.at(-1);
+    const asOf = after?.asOf ?? page.rows[0]?.position.lastAt;
     return c.json({
       object: 'list',
       data: page.rows.map(sessionJson),
       has_more: page.hasMore,
-      next_cursor: page.hasMore && last ? encodeSessionCursor(last.position) : null,
+      next_cursor:
+        page.hasMore && last && asOf ? encodeSessionCursor({ ...last.position, asOf }) : null,
     });
   });
 
@@ -130,7 +150,7 @@ export function analyticsSessionRoutes(deps: Deps) {
         'id',
       );
     }
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), PAGE_PARAMS);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw cursorError();
     const limit = parseLimit(query);

@@ -28,9 +28,11 @@ import {
   CONTENT_SCOPE,
   canReadContent,
   filterDetails,
+  PAGE_PARAMS,
   parseChoice,
   parseFilter,
   parseLimit,
+  routeQuery,
 } from './analytics-params.js';
 import { analyticsSessionRoutes } from './analytics-sessions.js';
 
@@ -49,7 +51,7 @@ export function analyticsRoutes(deps: Deps) {
   app.route('/', analyticsSessionRoutes(deps));
 
   app.get('/interactions', async (c) => {
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), PAGE_PARAMS);
     const filter = await parseFilter(query, c.get('apiKey'), db);
     const after = query.cursor ? decodeCursor(query.cursor) : undefined;
     if (after === null) throw GatewayError.invalidRequest("'cursor' is not valid.", 'cursor');
@@ -70,6 +72,7 @@ export function analyticsRoutes(deps: Deps) {
   app.get('/interactions/:id', async (c) => {
     const key = c.get('apiKey');
     const id = c.req.param('id');
+    routeQuery(c.req.queries(), [], false);
     const notFound = GatewayError.notFound(`No interaction with id '${id}'.`);
     if (!isUuid(id)) throw notFound;
     const tenantId = key.scopes.includes('admin') ? null : key.tenantId;
@@ -95,7 +98,7 @@ export function analyticsRoutes(deps: Deps) {
   });
 
   app.get('/summary', async (c) => {
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), ['group_by']);
     const filter = await parseFilter(query, c.get('apiKey'), db);
     const groupBy = parseChoice(query, 'group_by', SUMMARY_GROUPS, 'day');
     const summary = await summarizeInteractions(db, filter, groupBy, priceRows(deps.prices));
@@ -104,7 +107,7 @@ export function analyticsRoutes(deps: Deps) {
 
   app.get('/export', async (c) => {
     const key = c.get('apiKey');
-    const query = c.req.query();
+    const query = routeQuery(c.req.queries(), ['format']);
     const filter = await parseFilter(query, key, db);
     const format = parseChoice<ExportFormat>(query, 'format', ['csv', 'ndjson'], 'csv');
     const withContent = canReadContent(key);

@@ -102,7 +102,7 @@ describe('the provider prompt cache', () => {
     expect(hit.response.headers.get('x-tollgate-cache')).toBe('hit');
     await settleLog(gateway.deps);
 
-    const rows = await getJson(gateway, '/analytics/interactions?order=asc', key.key);
+    const rows = await getJson(gateway, '/analytics/interactions', key.key);
     expect(rows.status, rows.text).toBe(200);
     const facts = rows.body.data?.map((r) =>
       [r.endpoint, r.stream, r.cache_status, r.cached_tokens, r.reasoning_tokens].join(' '),
