@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/dashboard-browser.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -71,10 +71,7 @@ describe('a browser app on another origin', () => {
         : json(200, completionFor(req.body, 'Hello from the gateway'))(req, res),
     );
     app = await startAppPage();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(app.url);
   });

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { launchChromium, openDashboard } from '../helpers/dashboard-browser.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { ok, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
@@ -24,10 +24,7 @@ describe('analytics dashboard with an empty database, a revoked key and hostile 
     const db = gateway.server.deps.database.db;
     await insertTenant(db, 'empty');
     await insertTenant(db, 'acme');
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -37,14 +34,7 @@ describe('analytics dashboard with an empty database, a revoked key and hostile 
   });
 
   async function open(key: string): Promise<{ page: Page; failures: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const failures: string[] = [];
-    page.on('pageerror', (err) => failures.push(err.message));
-    await page.goto(`${gateway.baseURL}/dashboard`);
-    await page.locator('#key').fill(key);
-    await page.locator('#login-form button').click();
-    await page.waitForSelector('body[data-ready="true"]');
-    return { page, failures };
+    return openDashboard(browser, gateway.baseURL, key);
   }
 
   it('shows zeros and says no request matches when the tenant has none; a revoked key is asked again', async () => {

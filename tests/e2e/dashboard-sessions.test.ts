@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
+import { launchChromium, openDashboard } from '../helpers/dashboard-browser.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { manualClock } from '../helpers/manual-clock.js';
@@ -71,10 +71,7 @@ describe('sessions view in a browser', () => {
     );
     await settleLog(deps);
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     mkdirSync(OUTPUT_DIR, { recursive: true });
   });
 
@@ -86,13 +83,7 @@ describe('sessions view in a browser', () => {
 
   /** A page logged in with `key` and switched to the Sessions view. */
   async function openSessions(key: string): Promise<{ page: Page; failures: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const failures: string[] = [];
-    page.on('pageerror', (err) => failures.push(err.message));
-    await page.goto(`${gateway.baseURL}/dashboard`);
-    await page.locator('#key').fill(key);
-    await page.locator('#login-form button').click();
-    await page.waitForSelector('body[data-ready="true"]');
+    const { page, failures } = await openDashboard(browser, gateway.baseURL, key);
     await page.locator('#view-sessions').click();
     await page.waitForSelector('body[data-ready="true"] #session-list tbody tr');
     return { page, failures };

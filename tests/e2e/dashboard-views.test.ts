@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedRows } from '../helpers/analytics-seed.js';
+import { launchChromium, openDashboard } from '../helpers/dashboard-browser.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
 
@@ -64,10 +64,7 @@ describe('dashboard views in a browser', () => {
         })),
       );
     }
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     mkdirSync(OUTPUT_DIR, { recursive: true });
   });
 
@@ -78,14 +75,7 @@ describe('dashboard views in a browser', () => {
 
   /** A page logged in with `key`, its errors collected. */
   async function open(key: string): Promise<{ page: Page; failures: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const failures: string[] = [];
-    page.on('pageerror', (err) => failures.push(err.message));
-    await page.goto(`${gateway.baseURL}/dashboard`);
-    await page.locator('#key').fill(key);
-    await page.locator('#login-form button').click();
-    await page.waitForSelector('body[data-ready="true"]');
-    return { page, failures };
+    return openDashboard(browser, gateway.baseURL, key);
   }
 
   async function pickTenant(page: Page, name: string): Promise<void> {

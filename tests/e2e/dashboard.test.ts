@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedRows } from '../helpers/analytics-seed.js';
+import { launchChromium, openDashboard } from '../helpers/dashboard-browser.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
@@ -62,10 +62,7 @@ describe('analytics dashboard in a browser', () => {
       expect(res.status, await res.text()).toBe(200);
     }
     await settleLog(deps);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
@@ -75,16 +72,7 @@ describe('analytics dashboard in a browser', () => {
   });
 
   it('asks for a key, draws the charts, fills the log and opens a row with its decrypted text', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const failures: string[] = [];
-    page.on('pageerror', (err) => failures.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') failures.push(msg.text());
-    });
-    await page.goto(`${gateway.baseURL}/dashboard`);
-    await page.locator('#key').fill(contentKey);
-    await page.locator('#login-form button').click();
-    await page.waitForSelector('body[data-ready="true"]');
+    const { page, failures } = await openDashboard(browser, gateway.baseURL, contentKey, true);
 
     expect(await page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(5);
     const requestsTile = await page.locator('.tile[data-tile="Requests"]').textContent();
