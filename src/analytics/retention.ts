@@ -9,9 +9,7 @@ import {
   eraseContentBatch,
 } from '../storage/queries/retention.js';
 import type { RetentionCutoffs, RetentionPolicy, RowsPruned } from './row-retention.js';
-import { cutoffsAt } from './row-retention.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { cutoffsAt, storedBefore } from './row-retention.js';
 
 /** What one pruning pass removed (interaction rows in the database and in the outbox's files). */
 export interface PruneResult {
@@ -55,9 +53,7 @@ export function createRetention(options: {
   }
 
   async function pass(): Promise<PruneResult> {
-    const { contentDays, rowsDays } = options.policy;
-    const now = options.clock.now();
-    const cutoffs = cutoffsAt(options.policy, now);
+    const cutoffs = cutoffsAt(options.policy, options.clock.now());
     // The files first: they are pruned even while the database is down.
     const onDisk: RowsPruned = (await options.outbox?.prune(cutoffs)) ?? {
       rowsDeleted: 0,
@@ -73,9 +69,8 @@ export function createRetention(options: {
         eraseContentBatch(options.db, contentBefore, n),
       );
     }
-    const storedDays = Math.min(contentDays ?? Infinity, rowsDays ?? Infinity);
-    if (storedDays !== Infinity) {
-      const cutoff = new Date(now - storedDays * DAY_MS);
+    const cutoff = storedBefore(cutoffs);
+    if (cutoff !== undefined) {
       const { db } = options;
       result.storedDeleted =
         (await drainBatches((n) => deleteStoredResponsesBatch(db, cutoff, n))) +

@@ -31,6 +31,17 @@ export function cutoffsAt(policy: RetentionPolicy, now: number): RetentionCutoff
 }
 
 /**
+ * Before when stored responses and conversation items go: they are text, so at the later (the
+ * shorter window's) of the two cut-offs; undefined when neither is set.
+ */
+export function storedBefore(cutoffs: RetentionCutoffs): Date | undefined {
+  const { contentBefore, rowsBefore } = cutoffs;
+  if (contentBefore === undefined) return rowsBefore;
+  if (rowsBefore === undefined) return contentBefore;
+  return new Date(Math.max(contentBefore.getTime(), rowsBefore.getTime()));
+}
+
+/**
  * What the retention pass leaves of one row, as it treats rows in the database: null when the row
  * is past the rows cut-off, the row without its text when past the content cut-off, else the row.
  */
