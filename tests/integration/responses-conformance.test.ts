@@ -1,3 +1,5 @@
+import { createOpenAI } from '@ai-sdk/openai';
+import { generateText } from 'ai';
 import type OpenAI from 'openai';
 import { BadRequestError } from 'openai';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
@@ -5,16 +7,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { createTestApp } from '../helpers/test-app.js';
+import { createTestApp, TEST_APP_ORIGIN } from '../helpers/test-app.js';
 
 let upstream: FakeUpstream;
 let gateway: TestApp;
 let client: OpenAI;
+let key: string;
 
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   gateway = await createTestApp({ UPSTREAM_BASE_URL: upstream.url, CACHE: 'off' });
-  client = gateway.openai((await gateway.createKey()).key);
+  key = (await gateway.createKey()).key;
+  client = gateway.openai(key);
 });
 
 afterAll(async () => {
@@ -177,6 +181,64 @@ describe('reasoning summaries', () => {
       );
       expect((await client.responses.retrieve(final.id)).output[0]).toEqual(final.output[0]);
     }
+  });
+});
+
+describe('reasoning items, stored', () => {
+  it("serves the Vercel AI SDK a second turn that refers to the first turn's reasoning by id", async () => {
+    const bodies: { input?: { type?: string; id?: string }[] }[] = [];
+    const provider = createOpenAI({
+      apiKey: key,
+      baseURL: `${TEST_APP_ORIGIN}/v1`,
+      fetch: async (url, init) => {
+        bodies.push(JSON.parse(String(init?.body)));
+        return gateway.request(String(url), init);
+      },
+    });
+    const providerOptions = { openai: { reasoningSummary: 'auto' } };
+    upstream.enqueue(reasonedAnswer('reasoning_content'));
+    const first = await generateText({
+      model: provider('o4-mini'),
+      prompt: 'Capital of France?',
+      providerOptions,
+    });
+    expect(first.reasoningText).toBe('The capital of France is Paris.');
+    upstream.enqueue((req, res) => json(200, completionFor(req.body, 'Rome.'))(req, res));
+    const second = await generateText({
+      model: provider('o4-mini'),
+      messages: [
+        { role: 'user', content: 'Capital of France?' },
+        ...first.response.messages,
+        { role: 'user', content: 'And of Italy?' },
+      ],
+      providerOptions,
+    });
+    expect(second.text).toBe('Rome.');
+    const referenced = (bodies[1]?.input ?? []).filter((item) => item.type === 'item_reference');
+    expect(referenced.map((item) => item.id?.slice(0, 3))).toContain('rs_');
+    // The reasoning never goes upstream again.
+    expect(upstream.requests.at(-1)?.body.messages).toEqual([
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris.' },
+      { role: 'user', content: 'And of Italy?' },
+    ]);
+  });
+
+  it("lists a turn's reasoning among its conversation's items, as OpenAI does", async () => {
+    const conversation = await client.conversations.create({});
+    upstream.enqueue(reasonedAnswer('reasoning'));
+    const response = await client.responses.create({
+      model: 'deepseek-reasoner',
+      input: 'Capital of France?',
+      conversation: conversation.id,
+      reasoning: { summary: 'concise' },
+    });
+    const items = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    expect(
+      items.data.map((item) => item.type),
+      JSON.stringify(items.data),
+    ).toEqual(['message', 'reasoning', 'message']);
+    expect(items.data[1]).toEqual(response.output[0]);
   });
 });
 
