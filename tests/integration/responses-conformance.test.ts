@@ -257,33 +257,3 @@ describe('conversation items', () => {
     expect((await client.conversations.items.list(conversation.id)).data).toEqual([]);
   });
 });
-
-describe('truncation', () => {
-  it("refuses truncation 'auto', which it cannot apply, naming the parameter; 'disabled' is echoed", async () => {
-    for (const stream of [false, true]) {
-      expect(
-        await refusalOf(
-          client.responses.create({
-            model: 'gpt-4o-mini',
-            input: 'Hi',
-            truncation: 'auto',
-            stream,
-          }),
-        ),
-      ).toEqual({
-        message:
-          "Unsupported value: 'truncation' does not support 'auto' with this gateway: it serves the Responses API over chat completions and does not know the model's context window, so it cannot drop the earliest items to fit it. Leave 'truncation' out or set it to 'disabled'.",
-        type: 'invalid_request_error',
-        param: 'truncation',
-        code: 'unsupported_value',
-      });
-    }
-    expect(upstream.requests).toHaveLength(0);
-    const response = await client.responses.create({
-      model: 'gpt-4o-mini',
-      input: 'Hi',
-      truncation: 'disabled',
-    });
-    expect(response.truncation).toBe('disabled');
-  });
-});

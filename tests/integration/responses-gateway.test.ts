@@ -730,7 +730,7 @@ describe('bounded request fields', () => {
         model: 'gpt-4o-mini',
         input: 'x',
         max_output_tokens: cap,
-        truncation: 'disabled',
+        truncation: 'auto',
         service_tier: 'flex',
       });
       expect(response.max_output_tokens).toBe(cap);

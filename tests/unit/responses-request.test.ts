@@ -139,7 +139,7 @@ describe('parseResponsesRequest', () => {
         ...base,
         background: false,
         include: ['message.output_text.logprobs', 'reasoning.encrypted_content'],
-        truncation: 'disabled',
+        truncation: 'auto',
       }),
     ).not.toThrow();
   });

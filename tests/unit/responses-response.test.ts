@@ -114,7 +114,7 @@ describe('toResponseObject', () => {
         tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }],
         text: { format: { type: 'json_object' } },
         reasoning: { effort: 'high' },
-        truncation: 'disabled',
+        truncation: 'auto',
       }),
     );
     expect(response).toMatchObject({
@@ -139,7 +139,7 @@ describe('toResponseObject', () => {
       ],
       text: { format: { type: 'json_object' }, verbosity: 'medium' },
       reasoning: { effort: 'high', summary: null },
-      truncation: 'disabled',
+      truncation: 'auto',
     });
   });
 

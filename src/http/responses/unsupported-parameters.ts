@@ -199,7 +199,7 @@ export function checkIncludeQuery(values: (name: string) => string[] | undefined
 
 /**
  * Refuses parameters OpenAI does not know, and what a chat-completions upstream cannot honour: built-in tools and tool choices, a
- * background run, stored prompts, moderation, server-side context management, truncation, and `include` values that
+ * background run, stored prompts, moderation, server-side context management, and `include` values that
  * only those produce. A 400 names the parameter, so the client learns what to drop.
  */
 export function rejectUnsupported(body: Record<string, unknown>): void {
@@ -215,15 +215,6 @@ export function rejectUnsupported(body: Record<string, unknown>): void {
   }
   if (body.context_management !== undefined && body.context_management !== null) {
     throw unsupported('context_management', 'Server-side context management');
-  }
-  if (body.truncation === 'auto') {
-    // OpenAI drops the earliest items of an input too long for the model's context window; the
-    // gateway knows no model's window, so the upstream would refuse such input as with 'disabled'.
-    throw GatewayError.invalidRequest(
-      "Unsupported value: 'truncation' does not support 'auto' with this gateway: it serves the Responses API over chat completions and does not know the model's context window, so it cannot drop the earliest items to fit it. Leave 'truncation' out or set it to 'disabled'.",
-      'truncation',
-      'unsupported_value',
-    );
   }
   checkTools(body.tools);
   checkToolChoice(body.tool_choice);
