@@ -109,10 +109,11 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 409, message, type: 'invalid_request_error', code, param });
   }
 
-  static payloadTooLarge(limitBytes: number) {
+  /** 413 for a body over the limit; `when` says at which point (`once decoded`). */
+  static payloadTooLarge(limitBytes: number, when?: string) {
     return new GatewayError({
       status: 413,
-      message: `Request body is larger than the ${limitBytes} byte limit.`,
+      message: `Request body is larger than the ${limitBytes} byte limit${when ? ` ${when}` : ''}.`,
       type: 'invalid_request_error',
       code: 'request_too_large',
     });
