@@ -91,9 +91,14 @@ export class GatewayError extends Error {
     });
   }
 
-  /** A method and path no route serves. */
+  /** A method and path no route serves: OpenAI's own 404 for them. */
   static unknownRoute(method: string, path: string) {
-    return GatewayError.notFound(`Unknown route: ${method} ${path}`);
+    return new GatewayError({
+      status: 404,
+      message: `Invalid URL (${method} ${path})`,
+      type: 'invalid_request_error',
+      code: 'unknown_url',
+    });
   }
 
   static notFound(message = 'Not found.') {
