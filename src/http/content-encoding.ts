@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 import { GatewayError } from './errors.js';
@@ -49,12 +50,14 @@ export async function decodeContent(
   limitBytes: number,
 ): Promise<Buffer> {
   let body = bytes;
+  // No body is no body, whatever coding it is labelled with (nothing was compressed).
+  if (body.byteLength === 0) return body;
   for (const coding of [...codings].reverse()) body = await decodeOne(body, coding, limitBytes);
   return body;
 }
 
 async function decodeOne(bytes: Buffer, coding: ContentCoding, limitBytes: number) {
-  const options = { maxOutputLength: Math.max(1, limitBytes) };
+  const options = { maxOutputLength: Math.min(Math.max(1, limitBytes), constants.MAX_LENGTH) };
   try {
     return await DECODERS[coding](bytes, options);
   } catch (err) {

@@ -132,4 +132,14 @@ describe('a compressed request body', () => {
       [{ role: 'user', content: 'br, then gzip' }],
     ]);
   });
+
+  it('that is empty is an empty body whatever it is labelled, as a conversation may be created with none', async () => {
+    const res = await gateway.request('/v1/conversations', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-encoding': 'gzip' },
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    expect(JSON.parse(text), text).toMatchObject({ object: 'conversation', metadata: {} });
+  });
 });
