@@ -91,9 +91,14 @@ export class GatewayError extends Error {
     });
   }
 
-  /** A method and path no route serves. */
+  /** A method and path no route serves: OpenAI's own 404 for them. */
   static unknownRoute(method: string, path: string) {
-    return GatewayError.notFound(`Unknown route: ${method} ${path}`);
+    return new GatewayError({
+      status: 404,
+      message: `Invalid URL (${method} ${path})`,
+      type: 'invalid_request_error',
+      code: 'unknown_url',
+    });
   }
 
   static notFound(message = 'Not found.') {
@@ -109,10 +114,11 @@ export class GatewayError extends Error {
     return new GatewayError({ status: 409, message, type: 'invalid_request_error', code, param });
   }
 
-  static payloadTooLarge(limitBytes: number) {
+  /** 413 for a body over the limit; `when` says at which point (`once decoded`). */
+  static payloadTooLarge(limitBytes: number, when?: string) {
     return new GatewayError({
       status: 413,
-      message: `Request body is larger than the ${limitBytes} byte limit.`,
+      message: `Request body is larger than the ${limitBytes} byte limit${when ? ` ${when}` : ''}.`,
       type: 'invalid_request_error',
       code: 'request_too_large',
     });

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import { contentCodings, decodeContent } from './content-encoding.js';
 import { ClientClosedError, GatewayError } from './errors.js';
-import { incomingOf } from './incoming.js';
+import { incomingOf, requestHeader } from './incoming.js';
 import { decodeJsonBody } from './json-body.js';
 
 /** How long a client may take to send its body when the caller sets no other bound. */
@@ -20,8 +21,10 @@ export function bodyTimeout(timeoutMs: number): GatewayError {
 /**
  * Reads a JSON request body as text, refusing (413) as soon as it passes the byte limit, (408)
  * when it has not arrived whole within `timeoutMs` — a client trickling bytes holds a connection no
- * longer than that — and (400) bytes that are not UTF-8 (decodeJsonBody). A client that goes away
- * meanwhile ends the request as closed.
+ * longer than that — and (400) bytes that are not UTF-8 (decodeJsonBody). A body sent with a
+ * `Content-Encoding` (gzip, deflate, br) is decoded, the byte limit applying to the decoded bytes
+ * too; another coding is a 415 before the body is read. A client that goes away meanwhile ends
+ * the request as closed.
  *
  * Served by the Node server, the body is read straight from the socket's request stream: no web
  * `Request` and `ReadableStream` are built for it (they cost more CPU than the rest of reading).
@@ -32,9 +35,14 @@ export async function readBodyText(
   limitBytes: number,
   timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
 ): Promise<string> {
+  const codings = contentCodings(requestHeader(c, 'content-encoding'));
   const incoming = incomingOf(c);
-  if (incoming) return decodeJsonBody(await readIncoming(incoming, limitBytes, timeoutMs));
-  return readWebBody(c.req.raw, limitBytes, timeoutMs);
+  const bytes = incoming
+    ? await readIncoming(incoming, limitBytes, timeoutMs)
+    : await readWebBody(c.req.raw, limitBytes, timeoutMs);
+  return decodeJsonBody(
+    codings.length === 0 ? bytes : await decodeContent(bytes, codings, limitBytes),
+  );
 }
 
 function readIncoming(
@@ -75,11 +83,15 @@ function readIncoming(
   });
 }
 
-async function readWebBody(request: Request, limitBytes: number, timeoutMs: number) {
+async function readWebBody(
+  request: Request,
+  limitBytes: number,
+  timeoutMs: number,
+): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > limitBytes)
     throw GatewayError.payloadTooLarge(limitBytes);
-  if (!request.body) return '';
+  if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -107,5 +119,5 @@ async function readWebBody(request: Request, limitBytes: number, timeoutMs: numb
     clearTimeout(timer);
   }
   if (timedOut) throw bodyTimeout(timeoutMs);
-  return decodeJsonBody(Buffer.concat(parts, size));
+  return Buffer.concat(parts, size);
 }

@@ -124,7 +124,7 @@ describe('access log', () => {
     expect(logged.filter((l) => l.route === '/admin/keys')).toHaveLength(10);
     const unmatched = logged.filter((l) => l.route === 'unmatched' && l.status === 404);
     expect(unmatched).toHaveLength(10);
-    expect(unmatched.map((l) => l.errorCode)).toEqual(Array(10).fill('not_found'));
+    expect(unmatched.map((l) => l.errorCode)).toEqual(Array(10).fill('unknown_url'));
 
     const all = gateway.logs.join('');
     expect(all).not.toContain(PROMPT_MARK);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI, { APIError } from 'openai';
+import OpenAI, { APIError, NotFoundError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateMasterKeyEntry } from '../../src/crypto/key-ring.js';
 import { revokeApiKey } from '../../src/storage/queries/api-keys.js';
@@ -233,12 +233,34 @@ describe('request validation', () => {
     });
   });
 
-  it('answers an unknown route with an OpenAI-shaped 404', async () => {
-    const res = await gateway.request('/v1/nope');
-    expect(res.status).toBe(404);
-    expect(((await res.json()) as { error: { type: string } }).error.type).toBe(
-      'invalid_request_error',
-    );
+  it("answers an unknown route, a wrong method or a trailing slash with OpenAI's 404 Invalid URL", async () => {
+    const client = gateway.openai(key);
+    for (const [method, path] of [
+      ['POST', '/v1/nope'],
+      ['GET', '/v1/chat/completions'],
+      ['POST', '/v1/chat/completions/'],
+      ['PUT', '/healthz'],
+    ] as const) {
+      const res = await gateway.request(path, {
+        method,
+        headers: { authorization: `Bearer ${key}` },
+      });
+      const text = await res.text();
+      expect(res.status, text).toBe(404);
+      expect(JSON.parse(text), text).toEqual({
+        error: {
+          message: `Invalid URL (${method} ${path})`,
+          type: 'invalid_request_error',
+          param: null,
+          code: 'unknown_url',
+        },
+      });
+    }
+    // The SDK raises it as OpenAI's NotFoundError, with the same body.
+    const err = await client.post('/nope', { body: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).error).toMatchObject({ code: 'unknown_url' });
+    expect((err as NotFoundError).message).toBe('404 Invalid URL (POST /v1/nope)');
   });
 });
 

@@ -118,7 +118,7 @@ describe('CORS on /v1', () => {
       const pre = await preflight(app, APP_ORIGIN);
       expect(pre.status).toBe(404);
       expect(pre.headers.get('access-control-allow-origin')).toBeNull();
-      expect(((await pre.json()) as { error: { code: string } }).error.code).toBe('not_found');
+      expect(((await pre.json()) as { error: { code: string } }).error.code).toBe('unknown_url');
     } finally {
       await app.close();
     }
