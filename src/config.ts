@@ -30,6 +30,12 @@ export interface Config {
   timeouts: { connectMs: number; firstTokenMs: number; idleMs: number; totalMs: number };
   /** How long a client may take to send its request body. */
   bodyTimeoutMs: number;
+  /**
+   * How long an idle client connection is kept open for its next request: longer than the idle
+   * timeout of a load balancer in front (60 s on the common ones), so the gateway never closes a
+   * connection the balancer is about to reuse (a 502 at the balancer).
+   */
+  keepAliveTimeoutMs: number;
   /** How long a streamed answer waits for a client that has stopped reading (its socket full). */
   clientStallMs: number;
   retry: { maxRetries: number; baseMs: number; maxMs: number };
@@ -122,6 +128,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       totalMs: e.UPSTREAM_TIMEOUT_MS,
     },
     bodyTimeoutMs: e.REQUEST_BODY_TIMEOUT_MS,
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     clientStallMs: e.CLIENT_STALL_TIMEOUT_MS,
     retry: {
       maxRetries: e.UPSTREAM_MAX_RETRIES,

@@ -121,6 +121,7 @@ export function startServer(deps: Deps): Promise<RunningServer> {
         serverOptions: {
           // Headers get the body's bound (Node's own: 60 s, checked every 30 s).
           headersTimeout: deps.config.bodyTimeoutMs,
+          keepAliveTimeout: deps.config.keepAliveTimeoutMs,
           connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
         },
       },

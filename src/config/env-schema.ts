@@ -89,6 +89,7 @@ export const envSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: milliseconds(30_000),
   UPSTREAM_TIMEOUT_MS: milliseconds(120_000),
   REQUEST_BODY_TIMEOUT_MS: milliseconds(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: milliseconds(65_000),
   CLIENT_STALL_TIMEOUT_MS: milliseconds(30_000),
   UPSTREAM_MAX_RETRIES: nonNegativeInt(2),
   UPSTREAM_RETRY_BASE_MS: milliseconds(250),
