@@ -120,6 +120,8 @@ export function failedCall(c: Context<AppEnv>, err: unknown, secrets: readonly s
   c.set('failedUpstream', {
     provider: err.provider,
     upstreamMs: err.upstreamMs,
+    upstreamStatus: err.upstreamStatus,
+    attempts: err.attempts,
     reason: err.fromUpstream ? err.reason : null,
   });
   return upstreamError(err, secrets);
