@@ -43,6 +43,7 @@ export interface PendingEntry {
   question: string | null;
   createdAt: number;
   expiresAt: number;
+  provider: string | null;
 }
 
 /** A row written by another instance, as sync reports it. */
@@ -369,6 +370,7 @@ export class DatabaseTier {
         scopeHash: w.scopeHash,
         exactHash: w.exactHash,
         embedder: w.vector ? w.embedder : null,
+        provider: w.provider,
         responseEnc: sealed.responseEnc,
         questionEnc: sealed.questionEnc,
         ...storedVector(w.vector),

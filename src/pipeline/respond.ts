@@ -204,7 +204,8 @@ async function respondCached(
     status: 200,
     errorCode: null,
     completion,
-    provider: null,
+    // The upstream the cached answer came from, as an embeddings hit says it.
+    provider: hit.provider,
     upstreamModel: answeredModel(completion, null),
     ttftMs: req.stream ? clock.monotonic() - startedAt : null,
     upstreamMs: null,

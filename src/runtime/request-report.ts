@@ -23,7 +23,10 @@ export interface FinishedRequest {
   keyId: string | null;
   /** The model the client asked for. */
   model: string | null;
-  /** The upstream that answered (`openai`, a fallback's name), null when none was called. */
+  /**
+   * The upstream that answered (`openai`, a fallback's name) — for a cache hit, the one its answer
+   * came from; null when none was called.
+   */
   provider: string | null;
   /** What the cache did (`hit`, `semantic-hit`, `miss`, `bypass`); null when it was not asked. */
   cacheStatus: string | null;
