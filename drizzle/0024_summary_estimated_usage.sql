@@ -127,3 +127,96 @@ SELECT date_trunc('day', created_at AT TIME ZONE 'UTC'), tenant_id, model, upstr
   sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))
 FROM interactions WHERE usage_estimated
 GROUP BY 1, 2, 3, 4, 5, 6;
+--> statement-breakpoint
+-- Analysts' views, replaced in place (the same columns first, so grants stay), with the estimated
+-- rows and their tokens as the summary reports them.
+CREATE OR REPLACE VIEW "interaction_stats_daily" AS
+WITH parts AS (
+	SELECT tenant_id, day, model, upstream_model, status, cache_status, NULL::smallint AS metric,
+		NULL::smallint AS bucket, requests, prompt_tokens, completion_tokens, tokens_saved_cache,
+		tokens_saved_cache_unsplit, tokens_saved_cache_completion, tokens_saved_compression,
+		cached_tokens, reasoning_tokens, estimated_requests, estimated_tokens
+	FROM interaction_rollups_daily
+	UNION ALL
+	SELECT tenant_id, day, model, upstream_model, status, cache_status, NULL, NULL, requests,
+		prompt_tokens, completion_tokens, tokens_saved_cache, tokens_saved_cache_unsplit,
+		tokens_saved_cache_completion, tokens_saved_compression, cached_tokens, reasoning_tokens,
+		estimated_requests, estimated_tokens
+	FROM interaction_rollup_pending
+	UNION ALL
+	SELECT tenant_id, day, model, upstream_model, status, cache_status, metric, bucket, requests,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	FROM interaction_histograms_daily
+	UNION ALL
+	SELECT tenant_id, day, model, upstream_model, status, cache_status, metric, bucket, requests,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+	FROM interaction_histogram_pending
+),
+priced AS (
+	SELECT parts.*, coalesce(cache_status IN ('hit', 'semantic-hit'), false) AS hit,
+		price.name IS NOT NULL AS is_priced, price.input_per_mtok_usd AS pin,
+		price.cached_input_per_mtok_usd AS pcached, price.output_per_mtok_usd AS pout,
+		status < 400 OR prompt_tokens <> 0 OR completion_tokens <> 0 OR tokens_saved_cache <> 0
+			OR tokens_saved_compression <> 0 AS billable
+	FROM parts LEFT JOIN model_prices AS price ON price.name = coalesce(parts.upstream_model, parts.model)
+)
+SELECT tenant_id, day, model,
+	sum(requests) FILTER (WHERE metric IS NULL)::bigint AS requests,
+	coalesce(sum(requests) FILTER (WHERE metric IS NULL AND status >= 400), 0)::bigint AS errors,
+	coalesce(sum(requests) FILTER (WHERE metric IS NULL AND hit), 0)::bigint AS cache_hits,
+	sum(prompt_tokens)::bigint AS prompt_tokens,
+	sum(completion_tokens)::bigint AS completion_tokens,
+	coalesce(sum(tokens_saved_cache) FILTER (WHERE hit), 0)::bigint AS tokens_saved_cache,
+	sum(tokens_saved_compression)::bigint AS tokens_saved_compression,
+	sum(cached_tokens)::bigint AS cached_tokens,
+	sum(reasoning_tokens)::bigint AS reasoning_tokens,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 0), 0.5) AS latency_p50_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 0), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 0), 0.95) AS latency_p95_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 1), 0.5) AS ttft_p50_ms,
+	tollgate_histogram_quantile(array_agg(bucket ORDER BY bucket) FILTER (WHERE metric = 1), array_agg(requests::bigint ORDER BY bucket) FILTER (WHERE metric = 1), 0.95) AS ttft_p95_ms,
+	coalesce(sum(requests) FILTER (WHERE metric IS NULL AND NOT is_priced AND billable), 0)::bigint AS unpriced_requests,
+	coalesce(sum(((prompt_tokens - cached_tokens) * pin + cached_tokens * pcached + completion_tokens * pout) / 1e6) FILTER (WHERE metric IS NULL AND NOT hit), 0)::float8 AS estimated_cost_usd,
+	coalesce(sum(((prompt_tokens + tokens_saved_cache_unsplit - tokens_saved_cache_completion) * pin + (completion_tokens + tokens_saved_cache_completion) * pout) / 1e6) FILTER (WHERE metric IS NULL AND hit), 0)::float8 AS savings_cache_usd,
+	coalesce(sum(tokens_saved_compression * pin / 1e6) FILTER (WHERE metric IS NULL), 0)::float8 AS savings_compression_usd,
+	coalesce(sum(cached_tokens * (pin - pcached) / 1e6) FILTER (WHERE metric IS NULL), 0)::float8 AS savings_provider_cache_usd,
+	coalesce(sum(estimated_requests) FILTER (WHERE metric IS NULL), 0)::bigint AS usage_estimated_requests,
+	coalesce(sum(estimated_tokens) FILTER (WHERE metric IS NULL), 0)::bigint AS usage_estimated_tokens
+FROM priced
+GROUP BY 1, 2, 3
+HAVING sum(requests) FILTER (WHERE metric IS NULL) > 0;
+--> statement-breakpoint
+CREATE OR REPLACE VIEW "interaction_stats_hourly" AS
+WITH priced AS (
+	SELECT i.*, coalesce(i.cache_status IN ('hit', 'semantic-hit'), false) AS hit,
+		price.name IS NOT NULL AS is_priced, price.input_per_mtok_usd AS pin,
+		price.cached_input_per_mtok_usd AS pcached, price.output_per_mtok_usd AS pout,
+		CASE WHEN i.prompt_tokens IS NULL AND i.completion_tokens IS NULL THEN coalesce(i.tokens_saved_cache, 0) ELSE 0 END AS unsplit,
+		CASE WHEN i.prompt_tokens IS NULL AND i.completion_tokens IS NULL THEN least(coalesce(i.tokens_saved_cache_completion, 0), coalesce(i.tokens_saved_cache, 0)) ELSE 0 END AS unsplit_completion,
+		i.status < 400 OR coalesce(i.prompt_tokens, 0) <> 0 OR coalesce(i.completion_tokens, 0) <> 0
+			OR coalesce(i.tokens_saved_cache, 0) <> 0 OR coalesce(i.tokens_saved_compression, 0) <> 0 AS billable
+	FROM interactions AS i LEFT JOIN model_prices AS price ON price.name = coalesce(i.upstream_model, i.model)
+)
+SELECT tenant_id, date_trunc('hour', created_at AT TIME ZONE 'UTC') AS hour, model,
+	count(*) AS requests,
+	count(*) FILTER (WHERE status >= 400) AS errors,
+	count(*) FILTER (WHERE hit) AS cache_hits,
+	coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+	coalesce(sum(completion_tokens), 0) AS completion_tokens,
+	coalesce(sum(coalesce(tokens_saved_cache, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))) FILTER (WHERE hit), 0) AS tokens_saved_cache,
+	coalesce(sum(tokens_saved_compression), 0) AS tokens_saved_compression,
+	coalesce(sum(cached_tokens), 0) AS cached_tokens,
+	coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens,
+	-- One entry per row, in bucket order: the histogram function adds up repeated buckets.
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(latency_ms) ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), array_agg(1::bigint ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), 0.5) AS latency_p50_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(latency_ms) ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), array_agg(1::bigint ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL), 0.95) AS latency_p95_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(ttft_ms) ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), array_agg(1::bigint ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), 0.5) AS ttft_p50_ms,
+	tollgate_histogram_quantile(array_agg(tollgate_latency_bucket(ttft_ms) ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), array_agg(1::bigint ORDER BY ttft_ms) FILTER (WHERE ttft_ms IS NOT NULL), 0.95) AS ttft_p95_ms,
+	count(*) FILTER (WHERE NOT is_priced AND billable) AS unpriced_requests,
+	coalesce(sum(((coalesce(prompt_tokens, 0) - coalesce(cached_tokens, 0)) * pin + coalesce(cached_tokens, 0) * pcached + coalesce(completion_tokens, 0) * pout) / 1e6) FILTER (WHERE NOT hit), 0)::float8 AS estimated_cost_usd,
+	coalesce(sum(((coalesce(prompt_tokens, 0) + unsplit - unsplit_completion) * pin + (coalesce(completion_tokens, 0) + unsplit_completion) * pout) / 1e6) FILTER (WHERE hit), 0)::float8 AS savings_cache_usd,
+	coalesce(sum(coalesce(tokens_saved_compression, 0) * pin / 1e6), 0)::float8 AS savings_compression_usd,
+	coalesce(sum(coalesce(cached_tokens, 0) * (pin - pcached) / 1e6), 0)::float8 AS savings_provider_cache_usd,
+	count(*) FILTER (WHERE usage_estimated) AS usage_estimated_requests,
+	coalesce(sum(coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0)) FILTER (WHERE usage_estimated), 0) AS usage_estimated_tokens
+FROM priced
+GROUP BY 1, 2, 3;

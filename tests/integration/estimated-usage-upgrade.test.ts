@@ -5,7 +5,8 @@ import { type Driven, drivers, upgradeDatabase } from '../helpers/migration-upgr
 /**
  * Upgrading to migration 0024 (the rollups count rows with estimated usage and their tokens): rows
  * recorded before it, already folded into the daily rollups or still pending, are counted once,
- * as rows recorded after it are, and no request is counted twice.
+ * as rows recorded after it are, and no request is counted twice; the analysts' daily view (the
+ * rollups) and hourly view (the log) say the same.
  */
 
 const BEFORE = '0024_summary_estimated_usage';
@@ -40,6 +41,16 @@ async function rolledUp(db: Driven): Promise<Counts | undefined> {
   return counts;
 }
 
+/** The estimated rows and tokens in an analysts' view, summed over the tenant's buckets. */
+async function inView(db: Driven, view: string): Promise<Omit<Counts, 'requests'> | undefined> {
+  const [counts] = await db.rows<Omit<Counts, 'requests'>>(
+    `select sum(usage_estimated_requests)::int as estimated_requests,
+      sum(usage_estimated_tokens)::int as estimated_tokens
+    from ${view} where tenant_id = '${TENANT}'`,
+  );
+  return counts;
+}
+
 describe.each(drivers)('upgrading to counted estimates ($name)', (driver) => {
   const upgrade = upgradeDatabase(driver, BEFORE);
 
@@ -59,12 +70,11 @@ describe.each(drivers)('upgrading to counted estimates ($name)', (driver) => {
     await db.migrate(MIGRATIONS_DIR);
     await db.rows(row(1, 6, [30, 5], true));
     await db.rows(row(1, 7, [40, 6], false));
+    const estimated = { estimated_requests: 5, estimated_tokens: 10 + 15 + 9 + 24 + 35 };
     for (const moment of ['deltas pending', 'folded']) {
-      expect(await rolledUp(db), moment).toEqual({
-        requests: 7,
-        estimated_requests: 5,
-        estimated_tokens: 10 + 15 + 9 + 24 + 35,
-      });
+      expect(await rolledUp(db), moment).toEqual({ requests: 7, ...estimated });
+      expect(await inView(db, 'interaction_stats_daily'), moment).toEqual(estimated);
+      expect(await inView(db, 'interaction_stats_hourly'), moment).toEqual(estimated);
       await db.rows('select tollgate_fold_rollup_deltas(1000)');
     }
   });
