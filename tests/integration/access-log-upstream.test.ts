@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
-import { json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { deadPort, json, ok, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestGateway } from '../helpers/test-gateway.js';
 import { startTestGateway } from '../helpers/test-gateway.js';
@@ -119,6 +119,29 @@ describe("access log: the upstream's status and the calls made", () => {
         .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'refused' }] })
         .withResponse(),
     );
+    upstream.enqueue(sse(['one', 'two', 'three'], { failAfter: 2 }));
+    const cut = await requestIdOf(
+      (async () => {
+        const { data, response } = await client.chat.completions
+          .create({
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: 'a stream that breaks' }],
+            stream: true,
+          })
+          .withResponse();
+        await (async () => {
+          for await (const _chunk of data);
+        })().catch(() => undefined);
+        return { response };
+      })(),
+    );
+    // The upstream answered 200, then cut its stream: no retry after the first byte.
+    expect(await lineOf(cut)).toMatchObject({
+      msg: 'upstream failure',
+      upstreamStatus: 200,
+      attempts: 1,
+      reason: 'connection closed mid-answer',
+    });
     expect(await lineOf(failed)).toMatchObject({
       msg: 'upstream failure',
       status: 502,
@@ -157,5 +180,47 @@ describe("access log: the upstream's status and the calls made", () => {
       expect(line, JSON.stringify(line)).not.toHaveProperty('upstreamStatus');
       expect(line, JSON.stringify(line)).not.toHaveProperty('attempts');
     }
+  });
+});
+
+describe('access log: an upstream that cannot be reached', () => {
+  let unreachable: TestGateway;
+
+  beforeAll(async () => {
+    unreachable = await startTestGateway({
+      UPSTREAM_BASE_URL: `http://127.0.0.1:${await deadPort()}/v1`,
+      UPSTREAM_MAX_RETRIES: '2',
+      UPSTREAM_RETRY_BASE_MS: '1',
+      UPSTREAM_RETRY_MAX_MS: '1',
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  afterAll(() => unreachable?.stop());
+
+  it('logs every call made, and no upstream status: no call was answered', async () => {
+    const { key } = await unreachable.createKey({ scopes: ['chat'] });
+    const refused = new OpenAI({
+      apiKey: key,
+      baseURL: `${unreachable.baseURL}/v1`,
+      maxRetries: 0,
+    });
+    const id = await requestIdOf(
+      refused.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'anyone there?' }] })
+        .withResponse(),
+    );
+    await settleLog(unreachable.server.deps);
+    const line = unreachable.logs
+      .flatMap((chunk) => chunk.split('\n').filter((l) => l !== ''))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.requestId === id && l.route !== undefined);
+    expect(line, JSON.stringify(line)).toMatchObject({
+      msg: 'upstream failure',
+      status: 502,
+      attempts: 3,
+      reason: 'connection refused',
+    });
+    expect(line, JSON.stringify(line)).not.toHaveProperty('upstreamStatus');
   });
 });
