@@ -8,7 +8,6 @@ import type {
   CacheEntryCursor,
   CacheEntryRow,
   CacheEntryUsage,
-  NewCacheEntry,
 } from '../storage/queries/cache-entries.js';
 import {
   clampCacheEntryExpiries,
@@ -27,24 +26,9 @@ import {
 } from '../storage/queries/cache-entries.js';
 import type { Breaker } from './breaker.js';
 import type { EntryCodec } from './entry-codec.js';
-import type { HitCounter } from './hit-counter.js';
-import { storedVector } from './vector-bytes.js';
 
-/** An entry waiting for its durable write, in the clear (it is sealed when written). */
-export interface PendingEntry {
-  id: string;
-  tenantId: string;
-  scopeHash: string;
-  exactHash: string;
-  embedder: string | null;
-  vector: Float32Array | null;
-  /** The answer as JSON, as it is sealed. */
-  completionJson: string;
-  question: string | null;
-  createdAt: number;
-  expiresAt: number;
-  provider: string | null;
-}
+import type { HitCounter } from './hit-counter.js';
+import { type PendingEntry, sealPending } from './pending-entry.js';
 
 /** A row written by another instance, as sync reports it. */
 export interface WrittenRow {
@@ -333,7 +317,7 @@ export class DatabaseTier {
     this.writes.clear();
     this.deletes.clear();
     const written = await this.guarded(async () => {
-      const rows = await this.seal(writes);
+      const rows = await sealPending(this.deps.codec, writes);
       for (let i = 0; i < rows.length; i += WRITE_CHUNK_ROWS) {
         await copyCacheEntries(this.deps.copyFrom, rows.slice(i, i + WRITE_CHUNK_ROWS));
       }
@@ -351,35 +335,6 @@ export class DatabaseTier {
       if (!this.writes.has(key) && !this.deletes.has(w.id)) this.writes.set(key, w);
     }
     this.deps.hits.giveBack(hits);
-  }
-
-  private async seal(writes: PendingEntry[]): Promise<NewCacheEntry[]> {
-    // All at once: a sealing thread seals what it is given together, in one batch.
-    const sealedAll = await Promise.all(
-      writes.map((w) =>
-        this.deps.codec.seal(w.tenantId, w.exactHash, w.completionJson, w.question),
-      ),
-    );
-    const rows: NewCacheEntry[] = [];
-    for (const [i, w] of writes.entries()) {
-      const sealed = sealedAll[i];
-      if (!sealed) continue;
-      rows.push({
-        id: w.id,
-        tenantId: w.tenantId,
-        scopeHash: w.scopeHash,
-        exactHash: w.exactHash,
-        embedder: w.vector ? w.embedder : null,
-        provider: w.provider,
-        responseEnc: sealed.responseEnc,
-        questionEnc: sealed.questionEnc,
-        ...storedVector(w.vector),
-        createdAt: new Date(w.createdAt),
-        expiresAt: new Date(w.expiresAt),
-        size: sealed.responseEnc.length + (sealed.questionEnc?.length ?? 0),
-      });
-    }
-    return rows;
   }
 
   /** Runs a step behind the breaker and a timeout; null when skipped or failed. */

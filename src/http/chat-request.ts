@@ -2,12 +2,13 @@ import { isRecord } from '../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../storage/schema.js';
 import { GatewayError } from './errors.js';
 import {
-  atLeast,
-  atMost,
+  type Bounds,
+  checkBounds,
   checkStreamOptions,
   checkUser,
   MAX_COMPLETION_TOKENS,
   metadataOf,
+  SAMPLING_BOUNDS,
 } from './field-bounds.js';
 import { jsonObject } from './json-body.js';
 import { describeValue } from './responses/request-errors.js';
@@ -57,6 +58,29 @@ function optionalType(
 /** Most choices one request may ask for (OpenAI's own limit). */
 export const MAX_CHOICES = 128;
 const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+
+/** Number fields checked for their JSON type; null counts as absent. */
+const NUMBER_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
+  ['n', Number.isInteger, 'an integer'],
+  ['max_tokens', Number.isInteger, 'an integer'],
+  ['max_completion_tokens', Number.isInteger, 'an integer'],
+  ['temperature', isNumber, 'a number'],
+  ['top_p', isNumber, 'a number'],
+  ['presence_penalty', isNumber, 'a number'],
+  ['frequency_penalty', isNumber, 'a number'],
+  ['top_logprobs', Number.isInteger, 'an integer'],
+  ['seed', Number.isInteger, 'an integer'],
+];
+
+/** OpenAI's ranges, refused here rather than spent on an upstream call (or answered from cache). */
+const CHAT_BOUNDS: readonly [string, Bounds][] = [
+  ['n', { min: 1, max: MAX_CHOICES }],
+  ['max_tokens', { min: 1, max: MAX_COMPLETION_TOKENS }],
+  ['max_completion_tokens', { min: 1, max: MAX_COMPLETION_TOKENS }],
+  ...SAMPLING_BOUNDS,
+  ['presence_penalty', { min: -2, max: 2, kind: 'decimal' }],
+  ['frequency_penalty', { min: -2, max: 2, kind: 'decimal' }],
+];
 
 /**
  * Validates what the gateway itself relies on and leaves everything else to the provider, so a
@@ -141,17 +165,9 @@ export function parseChatRequest(text: string, json: unknown): ChatRequest {
   optionalType(body, 'stream', (v) => typeof v === 'boolean', 'a boolean');
   optionalType(body, 'stream_options', isRecord, 'an object');
   optionalType(body, 'user', (v) => typeof v === 'string', 'a string');
-  optionalType(body, 'n', Number.isInteger, 'an integer');
-  optionalType(body, 'max_tokens', Number.isInteger, 'an integer');
-  optionalType(body, 'max_completion_tokens', Number.isInteger, 'an integer');
-  optionalType(body, 'temperature', isNumber, 'a number');
-  optionalType(body, 'top_p', isNumber, 'a number');
-  atLeast(body, 'n', 1);
-  atLeast(body, 'max_tokens', 1);
-  atLeast(body, 'max_completion_tokens', 1);
-  atMost(body, 'n', MAX_CHOICES);
-  atMost(body, 'max_tokens', MAX_COMPLETION_TOKENS);
-  atMost(body, 'max_completion_tokens', MAX_COMPLETION_TOKENS);
+  for (const [field, check, expected] of NUMBER_TYPES) optionalType(body, field, check, expected);
+  optionalType(body, 'logprobs', (v) => typeof v === 'boolean', 'a boolean');
+  for (const [field, bounds] of CHAT_BOUNDS) checkBounds(body, field, bounds);
   checkUser(body);
   checkStreamOptions(body);
   metadataOf(body.metadata);

@@ -8,6 +8,7 @@ import { rejectUnknownParameters } from './responses/unsupported-parameters.js';
 /** Most items one request adds to a conversation, as at OpenAI. */
 const MAX_ITEMS_PER_REQUEST = 20;
 
+/** A conversation's `items`; where they are `required` (an add), at least one, as at OpenAI. */
 function itemsOf(value: unknown, required: boolean): unknown[] {
   if (value === undefined || value === null) {
     if (!required) return [];
@@ -18,6 +19,13 @@ function itemsOf(value: unknown, required: boolean): unknown[] {
     );
   }
   if (!Array.isArray(value)) throw invalidType('items', 'an array', value);
+  if (required && value.length === 0) {
+    throw GatewayError.invalidRequest(
+      "Invalid 'items': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'items',
+      'empty_array',
+    );
+  }
   if (value.length > MAX_ITEMS_PER_REQUEST) {
     throw GatewayError.invalidRequest(
       `Invalid 'items': array too long. Expected an array with maximum length ${MAX_ITEMS_PER_REQUEST}, but got an array with length ${value.length} instead.`,

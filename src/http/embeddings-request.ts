@@ -53,6 +53,11 @@ export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequestBody {
         throw invalid(`'input[${i}]' must be a string or an array of token ids.`, `input[${i}]`);
       }
     });
+    if (texts.length > 0 && tokenInputs > 0) {
+      // OpenAI takes strings or token arrays, not both in one list; a provider given both may
+      // embed the token ids as text, and the cache would key one kind as the other.
+      throw invalid("'input' must be all strings or all token arrays, not a mix of both.", 'input');
+    }
   } else {
     throw invalid(
       `'input' must be a string, an array of 1 to ${MAX_EMBEDDING_INPUTS} strings, or token arrays.`,

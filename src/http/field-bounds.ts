@@ -11,29 +11,44 @@ const MAX_METADATA_KEYS = 16;
 const MAX_METADATA_KEY_CHARS = 64;
 const MAX_METADATA_VALUE_CHARS = 512;
 
-/** Refuses a number field above `max` (a value out of range, not a wrong type). */
-export function atMost(body: Record<string, unknown>, field: string, max: number): void {
+/** A number field's accepted range, and whether OpenAI words it as an integer or a decimal. */
+export interface Bounds {
+  readonly min?: number;
+  readonly max?: number;
+  readonly kind?: 'integer' | 'decimal';
+}
+
+/**
+ * Refuses a number field outside `bounds` (a value out of range, not a wrong type), in OpenAI's
+ * words: "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3
+ * instead." (code `decimal_above_max_value`; `integer_below_min_value` and the like).
+ */
+export function checkBounds(body: Record<string, unknown>, field: string, bounds: Bounds): void {
   const v = body[field];
-  if (typeof v === 'number' && v > max) {
+  if (typeof v !== 'number') return;
+  const kind = bounds.kind ?? 'integer';
+  if (bounds.min !== undefined && v < bounds.min) {
     throw GatewayError.invalidRequest(
-      `Invalid '${field}': ${v} is greater than the maximum of ${max}.`,
+      `Invalid '${field}': ${kind} below minimum value. Expected a value >= ${bounds.min}, but got ${v} instead.`,
       field,
-      'integer_above_max_value',
+      `${kind}_below_min_value`,
+    );
+  }
+  if (bounds.max !== undefined && v > bounds.max) {
+    throw GatewayError.invalidRequest(
+      `Invalid '${field}': ${kind} above maximum value. Expected a value <= ${bounds.max}, but got ${v} instead.`,
+      field,
+      `${kind}_above_max_value`,
     );
   }
 }
 
-/** Refuses a number field below `min` (a value out of range, not a wrong type). */
-export function atLeast(body: Record<string, unknown>, field: string, min: number): void {
-  const v = body[field];
-  if (typeof v === 'number' && v < min) {
-    throw GatewayError.invalidRequest(
-      `Invalid '${field}': ${v} is less than the minimum of ${min}.`,
-      field,
-      'integer_below_min_value',
-    );
-  }
-}
+/** OpenAI's ranges for the sampling fields chat completions and the Responses API share. */
+export const SAMPLING_BOUNDS: readonly [string, Bounds][] = [
+  ['temperature', { min: 0, max: 2, kind: 'decimal' }],
+  ['top_p', { min: 0, max: 1, kind: 'decimal' }],
+  ['top_logprobs', { min: 0, max: 20 }],
+];
 
 /** Refuses a `user` (end-user id) longer than the gateway keeps. */
 export function checkUser(body: Record<string, unknown>): void {

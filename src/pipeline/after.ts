@@ -20,6 +20,7 @@ import { reportRequest } from '../runtime/request-report.js';
 import { knownFacts, withOutcome } from './access-log.js';
 import type { FinishedRequest } from './finished-request.js';
 import {
+  chargeNeedsCount,
   finishedRequest,
   interactionRecord,
   outcomeOfError,
@@ -62,7 +63,7 @@ export async function afterSequence(
       deps.logger.warn({ err, requestId: f.id }, 'rate-limit release failed');
     }
     try {
-      await admission.settle(tokensUsed(outcome, admission.reservedTokens));
+      await admission.settle(tokensUsed(outcome, admission.reservedTokens, request));
     } catch (err) {
       deps.logger.warn({ err, requestId: f.id }, 'rate-limit settle failed');
     }
@@ -98,18 +99,22 @@ export async function afterSequence(
  */
 function endAdmission(
   deps: Pick<AfterDeps, 'logger' | 'background'>,
-  requestId: string,
+  facts: FinishedRequest,
   admission: Ticket,
   outcome: Outcome,
 ): Promise<void> {
+  const requestId = facts.id;
   const released = admission.release().catch((err: unknown) => {
     deps.logger.warn({ err, requestId }, 'rate-limit release failed');
   });
-  const settled = admission
-    .settle(tokensUsed(outcome, admission.reservedTokens))
-    .catch((err: unknown) => {
+  const settle = () =>
+    admission.settle(tokensUsed(outcome, admission.reservedTokens, facts.request));
+  // Counting a cut stream's tokens waits until after the response; every other charge is known.
+  const settled = (chargeNeedsCount(outcome) ? afterResponse().then(settle) : settle()).catch(
+    (err: unknown) => {
       deps.logger.warn({ err, requestId }, 'rate-limit settle failed');
-    });
+    },
+  );
   deps.background.run(Promise.all([released, settled]));
   return released;
 }
@@ -142,7 +147,7 @@ export function after(deps: AfterDeps & { rateLimiter: RateLimiter }, endpoint: 
       // Freed the moment the answer ends, before any after-response work.
       facts.slot?.release();
       const admission = facts.admission;
-      const released = admission && endAdmission(deps, facts.id, admission, outcome);
+      const released = admission && endAdmission(deps, facts, admission, outcome);
       deps.background.run(async () => {
         await afterResponse();
         deps.inFlight.end();

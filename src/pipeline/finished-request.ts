@@ -8,7 +8,7 @@ import type { VerifiedKey } from '../keys/key-verifier.js';
 import type { LocalSlot } from '../ratelimit/local-slots.js';
 import type { Ticket } from '../ratelimit/rate-limiter.js';
 import type { InteractionRecord } from '../recording/interaction-row.js';
-import { estimatedUsage } from '../recording/usage-estimate.js';
+import { type EstimatedUsage, estimatedUsage } from '../recording/usage-estimate.js';
 
 /** What the after-response step needs of a request, read from the context once it is answered. */
 export interface FinishedRequest {
@@ -84,13 +84,48 @@ export function outcomeOfError(
   };
 }
 
+/** Each streamed answer's own count, made once for the settle and the row alike. */
+const estimates = new WeakMap<Outcome, EstimatedUsage>();
+
+/**
+ * The gateway's count of what a streamed answer that ended without the provider's usage chunk
+ * spent (the prompt as sent upstream and the part streamed), or null when the provider's usage is
+ * known, nothing was streamed, or the answer came from the cache. Counted on first use, which
+ * comes after the response.
+ */
+export function usageEstimate(
+  outcome: Outcome,
+  request: ChatRequest | undefined,
+): EstimatedUsage | null {
+  const completion = outcome.completion;
+  if (outcome.fromCache || !request?.stream || !completion) return null;
+  if (completion.usage || outcome.usage) return null;
+  let estimate = estimates.get(outcome);
+  if (estimate === undefined) {
+    estimate = estimatedUsage(request.body, completion, request.model);
+    estimates.set(outcome, estimate);
+  }
+  return estimate;
+}
+
+/** Whether charging the key for this answer means counting its tokens (see tokensUsed). */
+export function chargeNeedsCount(outcome: Outcome): boolean {
+  return outcome.status === 499 && outcome.completion !== null && !outcome.fromCache;
+}
+
 /** Tokens to charge the key once the answer is known. */
-export function tokensUsed(outcome: Outcome, reserved: number): number {
+export function tokensUsed(
+  outcome: Outcome,
+  reserved: number,
+  request: ChatRequest | undefined,
+): number {
   if (outcome.fromCache) return 0;
   const usage = outcome.completion?.usage ?? outcome.usage;
   if (usage) return usage.total_tokens;
-  // A stream the client left: the provider billed an unknown amount, so the reservation stands.
-  if (outcome.status === 499 && outcome.completion) return reserved;
+  // A stream the client left (or stalled) before the usage chunk: the provider billed the prompt
+  // and what it generated until the abort reached it, so the key is charged the gateway's count
+  // of both, as the row records it. Without a count, the reservation stands.
+  if (chargeNeedsCount(outcome)) return usageEstimate(outcome, request)?.total_tokens ?? reserved;
   return 0;
 }
 
@@ -120,10 +155,7 @@ export function interactionRecord(
   const usage = outcome.fromCache ? null : (outcome.completion?.usage ?? outcome.usage ?? null);
   // A stream cut short before the provider's usage chunk still spent its prompt and the part
   // streamed: counted here, after the response, and marked as the gateway's estimate.
-  const estimate =
-    usage === null && !outcome.fromCache && request?.stream && outcome.completion
-      ? estimatedUsage(request.body, outcome.completion, request.model)
-      : null;
+  const estimate = usage === null ? usageEstimate(outcome, request) : null;
   return {
     id: f.id,
     clientRequestId: f.clientRequestId ?? null,

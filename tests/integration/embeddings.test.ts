@@ -97,6 +97,33 @@ describe('POST /v1/embeddings', () => {
     expect(rows.map((r) => r.promptTokens).sort()).toEqual([4, 8]);
   });
 
+  it('refuses a list mixing strings and token arrays with a 400 naming input, sending nothing upstream', async () => {
+    const k = await gateway.createKey({ name: 'mixed-input' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const err = await client.embeddings
+      .create({
+        model: 'text-embedding-3-small',
+        input: ['one', [1, 2, 3]] as unknown as string[],
+        encoding_format: 'float',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).error).toEqual({
+      message: "'input' must be all strings or all token arrays, not a mix of both.",
+      type: 'invalid_request_error',
+      param: 'input',
+      code: 'invalid_value',
+    });
+    expect(upstream.requests).toHaveLength(0);
+    // Either kind alone still goes through.
+    const tokens = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [[1, 2, 3], [4]] as unknown as string[],
+      encoding_format: 'float',
+    });
+    expect(tokens.data).toHaveLength(2);
+  });
+
   it("prices an embeddings call at its model's input rate in analytics", async () => {
     const k = await gateway.createKey({ name: 'priced', scopes: ['chat', 'analytics:read'] });
     const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });

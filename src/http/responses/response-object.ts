@@ -5,6 +5,7 @@ import type {
   ResponseOutputText,
 } from 'openai/resources/responses/responses';
 import { newItemId } from './item-ids.js';
+import { reasoningItem, reasoningTextOf, wantsReasoningSummary } from './reasoning-items.js';
 import type { ResponseContext, ResponseObject } from './response-shell.js';
 import { finishedResponse } from './response-shell.js';
 
@@ -26,12 +27,13 @@ export function outputLogprobsOf(
 
 /**
  * The message of a choice: its text and refusal, when not empty. A choice that only calls
- * functions has none; one with nothing at all to show has an empty one. The stream translator
- * answers the same, so a JSON answer and a streamed one agree.
+ * functions (or only reasoned) has none; one with nothing at all to show has an empty
+ * one. The stream translator answers the same, so a JSON answer and a streamed one agree.
  */
 function messageItem(
   choice: ChatCompletion.Choice,
   status: ResponseOutputMessage['status'],
+  reasoned: boolean,
 ): ResponseOutputMessage | null {
   const { content, refusal, tool_calls: calls } = choice.message;
   const textPart = (text: string): ResponseOutputText => ({
@@ -44,22 +46,31 @@ function messageItem(
   if (typeof content === 'string' && content !== '') parts.push(textPart(content));
   if (typeof refusal === 'string' && refusal !== '') parts.push({ type: 'refusal', refusal });
   if (parts.length === 0) {
-    if ((calls ?? []).some((call) => call.type === 'function')) return null;
+    if (reasoned || (calls ?? []).some((call) => call.type === 'function')) return null;
     parts.push(textPart(''));
   }
   return { id: newItemId('msg'), type: 'message', status, content: parts, role: 'assistant' };
 }
 
-/** The output items of a completion's first choice: its message, then its function calls. */
-export function outputItemsOfCompletion(completion: ChatCompletion): ResponseOutputItem[] {
+/**
+ * The output items of a completion's first choice: its reasoning when `summaries` are asked for
+ * (see reasoning-items.ts), its message, then its function calls.
+ */
+export function outputItemsOfCompletion(
+  completion: ChatCompletion,
+  summaries: boolean,
+): ResponseOutputItem[] {
   const choice = completion.choices[0];
   if (choice === undefined) return [];
   const items: ResponseOutputItem[] = [];
+  const reasoning = summaries ? reasoningTextOf(choice.message) : '';
+  if (reasoning !== '') items.push(reasoningItem(newItemId('rs'), reasoning));
   const message = messageItem(
     choice,
     choice.finish_reason === 'length' || choice.finish_reason === 'content_filter'
       ? 'incomplete'
       : 'completed',
+    reasoning !== '',
   );
   if (message !== null) items.push(message);
   for (const call of choice.message.tool_calls ?? []) {
@@ -90,7 +101,7 @@ export function toResponseObject(
     context,
     model: completion.model,
     finishReason: completion.choices[0]?.finish_reason ?? null,
-    output: outputItemsOfCompletion(completion),
+    output: outputItemsOfCompletion(completion, wantsReasoningSummary(context.request)),
     usage: completion.usage,
     serviceTier: completion.service_tier,
     completedAt,

@@ -3,12 +3,12 @@ import { isRecord } from '../../runtime/is-record.js';
 import { MAX_MODEL_CHARS } from '../../storage/schema.js';
 import { GatewayError } from '../errors.js';
 import {
-  atLeast,
-  atMost,
+  checkBounds,
   checkStreamOptions,
   checkUser,
   MAX_COMPLETION_TOKENS,
   metadataOf,
+  SAMPLING_BOUNDS,
 } from '../field-bounds.js';
 import { jsonObject } from '../json-body.js';
 import { checkInput } from './input-validation.js';
@@ -47,7 +47,7 @@ const FIELD_TYPES: readonly [string, (v: unknown) => boolean, string][] = [
   ['temperature', isNumber, 'a number'],
   ['top_p', isNumber, 'a number'],
   ['max_output_tokens', isInteger, 'an integer'],
-  ['top_logprobs', isNonNegativeInt, 'a non-negative integer'],
+  ['top_logprobs', isInteger, 'an integer'],
   ['max_tool_calls', isNonNegativeInt, 'a non-negative integer'],
   ['user', isString, 'a string'],
   ['safety_identifier', isString, 'a string'],
@@ -141,8 +141,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       throw invalidType(field, expected, value);
     }
   }
-  atLeast(json, 'max_output_tokens', MIN_OUTPUT_TOKENS);
-  atMost(json, 'max_output_tokens', MAX_COMPLETION_TOKENS);
+  checkBounds(json, 'max_output_tokens', { min: MIN_OUTPUT_TOKENS, max: MAX_COMPLETION_TOKENS });
+  for (const [field, bounds] of SAMPLING_BOUNDS) checkBounds(json, field, bounds);
   checkUser(json);
   checkStreamOptions(json);
   metadataOf(json.metadata);

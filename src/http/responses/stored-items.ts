@@ -120,11 +120,15 @@ export function storedInputItems(
   return storedItemsOf(inputItemsOf(request), references);
 }
 
-/** A response's output as conversation items (they already carry their ids). */
+/**
+ * A response's output as conversation items (they already carry their ids). Its reasoning is kept
+ * too, as at OpenAI: a later request may name it in an `item_reference` (the Vercel AI SDK does,
+ * with `store`), though it never goes upstream again.
+ */
 export function storedOutputItems(response: ResponseObject): ResponseItem[] {
   return response.output.filter(
     (item): item is ResponseItem & ResponseObject['output'][number] =>
-      item.type === 'message' || item.type === 'function_call',
+      item.type === 'message' || item.type === 'function_call' || item.type === 'reasoning',
   );
 }
 

@@ -11,6 +11,9 @@ export function responseFrame(
   return `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
+/** Writes one named stream event (its sequence number is the writer's). */
+export type FrameWriter = (type: string, payload: Record<string, unknown>) => string;
+
 /** Chat-completions token logprobs in the shape of an `output_text.delta` event's `logprobs`. */
 export function deltaLogprobsOf(
   logprobs: readonly ChatCompletionTokenLogprob[] | null | undefined,
@@ -28,4 +31,17 @@ export interface StreamFailure {
   type?: string;
   code?: string | null;
   param?: string | null;
+}
+
+/**
+ * The events of a stream that failed: `response.failed` with the response as it stood, then an
+ * `error` event (in both the flat and the nested shape clients parse).
+ */
+export function failedFrames(frame: FrameWriter, response: unknown, error: StreamFailure): string {
+  const code = error.code ?? 'server_error';
+  const fields = { code, message: error.message, param: error.param ?? null };
+  return (
+    frame('response.failed', { response }) +
+    frame('error', { ...fields, error: { type: error.type ?? 'server_error', ...fields } })
+  );
 }

@@ -1,4 +1,5 @@
 import type { ChatCompletion, ChatCompletionChunk } from 'openai/resources/chat/completions';
+import { reasoningTextOf } from './reasoning-items.js';
 import type { ResponseContext, ResponseObject } from './response-shell.js';
 import type { StreamTranslatorOptions } from './stream-translator.js';
 import { ResponsesStreamTranslator } from './stream-translator.js';
@@ -13,6 +14,14 @@ function pieces(text: string): string[] {
     out.push(words.slice(i, i + WORDS_PER_DELTA).join(''));
   }
   return out;
+}
+
+/** A delta carrying reasoning text, as servers that reason in the open send it. */
+function reasoningDelta(text: string): ChatCompletionChunk.Choice['delta'] {
+  const delta: ChatCompletionChunk.Choice['delta'] & { reasoning_content: string } = {
+    reasoning_content: text,
+  };
+  return delta;
 }
 
 /** The first choice of a completion as the chunks an upstream would have streamed. */
@@ -36,6 +45,9 @@ function chunksOf(completion: ChatCompletion): ChatCompletionChunk[] {
   const chunks = texts.map((content) =>
     chunk({ content }, logprobs ? { logprobs: { content: logprobs, refusal: null } } : {}),
   );
+  // The reasoning came before the answer, in one delta (a reasoning item shows it whole).
+  const reasoning = reasoningTextOf(message);
+  if (reasoning !== '') chunks.unshift(chunk(reasoningDelta(reasoning)));
   if (message.refusal) chunks.push(chunk({ refusal: message.refusal }));
   (message.tool_calls ?? []).forEach((call, index) => {
     if (call.type !== 'function') return;

@@ -5,19 +5,34 @@ import type {
 import type { CompletionUsage } from 'openai/resources/completions';
 import type { ResponseOutputItem } from 'openai/resources/responses/responses';
 import { newItemId } from './item-ids.js';
+import {
+  reasoningClosed,
+  reasoningDelta,
+  reasoningItem,
+  reasoningOpened,
+  reasoningTextOf,
+  wantsReasoningSummary,
+} from './reasoning-items.js';
 import type { ResponseContext, ResponseObject } from './response-shell.js';
 import { finishedResponse, responseShell } from './response-shell.js';
 import type { StreamFailure } from './stream-frames.js';
-import { deltaLogprobsOf, responseFrame } from './stream-frames.js';
+import { failedFrames, responseFrame } from './stream-frames.js';
 import {
+  callArgumentsDelta,
+  callClosed,
   type Held,
+  holdReasoning,
+  holdText,
+  messageAdded,
   messageItem,
   type OpenCall,
   type OpenMessage,
+  type OpenReasoning,
+  outputSoFar,
   type PartType,
-  type Piece,
-  partBody,
-  whereIn,
+  partAdded,
+  partClosed,
+  partDelta,
 } from './stream-items.js';
 
 /** Options of a stream translator: the clock that stamps `completed_at`. */
@@ -31,20 +46,23 @@ export interface StreamTranslatorOptions {
  * created and in_progress first, then per output item added → deltas → done (one item open at a
  * time, ids stable across its events), and completed (or incomplete) with the full response and
  * usage once the upstream stream has ended. Only the first choice is translated: a response has one.
- * The message and the first function call stream as they arrive; what begins while a call is
- * streaming (the next calls, whose arguments may interleave with its own) follows whole at the end.
+ * Reasoning (when a summary is asked for), the message and the first function call stream as they
+ * arrive; what begins while a call is streaming (the next calls, whose arguments may interleave
+ * with its own) follows whole at the end.
  * An answer with nothing to show is one empty message, as in the JSON answer.
  */
 export class ResponsesStreamTranslator {
   readonly #context: ResponseContext;
   readonly #now: () => number;
+  /** Whether the upstream's reasoning is shown, as a reasoning item (`reasoning.summary`). */
+  readonly #summaries: boolean;
   #sequence = 0;
   #started = false;
   #final: ResponseObject | null = null;
   /** Storing the finished response refused it (its turn clashes with its conversation). */
   #refused = false;
   readonly #items: ResponseOutputItem[] = [];
-  #open: OpenMessage | OpenCall | null = null;
+  #open: OpenMessage | OpenCall | OpenReasoning | null = null;
   /** Calls by their index in the upstream's deltas, whether streaming, held or closed. */
   readonly #calls = new Map<number, OpenCall | Extract<Held, { kind: 'call' }>>();
   #held: Held[] = [];
@@ -52,10 +70,12 @@ export class ResponsesStreamTranslator {
   #finishReason: string | null = null;
   #usage: CompletionUsage | null = null;
   #serviceTier: string | null = null;
+  readonly #writer = (type: string, payload: Record<string, unknown>) => this.#frame(type, payload);
 
   constructor(context: ResponseContext, options: StreamTranslatorOptions = {}) {
     this.#context = context;
     this.#now = options.now ?? Date.now;
+    this.#summaries = wantsReasoningSummary(context.request);
     this.#model = context.request.model;
   }
 
@@ -90,6 +110,9 @@ export class ResponsesStreamTranslator {
     const choice = (chunk.choices ?? []).find((c) => c.index === 0);
     if (choice === undefined) return out;
     const { delta } = choice;
+    // A model reasons before it answers: its reasoning item comes first.
+    const thought = this.#summaries ? reasoningTextOf(delta) : '';
+    if (thought !== '') out += this.#reasoning(thought);
     if (typeof delta.content === 'string' && delta.content !== '') {
       out += this.#text('output_text', delta.content, choice.logprobs?.content ?? []);
     }
@@ -111,25 +134,33 @@ export class ResponsesStreamTranslator {
 
   #text(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
     if (this.#holding()) {
-      this.#holdText({ type, text, logprobs });
+      holdText(this.#held, { type, text, logprobs });
       return '';
     }
-    return this.#openPart(type) + this.#textDelta(type, text, logprobs);
+    return this.#openPart(type) + this.#textDelta(text, logprobs);
   }
 
-  #holdText(piece: Piece): void {
-    let held = this.#held.find((item) => item.kind === 'message');
-    if (held === undefined) {
-      held = { kind: 'message', pieces: [] };
-      this.#held.push(held);
+  #reasoning(text: string): string {
+    if (this.#holding()) {
+      holdReasoning(this.#held, text);
+      return '';
     }
-    const last = held.pieces.at(-1);
-    if (last?.type === piece.type) {
-      last.text += piece.text;
-      last.logprobs.push(...piece.logprobs);
-    } else {
-      held.pieces.push({ ...piece, logprobs: [...piece.logprobs] });
+    let out = '';
+    if (this.#open?.kind !== 'reasoning') {
+      out += this.#close();
+      const opened: OpenReasoning = {
+        kind: 'reasoning',
+        outputIndex: this.#items.length,
+        id: newItemId('rs'),
+        text: '',
+      };
+      this.#open = opened;
+      this.#items.push(reasoningItem(opened.id, ''));
+      out += reasoningOpened(this.#writer, opened);
     }
+    const open = this.#open as OpenReasoning;
+    open.text += text;
+    return out + reasoningDelta(this.#writer, open, text);
   }
 
   /** Opens a message (closing the item before it) and a part of this type in it, as needed. */
@@ -145,39 +176,24 @@ export class ResponsesStreamTranslator {
       };
       this.#open = message;
       this.#items.push(messageItem(message, 'in_progress'));
-      out += this.#frame('response.output_item.added', {
-        output_index: message.outputIndex,
-        item: { ...messageItem(message, 'in_progress'), content: [] },
-      });
+      out += messageAdded(this.#writer, message);
     }
     const message = this.#open as OpenMessage;
     const part = message.parts.at(-1);
     if (part?.type === type) return out;
-    if (part !== undefined) out += this.#closePart(message);
-    const opened = { type, text: '', logprobs: [] };
-    message.parts.push(opened);
-    return (
-      out +
-      this.#frame('response.content_part.added', {
-        ...whereIn(message),
-        part: type === 'refusal' ? { type, refusal: '' } : partBody(opened),
-      })
-    );
+    if (part !== undefined) out += partClosed(this.#writer, message);
+    message.parts.push({ type, text: '', logprobs: [] });
+    return out + partAdded(this.#writer, message);
   }
 
-  /** Adds text to the open message's last part, which is of this type. */
-  #textDelta(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
+  /** Adds text to the open message's last part. */
+  #textDelta(text: string, logprobs: ChatCompletionTokenLogprob[]): string {
     const message = this.#open as OpenMessage;
     const part = message.parts.at(-1);
     if (part === undefined) return '';
     part.text += text;
     part.logprobs.push(...logprobs);
-    const event = type === 'refusal' ? 'response.refusal.delta' : 'response.output_text.delta';
-    return this.#frame(event, {
-      ...whereIn(message),
-      delta: text,
-      ...(type === 'output_text' ? { logprobs: deltaLogprobsOf(logprobs) } : {}),
-    });
+    return partDelta(this.#writer, message, text, logprobs);
   }
 
   #toolCall(call: ChatCompletionChunk.Choice.Delta.ToolCall): string {
@@ -191,11 +207,7 @@ export class ResponsesStreamTranslator {
       known.item.arguments += fragment;
       // Only the streaming call has its events still open (a closed one's were sent whole).
       if (this.#open !== known || fragment === '') return '';
-      return this.#frame('response.function_call_arguments.delta', {
-        item_id: known.item.id,
-        output_index: known.outputIndex,
-        delta: fragment,
-      });
+      return callArgumentsDelta(this.#writer, known, fragment);
     }
     const callId = call.id ?? newItemId('call');
     const name = call.function?.name ?? '';
@@ -232,29 +244,7 @@ export class ResponsesStreamTranslator {
     });
     if (fragment === '') return out;
     open.item.arguments = fragment;
-    return (
-      out +
-      this.#frame('response.function_call_arguments.delta', {
-        item_id: open.item.id,
-        output_index: open.outputIndex,
-        delta: fragment,
-      })
-    );
-  }
-
-  #closePart(message: OpenMessage): string {
-    const part = message.parts.at(-1);
-    if (part === undefined) return '';
-    const where = whereIn(message);
-    const done =
-      part.type === 'refusal'
-        ? this.#frame('response.refusal.done', { ...where, refusal: part.text })
-        : this.#frame('response.output_text.done', {
-            ...where,
-            text: part.text,
-            logprobs: deltaLogprobsOf(part.logprobs),
-          });
-    return done + this.#frame('response.content_part.done', { ...where, part: partBody(part) });
+    return out + callArgumentsDelta(this.#writer, open, fragment);
   }
 
   /** Ends the open item, if any: its closing deltas, then output_item.done with the final item. */
@@ -262,26 +252,19 @@ export class ResponsesStreamTranslator {
     const open = this.#open;
     if (open === null) return '';
     this.#open = null;
+    if (open.kind === 'reasoning') {
+      this.#items[open.outputIndex] = reasoningItem(open.id, open.text);
+      return reasoningClosed(this.#writer, open);
+    }
     if (open.kind === 'call') {
       open.item.status = 'completed';
-      return (
-        this.#frame('response.function_call_arguments.done', {
-          item_id: open.item.id,
-          output_index: open.outputIndex,
-          arguments: open.item.arguments,
-          name: open.item.name,
-        }) +
-        this.#frame('response.output_item.done', {
-          output_index: open.outputIndex,
-          item: { ...open.item },
-        })
-      );
+      return callClosed(this.#writer, open);
     }
     const cut = this.#finishReason === 'length' || this.#finishReason === 'content_filter';
     const item = messageItem(open, cut ? 'incomplete' : 'completed');
     this.#items[open.outputIndex] = item;
     return (
-      this.#closePart(open) +
+      partClosed(this.#writer, open) +
       this.#frame('response.output_item.done', { output_index: open.outputIndex, item })
     );
   }
@@ -297,10 +280,11 @@ export class ResponsesStreamTranslator {
     for (const item of held) {
       if (item.kind === 'call') {
         out += this.#openCall(item.index, item.callId, item.name, item.arguments);
+      } else if (item.kind === 'reasoning') {
+        out += this.#reasoning(item.text);
       } else {
         for (const piece of item.pieces) {
-          out +=
-            this.#openPart(piece.type) + this.#textDelta(piece.type, piece.text, piece.logprobs);
+          out += this.#openPart(piece.type) + this.#textDelta(piece.text, piece.logprobs);
         }
       }
       out += this.#close();
@@ -362,14 +346,6 @@ export class ResponsesStreamTranslator {
    * The output as far as it went: every item begun, the one still open with what it had received
    * and status `incomplete`; held items (never announced to the client) are left out.
    */
-  #outputSoFar(): ResponseOutputItem[] {
-    const open = this.#open;
-    return this.#items.map((item, index) => {
-      if (open === null || open.outputIndex !== index) return structuredClone(item);
-      if (open.kind === 'call') return { ...structuredClone(open.item), status: 'incomplete' };
-      return messageItem(open, 'incomplete');
-    });
-  }
 
   /** The response of a stream that ended before its answer did, with the output so far. */
   #unfinishedResponse(
@@ -380,7 +356,7 @@ export class ResponsesStreamTranslator {
       ...responseShell(this.#context, status),
       model: this.#model,
       error,
-      output: this.#outputSoFar(),
+      output: outputSoFar(this.#items, this.#open),
       usage: null,
     };
   }
@@ -431,11 +407,6 @@ export class ResponsesStreamTranslator {
 
   #failed(response: ResponseObject, error: StreamFailure): string {
     this.#final = response;
-    const code = error.code ?? 'server_error';
-    const fields = { code, message: error.message, param: error.param ?? null };
-    return (
-      this.#frame('response.failed', { response }) +
-      this.#frame('error', { ...fields, error: { type: error.type ?? 'server_error', ...fields } })
-    );
+    return failedFrames(this.#writer, response, error);
   }
 }

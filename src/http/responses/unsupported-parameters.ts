@@ -5,7 +5,7 @@ import { describeValue, invalidType, unsupported } from './request-errors.js';
 /** `include` values that chat completions can satisfy (or that need nothing from the model). */
 const SUPPORTED_INCLUDES = new Set([
   'message.output_text.logprobs',
-  // No reasoning item is ever returned, so there is no encrypted content to include.
+  // A reasoning item holds the upstream's reasoning in the open: there is no encrypted content.
   'reasoning.encrypted_content',
   'message.input_image.image_url',
 ]);
