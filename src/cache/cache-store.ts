@@ -13,6 +13,8 @@ export interface CacheHit {
   similarity: number;
   /** Wall-clock time (ms) the entry was stored. */
   createdAt: number;
+  /** The configured upstream that gave the answer; null for an entry stored before it was kept. */
+  provider: string | null;
 }
 
 /** One request's cache question. */
@@ -52,6 +54,8 @@ export interface CacheWrite {
   embedding: Float32Array | null;
   /** The question's numbers (`numbersKey`) if the lookup already read them. */
   numbers?: string | undefined;
+  /** The configured upstream that gave the answer. */
+  provider: string | null;
 }
 
 /**

@@ -194,6 +194,7 @@ export class DatabaseCacheStore implements CacheStore {
       question,
       createdAt: now,
       expiresAt: now + this.deps.config.ttlMs,
+      provider: w.provider,
       bytes: this.index.bytesOf({
         responseChars: completionJson.length,
         questionChars: question?.length ?? 0,
@@ -216,6 +217,7 @@ export class DatabaseCacheStore implements CacheStore {
       question,
       createdAt: entry.createdAt,
       expiresAt: entry.expiresAt,
+      provider: entry.provider,
     });
   }
 
@@ -290,6 +292,7 @@ export class DatabaseCacheStore implements CacheStore {
       completionJson: answer.json,
       similarity,
       createdAt: entry.createdAt,
+      provider: entry.provider,
     };
   }
 

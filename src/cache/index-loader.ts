@@ -122,6 +122,7 @@ export class IndexLoader {
       question: row.questionEnc,
       createdAt: row.createdAt.getTime(),
       expiresAt: Math.min(row.expiresAt.getTime(), row.createdAt.getTime() + this.deps.ttlMs),
+      provider: row.provider,
       bytes: this.deps.index.bytesOf({
         responseChars: row.responseEnc.length / 2,
         questionChars: (row.questionEnc?.length ?? 0) / 2,

@@ -28,6 +28,8 @@ export interface IndexedEntry {
   readonly question: string | Buffer | null;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** The configured upstream that gave the answer; null for an entry stored before it was kept. */
+  readonly provider: string | null;
   /** Approximate bytes the entry occupies. */
   readonly bytes: number;
   /**

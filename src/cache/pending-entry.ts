@@ -15,6 +15,8 @@ export interface PendingEntry {
   question: string | null;
   createdAt: number;
   expiresAt: number;
+  /** The configured upstream that gave the answer. */
+  provider: string | null;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function sealPending(
       scopeHash: w.scopeHash,
       exactHash: w.exactHash,
       embedder: w.vector ? w.embedder : null,
+      provider: w.provider,
       responseEnc: sealed.responseEnc,
       questionEnc: sealed.questionEnc,
       ...storedVector(w.vector),

@@ -11,6 +11,10 @@ export interface Metrics {
   ttft_p95_ms: number | null;
   prompt_tokens: number;
   completion_tokens: number;
+  /** Requests whose token counts are the gateway's estimate (a stream cut short). */
+  usage_estimated_requests: number;
+  /** Their tokens: the part of prompt_tokens + completion_tokens that is estimated. */
+  usage_estimated_tokens: number;
   tokens_saved_cache: number;
   tokens_saved_compression: number;
   estimated_cost_usd: number;

@@ -33,6 +33,10 @@ export interface Outcome {
   ttftMs: number | null;
   /** Milliseconds spent waiting on the upstream, retries included. */
   upstreamMs: number | null;
+  /** The HTTP status of the last upstream call; null when none was made or it got no answer. */
+  upstreamStatus: number | null;
+  /** Upstream calls made for the request (retries and fallbacks included); null when none. */
+  attempts: number | null;
   /** Milliseconds from arrival to the last byte. */
   latencyMs: number;
   /** True when the answer came from the cache: nothing was spent upstream. */
@@ -69,6 +73,10 @@ export interface FailedUpstream {
   provider: string | null;
   /** Milliseconds spent on the call, retries and waits included. */
   upstreamMs: number | null;
+  /** The HTTP status the last call was answered with; null when it got no answer. */
+  upstreamStatus: number | null;
+  /** Calls made (retries and fallbacks included); 0 when no upstream serves the model. */
+  attempts: number;
   /** Why it failed, in the gateway's own words (never the upstream's text); null when it did not. */
   reason: string | null;
 }

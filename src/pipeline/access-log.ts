@@ -100,6 +100,8 @@ export function withOutcome(
   known.durationMs = o.latencyMs;
   known.provider = o.provider;
   known.upstreamMs = o.upstreamMs;
+  known.upstreamStatus = o.upstreamStatus;
+  known.attempts = o.attempts;
   known.ttftMs = o.fromCache ? null : o.ttftMs;
   known.promptTokens = promptTokens;
   known.completionTokens = completionTokens;

@@ -79,6 +79,7 @@ export async function afterSequence(
           completionJson: completion === outcome.completion ? outcome.completionJson : undefined,
           embedding: cachePlan.embedding,
           numbers: cachePlan.numbers,
+          provider: outcome.provider,
         });
       }
     } catch (err) {

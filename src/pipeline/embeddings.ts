@@ -13,14 +13,14 @@ import { readBodyText } from '../http/read-body.js';
 import { answerWith, JSON_HEADERS, setResponseHeader } from '../http/response-headers.js';
 import type { Clock } from '../runtime/clock.js';
 import { isRecord } from '../runtime/is-record.js';
-import { failSpan, SpanKind } from '../runtime/tracing.js';
+import { SpanKind } from '../runtime/tracing.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { noteAskedModel } from './asked-model.js';
 import type { ParseDeps } from './parse-chat.js';
 import { checkModel } from './parse-chat.js';
 import { showRefundedReservation } from './rate-limit.js';
 import type { Stage } from './stage.js';
-import { failedCall } from './upstream.js';
+import { endpointAttributes, failedCall, failUpstreamSpan } from './upstream.js';
 
 /**
  * Reads an embeddings request, checks the key may use the model, and counts its input tokens for
@@ -112,18 +112,23 @@ async function fetchEmbeddings(deps: UpstreamEmbeddingsDeps, c: Context<AppEnv>)
     SpanKind.CLIENT,
   );
   try {
-    c.set(
-      'embeddings',
-      await deps.upstream.embeddings({
-        body: req.body,
-        model: req.model,
-        client: clientLink(c),
-        headers: trace && span ? trace.headersFor(span) : undefined,
-      }),
-    );
-    span?.end();
+    const answer = await deps.upstream.embeddings({
+      body: req.body,
+      model: req.model,
+      client: clientLink(c),
+      headers: trace && span ? trace.headersFor(span) : undefined,
+    });
+    c.set('embeddings', answer);
+    if (span) {
+      span.setAttributes(endpointAttributes(answer.meta.endpoint));
+      span.setAttributes({
+        'tollgate.provider': answer.meta.provider,
+        'tollgate.upstream.attempts': answer.meta.attempts,
+      });
+      span.end();
+    }
   } catch (err) {
-    if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
+    if (span) failUpstreamSpan(span, err);
     throw failedCall(c, err, deps.secrets);
   }
 }
@@ -185,6 +190,8 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
         upstreamModel: hit.upstreamModel,
         ttftMs: null,
         upstreamMs: null,
+        upstreamStatus: null,
+        attempts: null,
         latencyMs: deps.clock.monotonic() - startedAt,
         fromCache: true,
         upstreamFailure: null,
@@ -216,6 +223,8 @@ export function respondEmbeddings(deps: { clock: Clock; embeddingsCache: Embeddi
       upstreamModel,
       ttftMs: null,
       upstreamMs,
+      upstreamStatus: meta.status,
+      attempts: meta.attempts,
       latencyMs: deps.clock.monotonic() - startedAt,
       fromCache: false,
       upstreamFailure: null,

@@ -75,6 +75,8 @@ export function outcomeOfError(
     upstreamModel: answered?.upstreamModel ?? null,
     ttftMs: null,
     upstreamMs: answered?.upstreamMs ?? failed?.upstreamMs ?? null,
+    upstreamStatus: answered?.upstreamStatus ?? failed?.upstreamStatus ?? null,
+    attempts: answered?.attempts ?? (failed && failed.attempts > 0 ? failed.attempts : null),
     latencyMs,
     fromCache: answered?.fromCache ?? false,
     upstreamFailure: failed?.reason ?? null,

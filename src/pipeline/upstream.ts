@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import type { Context } from 'hono';
 import { derivePromptCacheKey } from '../cache/prompt-cache-key.js';
 import { clientLink } from '../http/client-link.js';
@@ -5,7 +6,7 @@ import type { AppEnv } from '../http/env.js';
 import { upstreamError } from '../http/upstream-error.js';
 import type { RequestTrace, Span } from '../runtime/tracing.js';
 import { failSpan, SpanKind } from '../runtime/tracing.js';
-import type { Upstream, UpstreamAnswer } from '../upstream/upstream.js';
+import type { Upstream, UpstreamAnswer, UpstreamEndpoint } from '../upstream/upstream.js';
 import { UpstreamFailure } from '../upstream/upstream-failure.js';
 import type { Stage } from './stage.js';
 
@@ -104,9 +105,29 @@ async function askUpstream(deps: UpstreamStageDeps, c: Context<AppEnv>): Promise
     c.set('answer', answer);
     if (trace && span) endUpstreamSpan(trace, span, answer);
   } catch (err) {
-    if (span) failSpan(span, err instanceof Error ? err.message : 'upstream failure');
+    if (span) failUpstreamSpan(span, err);
     throw failedCall(c, err, deps.secrets);
   }
+}
+
+/**
+ * OpenTelemetry's GenAI and server attributes of the upstream a call went to: the provider's
+ * name (`gen_ai.provider.name`) and the host and port of its base URL.
+ */
+export function endpointAttributes(endpoint: UpstreamEndpoint): Attributes {
+  return {
+    'gen_ai.provider.name': endpoint.genAiProvider,
+    'server.address': endpoint.address,
+    'server.port': endpoint.port,
+  };
+}
+
+/** Ends a failed upstream call's span: where it went, if an upstream was asked, and why it failed. */
+export function failUpstreamSpan(span: Span, err: unknown): void {
+  if (err instanceof UpstreamFailure && err.endpoint) {
+    span.setAttributes(endpointAttributes(err.endpoint));
+  }
+  failSpan(span, err instanceof Error ? err.message : 'upstream failure');
 }
 
 /**
@@ -120,6 +141,8 @@ export function failedCall(c: Context<AppEnv>, err: unknown, secrets: readonly s
   c.set('failedUpstream', {
     provider: err.provider,
     upstreamMs: err.upstreamMs,
+    upstreamStatus: err.upstreamStatus,
+    attempts: err.attempts,
     reason: err.fromUpstream ? err.reason : null,
   });
   return upstreamError(err, secrets);
@@ -127,6 +150,7 @@ export function failedCall(c: Context<AppEnv>, err: unknown, secrets: readonly s
 
 /** A JSON answer ends the upstream span; a stream's span lasts until the request ends. */
 function endUpstreamSpan(trace: RequestTrace, span: Span, answer: UpstreamAnswer) {
+  span.setAttributes(endpointAttributes(answer.meta.endpoint));
   span.setAttributes({
     'gen_ai.response.model': answer.meta.upstreamModel,
     'tollgate.provider': answer.meta.provider,

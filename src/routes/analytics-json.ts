@@ -24,6 +24,9 @@ export function metricsJson(m: SummaryMetrics) {
     ttft_p95_ms: m.ttftP95Ms,
     prompt_tokens: m.promptTokens,
     completion_tokens: m.completionTokens,
+    // The part of those tokens that is the gateway's estimate (streams cut before their usage).
+    usage_estimated_requests: m.usageEstimatedRequests,
+    usage_estimated_tokens: m.usageEstimatedTokens,
     tokens_saved_cache: m.tokensSavedCache,
     tokens_saved_compression: m.tokensSavedCompression,
     estimated_cost_usd: round(m.estimatedCostUsd, 6),

@@ -23,12 +23,19 @@ export interface FinishedRequest {
   keyId: string | null;
   /** The model the client asked for. */
   model: string | null;
-  /** The upstream that answered (`openai`, a fallback's name), null when none was called. */
+  /**
+   * The upstream that answered (`openai`, a fallback's name) — for a cache hit, the one its answer
+   * came from; null when none was called.
+   */
   provider: string | null;
   /** What the cache did (`hit`, `semantic-hit`, `miss`, `bypass`); null when it was not asked. */
   cacheStatus: string | null;
   /** Time spent waiting on the upstream, retries included. */
   upstreamMs: number | null;
+  /** The HTTP status of the last upstream call; null when none was made or it got no answer. */
+  upstreamStatus: number | null;
+  /** Upstream calls made (retries and fallbacks included); null when none was made. */
+  attempts: number | null;
   /** Streams: time from arrival to the first chunk. */
   ttftMs: number | null;
   /** Tokens billed by the upstream (null on cache hits: nothing was billed). */
@@ -62,6 +69,8 @@ export function basicFinishedRequest(
     provider: null,
     cacheStatus: null,
     upstreamMs: null,
+    upstreamStatus: null,
+    attempts: null,
     ttftMs: null,
     promptTokens: null,
     completionTokens: null,
@@ -95,6 +104,10 @@ function logRequest(logger: Logger, f: FinishedRequest): void {
     provider: f.provider,
     cache: f.cacheStatus,
     upstreamMs: f.upstreamMs === null ? null : round(f.upstreamMs),
+    // Left out of the line (undefined) when no upstream call was made or answered, without
+    // changing the line's shape.
+    upstreamStatus: f.upstreamStatus ?? undefined,
+    attempts: f.attempts ?? undefined,
     ttftMs: f.ttftMs === null ? null : round(f.ttftMs),
     promptTokens: f.promptTokens,
     completionTokens: f.completionTokens,

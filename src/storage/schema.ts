@@ -191,6 +191,11 @@ export const cacheEntries = pgTable(
     exactHash: text('exact_hash').notNull(),
     /** Which embedder made the vector; vectors of different embedders are never compared. */
     embedder: text('embedder'),
+    /**
+     * The configured upstream that gave the answer, recorded on the rows of its hits; null for
+     * entries written before it was kept.
+     */
+    provider: text('provider'),
     responseEnc: bytea('response_enc').notNull(),
     questionEnc: bytea('question_enc'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),

@@ -5,13 +5,14 @@ import type { RetryPolicy } from './backoff.js';
 import { backoffMs, backoffStepMs } from './backoff.js';
 import type { FetchFn } from './pooled-fetch.js';
 import type { RoutingTable, UpstreamSpec } from './routing-config.js';
-import { routeModel } from './routing-config.js';
+import { endpointOf, routeModel } from './routing-config.js';
 import type {
   ClientLink,
   EmbeddingsAnswer,
   EmbeddingsRequest,
   Upstream,
   UpstreamAnswer,
+  UpstreamEndpoint,
   UpstreamMeta,
   UpstreamModel,
   UpstreamRequest,
@@ -34,9 +35,16 @@ export interface RouterOptions {
   random?: () => number;
 }
 
+/** One configured upstream's SDK client, and where it is reached. */
+interface UpstreamClientEntry {
+  spec: UpstreamSpec;
+  sdk: OpenAI;
+  endpoint: UpstreamEndpoint;
+}
+
 /** One SDK client per configured upstream; the gateway owns retries, so the SDK's are off. */
-function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec; sdk: OpenAI }> {
-  const clients = new Map<string, { spec: UpstreamSpec; sdk: OpenAI }>();
+function createClients(options: RouterOptions): Map<string, UpstreamClientEntry> {
+  const clients = new Map<string, UpstreamClientEntry>();
   for (const spec of options.routing.upstreams) {
     const sdk = new UpstreamClient({
       apiKey: spec.apiKey ?? 'no-upstream-key-configured',
@@ -46,7 +54,7 @@ function createClients(options: RouterOptions): Map<string, { spec: UpstreamSpec
       timeout: options.timeouts.totalMs + 60_000,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    clients.set(spec.name, { spec, sdk });
+    clients.set(spec.name, { spec, sdk, endpoint: endpointOf(spec) });
   }
   return clients;
 }
@@ -100,7 +108,7 @@ export function createRouter(options: RouterOptions): Upstream {
    * Runs `call` against the model's targets in order: retries with backoff on one target, then
    * falls back to the next, all within one time budget. Throws the last UpstreamFailure.
    */
-  async function routed<T>(
+  async function routed<T extends { status: number }>(
     model: string,
     requester: ClientLink,
     call: (
@@ -112,7 +120,9 @@ export function createRouter(options: RouterOptions): Upstream {
     const targets = routeModel(routing, model) ?? [];
     const startedAt = clock.monotonic();
     let attempts = 0;
-    let provider: string | null = null;
+    let asked: UpstreamClientEntry | null = null;
+    // The status the last call was answered with, for the failure's report.
+    let lastStatus: number | null = null;
     // Made only when needed: an Error captures a stack trace, a cost every request would pay.
     let last: UpstreamFailure | null = null;
     try {
@@ -125,17 +135,19 @@ export function createRouter(options: RouterOptions): Upstream {
           const leftMs = timeouts.totalMs - (clock.monotonic() - startedAt);
           if (leftMs <= 0) throw new UpstreamFailure({ kind: 'timeout', phase: 'total' });
           attempts++;
-          provider = client.spec.name;
+          asked = client;
           try {
             const result = await call(
               client.sdk,
               { upstreamModel, renamed: target.model !== null },
               leftMs,
             );
-            const meta = {
+            const meta: UpstreamMeta = {
               provider: client.spec.name,
+              endpoint: client.endpoint,
               upstreamModel,
               attempts,
+              status: result.status,
               startedAt,
               firstByteAt: clock.monotonic(),
             };
@@ -143,6 +155,7 @@ export function createRouter(options: RouterOptions): Upstream {
           } catch (err) {
             if (!(err instanceof UpstreamFailure)) throw err;
             last = err;
+            lastStatus = err.detail.kind === 'status' ? err.detail.status : null;
             last.attempts = attempts;
             last.nextBackoffMs = backoffStepMs(retry, i);
             // Nothing more is asked for a client that left, nor once the gateway is shutting down.
@@ -165,8 +178,13 @@ export function createRouter(options: RouterOptions): Upstream {
       );
     } catch (err) {
       // Who was asked last and how long it all took: the access log and the row report both.
+      // A client that left during a retry's wait ends it with a failure of its own: it too
+      // reports every call made and what the last one was answered.
       if (err instanceof UpstreamFailure) {
-        err.provider = provider;
+        err.provider = asked?.spec.name ?? null;
+        err.endpoint = asked?.endpoint ?? null;
+        err.attempts = attempts;
+        err.upstreamStatus = lastStatus;
         err.upstreamMs = clock.monotonic() - startedAt;
       }
       throw err;
@@ -208,7 +226,7 @@ export function createRouter(options: RouterOptions): Upstream {
         clock,
       ),
     );
-    return { result, meta };
+    return { result: result.body, meta };
   }
 
   async function listModels(signal: AbortSignal): Promise<UpstreamModel[]> {

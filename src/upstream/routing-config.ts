@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { UpstreamEndpoint } from './upstream.js';
 
 const upstreamSchema = z.strictObject({
   baseURL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
@@ -37,9 +38,28 @@ export interface RoutingTable {
   models: Map<string, RouteTarget[]>;
 }
 
+/** The name of the upstream of UPSTREAM_BASE_URL, when no TOLLGATE_CONFIG is given. */
+export const DEFAULT_UPSTREAM = 'default';
+
 /** The routing table when no TOLLGATE_CONFIG is given: one upstream serving every model. */
 export function defaultRouting(baseURL: string, apiKey: string | undefined): RoutingTable {
-  return { upstreams: [{ name: 'default', baseURL, apiKey }], models: new Map() };
+  return { upstreams: [{ name: DEFAULT_UPSTREAM, baseURL, apiKey }], models: new Map() };
+}
+
+/**
+ * Where an upstream is reached, as OpenTelemetry names it: the upstream of UPSTREAM_BASE_URL is
+ * `openai` (the API it is spoken to in, as the GenAI conventions name an OpenAI-compatible server
+ * reached through OpenAI's client), a configured one its own name.
+ */
+export function endpointOf(spec: UpstreamSpec): UpstreamEndpoint {
+  const url = new URL(spec.baseURL);
+  const defaultPort = url.protocol === 'https:' ? 443 : 80;
+  return {
+    genAiProvider: spec.name === DEFAULT_UPSTREAM ? 'openai' : spec.name,
+    // An IPv6 host without its URL brackets, as `server.address` has it.
+    address: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? defaultPort : Number(url.port),
+  };
 }
 
 /**

@@ -48,7 +48,10 @@ export async function callUpstream(
   request: AttemptRequest,
   timeouts: AttemptTimeouts,
   clock: Clock,
-): Promise<{ completion: ChatCompletion; json: string } | { stream: UpstreamStream }> {
+): Promise<
+  | { completion: ChatCompletion; json: string; status: number }
+  | { stream: UpstreamStream; status: number }
+> {
   // A JSON answer arrives whole, so only the total timeout applies to it.
   const attempt = new Attempt(
     request,
@@ -89,19 +92,21 @@ export async function callUpstream(
         });
       }
       attempt.detach();
-      return { completion, json };
+      return { completion, json, status: response.status };
     } catch (err) {
       return fail(err);
     }
   }
   let iterator: ChatChunkReader;
   let first: IteratorResult<ChatCompletionChunk>;
+  let status: number;
   try {
     // The raw answer, read by the gateway's own event reader: the SDK's stream would wrap the
     // body in a web stream, decode it line by line and hand each chunk through three generators.
     const response = await sdk.chat.completions
       .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, options)
       .asResponse();
+    status = response.status;
     iterator = new ChatChunkReader(bodyPieces(response), response.headers);
     first = await iterator.next();
   } catch (err) {
@@ -133,6 +138,7 @@ export async function callUpstream(
     },
   };
   return {
+    status,
     stream: {
       first: first.value,
       rest,
@@ -153,22 +159,25 @@ export async function callUpstream(
 
 /**
  * Sends one embeddings request to one upstream and returns its JSON exactly as sent (the SDK's
- * own decoding of base64 is bypassed, so floats or base64 reach the client as it asked).
+ * own decoding of base64 is bypassed, so floats or base64 reach the client as it asked), with the
+ * status it came with.
  */
 export async function callEmbeddings(
   sdk: OpenAI,
   request: EmbeddingsAttempt,
   totalMs: number,
   clock: Clock,
-): Promise<Record<string, unknown>> {
+): Promise<{ body: Record<string, unknown>; status: number }> {
   const attempt = new Attempt(request, null, totalMs);
   const { headers } = request;
   try {
-    const result = await sdk.post<unknown>('/embeddings', {
-      body: Buffer.from(JSON.stringify(request.body)),
-      signal: attempt.signal,
-      headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
-    });
+    const { data: result, response } = await sdk
+      .post<unknown>('/embeddings', {
+        body: Buffer.from(JSON.stringify(request.body)),
+        signal: attempt.signal,
+        headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
+      })
+      .withResponse();
     // A 200 that is not an embeddings list (a proxy's HTML page, which the SDK hands back as
     // text, or an error object) fails the attempt as on chat: retried, then the next upstream,
     // then a 502, never an answer to relay or cache.
@@ -178,7 +187,7 @@ export async function callEmbeddings(
         message: 'upstream answered with a body that is not an embeddings list',
       });
     }
-    return result;
+    return { body: result, status: response.status };
   } catch (err) {
     throw classifyFailure(err, {
       clientAborted: request.client.gone,

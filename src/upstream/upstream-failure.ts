@@ -1,4 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type { UpstreamEndpoint } from './upstream.js';
 
 /** Which of the gateway's own upstream timers fired. */
 export type TimeoutPhase = 'first-byte' | 'idle' | 'total';
@@ -34,6 +35,13 @@ export class UpstreamFailure extends Error {
   attempts = 1;
   /** The configured upstream asked last (set by the router); null when none was asked. */
   provider: string | null = null;
+  /** Where the upstream asked last is reached (set by the router); null when none was asked. */
+  endpoint: UpstreamEndpoint | null = null;
+  /**
+   * The HTTP status of the last upstream call (set by the router); null when that call got no
+   * answer (a timeout, a refused connection) or none was made.
+   */
+  upstreamStatus: number | null = null;
   /** Milliseconds from the first attempt to the failure, retries and waits included (router). */
   upstreamMs: number | null = null;
   /**

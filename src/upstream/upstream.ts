@@ -34,11 +34,29 @@ export interface UpstreamRequest {
   headers?: Record<string, string> | undefined;
 }
 
+/**
+ * Where an upstream is reached, as OpenTelemetry's GenAI and server attributes name it: made once
+ * per configured upstream, shared by every answer from it.
+ */
+export interface UpstreamEndpoint {
+  /** `gen_ai.provider.name`: `openai` for the upstream of UPSTREAM_BASE_URL, else its configured name. */
+  genAiProvider: string;
+  /** `server.address`: the host of its base URL. */
+  address: string;
+  /** `server.port`: the port of its base URL (443 or 80 when the URL names none). */
+  port: number;
+}
+
 /** Who answered and what it cost to get the first byte. */
 export interface UpstreamMeta {
   provider: string;
+  /** Where the answering upstream is reached. */
+  endpoint: UpstreamEndpoint;
   upstreamModel: string;
+  /** Upstream calls made for the request, the answering one included (retries and fallbacks). */
   attempts: number;
+  /** The HTTP status the upstream answered with. */
+  status: number;
   /** Monotonic time the first attempt started. */
   startedAt: number;
   /** Monotonic time the answer (JSON) or its first chunk (stream) arrived. */

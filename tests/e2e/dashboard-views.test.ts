@@ -61,6 +61,8 @@ describe('dashboard views in a browser', () => {
           // An upstream that failed billed nothing: no usage, so no money left out either.
           promptTokens: i % 7 === 0 ? null : 200 + i,
           completionTokens: i % 7 === 0 ? null : 40 + (i % 11),
+          // Streams cut before the provider's usage: the gateway's own count.
+          usageEstimated: i % 7 !== 0 && i % 6 === 1,
         })),
       );
     }
@@ -104,6 +106,10 @@ describe('dashboard views in a browser', () => {
     expect(await page.locator('#axis-note').textContent()).toContain('Per hour');
     expect(await tile(page, 'Requests')).toContain('30');
     expect(await tile(page, 'Estimated cost')).toContain('excludes 5 unpriced requests');
+    // Rows 1, 13, 19 and 25 were estimated: (201 + 41) + (213 + 42) + (219 + 48) + (225 + 43).
+    expect(await tile(page, 'Tokens')).toContain(
+      "includes ~1,032 estimated by the gateway (4 requests without the provider's usage)",
+    );
     await page.screenshot({ path: join(OUTPUT_DIR, 'dashboard-one-hour.png'), fullPage: true });
     await page
       .locator('form.filters')

@@ -87,7 +87,7 @@ export async function seedBulkRows(
   await db.execute(sql`
     insert into interactions (id, created_at, tenant_id, key_id, end_user, model, provider, status,
       cache_status, stream, prompt_tokens, completion_tokens, tokens_saved_compression,
-      latency_ms, upstream_ms, ttft_ms, cached_tokens, reasoning_tokens)
+      latency_ms, upstream_ms, ttft_ms, cached_tokens, reasoning_tokens, usage_estimated)
     select
       ('00000000-0000-7000-8000-' || lpad(to_hex(i), 12, '0'))::uuid,
       ${start.toISOString()}::timestamptz + i * interval '1 second',
@@ -106,7 +106,8 @@ export async function seedBulkRows(
       (i % 997),
       case when i % 2 = 0 then (i % 300) + 0.25 else null end,
       case when i % 4 = 0 then (i % 1000) / 2 else null end,
-      case when i % 3 = 2 then i % 50 else null end
+      case when i % 3 = 2 then i % 50 else null end,
+      i % 11 = 5
     from generate_series(0, ${count - 1}) as s(i)`);
 }
 
@@ -129,5 +130,6 @@ export function expectedBulkRow(i: number, tenantId: string, start: Date) {
     ttft_ms: i % 2 === 0 ? (i % 300) + 0.25 : null,
     cached_tokens: i % 4 === 0 ? Math.floor((i % 1000) / 2) : null,
     reasoning_tokens: i % 3 === 2 ? i % 50 : null,
+    usage_estimated: i % 11 === 5,
   };
 }

@@ -74,6 +74,8 @@ function outcomeWith(completion: unknown): Outcome {
     upstreamModel: 'gpt-4o-mini',
     ttftMs: null,
     upstreamMs: 1,
+    upstreamStatus: 200,
+    attempts: 1,
     latencyMs: 2,
     fromCache: false,
     complete: true,

@@ -290,6 +290,8 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
         tokens_saved_compression: sum((r) => r.tokensSavedCompression),
         cached_tokens: sum((r) => r.cachedTokens),
         reasoning_tokens: sum((r) => r.reasoningTokens),
+        usage_estimated_requests: sum((r) => r.usageEstimatedRequests),
+        usage_estimated_tokens: sum((r) => r.usageEstimatedTokens),
         unpriced_requests: sum((r) => r.unpricedRequests),
       }).toEqual({
         requests: totals.requests,
@@ -301,9 +303,12 @@ describe.each(storageDrivers())('analytics summary on $name', (driver) => {
         tokens_saved_compression: totals.tokens_saved_compression,
         cached_tokens: totals.cached_tokens,
         reasoning_tokens: totals.reasoning_tokens,
+        usage_estimated_requests: totals.usage_estimated_requests,
+        usage_estimated_tokens: totals.usage_estimated_tokens,
         unpriced_requests: totals.unpriced_requests,
       });
       expect(totals.cached_tokens).toBeGreaterThan(0);
+      expect(totals.usage_estimated_requests).toBeGreaterThan(0);
       // The views price by model_prices, the gateway's table written at start-up.
       const money: [string, number, number][] = [
         ['cost', sum((r) => r.estimatedCostUsd), totals.estimated_cost_usd],

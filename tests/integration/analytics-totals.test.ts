@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { getJson } from '../helpers/analytics-client.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
-import { completionFor, json, startFakeUpstream } from '../helpers/fake-upstream.js';
+import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { manualClock } from '../helpers/manual-clock.js';
 import { settleLog } from '../helpers/settle.js';
 import type { TestApp } from '../helpers/test-app.js';
@@ -29,6 +29,8 @@ describe('summary numbers against the exported rows', () => {
     upstream.setFallback((req, res) => {
       const text = JSON.stringify(req.body.messages);
       if (text.includes('fail')) return json(500, { error: { message: 'down' } })(req, res);
+      // A stream that ends before its usage chunk: its row's tokens are the gateway's estimate.
+      if (req.body.stream === true) return sse(['Hello', ' there'], { endAfter: 4 })(req, res);
       const body = completionFor(req.body, `answer to ${text.length}`);
       const usage = {
         prompt_tokens: 1_000 + text.length,
@@ -43,16 +45,23 @@ describe('summary numbers against the exported rows', () => {
     const chat = await gateway.createKey({ tenant: 'acme', scopes: ['chat'] });
     reader = await gateway.createKey({ tenant: 'acme', scopes: ['analytics:read'] });
     const client = gateway.openai(chat.key);
-    // Five days, eight requests a day five hours apart: misses, each asked again (cache hits), failures.
+    // Five days, eight requests a day five hours apart: misses, each asked again (cache hits),
+    // failures, and streams cut before their usage (estimated tokens).
     for (let i = 0; i < 40; i++) {
       const question = i % 7 === 6 ? `fail ${i}` : `question ${Math.floor(i / 2)}`;
-      await client.chat.completions
-        .create({
-          model: MODELS[Math.floor(i / 2) % 3] ?? 'gpt-4o',
-          messages: [{ role: 'user', content: `${question}   with  spaces` }],
-          user: `user-${i % 4}`,
-        })
-        .catch(() => undefined);
+      const request = {
+        model: MODELS[Math.floor(i / 2) % 3] ?? 'gpt-4o',
+        messages: [{ role: 'user' as const, content: `${question}   with  spaces` }],
+        user: `user-${i % 4}`,
+      };
+      if (i % 5 === 2) {
+        await (async () => {
+          for await (const _chunk of await client.chat.completions.create({
+            ...request,
+            stream: true,
+          }));
+        })().catch(() => undefined);
+      } else await client.chat.completions.create(request).catch(() => undefined);
       clock.advance(5 * 3_600_000 + 17_000);
     }
     await settleLog(gateway.deps);
@@ -87,6 +96,8 @@ describe('summary numbers against the exported rows', () => {
         (r) => r.cache_status === 'hit' || r.cache_status === 'semantic-hit',
       );
       expect(hits.length, 'some answers come from the cache').toBeGreaterThan(0);
+      const estimated = rows.filter((r) => (r.usage_estimated as unknown) === true);
+      expect(estimated.length, 'some token counts are estimates').toBeGreaterThan(0);
       const expected = {
         requests: rows.length,
         errors: rows.filter((r) => Number(r.status) >= 400).length,
@@ -95,6 +106,9 @@ describe('summary numbers against the exported rows', () => {
         completion_tokens: sum(rows, 'completion_tokens'),
         cached_tokens: sum(rows, 'cached_tokens'),
         tokens_saved_compression: sum(rows, 'tokens_saved_compression'),
+        usage_estimated_requests: estimated.length,
+        usage_estimated_tokens:
+          sum(estimated, 'prompt_tokens') + sum(estimated, 'completion_tokens'),
       };
       for (const groupBy of ['day', 'hour', 'model', 'key', 'end_user', 'cache_status']) {
         const res = await getJson<SummaryBody>(
@@ -104,7 +118,13 @@ describe('summary numbers against the exported rows', () => {
         );
         expect(res.status, res.text).toBe(200);
         expect(res.body.totals, `${groupBy} ${range}`).toMatchObject(expected);
-        for (const field of ['requests', 'prompt_tokens', 'estimated_cost_usd']) {
+        for (const field of [
+          'requests',
+          'prompt_tokens',
+          'estimated_cost_usd',
+          'usage_estimated_requests',
+          'usage_estimated_tokens',
+        ]) {
           const groups = res.body.data.reduce((t, g) => t + Number(g[field]), 0);
           expect(groups, `${groupBy} ${field}`).toBeCloseTo(Number(res.body.totals[field]), 5);
         }

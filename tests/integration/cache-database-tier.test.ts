@@ -70,6 +70,7 @@ function pending(exactHash: string, id: string): PendingEntry {
     question: `question ${exactHash}`,
     createdAt: NOW,
     expiresAt: NOW + 60_000,
+    provider: 'default',
   };
 }
 
@@ -337,6 +338,7 @@ describe('DatabaseCacheStore sync', () => {
       keys: deriveCacheKeys({ tenantId, model: body.model, body }),
       completion,
       embedding: null,
+      provider: 'eu-fallback',
     });
     await writer.flush();
   }
@@ -358,6 +360,8 @@ describe('DatabaseCacheStore sync', () => {
     const found = await lookupOn(reader);
     expect(found.hit?.kind).toBe('hit');
     expect(found.hit?.completion).toEqual(completion);
+    // The upstream that gave the answer, for the hit's row.
+    expect(found.hit?.provider).toBe('eu-fallback');
   });
 
   it('on a shared database, drops a tenant another instance flushed, once', async () => {
@@ -457,7 +461,13 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
     const counter = countingEmbedder();
     const store = storeWith(counter.embedder);
     await store.load();
-    await store.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    await store.store({
+      tenantId,
+      keys: keysOf(stored),
+      completion: answer,
+      embedding: null,
+      provider: 'default',
+    });
     const embedded = counter.calls;
 
     const other = await lookup(store, otherNumbers);
@@ -475,7 +485,13 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
   it('reads the numbers of entries loaded sealed after start-up, and answers alike before and after', async () => {
     const first = storeWith(createLocalEmbedder());
     await first.load();
-    await first.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    await first.store({
+      tenantId,
+      keys: keysOf(stored),
+      completion: answer,
+      embedding: null,
+      provider: 'default',
+    });
     await first.flush();
 
     // A restart: the entry comes back sealed, its question (and so its numbers) unread until the
@@ -496,7 +512,13 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
   it('after a restart, neither serves nor keeps an entry older than the lifetime it has now', async () => {
     const first = storeWith(createLocalEmbedder(), { CACHE_TTL_S: String(30 * 24 * 60 * 60) });
     await first.load();
-    await first.store({ tenantId, keys: keysOf(stored), completion: answer, embedding: null });
+    await first.store({
+      tenantId,
+      keys: keysOf(stored),
+      completion: answer,
+      embedding: null,
+      provider: 'default',
+    });
     await first.flush();
     expect(await rows()).toHaveLength(1);
 
@@ -525,6 +547,7 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
       completion: answer,
       completionJson: sent,
       embedding: null,
+      provider: 'eu-fallback',
     });
     const fresh = (await lookup(first, stored)).hit;
     expect(fresh?.completionJson).toBe(sent);
@@ -535,6 +558,8 @@ describe('DatabaseCacheStore semantic lookups and the questions’ numbers', () 
     await store.load();
     const opened = (await lookup(store, stored)).hit;
     expect(opened?.completion).toEqual(JSON.parse(sent));
+    // Which upstream gave the answer comes back with it, for the rows of its hits.
+    expect([fresh?.provider, opened?.provider]).toEqual(['eu-fallback', 'eu-fallback']);
     expect(opened?.completionJson).toBe(JSON.stringify(JSON.parse(sent)));
     const again = (await lookup(store, sameNumbers)).hit;
     expect(again?.kind).toBe('semantic-hit');

@@ -112,15 +112,31 @@ describe.each(storageDrivers())('interaction rows on $name', (driver) => {
     }
     const rows = await rowsOf(ids);
     const facts = rows.map((r) =>
-      [r.endpoint, r.stream, r.cache_status, r.model, r.upstream_model].join(' '),
+      [r.endpoint, r.stream, r.cache_status, r.model, r.upstream_model, r.provider].join(' '),
     );
     const fresh = [
-      `chat.completions false miss gpt-4o-mini ${ANSWERED}`,
-      `chat.completions true miss gpt-4o-mini ${ANSWERED}`,
-      `responses false miss gpt-4o-mini ${ANSWERED}`,
-      'embeddings false miss text-embedding-3-small text-embedding-3-small-v2',
+      `chat.completions false miss gpt-4o-mini ${ANSWERED} default`,
+      `chat.completions true miss gpt-4o-mini ${ANSWERED} default`,
+      `responses false miss gpt-4o-mini ${ANSWERED} default`,
+      'embeddings false miss text-embedding-3-small text-embedding-3-small-v2 default',
     ];
     expect(facts).toEqual([...fresh, ...fresh.map((f) => f.replace(' miss ', ' hit '))]);
+    // The export says the same of a hit: the provider its answer came from.
+    const csv = await gateway.request('/analytics/export?format=csv', {
+      headers: { authorization: `Bearer ${analyticsKey}` },
+    });
+    const csvText = await csv.text();
+    expect(csv.status, csvText).toBe(200);
+    const [header = [], ...records] = createCsvReader().push(csvText);
+    const exported = records.map((r) => Object.fromEntries(header.map((name, i) => [name, r[i]])));
+    const hitIds = ids.slice(fresh.length);
+    expect(
+      hitIds.map((id) => {
+        const row = exported.find((r) => r.id === id);
+        return `${row?.cache_status} ${row?.provider}`;
+      }),
+      csvText,
+    ).toEqual(hitIds.map(() => 'hit default'));
   });
 
   it('counts the tokens of a stream the client leaves, marked as estimated, and keeps the provider count of a whole one', async () => {

@@ -65,6 +65,21 @@ function attribute(span: OtlpSpan | undefined, key: string): unknown {
   return value ? Object.values(value)[0] : undefined;
 }
 
+/** A span's GenAI provider and server attributes (OTLP JSON carries an int as a string). */
+function upstreamAttributes(span: OtlpSpan | undefined) {
+  return {
+    provider: attribute(span, 'gen_ai.provider.name'),
+    address: attribute(span, 'server.address'),
+    port: String(attribute(span, 'server.port')),
+  };
+}
+
+/** What the upstream call's span says of the fake upstream (UPSTREAM_BASE_URL: `openai`). */
+function upstreamServer() {
+  const url = new URL(upstream.url);
+  return { provider: 'openai', address: url.hostname, port: url.port };
+}
+
 let upstream: FakeUpstream;
 let collector: Awaited<ReturnType<typeof startCollector>>;
 let gateway: TestGateway;
@@ -119,6 +134,7 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
     const call = children.find((s) => s.name === 'chat gpt-4o-mini');
     expect(call?.kind).toBe(CLIENT);
     expect(attribute(call, 'tollgate.provider')).toBe('default');
+    expect(upstreamAttributes(call)).toEqual(upstreamServer());
     expect(collector.services).toContain('tollgate-under-test');
 
     const sent = upstream.requests.at(-1)?.headers.traceparent;
@@ -237,6 +253,7 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
       expect(call?.kind, spans.map((s) => s.name).join(', ')).toBe(CLIENT);
       expect(call?.parentSpanId).toBe(request?.spanId);
       expect(c.sent).toBe(`00-${c.trace}-${call?.spanId}-01`);
+      expect(upstreamAttributes(call), c.call).toEqual(upstreamServer());
       expect(JSON.stringify(spans)).not.toContain(secret);
       expect(JSON.stringify(spans)).not.toContain(key);
     }
@@ -247,6 +264,45 @@ describe('OpenTelemetry tracing with an OTLP endpoint set', () => {
       'GET /v1/responses/:id',
       'POST /v1/conversations',
     ]);
+  });
+
+  it('names the upstream a failed call went to, beside why it failed', async () => {
+    const { key } = await gateway.createKey();
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const trace = 'e'.repeat(32);
+    upstream.enqueue(
+      json(400, {
+        error: { message: 'Bad.', type: 'invalid_request_error', param: null, code: null },
+      }),
+    );
+    const failure = await client.chat.completions
+      .create(
+        { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'refused upstream' }] },
+        { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } },
+      )
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    const call = (await spansOf(trace)).find((s) => s.name === 'chat gpt-4o-mini');
+    expect(call?.status).toMatchObject({ code: ERROR, message: 'upstream answered 400' });
+    expect(upstreamAttributes(call)).toEqual(upstreamServer());
+  });
+
+  it('traces GET /v1/models and GET /v1/models/{id} as every other route', async () => {
+    const { key } = await gateway.createKey({ allowedModels: ['gpt-4o-mini'] });
+    const client = new OpenAI({ apiKey: key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const trace = 'f'.repeat(32);
+    const parent = { headers: { traceparent: `00-${trace}-${CLIENT_SPAN}-01` } };
+    const models = await client.models.list(parent);
+    expect(models.data.map((m) => m.id)).toEqual(['gpt-4o-mini']);
+    const model = await client.models.retrieve('gpt-4o-mini', parent);
+    expect(model.id).toBe('gpt-4o-mini');
+    const spans = await spansOf(trace);
+    expect(spans.map((s) => s.name).sort()).toEqual(['GET /v1/models', 'GET /v1/models/:id']);
+    for (const span of spans) {
+      expect(span.kind).toBe(SERVER);
+      expect(span.parentSpanId).toBe(CLIENT_SPAN);
+      expect(attribute(span, 'http.response.status_code')).toBe(200);
+    }
   });
 
   it('starts a new trace without a traceparent, and traces routes outside the pipeline', async () => {

@@ -23,6 +23,7 @@ function entry(
       question: over.exactHash,
       createdAt: NOW - 1_000,
       expiresAt: NOW + 60_000,
+      provider: 'default',
       bytes: 1_000,
       ...fields,
     },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   defaultRouting,
+  endpointOf,
   listedModels,
   parseRoutingConfig,
   routeModel,
@@ -50,5 +51,15 @@ describe('routing config', () => {
         {},
       ),
     ).toThrow(/unknown upstream 'b'/);
+  });
+
+  it("names each upstream for spans: UPSTREAM_BASE_URL's as openai, a configured one by its name, with its host and port", () => {
+    const [configured, other] = parseRoutingConfig(file, {}).upstreams.map(endpointOf);
+    expect(configured).toEqual({ genAiProvider: 'openai', address: 'api.openai.com', port: 443 });
+    expect(other).toEqual({ genAiProvider: 'azure', address: 'example.invalid', port: 443 });
+    const [plain] = defaultRouting('http://[::1]:8080/v1', undefined).upstreams.map(endpointOf);
+    expect(plain).toEqual({ genAiProvider: 'openai', address: '::1', port: 8080 });
+    const [local] = defaultRouting('http://localhost/v1', undefined).upstreams.map(endpointOf);
+    expect(local).toEqual({ genAiProvider: 'openai', address: 'localhost', port: 80 });
   });
 });

@@ -159,7 +159,10 @@ function rowCounters(g: SQL, conditions: SQL): SQL {
       (case when (${BILLABLE_ROW}) then 1 else 0 end) as b,
       coalesce(tokens_saved_compression, 0) as sz,
       coalesce(cached_tokens, 0) as ct,
-      coalesce(reasoning_tokens, 0) as rt
+      coalesce(reasoning_tokens, 0) as rt,
+      (case when usage_estimated then 1 else 0 end) as er,
+      (case when usage_estimated
+        then coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0) else 0 end) as et
     from ${LOG} where ${conditions}`;
 }
 
@@ -198,7 +201,8 @@ function sources(f: InteractionFilter, group: SummaryGroup): { counters: SQL; bu
           completion_tokens as c, tokens_saved_cache as sc, tokens_saved_cache_unsplit as su,
           tokens_saved_cache_completion as scc,
           (case when (${BILLABLE_ROLLUP}) then requests else 0 end) as b,
-          tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt
+          tokens_saved_compression as sz, cached_tokens as ct, reasoning_tokens as rt,
+          estimated_requests as er, estimated_tokens as et
         from ${rollups} where ${dayConditions}`);
       buckets.push(sql`select ${rolled} as grp, metric, bucket, requests as n
         from ${histograms} where ${dayConditions}`);
@@ -256,7 +260,8 @@ export async function summarizeInteractions(
       select grp, price_key, hit, sem, err, sum(requests)::float8 as requests, sum(p)::float8 as p,
         sum(c)::float8 as c, sum(sc)::float8 as sc, sum(su)::float8 as su,
         sum(scc)::float8 as scc, sum(b)::float8 as b, sum(sz)::float8 as sz,
-        sum(ct)::float8 as ct, sum(rt)::float8 as rt
+        sum(ct)::float8 as ct, sum(rt)::float8 as rt, sum(er)::float8 as er,
+        sum(et)::float8 as et
       from counters group by 1, 2, 3, 4, 5
     ),
     sums as (
@@ -273,6 +278,8 @@ export async function summarizeInteractions(
         sum(sz) as tokens_saved_compression,
         sum(ct) as cached_tokens,
         sum(rt) as reasoning_tokens,
+        sum(er) as usage_estimated_requests,
+        sum(et) as usage_estimated_tokens,
         coalesce(sum(((p - ct) * price.input + ct * price.cached_input + c * price.output) / 1e6) filter (where not hit), 0) as estimated_cost_usd,
         coalesce(sum(${HIT_SAVING_USD}) filter (where hit), 0) as savings_cache_usd,
         coalesce(sum(sz * price.input / 1e6), 0) as savings_compression_usd,
@@ -295,14 +302,16 @@ export async function summarizeInteractions(
     joined as (
       select grp, total, requests, errors, cache_hits, prompt_tokens, completion_tokens,
         tokens_saved_cache, semantic_hits, tokens_saved_semantic, savings_semantic_usd,
-        tokens_saved_compression, cached_tokens, reasoning_tokens,
+        tokens_saved_compression, cached_tokens, reasoning_tokens, usage_estimated_requests,
+        usage_estimated_tokens,
         estimated_cost_usd, savings_cache_usd, savings_compression_usd, savings_provider_cache_usd,
         unpriced_requests, null::float8 as latency_p50_ms,
         null::float8 as latency_p95_ms, null::float8 as ttft_p50_ms, null::float8 as ttft_p95_ms
       from sums
       union all
       select grp, total, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, latency_p50_ms, latency_p95_ms, ttft_p50_ms, ttft_p95_ms
+        null, null, null, null, null, null, null, latency_p50_ms, latency_p95_ms, ttft_p50_ms,
+        ttft_p95_ms
       from percentiles
     )
     select ${groupText} as grp, total = 1 as is_total,
@@ -316,6 +325,8 @@ export async function summarizeInteractions(
       coalesce(sum(tokens_saved_compression), 0) as tokens_saved_compression,
       coalesce(sum(cached_tokens), 0) as cached_tokens,
       coalesce(sum(reasoning_tokens), 0) as reasoning_tokens,
+      coalesce(sum(usage_estimated_requests), 0) as usage_estimated_requests,
+      coalesce(sum(usage_estimated_tokens), 0) as usage_estimated_tokens,
       coalesce(sum(estimated_cost_usd), 0) as estimated_cost_usd,
       coalesce(sum(savings_cache_usd), 0) as savings_cache_usd,
       coalesce(sum(savings_compression_usd), 0) as savings_compression_usd,

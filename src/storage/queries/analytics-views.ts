@@ -59,6 +59,9 @@ export interface ViewStatsRow {
   tokensSavedCompression: number;
   cachedTokens: number;
   reasoningTokens: number;
+  /** Rows whose token counts are the gateway's estimate, and their tokens. */
+  usageEstimatedRequests: number;
+  usageEstimatedTokens: number;
   unpricedRequests: number;
   estimatedCostUsd: number;
   savingsCacheUsd: number;
@@ -85,6 +88,8 @@ export async function readViewStats(
         tokens_saved_cache::float8 as tokens_saved_cache,
         tokens_saved_compression::float8 as tokens_saved_compression,
         cached_tokens::float8 as cached_tokens, reasoning_tokens::float8 as reasoning_tokens,
+        usage_estimated_requests::float8 as usage_estimated_requests,
+        usage_estimated_tokens::float8 as usage_estimated_tokens,
         unpriced_requests::float8 as unpriced_requests, estimated_cost_usd, savings_cache_usd,
         savings_compression_usd, savings_provider_cache_usd, latency_p50_ms, latency_p95_ms
       from ${relation} where tenant_id = ${tenantId} order by ${bucket}, model`,
@@ -102,6 +107,8 @@ export async function readViewStats(
     tokensSavedCompression: Number(r.tokens_saved_compression),
     cachedTokens: Number(r.cached_tokens),
     reasoningTokens: Number(r.reasoning_tokens),
+    usageEstimatedRequests: Number(r.usage_estimated_requests),
+    usageEstimatedTokens: Number(r.usage_estimated_tokens),
     unpricedRequests: Number(r.unpriced_requests),
     estimatedCostUsd: Number(r.estimated_cost_usd),
     savingsCacheUsd: Number(r.savings_cache_usd),

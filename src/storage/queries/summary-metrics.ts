@@ -25,6 +25,10 @@ export interface SummaryMetrics {
   cachedTokens: number;
   /** Completion tokens spent reasoning (included in completionTokens). */
   reasoningTokens: number;
+  /** Requests whose token counts are the gateway's estimate (`usage_estimated`), not the provider's. */
+  usageEstimatedRequests: number;
+  /** Their prompt and completion tokens: the part of promptTokens + completionTokens estimated. */
+  usageEstimatedTokens: number;
   estimatedCostUsd: number;
   savingsCacheUsd: number;
   savingsCompressionUsd: number;
@@ -59,6 +63,8 @@ export interface RawSummaryRow {
   tokens_saved_compression: number;
   cached_tokens: number;
   reasoning_tokens: number;
+  usage_estimated_requests: number;
+  usage_estimated_tokens: number;
   estimated_cost_usd: number;
   savings_cache_usd: number;
   savings_compression_usd: number;
@@ -85,6 +91,8 @@ export function metricsOfRow(r: RawSummaryRow): SummaryMetrics {
     tokensSavedCompression: Number(r.tokens_saved_compression),
     cachedTokens: Number(r.cached_tokens),
     reasoningTokens: Number(r.reasoning_tokens),
+    usageEstimatedRequests: Number(r.usage_estimated_requests),
+    usageEstimatedTokens: Number(r.usage_estimated_tokens),
     estimatedCostUsd: Number(r.estimated_cost_usd),
     savingsCacheUsd: Number(r.savings_cache_usd),
     savingsCompressionUsd: Number(r.savings_compression_usd),
@@ -112,6 +120,8 @@ export const EMPTY_METRICS: SummaryMetrics = metricsOfRow({
   tokens_saved_compression: 0,
   cached_tokens: 0,
   reasoning_tokens: 0,
+  usage_estimated_requests: 0,
+  usage_estimated_tokens: 0,
   estimated_cost_usd: 0,
   savings_cache_usd: 0,
   savings_compression_usd: 0,
