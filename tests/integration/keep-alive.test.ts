@@ -11,7 +11,7 @@ function keepAliveOf(gateway: TestGateway): Promise<string | undefined> {
       { headers: { connection: 'keep-alive' } },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.headers['keep-alive']));
+        res.on('end', () => resolve(res.headers['keep-alive'] as string | undefined));
       },
     );
     req.on('error', reject);
