@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { messages, types } from '@electric-sql/pglite';
 import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorReason } from '../../src/runtime/error-reason.js';
 import { DataDirBusyError, lockDataDir } from '../../src/storage/data-dir-lock.js';
 import { openDatabase } from '../../src/storage/database.js';
 import type { CreationEvent, PgliteThread } from '../../src/storage/pglite-thread/pglite-proxy.js';
@@ -73,6 +74,29 @@ describe('PGlite on its own thread: the raw client', () => {
     expect(dbErr.query).toBe('selec 1');
     // The thread is still serving after a failure.
     expect((await thread.client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+  });
+
+  it("says why a migration failed: the database's own reason, not the statement", async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'tollgate-migrations-'));
+    try {
+      mkdirSync(join(folder, 'meta'));
+      writeFileSync(
+        join(folder, 'meta', '_journal.json'),
+        JSON.stringify({
+          version: '7',
+          dialect: 'postgresql',
+          entries: [{ idx: 0, version: '7', when: 1, tag: '0000_broken', breakpoints: true }],
+        }),
+      );
+      writeFileSync(
+        join(folder, '0000_broken.sql'),
+        '-- a comment first\nselect * from no_such_table;',
+      );
+      const err = await rejectionOf(thread.migrate(folder));
+      expect(errorReason(err)).toBe('relation "no_such_table" does not exist');
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   it('runs several statements with exec', async () => {

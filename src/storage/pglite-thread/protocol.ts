@@ -61,7 +61,14 @@ export type WireError =
       name: string;
       fields: Record<string, string | undefined>;
     }
-  | { kind: 'error'; name: string; message: string; stack: string | undefined };
+  | {
+      kind: 'error';
+      name: string;
+      message: string;
+      stack: string | undefined;
+      /** What it wraps (a failed migration's statement wraps the database's own error). */
+      cause?: WireError;
+    };
 
 /** The fields of PGlite's DatabaseError beyond message, length and name. */
 export const DATABASE_ERROR_FIELDS = [

@@ -17,7 +17,15 @@ export function toWireError(err: unknown): WireError {
     };
   }
   if (err instanceof Error) {
-    return { kind: 'error', name: err.name, message: err.message, stack: err.stack };
+    const wire: WireError = {
+      kind: 'error',
+      name: err.name,
+      message: err.message,
+      stack: err.stack,
+    };
+    // A statement that failed during a migration arrives wrapped, its reason in `cause`.
+    if (err.cause !== undefined) wire.cause = toWireError(err.cause);
+    return wire;
   }
   return { kind: 'error', name: 'Error', message: String(err), stack: undefined };
 }
@@ -36,7 +44,10 @@ export interface FailedStatement {
  */
 export function fromWireError(wire: WireError, statement: FailedStatement | null): Error {
   if (wire.kind === 'error') {
-    const err = new Error(wire.message);
+    const err = new Error(
+      wire.message,
+      wire.cause ? { cause: fromWireError(wire.cause, statement) } : undefined,
+    );
     err.name = wire.name;
     if (wire.stack) err.stack = `${err.stack}\n    at (database thread)\n${wire.stack}`;
     return err;
