@@ -17,6 +17,8 @@ export function adminHttpError(err: unknown): unknown {
       return GatewayError.conflict(err.message, `${err.subject}_exists`, err.field);
     case 'forgotten':
       return GatewayError.conflict(err.message, `${err.subject}_forgotten`, err.field);
+    case 'own':
+      return GatewayError.conflict(err.message, `${err.subject}_in_use`, err.field);
   }
 }
 

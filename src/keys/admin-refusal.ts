@@ -1,6 +1,7 @@
 /**
  * Why an administrative request was refused: a bad value, a missing or unrecognized field, an
- * unknown target, a name already taken, or a tenant already forgotten.
+ * unknown target, a name already taken, a tenant already forgotten, or an act that would take
+ * away the caller's own access (forgetting the tenant of the key making the request).
  */
 export type AdminRefusalReason =
   | 'invalid'
@@ -8,7 +9,8 @@ export type AdminRefusalReason =
   | 'unrecognized'
   | 'unknown'
   | 'exists'
-  | 'forgotten';
+  | 'forgotten'
+  | 'own';
 
 /** What an administrative act is about. */
 export type AdminSubject = 'key' | 'tenant';

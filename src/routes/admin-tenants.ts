@@ -38,6 +38,7 @@ export function adminTenantRoutes(deps: Deps) {
         at,
         tenantKeys: deps.tenantKeys,
         keys: deps.keys,
+        callerTenantId: c.get('apiKey')?.tenantId,
       }),
     );
     deps.embeddingsCache.clear(tenant.id);

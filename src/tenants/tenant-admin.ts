@@ -11,7 +11,10 @@ import { insertAudit } from '../storage/queries/audit-log.js';
 import type { Tenant } from '../storage/queries/tenants.js';
 import { findTenant, forgetTenantRow, insertTenant } from '../storage/queries/tenants.js';
 
-function refusal(reason: 'unknown' | 'exists' | 'forgotten', message: string): AdminRefusal {
+function refusal(
+  reason: 'unknown' | 'exists' | 'forgotten' | 'own',
+  message: string,
+): AdminRefusal {
   return new AdminRefusal({
     reason,
     message,
@@ -67,12 +70,23 @@ export async function forgetTenant(
     at?: Date;
     tenantKeys?: TenantKeys;
     keys?: { invalidate(publicId: string): void };
+    /**
+     * The tenant of the key making the request, over the admin API: forgetting it would revoke
+     * that key and leave its holder without the API, so it is refused (the CLI has no such key).
+     */
+    callerTenantId?: string;
   },
 ): Promise<{ tenant: Tenant; revokedKeys: number }> {
   const existing = await findTenant(db, idOrName);
   if (!existing) throw refusal('unknown', `Unknown tenant '${idOrName}'.`);
   if (existing.forgottenAt)
     throw refusal('forgotten', `Tenant '${idOrName}' is already forgotten.`);
+  if (existing.id === options.callerTenantId) {
+    throw refusal(
+      'own',
+      `Tenant '${idOrName}' is the tenant of the key making this request: forgetting it would revoke that key. Use an admin key of another tenant, or 'tollgate tenants forget' on the command line.`,
+    );
+  }
   const at = options.at ?? new Date();
   const tenant = await forgetTenantRow(db, existing.id, at);
   if (!tenant) throw refusal('unknown', `Unknown tenant '${idOrName}'.`);

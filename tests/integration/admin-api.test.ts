@@ -459,6 +459,22 @@ describe('tenant administration', () => {
     expect(refused.json.error.param, refused.text).toBe('tenant');
   });
 
+  it('refuses to forget the tenant of the key making the request, which would lock its holder out', async () => {
+    const own = await call<KeyJson>('GET', `/admin/keys/${adminKeyId}`);
+    expect(own.status, own.text).toBe(200);
+    const r = await call<ErrorJson>('POST', `/admin/tenants/${own.json.tenant_id}/forget`);
+    expect(r.status, r.text).toBe(409);
+    expect(r.json.error, r.text).toMatchObject({
+      type: 'invalid_request_error',
+      code: 'tenant_in_use',
+    });
+    expect(r.json.error.message).toContain("'tollgate tenants forget'");
+    // Nothing was forgotten: the key still administers, its tenant still takes keys.
+    const listed = await call<{ data: TenantJson[] }>('GET', '/admin/tenants');
+    const tenant = listed.json.data.find((t) => t.id === own.json.tenant_id);
+    expect(tenant?.forgotten_at, listed.text).toBeNull();
+  });
+
   it('answers 404 when forgetting an unknown tenant', async () => {
     const r = await call<ErrorJson>('POST', '/admin/tenants/ten_nobody/forget');
     expect(r.status, r.text).toBe(404);
