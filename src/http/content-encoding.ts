@@ -14,6 +14,13 @@ const CODINGS: Record<string, ContentCoding | null> = {
   br: 'br',
 };
 
+/**
+ * How many codings a body may be stacked in. Each is undone up to the body limit, so every layer
+ * costs up to that much inflating: a header naming one coding thousands of times would make a
+ * single request hold a zlib thread for a minute. Clients stack one, two at most.
+ */
+export const MAX_CONTENT_CODINGS = 2;
+
 const DECODERS = {
   gzip: promisify(gunzip),
   deflate: promisify(inflate),
@@ -24,7 +31,8 @@ const DECODERS = {
 /**
  * The codings a request's `Content-Encoding` names, in the order they were applied, or a 415
  * in OpenAI's shape for one the gateway cannot decode (`zstd`, `compress`, a typo): read as
- * plain bytes, its body would only fail later as JSON that is not valid UTF-8.
+ * plain bytes, its body would only fail later as JSON that is not valid UTF-8. More than
+ * MAX_CONTENT_CODINGS stacked are a 415 too.
  */
 export function contentCodings(header: string | undefined): ContentCoding[] {
   if (header === undefined) return [];
@@ -36,6 +44,7 @@ export function contentCodings(header: string | undefined): ContentCoding[] {
     if (coding === undefined) throw unsupportedEncoding(raw.trim());
     if (coding !== null) codings.push(coding);
   }
+  if (codings.length > MAX_CONTENT_CODINGS) throw tooManyCodings(codings.length);
   return codings;
 }
 
@@ -86,6 +95,15 @@ function unsupportedEncoding(name: string): GatewayError {
   return new GatewayError({
     status: 415,
     message: `Content-Encoding '${name.slice(0, 64)}' is not supported. Send the body uncompressed, or encoded with gzip, deflate or br.`,
+    type: 'invalid_request_error',
+    code: 'unsupported_content_encoding',
+  });
+}
+
+function tooManyCodings(count: number): GatewayError {
+  return new GatewayError({
+    status: 415,
+    message: `Content-Encoding names ${count} codings; at most ${MAX_CONTENT_CODINGS} are decoded. Send the body encoded once, with gzip, deflate or br.`,
     type: 'invalid_request_error',
     code: 'unsupported_content_encoding',
   });

@@ -155,7 +155,7 @@ export function createRouter(options: RouterOptions): Upstream {
           } catch (err) {
             if (!(err instanceof UpstreamFailure)) throw err;
             last = err;
-            lastStatus = err.detail.kind === 'status' ? err.detail.status : null;
+            lastStatus = err.detail.kind === 'status' ? err.detail.status : err.upstreamStatus;
             last.attempts = attempts;
             last.nextBackoffMs = backoffStepMs(retry, i);
             // Nothing more is asked for a client that left, nor once the gateway is shutting down.

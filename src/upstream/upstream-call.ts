@@ -65,14 +65,20 @@ export async function callUpstream(
     body: request.rawBody ?? Buffer.from(JSON.stringify(request.body)),
     headers: request.headers ? { ...JSON_CONTENT, ...request.headers } : JSON_CONTENT,
   };
+  // The status the upstream answered with, once its headers are in: an answer it sent that is
+  // not one (a proxy's HTML page, a stream with no chunk) still reports it.
+  let answered: number | null = null;
   const fail = (err: unknown): never => {
     attempt.detach();
-    throw classifyFailure(err, {
-      clientAborted: request.client.gone,
-      shutDown: attempt.shutDown,
-      timeout: attempt.timeout,
-      nowMs: clock.now(),
-    });
+    throw answeredWith(
+      classifyFailure(err, {
+        clientAborted: request.client.gone,
+        shutDown: attempt.shutDown,
+        timeout: attempt.timeout,
+        nowMs: clock.now(),
+      }),
+      answered,
+    );
   };
   if (!request.stream) {
     try {
@@ -81,6 +87,7 @@ export async function callUpstream(
       const response = await sdk.chat.completions
         .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, options)
         .asResponse();
+      answered = response.status;
       const json = await response.text();
       const completion: unknown = JSON.parse(json);
       // A 200 that is not a chat completion fails the attempt as a body that is not JSON does:
@@ -107,6 +114,7 @@ export async function callUpstream(
       .create(request.body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, options)
       .asResponse();
     status = response.status;
+    answered = status;
     iterator = new ChatChunkReader(bodyPieces(response), response.headers);
     first = await iterator.next();
   } catch (err) {
@@ -182,10 +190,13 @@ export async function callEmbeddings(
     // text, or an error object) fails the attempt as on chat: retried, then the next upstream,
     // then a 502, never an answer to relay or cache.
     if (!isEmbeddingsList(result)) {
-      throw new UpstreamFailure({
-        kind: 'connection',
-        message: 'upstream answered with a body that is not an embeddings list',
-      });
+      throw answeredWith(
+        new UpstreamFailure({
+          kind: 'connection',
+          message: 'upstream answered with a body that is not an embeddings list',
+        }),
+        response.status,
+      );
     }
     return { body: result, status: response.status };
   } catch (err) {
@@ -198,4 +209,14 @@ export async function callEmbeddings(
   } finally {
     attempt.detach();
   }
+}
+
+/**
+ * Notes on a failure of a call the upstream did answer the status it answered with, when what
+ * failed was the answer itself (a body that is not one): a timeout, a client that left or the
+ * shutdown ended the wait, and an error status is in the failure already.
+ */
+function answeredWith(failure: UpstreamFailure, status: number | null): UpstreamFailure {
+  if (failure.detail.kind === 'connection') failure.upstreamStatus = status;
+  return failure;
 }

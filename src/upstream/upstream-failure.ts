@@ -38,8 +38,9 @@ export class UpstreamFailure extends Error {
   /** Where the upstream asked last is reached (set by the router); null when none was asked. */
   endpoint: UpstreamEndpoint | null = null;
   /**
-   * The HTTP status of the last upstream call (set by the router); null when that call got no
-   * answer (a timeout, a refused connection) or none was made.
+   * The HTTP status of the last upstream call (set by the router; by the call itself when it was
+   * answered 200 with a body that is not an answer); null when that call got no answer (a
+   * timeout, a refused connection) or none was made.
    */
   upstreamStatus: number | null = null;
   /** Milliseconds from the first attempt to the failure, retries and waits included (router). */

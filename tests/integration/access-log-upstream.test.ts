@@ -157,6 +157,34 @@ describe("access log: the upstream's status and the calls made", () => {
     });
   });
 
+  it('logs the 200 behind a 502 when the upstream answered with a page that is not an answer (a proxy in front of it)', async () => {
+    const page: UpstreamHandler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>Maintenance</body></html>');
+    };
+    upstream.enqueue(page, page, page);
+    const chat = await requestIdOf(
+      client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a proxy page' }] })
+        .withResponse(),
+    );
+    upstream.enqueue(page, page, page);
+    const embedded = await requestIdOf(
+      client.embeddings
+        .create({ model: 'text-embedding-3-small', input: 'a proxy page' })
+        .withResponse(),
+    );
+    for (const id of [chat, embedded]) {
+      const line = await lineOf(id);
+      expect(line, JSON.stringify(line)).toMatchObject({
+        msg: 'upstream failure',
+        status: 502,
+        upstreamStatus: 200,
+        attempts: 3,
+      });
+    }
+  });
+
   it('leaves both fields out when no upstream call was made: a cache hit, a refusal', async () => {
     const ask = {
       model: 'gpt-4o-mini',

@@ -114,6 +114,21 @@ describe('a compressed request body', () => {
     expect(upstream.requests).toHaveLength(0);
   });
 
+  it('stacked in more than two codings is a 415: a header naming gzip a thousand times costs a thousand inflations', async () => {
+    let thrice = Buffer.from(question('gzip, three times'));
+    for (let i = 0; i < 3; i++) thrice = gzipSync(thrice);
+    const r = await postRaw(thrice, { 'content-encoding': 'gzip, gzip, gzip' });
+    expect(r.status, r.text).toBe(415);
+    expect(r.error).toEqual({
+      message:
+        'Content-Encoding names 3 codings; at most 2 are decoded. Send the body encoded once, with gzip, deflate or br.',
+      type: 'invalid_request_error',
+      param: null,
+      code: 'unsupported_content_encoding',
+    });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('that is not what its Content-Encoding says is a 400, never read as plain JSON', async () => {
     const r = await postRaw(question('plain, labelled br'), { 'content-encoding': 'br' });
     expect(r.status, r.text).toBe(400);
