@@ -3,8 +3,11 @@ import { messages } from '@electric-sql/pglite';
 import type { WireError } from './protocol.js';
 import { DATABASE_ERROR_FIELDS } from './protocol.js';
 
+/** How many wrapped causes cross with an error: enough for a statement wrapped by a migration. */
+const MAX_CAUSES = 4;
+
 /** Flattens an error thrown on the database thread so it can be posted to the main thread. */
-export function toWireError(err: unknown): WireError {
+export function toWireError(err: unknown, depth = 0): WireError {
   if (err instanceof messages.DatabaseError) {
     const fields: Record<string, string | undefined> = {};
     for (const field of DATABASE_ERROR_FIELDS) fields[field] = err[field];
@@ -24,7 +27,10 @@ export function toWireError(err: unknown): WireError {
       stack: err.stack,
     };
     // A statement that failed during a migration arrives wrapped, its reason in `cause`.
-    if (err.cause !== undefined) wire.cause = toWireError(err.cause);
+    // Bounded: a cause that leads back to its own error would otherwise never end.
+    if (err.cause !== undefined && depth < MAX_CAUSES) {
+      wire.cause = toWireError(err.cause, depth + 1);
+    }
     return wire;
   }
   return { kind: 'error', name: 'Error', message: String(err), stack: undefined };
