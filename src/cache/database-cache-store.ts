@@ -22,6 +22,7 @@ import { numbersKey } from './guards.js';
 import { HitCounter } from './hit-counter.js';
 import { IndexLoader } from './index-loader.js';
 import { type IndexedEntry, MemoryIndex } from './memory-index.js';
+import { replayableUntil } from './replayable-until.js';
 import { decideSemanticHit } from './semantic-decision.js';
 import { TenantCap } from './tenant-cap.js';
 
@@ -177,10 +178,15 @@ export class DatabaseCacheStore implements CacheStore {
 
   async store(w: CacheWrite): Promise<void> {
     if (!(await this.codec.canSeal(w.tenantId))) return;
+    // An entry lives no longer than what its answer refers to at the provider (a spoken answer's
+    // audio): one already gone is not worth storing.
+    const until = replayableUntil(w.completion);
+    if (until <= this.deps.clock.now()) return;
     const { keys } = w;
     const question = keys.semanticText;
     const vector = question === null ? null : (w.embedding ?? (await this.embed(question)));
     const now = this.deps.clock.now();
+    const expiresAt = Math.min(now + this.deps.config.ttlMs, until);
     const completionJson = w.completionJson ?? JSON.stringify(w.completion);
     const entry: IndexedEntry = {
       // Sync compares ids for recency: a later store here must always sort after an earlier one.
@@ -193,7 +199,7 @@ export class DatabaseCacheStore implements CacheStore {
       response: completionJson,
       question,
       createdAt: now,
-      expiresAt: now + this.deps.config.ttlMs,
+      expiresAt,
       provider: w.provider,
       bytes: this.index.bytesOf({
         responseChars: completionJson.length,

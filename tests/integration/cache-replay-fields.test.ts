@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cacheEntries } from '../../src/storage/schema.js';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
 import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
 import { settleLog } from '../helpers/settle.js';
@@ -127,6 +128,8 @@ describe('what a cached answer keeps when it is replayed', () => {
 
 describe('what a streamed answer keeps when it is assembled', () => {
   it('keeps a spoken answer whole: a JSON hit gives the audio the SDK assembled from the stream', async () => {
+    // The provider keeps the audio an hour; the entry lives no longer than that.
+    const audioExpiry = Math.floor(Date.now() / 1000) + 3600;
     upstream.enqueue(
       streamed(
         [
@@ -140,7 +143,7 @@ describe('what a streamed answer keeps when it is assembled', () => {
           { audio: { transcript: 'there.' } },
           { audio: { data: 'UklG' } },
           { audio: { data: 'RiQA' } },
-          { audio: { id: 'audio_1', expires_at: 1_760_003_600 } },
+          { audio: { id: 'audio_1', expires_at: audioExpiry } },
         ],
         'stop',
       ),
@@ -157,12 +160,56 @@ describe('what a streamed answer keeps when it is assembled', () => {
       id: 'audio_1',
       data: 'UklGRiQA',
       transcript: 'Hello there.',
-      expires_at: 1_760_003_600,
+      expires_at: audioExpiry,
     });
     const hit = await viaJson(params);
     expect(hit.cache).toBe('hit');
     expect(hit.body.choices[0]?.message.audio, JSON.stringify(hit.body)).toEqual(audio);
     expect(chatCount()).toBe(1);
+  });
+
+  it('never replays a spoken answer after its audio has expired at the provider', async () => {
+    const spoken = (expiresAt: number) =>
+      json(200, {
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              audio: { id: 'audio_2', data: 'UklG', transcript: 'Hi.', expires_at: expiresAt },
+            },
+            logprobs: null,
+            finish_reason: 'stop',
+          },
+        ],
+        usage,
+      });
+    const ask = (content: string) =>
+      viaJson({
+        model: 'gpt-4o-mini',
+        modalities: ['text', 'audio'],
+        audio: { voice: 'alloy', format: 'pcm16' },
+        messages: [{ role: 'user', content }],
+      });
+    // Audio already gone at the provider: a replay would hand out an id it refuses; not stored.
+    const gone = Math.floor(Date.now() / 1000) - 60;
+    upstream.enqueue(spoken(gone), spoken(gone));
+    expect((await ask('Say hi.')).cache).toBe('miss');
+    expect((await ask('Say hi.')).cache).toBe('miss');
+    expect(chatCount()).toBe(2);
+    // Audio kept for a minute more: stored, and its entry expires with the audio, not a day later.
+    const soon = Math.floor(Date.now() / 1000) + 60;
+    upstream.enqueue(spoken(soon));
+    expect((await ask('Say hi again.')).cache).toBe('miss');
+    expect((await ask('Say hi again.')).cache).toBe('hit');
+    const rows = await gateway.server.deps.database.db
+      .select({ expiresAt: cacheEntries.expiresAt })
+      .from(cacheEntries);
+    expect(rows.map((r) => r.expiresAt.getTime())).toContain(soon * 1000);
   });
 
   it('keeps a deprecated function_call, answers it from the cache, and replays it as a stream', async () => {
