@@ -135,8 +135,9 @@ function resolve(item: Item, references: ReadonlyMap<string, ConversationItemLik
 
 /**
  * Turns Responses items (history first, then this request's input) into chat messages: function
- * calls join the assistant turn before them, outputs become tool messages, and reasoning items are
- * dropped because a chat upstream has no way to take them back.
+ * calls join the assistant turn before them, outputs become tool messages, and reasoning items
+ * (the gateway's own, or ones a client sent, by reference or whole) are dropped: a chat upstream
+ * has no way to take them back, and their summary is no message of the conversation.
  */
 export function itemsToMessages(
   items: readonly ConversationItemLike[],

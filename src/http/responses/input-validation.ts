@@ -1,19 +1,23 @@
 import { isRecord } from '../../runtime/is-record.js';
 import { GatewayError } from '../errors.js';
 import { refuseNulId } from './item-ids.js';
-import { invalidType, unsupported } from './request-errors.js';
+import { describeValue, invalidType, unsupported } from './request-errors.js';
 
 const MESSAGE_ROLES = new Set(['user', 'assistant', 'system', 'developer']);
+
+function missing(param: string): GatewayError {
+  return GatewayError.invalidRequest(
+    `Missing required parameter: '${param}'.`,
+    param,
+    'missing_required_parameter',
+  );
+}
 
 function requireString(item: Record<string, unknown>, field: string, path: string): void {
   const v = item[field];
   if (typeof v === 'string') return;
   throw v === undefined
-    ? GatewayError.invalidRequest(
-        `Missing required parameter: '${path}.${field}'.`,
-        `${path}.${field}`,
-        'missing_required_parameter',
-      )
+    ? missing(`${path}.${field}`)
     : invalidType(`${path}.${field}`, 'a string', v);
 }
 
@@ -84,6 +88,42 @@ function checkFunctionCallOutput(item: Record<string, unknown>, path: string): v
   });
 }
 
+/** A reasoning item's `summary` or `content`: a list of text parts of the one type each holds. */
+function checkReasoningParts(parts: unknown, param: string, type: string): void {
+  if (!Array.isArray(parts)) throw invalidType(param, 'an array', parts);
+  parts.forEach((part: unknown, j) => {
+    const path = `${param}[${j}]`;
+    if (!isRecord(part)) throw invalidType(path, 'an object', part);
+    if (part.type === undefined) throw missing(`${path}.type`);
+    if (part.type !== type) {
+      const got = typeof part.type === 'string' ? `'${part.type}'` : describeValue(part.type);
+      throw GatewayError.invalidRequest(
+        `Invalid value for '${path}.type': ${got}. Supported values are: '${type}'.`,
+        `${path}.type`,
+        'invalid_value',
+      );
+    }
+    requireString(part, 'text', path);
+  });
+}
+
+/**
+ * A reasoning item (one of an earlier response's output, sent back by a client that keeps the
+ * history itself): its `summary` as OpenAI requires it, and its optional `content` and
+ * `encrypted_content`, which are stored with it.
+ */
+function checkReasoning(item: Record<string, unknown>, path: string): void {
+  if (item.summary === undefined) throw missing(`${path}.summary`);
+  checkReasoningParts(item.summary, `${path}.summary`, 'summary_text');
+  if (item.content !== undefined && item.content !== null) {
+    checkReasoningParts(item.content, `${path}.content`, 'reasoning_text');
+  }
+  const encrypted = item.encrypted_content;
+  if (encrypted !== undefined && encrypted !== null && typeof encrypted !== 'string') {
+    throw invalidType(`${path}.encrypted_content`, 'a string', encrypted);
+  }
+}
+
 function checkItem(item: unknown, path: string): void {
   if (!isRecord(item)) throw invalidType(path, 'an object', item);
   // An item's own id is the one it is stored under; a reference's names a stored item.
@@ -105,6 +145,7 @@ function checkItem(item: unknown, path: string): void {
       requireString(item, 'id', path);
       return;
     case 'reasoning':
+      checkReasoning(item, path);
       return;
     default:
       throw unsupported(`${path}.type`, `The input item type '${String(type)}'`);

@@ -2,6 +2,7 @@ import type {
   ResponseInputMessageContentList,
   ResponseItem,
   ResponseOutputMessage,
+  ResponseReasoningItem,
 } from 'openai/resources/responses/responses';
 import { isRecord } from '../../runtime/is-record.js';
 import { inputItemsOf } from './chat-body.js';
@@ -12,7 +13,7 @@ import type { ResponsesRequest } from './responses-request.js';
 
 type Item = Record<string, unknown>;
 
-function idOf(item: Item, prefix: 'msg' | 'fc' | 'fco'): string {
+function idOf(item: Item, prefix: 'msg' | 'fc' | 'fco' | 'rs'): string {
   return typeof item.id === 'string' && item.id !== '' ? item.id : newItemId(prefix);
 }
 
@@ -44,6 +45,36 @@ function outputContent(content: unknown): ResponseOutputMessage['content'] {
           annotations: Array.isArray(part.annotations) ? part.annotations : [],
         },
   );
+}
+
+/** A part list of a reasoning item, each part as OpenAI shapes it: its type and text only. */
+function reasoningParts<T extends 'summary_text' | 'reasoning_text'>(
+  parts: unknown,
+  type: T,
+): { type: T; text: string }[] {
+  if (!Array.isArray(parts)) return [];
+  return parts.filter(isRecord).map((part) => ({ type, text: String(part.text) }));
+}
+
+/**
+ * A reasoning item a client sent (an earlier response's, sent back by a client that keeps the
+ * history itself), kept as OpenAI keeps it: its id (a new `rs_…` one when it came without),
+ * summary, and the `content` and `encrypted_content` it came with. Like the gateway's own reasoning
+ * items it has no status, so an output item sent back is listed as it was answered. It never goes
+ * upstream (see input-to-messages.ts).
+ */
+function reasoningInputItem(item: Item): ResponseReasoningItem {
+  return {
+    id: idOf(item, 'rs'),
+    type: 'reasoning',
+    summary: reasoningParts(item.summary, 'summary_text'),
+    ...(Array.isArray(item.content)
+      ? { content: reasoningParts(item.content, 'reasoning_text') }
+      : {}),
+    ...(typeof item.encrypted_content === 'string'
+      ? { encrypted_content: item.encrypted_content }
+      : {}),
+  };
 }
 
 function storedItem(item: Item): ResponseItem | null {
@@ -86,7 +117,8 @@ function storedItem(item: Item): ResponseItem | null {
       output: typeof item.output === 'string' ? item.output : (item.output as []),
     };
   }
-  // Reasoning items never reach a chat upstream, so they are not part of the kept conversation.
+  if (type === 'reasoning') return reasoningInputItem(item);
+  // Validation lets no other type through (a reference is resolved by the caller).
   return null;
 }
 

@@ -41,8 +41,9 @@ export interface OpenReasoning extends StreamedReasoning {
 
 /**
  * What began while a function call was streaming: another call, or text or reasoning after a
- * call. The call streaming may still get arguments, and an item's events must not be cut by
- * another's, so these are written out whole, in the order they began, once the answer is complete.
+ * call; or reasoning after the message began. The call streaming may still get arguments, and an
+ * item's events must not be cut by another's, so these are written out whole, in the order they
+ * began, once the answer is complete.
  */
 export type Held =
   | { kind: 'call'; index: number; callId: string; name: string; arguments: string }
@@ -189,7 +190,7 @@ export function holdText(held: Held[], piece: Piece): void {
   }
 }
 
-/** Keeps reasoning that began while a call was streaming. */
+/** Keeps reasoning that began once the answer had (a message or a call), as one item. */
 export function holdReasoning(held: Held[], text: string): void {
   const reasoning = held.find((item) => item.kind === 'reasoning');
   if (reasoning === undefined) held.push({ kind: 'reasoning', text });

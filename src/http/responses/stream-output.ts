@@ -33,8 +33,9 @@ import {
  * A response's output items as they stream: one item open at a time (reasoning, a message with
  * its parts, a function call), each announced, filled by deltas and closed with its final form;
  * what begins while a call is streaming (the next calls, whose arguments may interleave with its
- * own) is held and follows whole at the end. Returns the events each step writes; the response's
- * own lifecycle (created, completed, failed) is the translator's.
+ * own), and reasoning that comes once the answer has begun, is held and follows whole at the end.
+ * Returns the events each step writes; the response's own lifecycle (created, completed, failed)
+ * is the translator's.
  */
 export class StreamedOutput {
   readonly #writer: FrameWriter;
@@ -63,9 +64,12 @@ export class StreamedOutput {
     return outputSoFar(this.#items, this.#open);
   }
 
-  /** Whether what begins now must wait for the end: a call is streaming, or items wait already. */
+  /**
+   * Whether what begins now must wait for the end: a call is streaming, or items wait already
+   * (reasoning held alone does not stop the message it came during from streaming on).
+   */
   #holding(): boolean {
-    return this.#open?.kind === 'call' || this.#held.length > 0;
+    return this.#open?.kind === 'call' || this.#held.some((item) => item.kind !== 'reasoning');
   }
 
   text(type: PartType, text: string, logprobs: ChatCompletionTokenLogprob[]): string {
@@ -76,8 +80,14 @@ export class StreamedOutput {
     return this.#openPart(type) + this.#textDelta(text, logprobs);
   }
 
+  /**
+   * Reasoning streams while nothing else has begun. Reasoning that comes once the answer has (a
+   * message or a call is open) waits for its end, and follows whole as one more reasoning item:
+   * the message it came during stays one item, as in the JSON answer, rather than split in two.
+   */
   reasoning(text: string): string {
-    if (this.#holding()) {
+    const answering = this.#open !== null && this.#open.kind !== 'reasoning';
+    if (answering || this.#held.length > 0) {
       holdReasoning(this.#held, text);
       return '';
     }

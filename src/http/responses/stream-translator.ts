@@ -20,7 +20,7 @@ export interface StreamTranslatorOptions {
  * usage once the upstream stream has ended. Only the first choice is translated: a response has one.
  * Reasoning (when a summary is asked for), the message and the first function call stream as they
  * arrive; what begins while a call is streaming (the next calls, whose arguments may interleave
- * with its own) follows whole at the end.
+ * with its own), and reasoning that comes once the answer has begun, follows whole at the end.
  * An answer with nothing to show is one empty message, as in the JSON answer.
  */
 export class ResponsesStreamTranslator {

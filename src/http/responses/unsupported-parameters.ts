@@ -5,7 +5,8 @@ import { describeValue, invalidType, unsupported } from './request-errors.js';
 /** `include` values that chat completions can satisfy (or that need nothing from the model). */
 const SUPPORTED_INCLUDES = new Set([
   'message.output_text.logprobs',
-  // A reasoning item holds the upstream's reasoning in the open: there is no encrypted content.
+  // A reasoning item holds the upstream's reasoning in the open: there is no encrypted content
+  // (but the one a client's reasoning item came with is kept and listed with it).
   'reasoning.encrypted_content',
   'message.input_image.image_url',
 ]);
