@@ -11,20 +11,21 @@ type Row = Metrics & { group: string | null };
 const TOP = 10;
 
 interface Breakdown {
-  groupBy: 'model' | 'key' | 'end_user';
+  groupBy: 'model' | 'key' | 'end_user' | 'provider';
   table: string;
-  filter: 'model' | 'key_id' | 'end_user';
+  filter: 'model' | 'key_id' | 'end_user' | 'provider';
 }
 
 const BREAKDOWNS: Breakdown[] = [
   { groupBy: 'model', table: 'by-model', filter: 'model' },
   { groupBy: 'key', table: 'by-key', filter: 'key_id' },
   { groupBy: 'end_user', table: 'by-end-user', filter: 'end_user' },
+  { groupBy: 'provider', table: 'by-provider', filter: 'provider' },
 ];
 
 function nameCell(b: Breakdown, group: string | null, access: Access): HTMLTableCellElement {
-  if (group === null)
-    return el('td', { class: 'muted' }, b.groupBy === 'end_user' ? '(none)' : '–');
+  // No end user given; no provider asked (refused before any upstream).
+  if (group === null) return el('td', { class: 'muted' }, b.groupBy === 'model' ? '–' : '(none)');
   const name = b.groupBy === 'key' ? access.keyNames.get(group) : undefined;
   return name ? el('td', { title: group }, name) : el('td', {}, group);
 }
@@ -52,7 +53,10 @@ function row(b: Breakdown, r: Row, access: Access, onPick: () => void): HTMLTabl
   return tr;
 }
 
-/** Fills the model, key and end-user tables: the busiest first; a click filters the page to one. */
+/**
+ * Fills the model, key, end-user and provider tables: the busiest first; a click filters the page
+ * to one.
+ */
 export async function drawBreakdowns(
   q: URLSearchParams,
   access: Access,

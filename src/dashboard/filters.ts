@@ -21,8 +21,8 @@ export function chosenStep(): Step | 'auto' {
   return value === 'hour' || value === 'day' ? value : 'auto';
 }
 
-/** Sets one filter field (a breakdown row narrows the page to its model, key or end user). */
-export function setFilter(name: 'model' | 'key_id' | 'end_user', value: string): void {
+/** Sets one filter field (a breakdown row narrows the page to its model, key, end user or provider). */
+export function setFilter(name: 'model' | 'key_id' | 'end_user' | 'provider', value: string): void {
   const field = byId('filters', HTMLFormElement).elements.namedItem(name);
   if (field instanceof HTMLInputElement) field.value = value;
 }

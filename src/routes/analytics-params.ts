@@ -16,6 +16,7 @@ const FILTER_PARAMS = [
   'to',
   'key_id',
   'model',
+  'provider',
   'status',
   'cache_status',
   'end_user',
@@ -167,6 +168,7 @@ export async function parseFilter(
     ...range(query),
     keyId: text(query, 'key_id'),
     model: text(query, 'model'),
+    provider: text(query, 'provider'),
     status: status(query),
     cacheStatus: cacheStatus(query),
     endUser: text(query, 'end_user'),
@@ -182,6 +184,7 @@ export function filterDetails(filter: InteractionFilter): Record<string, string 
   if (filter.to) details.to = filter.to.toISOString();
   if (filter.keyId !== undefined) details.key_id = filter.keyId;
   if (filter.model !== undefined) details.model = filter.model;
+  if (filter.provider !== undefined) details.provider = filter.provider;
   if (filter.status !== undefined) details.status = filter.status;
   if (filter.cacheStatus !== undefined) details.cache_status = filter.cacheStatus;
   if (filter.endUser !== undefined) details.end_user = filter.endUser;

@@ -55,6 +55,8 @@ describe('dashboard views in a browser', () => {
           keyId: keyIds[i % 2] ?? 'key_seed',
           endUser: [null, 'alice', 'bob'][i % 3] ?? null,
           model: i % 5 === 0 ? UNPRICED_MODEL : i % 2 === 0 ? 'gpt-4o' : 'gpt-4o-mini',
+          // Refused before any upstream (no provider), a fallback upstream, the primary one.
+          provider: i % 3 === 2 ? null : i % 4 === 1 ? 'backup' : 'primary',
           status: i % 7 === 0 ? 502 : 200,
           cacheStatus: i % 4 === 0 ? 'hit' : 'miss',
           latencyMs: 90 + (i % 9) * 35,
@@ -153,6 +155,30 @@ describe('dashboard views in a browser', () => {
     expect(await tile(page, 'Requests')).toContain('16');
     const logUsers = new Set(await page.locator('#log tbody td:nth-child(8)').allTextContents());
     expect([...logUsers]).toEqual(['alice']);
+    expect(failures).toEqual([]);
+  });
+
+  it('breaks the numbers down by provider, requests no upstream was asked for as (none); a row narrows the page', async () => {
+    const { page, failures } = await open(adminKey);
+    await pickTenant(page, 'day-co');
+    const rows = page.locator('#by-provider tbody tr');
+    const cells = async (row: number) =>
+      (await rows.nth(row).locator('td').allTextContents()).slice(0, 2);
+    // Busiest first: 24 rows of primary, 16 of no provider, 8 of backup.
+    expect([await cells(0), await cells(1), await cells(2)]).toEqual([
+      ['primary', '24'],
+      ['(none)', '16'],
+      ['backup', '8'],
+    ]);
+    await page.screenshot({ path: join(OUTPUT_DIR, 'dashboard-providers.png'), fullPage: true });
+
+    await page.locator('#by-provider tbody tr', { hasText: 'backup' }).click();
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('input[name="provider"]').inputValue()).toBe('backup');
+    expect(await page.locator('.tile[data-tile="Requests"] .v').textContent()).toBe('8');
+    expect(await page.locator('#by-provider tbody td:first-child').allTextContents()).toEqual([
+      'backup',
+    ]);
     expect(failures).toEqual([]);
   });
 

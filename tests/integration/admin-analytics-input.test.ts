@@ -169,7 +169,14 @@ describe.each(storageDrivers())('admin and analytics input on $name', (driver) =
 
   it('11: refuses NUL characters in analytics filters, admin paths, queries and bodies with 400', async () => {
     for (const path of ANALYTICS_PATHS) {
-      for (const param of ['key_id', 'model', 'end_user', 'tenant_id', 'cache_status']) {
+      for (const param of [
+        'key_id',
+        'model',
+        'provider',
+        'end_user',
+        'tenant_id',
+        'cache_status',
+      ]) {
         const res = await getJson(gateway, `${path}?${param}=a%00b`, admin.key);
         expect(res.status, `${path} ${param}: ${res.text}`).toBe(400);
         expect(res.body.error, res.text).toMatchObject({ param, code: 'invalid_value' });

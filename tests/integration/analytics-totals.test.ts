@@ -110,7 +110,15 @@ describe('summary numbers against the exported rows', () => {
         usage_estimated_tokens:
           sum(estimated, 'prompt_tokens') + sum(estimated, 'completion_tokens'),
       };
-      for (const groupBy of ['day', 'hour', 'model', 'key', 'end_user', 'cache_status']) {
+      for (const groupBy of [
+        'day',
+        'hour',
+        'model',
+        'key',
+        'end_user',
+        'cache_status',
+        'provider',
+      ]) {
         const res = await getJson<SummaryBody>(
           gateway,
           `/analytics/summary?group_by=${groupBy}${range ? `&${range}` : ''}`,

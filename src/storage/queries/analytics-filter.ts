@@ -12,6 +12,8 @@ export interface InteractionFilter {
   keyId?: string;
   /** The model the client asked for. */
   model?: string;
+  /** The configured upstream the answer came from (interactions.provider). */
+  provider?: string;
   /** An exact HTTP status, or `error` (>= 400) / `ok` (< 400). */
   status?: number | 'error' | 'ok';
   /** `none` matches rows recorded without a cache status. */
@@ -29,6 +31,7 @@ export function filterConditions(f: InteractionFilter): SQL | undefined {
   if (f.to) parts.push(lt(interactions.createdAt, f.to));
   if (f.keyId !== undefined) parts.push(eq(interactions.keyId, f.keyId));
   if (f.model !== undefined) parts.push(eq(interactions.model, f.model));
+  if (f.provider !== undefined) parts.push(eq(interactions.provider, f.provider));
   if (f.status === 'error') parts.push(gte(interactions.status, 400));
   else if (f.status === 'ok') parts.push(lt(interactions.status, 400));
   else if (f.status !== undefined) parts.push(eq(interactions.status, f.status));

@@ -12,7 +12,15 @@ import {
 const SUMMARY_WORK_MEM = '64MB';
 
 /** What a summary can be grouped by. */
-export const SUMMARY_GROUPS = ['hour', 'day', 'model', 'key', 'end_user', 'cache_status'] as const;
+export const SUMMARY_GROUPS = [
+  'hour',
+  'day',
+  'model',
+  'key',
+  'end_user',
+  'cache_status',
+  'provider',
+] as const;
 /** One grouping. */
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 
@@ -27,7 +35,8 @@ export interface PriceRow {
 
 /**
  * The rollup tables (migration 0008) and their pending deltas, in the same shapes (migration
- * 0017): counters per day and dimensions, and histogram buckets.
+ * 0017): counters per day and dimensions (the provider one since migration 0025), and histogram
+ * buckets.
  */
 const ROLLUPS = sql.raw('interaction_rollups_daily');
 const HISTOGRAMS = sql.raw('interaction_histograms_daily');
@@ -38,7 +47,12 @@ const LOG = sql.raw('interactions');
 const DAY_MS = 86_400_000;
 
 /** Groups the daily rollups can answer; the others need the log's key, end user or hour. */
-const ROLLUP_GROUPS: ReadonlySet<SummaryGroup> = new Set(['day', 'model', 'cache_status']);
+const ROLLUP_GROUPS: ReadonlySet<SummaryGroup> = new Set([
+  'day',
+  'model',
+  'cache_status',
+  'provider',
+]);
 
 /** True for a cache hit (exact or semantic): it cost nothing upstream. */
 export const HIT = sql`coalesce(cache_status in ('hit', 'semantic-hit'), false)`;
@@ -78,17 +92,20 @@ function groupColumn(group: SummaryGroup, source: 'rollup' | 'rows'): SQL {
       return sql`end_user`;
     case 'cache_status':
       return sql`cache_status`;
+    case 'provider':
+      return sql`provider`;
   }
 }
 
 /**
- * The filter's conditions on the columns every source has (tenant, model, status, cache status),
- * plus key, end user and session, which only the log has.
+ * The filter's conditions on the columns every source has (tenant, model, provider, status, cache
+ * status), plus key, end user and session, which only the log has.
  */
 function dimensionConditions(f: InteractionFilter): SQL[] {
   const parts: SQL[] = [];
   if (f.tenantId !== null) parts.push(sql`tenant_id = ${f.tenantId}`);
   if (f.model !== undefined) parts.push(sql`model = ${f.model}`);
+  if (f.provider !== undefined) parts.push(sql`provider = ${f.provider}`);
   if (f.status === 'error') parts.push(sql`status >= 400`);
   else if (f.status === 'ok') parts.push(sql`status < 400`);
   else if (f.status !== undefined) parts.push(sql`status = ${f.status}`);
