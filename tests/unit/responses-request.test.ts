@@ -106,6 +106,12 @@ describe('parseResponsesRequest', () => {
     expect(refusal({ ...base, ...extra }).error).toMatchObject({ param });
   });
 
+  it('names the text format a client asked for that is not one of OpenAI’s', () => {
+    expect(refusal({ ...base, text: { format: { type: 'xml' } } }).error.message).toBe(
+      "Invalid value for 'text.format.type': 'xml'. Supported values are: 'text', 'json_object' and 'json_schema'.",
+    );
+  });
+
   it.each([
     [[{ type: 'computer_call_output', call_id: 'c', output: {} }], 'input[0].type'],
     [

@@ -153,7 +153,7 @@ function checkTextFormat(text: unknown): void {
   if (!isRecord(format)) throw invalidType('text.format', 'an object', format);
   if (typeof format.type !== 'string' || !TEXT_FORMATS.has(format.type)) {
     throw GatewayError.invalidRequest(
-      `Invalid value for 'text.format.type': ${describeValue(format.type)}. Supported values are: 'text', 'json_object' and 'json_schema'.`,
+      `Invalid value for 'text.format.type': ${typeof format.type === 'string' ? `'${format.type}'` : describeValue(format.type)}. Supported values are: 'text', 'json_object' and 'json_schema'.`,
       'text.format.type',
       'invalid_value',
     );
