@@ -4,14 +4,14 @@ import type { Config } from './config.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
-import type { BoundPort } from './http/gateway-server.js';
-import { bindPort } from './http/gateway-server.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
 import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runtime/cluster.js';
 import { loadDotEnv } from './runtime/dot-env.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
 import { onStopSignals } from './runtime/stop-signals.js';
+import type { BoundPort } from './server.js';
+import { bindPort } from './server.js';
 
 /** Of SHUTDOWN_TIMEOUT_MS, the end kept for writing held rows to the outbox (at most a quarter). */
 const SPILL_RESERVE_MS = 1_000;

@@ -1,9 +1,9 @@
 import OpenAI from 'openai';
 import { createApp } from '../../src/app.js';
 import type { Deps, DepsOverrides } from '../../src/deps.js';
-import type { RunningServer } from '../../src/http/gateway-server.js';
-import { startServer } from '../../src/http/gateway-server.js';
 import type { KeySettings } from '../../src/keys/key-settings.js';
+import type { RunningServer } from '../../src/server.js';
+import { startServer } from '../../src/server.js';
 import type { TestKey } from './test-deps.js';
 import { createTestKey, openTestDeps } from './test-deps.js';
 

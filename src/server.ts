@@ -4,13 +4,13 @@ import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Http2Bindings, HttpBindings } from '@hono/node-server';
 import { createAdaptorServer } from '@hono/node-server';
-import { createApp } from '../app.js';
-import type { Config } from '../config.js';
-import type { Deps } from '../deps.js';
-import { startJobs } from '../jobs.js';
-import { withTimeout } from '../runtime/with-timeout.js';
-import { answerClientError } from './client-error.js';
-import { closeGracefully } from './lingering-close.js';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import type { Deps } from './deps.js';
+import { answerClientError } from './http/client-error.js';
+import { closeGracefully } from './http/lingering-close.js';
+import { startJobs } from './jobs.js';
+import { withTimeout } from './runtime/with-timeout.js';
 
 /** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
 const CLOSE_RESERVE_MS = 10_000;
