@@ -1,174 +1,20 @@
 import { existsSync, readdirSync } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
-import { serve } from '@hono/node-server';
-import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { loadConfig } from './config.js';
 import type { Deps } from './deps.js';
 import { openDeps } from './deps.js';
-import { answerClientError } from './http/client-error.js';
-import { startJobs } from './jobs.js';
 import { ADMIN_KEY_HINT, bootstrapAdminKey } from './keys/bootstrap-key.js';
 import { clusterMetricsSource, isClusterWorker, superviseWorkers } from './runtime/cluster.js';
 import { loadDotEnv } from './runtime/dot-env.js';
 import type { Logger } from './runtime/logger.js';
 import { createLogger } from './runtime/logger.js';
 import { onStopSignals } from './runtime/stop-signals.js';
-import { withTimeout } from './runtime/with-timeout.js';
+import type { BoundPort } from './server.js';
+import { bindPort } from './server.js';
 
-/** Of SHUTDOWN_TIMEOUT_MS, what closing the dependencies may use after the drain (at most half). */
-const CLOSE_RESERVE_MS = 10_000;
 /** Of SHUTDOWN_TIMEOUT_MS, the end kept for writing held rows to the outbox (at most a quarter). */
 const SPILL_RESERVE_MS = 1_000;
-
-/** How long in-flight requests may take to finish once a stop begins. */
-export function drainBoundMs(shutdownTimeoutMs: number): number {
-  return shutdownTimeoutMs - Math.min(CLOSE_RESERVE_MS, shutdownTimeoutMs / 2);
-}
-
-/**
- * Of the close reserve, how long the requests still running when the drain ends have to answer
- * (a 503 `shutting_down`, or a stream's final error frame) before the connections left are closed;
- * at most an eighth of SHUTDOWN_TIMEOUT_MS. They need a few turns of the event loop.
- */
-const ANSWER_MS = 1_000;
-
-/**
- * Of the close reserve, how long requests the drain ended may take to hand over their
- * after-response work (their rows) once they notice; at most an eighth of SHUTDOWN_TIMEOUT_MS.
- */
-const CUT_REQUESTS_MS = 2_000;
-
-/** How often Node checks connections against the headers deadline. */
-const CONNECTIONS_CHECK_MS = 1_000;
-
-/** How long a keep-alive connection idle at the start of a drain may still bring a request. */
-const IDLE_GRACE_MS = 500;
-
-/** How long a drain may take, and how it ends the requests still running at its bound. */
-interface DrainPlan {
-  /** How long in-flight requests may take to finish. */
-  boundMs: number;
-  /** Then, how long the requests told to stop may take to send their answers. */
-  answerMs: number;
-  /** Tells the requests still running at the bound to stop and answer (see ShutdownNotice). */
-  stopRunning(): void;
-}
-
-/**
- * Stops accepting connections and waits (at most `boundMs`) until every open one has ended,
- * without resetting a request already on the wire: each answer from now on carries
- * `Connection: close`, so a busy keep-alive connection ends after its answer; connections still
- * idle after a short grace (their clients are not sending) are closed then, and as they become
- * idle. Closing idle connections at once would reset those whose next request was on its way.
- * At the bound, the requests still running are told to stop: each answers its client (a 503 that
- * closes its connection, or a stream's final error frame, after which the connection is idle), and
- * what is still open `answerMs` later (a client not reading, a body still arriving) is closed.
- */
-function drainConnections(server: Server, plan: DrainPlan): Promise<void> {
-  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-    res.setHeader('connection', 'close');
-  });
-  return new Promise<void>((done) => {
-    let idle: NodeJS.Timeout | undefined;
-    const grace = setTimeout(
-      () => {
-        server.closeIdleConnections();
-        idle = setInterval(() => server.closeIdleConnections(), 50);
-      },
-      Math.min(IDLE_GRACE_MS, plan.boundMs / 2),
-    );
-    let timer = setTimeout(() => {
-      plan.stopRunning();
-      timer = setTimeout(() => {
-        server.closeAllConnections();
-        finish();
-      }, plan.answerMs);
-    }, plan.boundMs);
-    function finish() {
-      clearTimeout(grace);
-      clearInterval(idle);
-      clearTimeout(timer);
-      done();
-    }
-    // net.Server's close only stops listening; http.Server's would close idle connections at once.
-    NetServer.prototype.close.call(server, () => finish());
-  });
-}
-
-/** A running gateway: its address and a graceful stop. */
-export interface RunningServer {
-  port: number;
-  deps: Deps;
-  /** Stops accepting, lets in-flight requests finish (bounded), stops the jobs, closes the deps. */
-  stop(): Promise<void>;
-}
-
-/** Starts the HTTP server on already-built dependencies, then the jobs (every timer). */
-export function startServer(deps: Deps): Promise<RunningServer> {
-  const app = createApp(deps);
-  return new Promise((resolve, reject) => {
-    // serve() without TLS or HTTP/2 options creates a node:http server.
-    const server = serve(
-      {
-        fetch: app.fetch,
-        port: deps.config.port,
-        hostname: deps.config.host,
-        serverOptions: {
-          // Headers get the body's bound (Node's own: 60 s, checked every 30 s).
-          headersTimeout: deps.config.bodyTimeoutMs,
-          keepAliveTimeout: deps.config.keepAliveTimeoutMs,
-          connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
-        },
-      },
-      (info: AddressInfo) => {
-        const jobs = startJobs(deps);
-        let stopping: Promise<void> | null = null;
-        resolve({
-          port: info.port,
-          deps,
-          stop() {
-            stopping ??= (async () => {
-              deps.readiness.ready = false;
-              deps.shutdown.drain();
-              const { shutdownTimeoutMs } = deps.config;
-              await drainConnections(server, {
-                boundMs: drainBoundMs(shutdownTimeoutMs),
-                answerMs: Math.min(ANSWER_MS, shutdownTimeoutMs / 8),
-                stopRunning: () => {
-                  const stopped = deps.shutdown.begin();
-                  deps.logger.warn(
-                    { stopped },
-                    'requests still running when the drain ended are answered 503 shutting_down',
-                  );
-                },
-              });
-              // Requests the drain ended hand their rows to the background runner a few turns
-              // later: closing the dependencies first would lose those rows.
-              const cutMs = Math.min(CUT_REQUESTS_MS, shutdownTimeoutMs / 8);
-              await withTimeout(deps.inFlight.idle(), cutMs, 'cut requests').catch(() =>
-                deps.logger.warn(
-                  { open: deps.inFlight.open },
-                  'requests still running after the drain; their rows may be missing',
-                ),
-              );
-              // In-flight requests are done: no timer may start new work on closing dependencies.
-              jobs.stop();
-              await deps.close();
-            })();
-            return stopping;
-          },
-        });
-      },
-    ) as Server;
-    server.once('error', reject);
-    server.on('clientError', (err: Error, socket: Duplex) => answerClientError(err, socket, deps));
-  });
-}
 
 /**
  * Ends the process within SHUTDOWN_TIMEOUT_MS whatever the database does: near the end, the rows
@@ -227,8 +73,13 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
     stopRequested = signal;
     stop(signal);
   });
+  // The port is bound before the database opens (tens of seconds for a new data directory): a
+  // port already taken is reported at once. Requests arriving meanwhile wait for the app. A
+  // cluster worker binds once ready: its primary counts a listening worker as a ready one.
+  const early = isClusterWorker() ? null : await bind(config);
   const deps = await openDeps(config, env, { logger });
   if (stopRequested !== null) {
+    await early?.close();
     await deps.close();
     logger.info({ signal: stopRequested }, 'stopped before serving');
     logger.flush(() => process.exit(0));
@@ -261,14 +112,13 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
       'No UPSTREAM_API_KEY or OPENAI_API_KEY is set: upstream calls will be refused by the provider.',
     );
   }
-  const running = await startServer(deps).catch(async (err: unknown) => {
-    await deps.close();
-    // Node's own words name neither the setting nor the address (`getaddrinfo ENOTFOUND x`).
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`could not listen on ${config.host}:${config.port} (HOST, PORT): ${reason}`, {
-      cause: err,
-    });
-  });
+  const port =
+    early ??
+    (await bind(config).catch(async (err: unknown) => {
+      await deps.close();
+      throw err;
+    }));
+  const running = port.serve(deps);
   deps.logger.info(
     { port: running.port, host: config.host, database: deps.database.kind },
     `Tollgate listening on http://${config.host}:${running.port}`,
@@ -294,6 +144,17 @@ export async function main(env: Record<string, string | undefined>): Promise<voi
       { signal: 'SIGHUP' },
       'SIGHUP received and ignored: settings are read at start; restart (SIGTERM) to apply changes',
     );
+}
+
+/** Binds the gateway's port; an error that names the address and the settings when it cannot. */
+function bind(config: Config): Promise<BoundPort> {
+  return bindPort(config).catch((err: unknown) => {
+    // Node's own words name neither the setting nor the address (`getaddrinfo ENOTFOUND x`).
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`could not listen on ${config.host}:${config.port} (HOST, PORT): ${reason}`, {
+      cause: err,
+    });
+  });
 }
 
 /**

@@ -28,7 +28,7 @@ runService(async () => {
     built<typeof import('../../src/config.js')>('config.js'),
     built<typeof import('../../src/deps.js')>('deps.js'),
     built<typeof import('../../src/keys/key-admin.js')>('keys/key-admin.js'),
-    built<typeof import('../../src/main.js')>('main.js'),
+    built<typeof import('../../src/server.js')>('server.js'),
   ]);
   const env = process.env;
   const config = loadConfig(env);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PROMPT_CACHE_KEY_MODES } from '../cache/prompt-cache-key.js';
 import { COMPRESSION_MODES } from '../compression/compression-mode.js';
@@ -61,12 +62,25 @@ const httpUrl = z
   .trim()
   .refine((v) => /^https?:\/\/[^\s]+$/.test(v), { message: 'must be an http(s) URL' });
 
+/** A DNS host name: dot-separated labels of letters, digits, hyphens (and underscores, as some have). */
+const HOST_NAME =
+  /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** The address the gateway listens on: an IP address or a host name (which must resolve). */
+const host = z
+  .string()
+  .trim()
+  .refine((v) => isIP(v) !== 0 || HOST_NAME.test(v), {
+    message:
+      'must be an IP address (IPv6 without brackets) or a host name, such as 127.0.0.1, 0.0.0.0, :: or localhost',
+  });
+
 /** A browser origin: scheme, host and optional port, nothing after. */
 const ORIGIN = /^https?:\/\/[^\s/?#]+$/i;
 
 export const envSchema = z.object({
   PORT: port.default(8787),
-  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HOST: host.default('127.0.0.1'),
   DATABASE_URL: databaseUrl,
   TOLLGATE_DATA_DIR: z.string().trim().min(1).default('./data'),
   UPSTREAM_BASE_URL: httpUrl.default('https://api.openai.com/v1'),

@@ -4,6 +4,7 @@ import { contentCodings, decodeContent } from './content-encoding.js';
 import { ClientClosedError, GatewayError } from './errors.js';
 import { incomingOf, requestHeader } from './incoming.js';
 import { decodeJsonBody } from './json-body.js';
+import { checkTransferCodings } from './transfer-coding.js';
 
 /** How long a client may take to send its body when the caller sets no other bound. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
@@ -23,8 +24,8 @@ export function bodyTimeout(timeoutMs: number): GatewayError {
  * when it has not arrived whole within `timeoutMs` — a client trickling bytes holds a connection no
  * longer than that — and (400) bytes that are not UTF-8 (decodeJsonBody). A body sent with a
  * `Content-Encoding` (gzip, deflate, br) is decoded, the byte limit applying to the decoded bytes
- * too; another coding is a 415 before the body is read. A client that goes away meanwhile ends
- * the request as closed.
+ * too; another coding is a 415 before the body is read, and a transfer coding besides chunked a
+ * 501 (checkTransferCodings). A client that goes away meanwhile ends the request as closed.
  *
  * Served by the Node server, the body is read straight from the socket's request stream: no web
  * `Request` and `ReadableStream` are built for it (they cost more CPU than the rest of reading).
@@ -35,6 +36,7 @@ export async function readBodyText(
   limitBytes: number,
   timeoutMs: number = DEFAULT_BODY_TIMEOUT_MS,
 ): Promise<string> {
+  checkTransferCodings(requestHeader(c, 'transfer-encoding'));
   const codings = contentCodings(requestHeader(c, 'content-encoding'));
   const incoming = incomingOf(c);
   const bytes = incoming

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../http/env.js';
-import { outgoingOf, requestHeader } from '../http/incoming.js';
+import { incomingOf, outgoingOf, requestHeader } from '../http/incoming.js';
 import { applyGatheredHeaders, setResponseHeader } from '../http/response-headers.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ShutdownNotice } from '../runtime/shutdown-notice.js';
@@ -46,10 +46,14 @@ export function requestId(
     }
     cors?.headers(c);
     await next();
-    // A request that began before the stop's drain answers after it: its connection ends with it
-    // (a client would otherwise send its next request on a connection about to be closed).
+    // The connection ends with the answer, which says so (a client pooling connections would
+    // otherwise send its next request on one being closed): after the stop's drain has begun (for
+    // a request that began before it), and when the request has not arrived whole (a body refused
+    // as too large, or not waited for any longer: the gateway does not read the rest).
     // (A stream written straight onto the Node response has sent its headers: see relayStreamTo.)
-    if (deps.shutdown.draining && outgoingOf(c)?.headersSent !== true) {
+    const incoming = incomingOf(c);
+    const early = incoming !== null && !incoming.complete;
+    if ((early || deps.shutdown.draining) && outgoingOf(c)?.headersSent !== true) {
       setResponseHeader(c, 'connection', 'close');
     }
     applyGatheredHeaders(c);

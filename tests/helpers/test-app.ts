@@ -2,8 +2,8 @@ import OpenAI from 'openai';
 import { createApp } from '../../src/app.js';
 import type { Deps, DepsOverrides } from '../../src/deps.js';
 import type { KeySettings } from '../../src/keys/key-settings.js';
-import type { RunningServer } from '../../src/main.js';
-import { startServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
+import { startServer } from '../../src/server.js';
 import type { TestKey } from './test-deps.js';
 import { createTestKey, openTestDeps } from './test-deps.js';
 

@@ -1,7 +1,7 @@
 import type { DepsOverrides } from '../../src/deps.js';
 import type { KeySettings } from '../../src/keys/key-settings.js';
-import type { RunningServer } from '../../src/main.js';
-import { startServer } from '../../src/main.js';
+import type { RunningServer } from '../../src/server.js';
+import { startServer } from '../../src/server.js';
 import type { TestKey } from './test-deps.js';
 import { createTestKey, openTestDeps } from './test-deps.js';
 

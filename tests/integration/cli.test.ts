@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,6 +97,24 @@ describe('start-up configuration', () => {
       expect(r.stderr).toContain(
         `could not listen on 127.0.0.1:${port} (HOST, PORT): listen EADDRINUSE`,
       );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('finds a taken port before it opens the database: a new data directory is left uncreated', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    const dataDir = join(tempDataDir(), 'data');
+    try {
+      const r = await cli(['serve'], { TOLLGATE_DATA_DIR: dataDir, PORT: String(port) });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(
+        `tollgate: could not listen on 127.0.0.1:${port} (HOST, PORT): listen EADDRINUSE`,
+      );
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(existsSync(dataDir), r.stderr).toBe(false);
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -1,6 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,5 +78,33 @@ describe('start-up of a new embedded data directory', () => {
     }
     expect(await run.exited, run.seen.err).toBe(0);
     expect(existsSync(join(dir, 'data'))).toBe(false);
+  }, 300_000);
+
+  it('takes a request that arrives while the database is created, and answers it once ready', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-start-'));
+    dirs.push(dir);
+    // A port free a moment ago: the gateway's is needed before it says which it listens on.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const server = tollgate(['serve'], dir, {
+      TOLLGATE_DATA_DIR: join(dir, 'data'),
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    });
+    const run = output(server);
+    try {
+      await run.waitFor('creating the embedded database');
+      const early = await fetch(`http://127.0.0.1:${port}/readyz`);
+      const body = await early.text();
+      expect(early.status, body).toBe(200);
+      // Not refused, and not answered before the gateway was ready (a 503 not_ready).
+      expect(JSON.parse(body)).toEqual({ status: 'ready', database: 'pglite' });
+      await run.waitFor('Tollgate listening');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await run.exited, run.seen.err).toBe(0);
   }, 300_000);
 });

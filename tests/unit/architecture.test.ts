@@ -6,11 +6,12 @@ const SRC = resolve(import.meta.dirname, '../../src');
 
 /**
  * The rooms of src/, highest first: a room may import only rooms after it in this list (and
- * itself). The top-level files (main, app, deps, jobs, config) compose everything.
+ * itself). The top-level files (main, server, app, deps, jobs, config) compose everything.
  */
 const ROOMS = [
   'cli',
   'main',
+  'server',
   'app',
   'routes',
   'dashboard',

@@ -84,6 +84,16 @@ describe('loadConfig', () => {
       expect(problems).toContain(name);
   });
 
+  it('listens on an IP address or a host name, and names a HOST that is neither', () => {
+    for (const host of ['0.0.0.0', '::', '::1', 'localhost', 'gateway.internal', 'my_service'])
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    for (const host of ['not a host', '[::1]', 'http://localhost', 'host:8787', '-dash.example']) {
+      expect(() => loadConfig({ HOST: host }), host).toThrow(
+        `HOST must be an IP address (IPv6 without brackets) or a host name, such as 127.0.0.1, 0.0.0.0, :: or localhost (got "${host}")`,
+      );
+    }
+  });
+
   it('refuses a duration longer than a timer can wait, and dates no query can hold', () => {
     // Node fires a timer of more than 2^31-1 ms after 1 ms: every request would time out at once.
     const tooLong = '2147483648';
