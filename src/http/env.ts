@@ -112,6 +112,8 @@ export interface AppEnv {
     /** Wall-clock time (ms) the request arrived. */
     receivedAt: number;
     apiKey: VerifiedKey;
+    /** A verified key refused for lacking the route's scope: named in the access log only. */
+    refusedKeyId?: string;
     /**
      * The model the body names, set once it parses as JSON: the row of a request refused before
      * `request` is set still says which model was asked for.

@@ -47,7 +47,7 @@ export function knownFacts(c: Context<AppEnv>, clock: Clock): FinishedRequest {
     status,
     durationMs: clock.monotonic() - c.get('startedAt'),
   });
-  facts.keyId = c.get('apiKey')?.id ?? null;
+  facts.keyId = c.get('apiKey')?.id ?? c.get('refusedKeyId') ?? null;
   // A refused request says which model its body named, as its interaction row does.
   facts.model = c.get('request')?.model ?? c.get('askedModel') ?? null;
   facts.cacheStatus = c.get('cacheStatus') ?? null;

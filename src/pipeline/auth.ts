@@ -31,6 +31,8 @@ export function auth(deps: { keys: KeyVerifier }, ...scopes: string[]) {
     });
     if (!check.ok) throw GatewayError.invalidApiKey(REJECTION_MESSAGES[check.reason]);
     if (scopes.length > 0 && !scopes.some((s) => check.key.scopes.includes(s))) {
+      // The key was verified: its refusal is logged under its id, as every other answer to it is.
+      c.set('refusedKeyId', check.key.id);
       throw GatewayError.insufficientScope(scopes.join(' or '));
     }
     c.set('apiKey', check.key);

@@ -142,6 +142,11 @@ describe('access log', () => {
       await fetch(`${gateway.baseURL}/admin/keys`, {
         headers: { authorization: `Bearer ${adminKey}` },
       }),
+      // Verified keys refused for their scope: a chat key on the admin API, an admin key on chat.
+      await fetch(`${gateway.baseURL}/admin/keys`, {
+        headers: { authorization: `Bearer ${made.key}` },
+      }),
+      await chat('not with an admin key', {}, adminKey),
     ];
     const ids: (string | null)[] = [];
     for (const res of answers) {
@@ -154,6 +159,8 @@ describe('access log', () => {
       [400, made.id],
       [401, null],
       [200, adminKeyId],
+      [403, made.id],
+      [403, adminKeyId],
     ]);
     expect(gateway.logs.join('')).not.toContain(made.key.split('_')[2]);
   });
