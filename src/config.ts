@@ -210,13 +210,16 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set([
 
 /**
  * A bad value as a start-up error shows it: a secret only by its length, anything else without
- * what precedes an `@` (a URL's `user:password@`), and cut to 60 characters.
+ * what precedes an `@` (a URL's `user:password@`) or follows a `?` (a `?password=`), and cut to
+ * 60 characters.
  */
 function shownValue(name: string, value: string): string {
   if (SECRET_VARIABLES.has(name)) return ` (${value.length} characters, not shown)`;
-  const at = value.lastIndexOf('@');
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? '';
-  const safe = at === -1 ? value : `${scheme}…@${value.slice(at + 1)}`;
+  const query = value.indexOf('?');
+  const bare = query === -1 ? value : `${value.slice(0, query)}?…`;
+  const at = bare.lastIndexOf('@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(bare)?.[0] ?? '';
+  const safe = at === -1 ? bare : `${scheme}…@${bare.slice(at + 1)}`;
   return ` (got ${JSON.stringify(safe.slice(0, 60))})`;
 }
 

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import pg from 'pg';
 import { z } from 'zod';
 import { PROMPT_CACHE_KEY_MODES } from '../cache/prompt-cache-key.js';
 import { COMPRESSION_MODES } from '../compression/compression-mode.js';
@@ -55,7 +56,31 @@ const databaseUrl = z
   .refine((v) => v === 'memory://' || /^postgres(ql)?:\/\/.+/.test(v), {
     message: 'must be memory:// or a postgres:// URL',
   })
+  .superRefine((v, ctx) => {
+    if (!/^postgres(ql)?:\/\/.+/.test(v)) return;
+    const unreadable = driverReadingFailure(v);
+    if (unreadable !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is not a URL the PostgreSQL driver can read (${unreadable})`,
+      });
+    }
+  })
   .optional();
+
+/**
+ * Why node-postgres cannot read a postgres:// URL (a port that is not a number, a bad escape),
+ * or null: it parses the URL when a connection is made, and its own error (`Invalid URL`) names
+ * no setting. Only the error's message is kept: never the URL, which may hold a password.
+ */
+function driverReadingFailure(url: string): string | null {
+  try {
+    new pg.Client({ connectionString: url });
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : 'unreadable';
+  }
+}
 
 const httpUrl = z
   .string()
