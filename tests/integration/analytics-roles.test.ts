@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/storage/database.js';
 import { openDatabase } from '../../src/storage/database.js';
-import { grantAnalystRole } from '../../src/storage/queries/analytics-views.js';
+import { AnalystRoleError, grantAnalystRole } from '../../src/storage/queries/analytics-views.js';
 import { insertTenant } from '../../src/storage/queries/tenants.js';
 import { seedBulkRows } from '../helpers/analytics-seed.js';
 import { runOnServer } from '../helpers/server-sql.js';
@@ -40,6 +40,8 @@ describe('analysts grant on the embedded database', () => {
 
 describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
   const role = `tollgate_analyst_${process.pid}`;
+  const reader = `tollgate_table_reader_${process.pid}`;
+  const maker = `tollgate_role_maker_${process.pid}`;
   let target: TestDatabaseTarget;
   let handle: DatabaseHandle;
   let session: pg.Client;
@@ -59,7 +61,12 @@ describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
     await session?.end();
     await handle?.close();
     await target?.drop();
-    await runOnServer(serverUrl ?? '', `DROP ROLE IF EXISTS "${role}"`);
+    await runOnServer(
+      serverUrl ?? '',
+      `DROP ROLE IF EXISTS "${role}"`,
+      `DROP ROLE IF EXISTS "${reader}"`,
+      `DROP ROLE IF EXISTS "${maker}"`,
+    );
   });
 
   it('creates a role that reads the views and is denied the tables', async () => {
@@ -96,5 +103,33 @@ describe.skipIf(!serverUrl)('analysts grant on PostgreSQL', () => {
       role,
     ]);
     expect(rows[0]?.rolcanlogin).toBe(true);
+  });
+
+  it('refuses an existing role that may do more, leaving it as it was', async () => {
+    await session.query(`CREATE ROLE "${reader}" NOLOGIN`);
+    await session.query(`GRANT SELECT ON interactions TO "${reader}"`);
+    await session.query(`CREATE ROLE "${maker}" NOLOGIN CREATEROLE`);
+    for (const [name, why] of [
+      [reader, /access to the gateway's tables/],
+      [maker, /CREATEROLE/],
+    ] as const) {
+      await expect(
+        grantAnalystRole(handle.db, name, { password: 'analyst-pw' }),
+        name,
+      ).rejects.toThrow(AnalystRoleError);
+      await expect(grantAnalystRole(handle.db, name), name).rejects.toThrow(why);
+    }
+    // The gateway's own role (it owns every table), asked without a password so that nothing
+    // about it could change.
+    const own = (await session.query<{ u: string }>('select current_user as u')).rows[0]?.u ?? '';
+    await expect(grantAnalystRole(handle.db, own)).rejects.toThrow(/gateway's tables/);
+    const { rows } = await session.query(
+      'select rolname, rolcanlogin from pg_roles where rolname = any($1) order by rolname',
+      [[reader, maker]],
+    );
+    expect(rows).toEqual([
+      { rolname: maker, rolcanlogin: false },
+      { rolname: reader, rolcanlogin: false },
+    ]);
   });
 });

@@ -29,10 +29,24 @@ export async function grantAnalystRole(
       `role name '${role}' must be lower-case letters, digits and underscores, starting with a letter`,
     );
   }
-  const existing = await selectRows<{ n: number }>(
+  const existing = await selectRows<RoleReach>(
     db,
-    sql`select 1 as n from pg_roles where rolname = ${role}`,
+    sql`select r.rolsuper as superuser, r.rolcreaterole as create_role, r.rolcreatedb as create_db,
+          r.rolreplication as replication, r.rolbypassrls as bypass_rls,
+          exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                  where n.nspname = 'public' and c.relkind in ('r', 'p')
+                    and has_table_privilege(r.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE'))
+            as reaches_tables
+        from pg_roles r where r.rolname = ${role}`,
   );
+  const found = existing[0];
+  const beyond = found === undefined ? [] : beyondAnalyst(found);
+  if (beyond.length > 0) {
+    // Its password would change and it would keep all of it: an analyst role is a new one.
+    throw new AnalystRoleError(
+      `role '${role}' already exists and may do more than read the analytics views (${beyond.join(', ')}); name a new role`,
+    );
+  }
   const ident = `"${role}"`;
   const login =
     options.password === undefined ? 'NOLOGIN' : `LOGIN PASSWORD ${quoteLiteral(options.password)}`;
@@ -43,6 +57,28 @@ export async function grantAnalystRole(
   await db.execute(sql.raw(`GRANT USAGE ON SCHEMA public TO ${ident}`));
   await db.execute(sql.raw(`GRANT SELECT ON ${ANALYTICS_VIEWS.join(', ')} TO ${ident}`));
   return { created: existing.length === 0 };
+}
+
+/** What an existing role may do besides reading the views, as pg_roles and the tables say. */
+interface RoleReach {
+  superuser: boolean;
+  create_role: boolean;
+  create_db: boolean;
+  replication: boolean;
+  bypass_rls: boolean;
+  reaches_tables: boolean;
+}
+
+function beyondAnalyst(r: RoleReach): string[] {
+  const flags: [boolean, string][] = [
+    [r.superuser, 'superuser'],
+    [r.create_role, 'CREATEROLE'],
+    [r.create_db, 'CREATEDB'],
+    [r.replication, 'REPLICATION'],
+    [r.bypass_rls, 'BYPASSRLS'],
+    [r.reaches_tables, "access to the gateway's tables"],
+  ];
+  return flags.filter(([has]) => has).map(([, name]) => name);
 }
 
 /** One row of interaction_stats_daily or _hourly, numbers as numbers. */
