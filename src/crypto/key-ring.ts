@@ -26,32 +26,33 @@ export class MasterKeyError extends Error {
 
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Parses `id:base64,id:base64` (first = current); each key must be 32 bytes. */
-export function parseMasterKeys(text: string): KeyRing {
+/**
+ * Parses `id:base64,id:base64` (first = current); each key must be 32 bytes. `source` names where
+ * the text came from in a refusal: the variable, or the data directory's `master.key` file.
+ */
+export function parseMasterKeys(text: string, source = 'TOLLGATE_MASTER_KEYS'): KeyRing {
   const entries = text
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
-  if (entries.length === 0) throw new MasterKeyError('TOLLGATE_MASTER_KEYS is empty');
+  if (entries.length === 0) throw new MasterKeyError(`${source} is empty`);
   const keys: MasterKey[] = entries.map((entry, i) => {
     const sep = entry.indexOf(':');
     const id = sep > 0 ? entry.slice(0, sep) : '';
     if (!ID_RE.test(id)) {
-      throw new MasterKeyError(
-        `TOLLGATE_MASTER_KEYS entry ${i + 1} must look like <id>:<base64 of 32 bytes>`,
-      );
+      throw new MasterKeyError(`${source} entry ${i + 1} must look like <id>:<base64 of 32 bytes>`);
     }
     const key = Buffer.from(entry.slice(sep + 1), 'base64');
     if (key.length !== 32) {
       throw new MasterKeyError(
-        `TOLLGATE_MASTER_KEYS key '${id}' must be 32 bytes of base64 (got ${key.length})`,
+        `${source} key '${id}' must be 32 bytes of base64 (got ${key.length})`,
       );
     }
     return { id, key };
   });
   const byId = new Map<string, MasterKey>();
   for (const k of keys) {
-    if (byId.has(k.id)) throw new MasterKeyError(`TOLLGATE_MASTER_KEYS names key '${k.id}' twice`);
+    if (byId.has(k.id)) throw new MasterKeyError(`${source} names key '${k.id}' twice`);
     byId.set(k.id, k);
   }
   const current = keys[0] as MasterKey;
@@ -98,7 +99,7 @@ export function loadKeyRing(options: {
   const path = join(options.database.dataDir, 'master.key');
   if (existsSync(path)) {
     return {
-      ring: parseMasterKeys(readFileSync(path, 'utf8')),
+      ring: parseMasterKeys(readFileSync(path, 'utf8'), path),
       source: { kind: 'file', path, created: false },
     };
   }
