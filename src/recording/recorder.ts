@@ -35,7 +35,7 @@ export function createInteractionRecorder(deps: {
         // Never lose the row: without the tenant's key (database down on a cold start) the
         // metadata is still recorded; the content cannot be, and that is counted and logged.
         deps.logger.error(
-          { err: errorReason(err), id: r.id },
+          { reason: errorReason(err), id: r.id },
           'tenant key unavailable; row recorded without content',
         );
         deps.writer.metrics.contentDropped++;

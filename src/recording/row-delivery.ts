@@ -55,7 +55,7 @@ export class RowDelivery {
       metrics.writeFailures++;
       this.healthy = false;
       logger.warn(
-        { err: errorReason(err), rows: batch.length },
+        { reason: errorReason(err), rows: batch.length },
         'database write failed; rows go to the outbox',
       );
       const undelivered = await this.spill(batch);

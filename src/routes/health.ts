@@ -26,7 +26,7 @@ export function healthRoutes(deps: Deps) {
     try {
       await withTimeout(deps.database.ping(), READY_PROBE_TIMEOUT_MS, 'database probe timed out');
     } catch (err) {
-      deps.logger.warn({ err: errorReason(err) }, 'readiness probe failed');
+      deps.logger.warn({ reason: errorReason(err) }, 'readiness probe failed');
       throw GatewayError.notReady('The database is not reachable.');
     }
     return c.json({ status: 'ready', database: deps.database.kind });
