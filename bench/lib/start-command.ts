@@ -13,7 +13,10 @@ export interface StartCommand {
   nodeFlags: string[];
 }
 
-/** Parses the last command of a `start` script: `[NAME=value …] node [--flag …] dist/cli/main.js …`. */
+/**
+ * Parses the last command of a `start` script:
+ * `[NAME=value …] [exec] node [--flag …] dist/cli/main.js …`.
+ */
 export function parseStartScript(script: string): StartCommand {
   const last = script.split('&&').at(-1)?.trim() ?? '';
   const words = last.split(/\s+/);
@@ -24,6 +27,8 @@ export function parseStartScript(script: string): StartCommand {
     if (!m?.[1]) break;
     env[m[1]] = m[2] ?? '';
   }
+  // The shell replaced by node, so the signals npm forwards reach the gateway.
+  if (words[i] === 'exec') i += 1;
   if (words[i] !== 'node') throw new Error(`the start script does not run node: ${last}`);
   const nodeFlags: string[] = [];
   for (i += 1; i < words.length && words[i]?.startsWith('--'); i++) nodeFlags.push(words[i] ?? '');

@@ -48,5 +48,9 @@ describe('how the gateway is started', () => {
       env: { A: '1', B: '2' },
       nodeFlags: ['--x', '--y'],
     });
+    expect(parseStartScript('node bin/x.js && A=1 exec node --x dist/cli/main.js serve')).toEqual({
+      env: { A: '1' },
+      nodeFlags: ['--x'],
+    });
   });
 });
