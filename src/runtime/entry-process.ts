@@ -33,6 +33,9 @@ export function runEntryProcess(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...loader, fileURLToPath(entry.url), ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      // A process group of its own: a terminal's Ctrl-C is the parent's to act on, not the child's
+      // (its work is cut short by its parent's exit, below, not by a signal meant for the parent).
+      detached: true,
     });
     running.add(child);
     let stderr = '';

@@ -26,13 +26,19 @@ export interface GatewayProcess {
 
 /**
  * Spawns `tollgate serve` on a random port, with the Node flags and environment of `npm start`,
- * without waiting for anything.
+ * without waiting for anything; with `ownProcessGroup`, as the leader of a process group.
  */
-export function spawnGatewayProcess(env: Record<string, string>): SpawnedGateway {
+export function spawnGatewayProcess(
+  env: Record<string, string>,
+  options: { ownProcessGroup?: boolean } = {},
+): SpawnedGateway {
   const start = startCommand();
   const child = spawn(process.execPath, [...start.nodeFlags, ...TOLLGATE_CLI, 'serve'], {
     env: { ...start.env, PATH: process.env.PATH ?? '', PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // A group of its own (and its children's), as a terminal or a service manager starts it: a
+    // signal to the group (Ctrl-C, systemd's stop) reaches every process in it.
+    detached: options.ownProcessGroup === true,
   });
   let out = '';
   const waiters = new Set<() => void>();

@@ -97,6 +97,25 @@ describe('stop signals', { timeout: 180_000 }, () => {
     expect(await rowsIn(dir)).toEqual(['draining-stream']);
   });
 
+  it('Ctrl-C (SIGINT to the whole process group) while a new data directory is being created: start-up finishes, exit 0, the directory is whole', async () => {
+    const dir = tempDir();
+    const gw = spawnGatewayProcess(
+      { TOLLGATE_DATA_DIR: dir, UPSTREAM_BASE_URL: upstream.url, SHUTDOWN_TIMEOUT_MS: '600000' },
+      { ownProcessGroup: true },
+    );
+    await gw.waitFor((out) => out.includes('creating the embedded database'));
+    // The terminal's Ctrl-C reaches the process creating the directory too, not only the gateway.
+    process.kill(-(gw.child.pid as number), 'SIGINT');
+    expect(await gw.exited, gw.output()).toBe(0);
+    expect(gw.output()).toContain('stopped before serving');
+    const handle = await openDatabase({ kind: 'pglite', dataDir: dir });
+    try {
+      expect(await pendingMigrations(handle.db, MIGRATIONS_DIR)).toEqual([]);
+    } finally {
+      await handle.close();
+    }
+  }, 300_000);
+
   it('SIGTERM while a new data directory is being created: start-up finishes, nothing is served, exit 0, the directory is whole', async () => {
     const dir = tempDir();
     // A stop during start-up waits for the database up to SHUTDOWN_TIMEOUT_MS: far more than a
