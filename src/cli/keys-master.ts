@@ -2,7 +2,7 @@ import { loadConfig } from '../config.js';
 import { generateMasterKeyEntry, loadKeyRing } from '../crypto/key-ring.js';
 import { insertAudit } from '../storage/queries/audit-log.js';
 import { rotateMasterKey, verifyKeyRing } from '../tenants/tenant-keys.js';
-import { CLI_ACTOR, withDatabase } from './cli-database.js';
+import { CLI_ACTOR, refuseUncreatedDatabase, withDatabase } from './cli-database.js';
 import { defineCommand, UsageError } from './command-line.js';
 
 /** `tollgate keys new-master`: prints a new master key entry; touches nothing. */
@@ -36,6 +36,9 @@ export const rotateMasterCommand = defineCommand({
   flags: {},
   async action() {
     const config = loadConfig(process.env);
+    // Before the key ring: on the embedded database it would write master.key into a directory
+    // with no database in it.
+    refuseUncreatedDatabase(config.database);
     const { ring } = loadKeyRing({ masterKeys: config.masterKeys, database: config.database });
     const count = await withDatabase(async ({ db }) => {
       await verifyKeyRing(db, ring);

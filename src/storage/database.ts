@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { CopyStatements, CopySteps } from './binary-copy.js';
 import { lockDataDir } from './data-dir-lock.js';
 import type { MigrationProgress } from './migration-plan.js';
-import { migrateWithProgress } from './migration-plan.js';
+import { hasAppliedMigrations, migrateWithProgress } from './migration-plan.js';
 import type { PgliteThread } from './pglite-thread/pglite-proxy.js';
 import { type CreationProgress, startPgliteThread } from './pglite-thread/pglite-proxy.js';
 import { copyIntoPostgres } from './postgres-copy.js';
@@ -44,6 +44,11 @@ export interface DatabaseHandle {
   kind: 'pglite' | 'postgres';
   /** Applies the committed migrations (idempotent), reporting which and how long to `progress`. */
   migrate(progress?: MigrationProgress): Promise<void>;
+  /**
+   * True when the migrations have been applied here at least once (the Tollgate schema exists);
+   * reads only, so a database that is not Tollgate's is left untouched.
+   */
+  hasSchema(): Promise<boolean>;
   /** True when the pgvector extension is installed in this database. */
   hasVector(): Promise<boolean>;
   /**
@@ -99,6 +104,7 @@ async function openPglite(
     kind: 'pglite',
     migrate: (progress) =>
       migrateWithProgress(db, MIGRATIONS_DIR, () => thread.migrate(MIGRATIONS_DIR), progress),
+    hasSchema: () => hasAppliedMigrations(db),
     hasVector: () => hasVectorExtension(db),
     // Binary COPY: the batch crosses to the database thread as one buffer.
     copyFrom: async (copy, data, steps) => {
@@ -195,6 +201,16 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
         await single.end().catch(() => {});
       }
     },
+    hasSchema: async () => {
+      const client = await pool.connect().catch((err: unknown) => {
+        throw unreachableDatabase(url, err);
+      });
+      try {
+        return await hasAppliedMigrations(drizzlePostgres({ client }));
+      } finally {
+        client.release();
+      }
+    },
     hasVector: () => hasVectorExtension(db),
     copyFrom: (copy, data, steps) => copyIntoPostgres(pool, copy.fromStdin, data, steps),
     ping: async () => {
@@ -214,16 +230,24 @@ async function openPostgres(url: string): Promise<DatabaseHandle> {
  */
 function unreachableDatabase(url: string, err: unknown): Error {
   const reason = err instanceof Error ? err.message : String(err);
-  let where = 'the server DATABASE_URL names';
-  try {
-    const parsed = new URL(url);
-    where = `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
-  } catch {
-    // A URL the driver read but URL cannot: the setting's name says enough.
-  }
+  const where = databaseLocation(url);
   return new Error(`could not connect to the database at ${where} (DATABASE_URL): ${reason}`, {
     cause: err,
   });
+}
+
+/**
+ * Where a PostgreSQL URL points, for a message: its host, port and database
+ * (`db.internal:5432/tollgate`), never its user or password.
+ */
+export function databaseLocation(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname || '/'}`;
+  } catch {
+    // A URL the driver read but URL cannot: the setting's name says enough.
+    return 'the server DATABASE_URL names';
+  }
 }
 
 /** Waits for `ended`; past `graceMs`, calls `cut` (which makes it settle) and waits on. */

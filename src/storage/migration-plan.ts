@@ -34,6 +34,14 @@ export async function pendingMigrations(db: SqlRunner, folder: string): Promise<
   return journal.entries.filter((e) => newest === null || e.when > newest).map((e) => e.tag);
 }
 
+/**
+ * Whether this database holds the Tollgate schema: drizzle's migrations journal with at least one
+ * migration recorded. Reads only; a database that has none is left exactly as it was.
+ */
+export async function hasAppliedMigrations(db: SqlRunner): Promise<boolean> {
+  return (await newestAppliedMillis(db)) !== null;
+}
+
 async function newestAppliedMillis(db: SqlRunner): Promise<number | null> {
   const exists = rowsOf(
     await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as ok`),

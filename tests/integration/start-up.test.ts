@@ -48,6 +48,13 @@ describe('start-up of a new embedded data directory', () => {
     writeFileSync(join(dir, '.env'), `TOLLGATE_DATA_DIR=${dataDir}\nLOG_LEVEL=error\nPORT=1\n`);
     const env = { PORT: '0', LOG_LEVEL: 'info' };
 
+    // Before the first start, keys need the database made first: only migrate (and serve) make it.
+    const migrated = output(tollgate(['migrate'], dir, env));
+    expect(await migrated.exited, migrated.seen.err).toBe(0);
+    expect(migrated.seen.err).toContain(
+      `Created a new embedded database in ${join(dataDir, 'pgdata')}`,
+    );
+
     const created = tollgate(['keys', 'create', '--name', 'made before the first start'], dir, env);
     const made = output(created);
     expect(await made.exited, made.seen.err).toBe(0);
@@ -60,7 +67,7 @@ describe('start-up of a new embedded data directory', () => {
       const adminKey = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
       expect(adminKey).toMatch(/^tg_\w+$/);
       expect(run.seen.err).toContain(`read settings from ${join(dir, '.env')}`);
-      // The CLI applied the migrations; the server checks and says so.
+      // `tollgate migrate` applied the migrations; the server checks and says so.
       expect(run.seen.err).toContain('"msg":"database schema up to date');
       const port = Number(/"port":(\d+)/.exec(run.seen.err)?.[1]);
       expect(port).toBeGreaterThan(1);
