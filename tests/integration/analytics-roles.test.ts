@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,21 +11,11 @@ import { seedBulkRows } from '../helpers/analytics-seed.js';
 import { runOnServer } from '../helpers/server-sql.js';
 import type { TestDatabaseTarget } from '../helpers/test-database.js';
 import { createPostgresDatabase } from '../helpers/test-database.js';
-import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
+import { runCli } from '../helpers/tollgate-cli.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
-function cli(args: string[], env: Record<string, string>) {
-  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
+const cli = runCli;
 
 describe('analysts grant on the embedded database', () => {
   it('refuses with one clear line, because PGlite has no roles', async () => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { pendingMigrations } from '../../src/storage/migration-plan.js';
 import { openPglite } from '../../src/storage/pglite-thread/pglite-open.js';
 import { migrationsBefore } from '../helpers/migration-upgrade.js';
 import { createPostgresDatabase, type TestDatabaseTarget } from '../helpers/test-database.js';
-import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
+import { runCli } from '../helpers/tollgate-cli.js';
 
 /**
  * Only `serve` and `migrate` create a database. Every other command, pointed (by a mistyped
@@ -38,26 +37,7 @@ function tempDir(): string {
   return dir;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: readonly string[], env: Record<string, string>, cwd?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
-      cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 /** Commands that read or change the database, with arguments good enough to act. */
 const ACTING = [

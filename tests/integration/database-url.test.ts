@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnGatewayProcess } from '../helpers/gateway-process.js';
-import { TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
+import { type CliRun, runCli } from '../helpers/tollgate-cli.js';
 
 // A postgres:// URL whose port is not a number: node-postgres cannot parse it.
 const UNREADABLE =
@@ -14,20 +13,11 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-database-url-'));
 
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-function command(args: string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TOLLGATE_CLI, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: UNREADABLE,
-        TOLLGATE_MASTER_KEYS: MASTER_KEYS,
-        TOLLGATE_DATA_DIR: dataDir,
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stderr }));
+function command(args: string[]): Promise<CliRun> {
+  return runCli(args, {
+    DATABASE_URL: UNREADABLE,
+    TOLLGATE_MASTER_KEYS: MASTER_KEYS,
+    TOLLGATE_DATA_DIR: dataDir,
   });
 }
 
