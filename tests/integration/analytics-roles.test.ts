@@ -15,12 +15,10 @@ import { runCli } from '../helpers/tollgate-cli.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
-const cli = runCli;
-
 describe('analysts grant on the embedded database', () => {
   it('refuses with one clear line, because PGlite has no roles', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-analysts-'));
-    const run = await cli(['analysts', 'grant', 'bi_reader'], { TOLLGATE_DATA_DIR: dataDir });
+    const run = await runCli(['analysts', 'grant', 'bi_reader'], { TOLLGATE_DATA_DIR: dataDir });
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/needs PostgreSQL.*no roles/);

@@ -37,8 +37,6 @@ function tempDir(): string {
   return dir;
 }
 
-const cli = runCli;
-
 /** Commands that read or change the database, with arguments good enough to act. */
 const ACTING = [
   ['keys', 'create', '--name', 'ci'],
@@ -63,7 +61,7 @@ async function expectEachRefused(
 ): Promise<void> {
   for (let i = 0; i < commands.length; i += atOnce) {
     const batch = commands.slice(i, i + atOnce);
-    const runs = await Promise.all(batch.map((args) => cli(args, env)));
+    const runs = await Promise.all(batch.map((args) => runCli(args, env)));
     runs.forEach((r, j) => {
       const what = `${batch[j]?.join(' ')}: ${r.stdout}${r.stderr}`;
       expect(r.code, what).toBe(1);
@@ -75,15 +73,15 @@ async function expectEachRefused(
 
 /** Creates a key, a tenant, and lists both: what a user does once the database is there. */
 async function expectCommandsWork(env: Record<string, string>): Promise<void> {
-  const created = await cli(['keys', 'create', '--name', 'ci'], env);
+  const created = await runCli(['keys', 'create', '--name', 'ci'], env);
   expect(created.code, created.stderr).toBe(0);
   expect(created.stdout).toMatch(/^tg_[0-9A-Za-z]{12}_[0-9A-Za-z]{32}\n$/);
-  const keys = await cli(['keys', 'list', '--json'], env);
+  const keys = await runCli(['keys', 'list', '--json'], env);
   expect(keys.code, keys.stderr).toBe(0);
   expect(JSON.parse(keys.stdout), keys.stdout).toMatchObject([{ name: 'ci' }]);
-  const tenant = await cli(['tenants', 'create', 'acme'], env);
+  const tenant = await runCli(['tenants', 'create', 'acme'], env);
   expect(tenant.code, tenant.stderr).toBe(0);
-  const tenants = await cli(['tenants', 'list'], env);
+  const tenants = await runCli(['tenants', 'list'], env);
   expect(tenants.code, tenants.stderr).toBe(0);
   expect(tenants.stdout).toMatch(/\tacme\tactive\n/);
 }
@@ -111,7 +109,7 @@ describe('CLI commands on an embedded data directory without a database', {
     );
     expect(readdirSync(dataDir), 'something was written into the data directory').toEqual([]);
 
-    const migrated = await cli(['migrate'], env);
+    const migrated = await runCli(['migrate'], env);
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stderr).toContain(
       `Created a new embedded database in ${join(dataDir, 'pgdata')}`,
@@ -121,7 +119,7 @@ describe('CLI commands on an embedded data directory without a database', {
 
   it('names the default ./data when TOLLGATE_DATA_DIR is not set, and leaves it uncreated', async () => {
     const cwd = tempDir();
-    const r = await cli(['keys', 'create', '--name', 'ci'], {}, cwd);
+    const r = await runCli(['keys', 'create', '--name', 'ci'], {}, cwd);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toBe(
       `tollgate: no Tollgate database in ./data (TOLLGATE_DATA_DIR); ${HINT}\n`,
@@ -130,7 +128,7 @@ describe('CLI commands on an embedded data directory without a database', {
   });
 
   it('refuse the in-memory database, which would be a new one that ends with the command', async () => {
-    const r = await cli(['keys', 'create', '--name', 'ci'], { DATABASE_URL: 'memory://' });
+    const r = await runCli(['keys', 'create', '--name', 'ci'], { DATABASE_URL: 'memory://' });
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(
@@ -168,7 +166,7 @@ describe('CLI commands on an embedded data directory without a database', {
     }
 
     // Behind by one migration: the command migrates it, as it always has, and acts.
-    const r = await cli(['tenants', 'create', 'acme'], { TOLLGATE_DATA_DIR: dataDir });
+    const r = await runCli(['tenants', 'create', 'acme'], { TOLLGATE_DATA_DIR: dataDir });
     expect(r.code, r.stderr).toBe(0);
     const after = await openPglite(pgdata);
     try {
@@ -234,7 +232,7 @@ describe.skipIf(!serverUrl)(
       });
       expect(made, 'something was created in the database').toEqual([]);
 
-      const migrated = await cli(['migrate'], env);
+      const migrated = await runCli(['migrate'], env);
       expect(migrated.code, migrated.stderr).toBe(0);
       await expectCommandsWork(env);
     });
@@ -246,7 +244,7 @@ describe.skipIf(!serverUrl)(
       await onDatabase(url, (client) =>
         migrateNodePostgres(drizzleNodePostgres({ client }), { migrationsFolder: migrations }),
       );
-      const r = await cli(['tenants', 'create', 'acme'], env);
+      const r = await runCli(['tenants', 'create', 'acme'], env);
       expect(r.code, r.stderr).toBe(0);
       const pending = await onDatabase(url, (client) =>
         pendingMigrations(drizzleNodePostgres({ client }), MIGRATIONS_DIR),
