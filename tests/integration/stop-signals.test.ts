@@ -142,46 +142,50 @@ describe('stop signals', { timeout: 180_000 }, () => {
     }
   }, 300_000);
 
-  it('SIGTERM to `npm start` reaches the gateway: it drains and stops, and npm exits after it', async () => {
-    // npm forwards the signal to the script's shell; a shell that waits for node instead of
-    // becoming it dies of the signal and leaves the gateway running, unsignalled.
-    const npm = spawn('npm', ['start'], {
-      cwd: join(import.meta.dirname, '../..'),
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-        DATABASE_URL: 'memory://',
-        TOLLGATE_DATA_DIR: tempDir(),
-        UPSTREAM_BASE_URL: upstream.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const listening = new Promise<number>((resolve) => {
-      const grow = (d: Buffer) => {
-        out += d.toString();
-        const line = /^.*Tollgate listening.*$/m.exec(out)?.[0];
-        if (line) resolve((JSON.parse(line) as { pid: number }).pid);
-      };
-      npm.stdout.on('data', grow);
-      npm.stderr.on('data', grow);
-    });
-    const npmExited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
-    const gateway = await Promise.race([
-      listening,
-      npmExited.then(() => {
-        throw new Error(`npm start exited before listening:\n${out}`);
-      }),
-    ]);
-    try {
-      expect(gateway).not.toBe(npm.pid);
-      npm.kill('SIGTERM');
-      await npmExited;
-      expect(alive(gateway), out).toBe(false);
-      expect(out).toContain('"msg":"stopped"');
-    } finally {
-      if (alive(gateway)) process.kill(gateway, 'SIGKILL');
-    }
-  });
+  it.each([['start'], ['dev']])(
+    'SIGTERM to `npm run %s` reaches the gateway: it drains and stops, and npm exits after it',
+    async (script) => {
+      // npm forwards the signal to the script's shell; a shell that waits for node instead of
+      // becoming it dies of the signal and leaves the gateway running, unsignalled.
+      const npm = spawn('npm', ['run', script], {
+        cwd: join(import.meta.dirname, '../..'),
+        env: {
+          PATH: process.env.PATH ?? '',
+          PORT: '0',
+          LOG_LEVEL: 'info',
+          DATABASE_URL: 'memory://',
+          TOLLGATE_DATA_DIR: tempDir(),
+          UPSTREAM_BASE_URL: upstream.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      const listening = new Promise<number>((resolve) => {
+        const grow = (d: Buffer) => {
+          out += d.toString();
+          const line = /^.*Tollgate listening.*$/m.exec(out)?.[0];
+          if (line) resolve((JSON.parse(line) as { pid: number }).pid);
+        };
+        npm.stdout.on('data', grow);
+        npm.stderr.on('data', grow);
+      });
+      const npmExited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
+      const gateway = await Promise.race([
+        listening,
+        npmExited.then(() => {
+          throw new Error(`npm run ${script} exited before listening:\n${out}`);
+        }),
+      ]);
+      try {
+        expect(gateway).not.toBe(npm.pid);
+        npm.kill('SIGTERM');
+        await npmExited;
+        expect(alive(gateway), out).toBe(false);
+        expect(out).toContain('"msg":"stopped"');
+      } finally {
+        if (alive(gateway)) process.kill(gateway, 'SIGKILL');
+      }
+    },
+    300_000,
+  );
 });
