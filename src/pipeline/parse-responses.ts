@@ -12,7 +12,7 @@ import { newItemId, refuseDuplicateItems } from '../http/responses/item-ids.js';
 import type { ResponsesRequest } from '../http/responses/responses-request.js';
 import { parseResponsesRequest } from '../http/responses/responses-request.js';
 import { storedInputItems } from '../http/responses/stored-items.js';
-import { refuseUnansweredOutputs } from '../http/responses/tool-call-outputs.js';
+import { refuseUnpairedToolItems } from '../http/responses/tool-call-outputs.js';
 import { storedNotFound } from '../http/stored-not-found.js';
 import type { Clock } from '../runtime/clock.js';
 import { noteAskedModel } from './asked-model.js';
@@ -99,7 +99,7 @@ export function parseResponses(deps: ParseResponsesDeps) {
     const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
     const inputItems = storedInputItems(request, references);
     refuseDuplicateItems(inputItems, 'input', prior.history);
-    refuseUnansweredOutputs(inputItems, prior.history);
+    refuseUnpairedToolItems(inputItems, prior.history);
     const body = toChatCompletionsBody(request, prior.history, references) as unknown as Record<
       string,
       unknown
@@ -160,7 +160,7 @@ export async function countResponsesInput(
   const references = await deps.responseStore.findItems(key.tenantId, referencedItemIds(request));
   const inputItems = storedInputItems(request, references);
   refuseDuplicateItems(inputItems, 'input', prior.history);
-  refuseUnansweredOutputs(inputItems, prior.history);
+  refuseUnpairedToolItems(inputItems, prior.history);
   const body = toChatCompletionsBody(request, prior.history, references);
   return countRequestTokens(body as unknown as Record<string, unknown>, request.model);
 }

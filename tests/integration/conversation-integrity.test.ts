@@ -20,8 +20,8 @@ import { storageDrivers } from '../helpers/test-database.js';
 /**
  * What keeps a conversation and a chain whole when turns race or things are deleted under them:
  * an item id is stored once per conversation even when two turns carry it at once, its items page
- * to the end even over ids stored twice by earlier versions, a tool output must answer a call,
- * and a turn with `store: false` leaves its conversation as it was.
+ * to the end even over ids stored twice by earlier versions, a tool output must answer a call and
+ * a call have its output, and a turn with `store: false` leaves its conversation as it was.
  */
 
 /** A user message with an id of the client's choosing (the SDK's types give input messages none). */
@@ -40,6 +40,14 @@ const duplicateOf = (id: string) => ({
 /** OpenAI's 400 for a tool output that answers no call. */
 const noCallFor = (callId: string) => ({
   message: `No tool call found for function call output with call_id ${callId}.`,
+  type: 'invalid_request_error',
+  param: 'input',
+  code: null,
+});
+
+/** OpenAI's 400 for a conversation that goes on past a call nothing answered. */
+const noOutputFor = (callId: string) => ({
+  message: `No tool output found for function call ${callId}.`,
   type: 'invalid_request_error',
   param: 'input',
   code: null,
@@ -346,6 +354,74 @@ describe.each(storageDrivers())('conversation and chain integrity on $name', (dr
     );
     expect(inConversation).toEqual(noCallFor('call_nowhere'));
     expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('refuses to go on past an unanswered function call, or an output whose call was deleted, without calling the upstream', async () => {
+    upstream.enqueue(callsWeather('call_chain_open'));
+    const asked = await client.responses.create({
+      model: 'gpt-4o-mini',
+      tools: TOOLS,
+      input: 'W?',
+    });
+    const chained = await refusalOf(
+      client.responses.create({
+        model: 'gpt-4o-mini',
+        tools: TOOLS,
+        previous_response_id: asked.id,
+        input: 'Never mind.',
+      }),
+    );
+    expect(chained).toEqual(noOutputFor('call_chain_open'));
+    const conversation = await client.conversations.create({});
+    upstream.enqueue(callsWeather('call_conv_open'));
+    await client.responses.create({
+      model: 'gpt-4o-mini',
+      tools: TOOLS,
+      conversation: conversation.id,
+      input: 'W?',
+    });
+    const open = await refusalOf(
+      client.responses.create({
+        model: 'gpt-4o-mini',
+        tools: TOOLS,
+        conversation: conversation.id,
+        input: 'Never mind.',
+      }),
+    );
+    expect(open).toEqual(noOutputFor('call_conv_open'));
+    await client.conversations.items.create(conversation.id, {
+      items: [{ type: 'function_call_output', call_id: 'call_conv_open', output: '21' }],
+    });
+    const answered = await client.responses.create({
+      model: 'gpt-4o-mini',
+      tools: TOOLS,
+      conversation: conversation.id,
+      input: 'Thanks.',
+    });
+    expect(answered.status).toBe('completed');
+    // The call deleted, its output is left answering nothing.
+    const items = await client.conversations.items.list(conversation.id, { order: 'asc' });
+    const call = items.data.find((item) => item.type === 'function_call');
+    await client.conversations.items.delete(call?.id ?? '', { conversation_id: conversation.id });
+    const orphaned = await refusalOf(
+      client.responses.create({
+        model: 'gpt-4o-mini',
+        tools: TOOLS,
+        conversation: conversation.id,
+        input: 'More?',
+      }),
+    );
+    expect(orphaned).toEqual(noCallFor('call_conv_open'));
+    const input = [
+      { type: 'function_call' as const, call_id: 'call_in', name: 'weather', arguments: '{}' },
+      { type: 'message' as const, role: 'user' as const, content: 'Skip it.' },
+    ];
+    const inInput = await refusalOf(
+      client.responses.create({ model: 'gpt-4o-mini', tools: TOOLS, input }),
+    );
+    expect(inInput).toEqual(noOutputFor('call_in'));
+    // Two calls that asked, two answered turns; nothing refused reached the upstream.
+    expect(upstream.requests).toHaveLength(3);
   });
 
   it('accepts a function_call_output answering a call of the input, the chain, the conversation or a reference', async () => {
