@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -904,6 +905,50 @@ describe('conversations', () => {
       expect(JSON.parse(text).error, text).toMatchObject({ param, code: 'invalid_value' });
     }
     expect(upstream.requests, 'nothing reached the upstream').toHaveLength(1);
+  });
+
+  it('refuses an item id too long to be stored with 400 naming it, before the upstream is called', async () => {
+    // Incompressible, as a client's own ids may be: the database's index on item ids holds at
+    // most about 2.7 kB of one, compressed.
+    const long = `msg_${Array.from({ length: 100 }, (_, i) =>
+      createHash('sha256').update(String(i)).digest('base64url'),
+    ).join('')}`;
+    const conversation = await client.conversations.create({});
+    const message = (id: string) => ({ type: 'message', id, role: 'user', content: 'x' });
+    const auth = { authorization: `Bearer ${client.apiKey}`, 'content-type': 'application/json' };
+    const bodies: [string, unknown, string][] = [
+      ['/v1/conversations', { items: [message('msg_short'), message(long)] }, 'items[1].id'],
+      [`/v1/conversations/${conversation.id}/items`, { items: [message(long)] }, 'items[0].id'],
+      ['/v1/responses', { model: 'gpt-4o-mini', input: [message(long)] }, 'input[0].id'],
+    ];
+    for (const [path, body, param] of bodies) {
+      const res = await gateway.request(path, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      expect(res.status, `${path}: ${text.slice(0, 300)}`).toBe(400);
+      expect(JSON.parse(text).error, text).toEqual({
+        message: `Invalid '${param}': string too long. Expected a string with maximum length 256, but got a string with length ${long.length} instead.`,
+        type: 'invalid_request_error',
+        param,
+        code: 'string_above_max_length',
+      });
+    }
+    expect(upstream.requests, 'nothing reached the upstream').toHaveLength(0);
+    // An id of the longest length is stored, and continued.
+    const longest = `msg_${'z'.repeat(252)}`;
+    const answered = await client.responses.create({
+      model: 'gpt-4o-mini',
+      conversation: conversation.id,
+      input: [userItem(longest, 'Q')],
+    });
+    expect(storeOf(answered)).toBe(true);
+    const item = await client.conversations.items.retrieve(longest, {
+      conversation_id: conversation.id,
+    });
+    expect(item.id).toBe(longest);
   });
 
   it('keeps no plaintext of a conversation in its tables, and a forgotten tenant cannot read it', async () => {

@@ -1,6 +1,6 @@
 import { isRecord } from '../../runtime/is-record.js';
 import { GatewayError } from '../errors.js';
-import { refuseNulId } from './item-ids.js';
+import { refuseLongItemId, refuseNulId } from './item-ids.js';
 import { describeValue, invalidType, unsupported } from './request-errors.js';
 
 const MESSAGE_ROLES = new Set(['user', 'assistant', 'system', 'developer']);
@@ -127,7 +127,10 @@ function checkReasoning(item: Record<string, unknown>, path: string): void {
 function checkItem(item: unknown, path: string): void {
   if (!isRecord(item)) throw invalidType(path, 'an object', item);
   // An item's own id is the one it is stored under; a reference's names a stored item.
-  if (typeof item.id === 'string') refuseNulId(item.id, `${path}.id`);
+  if (typeof item.id === 'string') {
+    refuseNulId(item.id, `${path}.id`);
+    refuseLongItemId(item.id, `${path}.id`);
+  }
   const type = item.type ?? 'message';
   switch (type) {
     case 'message':

@@ -26,6 +26,26 @@ export function refuseNulId(id: string, param: string): void {
   );
 }
 
+/**
+ * Longest id an item is stored under: far longer than any id OpenAI gives (`msg_` and 50 hex
+ * digits), and short enough for the database's indexes on item ids (a btree entry holds at most
+ * about 2.7 kB; longer, the insert fails).
+ */
+export const MAX_ITEM_ID_CHARS = 256;
+
+/**
+ * Refuses an item id longer than `MAX_ITEM_ID_CHARS`, with a 400 naming `param`: its item could
+ * not be stored (a conversation's add failed with a 500, a response was answered unstored).
+ */
+export function refuseLongItemId(id: string, param: string): void {
+  if (id.length <= MAX_ITEM_ID_CHARS) return;
+  throw GatewayError.invalidRequest(
+    `Invalid '${param}': string too long. Expected a string with maximum length ${MAX_ITEM_ID_CHARS}, but got a string with length ${id.length} instead.`,
+    param,
+    'string_above_max_length',
+  );
+}
+
 /** OpenAI's 400 for an item whose id a request gives twice, or that is stored where it goes already. */
 export function duplicateItem(id: string, param: 'input' | 'items'): GatewayError {
   return GatewayError.invalidRequest(
