@@ -435,4 +435,36 @@ describe('function tool calls', () => {
     expect(replay.final).toEqual(live.final);
     expect(chatCount()).toBe(1);
   });
+
+  it('replays an answer of tool calls only with content null, as OpenAI streams it', async () => {
+    upstream.enqueue(
+      streamed(
+        [
+          { role: 'assistant', content: null, tool_calls: [call(0, 'call_w', 'get_weather', '')] },
+          { tool_calls: [{ index: 0, function: { arguments: '{"city":"Rome"}' } }] },
+        ],
+        'tool_calls',
+      ),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user' as const, content: 'Weather in Rome?' }],
+    };
+    /** The content a client joins from the deltas, null until one carries a string. */
+    const joinedContent = async () => {
+      const stream = await client.chat.completions.create({ ...params, stream: true });
+      let content: string | null = null;
+      for await (const chunk of stream) {
+        const piece = chunk.choices[0]?.delta.content;
+        if (typeof piece === 'string') content = (content ?? '') + piece;
+      }
+      await settle();
+      return content;
+    };
+    expect(await joinedContent()).toBeNull();
+    const replayed = await joinedContent();
+    expect(chatCount()).toBe(1);
+    expect(replayed).toBeNull();
+  });
 });
