@@ -127,7 +127,9 @@ function replayChoices(completion: ChatCompletion): ChunkChoice[] {
     const logprobs = choice.logprobs ?? null;
     choices.push({
       index,
-      delta: { role: 'assistant', content: '', refusal: null },
+      // As OpenAI opens them: `content: ''` for an answer with text, null for one without (tool
+      // calls only), so a client that joins the pieces gets the message's own content back.
+      delta: { role: 'assistant', content: message.content == null ? null : '', refusal: null },
       logprobs: null,
       finish_reason: null,
     });

@@ -78,8 +78,11 @@ export function createPooledFetch(agent: Dispatcher): FetchFn {
       body: body ?? undefined,
       signal: init?.signal ?? undefined,
     });
+    // Read whole only a body that says it is JSON. Any other may be a stream from a server that
+    // does not label it `text/event-stream` (none, `text/plain`): the SDK streams a body whatever
+    // its type, so its pieces are handed on as they come; one read as text is joined then.
     const contentType = String(res.headers['content-type'] ?? '');
-    if (contentType.includes('text/event-stream')) {
+    if (!contentType.includes('json')) {
       return upstreamResponse(res.statusCode, res.headers, url.href, { events: res.body });
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());

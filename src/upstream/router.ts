@@ -162,7 +162,9 @@ export function createRouter(options: RouterOptions): Upstream {
             if (!last.fromUpstream) throw last;
             if (!isRetryable(last) || i === retry.maxRetries) break;
             const wait = backoffMs(retry, i, last, random);
-            if (wait === null) break;
+            // A wait that outlasts the request's time budget would end in a 504, later than the
+            // budget allows: the failure in hand (a 429 with its retry-after) is the answer now.
+            if (wait === null || clock.monotonic() - startedAt + wait >= timeouts.totalMs) break;
             await pause(wait, requester, shutdown);
           }
         }

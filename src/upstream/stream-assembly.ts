@@ -160,7 +160,9 @@ export class StreamAssembler {
         };
         if (tc.id) call.id = tc.id;
         if (tc.type === 'custom') call.type = 'custom';
-        if (tc.function?.name) call.name += tc.function.name;
+        // The name as last sent, as the SDK's stream helper keeps it: some OpenAI-compatible
+        // servers repeat it on every delta of the call, which joined would name no tool.
+        if (tc.function?.name) call.name = tc.function.name;
         if (tc.function?.arguments) call.text += tc.function.arguments;
         if (tc.custom?.name) call.name = tc.custom.name;
         if (tc.custom?.input) call.text += tc.custom.input;

@@ -81,6 +81,18 @@ class UpstreamResponse {
     return Buffer.concat(parts);
   }
 
+  /**
+   * The body piece by piece: the events as they arrive, or the bytes read whole as one piece (a
+   * stream its server labelled JSON).
+   */
+  pieces(): AsyncIterator<Uint8Array> {
+    if (this.events) return (this.events as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+    const bytes = this.bytes;
+    return (async function* whole() {
+      if (bytes && bytes.length > 0) yield bytes;
+    })();
+  }
+
   async text(): Promise<string> {
     return (await this.consume()).toString('utf8');
   }
@@ -114,11 +126,12 @@ export function upstreamResponse(
 }
 
 /**
- * The body of a streamed answer piece by piece: the pooled fetch's Node stream as it is, or the
- * body of any other fetch's Response.
+ * The body of a streamed answer piece by piece: the pooled fetch's Node stream as it is (or the
+ * bytes it read whole, as one piece), or the body of any other fetch's Response.
  */
 export function bodyPieces(response: Response): AsyncIterator<Uint8Array> {
-  const events = response instanceof UpstreamResponse ? response.events : response.body;
+  if (response instanceof UpstreamResponse) return response.pieces();
+  const events = response.body;
   if (!events) return (async function* empty() {})();
   return (events as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
 }

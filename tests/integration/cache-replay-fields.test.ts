@@ -382,3 +382,89 @@ describe('custom tool calls', () => {
     expect(chatCount()).toBe(1);
   });
 });
+
+describe('function tool calls', () => {
+  const tools = [
+    {
+      type: 'function' as const,
+      function: { name: 'get_weather', parameters: { type: 'object' } },
+    },
+    { type: 'function' as const, function: { name: 'get_time', parameters: { type: 'object' } } },
+  ];
+  const call = (index: number, id: string, name: string, args: string) => ({
+    index,
+    id,
+    type: 'function',
+    function: { name, arguments: args },
+  });
+
+  it('keeps a name repeated on every delta of a call once, as the SDK assembles it', async () => {
+    // Parallel calls in many deltas, each delta naming its call again (as some OpenAI-compatible
+    // servers stream them).
+    upstream.enqueue(
+      streamed(
+        [
+          { role: 'assistant', content: null, tool_calls: [call(0, 'call_w', 'get_weather', '')] },
+          { tool_calls: [call(0, 'call_w', 'get_weather', '{"city":')] },
+          { tool_calls: [call(0, 'call_w', 'get_weather', '"Oslo"}')] },
+          { tool_calls: [call(1, 'call_t', 'get_time', '{"tz":')] },
+          { tool_calls: [call(1, 'call_t', 'get_time', '"CET"}')] },
+        ],
+        'tool_calls',
+      ),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user' as const, content: 'Weather and time in Oslo?' }],
+    };
+    const live = await viaStreamHelper(params);
+    const calls = [
+      {
+        id: 'call_w',
+        type: 'function',
+        function: { name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      },
+      { id: 'call_t', type: 'function', function: { name: 'get_time', arguments: '{"tz":"CET"}' } },
+    ];
+    expect(live.final.choices[0]?.message.tool_calls).toEqual(calls);
+    const hit = await viaJson(params);
+    expect(hit.cache).toBe('hit');
+    expect(hit.body.choices[0]?.message.tool_calls).toEqual(calls);
+    const replay = await viaStreamHelper(params);
+    expect(replay.final).toEqual(live.final);
+    expect(chatCount()).toBe(1);
+  });
+
+  it('replays an answer of tool calls only with content null, as OpenAI streams it', async () => {
+    upstream.enqueue(
+      streamed(
+        [
+          { role: 'assistant', content: null, tool_calls: [call(0, 'call_w', 'get_weather', '')] },
+          { tool_calls: [{ index: 0, function: { arguments: '{"city":"Rome"}' } }] },
+        ],
+        'tool_calls',
+      ),
+    );
+    const params = {
+      model: 'gpt-4o-mini',
+      tools,
+      messages: [{ role: 'user' as const, content: 'Weather in Rome?' }],
+    };
+    /** The content a client joins from the deltas, null until one carries a string. */
+    const joinedContent = async () => {
+      const stream = await client.chat.completions.create({ ...params, stream: true });
+      let content: string | null = null;
+      for await (const chunk of stream) {
+        const piece = chunk.choices[0]?.delta.content;
+        if (typeof piece === 'string') content = (content ?? '') + piece;
+      }
+      await settle();
+      return content;
+    };
+    expect(await joinedContent()).toBeNull();
+    const replayed = await joinedContent();
+    expect(chatCount()).toBe(1);
+    expect(replayed).toBeNull();
+  });
+});

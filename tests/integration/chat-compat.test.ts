@@ -1,7 +1,13 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream, RecordedRequest } from '../helpers/fake-upstream.js';
-import { completionFor, json, sse, startFakeUpstream } from '../helpers/fake-upstream.js';
+import {
+  chunksFor,
+  completionFor,
+  json,
+  sse,
+  startFakeUpstream,
+} from '../helpers/fake-upstream.js';
 import type { TestApp } from '../helpers/test-app.js';
 import { createTestApp } from '../helpers/test-app.js';
 
@@ -271,6 +277,54 @@ describe('streaming chat completions', () => {
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hi');
     expect(chunks.at(-1)?.choices[0]?.finish_reason, JSON.stringify(chunks)).toBe('stop');
     expect(chunks).toHaveLength(2);
+  });
+
+  it.each([
+    ['no content type', {}],
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['application/json', { 'content-type': 'application/json' }],
+  ])('relays a stream its server labels with %s, as the SDK reads it', async (_label, headers) => {
+    upstream.enqueue((req, res) => {
+      res.writeHead(200, headers);
+      const chunks = chunksFor(String(req.body.model), ['Hel', 'lo'], true);
+      res.end(`${chunks.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`);
+    });
+    const stream = await socketClient.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello');
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('sends the first chunk of an unlabelled stream before the upstream has finished', async () => {
+    let release: () => void = () => {};
+    const pause = new Promise<void>((r) => (release = r));
+    upstream.enqueue(async (req, res) => {
+      res.writeHead(200);
+      const [role, first, ...rest] = chunksFor(String(req.body.model), ['first', 'second'], true);
+      res.write(`data: ${JSON.stringify(role)}\n\ndata: ${JSON.stringify(first)}\n\n`);
+      await pause;
+      res.end(`${rest.map((c) => `data: ${JSON.stringify(c)}\n\n`).join('')}data: [DONE]\n\n`);
+    });
+    const stream = await socketClient.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
+    const it = stream[Symbol.asyncIterator]();
+    await it.next();
+    const first = await it.next();
+    // The upstream is still paused here: its body was not read whole first.
+    expect(first.value?.choices[0]?.delta.content).toBe('first');
+    release();
+    const rest = [];
+    for (let r = await it.next(); !r.done; r = await it.next()) rest.push(r.value);
+    expect(rest.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('second');
   });
 
   it('sends the first chunk to the client before the upstream has finished', async () => {

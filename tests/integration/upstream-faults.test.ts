@@ -118,6 +118,41 @@ describe('retries', () => {
       upstream.setFallback(json(200, {}));
     }
   });
+
+  it('answers with the failure in hand when its retry-after outlasts the time budget', async () => {
+    // The provider asks for a pause the policy allows but the request's budget does not have.
+    const budgeted = await startTestGateway({
+      UPSTREAM_BASE_URL: upstream.url,
+      CACHE: 'off',
+      UPSTREAM_TIMEOUT_MS: '5000',
+      UPSTREAM_RETRY_MAX_MS: '60000',
+    });
+    upstream.setFallback(
+      json(
+        429,
+        { error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } },
+        { 'retry-after': '30' },
+      ),
+    );
+    try {
+      const { key: budgetedKey } = await budgeted.createKey();
+      const client = new OpenAI({
+        apiKey: budgetedKey,
+        baseURL: `${budgeted.baseURL}/v1`,
+        maxRetries: 0,
+      });
+      const err = await client.chat.completions
+        .create(hi as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .catch((e: unknown) => e);
+      // Not a 504 once the wait had run past the budget: the 429, with the provider's wait.
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect((err as RateLimitError).headers?.get('retry-after')).toBe('30');
+      expect(upstream.requests.filter((r) => r.path.endsWith('/chat/completions'))).toHaveLength(1);
+    } finally {
+      upstream.setFallback(json(200, {}));
+      await budgeted.stop();
+    }
+  });
 });
 
 /**
