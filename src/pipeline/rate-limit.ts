@@ -137,7 +137,7 @@ function tokensToReserve(
 /** The first of the TPM limits (key, then tenant) that `reserve` tokens exceed on their own. */
 function tooLargeFor(
   reserve: number,
-  limits: ReadonlyArray<{ owner: string; tpm: number | null }>,
+  limits: ReadonlyArray<{ owner: string; tpm: number | null | undefined }>,
 ): { owner: string; tpm: number } | null {
   for (const { owner, tpm } of limits) {
     const limit = normalizeLimit(tpm);
