@@ -12,16 +12,28 @@ import { createProxiedPostgresDatabase } from '../helpers/test-database.js';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
+/** How many other sessions of this database run a statement, and how many of those wait on a lock. */
+async function otherStatements(
+  db: DatabaseHandle['db'],
+): Promise<{ active: number; waiting: number }> {
+  const result = await db.execute(
+    sql`select count(*)::int as active,
+          count(*) filter (where wait_event_type = 'Lock')::int as waiting
+        from pg_stat_activity
+        where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+  );
+  const rows = (result as unknown as { rows: Array<{ active: number; waiting: number }> }).rows;
+  return rows[0] ?? { active: 0, waiting: 0 };
+}
+
 /** Resolves once a statement of this database waits on a lock (the verifier's read, held). */
 async function untilAStatementWaitsOnALock(db: DatabaseHandle['db']): Promise<void> {
-  for (;;) {
-    const result = await db.execute(
-      sql`select count(*)::int as n from pg_stat_activity
-          where datname = current_database() and wait_event_type = 'Lock'`,
-    );
-    const rows = (result as unknown as { rows: Array<{ n: number }> }).rows;
-    if ((rows[0]?.n ?? 0) > 0) return;
-  }
+  while ((await otherStatements(db)).waiting === 0) {}
+}
+
+/** Resolves once no other session runs a statement (the verifier's read has read its row). */
+async function untilNoOtherStatementRuns(db: DatabaseHandle['db']): Promise<void> {
+  while ((await otherStatements(db)).active > 0) {}
 }
 
 describe.skipIf(!serverUrl)('a key changed while this instance was reading it', () => {
@@ -68,6 +80,8 @@ describe.skipIf(!serverUrl)('a key changed while this instance was reading it', 
       await untilAStatementWaitsOnALock(direct.db);
       proxy.freeze();
     });
+    // Only once the read has run (its snapshot from before the revocation) does the key change.
+    await untilNoOtherStatementRuns(direct.db);
     // The revocation commits and reaches this instance (as the admin route or the bus tells it).
     await revokeApiKey(direct.db, row.id, new Date(clock.now() - 1));
     verifier.invalidate(row.publicId);
