@@ -7,6 +7,7 @@ import { findTenant } from '../storage/queries/tenants.js';
 import { CLI_ACTOR, withDatabase } from './cli-database.js';
 import type { FlagSpecs } from './command-line.js';
 import { defineCommand, defineGroup, UsageError } from './command-line.js';
+import { announceKeyChanges } from './key-change-notice.js';
 import { newMasterCommand, rotateMasterCommand } from './keys-master.js';
 
 const JSON_FLAG = { type: 'boolean', help: 'print JSON (as the admin API shows keys)' } as const;
@@ -109,6 +110,7 @@ const updateCommand = defineCommand({
       updateKey(db, id, change, { actor: CLI_ACTOR, at: new Date() }),
     );
     if (!row) throw new UsageError(`unknown key '${id}'`);
+    await announceKeyChanges([row.publicId]);
     if (flags.json) process.stdout.write(`${JSON.stringify(keyJson(row))}\n`);
     else process.stderr.write(`Updated ${row.id}.\n`);
   },
@@ -124,6 +126,7 @@ const revokeCommand = defineCommand({
       revokeKey(db, id, { actor: CLI_ACTOR, at: new Date() }),
     );
     if (!row) throw new UsageError(`unknown key '${id}'`);
+    await announceKeyChanges([row.publicId]);
     if (flags.json) process.stdout.write(`${JSON.stringify(keyJson(row))}\n`);
     else process.stderr.write(`Revoked ${row.id}.\n`);
   },

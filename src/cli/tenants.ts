@@ -4,6 +4,7 @@ import { createTenant, forgetTenant, tenantNameFrom } from '../tenants/tenant-ad
 import { tenantJson } from '../tenants/tenant-view.js';
 import { CLI_ACTOR, withDatabase } from './cli-database.js';
 import { defineCommand, defineGroup } from './command-line.js';
+import { announceKeyChanges } from './key-change-notice.js';
 
 const JSON_FLAG = { type: 'boolean', help: 'print JSON (as the admin API shows tenants)' } as const;
 
@@ -49,9 +50,12 @@ const forgetCommand = defineCommand({
   args: [{ name: 'tenant', help: 'tenant id (ten_…) or name' }],
   flags: {},
   async action({ args: [ref = ''] }) {
+    const revoked: string[] = [];
+    const keys = { invalidate: (publicId: string) => revoked.push(publicId) };
     const { tenant, revokedKeys } = await withDatabase(({ db }) =>
-      forgetTenant(db, ref, { actor: CLI_ACTOR }),
+      forgetTenant(db, ref, { actor: CLI_ACTOR, keys }),
     );
+    await announceKeyChanges(revoked);
     process.stderr.write(
       `Forgot tenant ${tenant.id} (${tenant.name}): its data key is destroyed and ${revokedKeys} key(s) revoked.\n`,
     );

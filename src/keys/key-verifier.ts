@@ -100,9 +100,12 @@ export function createKeyVerifier(options: {
   function load(publicId: string): Promise<CacheEntry> {
     const running = inFlight.get(publicId);
     if (running) return running;
-    const p = findApiKeyWithTenant(db, publicId)
+    const p: Promise<CacheEntry> = findApiKeyWithTenant(db, publicId)
       .then((row) => {
         const entry = { row: row ?? null, fetchedAt: clock.now() };
+        // Invalidated while it ran, the lookup may have read the key before the change: it still
+        // answers the requests that were waiting on it, but is not kept for the ones after.
+        if (inFlight.get(publicId) !== p) return entry;
         if (entry.row) {
           cache.set(publicId, entry);
           unknownIds.delete(publicId);
@@ -112,7 +115,9 @@ export function createKeyVerifier(options: {
         }
         return entry;
       })
-      .finally(() => inFlight.delete(publicId));
+      .finally(() => {
+        if (inFlight.get(publicId) === p) inFlight.delete(publicId);
+      });
     inFlight.set(publicId, p);
     return p;
   }
@@ -169,6 +174,8 @@ export function createKeyVerifier(options: {
   const forget = (publicId: string) => {
     cache.delete(publicId);
     unknownIds.delete(publicId);
+    // A request after the change must not wait on a lookup that began before it.
+    inFlight.delete(publicId);
   };
 
   void options.bus?.subscribe(forget);

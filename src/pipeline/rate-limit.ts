@@ -134,6 +134,18 @@ function tokensToReserve(
   return { reserve: toTokenCount(prompt), extra: toTokenCount(defaultMaxTokens * req.n) };
 }
 
+/** The first of the TPM limits (key, then tenant) that `reserve` tokens exceed on their own. */
+function tooLargeFor(
+  reserve: number,
+  limits: ReadonlyArray<{ owner: string; tpm: number | null | undefined }>,
+): { owner: string; tpm: number } | null {
+  for (const { owner, tpm } of limits) {
+    const limit = normalizeLimit(tpm);
+    if (limit !== null && reserve > limit) return { owner, tpm: limit };
+  }
+  return null;
+}
+
 /** Admits a request whose key or tenant has limits, or throws the 429 (or 503) it gets. */
 async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec): Promise<void> {
   const key = c.get('apiKey');
@@ -166,13 +178,19 @@ async function admit(deps: RateLimitDeps, c: Context<AppEnv>, keySpec: LimitSpec
       'retry-after': seconds,
       'retry-after-ms': String(Math.ceil(result.retryAfterMs)),
     };
-    const tpm = normalizeLimit(result.scope === 'tenant' ? tenantSpec.tpm : keySpec.tpm);
-    if (result.reason === 'tokens' && tpm !== null && reserve > tpm) {
+    // Whichever limit was found first (the RPM, the key's tokens left), a reservation over a
+    // whole TPM limit is refused in every window: that is the answer, or the client's SDK waits
+    // out this window only to be refused again.
+    const tooLarge = tooLargeFor(reserve, [
+      { owner: `key ${key.id}`, tpm: keySpec.tpm },
+      { owner: `tenant ${key.tenantId}`, tpm: tenantSpec.tpm },
+    ]);
+    if (tooLarge) {
       // No window will ever fit it: the client's SDK is told not to wait and send it again.
       headers['x-should-retry'] = 'false';
       const reduce = req.maxTokens === null ? 'the prompt' : 'the prompt or max_tokens';
       throw GatewayError.rateLimited(
-        `Request too large for ${owner} on ${LIMIT_NAMES.tokens}: Limit ${tpm}, Requested ${reserve}. Reduce ${reduce} to run it.`,
+        `Request too large for ${tooLarge.owner} on ${LIMIT_NAMES.tokens}: Limit ${tooLarge.tpm}, Requested ${reserve}. Reduce ${reduce} to run it.`,
         'tokens',
         headers,
       );

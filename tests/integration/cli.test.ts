@@ -2,12 +2,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { KEY_CHANGES_CHANNEL } from '../../src/keys/redis-key-change-bus.js';
 import { openDatabase } from '../../src/storage/database.js';
 import { listAudit } from '../../src/storage/queries/audit-log.js';
+import { deadPort } from '../helpers/fake-upstream.js';
 import { templateDataDir } from '../helpers/pglite-template.js';
 import { type CliRun, runCli, TOLLGATE_CLI } from '../helpers/tollgate-cli.js';
 
+const redisUrl = process.env.TEST_REDIS_URL;
 const PACKAGE = join(import.meta.dirname, '../../package.json');
 const dirs: string[] = [];
 
@@ -203,6 +207,66 @@ describe('tollgate keys', { timeout: 300_000 }, () => {
       server.kill('SIGTERM');
       expect(await exited).toBe(0);
     }
+  });
+});
+
+describe.skipIf(!redisUrl)('tollgate keys with REDIS_URL set', { timeout: 300_000 }, () => {
+  it("tells the running gateways through Redis of each key it updates or revokes, and of a forgotten tenant's keys", async () => {
+    const subscriber = new Redis(redisUrl ?? '');
+    const heard: string[] = [];
+    const waiters: Array<() => void> = [];
+    subscriber.on('message', (channel: string, publicId: string) => {
+      if (channel !== KEY_CHANGES_CHANNEL) return;
+      heard.push(publicId);
+      for (const wake of waiters.splice(0)) wake();
+    });
+    const hearing = async (count: number) => {
+      while (heard.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+    };
+    try {
+      await subscriber.subscribe(KEY_CHANGES_CHANNEL);
+      const env = { TOLLGATE_DATA_DIR: migratedDataDir(), REDIS_URL: redisUrl ?? '' };
+      expect((await cli(['tenants', 'create', 'notice-co'], env)).code).toBe(0);
+      const publicIds: string[] = [];
+      for (const name of ['updated', 'revoked', 'forgotten']) {
+        const created = await cli(
+          ['keys', 'create', '--name', name, '--tenant', 'notice-co', '--json'],
+          env,
+        );
+        expect(created.code, created.stderr).toBe(0);
+        publicIds.push((JSON.parse(created.stdout) as { public_id: string }).public_id);
+      }
+      const [updated = '', revoked = '', forgotten = ''] = publicIds;
+      const update = await cli(['keys', 'update', updated, '--rpm', '30'], env);
+      expect(update.code, update.stderr).toBe(0);
+      await hearing(1);
+      const revoke = await cli(['keys', 'revoke', revoked], env);
+      expect(revoke.code, revoke.stderr).toBe(0);
+      await hearing(2);
+      const forget = await cli(['tenants', 'forget', 'notice-co'], env);
+      expect(forget.code, forget.stderr).toBe(0);
+      // The forget revokes the two keys still live: the gateways hear of both.
+      await hearing(4);
+      expect(heard.slice(0, 2)).toEqual([updated, revoked]);
+      expect(heard.slice(2).sort()).toEqual([updated, forgotten].sort());
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  it('still revokes the key, with a warning, when Redis does not answer', async () => {
+    const dataDir = migratedDataDir();
+    const created = await cli(['keys', 'create', '--name', 'no-redis', '--json'], {
+      TOLLGATE_DATA_DIR: dataDir,
+    });
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const revoke = await cli(['keys', 'revoke', id], {
+      TOLLGATE_DATA_DIR: dataDir,
+      REDIS_URL: `redis://127.0.0.1:${await deadPort()}`,
+    });
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stderr).toContain('could not tell the gateways through Redis');
+    expect(revoke.stderr).toContain(`Revoked ${id}.`);
   });
 });
 

@@ -601,6 +601,46 @@ describe('the openai SDK and a 429', () => {
       await gw.close();
     }
   });
+  it('answers a request larger than the TPM limit so even when its RPM limit is spent too', async () => {
+    const clock = manualClock(minuteStart(59_000));
+    const gw = await cachingGateway(clock);
+    try {
+      const { key, id } = await gw.createKey({ rpm: 1, tpm: 50 });
+      let sent = 0;
+      const client = new OpenAI({
+        apiKey: key,
+        baseURL: `${TEST_APP_ORIGIN}/v1`,
+        maxRetries: 2,
+        fetch: (url: string | URL | Request, init?: RequestInit) => {
+          sent++;
+          return gw.request(url, init);
+        },
+      });
+      await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 5,
+      });
+      const messages = [{ role: 'user' as const, content: 'Tell me about the sea. '.repeat(20) }];
+      const requested = countPromptTokens(messages, 'gpt-4o-mini') + 10;
+      const error = await client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages, max_tokens: 10 })
+        .then(
+          () => null,
+          (err: unknown) => err,
+        );
+      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+      const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
+      expect(limited.headers?.get('x-should-retry')).toBe('false');
+      expect(limited.message).toContain(
+        `Request too large for key ${id} on tokens per minute (TPM): Limit 50, Requested ${requested}.`,
+      );
+      // The SDK sent it once: waiting out the RPM window would only have found it too large.
+      expect(sent).toBe(2);
+    } finally {
+      await gw.close();
+    }
+  });
 });
 
 describe.skipIf(!redisUrl)('two gateways sharing one Redis', () => {
