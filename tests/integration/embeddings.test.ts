@@ -124,6 +124,27 @@ describe('POST /v1/embeddings', () => {
     expect(tokens.data).toHaveLength(2);
   });
 
+  // LiteLLM sends `encoding_format: null` when its caller names no format; OpenAI reads it as
+  // absent. The gateway refused it with a 400.
+  it('reads null encoding_format, dimensions and user as absent, and sends no null on', async () => {
+    const k = await gateway.createKey({ name: 'nulls' });
+    const call = (body: Record<string, unknown>) =>
+      fetch(`${gateway.baseURL}/v1/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'text-embedding-3-small', input: 'nulls', ...body }),
+      });
+    const res = await call({ encoding_format: null, dimensions: null, user: null });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { embedding: unknown }[] }).data[0]?.embedding).toEqual(
+      VECTOR,
+    );
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: 'nulls' });
+    // The same request as one that leaves them out: its repeat.
+    expect((await call({})).headers.get('x-tollgate-cache')).toBe('hit');
+  });
+
   it("prices an embeddings call at its model's input rate in analytics", async () => {
     const k = await gateway.createKey({ name: 'priced', scopes: ['chat', 'analytics:read'] });
     const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
