@@ -342,6 +342,53 @@ describe('POST /v1/embeddings', () => {
     expect(rows.map((r) => r.status).sort()).toEqual([200, 502, 502, 502]);
   });
 
+  it('answers 502 for a list with a vector too few, retrying it and caching nothing', async () => {
+    const k = await gateway.createKey({ name: 'vector-short' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    // Two texts, one vector: the client would take it for the first text's and find none for the
+    // second (or, from a server that drops another one, pair texts with the wrong vectors).
+    upstream.setFallback(
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 8, total_tokens: 8 },
+      }),
+    );
+    const ask = () =>
+      client.embeddings
+        .create({
+          model: 'text-embedding-3-small',
+          input: ['first text', 'second text'],
+          encoding_format: 'float',
+        })
+        .withResponse();
+    const err = await ask().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InternalServerError);
+    expect((err as InternalServerError).status).toBe(502);
+    // A failed attempt like any other: retried before the 502.
+    expect(upstream.requests.length).toBeGreaterThan(1);
+    upstream.setFallback(embeddings);
+    const good = await ask();
+    expect(good.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(good.data.data.map((d) => d.embedding)).toEqual([VECTOR, VECTOR]);
+    // A single token array is one input: one vector is its whole answer.
+    upstream.setFallback(
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 3, total_tokens: 3 },
+      }),
+    );
+    const tokens = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [7, 8, 9] as unknown as string,
+      encoding_format: 'float',
+    });
+    expect(tokens.data.map((d) => d.embedding)).toEqual([VECTOR]);
+  });
+
   it('never answers another tenant from the cache, and honours no-cache', async () => {
     const a = await gateway.createKey({ name: 'tenant-a' });
     const { insertTenant } = await import('../../src/storage/queries/tenants.js');
