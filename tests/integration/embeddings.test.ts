@@ -4,6 +4,7 @@ import { embed } from 'ai';
 import { eq } from 'drizzle-orm';
 import OpenAI, { InternalServerError, PermissionDeniedError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countTokens } from '../../src/compression/token-count.js';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -143,6 +144,43 @@ describe('POST /v1/embeddings', () => {
     expect(upstream.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: 'nulls' });
     // The same request as one that leaves them out: its repeat.
     expect((await call({})).headers.get('x-tollgate-cache')).toBe('hit');
+  });
+
+  // Jina's OpenAI-compatible API sends `usage: {total_tokens}` alone, and OVH's sends no usage:
+  // both rows had no usage, and the key was charged no tokens, so TPM did not limit it.
+  it('records and charges the tokens of an answer with total_tokens alone, or no usage at all', async () => {
+    const k = await gateway.createKey({ name: 'usage-less', tpm: 10_000 });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const answer = (usage: Record<string, number> | undefined) =>
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        ...(usage ? { usage } : {}),
+      });
+    upstream.enqueue(answer({ total_tokens: 6 }), answer(undefined));
+    const ask = (input: string) =>
+      client.embeddings
+        .create({ model: 'text-embedding-3-small', input, encoding_format: 'float' })
+        .withResponse();
+    await ask('total only');
+    await ask('no usage at all here');
+    await settleLog(gateway.server.deps);
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(eq(interactions.keyId, k.id));
+    const counted = countTokens('no usage at all here', 'text-embedding-3-small');
+    const byEstimated = Object.fromEntries(
+      rows.map((r) => [String(r.usageEstimated), [r.promptTokens, r.completionTokens]]),
+    );
+    expect(byEstimated).toEqual({ false: [6, 0], true: [counted, 0] });
+    // A repeat is a hit: its headers show the window once the two answers were charged.
+    const hit = await ask('no usage at all here');
+    expect(hit.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(hit.response.headers.get('x-ratelimit-remaining-tokens')).toBe(
+      String(10_000 - 6 - counted),
+    );
   });
 
   it("prices an embeddings call at its model's input rate in analytics", async () => {
