@@ -46,12 +46,17 @@ describe('GET /v1/models', () => {
     expect(page.data).toEqual(UPSTREAM_MODELS.data);
   });
 
-  it("keeps OpenAI's shape when the upstream's list leaves out created and owned_by", async () => {
+  it("keeps OpenAI's shape when the upstream's list leaves out created, owned_by or a model", async () => {
     // Some OpenAI-compatible servers list bare ids; the list is read once a minute per gateway,
     // so this one has a gateway of its own.
     const bare = await startFakeUpstream();
+    // Entries that name no model (null, no id) are left out: they were listed without an id, or
+    // a null failed the whole list with a 502.
     bare.setFallback(
-      json(200, { object: 'list', data: [{ id: 'llama3' }, { id: 'qwen', object: 'model' }] }),
+      json(200, {
+        object: 'list',
+        data: [{ id: 'llama3' }, null, { object: 'model' }, { id: 'qwen', object: 'model' }],
+      }),
     );
     const own = await startTestGateway({ UPSTREAM_BASE_URL: bare.url, CACHE: 'off' });
     try {
