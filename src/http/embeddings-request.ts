@@ -23,13 +23,28 @@ function isTokenArray(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((t) => Number.isInteger(t) && t >= 0);
 }
 
+/** Optional fields a client may send as null, meaning absent. */
+const NULLABLE_FIELDS = ['encoding_format', 'dimensions', 'user'] as const;
+
+/**
+ * The body without the optional fields sent as null: OpenAI reads null as absent (LiteLLM sends
+ * `encoding_format: null` whenever its caller names no format), while several OpenAI-compatible
+ * servers refuse a null there, so none is sent on (nor kept apart from its absence in the cache).
+ */
+function withoutNulls(json: Record<string, unknown>): Record<string, unknown> {
+  if (!NULLABLE_FIELDS.some((field) => json[field] === null)) return json;
+  const body = { ...json };
+  for (const field of NULLABLE_FIELDS) if (body[field] === null) delete body[field];
+  return body;
+}
+
 /**
  * Validates an embeddings body: `input` as a string, an array of strings, a token array or an
  * array of token arrays; `model`; `encoding_format` float or base64; `dimensions` a positive
- * integer. Everything else passes through to the provider.
+ * integer (either, and `user`, null when absent). Everything else passes through to the provider.
  */
 export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequestBody {
-  const json = jsonObject(body);
+  const json = withoutNulls(jsonObject(body));
   const { model, input } = json;
   if (typeof model !== 'string' || model.trim() === '') {
     throw invalid("'model' must be a non-empty string.", 'model', 'missing_required_parameter');

@@ -156,11 +156,18 @@ function asAsked(result: Record<string, unknown>, format: unknown): Record<strin
   };
 }
 
+/**
+ * The provider's usage: an embedding's tokens are all input, so either count stands for both
+ * (Jina's OpenAI-compatible API sends `total_tokens` alone).
+ */
 function usageOf(result: Record<string, unknown>): Outcome['usage'] {
   const usage = result.usage;
-  if (!isRecord(usage) || typeof usage.prompt_tokens !== 'number') return null;
-  const total = typeof usage.total_tokens === 'number' ? usage.total_tokens : usage.prompt_tokens;
-  return { prompt_tokens: usage.prompt_tokens, completion_tokens: 0, total_tokens: total };
+  if (!isRecord(usage)) return null;
+  const prompt = typeof usage.prompt_tokens === 'number' ? usage.prompt_tokens : null;
+  const total = typeof usage.total_tokens === 'number' ? usage.total_tokens : null;
+  const input = prompt ?? total;
+  if (input === null) return null;
+  return { prompt_tokens: input, completion_tokens: 0, total_tokens: total ?? input };
 }
 
 /**

@@ -91,12 +91,13 @@ const estimates = new WeakMap<Outcome, EstimatedUsage>();
  * The gateway's count of what a streamed answer that ended without the provider's usage chunk
  * spent (the prompt as sent upstream and the part streamed), or null when the provider's usage is
  * known, nothing was streamed, or the answer came from the cache. Counted on first use, which
- * comes after the response.
+ * comes after the response. An embeddings answer without usage has its input's count.
  */
 export function usageEstimate(
   outcome: Outcome,
   request: ChatRequest | undefined,
 ): EstimatedUsage | null {
+  if (request?.endpoint === 'embeddings') return embeddingsEstimate(outcome, request);
   const completion = outcome.completion;
   if (outcome.fromCache || !request?.stream || !completion) return null;
   if (completion.usage || outcome.usage) return null;
@@ -106,6 +107,19 @@ export function usageEstimate(
     estimates.set(outcome, estimate);
   }
   return estimate;
+}
+
+/**
+ * The gateway's count of an embeddings answer that came without the provider's usage (several
+ * OpenAI-compatible servers send none): its input, counted already for the TPM reservation, is
+ * all an embedding spends.
+ */
+function embeddingsEstimate(outcome: Outcome, request: ChatRequest): EstimatedUsage | null {
+  const tokens = request.reserveTokens;
+  if (outcome.fromCache || outcome.status !== 200 || outcome.usage || tokens === undefined) {
+    return null;
+  }
+  return { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens };
 }
 
 /** Whether charging the key for this answer means counting its tokens (see tokensUsed). */
@@ -126,6 +140,10 @@ export function tokensUsed(
   // and what it generated until the abort reached it, so the key is charged the gateway's count
   // of both, as the row records it. Without a count, the reservation stands.
   if (chargeNeedsCount(outcome)) return usageEstimate(outcome, request)?.total_tokens ?? reserved;
+  // An embeddings answer without usage spent its input all the same: the key is charged the
+  // gateway's count (no counting here, it is the reservation's), or TPM would not limit it.
+  if (request?.endpoint === 'embeddings')
+    return embeddingsEstimate(outcome, request)?.total_tokens ?? 0;
   return 0;
 }
 

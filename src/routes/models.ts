@@ -5,7 +5,7 @@ import type { AppEnv } from '../http/env.js';
 import { GatewayError } from '../http/errors.js';
 import { requireChatKey } from '../pipeline/rate-limit.js';
 import { errorReason } from '../runtime/error-reason.js';
-import { listedModels, routeModel } from '../upstream/routing-config.js';
+import { listedModels, namedModels, routeModel } from '../upstream/routing-config.js';
 import type { UpstreamModel } from '../upstream/upstream.js';
 
 /** How long the upstream's model list is reused before it is asked again. */
@@ -62,7 +62,10 @@ export function modelsRoute(deps: Deps) {
       upstreamList = null;
       throw GatewayError.upstreamFailed('Could not list the upstream provider models.');
     }
-    return known;
+    // Beside `*`, the routing file may name models (aliases among them) the upstream does not
+    // list: the key may use them, so they are listed and found like the upstream's own.
+    const routed = namedModels(deps.routing).filter((m) => !known.some((k) => k.id === m));
+    return [...known, ...routed.map((m) => describe(m, known))];
   }
 
   app.get('/models', requireChatKey(deps), async (c) => {

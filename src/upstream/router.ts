@@ -1,5 +1,6 @@
 import type OpenAI from 'openai';
 import type { Clock } from '../runtime/clock.js';
+import { isRecord } from '../runtime/is-record.js';
 import { type ShutdownNotice, StopsOnShutdown } from '../runtime/shutdown-notice.js';
 import type { RetryPolicy } from './backoff.js';
 import { backoffMs, backoffStepMs } from './backoff.js';
@@ -236,7 +237,11 @@ export function createRouter(options: RouterOptions): Upstream {
     const client = first ? clients.get(first.name) : undefined;
     if (!client) return [];
     const models: UpstreamModel[] = [];
-    for await (const model of client.sdk.models.list({ signal })) {
+    for await (const listed of client.sdk.models.list({ signal })) {
+      // An entry that names no model (null, no id) is no model a client could ask for: skipped,
+      // rather than listed without an id or failing the whole list.
+      const model: unknown = listed;
+      if (!isRecord(model) || typeof model.id !== 'string' || model.id === '') continue;
       // OpenAI-compatible servers may leave out `created` or `owned_by`; the list keeps OpenAI's
       // shape, as for a model the upstream does not list (created 0, owned by the upstream).
       models.push({

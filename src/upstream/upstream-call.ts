@@ -4,7 +4,7 @@ import type { Clock } from '../runtime/clock.js';
 import { Attempt, type AttemptEnds } from './attempt.js';
 import { ChatChunkReader } from './chat-chunk-reader.js';
 import { isChatCompletion } from './chat-completion-shape.js';
-import { isEmbeddingsList } from './embeddings-shape.js';
+import { isEmbeddingsList, vectorsAskedFor } from './embeddings-shape.js';
 import type { UpstreamStream } from './upstream.js';
 import { classifyFailure, UpstreamFailure } from './upstream-failure.js';
 import { bodyPieces } from './upstream-response.js';
@@ -186,10 +186,10 @@ export async function callEmbeddings(
         headers: headers ? { ...JSON_CONTENT, ...headers } : JSON_CONTENT,
       })
       .withResponse();
-    // A 200 that is not an embeddings list (a proxy's HTML page, which the SDK hands back as
-    // text, or an error object) fails the attempt as on chat: retried, then the next upstream,
-    // then a 502, never an answer to relay or cache.
-    if (!isEmbeddingsList(result)) {
+    // A 200 that is not an embeddings list of a vector per input (a proxy's HTML page, which the
+    // SDK hands back as text, an error object, a vector missing) fails the attempt as on chat:
+    // retried, then the next upstream, then a 502, never an answer to relay or cache.
+    if (!isEmbeddingsList(result, vectorsAskedFor(request.body.input))) {
       throw answeredWith(
         new UpstreamFailure({
           kind: 'connection',

@@ -4,6 +4,7 @@ import { embed } from 'ai';
 import { eq } from 'drizzle-orm';
 import OpenAI, { InternalServerError, PermissionDeniedError, RateLimitError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countTokens } from '../../src/compression/token-count.js';
 import { interactions } from '../../src/storage/schema.js';
 import type { FakeUpstream, UpstreamHandler } from '../helpers/fake-upstream.js';
 import { json, startFakeUpstream } from '../helpers/fake-upstream.js';
@@ -122,6 +123,64 @@ describe('POST /v1/embeddings', () => {
       encoding_format: 'float',
     });
     expect(tokens.data).toHaveLength(2);
+  });
+
+  // LiteLLM sends `encoding_format: null` when its caller names no format; OpenAI reads it as
+  // absent. The gateway refused it with a 400.
+  it('reads null encoding_format, dimensions and user as absent, and sends no null on', async () => {
+    const k = await gateway.createKey({ name: 'nulls' });
+    const call = (body: Record<string, unknown>) =>
+      fetch(`${gateway.baseURL}/v1/embeddings`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'text-embedding-3-small', input: 'nulls', ...body }),
+      });
+    const res = await call({ encoding_format: null, dimensions: null, user: null });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data: { embedding: unknown }[] }).data[0]?.embedding).toEqual(
+      VECTOR,
+    );
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.body).toEqual({ model: 'text-embedding-3-small', input: 'nulls' });
+    // The same request as one that leaves them out: its repeat.
+    expect((await call({})).headers.get('x-tollgate-cache')).toBe('hit');
+  });
+
+  // Jina's OpenAI-compatible API sends `usage: {total_tokens}` alone, and OVH's sends no usage:
+  // both rows had no usage, and the key was charged no tokens, so TPM did not limit it.
+  it('records and charges the tokens of an answer with total_tokens alone, or no usage at all', async () => {
+    const k = await gateway.createKey({ name: 'usage-less', tpm: 10_000 });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    const answer = (usage: Record<string, number> | undefined) =>
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        ...(usage ? { usage } : {}),
+      });
+    upstream.enqueue(answer({ total_tokens: 6 }), answer(undefined));
+    const ask = (input: string) =>
+      client.embeddings
+        .create({ model: 'text-embedding-3-small', input, encoding_format: 'float' })
+        .withResponse();
+    await ask('total only');
+    await ask('no usage at all here');
+    await settleLog(gateway.server.deps);
+    const rows = await gateway.server.deps.database.db
+      .select()
+      .from(interactions)
+      .where(eq(interactions.keyId, k.id));
+    const counted = countTokens('no usage at all here', 'text-embedding-3-small');
+    const byEstimated = Object.fromEntries(
+      rows.map((r) => [String(r.usageEstimated), [r.promptTokens, r.completionTokens]]),
+    );
+    expect(byEstimated).toEqual({ false: [6, 0], true: [counted, 0] });
+    // A repeat is a hit: its headers show the window once the two answers were charged.
+    const hit = await ask('no usage at all here');
+    expect(hit.response.headers.get('x-tollgate-cache')).toBe('hit');
+    expect(hit.response.headers.get('x-ratelimit-remaining-tokens')).toBe(
+      String(10_000 - 6 - counted),
+    );
   });
 
   it("prices an embeddings call at its model's input rate in analytics", async () => {
@@ -319,6 +378,53 @@ describe('POST /v1/embeddings', () => {
       .from(interactions)
       .where(eq(interactions.keyId, k.id));
     expect(rows.map((r) => r.status).sort()).toEqual([200, 502, 502, 502]);
+  });
+
+  it('answers 502 for a list with a vector too few, retrying it and caching nothing', async () => {
+    const k = await gateway.createKey({ name: 'vector-short' });
+    const client = new OpenAI({ apiKey: k.key, baseURL: `${gateway.baseURL}/v1`, maxRetries: 0 });
+    // Two texts, one vector: the client would take it for the first text's and find none for the
+    // second (or, from a server that drops another one, pair texts with the wrong vectors).
+    upstream.setFallback(
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 8, total_tokens: 8 },
+      }),
+    );
+    const ask = () =>
+      client.embeddings
+        .create({
+          model: 'text-embedding-3-small',
+          input: ['first text', 'second text'],
+          encoding_format: 'float',
+        })
+        .withResponse();
+    const err = await ask().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InternalServerError);
+    expect((err as InternalServerError).status).toBe(502);
+    // A failed attempt like any other: retried before the 502.
+    expect(upstream.requests.length).toBeGreaterThan(1);
+    upstream.setFallback(embeddings);
+    const good = await ask();
+    expect(good.response.headers.get('x-tollgate-cache')).toBe('miss');
+    expect(good.data.data.map((d) => d.embedding)).toEqual([VECTOR, VECTOR]);
+    // A single token array is one input: one vector is its whole answer.
+    upstream.setFallback(
+      json(200, {
+        object: 'list',
+        data: [{ object: 'embedding', index: 0, embedding: VECTOR }],
+        model: 'text-embedding-3-small',
+        usage: { prompt_tokens: 3, total_tokens: 3 },
+      }),
+    );
+    const tokens = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [7, 8, 9] as unknown as string,
+      encoding_format: 'float',
+    });
+    expect(tokens.data.map((d) => d.embedding)).toEqual([VECTOR]);
   });
 
   it('never answers another tenant from the cache, and honours no-cache', async () => {

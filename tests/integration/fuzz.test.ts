@@ -26,7 +26,10 @@ const provider: UpstreamHandler = (req, res) => {
     return json(200, { id, object: 'model', created: 1, owned_by: 'fake' })(req, res);
   }
   if (path.endsWith('/embeddings')) {
-    const inputs = Array.isArray(req.body.input) ? req.body.input : [req.body.input];
+    // One vector per string or token array, as OpenAI answers (a single token array is one).
+    const { input } = req.body;
+    const flat = !Array.isArray(input) || input.every((item) => typeof item === 'number');
+    const inputs = flat ? [input] : input;
     const data = inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.1, 0.2] }));
     const usage = { prompt_tokens: inputs.length, total_tokens: inputs.length };
     return json(200, { object: 'list', data, model: 'text-embedding-3-small', usage })(req, res);

@@ -1,3 +1,6 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI, { NotFoundError } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FakeUpstream } from '../helpers/fake-upstream.js';
@@ -43,12 +46,17 @@ describe('GET /v1/models', () => {
     expect(page.data).toEqual(UPSTREAM_MODELS.data);
   });
 
-  it("keeps OpenAI's shape when the upstream's list leaves out created and owned_by", async () => {
+  it("keeps OpenAI's shape when the upstream's list leaves out created, owned_by or a model", async () => {
     // Some OpenAI-compatible servers list bare ids; the list is read once a minute per gateway,
     // so this one has a gateway of its own.
     const bare = await startFakeUpstream();
+    // Entries that name no model (null, no id) are left out: they were listed without an id, or
+    // a null failed the whole list with a 502.
     bare.setFallback(
-      json(200, { object: 'list', data: [{ id: 'llama3' }, { id: 'qwen', object: 'model' }] }),
+      json(200, {
+        object: 'list',
+        data: [{ id: 'llama3' }, null, { object: 'model' }, { id: 'qwen', object: 'model' }],
+      }),
     );
     const own = await startTestGateway({ UPSTREAM_BASE_URL: bare.url, CACHE: 'off' });
     try {
@@ -102,6 +110,33 @@ describe('GET /v1/models', () => {
     } finally {
       await own.stop();
       await slow.close();
+    }
+  });
+
+  it('lists the models the routing file names beside `*`, aliases the upstream does not list', async () => {
+    // The list is read once a minute per gateway: this one has a gateway of its own.
+    const routed = await startFakeUpstream();
+    routed.setFallback(json(200, UPSTREAM_MODELS));
+    const file = join(tmpdir(), `tollgate-models-routing-${process.pid}-${Date.now()}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        upstreams: { openai: { baseURL: routed.url, apiKey: 'sk-routed-0000000000' } },
+        models: { fast: [{ upstream: 'openai', model: 'gpt-4o-mini' }], '*': ['openai'] },
+      }),
+    );
+    const own = await startTestGateway({ TOLLGATE_CONFIG: file, CACHE: 'off' });
+    try {
+      const { key } = await own.createKey();
+      const client = new OpenAI({ apiKey: key, baseURL: `${own.baseURL}/v1`, maxRetries: 0 });
+      const fast = { id: 'fast', object: 'model', created: 0, owned_by: 'openai' };
+      expect((await client.models.list()).data).toEqual([...UPSTREAM_MODELS.data, fast]);
+      expect(await client.models.retrieve('fast')).toEqual(fast);
+      expect(await client.models.retrieve('gpt-4o-mini')).toEqual(UPSTREAM_MODELS.data[0]);
+    } finally {
+      await own.stop();
+      await routed.close();
+      rmSync(file, { force: true });
     }
   });
 
