@@ -150,11 +150,14 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
 
   it('answers the requests still running when the drain ends 503 shutting_down (streams: a final error frame) and records them so', async () => {
     const dir = tempDir();
-    // A 4 s stop leaves 2 s to drain (the rest answers, closes the dependencies).
+    // A 16 s stop leaves 8 s to drain and 8 s to answer what is left and close the dependencies:
+    // of those, the requests the drain ends get 1 s to answer, their full share (a 4 s stop left
+    // them 0.5 s, which a loaded machine could miss: a stream then ended without its error).
     const gw = await startGatewayProcess({
       TOLLGATE_DATA_DIR: dir,
       UPSTREAM_BASE_URL: upstream.url,
-      SHUTDOWN_TIMEOUT_MS: '4000',
+      SHUTDOWN_TIMEOUT_MS: '16000',
+      UPSTREAM_RETRY_MAX_MS: '60000',
     });
     const key = readFileSync(join(dir, 'admin.key'), 'utf8').trim();
     const client = new OpenAI({ apiKey: key, baseURL: `${gw.url}/v1`, maxRetries: 0 });
@@ -166,7 +169,7 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
     const retrying = arrival();
     upstream.enqueue(
       // Two streams paused after their first chunk, a call the upstream holds, and a call the
-      // upstream asks to retry in 6 s: the gateway is waiting to retry when its drain ends.
+      // upstream asks to retry in 30 s: the gateway is waiting to retry when its drain ends.
       sse(['one', 'two'], { pauseBefore: 1, pause: held }),
       sse(['uno', 'dos'], { pauseBefore: 1, pause: held }),
       async (req, res) => {
@@ -179,7 +182,7 @@ describe('SIGTERM during load', { timeout: 180_000 }, () => {
         json(
           503,
           { error: { message: 'busy', type: 'server_error' } },
-          { 'retry-after': '6' },
+          { 'retry-after': '30' },
         )(req, res);
       },
     );
