@@ -212,6 +212,17 @@ describe('semantic cache', () => {
     expect(row?.cacheSimilarity).toBeCloseTo(similarity, 3);
   });
 
+  it('does not answer a question about the asker with one about the assistant', async () => {
+    // 0.98 similar to the local embedder, which weighs pronouns as next to nothing.
+    const first = await ask('What is my name?');
+    const second = await ask('What is your name?');
+    expect(second.cache, JSON.stringify(second.body)).toBe('miss');
+    expect(second.body.choices[0]?.message.content).not.toBe(
+      first.body.choices[0]?.message.content,
+    );
+    expect(chatCount()).toBe(2);
+  });
+
   it('does not answer the paraphrase from another model’s entry', async () => {
     await ask(original, { model: 'gpt-4o' });
     const r = await ask(paraphrase);
