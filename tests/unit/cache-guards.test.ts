@@ -352,6 +352,12 @@ const rejected: ReadonlyArray<readonly [string, string, string, string]> = [
   ['the asker against the assistant', 'What is my name?', 'What is your name?', 'person-mismatch'],
   ['"I" against "you"', 'How old am I?', 'How old are you?', 'person-mismatch'],
   ['swapped people', 'Is he older than her?', 'Is she older than him?', 'person-mismatch'],
+  [
+    'a follow-up about the other thing',
+    'now do the same for the other function',
+    'now do the same for this function',
+    'comparative-or-direction-mismatch',
+  ],
 ];
 
 const accepted: ReadonlyArray<readonly [string, string, string]> = [
