@@ -14,7 +14,8 @@ export type GuardResult = { ok: true } | { ok: false; reason: GuardRejection };
  * different answers: they must agree on numbers (written or in digits, with units), operators,
  * negations, quoted text, code identifiers, indentation, code and quotes byte for byte, words in
  * capitals ("NULL" against "null"), names, languages and platforms, comparatives and directions,
- * the kind of question, opposite-prefixed words and the order around "to"/"than".
+ * the kind of question, opposite-prefixed words, the order around "to"/"than" and the people
+ * their pronouns name ("my name" against "your name").
  * Runs on every semantic hit whatever the embedder; an embedder's profile may leave out checks
  * its measurement says remove more right hits than wrong ones (`skip`), never the numbers,
  * operators, negations or opposite words. Linear in the length of the texts.

@@ -212,6 +212,32 @@ describe('semantic cache', () => {
     expect(row?.cacheSimilarity).toBeCloseTo(similarity, 3);
   });
 
+  it('does not answer a question about the asker with one about the assistant', async () => {
+    // 0.98 similar to the local embedder, which weighs pronouns as next to nothing.
+    const first = await ask('What is my name?');
+    const second = await ask('What is your name?');
+    expect(second.cache, JSON.stringify(second.body)).toBe('miss');
+    expect(second.body.choices[0]?.message.content).not.toBe(
+      first.body.choices[0]?.message.content,
+    );
+    expect(chatCount()).toBe(2);
+  });
+
+  it('does not answer a follow-up about the other function with one about this function', async () => {
+    // The same conversation so far; the last turns are 0.99 similar to the local embedder.
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'Add type hints to parse_row and write_row.' },
+      { role: 'assistant', content: 'Here is parse_row with type hints: …' },
+    ];
+    const first = await ask('now do the same for the other function', { messages });
+    const second = await ask('now do the same for this function', { messages });
+    expect(second.cache, JSON.stringify(second.body)).toBe('miss');
+    expect(second.body.choices[0]?.message.content).not.toBe(
+      first.body.choices[0]?.message.content,
+    );
+    expect(chatCount()).toBe(2);
+  });
+
   it('does not answer the paraphrase from another model’s entry', async () => {
     await ask(original, { model: 'gpt-4o' });
     const r = await ask(paraphrase);

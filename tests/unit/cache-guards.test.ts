@@ -349,6 +349,15 @@ const rejected: ReadonlyArray<readonly [string, string, string, string]> = [
     'Can a man carry a dog in a canoe?',
     'order-swapped',
   ],
+  ['the asker against the assistant', 'What is my name?', 'What is your name?', 'person-mismatch'],
+  ['"I" against "you"', 'How old am I?', 'How old are you?', 'person-mismatch'],
+  ['swapped people', 'Is he older than her?', 'Is she older than him?', 'person-mismatch'],
+  [
+    'a follow-up about the other thing',
+    'now do the same for the other function',
+    'now do the same for this function',
+    'comparative-or-direction-mismatch',
+  ],
 ];
 
 const accepted: ReadonlyArray<readonly [string, string, string]> = [
@@ -402,6 +411,7 @@ const accepted: ReadonlyArray<readonly [string, string, string]> = [
     'What does os.path.join return?',
   ],
   ['filler words', 'How do I set up nginx?', 'How do I configure nginx?'],
+  ['"I" and "we" for the asker', 'How do I reset my router?', 'How do we reset our router?'],
   [
     'the same fenced code asked about in other words',
     'Why does this fail?\n```py\nif x:\n    y()\n```',

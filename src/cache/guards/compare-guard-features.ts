@@ -16,7 +16,8 @@ export type GuardRejection =
   | 'comparative-or-direction-mismatch'
   | 'question-type-mismatch'
   | 'opposite-word'
-  | 'order-swapped';
+  | 'order-swapped'
+  | 'person-mismatch';
 
 /**
  * The checks, in the order they are tried. Each has a name (what a profile may switch off) and
@@ -62,6 +63,15 @@ export const GUARD_CHECKS = [
     'role-order',
     'order-swapped',
     (a, b) => !hasSwappedRoles(a.contentSequence, b.contentSequence),
+  ),
+  // "What is my name?" / "What is your name?": the embedders weigh pronouns as next to nothing
+  // (0.98 similar to the local one), yet the two ask about different people. A side with no
+  // pronoun at all ("What's the best way to learn guitar?" / "How can I learn guitar?") asks for
+  // anyone, the asker included.
+  check(
+    'persons',
+    'person-mismatch',
+    (a, b) => a.persons.length === 0 || b.persons.length === 0 || sameList(a.persons, b.persons),
   ),
 ] as const;
 

@@ -11,6 +11,7 @@ import {
   KEY_TERMS,
   NEGATIONS,
   ORDER_CONNECTORS,
+  PERSONAL_PRONOUNS,
   QUESTION_WORDS,
 } from './term-lexicon.js';
 import { TIME_UNITS, UNITS_ALWAYS } from './unit-lexicon.js';
@@ -44,6 +45,8 @@ export interface GuardFeatures {
   readonly names: readonly string[];
   /** Per polar group: how often each pole occurs. */
   readonly polar: ReadonlyMap<string, { readonly strict: boolean; readonly counts: number[] }>;
+  /** The persons its pronouns name ("first", "second", "he", "she"), in order of first mention. */
+  readonly persons: readonly string[];
   /** Classes of the question words that open a clause ("why", "how-many", ...). */
   readonly questionClasses: ReadonlySet<string>;
   /** Lower-cased words of three letters or more, for opposite-prefix checks. */
@@ -80,6 +83,7 @@ export function extractGuardFeatures(question: string | GuardNumbers): GuardFeat
   const present = new Set<string>();
   const names: string[] = [];
   const polar = new Map<string, { strict: boolean; counts: number[] }>();
+  const persons: string[] = [];
   const questionClasses = new Set<string>();
   const words = new Set<string>();
   const titleCase = isTitleCase(tokens);
@@ -95,6 +99,8 @@ export function extractGuardFeatures(question: string | GuardNumbers): GuardFeat
     if (number === undefined && !isFunctionWord(key)) contentSequence.push(lightStem(key));
     if (key.length >= 3) words.add(key);
     if (NEGATIONS.has(key) || key.endsWith("n't") || key.endsWith('n’t')) negations++;
+    const person = PERSONAL_PRONOUNS.get(key);
+    if (person !== undefined && !persons.includes(person)) persons.push(person);
     if (KEY_TERMS.has(key)) keyTerms.add(key);
     else if (!UNITS_ALWAYS.has(key) && isNamedEntity(tok, titleCase)) {
       keyTerms.add(key);
@@ -137,6 +143,7 @@ export function extractGuardFeatures(question: string | GuardNumbers): GuardFeat
     present,
     names,
     polar,
+    persons,
     questionClasses,
     words,
     orderedPairs: orderedPairs(tokens, nums.numberAt, nums.operatorAt),

@@ -60,6 +60,9 @@ const GROUPS: readonly PolarGroup[] = [
     strict: false,
     poles: ['always', 'usually often frequently', 'sometimes occasionally', 'rarely seldom'],
   },
+  // Which thing a follow-up means: "do the same for the other function" / "… for this function"
+  // are 0.99 similar to the local embedder. Loose: "do the same" alone is no conflict.
+  { name: 'which-one', strict: false, poles: ['this these same', 'other others'] },
   // Plain qualities: loose, since they are often filler.
   { name: 'size', strict: false, poles: ['big large huge', 'small tiny'] },
   { name: 'height', strict: false, poles: ['high tall', 'low'] },

@@ -29,6 +29,22 @@ export const NEGATIONS = words(`
   not no never none nobody nothing nowhere neither nor without cannot non nope
 `);
 
+/**
+ * Personal pronouns by the person they name: "my name" and "your name", or "Is he older than
+ * her?" and "Is she older than him?", ask about someone else. "we" counts as "I" (a paraphrase
+ * often swaps them); "us" (also a country), "it" and "they" (often impersonal) are left out.
+ */
+export const PERSONAL_PRONOUNS: ReadonlyMap<string, string> = new Map([
+  ...groupOf('first', 'i me my mine myself we our ours ourselves'),
+  ...groupOf('second', 'you your yours yourself yourselves'),
+  ...groupOf('he', 'he him his himself'),
+  ...groupOf('she', 'she her hers herself'),
+]);
+
+function groupOf(person: string, list: string): [string, string][] {
+  return list.split(' ').map((word) => [word, person]);
+}
+
 /** Question words and the class of answer each asks for. */
 export const QUESTION_WORDS: ReadonlyMap<string, string> = new Map([
   ['what', 'what'],
