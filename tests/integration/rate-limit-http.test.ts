@@ -373,6 +373,39 @@ describe.each(backends)('rate limits on the $name backend', ({ env }) => {
 });
 
 /** A gateway with the cache on, in process, on this file's database. */
+/** An SDK client of `gw` (two retries allowed) that counts the requests it sends. */
+function countingClient(gw: TestApp, key: string): { client: OpenAI; sent: () => number } {
+  let sent = 0;
+  const client = new OpenAI({
+    apiKey: key,
+    baseURL: `${TEST_APP_ORIGIN}/v1`,
+    maxRetries: 2,
+    fetch: (url: string | URL | Request, init?: RequestInit) => {
+      sent++;
+      return gw.request(url, init);
+    },
+  });
+  return { client, sent: () => sent };
+}
+
+/** Sends a request over a 50-token TPM limit and checks it is refused as too large, not to retry. */
+async function expectTooLargeForKey(client: OpenAI, keyId: string): Promise<void> {
+  const messages = [{ role: 'user' as const, content: 'Tell me about the sea. '.repeat(20) }];
+  const requested = countPromptTokens(messages, 'gpt-4o-mini') + 10;
+  const error = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', messages, max_tokens: 10 })
+    .then(
+      () => null,
+      (err: unknown) => err,
+    );
+  expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+  const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
+  expect(limited.headers?.get('x-should-retry')).toBe('false');
+  expect(limited.message).toContain(
+    `Request too large for key ${keyId} on tokens per minute (TPM): Limit 50, Requested ${requested}.`,
+  );
+}
+
 function cachingGateway(clock: Clock): Promise<TestApp> {
   return createTestApp(
     { UPSTREAM_BASE_URL: upstream.url, TOLLGATE_MASTER_KEYS: MASTER_KEYS },
@@ -564,32 +597,10 @@ describe('the openai SDK and a 429', () => {
     const gw = await cachingGateway(clock);
     try {
       const { key, id } = await gw.createKey({ tpm: 50 });
-      let sent = 0;
-      const client = new OpenAI({
-        apiKey: key,
-        baseURL: `${TEST_APP_ORIGIN}/v1`,
-        maxRetries: 2,
-        fetch: (url: string | URL | Request, init?: RequestInit) => {
-          sent++;
-          return gw.request(url, init);
-        },
-      });
-      const messages = [{ role: 'user' as const, content: 'Tell me about the sea. '.repeat(20) }];
-      const requested = countPromptTokens(messages, 'gpt-4o-mini') + 10;
-      const error = await client.chat.completions
-        .create({ model: 'gpt-4o-mini', messages, max_tokens: 10 })
-        .then(
-          () => null,
-          (err: unknown) => err,
-        );
-      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-      const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
-      expect(limited.headers?.get('x-should-retry')).toBe('false');
-      expect(limited.message).toContain(
-        `Request too large for key ${id} on tokens per minute (TPM): Limit 50, Requested ${requested}.`,
-      );
+      const { client, sent } = countingClient(gw, key);
+      await expectTooLargeForKey(client, id);
       // One request, not three: the SDK did not wait out a window that could never fit it.
-      expect(sent).toBe(1);
+      expect(sent()).toBe(1);
       // A request within the limit still gets through.
       const small = await client.chat.completions.create({
         model: 'gpt-4o-mini',
@@ -606,37 +617,15 @@ describe('the openai SDK and a 429', () => {
     const gw = await cachingGateway(clock);
     try {
       const { key, id } = await gw.createKey({ rpm: 1, tpm: 50 });
-      let sent = 0;
-      const client = new OpenAI({
-        apiKey: key,
-        baseURL: `${TEST_APP_ORIGIN}/v1`,
-        maxRetries: 2,
-        fetch: (url: string | URL | Request, init?: RequestInit) => {
-          sent++;
-          return gw.request(url, init);
-        },
-      });
+      const { client, sent } = countingClient(gw, key);
       await client.chat.completions.create({
         model: 'gpt-4o-mini',
         messages: [{ role: 'user', content: 'hi' }],
         max_tokens: 5,
       });
-      const messages = [{ role: 'user' as const, content: 'Tell me about the sea. '.repeat(20) }];
-      const requested = countPromptTokens(messages, 'gpt-4o-mini') + 10;
-      const error = await client.chat.completions
-        .create({ model: 'gpt-4o-mini', messages, max_tokens: 10 })
-        .then(
-          () => null,
-          (err: unknown) => err,
-        );
-      expect(error).toBeInstanceOf(OpenAI.RateLimitError);
-      const limited = error as InstanceType<typeof OpenAI.RateLimitError>;
-      expect(limited.headers?.get('x-should-retry')).toBe('false');
-      expect(limited.message).toContain(
-        `Request too large for key ${id} on tokens per minute (TPM): Limit 50, Requested ${requested}.`,
-      );
+      await expectTooLargeForKey(client, id);
       // The SDK sent it once: waiting out the RPM window would only have found it too large.
-      expect(sent).toBe(2);
+      expect(sent()).toBe(2);
     } finally {
       await gw.close();
     }
